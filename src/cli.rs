@@ -1,0 +1,96 @@
+//! Command-line definitions. Parsing only: every command runs library code.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rowsmith",
+    version,
+    about = "Forge realistic synthetic rows for SQLite tables.",
+    long_about = "Forge realistic synthetic rows for SQLite tables.\n\n\
+                  Run `rowsmith [DB]` to open a database (the bundled demo when DB is omitted), \
+                  or use a subcommand for scripts and CI.",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// SQLite database to open; omit it to open the bundled demo database.
+    pub db: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Create the database file if it does not exist (otherwise a missing file is an error).
+    #[arg(long, global = true)]
+    pub create: bool,
+
+    /// Configuration file to use instead of the default one.
+    #[arg(long, global = true, value_name = "PATH", env = "ROWSMITH_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List tables, views and virtual tables with their row counts.
+    Tables {
+        db: PathBuf,
+        /// Print JSON: [{"name", "rows", "kind"}, ...].
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the schema of one table, or of every table.
+    Schema {
+        db: PathBuf,
+        table: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print random rows of a table, drawn without scanning it.
+    Sample {
+        db: PathBuf,
+        table: String,
+        /// How many rows to draw.
+        #[arg(short = 'n', long, default_value_t = 10)]
+        rows: usize,
+        /// Seed for a repeatable sample.
+        #[arg(long)]
+        seed: Option<u64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Describe each column: nulls, distinct values, ranges, quantiles and formats.
+    Profile {
+        db: PathBuf,
+        table: String,
+        /// Seed for the sample read on large tables.
+        #[arg(long)]
+        seed: Option<u64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove the rows of rowsmith's most recent operation on a database.
+    Undo {
+        db: PathBuf,
+        /// Only consider operations on this table.
+        #[arg(long)]
+        table: Option<String>,
+        /// Say what would be removed, and remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the path of the demo database, building it if needed.
+    Demo {
+        /// Rebuild the demo database from scratch.
+        #[arg(long)]
+        reset: bool,
+    },
+}

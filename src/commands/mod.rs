@@ -1,0 +1,99 @@
+//! The headless commands: each opens what it needs, calls the library and
+//! prints. Errors come back as values whose Display is one plain sentence.
+
+mod inspect;
+mod tables;
+mod undo;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::cli::{Cli, Command};
+use crate::db::{Database, DbError, OpenOptions};
+
+pub type CommandResult = Result<(), Box<dyn std::error::Error>>;
+
+/// Runs the command line.
+pub fn run(cli: Cli) -> CommandResult {
+    let create = cli.global.create;
+    match cli.command {
+        None => {
+            // The interactive app is the default face; until it is built, the
+            // table list of the chosen (or demo) database is the closest view.
+            let path = match cli.db {
+                Some(path) => path,
+                None => crate::db::demo::ensure_demo()?,
+            };
+            tables::run(&path, create, false)
+        }
+        Some(Command::Tables { db, json }) => tables::run(&db, create, json),
+        Some(Command::Schema { db, table, json }) => {
+            inspect::schema(&db, create, table.as_deref(), json)
+        }
+        Some(Command::Sample {
+            db,
+            table,
+            rows,
+            seed,
+            json,
+        }) => inspect::sample(&db, &table, rows, seed, json),
+        Some(Command::Profile {
+            db,
+            table,
+            seed,
+            json,
+        }) => inspect::profile(&db, &table, seed, json),
+        Some(Command::Undo {
+            db,
+            table,
+            dry_run,
+            json,
+        }) => undo::run(&db, table.as_deref(), dry_run, json),
+        Some(Command::Demo { reset }) => demo(reset),
+    }
+}
+
+fn demo(reset: bool) -> CommandResult {
+    let path: PathBuf = if reset {
+        let path = crate::paths::demo_db_path().map_err(DbError::Refused)?;
+        crate::db::demo::create_demo(&path)?;
+        path
+    } else {
+        crate::db::demo::ensure_demo()?
+    };
+    println!("{}", path.display());
+    Ok(())
+}
+
+/// How long to wait on another writer's lock.
+fn busy_timeout() -> Duration {
+    std::env::var("ROWSMITH_BUSY_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_millis)
+        .unwrap_or(crate::db::DEFAULT_BUSY_TIMEOUT)
+}
+
+/// Opens a database the way every command does.
+pub(crate) fn open(path: &Path, write: bool, create: bool) -> Result<Database, DbError> {
+    let options = if write {
+        OpenOptions::read_write()
+    } else {
+        OpenOptions::read_only()
+    };
+    Database::open(path, &options.create(create).busy_timeout(busy_timeout()))
+}
+
+/// A seeded or entropy-seeded random generator.
+fn rng(seed: Option<u64>) -> rand::rngs::StdRng {
+    use rand::SeedableRng;
+    match seed {
+        Some(seed) => rand::rngs::StdRng::seed_from_u64(seed),
+        None => rand::rngs::StdRng::from_os_rng(),
+    }
+}
+
+fn print_json<T: serde::Serialize>(value: &T) -> CommandResult {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

@@ -1,0 +1,83 @@
+//! Database errors, each one plain sentence a user can act on.
+
+use rusqlite::ErrorCode;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error(
+        "No database at '{path}'. Check the path, or pass --create to make a new, empty database there."
+    )]
+    NotFound { path: String },
+
+    #[error(
+        "'{path}' is a directory, not a SQLite database file. Give the path of the .db file inside it."
+    )]
+    IsDirectory { path: String },
+
+    #[error("'{path}' is not a SQLite database. Check that you gave the right file.")]
+    NotSqlite { path: String },
+
+    #[error(
+        "The database '{path}' is damaged ({detail}). Restore it from a backup, or try `sqlite3 '{path}' .recover`."
+    )]
+    Corrupt { path: String, detail: String },
+
+    #[error(
+        "The database '{path}' is locked by another program. Try again when it has finished, or raise database.busy_timeout_ms."
+    )]
+    Locked { path: String },
+
+    #[error(
+        "Cannot write to '{path}': the file (or its folder) is read-only. Check the permissions, or work on a copy."
+    )]
+    ReadOnly { path: String },
+
+    #[error("There is no table '{name}' in '{path}'. Run `rowsmith tables '{path}'` to list them.")]
+    UnknownTable { name: String, path: String },
+
+    #[error("'{name}' is a {kind}, not a table, so rowsmith cannot add rows to it.")]
+    NotATable { name: String, kind: &'static str },
+
+    #[error("Cannot read '{path}': {detail}.")]
+    Io { path: String, detail: String },
+
+    #[error("The operation was cancelled; the database was left as it was.")]
+    Cancelled,
+
+    #[error(
+        "The undo journal in '{path}' could not be used ({detail}). Check that the folder is writable."
+    )]
+    Journal { path: String, detail: String },
+
+    #[error("{0}")]
+    Refused(String),
+
+    #[error("SQLite reported an error on '{path}': {detail}.")]
+    Sqlite { path: String, detail: String },
+}
+
+impl DbError {
+    /// Classifies a rusqlite error by SQLite's own result code.
+    pub fn from_sqlite(e: rusqlite::Error, path: &str) -> Self {
+        let path = path.to_string();
+        if let rusqlite::Error::SqliteFailure(ref failure, ref msg) = e {
+            let detail = msg.clone().unwrap_or_else(|| failure.to_string());
+            return match failure.code {
+                ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => DbError::Locked { path },
+                ErrorCode::ReadOnly => DbError::ReadOnly { path },
+                ErrorCode::NotADatabase => DbError::NotSqlite { path },
+                ErrorCode::DatabaseCorrupt => DbError::Corrupt { path, detail },
+                ErrorCode::CannotOpen | ErrorCode::PermissionDenied => DbError::Io {
+                    path,
+                    detail: "the file could not be opened".into(),
+                },
+                ErrorCode::OperationInterrupted => DbError::Cancelled,
+                _ => DbError::Sqlite { path, detail },
+            };
+        }
+        DbError::Sqlite {
+            path,
+            detail: e.to_string(),
+        }
+    }
+}

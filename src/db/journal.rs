@@ -1,0 +1,354 @@
+//! The undo journal: which rows each rowsmith operation inserted.
+//!
+//! It is a SQLite file of ours in the data directory, never a table in the
+//! user's database. An operation (one generation or import) owns chunks, one
+//! per committed batch; each chunk lists the inserted rows' keys with a
+//! fingerprint of their values, so undo can prove a row is still the one we
+//! wrote before it deletes it.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use super::DbError;
+use super::value::{from_json, to_json};
+
+/// How the rows of one table are addressed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowKey {
+    Rowid(i64),
+    /// Primary-key values of a WITHOUT ROWID table, in key order.
+    #[serde(serialize_with = "serialize_values")]
+    Primary(Vec<Value>),
+}
+
+fn serialize_values<S: serde::Serializer>(values: &[Value], s: S) -> Result<S::Ok, S::Error> {
+    values.iter().map(to_json).collect::<Vec<_>>().serialize(s)
+}
+
+/// One recorded row: its key and the fingerprint of its values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedRow {
+    pub key: RowKey,
+    pub fingerprint: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OperationId(pub i64);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkId(pub i64);
+
+/// What an operation was, as shown when undoing it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Operation {
+    pub id: OperationId,
+    pub database: String,
+    pub table: String,
+    /// UTC, `YYYY-MM-DD HH:MM:SS`.
+    pub created_at: String,
+    /// What produced the rows, e.g. `offline` or `OpenAI gpt-5-mini`.
+    pub source: String,
+    /// The columns the fingerprints cover, in order.
+    pub columns: Vec<String>,
+    pub rows: u64,
+}
+
+pub struct Journal {
+    conn: Connection,
+    path: PathBuf,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS operations (
+    id INTEGER PRIMARY KEY,
+    database TEXT NOT NULL,
+    table_name TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (datetime('now')),
+    source TEXT NOT NULL,
+    columns TEXT NOT NULL,
+    undone_at TEXT
+);
+CREATE INDEX IF NOT EXISTS operations_by_target ON operations (database, table_name, id);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY,
+    operation_id INTEGER NOT NULL REFERENCES operations (id) ON DELETE CASCADE,
+    row_count INTEGER NOT NULL,
+    -- 'rowid': 16 bytes per row (rowid, fingerprint; little-endian).
+    -- 'primary': JSON [[key values], fingerprint] per row.
+    key_kind TEXT NOT NULL CHECK (key_kind IN ('rowid', 'primary')),
+    rows BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_by_operation ON chunks (operation_id);
+";
+
+impl Journal {
+    /// Opens (creating if needed) the journal at `path`.
+    pub fn open(path: &Path) -> Result<Self, DbError> {
+        let fail = |e: rusqlite::Error| DbError::Journal {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        };
+        let conn = Connection::open(path).map_err(fail)?;
+        conn.busy_timeout(Duration::from_secs(10)).map_err(fail)?;
+        // WAL lets several rowsmith processes record batches side by side.
+        conn.pragma_update(None, "journal_mode", "wal")
+            .map_err(fail)?;
+        conn.pragma_update(None, "foreign_keys", true)
+            .map_err(fail)?;
+        conn.execute_batch(SCHEMA).map_err(fail)?;
+        Ok(Self {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Opens the journal in rowsmith's data directory.
+    pub fn open_default() -> Result<Self, DbError> {
+        let path = crate::paths::journal_path().map_err(DbError::Refused)?;
+        Self::open(&path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn fail(&self, e: rusqlite::Error) -> DbError {
+        DbError::Journal {
+            path: self.path.display().to_string(),
+            detail: e.to_string(),
+        }
+    }
+
+    /// Starts recording an operation on `table` of the database at `database`.
+    pub fn begin_operation(
+        &self,
+        database: &Path,
+        table: &str,
+        source: &str,
+        columns: &[String],
+    ) -> Result<OperationId, DbError> {
+        let columns = serde_json::to_string(columns).unwrap_or_else(|_| "[]".into());
+        self.conn
+            .execute(
+                "INSERT INTO operations (database, table_name, source, columns) VALUES (?1, ?2, ?3, ?4)",
+                params![database_key(database), table, source, columns],
+            )
+            .map_err(|e| self.fail(e))?;
+        Ok(OperationId(self.conn.last_insert_rowid()))
+    }
+
+    /// Records one batch of inserted rows. Written before the user's
+    /// transaction commits, so a crash in between leaves a record of rows that
+    /// do not exist, which undo recognises, and never rows without a record.
+    pub fn append_chunk(&self, op: OperationId, rows: &[RecordedRow]) -> Result<ChunkId, DbError> {
+        let (kind, blob) = encode_rows(rows);
+        self.conn
+            .execute(
+                "INSERT INTO chunks (operation_id, row_count, key_kind, rows) VALUES (?1, ?2, ?3, ?4)",
+                params![op.0, rows.len() as i64, kind, blob],
+            )
+            .map_err(|e| self.fail(e))?;
+        Ok(ChunkId(self.conn.last_insert_rowid()))
+    }
+
+    /// Forgets a chunk whose batch did not commit.
+    pub fn remove_chunk(&self, chunk: ChunkId) -> Result<(), DbError> {
+        self.conn
+            .execute("DELETE FROM chunks WHERE id = ?1", [chunk.0])
+            .map_err(|e| self.fail(e))?;
+        Ok(())
+    }
+
+    /// The most recent operation on `database` (and `table`, if given) that
+    /// inserted rows and has not been undone.
+    pub fn latest(
+        &self,
+        database: &Path,
+        table: Option<&str>,
+    ) -> Result<Option<Operation>, DbError> {
+        self.conn
+            .query_row(
+                "SELECT o.id, o.database, o.table_name, o.created_at, o.source, o.columns,
+                        (SELECT sum(row_count) FROM chunks c WHERE c.operation_id = o.id)
+                 FROM operations o
+                 WHERE o.database = ?1 AND (?2 IS NULL OR o.table_name = ?2) AND o.undone_at IS NULL
+                   AND EXISTS (SELECT 1 FROM chunks c WHERE c.operation_id = o.id)
+                 ORDER BY o.id DESC LIMIT 1",
+                params![database_key(database), table],
+                |r| {
+                    let columns: String = r.get(5)?;
+                    Ok(Operation {
+                        id: OperationId(r.get(0)?),
+                        database: r.get(1)?,
+                        table: r.get(2)?,
+                        created_at: r.get(3)?,
+                        source: r.get(4)?,
+                        columns: serde_json::from_str(&columns).unwrap_or_default(),
+                        rows: r.get::<_, i64>(6)?.max(0) as u64,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.fail(e))
+    }
+
+    /// Every row recorded for an operation.
+    pub fn rows(&self, op: OperationId) -> Result<Vec<RecordedRow>, DbError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT key_kind, rows FROM chunks WHERE operation_id = ?1 ORDER BY id")
+            .map_err(|e| self.fail(e))?;
+        let chunks: Vec<(String, Vec<u8>)> = stmt
+            .query_map([op.0], |r| Ok((r.get(0)?, r.get(1)?)))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.fail(e))?;
+        let mut out = Vec::new();
+        for (kind, blob) in chunks {
+            decode_rows(&kind, &blob, &mut out).ok_or_else(|| DbError::Journal {
+                path: self.path.display().to_string(),
+                detail: format!("a record of operation {} is unreadable", op.0),
+            })?;
+        }
+        Ok(out)
+    }
+
+    /// Marks an operation as undone so the next undo goes one further back.
+    pub fn mark_undone(&self, op: OperationId) -> Result<(), DbError> {
+        self.conn
+            .execute(
+                "UPDATE operations SET undone_at = datetime('now') WHERE id = ?1",
+                [op.0],
+            )
+            .map_err(|e| self.fail(e))?;
+        Ok(())
+    }
+}
+
+/// How a database is named in the journal: its canonical path, so
+/// `./shop.db` and `/home/me/shop.db` are the same database.
+pub fn database_key(path: &Path) -> String {
+    std::fs::canonicalize(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
+}
+
+fn encode_rows(rows: &[RecordedRow]) -> (&'static str, Vec<u8>) {
+    if rows.iter().all(|r| matches!(r.key, RowKey::Rowid(_))) {
+        let mut blob = Vec::with_capacity(rows.len() * 16);
+        for r in rows {
+            if let RowKey::Rowid(id) = r.key {
+                blob.extend(id.to_le_bytes());
+                blob.extend(r.fingerprint.to_le_bytes());
+            }
+        }
+        return ("rowid", blob);
+    }
+    let json: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            let key: Vec<serde_json::Value> = match &r.key {
+                RowKey::Rowid(id) => vec![(*id).into()],
+                RowKey::Primary(values) => values.iter().map(to_json).collect(),
+            };
+            serde_json::json!([key, r.fingerprint])
+        })
+        .collect();
+    ("primary", serde_json::to_vec(&json).unwrap_or_default())
+}
+
+fn decode_rows(kind: &str, blob: &[u8], out: &mut Vec<RecordedRow>) -> Option<()> {
+    match kind {
+        "rowid" => {
+            if !blob.len().is_multiple_of(16) {
+                return None;
+            }
+            for pair in blob.chunks_exact(16) {
+                let id = i64::from_le_bytes(pair[..8].try_into().ok()?);
+                let fingerprint = u64::from_le_bytes(pair[8..].try_into().ok()?);
+                out.push(RecordedRow {
+                    key: RowKey::Rowid(id),
+                    fingerprint,
+                });
+            }
+            Some(())
+        }
+        "primary" => {
+            let json: Vec<(Vec<serde_json::Value>, u64)> = serde_json::from_slice(blob).ok()?;
+            for (key, fingerprint) in json {
+                let values = key.iter().map(from_json).collect::<Option<Vec<_>>>()?;
+                out.push(RecordedRow {
+                    key: RowKey::Primary(values),
+                    fingerprint,
+                });
+            }
+            Some(())
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_round_trip_both_key_kinds() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(&dir.path().join("j.sqlite")).unwrap();
+        let db = dir.path().join("x.db");
+        let op = journal
+            .begin_operation(&db, "t", "test", &["a".into()])
+            .unwrap();
+        let rowids = vec![
+            RecordedRow {
+                key: RowKey::Rowid(7),
+                fingerprint: 1,
+            },
+            RecordedRow {
+                key: RowKey::Rowid(-3),
+                fingerprint: u64::MAX,
+            },
+        ];
+        let keyed = vec![RecordedRow {
+            key: RowKey::Primary(vec![
+                Value::Text("a".into()),
+                Value::Integer(2),
+                Value::Real(0.5),
+            ]),
+            fingerprint: 42,
+        }];
+        journal.append_chunk(op, &rowids).unwrap();
+        journal.append_chunk(op, &keyed).unwrap();
+        let all = journal.rows(op).unwrap();
+        assert_eq!(all, [rowids, keyed].concat());
+        let latest = journal.latest(&db, Some("t")).unwrap().unwrap();
+        assert_eq!((latest.id, latest.rows), (op, 3));
+        journal.mark_undone(op).unwrap();
+        assert!(journal.latest(&db, None).unwrap().is_none());
+    }
+
+    #[test]
+    fn operations_without_rows_are_not_undo_targets() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(&dir.path().join("j.sqlite")).unwrap();
+        let db = dir.path().join("x.db");
+        let op = journal.begin_operation(&db, "t", "test", &[]).unwrap();
+        let chunk = journal
+            .append_chunk(
+                op,
+                &[RecordedRow {
+                    key: RowKey::Rowid(1),
+                    fingerprint: 0,
+                }],
+            )
+            .unwrap();
+        journal.remove_chunk(chunk).unwrap();
+        assert!(journal.latest(&db, None).unwrap().is_none());
+    }
+}

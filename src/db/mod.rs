@@ -1,0 +1,245 @@
+//! The only code that touches rusqlite.
+//!
+//! `Database` owns one connection to the user's file and opens it with the
+//! checks that keep a mistyped path from becoming a new empty database. The
+//! submodules read the schema (`catalog`), choose rows at random (`sample`),
+//! describe columns (`profile`), insert candidate rows (`write`) and remember
+//! what was inserted so it can be taken back (`journal`, `undo`).
+
+pub mod catalog;
+pub mod demo;
+mod error;
+pub mod formats;
+pub mod ident;
+pub mod journal;
+pub mod profile;
+pub mod sample;
+pub mod sql_text;
+pub mod undo;
+pub mod value;
+pub mod write;
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+pub use error::DbError;
+
+/// Default time a statement waits for another writer before giving up.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
+
+/// How a database is opened.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// Open for writing. Read-only opens can never change the file.
+    pub write: bool,
+    /// Create the file when it does not exist (only for `--create` and the demo).
+    pub create: bool,
+    /// How long to wait for a lock held by another connection.
+    pub busy_timeout: Duration,
+}
+
+impl OpenOptions {
+    pub fn read_only() -> Self {
+        Self {
+            write: false,
+            create: false,
+            busy_timeout: DEFAULT_BUSY_TIMEOUT,
+        }
+    }
+
+    pub fn read_write() -> Self {
+        Self {
+            write: true,
+            ..Self::read_only()
+        }
+    }
+
+    pub fn create(mut self, create: bool) -> Self {
+        self.create = create;
+        if create {
+            self.write = true;
+        }
+        self
+    }
+
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+}
+
+/// An open SQLite database file.
+pub struct Database {
+    conn: Connection,
+    path: PathBuf,
+    writable: bool,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("path", &self.path)
+            .field("writable", &self.writable)
+            .finish()
+    }
+}
+
+/// The 16 bytes every SQLite 3 database file starts with.
+const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+impl Database {
+    /// Opens `path`, checking first that it exists and really is a SQLite file,
+    /// so every failure is one clear sentence rather than a late SQLite error.
+    pub fn open(path: &Path, options: &OpenOptions) -> Result<Self, DbError> {
+        let shown = path.display().to_string();
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => return Err(DbError::IsDirectory { path: shown }),
+            Ok(meta) => check_header(path, meta.len())?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if !options.create {
+                    return Err(DbError::NotFound { path: shown });
+                }
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+                    && !parent.is_dir()
+                {
+                    return Err(DbError::NotFound {
+                        path: parent.display().to_string(),
+                    });
+                }
+            }
+            Err(e) => {
+                return Err(DbError::Io {
+                    path: shown,
+                    detail: e.to_string(),
+                });
+            }
+        }
+
+        let mut flags = OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        if options.write {
+            flags |= OpenFlags::SQLITE_OPEN_READ_WRITE;
+            if options.create {
+                flags |= OpenFlags::SQLITE_OPEN_CREATE;
+            }
+        } else {
+            flags |= OpenFlags::SQLITE_OPEN_READ_ONLY;
+        }
+        let conn = Connection::open_with_flags(path, flags)
+            .map_err(|e| DbError::from_sqlite(e, &shown))?;
+        conn.busy_timeout(options.busy_timeout)
+            .map_err(|e| DbError::from_sqlite(e, &shown))?;
+        // Let SQLite judge foreign keys on every write we make.
+        conn.pragma_update(None, "foreign_keys", true)
+            .map_err(|e| DbError::from_sqlite(e, &shown))?;
+        formats::register_sql_functions(&conn).map_err(|e| DbError::from_sqlite(e, &shown))?;
+        // `rarray(?)` binds a list of keys as one parameter.
+        rusqlite::vtab::array::load_module(&conn).map_err(|e| DbError::from_sqlite(e, &shown))?;
+
+        // Reading the schema proves the file is a readable database now, rather
+        // than failing later in the middle of some other operation.
+        conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map_err(|e| DbError::from_sqlite(e, &shown))?;
+
+        if options.write && conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
+            return Err(DbError::ReadOnly { path: shown });
+        }
+
+        Ok(Self {
+            conn,
+            path: path.to_path_buf(),
+            writable: options.write,
+        })
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The path as shown to the user in messages.
+    pub fn display_path(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    pub fn is_writable(&self) -> bool {
+        self.writable
+    }
+
+    /// Turns a rusqlite error into a sentence that names this database.
+    pub fn err(&self, e: rusqlite::Error) -> DbError {
+        DbError::from_sqlite(e, &self.display_path())
+    }
+
+    /// Fails with a clear message when this handle was opened read-only.
+    pub fn require_writable(&self) -> Result<(), DbError> {
+        if self.writable {
+            Ok(())
+        } else {
+            Err(DbError::ReadOnly {
+                path: self.display_path(),
+            })
+        }
+    }
+}
+
+/// An empty file is a valid (empty) database; anything else must carry the
+/// SQLite header.
+fn check_header(path: &Path, len: u64) -> Result<(), DbError> {
+    if len == 0 {
+        return Ok(());
+    }
+    let shown = path.display().to_string();
+    let mut header = [0u8; 16];
+    let read = File::open(path)
+        .and_then(|mut f| {
+            let mut filled = 0;
+            while filled < header.len() {
+                let n = f.read(&mut header[filled..])?;
+                if n == 0 {
+                    break;
+                }
+                filled += n;
+            }
+            Ok(filled)
+        })
+        .map_err(|e| DbError::Io {
+            path: shown.clone(),
+            detail: e.to_string(),
+        })?;
+    if read < header.len() || &header != SQLITE_HEADER {
+        return Err(DbError::NotSqlite { path: shown });
+    }
+    Ok(())
+}
+
+/// A cancellation flag shared between whoever runs a database operation and
+/// whoever may stop it (a UI key, Ctrl-C, a failed sibling task).
+#[derive(Debug, Clone, Default)]
+pub struct CancelFlag(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl CancelFlag {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn cancel(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}

@@ -1,0 +1,490 @@
+//! Inserts batches of candidate rows and lets SQLite judge each one.
+//!
+//! A batch is one transaction. Each row is inserted inside its own SAVEPOINT:
+//! if SQLite refuses it (NOT NULL, UNIQUE, CHECK, foreign key, STRICT type, a
+//! trigger's RAISE) only that row is rolled back and its reason kept, and the
+//! other rows go on. Values are always bound as parameters. Any failure that
+//! is not about one row, or a cancellation, rolls the whole batch back.
+
+use std::rc::Rc;
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, ErrorCode, params_from_iter};
+use serde::Serialize;
+
+use super::catalog::{ColumnKind, ForeignKey, TableInfo};
+use super::ident::{quote, quote_list};
+use super::journal::{ChunkId, Journal, OperationId, RecordedRow, RowKey};
+use super::sample::rowid_name;
+use super::value::fingerprint;
+use super::{CancelFlag, Database, DbError};
+
+/// A row SQLite accepted, with the key it was stored under.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Accepted {
+    /// Position of the row in the batch.
+    pub index: usize,
+    pub key: RowKey,
+}
+
+/// A row SQLite (or our own checks) refused, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejected {
+    pub index: usize,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct BatchOutcome {
+    pub accepted: Vec<Accepted>,
+    pub rejected: Vec<Rejected>,
+}
+
+/// Where the batch is recorded for undo.
+pub struct JournalTarget<'a> {
+    pub journal: &'a Journal,
+    pub operation: OperationId,
+}
+
+/// Writes batches of rows for one set of columns of one table.
+pub struct BatchWriter<'t> {
+    table: &'t TableInfo,
+    columns: Vec<String>,
+    insert_sql: String,
+    /// Columns covered by the fingerprints, in table order.
+    fingerprint_columns: Vec<String>,
+    key: KeyShape,
+}
+
+/// How the writer reads back the key of an inserted row.
+enum KeyShape {
+    Rowid(&'static str),
+    Primary(Vec<String>),
+}
+
+impl<'t> BatchWriter<'t> {
+    /// Prepares to insert `columns` of `table`. Columns SQLite computes
+    /// (generated columns) cannot be written and are refused here.
+    pub fn new(table: &'t TableInfo, columns: &[String]) -> Result<Self, DbError> {
+        table.require_generatable()?;
+        let mut resolved = Vec::with_capacity(columns.len());
+        for name in columns {
+            super::ident::validate(name)?;
+            let column = table.column(name).ok_or_else(|| {
+                DbError::Refused(format!("Table '{}' has no column '{name}'.", table.name))
+            })?;
+            if column.kind != ColumnKind::Normal {
+                return Err(DbError::Refused(format!(
+                    "Column '{}' of table '{}' is computed by SQLite and cannot be written.",
+                    column.name, table.name
+                )));
+            }
+            resolved.push(column.name.clone());
+        }
+        let key = if table.has_rowid() {
+            KeyShape::Rowid(rowid_name(table).ok_or_else(|| {
+                DbError::Refused(format!(
+                    "Table '{}' has columns named rowid, _rowid_ and oid, so rowsmith cannot address its rows.",
+                    table.name
+                ))
+            })?)
+        } else {
+            KeyShape::Primary(table.primary_key().iter().map(|c| c.name.clone()).collect())
+        };
+        let returning = match &key {
+            KeyShape::Rowid(name) => name.to_string(),
+            KeyShape::Primary(cols) => quote_list(cols.iter().map(String::as_str)),
+        };
+        // OR ABORT overrides ON CONFLICT REPLACE/IGNORE clauses in the schema,
+        // which would otherwise delete existing rows or drop ours silently.
+        let insert_sql = if resolved.is_empty() {
+            format!(
+                "INSERT OR ABORT INTO main.{} DEFAULT VALUES RETURNING {returning}",
+                table.quoted()
+            )
+        } else {
+            format!(
+                "INSERT OR ABORT INTO main.{} ({}) VALUES ({}) RETURNING {returning}",
+                table.quoted(),
+                quote_list(resolved.iter().map(String::as_str)),
+                (1..=resolved.len())
+                    .map(|i| format!("?{i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        let fingerprint_columns = table.visible_columns().map(|c| c.name.clone()).collect();
+        Ok(Self {
+            table,
+            columns: resolved,
+            insert_sql,
+            fingerprint_columns,
+            key,
+        })
+    }
+
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// The columns whose values the journal fingerprints.
+    pub fn fingerprint_columns(&self) -> &[String] {
+        &self.fingerprint_columns
+    }
+
+    /// Inserts `rows` (each aligned with the writer's columns) in one
+    /// transaction and commits. The batch is recorded in `journal` before
+    /// the commit. On cancellation or any error nothing is written.
+    pub fn write(
+        &self,
+        db: &mut Database,
+        rows: &[Vec<Value>],
+        journal: Option<&JournalTarget<'_>>,
+        cancel: &CancelFlag,
+    ) -> Result<BatchOutcome, DbError> {
+        db.require_writable()?;
+        let path = db.display_path();
+        let conn = db.conn_mut();
+        let err = |e: rusqlite::Error| DbError::from_sqlite(e, &path);
+        // IMMEDIATE takes the write lock now, so the busy timeout applies and
+        // two writers queue instead of failing half-way.
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let outcome = self.insert_rows(&tx, rows, cancel, &path)?;
+        if cancel.is_cancelled() {
+            return Err(DbError::Cancelled);
+        }
+        let chunk = match journal {
+            Some(target) if !outcome.accepted.is_empty() => {
+                let recorded = self.recorded_rows(&tx, &outcome.accepted).map_err(err)?;
+                Some((
+                    target,
+                    target.journal.append_chunk(target.operation, &recorded)?,
+                ))
+            }
+            _ => None,
+        };
+        if let Err(e) = tx.commit() {
+            forget(chunk);
+            return Err(err(e));
+        }
+        Ok(outcome)
+    }
+
+    fn insert_rows(
+        &self,
+        conn: &Connection,
+        rows: &[Vec<Value>],
+        cancel: &CancelFlag,
+        path: &str,
+    ) -> Result<BatchOutcome, DbError> {
+        let err = |e: rusqlite::Error| DbError::from_sqlite(e, path);
+        let mut insert = conn.prepare_cached(&self.insert_sql).map_err(err)?;
+        let mut outcome = BatchOutcome::default();
+        let deferred: Vec<&ForeignKey> = self
+            .table
+            .foreign_keys
+            .iter()
+            .filter(|k| k.deferred)
+            .collect();
+        for (index, row) in rows.iter().enumerate() {
+            if cancel.is_cancelled() {
+                return Err(DbError::Cancelled);
+            }
+            if row.len() != self.columns.len() {
+                outcome.rejected.push(Rejected {
+                    index,
+                    reason: format!(
+                        "the row has {} values for {} columns",
+                        row.len(),
+                        self.columns.len()
+                    ),
+                });
+                continue;
+            }
+            conn.execute_batch("SAVEPOINT rowsmith_row").map_err(err)?;
+            let inserted = insert.query_row(params_from_iter(row.iter()), |r| self.read_key(r));
+            let verdict = match inserted {
+                Ok(key) => match self.deferred_violation(conn, &deferred, &key) {
+                    Ok(None) => Ok(key),
+                    Ok(Some(reason)) => Err(reason),
+                    Err(e) => return Err(err(e)),
+                },
+                Err(e) if is_row_error(&e) => {
+                    if conn.is_autocommit() {
+                        // A trigger ran RAISE(ROLLBACK): the batch is gone.
+                        return Err(DbError::Refused(format!(
+                            "A trigger on table '{}' rolled back the whole batch ({}). Nothing was written.",
+                            self.table.name,
+                            sqlite_message(&e)
+                        )));
+                    }
+                    Err(self.explain(conn, row, &e))
+                }
+                Err(e) => return Err(err(e)),
+            };
+            match verdict {
+                Ok(key) => {
+                    conn.execute_batch("RELEASE rowsmith_row").map_err(err)?;
+                    outcome.accepted.push(Accepted { index, key });
+                }
+                Err(reason) => {
+                    conn.execute_batch("ROLLBACK TO rowsmith_row; RELEASE rowsmith_row")
+                        .map_err(err)?;
+                    outcome.rejected.push(Rejected { index, reason });
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    fn read_key(&self, row: &rusqlite::Row<'_>) -> rusqlite::Result<RowKey> {
+        match &self.key {
+            KeyShape::Rowid(_) => Ok(RowKey::Rowid(row.get(0)?)),
+            KeyShape::Primary(cols) => Ok(RowKey::Primary(
+                (0..cols.len())
+                    .map(|i| row.get(i))
+                    .collect::<rusqlite::Result<_>>()?,
+            )),
+        }
+    }
+
+    /// Deferred foreign keys are only checked at COMMIT, which would fail the
+    /// whole batch; check them for this row now instead.
+    fn deferred_violation(
+        &self,
+        conn: &Connection,
+        deferred: &[&ForeignKey],
+        key: &RowKey,
+    ) -> rusqlite::Result<Option<String>> {
+        for fk in deferred {
+            let (filter, params) = self.key_filter(key);
+            let child_cols: Vec<String> =
+                fk.from.iter().map(|c| format!("c.{}", quote(c))).collect();
+            let sql = format!(
+                "SELECT 1 FROM main.{child} AS c WHERE {filter} AND {present} AND NOT EXISTS \
+                 (SELECT 1 FROM main.{parent} AS p WHERE ({to}) = ({from}))",
+                child = self.table.quoted(),
+                present = child_cols
+                    .iter()
+                    .map(|c| format!("{c} IS NOT NULL"))
+                    .collect::<Vec<_>>()
+                    .join(" AND "),
+                parent = quote(&fk.table),
+                to = fk
+                    .to
+                    .iter()
+                    .map(|c| format!("p.{}", quote(c)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                from = child_cols.join(", "),
+            );
+            let violated = conn
+                .prepare_cached(&sql)?
+                .exists(params_from_iter(params.iter()))?;
+            if violated {
+                return Ok(Some(fk_reason(&self.table.name, fk)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// A WHERE fragment (on alias `c`) matching one row by key.
+    fn key_filter(&self, key: &RowKey) -> (String, Vec<Value>) {
+        match (&self.key, key) {
+            (KeyShape::Rowid(name), RowKey::Rowid(id)) => {
+                (format!("c.{name} = ?1"), vec![Value::Integer(*id)])
+            }
+            (KeyShape::Primary(cols), RowKey::Primary(values)) => (
+                format!(
+                    "({}) = ({})",
+                    cols.iter()
+                        .map(|c| format!("c.{}", quote(c)))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    (1..=cols.len())
+                        .map(|i| format!("?{i}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                values.clone(),
+            ),
+            _ => ("0".into(), Vec::new()),
+        }
+    }
+
+    /// SQLite's reason, made specific where SQLite is vague: a failed foreign
+    /// key names the key that has no parent row.
+    fn explain(&self, conn: &Connection, row: &[Value], e: &rusqlite::Error) -> String {
+        let message = sqlite_message(e);
+        if !message.starts_with("FOREIGN KEY constraint failed") {
+            return message;
+        }
+        for fk in &self.table.foreign_keys {
+            let values: Option<Vec<&Value>> = fk
+                .from
+                .iter()
+                .map(|c| {
+                    self.columns
+                        .iter()
+                        .position(|x| x.eq_ignore_ascii_case(c))
+                        .map(|i| &row[i])
+                })
+                .collect();
+            let Some(values) = values else { continue };
+            if values.iter().any(|v| matches!(v, Value::Null)) {
+                continue;
+            }
+            let sql = format!(
+                "SELECT 1 FROM main.{} WHERE ({}) = ({})",
+                quote(&fk.table),
+                quote_list(fk.to.iter().map(String::as_str)),
+                (1..=values.len())
+                    .map(|i| format!("?{i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let exists = conn
+                .prepare_cached(&sql)
+                .and_then(|mut s| s.exists(params_from_iter(values.iter())));
+            if let Ok(false) = exists {
+                return fk_reason(&self.table.name, fk);
+            }
+        }
+        message
+    }
+
+    /// Reads the accepted rows back (after triggers and defaults) and
+    /// fingerprints them for the journal.
+    fn recorded_rows(
+        &self,
+        conn: &Connection,
+        accepted: &[Accepted],
+    ) -> rusqlite::Result<Vec<RecordedRow>> {
+        read_fingerprints(
+            conn,
+            self.table,
+            &self.fingerprint_columns,
+            accepted.iter().map(|a| &a.key),
+        )
+        .map(|found| {
+            found
+                .into_iter()
+                .filter_map(|(key, fp)| fp.map(|fingerprint| RecordedRow { key, fingerprint }))
+                .collect()
+        })
+    }
+}
+
+fn forget(chunk: Option<(&JournalTarget<'_>, ChunkId)>) {
+    if let Some((target, id)) = chunk {
+        // Best effort: a stale record is harmless, undo verifies rows first.
+        let _ = target.journal.remove_chunk(id);
+    }
+}
+
+fn fk_reason(table: &str, fk: &ForeignKey) -> String {
+    format!(
+        "FOREIGN KEY constraint failed: {table}({}) has no matching row in {}({})",
+        fk.from.join(", "),
+        fk.table,
+        fk.to.join(", ")
+    )
+}
+
+/// Errors that concern one row, not the database or the connection.
+fn is_row_error(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.code, ErrorCode::ConstraintViolation | ErrorCode::TypeMismatch | ErrorCode::TooBig | ErrorCode::Unknown)
+    )
+}
+
+fn sqlite_message(e: &rusqlite::Error) -> String {
+    match e {
+        rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
+        rusqlite::Error::SqliteFailure(f, None) => f.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Reads the current fingerprint of each keyed row over `columns`; `None`
+/// when the row no longer exists. Shared by the writer and undo.
+pub(crate) fn read_fingerprints<'k>(
+    conn: &Connection,
+    table: &TableInfo,
+    columns: &[String],
+    keys: impl Iterator<Item = &'k RowKey>,
+) -> rusqlite::Result<Vec<(RowKey, Option<u64>)>> {
+    let select = quote_list(columns.iter().map(String::as_str));
+    let keys: Vec<&RowKey> = keys.collect();
+    let mut out = Vec::with_capacity(keys.len());
+    if table.has_rowid() {
+        let Some(rowid) = rowid_name(table) else {
+            return Ok(out);
+        };
+        let sql = format!(
+            "SELECT {rowid}, {select} FROM main.{} WHERE {rowid} IN rarray(?1)",
+            table.quoted()
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut found = std::collections::HashMap::new();
+        for chunk in keys.chunks(10_000) {
+            let ids: Vec<Value> = chunk
+                .iter()
+                .filter_map(|k| match k {
+                    RowKey::Rowid(id) => Some(Value::Integer(*id)),
+                    RowKey::Primary(_) => None,
+                })
+                .collect();
+            let mut rows = stmt.query([Rc::new(ids)])?;
+            while let Some(row) = rows.next()? {
+                let id: i64 = row.get(0)?;
+                let values: Vec<Value> = (1..=columns.len())
+                    .map(|i| row.get(i))
+                    .collect::<rusqlite::Result<_>>()?;
+                found.insert(id, fingerprint(&values));
+            }
+        }
+        for key in keys {
+            let fp = match key {
+                RowKey::Rowid(id) => found.get(id).copied(),
+                RowKey::Primary(_) => None,
+            };
+            out.push((key.clone(), fp));
+        }
+    } else {
+        let pk: Vec<String> = table.primary_key().iter().map(|c| quote(&c.name)).collect();
+        let sql = format!(
+            "SELECT {select} FROM main.{} WHERE ({}) = ({})",
+            table.quoted(),
+            pk.join(", "),
+            (1..=pk.len())
+                .map(|i| format!("?{i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
+        for key in keys {
+            let fp = match key {
+                RowKey::Primary(values) => {
+                    let mut rows = stmt.query(params_from_iter(values.iter()))?;
+                    match rows.next()? {
+                        Some(row) => {
+                            let values: Vec<Value> = (0..columns.len())
+                                .map(|i| row.get(i))
+                                .collect::<rusqlite::Result<_>>()?;
+                            Some(fingerprint(&values))
+                        }
+                        None => None,
+                    }
+                }
+                RowKey::Rowid(_) => None,
+            };
+            out.push((key.clone(), fp));
+        }
+    }
+    Ok(out)
+}

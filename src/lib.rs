@@ -1,0 +1,12 @@
+//! rowsmith: forge realistic synthetic rows for SQLite tables.
+//!
+//! The library holds every piece of logic; the binary (`src/main.rs`) and the
+//! terminal app only parse input, call into it and present results.
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod db;
+pub mod llm;
+pub mod output;
+pub mod paths;

@@ -1,0 +1,42 @@
+//! Where rowsmith keeps its own files.
+//!
+//! Everything of ours (the undo journal, the demo database, later the query
+//! history) lives in the per-user data directory from `directories`, never
+//! in the user's database. `ROWSMITH_DATA_DIR` overrides it, which tests and
+//! sandboxed CI runs rely on.
+
+use std::path::PathBuf;
+
+use directories::ProjectDirs;
+
+/// Environment variable that replaces the data directory.
+pub const DATA_DIR_ENV: &str = "ROWSMITH_DATA_DIR";
+
+/// The data directory, created on first use.
+pub fn data_dir() -> Result<PathBuf, String> {
+    let dir = match std::env::var_os(DATA_DIR_ENV).filter(|v| !v.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => ProjectDirs::from("", "", "rowsmith")
+            .map(|p| p.data_dir().to_path_buf())
+            .ok_or_else(|| {
+                format!("Cannot find a home directory for rowsmith's files. Set {DATA_DIR_ENV} to a writable folder.")
+            })?,
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        format!(
+            "Cannot create rowsmith's data folder '{}' ({e}). Set {DATA_DIR_ENV} to a writable folder.",
+            dir.display()
+        )
+    })?;
+    Ok(dir)
+}
+
+/// The undo journal: a SQLite file of ours.
+pub fn journal_path() -> Result<PathBuf, String> {
+    Ok(data_dir()?.join("journal.sqlite"))
+}
+
+/// The demo database, created from `assets/demo.sql` on first use.
+pub fn demo_db_path() -> Result<PathBuf, String> {
+    Ok(data_dir()?.join("demo.sqlite"))
+}
