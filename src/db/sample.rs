@@ -13,6 +13,7 @@ use std::rc::Rc;
 
 use rand::Rng;
 use rand::seq::SliceRandom;
+use rusqlite::OptionalExtension;
 use rusqlite::types::Value;
 use serde::Serialize;
 
@@ -236,6 +237,10 @@ impl<'a> Sampler<'a> {
             "SELECT {} FROM {} WHERE {lead} = ?1 ORDER BY {order} LIMIT 1 OFFSET ?2",
             self.select, self.from
         ))?;
+        let mut next = conn.prepare_cached(&format!(
+            "SELECT {lead} FROM {} WHERE {lead} > ?1 ORDER BY {lead} LIMIT 1",
+            self.from
+        ))?;
         let mut seen: HashSet<Vec<u8>> = HashSet::new();
         let mut rows = Vec::with_capacity(k);
         for _ in 0..(8 * k + 64) {
@@ -243,20 +248,30 @@ impl<'a> Sampler<'a> {
                 break;
             }
             let probe = between(&lo, &hi, rng);
-            let lead_value: Option<Value> = seek.query_row([&probe], |r| r.get(0)).ok();
-            let Some(lead_value) = lead_value.or_else(|| Some(lo.clone())) else {
+            let Some(mut lead_value) = seek
+                .query_row([&probe], |r| r.get::<_, Value>(0))
+                .optional()?
+            else {
                 continue;
             };
-            let n: i64 = group_size.query_row([&lead_value], |r| r.get(0))?;
-            if n == 0 {
-                continue;
-            }
-            let offset = rng.random_range(0..n);
-            let found = collect_rows(pick.query(rusqlite::params![lead_value, offset])?)?;
-            for row in found {
-                if seen.insert(super::value::encode_row(&row)) {
-                    rows.push(row);
+            // When the row found was drawn before, walk on to the next key
+            // (wrapping around) so sparse key ranges still yield new rows.
+            for _ in 0..32 {
+                let n: i64 = group_size.query_row([&lead_value], |r| r.get(0))?;
+                if n > 0 {
+                    let offset = rng.random_range(0..n);
+                    let found = collect_rows(pick.query(rusqlite::params![lead_value, offset])?)?;
+                    if let Some(row) = found.into_iter().next()
+                        && seen.insert(super::value::encode_row(&row))
+                    {
+                        rows.push(row);
+                        break;
+                    }
                 }
+                lead_value = next
+                    .query_row([&lead_value], |r| r.get(0))
+                    .optional()?
+                    .unwrap_or_else(|| lo.clone());
             }
         }
         Ok((rows, SampleMethod::KeySeek))
@@ -321,15 +336,7 @@ fn between<R: Rng + ?Sized>(lo: &Value, hi: &Value, rng: &mut R) -> Value {
                 lo.clone()
             }
         }
-        (Value::Text(a), Value::Text(b)) => {
-            let bytes = between_bytes(a.as_bytes(), b.as_bytes(), rng);
-            // Keep the longest valid UTF-8 prefix: still within the range's order.
-            let valid = match std::str::from_utf8(&bytes) {
-                Ok(s) => s.to_string(),
-                Err(e) => String::from_utf8_lossy(&bytes[..e.valid_up_to()]).into_owned(),
-            };
-            Value::Text(valid)
-        }
+        (Value::Text(a), Value::Text(b)) => Value::Text(between_text(a, b, rng)),
         (Value::Blob(a), Value::Blob(b)) => Value::Blob(between_bytes(a, b, rng)),
         _ => lo.clone(),
     }
@@ -341,6 +348,32 @@ fn as_f64(v: &Value) -> f64 {
         Value::Real(f) => *f,
         _ => 0.0,
     }
+}
+
+/// A random text between `lo` and `hi` that looks like the keys: after the
+/// shared prefix, one character between theirs, then characters of the same
+/// class (digit, lower, upper) as the keys have at each position.
+fn between_text<R: Rng + ?Sized>(lo: &str, hi: &str, rng: &mut R) -> String {
+    let lo: Vec<char> = lo.chars().collect();
+    let hi: Vec<char> = hi.chars().collect();
+    let common = lo.iter().zip(&hi).take_while(|(a, b)| a == b).count();
+    let mut out: String = lo[..common].iter().collect();
+    let (Some(&b), a) = (hi.get(common), lo.get(common).copied().unwrap_or('\0')) else {
+        return out;
+    };
+    let first = rng.random_range(a as u32..=b as u32);
+    out.push(char::from_u32(first).unwrap_or(a));
+    let len = lo.len().max(hi.len());
+    for i in common + 1..len {
+        let model = hi.get(i).or_else(|| lo.get(i)).copied().unwrap_or('0');
+        out.push(match model {
+            '0'..='9' => rng.random_range('0'..='9'),
+            'a'..='z' => rng.random_range('a'..='z'),
+            'A'..='Z' => rng.random_range('A'..='Z'),
+            other => other,
+        });
+    }
+    out
 }
 
 /// Interpolates between two byte strings: the shared prefix, then a random
@@ -371,6 +404,21 @@ fn between_bytes<R: Rng + ?Sized>(lo: &[u8], hi: &[u8], rng: &mut R) -> Vec<u8> 
 mod tests {
     use super::*;
     use rand::SeedableRng;
+
+    #[test]
+    fn between_text_stays_in_range_and_spreads() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let mut hundreds = std::collections::HashSet::new();
+        for _ in 0..1000 {
+            let v = between_text("INV-000001", "INV-000500", &mut rng);
+            assert!(
+                v.as_str() >= "INV-000000" && v.as_str() <= "INV-000599",
+                "{v}"
+            );
+            hundreds.insert(v[7..9].to_string());
+        }
+        assert!(hundreds.len() > 50, "probes spread over the range");
+    }
 
     #[test]
     fn between_bytes_stays_in_range() {
