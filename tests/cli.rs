@@ -1,0 +1,233 @@
+//! The binary as a user runs it: table listings, and every bad input ends in
+//! one clear sentence and a non-zero exit, never a panic or a new empty file.
+
+mod common;
+
+use std::path::Path;
+
+use common::Fixture;
+use rusqlite::Connection;
+
+const SHOP: &str = "
+CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT);
+CREATE TABLE \"order lines\" (id INTEGER PRIMARY KEY, qty INT);
+CREATE VIEW big_customers AS SELECT * FROM customers WHERE id > 1;
+CREATE VIRTUAL TABLE notes USING fts5(body);
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1234)
+INSERT INTO customers (name) SELECT 'c' || i FROM n;
+";
+
+/// Runs rowsmith and returns (success, stdout, stderr).
+fn run(fx: &Fixture, args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+    let mut cmd = fx.cmd();
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+/// A failure a user can read: exactly one line, no panic or backtrace.
+fn assert_one_sentence(stderr: &str, starts: &str) {
+    assert_eq!(stderr.lines().count(), 1, "one line only: {stderr}");
+    assert!(stderr.starts_with(&format!("error: {starts}")), "{stderr}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
+}
+
+#[test]
+fn tables_are_listed_aligned_for_people() {
+    let fx = Fixture::new();
+    let path = fx.db("shop.db", SHOP);
+    let (ok, out, _) = run(&fx, &["tables", path.to_str().unwrap()], &[]);
+    assert!(ok);
+    let expected = [
+        "TABLE           ROWS  KIND",
+        "big_customers  1,233  view",
+        "customers      1,234  table",
+        "notes              0  virtual table",
+        "order lines        0  table",
+        "",
+    ];
+    assert_eq!(out, expected.join("\n"));
+}
+
+#[test]
+fn tables_json_has_names_rows_and_kinds() {
+    let fx = Fixture::new();
+    let path = fx.db("shop.db", SHOP);
+    let (ok, out, _) = run(&fx, &["tables", path.to_str().unwrap(), "--json"], &[]);
+    assert!(ok);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!([
+            {"name": "big_customers", "rows": 1233, "kind": "view"},
+            {"name": "customers", "rows": 1234, "kind": "table"},
+            {"name": "notes", "rows": 0, "kind": "virtual"},
+            {"name": "order lines", "rows": 0, "kind": "table"},
+        ])
+    );
+}
+
+#[test]
+fn a_missing_path_is_an_error_and_is_not_created() {
+    let fx = Fixture::new();
+    let missing = fx.path("typo.db");
+    let (ok, _, err) = run(&fx, &["tables", missing.to_str().unwrap()], &[]);
+    assert!(!ok);
+    assert_one_sentence(&err, "No database at ");
+    assert!(err.contains("--create"));
+    assert!(!missing.exists(), "a mistyped path must not become an empty database");
+
+    let (ok, out, _) = run(&fx, &["tables", missing.to_str().unwrap(), "--create"], &[]);
+    assert!(ok, "--create makes a new database");
+    assert!(out.starts_with("No tables in "));
+    assert!(missing.exists());
+}
+
+#[test]
+fn files_that_are_not_databases_are_named_as_such() {
+    let fx = Fixture::new();
+    let text = fx.path("notes.txt");
+    std::fs::write(&text, "just some text that is long enough to have a header\n").unwrap();
+    let (ok, _, err) = run(&fx, &["tables", text.to_str().unwrap()], &[]);
+    assert!(!ok);
+    assert_one_sentence(&err, &format!("'{}' is not a SQLite database.", text.display()));
+
+    let (ok, _, err) = run(&fx, &["tables", fx.dir.path().to_str().unwrap()], &[]);
+    assert!(!ok);
+    assert_one_sentence(&err, &format!("'{}' is a directory", fx.dir.path().display()));
+}
+
+#[test]
+fn a_corrupt_database_gets_a_clear_sentence() {
+    let fx = Fixture::new();
+    let path = fx.db("bad.db", SHOP);
+    // Keep the 100-byte header, wreck the rest of the first page (the schema).
+    let mut bytes = std::fs::read(&path).unwrap();
+    for b in bytes.iter_mut().take(4096).skip(100) {
+        *b = 0xA5;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    let (ok, _, err) = run(&fx, &["tables", path.to_str().unwrap()], &[]);
+    assert!(!ok);
+    assert_one_sentence(&err, &format!("The database '{}' is damaged", path.display()));
+}
+
+#[test]
+fn a_locked_database_says_so_after_the_busy_timeout() {
+    let fx = Fixture::new();
+    let path = fx.db("locked.db", SHOP);
+    let holder = Connection::open(&path).unwrap();
+    holder.execute_batch("BEGIN EXCLUSIVE; INSERT INTO customers (name) VALUES ('x');").unwrap();
+    let started = std::time::Instant::now();
+    let (ok, _, err) = run(&fx, &["tables", path.to_str().unwrap()], &[("ROWSMITH_BUSY_TIMEOUT_MS", "300")]);
+    assert!(!ok);
+    assert_one_sentence(&err, &format!("The database '{}' is locked by another program.", path.display()));
+    assert!(started.elapsed().as_millis() >= 300, "it waited for the lock first");
+    holder.execute_batch("ROLLBACK").unwrap();
+}
+
+#[test]
+fn unknown_tables_and_views_are_refused_clearly() {
+    let fx = Fixture::new();
+    let path = fx.db("shop.db", SHOP);
+    let p = path.to_str().unwrap();
+    let (ok, _, err) = run(&fx, &["sample", p, "nope"], &[]);
+    assert!(!ok);
+    assert_one_sentence(&err, &format!("There is no table 'nope' in '{p}'."));
+    let (ok, _, err) = run(&fx, &["profile", p, "big_customers"], &[]);
+    assert!(!ok);
+    assert_one_sentence(&err, "'big_customers' is a view, not a table");
+    let (ok, _, err) = run(&fx, &["undo", p, "--table", "nope"], &[]);
+    assert!(!ok);
+    assert_one_sentence(&err, "There is no table 'nope'");
+}
+
+/// Makes a file unwritable even for root (immutable), or says it cannot.
+fn make_read_only(path: &Path) -> bool {
+    let mut perms = std::fs::metadata(path).unwrap().permissions();
+    perms.set_readonly(true);
+    std::fs::set_permissions(path, perms).unwrap();
+    if std::fs::OpenOptions::new().append(true).open(path).is_err() {
+        return true;
+    }
+    std::process::Command::new("chattr").arg("+i").arg(path).status().is_ok_and(|s| s.success())
+}
+
+fn undo_read_only(path: &Path) {
+    let _ = std::process::Command::new("chattr").arg("-i").arg(path).status();
+}
+
+#[test]
+fn writing_to_a_read_only_file_is_refused_before_anything_happens() {
+    let fx = Fixture::new();
+    let path = fx.db("ro.db", SHOP);
+    if !make_read_only(&path) {
+        eprintln!("skipped: this process can write to any file and chattr is unavailable");
+        return;
+    }
+    let before = std::fs::read(&path).unwrap();
+    let (ok, _, err) = run(&fx, &["undo", path.to_str().unwrap()], &[]);
+    undo_read_only(&path);
+    assert!(!ok);
+    assert_one_sentence(&err, &format!("Cannot write to '{}': the file (or its folder) is read-only.", path.display()));
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn reading_commands_leave_the_file_byte_for_byte_unchanged() {
+    let fx = Fixture::new();
+    let path = fx.db("shop.db", SHOP);
+    let before = std::fs::read(&path).unwrap();
+    let p = path.to_str().unwrap();
+    for args in [
+        vec!["tables", p],
+        vec!["schema", p],
+        vec!["sample", p, "customers", "-n", "3"],
+        vec!["profile", p, "customers"],
+    ] {
+        let (ok, _, err) = run(&fx, &args, &[]);
+        assert!(ok, "{args:?}: {err}");
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn the_demo_database_is_built_on_first_run() {
+    let fx = Fixture::new();
+    let (ok, out, err) = run(&fx, &[], &[]);
+    assert!(ok, "{err}");
+    for table in ["customers", "products", "orders", "order_items", "customer_order_totals"] {
+        assert!(out.contains(table), "{out}");
+    }
+    let (ok, path, _) = run(&fx, &["demo"], &[]);
+    assert!(ok);
+    let conn = Connection::open(path.trim()).unwrap();
+    let problems: i64 = conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(problems, 0);
+    let customers: i64 = conn.query_row("SELECT count(*) FROM customers", [], |r| r.get(0)).unwrap();
+    assert_eq!(customers, 60);
+}
+
+#[test]
+fn sample_and_profile_print_json_for_scripts() {
+    let fx = Fixture::new();
+    let path = fx.db("shop.db", SHOP);
+    let p = path.to_str().unwrap();
+    let (ok, out, _) = run(&fx, &["sample", p, "customers", "-n", "4", "--seed", "7", "--json"], &[]);
+    assert!(ok);
+    let sample: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(sample["rows"].as_array().unwrap().len(), 4);
+    assert_eq!(sample["method"], "uniform");
+    let (_, again, _) = run(&fx, &["sample", p, "customers", "-n", "4", "--seed", "7", "--json"], &[]);
+    assert_eq!(out, again, "the same seed draws the same rows");
+
+    let (ok, out, _) = run(&fx, &["profile", p, "customers", "--json"], &[]);
+    assert!(ok);
+    let profile: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(profile["rows_read"], 1234);
+    assert_eq!(profile["sampled"], false);
+    assert_eq!(profile["columns"][1]["distinct_count"], 1234);
+}
