@@ -36,6 +36,21 @@ pub struct GlobalArgs {
     pub config: Option<PathBuf>,
 }
 
+/// Which model to ask; each beats the environment and the config file.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ModelArgs {
+    /// openai, anthropic, compatible or offline (default: OpenAI if OPENAI_API_KEY is set,
+    /// else Anthropic if ANTHROPIC_API_KEY is set, else offline).
+    #[arg(long, value_enum)]
+    pub provider: Option<crate::llm::ProviderChoice>,
+    /// Model name, e.g. gpt-5-mini, claude-haiku-4-5, or a local model.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Base URL of the API, e.g. http://127.0.0.1:11434/v1 for Ollama.
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List tables, views and virtual tables with their row counts.
@@ -72,6 +87,28 @@ pub enum Command {
         /// Seed for the sample read on large tables.
         #[arg(long)]
         seed: Option<u64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Generate realistic rows for a table and insert them.
+    Generate {
+        db: PathBuf,
+        table: String,
+        /// How many rows to add (default: generate.default_rows, 10).
+        #[arg(short = 'n', long)]
+        rows: Option<u64>,
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Seed for the random choices (samples, offline generation).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Print the rows that would be inserted, as JSON, and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Allow an empty table: generate from the schema alone.
+        #[arg(long)]
+        from_schema: bool,
+        /// Print the summary as one JSON object.
         #[arg(long)]
         json: bool,
     },

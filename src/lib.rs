@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod db;
+pub mod generate;
 pub mod llm;
 pub mod output;
 pub mod paths;

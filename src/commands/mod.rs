@@ -1,6 +1,7 @@
 //! The headless commands: each opens what it needs, calls the library and
 //! prints. Errors come back as values whose Display is one plain sentence.
 
+mod generate;
 mod inspect;
 mod tables;
 mod undo;
@@ -49,6 +50,30 @@ pub fn run(cli: Cli) -> CommandResult {
             dry_run,
             json,
         }) => undo::run(&db, table.as_deref(), dry_run, json),
+        Some(Command::Generate {
+            db,
+            table,
+            rows,
+            model,
+            seed,
+            dry_run,
+            from_schema,
+            json,
+        }) => {
+            let config = load_config(&cli.global, &model)?;
+            generate::run(
+                generate::Args {
+                    db,
+                    table,
+                    rows,
+                    seed,
+                    dry_run,
+                    from_schema,
+                    json,
+                },
+                &config,
+            )
+        }
         Some(Command::Demo { reset }) => demo(reset),
     }
 }
@@ -63,6 +88,21 @@ fn demo(reset: bool) -> CommandResult {
     };
     println!("{}", path.display());
     Ok(())
+}
+
+/// Loads the configuration: defaults < file < environment < flags.
+pub(crate) fn load_config(
+    global: &crate::cli::GlobalArgs,
+    model: &crate::cli::ModelArgs,
+) -> Result<crate::config::Config, crate::config::ConfigError> {
+    let mut sources = crate::config::ConfigSources::from_process_env();
+    sources.path = global.config.clone();
+    sources.flags = crate::config::Overrides {
+        provider: model.provider,
+        model: model.model.clone(),
+        base_url: model.base_url.clone(),
+    };
+    crate::config::load(&sources)
 }
 
 /// How long to wait on another writer's lock.

@@ -72,6 +72,26 @@ pub fn sample_rows<R: Rng + ?Sized>(
     })
 }
 
+/// Draws up to `k` rows like [`sample_rows`] but reads only `columns`, which
+/// may name the rowid (for foreign keys that point at it).
+pub fn sample_columns<R: Rng + ?Sized>(
+    db: &Database,
+    table: &TableInfo,
+    columns: &[String],
+    k: usize,
+    rng: &mut R,
+) -> Result<Sample, DbError> {
+    table.require_generatable()?;
+    let sampler = Sampler::new(db, table, columns);
+    let (mut rows, method) = sampler.run(k, rng).map_err(|e| db.err(e))?;
+    rows.shuffle(rng);
+    Ok(Sample {
+        columns: columns.to_vec(),
+        rows,
+        method,
+    })
+}
+
 /// How rows are addressed by key.
 enum Key {
     /// One integer: the rowid (under whichever alias is not shadowed by a

@@ -40,6 +40,39 @@ pub struct BatchOutcome {
     pub rejected: Vec<Rejected>,
 }
 
+/// A candidate row: one slot per writer column. A `None` slot leaves the
+/// column to its default.
+pub trait RowValues {
+    fn width(&self) -> usize;
+    fn slot(&self, i: usize) -> Option<&Value>;
+}
+
+impl RowValues for Vec<Value> {
+    fn width(&self) -> usize {
+        self.len()
+    }
+    fn slot(&self, i: usize) -> Option<&Value> {
+        self.get(i)
+    }
+}
+
+impl RowValues for Vec<Option<Value>> {
+    fn width(&self) -> usize {
+        self.len()
+    }
+    fn slot(&self, i: usize) -> Option<&Value> {
+        self.get(i).and_then(Option::as_ref)
+    }
+}
+
+/// How a batch is written.
+pub struct WriteOptions<'a> {
+    pub journal: Option<&'a JournalTarget<'a>>,
+    pub cancel: &'a CancelFlag,
+    /// Judge every row, then roll back.
+    pub dry_run: bool,
+}
+
 /// Where the batch is recorded for undo.
 pub struct JournalTarget<'a> {
     pub journal: &'a Journal,
@@ -51,6 +84,8 @@ pub struct BatchWriter<'t> {
     table: &'t TableInfo,
     columns: Vec<String>,
     insert_sql: String,
+    /// The RETURNING clause that reads back the new row's key.
+    returning: String,
     /// Columns covered by the fingerprints, in table order.
     fingerprint_columns: Vec<String>,
     key: KeyShape,
@@ -118,6 +153,7 @@ impl<'t> BatchWriter<'t> {
             table,
             columns: resolved,
             insert_sql,
+            returning,
             fingerprint_columns,
             key,
         })
@@ -135,14 +171,35 @@ impl<'t> BatchWriter<'t> {
     /// Inserts `rows` (each aligned with the writer's columns) in one
     /// transaction and commits. The batch is recorded in `journal` before
     /// the commit. On cancellation or any error nothing is written.
-    pub fn write(
+    pub fn write<R: RowValues>(
         &self,
         db: &mut Database,
-        rows: &[Vec<Value>],
+        rows: &[R],
         journal: Option<&JournalTarget<'_>>,
         cancel: &CancelFlag,
     ) -> Result<BatchOutcome, DbError> {
-        db.require_writable()?;
+        self.write_with(
+            db,
+            rows,
+            &WriteOptions {
+                journal,
+                cancel,
+                dry_run: false,
+            },
+        )
+    }
+
+    /// Like [`write`](Self::write), with every option. A dry run lets SQLite
+    /// judge each row, then rolls everything back.
+    pub fn write_with<R: RowValues>(
+        &self,
+        db: &mut Database,
+        rows: &[R],
+        options: &WriteOptions<'_>,
+    ) -> Result<BatchOutcome, DbError> {
+        if !options.dry_run {
+            db.require_writable()?;
+        }
         let path = db.display_path();
         let conn = db.conn_mut();
         let err = |e: rusqlite::Error| DbError::from_sqlite(e, &path);
@@ -151,11 +208,15 @@ impl<'t> BatchWriter<'t> {
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(err)?;
-        let outcome = self.insert_rows(&tx, rows, cancel, &path)?;
-        if cancel.is_cancelled() {
+        let outcome = self.insert_rows(&tx, rows, options.cancel, &path)?;
+        if options.cancel.is_cancelled() {
             return Err(DbError::Cancelled);
         }
-        let chunk = match journal {
+        if options.dry_run {
+            tx.rollback().map_err(err)?;
+            return Ok(outcome);
+        }
+        let chunk = match options.journal {
             Some(target) if !outcome.accepted.is_empty() => {
                 let recorded = self.recorded_rows(&tx, &outcome.accepted).map_err(err)?;
                 Some((
@@ -172,10 +233,10 @@ impl<'t> BatchWriter<'t> {
         Ok(outcome)
     }
 
-    fn insert_rows(
+    fn insert_rows<R: RowValues>(
         &self,
         conn: &Connection,
-        rows: &[Vec<Value>],
+        rows: &[R],
         cancel: &CancelFlag,
         path: &str,
     ) -> Result<BatchOutcome, DbError> {
@@ -192,19 +253,37 @@ impl<'t> BatchWriter<'t> {
             if cancel.is_cancelled() {
                 return Err(DbError::Cancelled);
             }
-            if row.len() != self.columns.len() {
+            if row.width() != self.columns.len() {
                 outcome.rejected.push(Rejected {
                     index,
                     reason: format!(
                         "the row has {} values for {} columns",
-                        row.len(),
+                        row.width(),
                         self.columns.len()
                     ),
                 });
                 continue;
             }
             conn.execute_batch("SAVEPOINT rowsmith_row").map_err(err)?;
-            let inserted = insert.query_row(params_from_iter(row.iter()), |r| self.read_key(r));
+            let complete = (0..row.width()).all(|i| row.slot(i).is_some());
+            let inserted = if complete {
+                insert.query_row(
+                    params_from_iter((0..row.width()).filter_map(|i| row.slot(i))),
+                    |r| self.read_key(r),
+                )
+            } else {
+                // Missing values take the column's default: leave them out.
+                let present: Vec<usize> = (0..row.width())
+                    .filter(|&i| row.slot(i).is_some())
+                    .collect();
+                conn.prepare_cached(&self.partial_insert_sql(&present))
+                    .and_then(|mut stmt| {
+                        stmt.query_row(
+                            params_from_iter(present.iter().filter_map(|&i| row.slot(i))),
+                            |r| self.read_key(r),
+                        )
+                    })
+            };
             let verdict = match inserted {
                 Ok(key) => match self.deferred_violation(conn, &deferred, &key) {
                     Ok(None) => Ok(key),
@@ -237,6 +316,27 @@ impl<'t> BatchWriter<'t> {
             }
         }
         Ok(outcome)
+    }
+
+    /// The INSERT for rows that leave some columns to their defaults.
+    fn partial_insert_sql(&self, present: &[usize]) -> String {
+        if present.is_empty() {
+            return format!(
+                "INSERT OR ABORT INTO main.{} DEFAULT VALUES RETURNING {}",
+                self.table.quoted(),
+                self.returning
+            );
+        }
+        format!(
+            "INSERT OR ABORT INTO main.{} ({}) VALUES ({}) RETURNING {}",
+            self.table.quoted(),
+            quote_list(present.iter().map(|&i| self.columns[i].as_str())),
+            (1..=present.len())
+                .map(|i| format!("?{i}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            self.returning
+        )
     }
 
     fn read_key(&self, row: &rusqlite::Row<'_>) -> rusqlite::Result<RowKey> {
@@ -316,7 +416,7 @@ impl<'t> BatchWriter<'t> {
 
     /// SQLite's reason, made specific where SQLite is vague: a failed foreign
     /// key names the key that has no parent row.
-    fn explain(&self, conn: &Connection, row: &[Value], e: &rusqlite::Error) -> String {
+    fn explain<R: RowValues>(&self, conn: &Connection, row: &R, e: &rusqlite::Error) -> String {
         let message = sqlite_message(e);
         if !message.starts_with("FOREIGN KEY constraint failed") {
             return message;
@@ -329,7 +429,7 @@ impl<'t> BatchWriter<'t> {
                     self.columns
                         .iter()
                         .position(|x| x.eq_ignore_ascii_case(c))
-                        .map(|i| &row[i])
+                        .and_then(|i| row.slot(i))
                 })
                 .collect();
             let Some(values) = values else { continue };

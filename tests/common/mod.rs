@@ -2,6 +2,8 @@
 //! directories, and the real binary with its own data directory.
 #![allow(dead_code)]
 
+pub mod model;
+
 use std::path::{Path, PathBuf};
 
 use rowsmith::db::{Database, OpenOptions};
@@ -47,7 +49,20 @@ impl Fixture {
     pub fn cmd(&self) -> assert_cmd::Command {
         let mut cmd = assert_cmd::Command::cargo_bin("rowsmith").expect("binary");
         cmd.env("ROWSMITH_DATA_DIR", self.data_dir());
-        cmd.env_remove("ROWSMITH_CONFIG");
+        // No user config file and no keys from the machine running the tests.
+        cmd.env("XDG_CONFIG_HOME", self.path("config-home"));
+        for var in [
+            "ROWSMITH_CONFIG",
+            "ROWSMITH_PROVIDER",
+            "ROWSMITH_MODEL",
+            "ROWSMITH_BASE_URL",
+            "OPENAI_API_KEY",
+            "OPENAI_BASE_URL",
+            "ANTHROPIC_API_KEY",
+            "ANTHROPIC_BASE_URL",
+        ] {
+            cmd.env_remove(var);
+        }
         cmd
     }
 }

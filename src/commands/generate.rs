@@ -1,0 +1,214 @@
+//! `rowsmith generate DB TABLE`: the generation job with progress on stderr
+//! and the result on stdout.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::CommandResult;
+use crate::config::Config;
+use crate::generate::job::{Event, GenerateRequest, Outcome, Source, Summary, rows_word, spawn};
+use crate::llm::{OfflineReason, Selection};
+
+pub struct Args {
+    pub db: PathBuf,
+    pub table: String,
+    pub rows: Option<u64>,
+    pub seed: Option<u64>,
+    pub dry_run: bool,
+    pub from_schema: bool,
+    pub json: bool,
+}
+
+/// Exit status when fewer rows than requested could be added.
+const SHORTFALL_EXIT: i32 = 3;
+/// Exit status after Ctrl-C, as shells report it.
+const CANCELLED_EXIT: i32 = 130;
+
+pub fn run(args: Args, config: &Config) -> CommandResult {
+    let source = match crate::llm::select(config)? {
+        Selection::Client(client) => Source::Llm(client),
+        Selection::Offline(OfflineReason::NothingConfigured) => {
+            return Err(
+                "No LLM provider is configured. Set OPENAI_API_KEY or ANTHROPIC_API_KEY, or pass \
+                        --provider compatible --base-url URL --model NAME for a local server."
+                    .into(),
+            );
+        }
+        Selection::Offline(OfflineReason::Chosen) => {
+            return Err("The offline generator is not part of this build yet. Choose --provider openai, anthropic \
+                        or compatible."
+                .into());
+        }
+    };
+    let rows = args.rows.unwrap_or(config.generate.default_rows);
+    if rows == 0 {
+        return Err("Nothing to do: --rows must be at least 1.".into());
+    }
+    let mut request = GenerateRequest::new(args.db.clone(), args.table.clone(), rows);
+    request.seed = args.seed;
+    request.dry_run = args.dry_run;
+    request.from_schema = args.from_schema;
+    request.batch_size = config.generate.batch_size as usize;
+    request.concurrency = config.generate.concurrency as usize;
+    request.busy_timeout = std::env::var("ROWSMITH_BUSY_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_millis)
+        .unwrap_or(Duration::from_millis(config.database.busy_timeout_ms));
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let outcome = runtime.block_on(drive(request, source));
+    match outcome {
+        Outcome::Done(summary) => report(&summary, args.json),
+        Outcome::Failed { message, .. } => Err(message.into()),
+        Outcome::Cancelled { kept } => {
+            eprintln!(
+                "Cancelled. {}",
+                if kept == 0 {
+                    "Nothing was written.".to_string()
+                } else {
+                    format!(
+                        "Kept the {kept} {} already added; `rowsmith undo` removes them.",
+                        rows_word(kept)
+                    )
+                }
+            );
+            std::process::exit(CANCELLED_EXIT);
+        }
+    }
+}
+
+async fn drive(request: GenerateRequest, source: Source) -> Outcome {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let cancel = CancellationToken::new();
+    {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel.cancel();
+            }
+        });
+    }
+    let mut progress = Progress::new(std::io::stderr().is_terminal(), request.rows);
+    let job = spawn(request, source, tx, cancel);
+    let mut outcome = None;
+    while let Some(event) = rx.recv().await {
+        match event {
+            Event::Finished(o) => outcome = Some(o),
+            other => progress.show(&other),
+        }
+    }
+    progress.finish();
+    let _ = job.await;
+    outcome.unwrap_or(Outcome::Failed {
+        message: "The generation stopped without a result.".into(),
+        kept: 0,
+    })
+}
+
+fn report(summary: &Summary, json: bool) -> CommandResult {
+    if summary.dry_run && !json {
+        println!("{}", serde_json::to_string_pretty(&summary.preview)?);
+        eprintln!("{}", summary.sentence());
+    } else if json {
+        println!("{}", serde_json::to_string(summary)?);
+    } else {
+        println!("{}", summary.sentence());
+    }
+    if let Some(shortfall) = &summary.shortfall {
+        eprintln!("{shortfall}");
+        std::io::stdout().flush()?;
+        std::process::exit(SHORTFALL_EXIT);
+    }
+    Ok(())
+}
+
+/// Progress on stderr: one live line on a terminal, plain lines otherwise.
+struct Progress {
+    live: bool,
+    wanted: u64,
+    added: u64,
+    stage: String,
+    spinner: usize,
+    drew: bool,
+}
+
+impl Progress {
+    fn new(live: bool, wanted: u64) -> Self {
+        Self {
+            live,
+            wanted,
+            added: 0,
+            stage: String::new(),
+            spinner: 0,
+            drew: false,
+        }
+    }
+
+    fn show(&mut self, event: &Event) {
+        let line = match event {
+            Event::Started {
+                table,
+                provider,
+                model,
+                rows,
+            } => {
+                format!(
+                    "Generating {rows} {} for '{table}' with {provider} {model}",
+                    rows_word(*rows)
+                )
+            }
+            Event::Stage(stage) => {
+                self.stage = stage.label();
+                if self.live {
+                    String::new()
+                } else {
+                    return;
+                }
+            }
+            Event::RowsReceived { rows } => format!("received {rows} {}", rows_word(*rows as u64)),
+            Event::RowsAccepted { total, .. } => {
+                self.added = *total;
+                format!("{}/{} rows added", self.added, self.wanted)
+            }
+            Event::RowsRejected { reasons } => {
+                format!(
+                    "{} {} rejected: {}",
+                    reasons.len(),
+                    rows_word(reasons.len() as u64),
+                    reasons[0]
+                )
+            }
+            Event::Finished(_) => return,
+        };
+        if self.live {
+            const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+            self.spinner = (self.spinner + 1) % FRAMES.len();
+            let status = format!(
+                "{} {} · {}/{} rows",
+                FRAMES[self.spinner], self.stage, self.added, self.wanted
+            );
+            let text = if line.is_empty() {
+                status
+            } else {
+                format!("{status} · {line}")
+            };
+            eprint!("\r\x1b[2K{}", crate::output::cell(&text, 100));
+            self.drew = true;
+        } else if !line.is_empty() {
+            eprintln!("rowsmith: {line}");
+        }
+    }
+
+    fn finish(&mut self) {
+        if self.live && self.drew {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}

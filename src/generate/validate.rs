@@ -1,0 +1,136 @@
+//! Checks candidate rows against the database before insertion: UNIQUE
+//! values that already exist or repeat within this generation, and foreign
+//! keys without a parent row. SQLite judges the rest when the writer inserts.
+
+use std::collections::{HashSet, VecDeque};
+
+use rusqlite::params_from_iter;
+use rusqlite::types::Value;
+
+use super::parse::Candidate;
+use super::plan::Plan;
+use crate::db::Database;
+use crate::db::ident::{quote, quote_list};
+use crate::db::value::{display, encode_row};
+
+/// Remembers the UNIQUE values this generation has produced so far.
+pub struct Guard {
+    seen: Vec<HashSet<Vec<u8>>>,
+    /// Recent values per UNIQUE set (generated or refused as duplicates),
+    /// shown to the model as values to avoid.
+    avoid: Vec<VecDeque<String>>,
+}
+
+/// How many values to avoid are remembered per UNIQUE set.
+const AVOID_LIMIT: usize = 60;
+
+impl Guard {
+    pub fn new(plan: &Plan) -> Self {
+        Self {
+            seen: vec![HashSet::new(); plan.unique_sets.len()],
+            avoid: vec![VecDeque::new(); plan.unique_sets.len()],
+        }
+    }
+
+    fn note(&mut self, set_index: usize, values: &[Value]) {
+        let text = values.iter().map(display).collect::<Vec<_>>().join(" / ");
+        let list = &mut self.avoid[set_index];
+        if !list.contains(&text) {
+            if list.len() == AVOID_LIMIT {
+                list.pop_front();
+            }
+            list.push_back(text);
+        }
+    }
+
+    /// Values to avoid for each UNIQUE set, newest last.
+    pub fn avoid_lists(&self) -> &[VecDeque<String>] {
+        &self.avoid
+    }
+
+    /// Accepts a candidate (and remembers its UNIQUE values) or says why not.
+    pub fn check(
+        &mut self,
+        db: &Database,
+        plan: &Plan,
+        row: &Candidate,
+    ) -> rusqlite::Result<Result<(), String>> {
+        let mut keys = Vec::with_capacity(plan.unique_sets.len());
+        for (set_index, set) in plan.unique_sets.iter().enumerate() {
+            let Some(values) = present(row, set) else {
+                keys.push(None);
+                continue;
+            };
+            let key = encode_row(&values);
+            if self.seen[set_index].contains(&key) {
+                self.note(set_index, &values);
+                return Ok(Err(format!(
+                    "{} repeats another generated row (UNIQUE)",
+                    names(plan, set).join(", ")
+                )));
+            }
+            if exists(db, &plan.table.name, &names(plan, set), &values)? {
+                self.note(set_index, &values);
+                return Ok(Err(format!(
+                    "{} is already in the table (UNIQUE)",
+                    names(plan, set).join(", ")
+                )));
+            }
+            keys.push(Some((key, values)));
+        }
+        for fk in &plan.foreign_keys {
+            let Some(values) = present(row, &fk.columns) else {
+                continue;
+            };
+            if !exists(db, &fk.parent, &fk.parent_columns, &values)? {
+                return Ok(Err(format!(
+                    "{} has no matching row in {}({}) (FOREIGN KEY)",
+                    names(plan, &fk.columns).join(", "),
+                    fk.parent,
+                    fk.parent_columns.join(", ")
+                )));
+            }
+        }
+        for (set_index, key) in keys.into_iter().enumerate() {
+            if let Some((key, values)) = key {
+                self.seen[set_index].insert(key);
+                self.note(set_index, &values);
+            }
+        }
+        Ok(Ok(()))
+    }
+}
+
+/// The set's values when all are present and non-NULL (NULLs never collide).
+fn present(row: &Candidate, set: &[usize]) -> Option<Vec<Value>> {
+    set.iter()
+        .map(|&i| match &row[i] {
+            Some(Value::Null) | None => None,
+            Some(v) => Some(v.clone()),
+        })
+        .collect()
+}
+
+fn names(plan: &Plan, set: &[usize]) -> Vec<String> {
+    set.iter().map(|&i| plan.columns[i].name.clone()).collect()
+}
+
+fn exists(
+    db: &Database,
+    table: &str,
+    columns: &[String],
+    values: &[Value],
+) -> rusqlite::Result<bool> {
+    let sql = format!(
+        "SELECT 1 FROM main.{} WHERE ({}) = ({}) LIMIT 1",
+        quote(table),
+        quote_list(columns.iter().map(String::as_str)),
+        (1..=values.len())
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    db.conn()
+        .prepare_cached(&sql)?
+        .exists(params_from_iter(values.iter()))
+}

@@ -1,0 +1,190 @@
+//! A local HTTP server that plays the model, in OpenAI's and Anthropic's wire
+//! formats, answering with rows from a closure.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+/// What the fake model is asked: the number of rows and the request's index.
+pub struct Ask {
+    pub rows: usize,
+    pub call: usize,
+    pub prompt: String,
+}
+
+/// How the fake model answers one request.
+pub enum Reply {
+    /// These rows, as a `{"rows": [...]}` answer.
+    Rows(Vec<Value>),
+    /// This text as the message content, exactly.
+    Text(String),
+    /// An HTTP error status with a body.
+    Status(u16, Value),
+}
+
+type Script = dyn Fn(&Ask) -> Reply + Send + Sync;
+
+struct Responder {
+    script: Arc<Script>,
+    calls: Arc<AtomicUsize>,
+    anthropic: bool,
+    delay_ms: u64,
+}
+
+/// The row count asked for: "Write exactly N new rows."
+fn rows_asked(prompt: &str) -> usize {
+    prompt
+        .split("Write exactly ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10)
+}
+
+fn prompt_of(body: &Value, anthropic: bool) -> String {
+    let messages = body["messages"].as_array().cloned().unwrap_or_default();
+    let last = messages.last().cloned().unwrap_or(Value::Null);
+    let _ = anthropic;
+    match &last["content"] {
+        Value::String(s) => s.clone(),
+        Value::Array(parts) => parts
+            .iter()
+            .filter_map(|p| p["text"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::new(),
+    }
+}
+
+impl Respond for Responder {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        let prompt = prompt_of(&body, self.anthropic);
+        let call = self.calls.fetch_add(1, Ordering::SeqCst);
+        let ask = Ask {
+            rows: rows_asked(&prompt),
+            call,
+            prompt,
+        };
+        let text = match (self.script)(&ask) {
+            Reply::Rows(rows) => json!({ "rows": rows }).to_string(),
+            Reply::Text(text) => text,
+            Reply::Status(status, body) => {
+                return ResponseTemplate::new(status).set_body_json(body);
+            }
+        };
+        let body = if self.anthropic {
+            json!({
+                "id": format!("msg_{call}"),
+                "type": "message",
+                "role": "assistant",
+                "model": "claude-test",
+                "content": [{ "type": "text", "text": text }],
+                "stop_reason": "end_turn",
+                "usage": { "input_tokens": 900, "output_tokens": 300 }
+            })
+        } else {
+            json!({
+                "id": format!("chatcmpl-{call}"),
+                "object": "chat.completion",
+                "model": "gpt-test",
+                "choices": [{
+                    "index": 0,
+                    "message": { "role": "assistant", "content": text, "refusal": null },
+                    "finish_reason": "stop"
+                }],
+                "usage": { "prompt_tokens": 900, "completion_tokens": 300, "total_tokens": 1200 }
+            })
+        };
+        ResponseTemplate::new(200)
+            .set_body_json(body)
+            .set_delay(std::time::Duration::from_millis(self.delay_ms))
+    }
+}
+
+pub struct FakeModel {
+    pub server: MockServer,
+    pub calls: Arc<AtomicUsize>,
+    pub anthropic: bool,
+}
+
+impl FakeModel {
+    pub async fn openai(script: impl Fn(&Ask) -> Reply + Send + Sync + 'static) -> Self {
+        Self::start(false, 0, Arc::new(script)).await
+    }
+
+    pub async fn anthropic(script: impl Fn(&Ask) -> Reply + Send + Sync + 'static) -> Self {
+        Self::start(true, 0, Arc::new(script)).await
+    }
+
+    pub async fn slow_openai(
+        delay_ms: u64,
+        script: impl Fn(&Ask) -> Reply + Send + Sync + 'static,
+    ) -> Self {
+        Self::start(false, delay_ms, Arc::new(script)).await
+    }
+
+    async fn start(anthropic: bool, delay_ms: u64, script: Arc<Script>) -> Self {
+        let server = MockServer::start().await;
+        let calls = Arc::new(AtomicUsize::new(0));
+        let route = if anthropic {
+            "/v1/messages"
+        } else {
+            "/v1/chat/completions"
+        };
+        Mock::given(method("POST"))
+            .and(path(route))
+            .respond_with(Responder {
+                script,
+                calls: calls.clone(),
+                anthropic,
+                delay_ms,
+            })
+            .mount(&server)
+            .await;
+        Self {
+            server,
+            calls,
+            anthropic,
+        }
+    }
+
+    /// Environment that points rowsmith at this server.
+    pub fn env(&self) -> Vec<(String, String)> {
+        if self.anthropic {
+            vec![
+                ("ANTHROPIC_API_KEY".into(), "sk-ant-test-key".into()),
+                ("ANTHROPIC_BASE_URL".into(), self.server.uri()),
+                ("ROWSMITH_PROVIDER".into(), "anthropic".into()),
+            ]
+        } else {
+            vec![
+                ("OPENAI_API_KEY".into(), "sk-test-key".into()),
+                (
+                    "OPENAI_BASE_URL".into(),
+                    format!("{}/v1", self.server.uri()),
+                ),
+                ("ROWSMITH_PROVIDER".into(), "openai".into()),
+            ]
+        }
+    }
+
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    /// The JSON bodies the server received.
+    pub async fn bodies(&self) -> Vec<Value> {
+        self.server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .map(|r| serde_json::from_slice(&r.body).unwrap_or(Value::Null))
+            .collect()
+    }
+}

@@ -1,0 +1,372 @@
+//! `rowsmith generate` end to end: real SQLite files, the real binary, and a
+//! local HTTP server playing the model in OpenAI's and Anthropic's formats.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::Fixture;
+use common::model::{Ask, FakeModel, Reply};
+use rusqlite::Connection;
+use serde_json::{Value, json};
+
+const PEOPLE: &str = "
+CREATE TABLE people (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  email TEXT NOT NULL UNIQUE,
+  age INTEGER CHECK (age BETWEEN 18 AND 99),
+  city TEXT
+);
+INSERT INTO people (name, email, age, city) VALUES
+  ('Ada Lovelace', 'ada@example.com', 36, 'London'),
+  ('Grace Hopper', 'grace@example.com', 85, 'New York'),
+  ('Alan Turing', 'alan@example.com', 41, 'Manchester'),
+  ('Katherine Johnson', 'katherine@example.com', 101 - 20, 'Hampton'),
+  ('Edsger Dijkstra', 'edsger@example.com', 72, 'Nuenen');
+";
+
+/// Rows with unique emails, numbered across all calls.
+fn people_rows(ask: &Ask, counter: &AtomicUsize) -> Vec<Value> {
+    (0..ask.rows)
+        .map(|_| {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            json!({"name": format!("Person {n}"), "email": format!("person{n}@example.org"), "age": 20 + (n % 60), "city": "Leeds"})
+        })
+        .collect()
+}
+
+struct Run {
+    ok: bool,
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+async fn rowsmith(fx: &Fixture, model: &FakeModel, args: &[&str]) -> Run {
+    let mut cmd = fx.cmd();
+    cmd.args(args);
+    for (k, v) in model.env() {
+        cmd.env(k, v);
+    }
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    Run {
+        ok: out.status.success(),
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into(),
+        stderr: String::from_utf8_lossy(&out.stderr).into(),
+    }
+}
+
+fn count(path: &std::path::Path, table: &str) -> i64 {
+    common::count(path, table)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn generates_ten_rows_and_says_so_then_undo_removes_them() {
+    let fx = Fixture::new();
+    let path = fx.db("people.db", PEOPLE);
+    let counter = AtomicUsize::new(0);
+    let model = FakeModel::openai(move |ask| Reply::Rows(people_rows(ask, &counter))).await;
+    let p = path.to_str().unwrap();
+    let run = rowsmith(&fx, &model, &["generate", p, "people"]).await;
+    assert!(run.ok, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        "Generated 10 rows for table 'people'. New total: 15 rows.\n"
+    );
+    assert_eq!(count(&path, "people"), 15);
+    assert_eq!(model.calls(), 1);
+
+    // What the model was given: schema, constraints, profile, samples, instructions.
+    let body = &model.bodies().await[0];
+    let prompt = body["messages"][1]["content"].as_str().unwrap();
+    for needle in [
+        "Table: \"people\"",
+        "SQLite fills them: id (INTEGER PRIMARY KEY (rowid))",
+        "email TEXT NOT NULL UNIQUE",
+        "CHECK (age BETWEEN 18 AND 99)",
+        "format email",
+        "Random existing rows (5 of 5)",
+        "\"ada@example.com\"",
+        "Write exactly 10 new rows.",
+    ] {
+        assert!(
+            prompt.contains(needle),
+            "prompt lacks {needle:?}:\n{prompt}"
+        );
+    }
+    let system = body["messages"][0]["content"].as_str().unwrap();
+    assert!(
+        system.contains("relationships between columns")
+            && system.contains("never copy a sample row")
+    );
+    let schema = &body["response_format"]["json_schema"]["schema"];
+    let row = &schema["properties"]["rows"]["items"]["properties"];
+    assert!(row.get("id").is_none(), "the rowid alias is not asked for");
+    assert_eq!(row["age"]["type"], json!(["integer", "null"]));
+    assert_eq!(row["email"]["type"], json!("string"));
+
+    let undo = fx.cmd().args(["undo", p]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&undo.stdout).starts_with("Removed 10 rows from table 'people'")
+    );
+    assert_eq!(count(&path, "people"), 5);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn anthropic_json_summary_reports_usage_and_rejections() {
+    let fx = Fixture::new();
+    let path = fx.db("people.db", PEOPLE);
+    let counter = AtomicUsize::new(0);
+    let model = FakeModel::anthropic(move |ask| {
+        let mut rows = people_rows(ask, &counter);
+        if ask.call == 0 {
+            // One row copies an existing email, one breaks the CHECK.
+            rows[0]["email"] = json!("ada@example.com");
+            rows[1]["age"] = json!(7);
+        }
+        Reply::Rows(rows)
+    })
+    .await;
+    let run = rowsmith(
+        &fx,
+        &model,
+        &[
+            "generate",
+            path.to_str().unwrap(),
+            "people",
+            "-n",
+            "4",
+            "--json",
+        ],
+    )
+    .await;
+    assert!(run.ok, "{}", run.stderr);
+    let summary: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(summary["table"], "people");
+    assert_eq!(summary["rows_added"], 4);
+    assert_eq!(summary["new_row_count"], 9);
+    assert_eq!(summary["provider"], "anthropic");
+    assert_eq!(summary["model"], "claude-test");
+    assert_eq!(
+        summary["usage"]["input_tokens"], 1800,
+        "two requests: one top-up"
+    );
+    assert_eq!(summary["usage"]["output_tokens"], 600);
+    assert_eq!(
+        summary["rejected"]["email is already in the table (UNIQUE)"],
+        1
+    );
+    assert_eq!(
+        summary["rejected"]["CHECK constraint failed: age BETWEEN 18 AND 99"],
+        1
+    );
+    assert!(summary["elapsed_ms"].as_u64().is_some());
+    assert_eq!(count(&path, "people"), 9);
+    let second = &model.bodies().await[1];
+    let prompt = second["messages"][0]["content"].as_str().unwrap();
+    assert!(prompt.contains("Write exactly 2 new rows."), "{prompt}");
+    assert!(
+        prompt.contains("already taken, do not use") && prompt.contains("\"ada@example.com\""),
+        "{prompt}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_types_extra_and_missing_columns_are_handled_row_by_row() {
+    let fx = Fixture::new();
+    let path = fx.db("people.db", PEOPLE);
+    let counter = AtomicUsize::new(0);
+    let model = FakeModel::openai(move |ask| {
+        let mut rows = people_rows(ask, &counter);
+        if ask.call == 0 {
+            rows[0]["age"] = json!("forty"); // not a number: rejected
+            rows[1]["age"] = json!("42"); // lossless: accepted as 42
+            rows[2]["shoe_size"] = json!(44); // extra key: dropped
+            rows[3].as_object_mut().unwrap().remove("name"); // NOT NULL missing: rejected
+            rows[4].as_object_mut().unwrap().remove("city"); // nullable missing: NULL
+        }
+        Reply::Rows(rows)
+    })
+    .await;
+    let run = rowsmith(
+        &fx,
+        &model,
+        &[
+            "generate",
+            path.to_str().unwrap(),
+            "people",
+            "-n",
+            "5",
+            "--json",
+        ],
+    )
+    .await;
+    assert!(run.ok, "{}", run.stderr);
+    let summary: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(summary["rows_added"], 5);
+    assert_eq!(
+        summary["rejected"]["column 'age' (INTEGER) got text that is not a number"],
+        1
+    );
+    assert_eq!(
+        summary["rejected"]["no value for NOT NULL column 'name'"],
+        1
+    );
+    let conn = Connection::open(&path).unwrap();
+    let (age, kind): (i64, String) = conn
+        .query_row(
+            "SELECT age, typeof(age) FROM people WHERE email = 'person1@example.org'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((age, kind.as_str()), (42, "integer"));
+    let city: Option<String> = conn
+        .query_row(
+            "SELECT city FROM people WHERE email = 'person4@example.org'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(city, None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_answers_are_asked_again_and_a_hopeless_model_gives_a_shortfall() {
+    let fx = Fixture::new();
+    let path = fx.db("people.db", PEOPLE);
+    let counter = AtomicUsize::new(0);
+    let model = FakeModel::openai(move |ask| {
+        if ask.call == 0 {
+            Reply::Text("{\"rows\": [{\"name\": \"Broken".into())
+        } else {
+            Reply::Rows(people_rows(ask, &counter))
+        }
+    })
+    .await;
+    let run = rowsmith(
+        &fx,
+        &model,
+        &["generate", path.to_str().unwrap(), "people", "-n", "3"],
+    )
+    .await;
+    assert!(run.ok, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        "Generated 3 rows for table 'people'. New total: 8 rows.\n"
+    );
+    assert_eq!(model.calls(), 2);
+
+    // A model that only ever repeats existing rows: bounded attempts, then the shortfall.
+    let fx = Fixture::new();
+    let path = fx.db("people.db", PEOPLE);
+    let model = FakeModel::openai(|ask| {
+        Reply::Rows(
+            (0..ask.rows)
+                .map(|_| json!({"name": "Ada", "email": "ada@example.com", "age": 36, "city": "London"}))
+                .collect(),
+        )
+    })
+    .await;
+    let run = rowsmith(
+        &fx,
+        &model,
+        &["generate", path.to_str().unwrap(), "people", "-n", "3"],
+    )
+    .await;
+    assert_eq!(
+        run.code,
+        Some(3),
+        "a shortfall exits with status 3: {}",
+        run.stderr
+    );
+    assert_eq!(
+        run.stdout,
+        "Generated 0 rows for table 'people'. New total: 5 rows.\n"
+    );
+    assert!(
+        run.stderr.contains("Only 0 of 3 rows could be added after 3 model requests; rejected: email is already in the table (UNIQUE)"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(count(&path, "people"), 5);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn empty_tables_need_from_schema() {
+    let fx = Fixture::new();
+    let path = fx.db(
+        "empty.db",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, label TEXT NOT NULL, n REAL);",
+    );
+    let model = FakeModel::openai(|ask| {
+        Reply::Rows(
+            (0..ask.rows)
+                .map(|i| json!({"label": format!("item {i}"), "n": i as f64 + 0.5}))
+                .collect(),
+        )
+    })
+    .await;
+    let p = path.to_str().unwrap();
+    let run = rowsmith(&fx, &model, &["generate", p, "t"]).await;
+    assert!(!run.ok);
+    assert_eq!(
+        run.stderr,
+        "error: Cannot generate data for empty table. Please add at least one row first.\n"
+    );
+    assert_eq!(model.calls(), 0);
+    let run = rowsmith(
+        &fx,
+        &model,
+        &["generate", p, "t", "--from-schema", "-n", "2"],
+    )
+    .await;
+    assert!(run.ok, "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        "Generated 2 rows for table 't'. New total: 2 rows.\n"
+    );
+    let body = &model.bodies().await[0];
+    assert!(
+        body["messages"][1]["content"]
+            .as_str()
+            .unwrap()
+            .contains("The table is empty")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dry_run_prints_rows_and_writes_nothing() {
+    let fx = Fixture::new();
+    let path = fx.db("people.db", PEOPLE);
+    let before = common::bytes(&path);
+    let counter = AtomicUsize::new(0);
+    let model = FakeModel::openai(move |ask| Reply::Rows(people_rows(ask, &counter))).await;
+    let run = rowsmith(
+        &fx,
+        &model,
+        &[
+            "generate",
+            path.to_str().unwrap(),
+            "people",
+            "-n",
+            "3",
+            "--dry-run",
+        ],
+    )
+    .await;
+    assert!(run.ok, "{}", run.stderr);
+    let rows: Vec<Value> = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0]["email"], "person0@example.org");
+    assert!(
+        run.stderr.contains(
+            "Dry run: 3 rows for table 'people' passed every check; nothing was written."
+        )
+    );
+    assert_eq!(common::bytes(&path), before);
+}
