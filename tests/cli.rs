@@ -25,14 +25,21 @@ fn run(fx: &Fixture, args: &[&str], env: &[(&str, &str)]) -> (bool, String, Stri
         cmd.env(k, v);
     }
     let out = cmd.output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 /// A failure a user can read: exactly one line, no panic or backtrace.
 fn assert_one_sentence(stderr: &str, starts: &str) {
     assert_eq!(stderr.lines().count(), 1, "one line only: {stderr}");
     assert!(stderr.starts_with(&format!("error: {starts}")), "{stderr}");
-    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("backtrace"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -78,7 +85,10 @@ fn a_missing_path_is_an_error_and_is_not_created() {
     assert!(!ok);
     assert_one_sentence(&err, "No database at ");
     assert!(err.contains("--create"));
-    assert!(!missing.exists(), "a mistyped path must not become an empty database");
+    assert!(
+        !missing.exists(),
+        "a mistyped path must not become an empty database"
+    );
 
     let (ok, out, _) = run(&fx, &["tables", missing.to_str().unwrap(), "--create"], &[]);
     assert!(ok, "--create makes a new database");
@@ -90,14 +100,24 @@ fn a_missing_path_is_an_error_and_is_not_created() {
 fn files_that_are_not_databases_are_named_as_such() {
     let fx = Fixture::new();
     let text = fx.path("notes.txt");
-    std::fs::write(&text, "just some text that is long enough to have a header\n").unwrap();
+    std::fs::write(
+        &text,
+        "just some text that is long enough to have a header\n",
+    )
+    .unwrap();
     let (ok, _, err) = run(&fx, &["tables", text.to_str().unwrap()], &[]);
     assert!(!ok);
-    assert_one_sentence(&err, &format!("'{}' is not a SQLite database.", text.display()));
+    assert_one_sentence(
+        &err,
+        &format!("'{}' is not a SQLite database.", text.display()),
+    );
 
     let (ok, _, err) = run(&fx, &["tables", fx.dir.path().to_str().unwrap()], &[]);
     assert!(!ok);
-    assert_one_sentence(&err, &format!("'{}' is a directory", fx.dir.path().display()));
+    assert_one_sentence(
+        &err,
+        &format!("'{}' is a directory", fx.dir.path().display()),
+    );
 }
 
 #[test]
@@ -112,7 +132,10 @@ fn a_corrupt_database_gets_a_clear_sentence() {
     std::fs::write(&path, &bytes).unwrap();
     let (ok, _, err) = run(&fx, &["tables", path.to_str().unwrap()], &[]);
     assert!(!ok);
-    assert_one_sentence(&err, &format!("The database '{}' is damaged", path.display()));
+    assert_one_sentence(
+        &err,
+        &format!("The database '{}' is damaged", path.display()),
+    );
 }
 
 #[test]
@@ -120,12 +143,27 @@ fn a_locked_database_says_so_after_the_busy_timeout() {
     let fx = Fixture::new();
     let path = fx.db("locked.db", SHOP);
     let holder = Connection::open(&path).unwrap();
-    holder.execute_batch("BEGIN EXCLUSIVE; INSERT INTO customers (name) VALUES ('x');").unwrap();
+    holder
+        .execute_batch("BEGIN EXCLUSIVE; INSERT INTO customers (name) VALUES ('x');")
+        .unwrap();
     let started = std::time::Instant::now();
-    let (ok, _, err) = run(&fx, &["tables", path.to_str().unwrap()], &[("ROWSMITH_BUSY_TIMEOUT_MS", "300")]);
+    let (ok, _, err) = run(
+        &fx,
+        &["tables", path.to_str().unwrap()],
+        &[("ROWSMITH_BUSY_TIMEOUT_MS", "300")],
+    );
     assert!(!ok);
-    assert_one_sentence(&err, &format!("The database '{}' is locked by another program.", path.display()));
-    assert!(started.elapsed().as_millis() >= 300, "it waited for the lock first");
+    assert_one_sentence(
+        &err,
+        &format!(
+            "The database '{}' is locked by another program.",
+            path.display()
+        ),
+    );
+    assert!(
+        started.elapsed().as_millis() >= 300,
+        "it waited for the lock first"
+    );
     holder.execute_batch("ROLLBACK").unwrap();
 }
 
@@ -153,11 +191,18 @@ fn make_read_only(path: &Path) -> bool {
     if std::fs::OpenOptions::new().append(true).open(path).is_err() {
         return true;
     }
-    std::process::Command::new("chattr").arg("+i").arg(path).status().is_ok_and(|s| s.success())
+    std::process::Command::new("chattr")
+        .arg("+i")
+        .arg(path)
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 fn undo_read_only(path: &Path) {
-    let _ = std::process::Command::new("chattr").arg("-i").arg(path).status();
+    let _ = std::process::Command::new("chattr")
+        .arg("-i")
+        .arg(path)
+        .status();
 }
 
 #[test]
@@ -172,7 +217,13 @@ fn writing_to_a_read_only_file_is_refused_before_anything_happens() {
     let (ok, _, err) = run(&fx, &["undo", path.to_str().unwrap()], &[]);
     undo_read_only(&path);
     assert!(!ok);
-    assert_one_sentence(&err, &format!("Cannot write to '{}': the file (or its folder) is read-only.", path.display()));
+    assert_one_sentence(
+        &err,
+        &format!(
+            "Cannot write to '{}': the file (or its folder) is read-only.",
+            path.display()
+        ),
+    );
     assert_eq!(std::fs::read(&path).unwrap(), before);
 }
 
@@ -199,15 +250,27 @@ fn the_demo_database_is_built_on_first_run() {
     let fx = Fixture::new();
     let (ok, out, err) = run(&fx, &[], &[]);
     assert!(ok, "{err}");
-    for table in ["customers", "products", "orders", "order_items", "customer_order_totals"] {
+    for table in [
+        "customers",
+        "products",
+        "orders",
+        "order_items",
+        "customer_order_totals",
+    ] {
         assert!(out.contains(table), "{out}");
     }
     let (ok, path, _) = run(&fx, &["demo"], &[]);
     assert!(ok);
     let conn = Connection::open(path.trim()).unwrap();
-    let problems: i64 = conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).unwrap();
+    let problems: i64 = conn
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
     assert_eq!(problems, 0);
-    let customers: i64 = conn.query_row("SELECT count(*) FROM customers", [], |r| r.get(0)).unwrap();
+    let customers: i64 = conn
+        .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(customers, 60);
 }
 
@@ -216,12 +279,20 @@ fn sample_and_profile_print_json_for_scripts() {
     let fx = Fixture::new();
     let path = fx.db("shop.db", SHOP);
     let p = path.to_str().unwrap();
-    let (ok, out, _) = run(&fx, &["sample", p, "customers", "-n", "4", "--seed", "7", "--json"], &[]);
+    let (ok, out, _) = run(
+        &fx,
+        &["sample", p, "customers", "-n", "4", "--seed", "7", "--json"],
+        &[],
+    );
     assert!(ok);
     let sample: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(sample["rows"].as_array().unwrap().len(), 4);
     assert_eq!(sample["method"], "uniform");
-    let (_, again, _) = run(&fx, &["sample", p, "customers", "-n", "4", "--seed", "7", "--json"], &[]);
+    let (_, again, _) = run(
+        &fx,
+        &["sample", p, "customers", "-n", "4", "--seed", "7", "--json"],
+        &[],
+    );
     assert_eq!(out, again, "the same seed draws the same rows");
 
     let (ok, out, _) = run(&fx, &["profile", p, "customers", "--json"], &[]);

@@ -74,10 +74,22 @@ fn env_beats_file_and_flags_beat_env() {
     assert_eq!(c.provider, Some(ProviderChoice::OpenAi));
     assert_eq!(c.model.as_deref(), Some("env-model"));
     assert_eq!(c.base_url.as_deref(), Some("http://env.example.com/v1"));
-    assert_eq!(c.openai.api_key.as_ref().map(|k| k.expose()), Some("env-openai-key"));
-    assert_eq!(c.openai.base_url.as_deref(), Some("https://openai-proxy.example.com/v1"));
-    assert_eq!(c.anthropic.api_key.as_ref().map(|k| k.expose()), Some("env-anthropic-key"));
-    assert_eq!(c.anthropic.base_url.as_deref(), Some("https://anthropic-proxy.example.com"));
+    assert_eq!(
+        c.openai.api_key.as_ref().map(|k| k.expose()),
+        Some("env-openai-key")
+    );
+    assert_eq!(
+        c.openai.base_url.as_deref(),
+        Some("https://openai-proxy.example.com/v1")
+    );
+    assert_eq!(
+        c.anthropic.api_key.as_ref().map(|k| k.expose()),
+        Some("env-anthropic-key")
+    );
+    assert_eq!(
+        c.anthropic.base_url.as_deref(),
+        Some("https://anthropic-proxy.example.com")
+    );
     assert_eq!(c.generate.batch_size, 30, "untouched file values stay");
 
     sources.flags = Overrides {
@@ -129,7 +141,11 @@ fn out_of_range_value_names_key_line_and_range() {
         .expect_err("range");
     assert_eq!(err.line(), Some(5), "{err}");
     assert_eq!(err.key(), Some("generate.batch_size"), "{err}");
-    assert!(err.to_string().contains("must be between 20 and 50 (got 10)"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("must be between 20 and 50 (got 10)"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -137,8 +153,16 @@ fn wrong_type_and_bad_choices_name_the_key() {
     let cases = [
         ("timeout_secs = \"soon\"\n", 1, "timeout_secs"),
         ("max_retries = 3\nprovider = \"gemini\"\n", 2, "provider"),
-        ("[compatible]\nbase_url = \"localhost:8080\"\n", 2, "compatible.base_url"),
-        ("[openai]\nreasoning_effort = \"extreme\"\n", 2, "openai.reasoning_effort"),
+        (
+            "[compatible]\nbase_url = \"localhost:8080\"\n",
+            2,
+            "compatible.base_url",
+        ),
+        (
+            "[openai]\nreasoning_effort = \"extreme\"\n",
+            2,
+            "openai.reasoning_effort",
+        ),
         ("temperature = 3.5\n", 1, "temperature"),
     ];
     for (text, line, key) in cases {
@@ -163,7 +187,16 @@ fn missing_explicit_file_is_an_error() {
         ..ConfigSources::default()
     })
     .expect_err("missing");
-    assert!(matches!(err, ConfigError::Missing { origin: "--config", .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            ConfigError::Missing {
+                origin: "--config",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("nope.toml"));
 
     let err = config::load(&ConfigSources {
@@ -171,7 +204,16 @@ fn missing_explicit_file_is_an_error() {
         ..ConfigSources::default()
     })
     .expect_err("missing");
-    assert!(matches!(err, ConfigError::Missing { origin: "ROWSMITH_CONFIG", .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            ConfigError::Missing {
+                origin: "ROWSMITH_CONFIG",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -201,7 +243,10 @@ fn file_order_is_flag_then_env_then_default_dir() {
     assert_eq!(model(&sources).as_deref(), Some("from-env"));
     sources.path = Some(via_flag.clone());
     assert_eq!(model(&sources).as_deref(), Some("from-flag"));
-    assert_eq!(config::load(&sources).expect("config").loaded_from, Some(via_flag));
+    assert_eq!(
+        config::load(&sources).expect("config").loaded_from,
+        Some(via_flag)
+    );
 }
 
 #[test]
@@ -211,7 +256,11 @@ fn bad_env_and_flag_values_name_their_source() {
         ..ConfigSources::default()
     })
     .expect_err("env");
-    assert!(err.to_string().starts_with("The environment variable ROWSMITH_PROVIDER"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("The environment variable ROWSMITH_PROVIDER"),
+        "{err}"
+    );
     let err = config::load(&ConfigSources {
         env: env(&[("OPENAI_BASE_URL", "api.openai.com")]),
         ..ConfigSources::default()
@@ -250,7 +299,13 @@ fn example_file_documents_every_key_with_its_default() {
     let uncommented: String = text
         .lines()
         .map(|l| match l.strip_prefix("# ") {
-            Some(rest) if rest.split_once(" = ").is_some_and(|(k, _)| !k.contains(' ')) => rest,
+            Some(rest)
+                if rest
+                    .split_once(" = ")
+                    .is_some_and(|(k, _)| !k.contains(' ')) =>
+            {
+                rest
+            }
             _ => l,
         })
         .collect::<Vec<_>>()
@@ -259,10 +314,23 @@ fn example_file_documents_every_key_with_its_default() {
     assert!(all.provider.is_some());
     assert!(all.openai.api_key.is_some());
     for key in [
-        "provider", "model", "base_url", "timeout_secs", "max_retries", "temperature",
-        "max_output_tokens", "api_key", "reasoning_effort", "busy_timeout_ms", "batch_size",
-        "concurrency", "default_rows",
+        "provider",
+        "model",
+        "base_url",
+        "timeout_secs",
+        "max_retries",
+        "temperature",
+        "max_output_tokens",
+        "api_key",
+        "reasoning_effort",
+        "busy_timeout_ms",
+        "batch_size",
+        "concurrency",
+        "default_rows",
     ] {
-        assert!(text.contains(&format!("{key} = ")), "{key} is not documented");
+        assert!(
+            text.contains(&format!("{key} = ")),
+            "{key} is not documented"
+        );
     }
 }

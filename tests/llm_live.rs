@@ -22,7 +22,9 @@ async fn live_compatible_round_trip() {
         .ok()
         .filter(|u| !u.trim().is_empty())
     else {
-        println!("skipped: set ROWSMITH_LIVE_BASE_URL (and optionally ROWSMITH_LIVE_MODEL) to run the live test");
+        println!(
+            "skipped: set ROWSMITH_LIVE_BASE_URL (and optionally ROWSMITH_LIVE_MODEL) to run the live test"
+        );
         return;
     };
     let model = std::env::var("ROWSMITH_LIVE_MODEL").unwrap_or_else(|_| "smollm2".to_string());
@@ -39,7 +41,8 @@ async fn live_compatible_round_trip() {
     let request = JsonRequest {
         name: "people".to_string(),
         system: "You generate realistic test data. Answer with JSON only.".to_string(),
-        user: "Generate 3 rows of people, each with a name (string) and an age (integer).".to_string(),
+        user: "Generate 3 rows of people, each with a name (string) and an age (integer)."
+            .to_string(),
         schema: json!({
             "type": "object",
             "properties": {

@@ -35,7 +35,11 @@ fn nothing_configured_is_offline_with_a_hint() {
         Selection::Offline(OfflineReason::NothingConfigured)
     ));
     assert_eq!(selection.describe(), "offline generator");
-    assert!(selection.hint().is_some_and(|h| h.contains("OPENAI_API_KEY")));
+    assert!(
+        selection
+            .hint()
+            .is_some_and(|h| h.contains("OPENAI_API_KEY"))
+    );
 }
 
 #[test]
@@ -48,6 +52,7 @@ fn auto_prefers_openai_then_anthropic() {
     assert_eq!(c.kind(), ProviderKind::OpenAi);
     assert_eq!(c.describe(), "OpenAI gpt-5-mini");
     assert_eq!(c.base_url(), "https://api.openai.com/v1");
+    assert_eq!(c.settings().timeout, std::time::Duration::from_secs(120));
 
     let anthropic_only = config_with_env(&[("ANTHROPIC_API_KEY", KEY)], Overrides::default());
     let c = client_of(llm::select(&anthropic_only));
@@ -69,10 +74,13 @@ fn offline_can_be_chosen_even_with_keys() {
 
 #[test]
 fn a_chosen_provider_without_key_says_which_variable() {
-    let c = config_with_env(&[("ANTHROPIC_API_KEY", KEY)], Overrides {
-        provider: Some(ProviderChoice::OpenAi),
-        ..Overrides::default()
-    });
+    let c = config_with_env(
+        &[("ANTHROPIC_API_KEY", KEY)],
+        Overrides {
+            provider: Some(ProviderChoice::OpenAi),
+            ..Overrides::default()
+        },
+    );
     let err = llm::select(&c).expect_err("no key");
     assert_eq!(
         err.to_string(),
@@ -102,8 +110,13 @@ fn compatible_needs_base_url_and_model_and_names_the_keys() {
         ..with_url
     };
     let c = client_of(llm::select(&config_with_env(&[], complete)));
-    assert_eq!(c.describe(), "compatible smollm2 at http://127.0.0.1:8089/v1");
+    assert_eq!(
+        c.describe(),
+        "compatible smollm2 at http://127.0.0.1:8089/v1"
+    );
     assert!(c.settings().api_key.is_none());
+    // Local servers are slow: a longer default timeout than for hosted APIs.
+    assert_eq!(c.settings().timeout, std::time::Duration::from_secs(600));
 }
 
 #[test]
@@ -123,7 +136,10 @@ fn flags_beat_sections_and_settings_flow_into_the_client() {
     };
     let cfg = config::load(&sources).expect("config");
     let c = client_of(llm::select(&cfg));
-    assert_eq!(c.describe(), "OpenAI gpt-4.1-mini at https://proxy.example.com/v1");
+    assert_eq!(
+        c.describe(),
+        "OpenAI gpt-4.1-mini at https://proxy.example.com/v1"
+    );
     let s = c.settings();
     assert_eq!(s.timeout, std::time::Duration::from_secs(30));
     assert_eq!(s.retry.max_retries, 1);
@@ -144,7 +160,10 @@ fn flags_beat_sections_and_settings_flow_into_the_client() {
 
 #[test]
 fn keys_never_show_in_debug_output() {
-    let c = config_with_env(&[("OPENAI_API_KEY", KEY), ("ANTHROPIC_API_KEY", KEY)], Overrides::default());
+    let c = config_with_env(
+        &[("OPENAI_API_KEY", KEY), ("ANTHROPIC_API_KEY", KEY)],
+        Overrides::default(),
+    );
     let client = client_of(llm::select(&c));
     for text in [
         format!("{c:?}"),

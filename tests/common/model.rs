@@ -14,6 +14,65 @@ pub struct Ask {
     pub rows: usize,
     pub call: usize,
     pub prompt: String,
+    /// The JSON schema of one row, as sent on the wire.
+    pub row_schema: Value,
+}
+
+/// Rows that satisfy the row schema: enums rotate, numbers and text count up
+/// from `counter` so values are unique across calls.
+pub fn rows_from_schema(ask: &Ask, counter: &std::sync::atomic::AtomicUsize) -> Vec<Value> {
+    let props = ask.row_schema["properties"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    (0..ask.rows)
+        .map(|_| {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let mut row = serde_json::Map::new();
+            for (name, schema) in &props {
+                let value = if let Some(choices) =
+                    schema["enum"].as_array().filter(|c| !c.is_empty())
+                {
+                    let non_null: Vec<&Value> = choices.iter().filter(|c| !c.is_null()).collect();
+                    non_null
+                        .get(n % non_null.len().max(1))
+                        .map(|v| (*v).clone())
+                        .unwrap_or(Value::Null)
+                } else {
+                    let types: Vec<String> = match &schema["type"] {
+                        Value::String(t) => vec![t.clone()],
+                        Value::Array(ts) => ts
+                            .iter()
+                            .filter_map(|t| t.as_str().map(String::from))
+                            .collect(),
+                        _ => vec!["string".into()],
+                    };
+                    if types.iter().any(|t| t == "integer") {
+                        json!(1000 + n)
+                    } else if types.iter().any(|t| t == "number") {
+                        json!(1000.5 + n as f64)
+                    } else {
+                        json!(format!("{name} {n}"))
+                    }
+                };
+                row.insert(name.clone(), value);
+            }
+            Value::Object(row)
+        })
+        .collect()
+}
+
+fn row_schema_of(body: &Value) -> Value {
+    let schema = if body["response_format"]["json_schema"]["schema"].is_object() {
+        &body["response_format"]["json_schema"]["schema"]
+    } else if body["output_config"]["format"]["schema"].is_object() {
+        &body["output_config"]["format"]["schema"]
+    } else if body["tools"][0]["input_schema"].is_object() {
+        &body["tools"][0]["input_schema"]
+    } else {
+        &Value::Null
+    };
+    schema["properties"]["rows"]["items"].clone()
 }
 
 /// How the fake model answers one request.
@@ -69,6 +128,7 @@ impl Respond for Responder {
             rows: rows_asked(&prompt),
             call,
             prompt,
+            row_schema: row_schema_of(&body),
         };
         let text = match (self.script)(&ask) {
             Reply::Rows(rows) => json!({ "rows": rows }).to_string(),

@@ -1,0 +1,262 @@
+//! The generation job through the library: its events, batching, failure in
+//! the middle of a run, cancellation, and two processes racing.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::time::Duration;
+
+use common::Fixture;
+use common::model::{FakeModel, Reply, rows_from_schema};
+use rowsmith::generate::job::{Event, GenerateRequest, Outcome, Source, Stage, spawn};
+use rowsmith::llm::{Client, ProviderKind, Settings};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+const PEOPLE: &str = "
+CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL UNIQUE, age INTEGER);
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100)
+INSERT INTO people (name, email, age) SELECT 'Person ' || i, 'p' || i || '@example.com', 20 + i % 50 FROM n;
+";
+
+fn client(model: &FakeModel) -> Source {
+    let mut settings = Settings::new(
+        ProviderKind::OpenAi,
+        "gpt-test",
+        format!("{}/v1", model.server.uri()),
+    );
+    settings = settings.with_api_key("sk-test");
+    Source::Llm(Client::new(settings).unwrap())
+}
+
+fn request(
+    fx: &Fixture,
+    path: &std::path::Path,
+    rows: u64,
+    batch: usize,
+    concurrency: usize,
+) -> GenerateRequest {
+    let mut r = GenerateRequest::new(path, "people", rows);
+    r.batch_size = batch;
+    r.concurrency = concurrency;
+    r.journal_path = Some(fx.data_dir().join("journal.sqlite"));
+    r
+}
+
+async fn collect(
+    request: GenerateRequest,
+    source: Source,
+    cancel: CancellationToken,
+) -> Vec<Event> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let job = spawn(request, source, tx, cancel);
+    let mut events = Vec::new();
+    while let Some(e) = rx.recv().await {
+        events.push(e);
+    }
+    job.await.unwrap();
+    events
+}
+
+fn outcome(events: &[Event]) -> &Outcome {
+    let finished: Vec<&Outcome> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Finished(o) => Some(o),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(finished.len(), 1, "exactly one Finished event");
+    assert!(
+        matches!(events.last(), Some(Event::Finished(_))),
+        "Finished comes last"
+    );
+    finished[0]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn events_tell_the_whole_story_in_order() {
+    let fx = Fixture::new();
+    let path = fx.db("people.db", PEOPLE);
+    let counter = Arc::new(AtomicUsize::new(0));
+    let model = FakeModel::openai(move |ask| Reply::Rows(rows_from_schema(ask, &counter))).await;
+    let events = collect(
+        request(&fx, &path, 10, 25, 1),
+        client(&model),
+        CancellationToken::new(),
+    )
+    .await;
+    assert_eq!(events[0], Event::Stage(Stage::Sampling));
+    assert_eq!(
+        events[1],
+        Event::Started {
+            table: "people".into(),
+            provider: "openai".into(),
+            model: "gpt-test".into(),
+            rows: 10
+        }
+    );
+    assert_eq!(events[2], Event::Stage(Stage::AskingModel { request: 1 }));
+    assert!(events.contains(&Event::RowsReceived { rows: 10 }));
+    assert!(events.contains(&Event::Stage(Stage::Validating)));
+    assert!(events.contains(&Event::Stage(Stage::Inserting)));
+    assert!(events.contains(&Event::RowsAccepted {
+        rows: 10,
+        total: 10
+    }));
+    match outcome(&events) {
+        Outcome::Done(s) => {
+            assert_eq!((s.rows_added, s.new_row_count), (10, 110));
+            assert_eq!(
+                s.sentence(),
+                "Generated 10 rows for table 'people'. New total: 110 rows."
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn large_requests_run_in_batches_with_fresh_samples() {
+    let fx = Fixture::new();
+    let path = fx.db("people.db", PEOPLE);
+    let counter = Arc::new(AtomicUsize::new(0));
+    let model = FakeModel::openai(move |ask| Reply::Rows(rows_from_schema(ask, &counter))).await;
+    let events = collect(
+        request(&fx, &path, 95, 20, 3),
+        client(&model),
+        CancellationToken::new(),
+    )
+    .await;
+    assert!(matches!(outcome(&events), Outcome::Done(s) if s.rows_added == 95));
+    assert_eq!(common::count(&path, "people"), 195);
+    let bodies = model.bodies().await;
+    assert_eq!(bodies.len(), 5, "95 rows in batches of 20");
+    let prompts: Vec<String> = bodies
+        .iter()
+        .map(|b| b["messages"][1]["content"].as_str().unwrap().to_string())
+        .collect();
+    let mut asked: Vec<usize> = prompts
+        .iter()
+        .map(|p| {
+            p.split("Write exactly ")
+                .nth(1)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    asked.sort();
+    assert_eq!(asked, vec![15, 20, 20, 20, 20]);
+    let samples: std::collections::HashSet<String> = prompts
+        .iter()
+        .map(|p| p.split("Random existing rows").nth(1).unwrap().to_string())
+        .collect();
+    assert!(
+        samples.len() >= 4,
+        "each request shows its own random sample"
+    );
+    // One operation in the journal: undo removes all 95.
+    let journal = fx.journal();
+    let mut db = common::open_rw(&path);
+    let out = rowsmith::db::undo::undo_last(&mut db, &journal, None).unwrap();
+    assert_eq!(out.removed, 95);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_model_failure_mid_run_keeps_only_whole_committed_batches() {
+    let fx = Fixture::new();
+    let path = fx.db("people.db", PEOPLE);
+    let counter = Arc::new(AtomicUsize::new(0));
+    let model = FakeModel::openai(move |ask| {
+        if ask.call == 2 {
+            Reply::Status(401, json!({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}}))
+        } else {
+            Reply::Rows(rows_from_schema(ask, &counter))
+        }
+    })
+    .await;
+    let events = collect(
+        request(&fx, &path, 100, 20, 1),
+        client(&model),
+        CancellationToken::new(),
+    )
+    .await;
+    match outcome(&events) {
+        Outcome::Failed { message, kept } => {
+            assert_eq!(*kept, 40);
+            assert_eq!(
+                message,
+                "OpenAI rejected the API key (HTTP 401). Check OPENAI_API_KEY. Kept the 40 rows already added."
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(common::count(&path, "people"), 140);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cancelling_stops_at_once_and_keeps_whole_batches_only() {
+    let fx = Fixture::new();
+    let path = fx.db("people.db", PEOPLE);
+    let counter = Arc::new(AtomicUsize::new(0));
+    let model =
+        FakeModel::slow_openai(400, move |ask| Reply::Rows(rows_from_schema(ask, &counter))).await;
+    let cancel = CancellationToken::new();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let job = spawn(
+        request(&fx, &path, 200, 20, 1),
+        client(&model),
+        tx,
+        cancel.clone(),
+    );
+    let mut events = Vec::new();
+    while let Some(e) = rx.recv().await {
+        // Cancel as soon as the first batch is in, while the second is being asked for.
+        if matches!(e, Event::RowsAccepted { total: 20, .. }) {
+            cancel.cancel();
+        }
+        events.push(e);
+    }
+    tokio::time::timeout(Duration::from_secs(5), job)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcome(&events), &Outcome::Cancelled { kept: 20 });
+    assert_eq!(common::count(&path, "people"), 120);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_processes_generating_into_one_table_both_succeed() {
+    let fx = Fixture::new();
+    let path = fx.db("people.db", PEOPLE);
+    let counter = Arc::new(AtomicUsize::new(0));
+    let model = FakeModel::openai(move |ask| Reply::Rows(rows_from_schema(ask, &counter))).await;
+    let runs: Vec<_> = (0..2)
+        .map(|_| {
+            let mut cmd = fx.cmd();
+            cmd.args(["generate", path.to_str().unwrap(), "people", "-n", "30"]);
+            for (k, v) in model.env() {
+                cmd.env(k, v);
+            }
+            tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        })
+        .collect();
+    for run in runs {
+        let out = run.await.unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout)
+                .starts_with("Generated 30 rows for table 'people'.")
+        );
+    }
+    assert_eq!(common::count(&path, "people"), 160);
+}
