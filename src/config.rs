@@ -1,0 +1,542 @@
+//! Configuration: file, environment and flags.
+//!
+//! Precedence, lowest first: built-in defaults < the TOML file < environment variables <
+//! command-line flags. The file is `--config PATH`, else `$ROWSMITH_CONFIG`, else
+//! `config.toml` in the per-user config directory (`directories::ProjectDirs`). A missing
+//! per-user file is fine; a missing file that was named explicitly is an error. Unknown keys
+//! and bad values are errors that name the key and its line.
+//!
+//! Every key is documented, with its default, in `config.example.toml`. New sections (for
+//! example `[tui]`, `[query]`) are added as one more field with `#[serde(default)]`.
+
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
+use thiserror::Error;
+
+pub use crate::llm::{ApiKey, ProviderChoice, ProviderKind};
+
+/// Environment variables the loader reads.
+pub const ENV_VARS: &[&str] = &[
+    "ROWSMITH_CONFIG",
+    "ROWSMITH_PROVIDER",
+    "ROWSMITH_MODEL",
+    "ROWSMITH_BASE_URL",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_BASE_URL",
+];
+
+/// The whole configuration.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// `openai`, `anthropic`, `compatible` or `offline`; unset = automatic (OpenAI if its key
+    /// is set, else Anthropic if its key is set, else offline).
+    pub provider: Option<ProviderChoice>,
+    /// Model for the provider in use; beats the `model` of the provider's section.
+    pub model: Option<String>,
+    /// Base URL for the provider in use; beats the `base_url` of the provider's section.
+    #[serde(deserialize_with = "opt_url")]
+    pub base_url: Option<String>,
+    /// Per-request timeout in seconds; unset = 120 for OpenAI and Anthropic, 600 for a
+    /// compatible server (local models on a CPU are slow). See [`Config::timeout_for`].
+    #[serde(deserialize_with = "timeout_secs")]
+    pub timeout_secs: Option<u64>,
+    /// Retries after a failed attempt (rate limits, overload, network trouble).
+    #[serde(deserialize_with = "max_retries")]
+    pub max_retries: u32,
+    /// Sampling temperature; unset = not sent (the model's default).
+    #[serde(deserialize_with = "temperature")]
+    pub temperature: Option<f64>,
+    /// Cap on the output tokens of one answer.
+    #[serde(deserialize_with = "max_output_tokens")]
+    pub max_output_tokens: u32,
+    pub openai: OpenAiSection,
+    pub anthropic: ProviderSection,
+    pub compatible: ProviderSection,
+    pub database: DatabaseSection,
+    pub generate: GenerateSection,
+    /// The file this configuration was read from, if any.
+    #[serde(skip)]
+    pub loaded_from: Option<PathBuf>,
+}
+
+/// Default per-request timeout for OpenAI and Anthropic: a 10-50 row answer from a hosted
+/// model takes 10-60 s (more for a reasoning model at a busy hour).
+pub const HOSTED_TIMEOUT_SECS: u64 = 120;
+/// Default per-request timeout for compatible servers: a small model on two CPU cores
+/// writes a 25-row batch in 60-90 s, and requests may queue behind each other.
+pub const LOCAL_TIMEOUT_SECS: u64 = 600;
+
+impl Config {
+    /// The per-request timeout for a provider: `timeout_secs` if set, else the default for
+    /// hosted APIs or for compatible (usually local) servers.
+    pub fn timeout_for(&self, kind: ProviderKind) -> Duration {
+        let secs = self.timeout_secs.unwrap_or(match kind {
+            ProviderKind::Compatible => LOCAL_TIMEOUT_SECS,
+            ProviderKind::OpenAi | ProviderKind::Anthropic => HOSTED_TIMEOUT_SECS,
+        });
+        Duration::from_secs(secs.max(1))
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            provider: None,
+            model: None,
+            base_url: None,
+            timeout_secs: None,
+            max_retries: 3,
+            temperature: None,
+            max_output_tokens: 16_384,
+            openai: OpenAiSection::default(),
+            anthropic: ProviderSection::default(),
+            compatible: ProviderSection::default(),
+            database: DatabaseSection::default(),
+            generate: GenerateSection::default(),
+            loaded_from: None,
+        }
+    }
+}
+
+/// `[anthropic]` and `[compatible]`.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProviderSection {
+    pub api_key: Option<ApiKey>,
+    #[serde(deserialize_with = "opt_url")]
+    pub base_url: Option<String>,
+    pub model: Option<String>,
+}
+
+/// `[openai]`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpenAiSection {
+    pub api_key: Option<ApiKey>,
+    #[serde(deserialize_with = "opt_url")]
+    pub base_url: Option<String>,
+    pub model: Option<String>,
+    /// `reasoning_effort` for reasoning models (gpt-5*, o-series); "" = not sent.
+    #[serde(deserialize_with = "reasoning_effort")]
+    pub reasoning_effort: String,
+}
+
+impl Default for OpenAiSection {
+    fn default() -> Self {
+        Self {
+            api_key: None,
+            base_url: None,
+            model: None,
+            reasoning_effort: "low".to_string(),
+        }
+    }
+}
+
+/// `[database]`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSection {
+    /// How long SQLite waits for a lock held by another process, in milliseconds.
+    #[serde(deserialize_with = "busy_timeout_ms")]
+    pub busy_timeout_ms: u64,
+}
+
+impl Default for DatabaseSection {
+    fn default() -> Self {
+        Self {
+            busy_timeout_ms: 5000,
+        }
+    }
+}
+
+/// `[generate]`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GenerateSection {
+    /// Rows asked for in one request (20 to 50).
+    #[serde(deserialize_with = "batch_size")]
+    pub batch_size: u32,
+    /// Requests in flight at once.
+    #[serde(deserialize_with = "concurrency")]
+    pub concurrency: u32,
+    /// Rows generated when no count is given.
+    #[serde(deserialize_with = "default_rows")]
+    pub default_rows: u64,
+}
+
+impl Default for GenerateSection {
+    fn default() -> Self {
+        Self {
+            batch_size: 25,
+            concurrency: 4,
+            default_rows: 10,
+        }
+    }
+}
+
+/// Values given on the command line (`--provider`, `--model`, `--base-url`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Overrides {
+    pub provider: Option<ProviderChoice>,
+    pub model: Option<String>,
+    pub base_url: Option<String>,
+}
+
+/// Where the configuration comes from. Tests build one by hand, so loading never depends on
+/// the real environment or the real per-user config file.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ConfigSources {
+    /// `--config PATH`.
+    pub path: Option<PathBuf>,
+    /// Environment variables (only the ones in [`ENV_VARS`] are read).
+    pub env: HashMap<String, String>,
+    /// Command-line flags.
+    pub flags: Overrides,
+    /// The per-user config file, used when neither `--config` nor `ROWSMITH_CONFIG` is set.
+    pub default_path: Option<PathBuf>,
+}
+
+impl ConfigSources {
+    /// The real environment and per-user config path, with no flags.
+    pub fn from_process_env() -> Self {
+        let env = ENV_VARS
+            .iter()
+            .filter_map(|name| std::env::var(name).ok().map(|v| (name.to_string(), v)))
+            .collect();
+        Self {
+            path: None,
+            env,
+            flags: Overrides::default(),
+            default_path: default_config_path(),
+        }
+    }
+
+    fn env_value(&self, name: &str) -> Option<&str> {
+        self.env
+            .get(name)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// `config.toml` in the per-user config directory (for example
+/// `~/.config/rowsmith/config.toml` on Linux).
+pub fn default_config_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "rowsmith").map(|d| d.config_dir().join("config.toml"))
+}
+
+/// A configuration problem, as one sentence that names what to fix.
+#[derive(Debug, Clone, Error, PartialEq)]
+pub enum ConfigError {
+    #[error("The config file {} (from {origin}) does not exist. Create it or fix the path.", .path.display())]
+    Missing { path: PathBuf, origin: &'static str },
+
+    #[error("Could not read the config file {} ({message}). Check that it is a readable file.", .path.display())]
+    Read { path: PathBuf, message: String },
+
+    #[error("The config file {} has a problem at line {line}{}: {message}. Fix or remove that line.", .path.display(), key_part(.key))]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        key: Option<String>,
+        message: String,
+    },
+
+    #[error("The environment variable {var} {message}. Fix or unset it.")]
+    Env { var: &'static str, message: String },
+
+    #[error("The flag {flag} {message}.")]
+    Flag { flag: &'static str, message: String },
+}
+
+impl ConfigError {
+    /// The key the error is about (`generate.batch_size`), where known.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            Self::Invalid { key, .. } => key.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The 1-based line of the file the error is about, where known.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            Self::Invalid { line, .. } => Some(*line),
+            _ => None,
+        }
+    }
+}
+
+fn key_part(key: &Option<String>) -> String {
+    key.as_ref().map(|k| format!(" ({k})")).unwrap_or_default()
+}
+
+/// Loads the configuration: defaults < file < environment < flags.
+pub fn load(sources: &ConfigSources) -> Result<Config, ConfigError> {
+    let mut config = match file_to_read(sources)? {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::Read {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+            let mut config = parse(&text, &path)?;
+            config.loaded_from = Some(path);
+            config
+        }
+        None => Config::default(),
+    };
+    apply_env(&mut config, sources)?;
+    apply_flags(&mut config, &sources.flags)?;
+    Ok(config)
+}
+
+/// Parses config text; `path` is only used in error messages.
+pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+    toml::from_str::<Config>(text).map_err(|e| {
+        let span = e.span();
+        let start = span.as_ref().map_or(0, |s| s.start);
+        let (line, key) = locate(text, start);
+        ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line,
+            key: if span.is_some() { key } else { None },
+            message: tidy_toml_message(e.message()),
+        }
+    })
+}
+
+/// Which file to read: `--config`, else `ROWSMITH_CONFIG` (both must exist), else the
+/// per-user file if it exists.
+fn file_to_read(sources: &ConfigSources) -> Result<Option<PathBuf>, ConfigError> {
+    let explicit = match (&sources.path, sources.env_value("ROWSMITH_CONFIG")) {
+        (Some(path), _) => Some((path.clone(), "--config")),
+        (None, Some(path)) => Some((PathBuf::from(path), "ROWSMITH_CONFIG")),
+        (None, None) => None,
+    };
+    if let Some((path, origin)) = explicit {
+        if !path.exists() {
+            return Err(ConfigError::Missing { path, origin });
+        }
+        return Ok(Some(path));
+    }
+    Ok(sources.default_path.clone().filter(|p| p.is_file()))
+}
+
+fn apply_env(config: &mut Config, sources: &ConfigSources) -> Result<(), ConfigError> {
+    let url = |var: &'static str| -> Result<Option<String>, ConfigError> {
+        sources
+            .env_value(var)
+            .map(|v| check_url(v).map_err(|message| ConfigError::Env { var, message }))
+            .transpose()
+    };
+    if let Some(key) = ApiKey::from_non_empty(sources.env_value("OPENAI_API_KEY")) {
+        config.openai.api_key = Some(key);
+    }
+    if let Some(key) = ApiKey::from_non_empty(sources.env_value("ANTHROPIC_API_KEY")) {
+        config.anthropic.api_key = Some(key);
+    }
+    if let Some(u) = url("OPENAI_BASE_URL")? {
+        config.openai.base_url = Some(u);
+    }
+    if let Some(u) = url("ANTHROPIC_BASE_URL")? {
+        config.anthropic.base_url = Some(u);
+    }
+    if let Some(u) = url("ROWSMITH_BASE_URL")? {
+        config.base_url = Some(u);
+    }
+    if let Some(p) = sources.env_value("ROWSMITH_PROVIDER") {
+        config.provider = Some(p.parse().map_err(|message| ConfigError::Env {
+            var: "ROWSMITH_PROVIDER",
+            message: format!("is wrong: {message}"),
+        })?);
+    }
+    if let Some(m) = sources.env_value("ROWSMITH_MODEL") {
+        config.model = Some(m.to_string());
+    }
+    Ok(())
+}
+
+fn apply_flags(config: &mut Config, flags: &Overrides) -> Result<(), ConfigError> {
+    if let Some(p) = flags.provider {
+        config.provider = Some(p);
+    }
+    if let Some(m) = flags
+        .model
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+    {
+        config.model = Some(m.to_string());
+    }
+    if let Some(u) = flags
+        .base_url
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+    {
+        let u = check_url(u).map_err(|message| ConfigError::Flag {
+            flag: "--base-url",
+            message,
+        })?;
+        config.base_url = Some(u);
+    }
+    Ok(())
+}
+
+/// The 1-based line of byte offset `at`, and the dotted key written there
+/// (`generate.batch_size`), found from the `key = value` on that line and the nearest
+/// `[section]` header above it.
+fn locate(text: &str, at: usize) -> (usize, Option<String>) {
+    let at = at.min(text.len());
+    let before = text.get(..at).unwrap_or(text);
+    let line_no = before.matches('\n').count() + 1;
+    let lines: Vec<&str> = text.lines().take(line_no).collect();
+    let line = lines.get(line_no - 1).copied().unwrap_or("");
+    let section = lines
+        .iter()
+        .rev()
+        .map(|l| l.trim())
+        .find(|l| l.starts_with('[') && l.ends_with(']'))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    let trimmed = line.trim();
+    let key = if trimmed.starts_with('[') {
+        section
+    } else {
+        trimmed.split_once('=').map(|(k, _)| {
+            let k = k.trim().trim_matches('"').to_string();
+            match &section {
+                Some(s) => format!("{s}.{k}"),
+                None => k,
+            }
+        })
+    };
+    (line_no, key)
+}
+
+fn tidy_toml_message(message: &str) -> String {
+    message.trim().trim_end_matches('.').replace('\n', " ")
+}
+
+/// Accepts http(s) URLs with a host; returns the URL as written (trimmed).
+fn check_url(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    match reqwest::Url::parse(text) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
+            Ok(text.to_string())
+        }
+        Ok(_) => Err(format!(
+            "is \"{text}\", which is not an http:// or https:// URL"
+        )),
+        Err(e) => Err(format!("is \"{text}\", which is not a valid URL ({e})")),
+    }
+}
+
+fn opt_url<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let text = Option::<String>::deserialize(d)?;
+    match text.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) => check_url(t)
+            .map(Some)
+            .map_err(|m| D::Error::custom(format!("the value {m}"))),
+    }
+}
+
+fn ranged<'de, D, T>(d: D, lo: T, hi: T) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + PartialOrd + Display + Copy,
+{
+    let v = T::deserialize(d)?;
+    if v < lo || v > hi {
+        return Err(D::Error::custom(format!(
+            "must be between {lo} and {hi} (got {v})"
+        )));
+    }
+    Ok(v)
+}
+
+fn timeout_secs<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    ranged(d, 1, 3600).map(Some)
+}
+
+fn max_retries<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    ranged(d, 0, 10)
+}
+
+fn max_output_tokens<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    ranged(d, 256, 1_000_000)
+}
+
+fn busy_timeout_ms<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    ranged(d, 0, 600_000)
+}
+
+fn batch_size<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    ranged(d, 20, 50)
+}
+
+fn concurrency<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    ranged(d, 1, 32)
+}
+
+fn default_rows<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    ranged(d, 1, 1_000_000)
+}
+
+fn temperature<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+    ranged(d, 0.0, 2.0).map(Some)
+}
+
+fn reasoning_effort<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    const ALLOWED: [&str; 7] = ["", "none", "minimal", "low", "medium", "high", "xhigh"];
+    let v = String::deserialize(d)?;
+    let v = v.trim().to_ascii_lowercase();
+    if ALLOWED.contains(&v.as_str()) {
+        Ok(v)
+    } else {
+        Err(D::Error::custom(format!(
+            "must be one of none, minimal, low, medium, high, xhigh or \"\" (got \"{v}\")"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locate_finds_line_and_dotted_key() {
+        let text = "provider = \"openai\"\n\n[generate]\nbatch_size = 10\n";
+        let at = text.find("10").unwrap_or(0);
+        assert_eq!(locate(text, at), (4, Some("generate.batch_size".into())));
+        assert_eq!(locate(text, 0), (1, Some("provider".into())));
+    }
+
+    #[test]
+    fn defaults_are_documented_values() {
+        let c = Config::default();
+        assert_eq!(c.generate.batch_size, 25);
+        assert_eq!(c.generate.concurrency, 4);
+        assert_eq!(c.generate.default_rows, 10);
+        assert_eq!(c.database.busy_timeout_ms, 5000);
+        assert_eq!(c.timeout_secs, None);
+        assert_eq!(
+            c.timeout_for(ProviderKind::OpenAi),
+            Duration::from_secs(120)
+        );
+        assert_eq!(
+            c.timeout_for(ProviderKind::Compatible),
+            Duration::from_secs(600)
+        );
+        assert_eq!(c.max_retries, 3);
+        assert_eq!(parse("", Path::new("x")), Ok(Config::default()));
+    }
+}

@@ -1,0 +1,246 @@
+//! Anthropic Messages API with structured output (`output_config.format`), falling back to a
+//! forced tool call where the model or endpoint refuses structured output.
+
+use std::sync::atomic::Ordering;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::{Map, Value, json};
+use tokio_util::sync::CancellationToken;
+
+use super::client::{Client, JsonRequest, RawAnswer, Usage};
+use super::error::{LlmError, clean_message};
+use super::parse::{extract_json, snippet};
+use super::schema;
+
+/// The API version header every request carries.
+pub const ANTHROPIC_VERSION: &str = "2023-06-01";
+
+/// One request; tries `output_config` first (unless it was refused before in this run).
+pub(crate) async fn complete(
+    client: &Client,
+    req: &JsonRequest,
+    wire_schema: &Value,
+    cancel: &CancellationToken,
+    attempts: &mut u32,
+) -> Result<RawAnswer, LlmError> {
+    let max_tokens = client.max_tokens_for(req);
+    let schema = schema::anthropic(wire_schema);
+    let url = messages_url(&client.endpoint_base());
+    let headers = headers(client)?;
+    loop {
+        let tool_mode = client.anthropic_tool_mode().load(Ordering::Acquire);
+        let body = request_body(client, req, &schema, tool_mode, max_tokens);
+        match client
+            .post(&url, headers.clone(), &body, cancel, attempts)
+            .await
+        {
+            Ok(reply) => return parse_reply(client, req, &reply.body, tool_mode, max_tokens),
+            Err(LlmError::BadRequest {
+                status, message, ..
+            }) if !tool_mode && refuses_output_config(&message) => {
+                tracing::info!(
+                    "Anthropic refused output_config (HTTP {status}: {message}); using a forced tool from now on"
+                );
+                client.anthropic_tool_mode().store(true, Ordering::Release);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Whether the client has fallen back to the forced-tool mode.
+pub fn uses_tool_fallback(client: &Client) -> bool {
+    client.anthropic_tool_mode().load(Ordering::Acquire)
+}
+
+/// `{base}/v1/messages`; a base that already ends in `/v1` is not doubled.
+fn messages_url(base: &str) -> String {
+    let base = base.strip_suffix("/v1").unwrap_or(base);
+    format!("{base}/v1/messages")
+}
+
+fn refuses_output_config(message: &str) -> bool {
+    let lower = message.to_lowercase();
+    [
+        "output_config",
+        "output_format",
+        "output format",
+        "structured output",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
+}
+
+fn request_body(
+    client: &Client,
+    req: &JsonRequest,
+    schema: &Value,
+    tool_mode: bool,
+    max_tokens: u32,
+) -> Value {
+    let mut body = Map::new();
+    body.insert("model".into(), json!(client.model()));
+    body.insert("max_tokens".into(), json!(max_tokens));
+    if !req.system.trim().is_empty() {
+        body.insert("system".into(), json!(req.system));
+    }
+    body.insert(
+        "messages".into(),
+        json!([{"role": "user", "content": req.user}]),
+    );
+    if let Some(t) = client.settings().temperature {
+        body.insert("temperature".into(), json!(t));
+    }
+    if tool_mode {
+        let name = schema::sanitize_name(&req.name);
+        body.insert(
+            "tools".into(),
+            json!([{
+                "name": name,
+                "description": "Record the answer. The input of this tool is the complete answer.",
+                "input_schema": schema,
+            }]),
+        );
+        body.insert("tool_choice".into(), json!({"type": "tool", "name": name}));
+    } else {
+        body.insert(
+            "output_config".into(),
+            json!({"format": {"type": "json_schema", "schema": schema}}),
+        );
+    }
+    Value::Object(body)
+}
+
+fn headers(client: &Client) -> Result<HeaderMap, LlmError> {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        HeaderName::from_static("anthropic-version"),
+        HeaderValue::from_static(ANTHROPIC_VERSION),
+    );
+    if let Some(key) = &client.settings().api_key {
+        let mut value = HeaderValue::from_str(key.expose()).map_err(|_| {
+            LlmError::NotConfigured(
+                "The Anthropic API key contains characters that cannot be sent. Check ANTHROPIC_API_KEY."
+                    .to_string(),
+            )
+        })?;
+        value.set_sensitive(true);
+        headers.insert(HeaderName::from_static("x-api-key"), value);
+    }
+    Ok(headers)
+}
+
+fn parse_reply(
+    client: &Client,
+    req: &JsonRequest,
+    body: &[u8],
+    tool_mode: bool,
+    max_tokens: u32,
+) -> Result<RawAnswer, LlmError> {
+    let provider = client.provider().clone();
+    let key = client.settings().api_key.as_ref();
+    let reply: Value = serde_json::from_slice(body).map_err(|_| LlmError::Protocol {
+        provider: provider.clone(),
+        detail: format!(
+            "the reply body is not JSON; {}",
+            clean_message(&snippet(&String::from_utf8_lossy(body)), key)
+        ),
+    })?;
+    let blocks = reply
+        .get("content")
+        .and_then(Value::as_array)
+        .ok_or_else(|| LlmError::Protocol {
+            provider: provider.clone(),
+            detail: "the reply has no content".to_string(),
+        })?;
+    let text: String = blocks
+        .iter()
+        .filter(|b| b.get("type").and_then(Value::as_str) == Some("text"))
+        .filter_map(|b| b.get("text").and_then(Value::as_str))
+        .collect::<Vec<_>>()
+        .join("");
+    match reply.get("stop_reason").and_then(Value::as_str) {
+        Some("max_tokens") => {
+            return Err(LlmError::Truncated {
+                provider,
+                max_tokens,
+            });
+        }
+        Some("refusal") => {
+            let message = if text.trim().is_empty() {
+                "stop reason: refusal".to_string()
+            } else {
+                clean_message(&text, key)
+            };
+            return Err(LlmError::Refused { provider, message });
+        }
+        _ => {}
+    }
+    let tool_input = blocks
+        .iter()
+        .find(|b| {
+            b.get("type").and_then(Value::as_str) == Some("tool_use")
+                && (!tool_mode
+                    || b.get("name").and_then(Value::as_str)
+                        == Some(schema::sanitize_name(&req.name).as_str()))
+        })
+        .and_then(|b| b.get("input"))
+        .cloned();
+    let value = match tool_input {
+        Some(input) => input,
+        None => extract_json(&text).ok_or_else(|| LlmError::NotJson {
+            provider: provider.clone(),
+            snippet: clean_message(&snippet(&text), key),
+        })?,
+    };
+    let usage = reply.get("usage");
+    let count = |name: &str| {
+        usage
+            .and_then(|u| u.get(name))
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+    };
+    Ok(RawAnswer {
+        value,
+        usage: Usage {
+            input_tokens: count("input_tokens")
+                + count("cache_creation_input_tokens")
+                + count("cache_read_input_tokens"),
+            output_tokens: count("output_tokens"),
+        },
+        model: reply
+            .get("model")
+            .and_then(Value::as_str)
+            .filter(|m| !m.is_empty())
+            .unwrap_or(client.model())
+            .to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_url_does_not_double_v1() {
+        assert_eq!(
+            messages_url("https://api.anthropic.com"),
+            "https://api.anthropic.com/v1/messages"
+        );
+        assert_eq!(
+            messages_url("http://127.0.0.1:9/v1"),
+            "http://127.0.0.1:9/v1/messages"
+        );
+    }
+
+    #[test]
+    fn output_config_refusals_are_recognised() {
+        assert!(refuses_output_config(
+            "output_config.format: Extra inputs are not permitted"
+        ));
+        assert!(refuses_output_config(
+            "'claude-3-haiku-20240307' does not support structured outputs"
+        ));
+        assert!(!refuses_output_config("max_tokens: field required"));
+    }
+}

@@ -1,0 +1,409 @@
+//! The client: one configured provider, cheap to clone and share across tokio tasks.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU8};
+use std::time::{Duration, Instant};
+
+use reqwest::Url;
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::error::LlmError;
+use super::http::{self, Reply};
+use super::provider::{Provider, ProviderKind};
+use super::retry::{self, RetryPolicy};
+use super::secret::ApiKey;
+use super::{anthropic, openai, schema};
+
+/// Default per-request timeout. A 50-row answer from a hosted model takes 10-60 s (longer
+/// for a reasoning model or a busy local server); 120 s leaves room without hanging forever.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+/// Default cap on the output tokens of one answer (room for 50 wide rows plus reasoning).
+pub const DEFAULT_MAX_OUTPUT_TOKENS: u32 = 16_384;
+/// Default bound on a response body; a larger body is dropped with [`LlmError::TooLarge`].
+pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// How long connecting may take, within the request timeout.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Everything a client needs. Build one with [`Settings::new`] and adjust fields, or let
+/// [`crate::llm::select`] build it from the config.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    pub kind: ProviderKind,
+    pub model: String,
+    /// Base URL: `https://api.openai.com/v1` style for OpenAI and compatible servers,
+    /// `https://api.anthropic.com` (no `/v1`) for Anthropic.
+    pub base_url: String,
+    pub api_key: Option<ApiKey>,
+    pub timeout: Duration,
+    pub retry: RetryPolicy,
+    /// Sent only when set.
+    pub temperature: Option<f64>,
+    pub max_output_tokens: u32,
+    /// OpenAI `reasoning_effort`, sent only to reasoning models (gpt-5*, o1/o3/o4*).
+    pub reasoning_effort: Option<String>,
+    pub max_body_bytes: usize,
+}
+
+impl Settings {
+    pub fn new(kind: ProviderKind, model: impl Into<String>, base_url: impl Into<String>) -> Self {
+        Self {
+            kind,
+            model: model.into(),
+            base_url: base_url.into(),
+            api_key: None,
+            timeout: DEFAULT_TIMEOUT,
+            retry: RetryPolicy::default(),
+            temperature: None,
+            max_output_tokens: DEFAULT_MAX_OUTPUT_TOKENS,
+            reasoning_effort: None,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+
+    pub fn with_api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = ApiKey::from_non_empty(Some(&key.into()));
+        self
+    }
+}
+
+/// One request for a JSON answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JsonRequest {
+    /// Schema name (OpenAI `json_schema.name`, Anthropic tool name); sanitized to
+    /// `[a-zA-Z0-9_-]{1,64}`.
+    pub name: String,
+    pub system: String,
+    pub user: String,
+    /// An ordinary JSON Schema for the answer; rewritten per provider.
+    pub schema: Value,
+    /// Overrides the configured output-token cap for this request.
+    pub max_output_tokens: Option<u32>,
+}
+
+/// Token counts as the provider reported them (zero where it reported none).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+impl std::ops::AddAssign for Usage {
+    fn add_assign(&mut self, other: Self) {
+        self.input_tokens += other.input_tokens;
+        self.output_tokens += other.output_tokens;
+    }
+}
+
+/// A parsed answer. `value` is JSON whose root matches the schema's root type; the caller
+/// validates the rest.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JsonAnswer {
+    pub value: Value,
+    pub usage: Usage,
+    /// The model as the server named it (may differ from the configured alias).
+    pub model: String,
+    pub latency: Duration,
+    /// HTTP attempts made, retries and fallbacks included.
+    pub attempts: u32,
+}
+
+/// What a provider module returns before the common post-processing.
+pub(crate) struct RawAnswer {
+    pub value: Value,
+    pub usage: Usage,
+    pub model: String,
+}
+
+/// A ready client for one provider, model and endpoint. Cloning is cheap (an `Arc`); all
+/// clones share the HTTP connection pool and what was learnt about the endpoint (which
+/// structured-output mode it accepts).
+#[derive(Clone, Debug)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    settings: Settings,
+    provider: Provider,
+    http: reqwest::Client,
+    /// Anthropic: `output_config` was refused, use a forced tool from now on.
+    anthropic_tool_mode: AtomicBool,
+    /// Compatible: index of the structured-output mode that works (see `openai::CompatMode`).
+    compat_mode: AtomicU8,
+}
+
+impl Client {
+    /// Checks the settings and builds the HTTP client.
+    pub fn new(settings: Settings) -> Result<Self, LlmError> {
+        let url = Url::parse(settings.base_url.trim()).map_err(|e| {
+            LlmError::NotConfigured(format!(
+                "The base URL \"{}\" for {} is not a valid URL ({e}). Fix {}.",
+                settings.base_url,
+                settings.kind,
+                settings.kind.base_url_hint()
+            ))
+        })?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(LlmError::NotConfigured(format!(
+                "The base URL \"{}\" for {} must start with http:// or https://. Fix {}.",
+                settings.base_url,
+                settings.kind,
+                settings.kind.base_url_hint()
+            )));
+        }
+        if settings.model.trim().is_empty() {
+            return Err(LlmError::NotConfigured(format!(
+                "No model is set for {}. Set --model or {}.model in the config file.",
+                settings.kind,
+                settings.kind.config_name()
+            )));
+        }
+        let provider = Provider::new(settings.kind, display_url(&url));
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("rowsmith/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(CONNECT_TIMEOUT.min(settings.timeout))
+            .build()
+            .map_err(|e| LlmError::Network {
+                provider: provider.clone(),
+                detail: format!("the HTTP client could not start: {e}"),
+                attempts: 0,
+            })?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                settings,
+                provider,
+                http,
+                anthropic_tool_mode: AtomicBool::new(false),
+                compat_mode: AtomicU8::new(0),
+            }),
+        })
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    pub fn kind(&self) -> ProviderKind {
+        self.inner.settings.kind
+    }
+
+    pub fn model(&self) -> &str {
+        &self.inner.settings.model
+    }
+
+    /// The base URL without any user name or password in it.
+    pub fn base_url(&self) -> &str {
+        &self.inner.provider.base_url
+    }
+
+    pub fn provider(&self) -> &Provider {
+        &self.inner.provider
+    }
+
+    /// The provider and model in use, for the user: "OpenAI gpt-5-mini",
+    /// "compatible smollm2 at http://127.0.0.1:8089/v1". A non-default OpenAI or Anthropic
+    /// base URL is shown too.
+    pub fn describe(&self) -> String {
+        let s = &self.inner.settings;
+        let default_base = match s.kind {
+            ProviderKind::OpenAi => Some(super::OPENAI_BASE_URL),
+            ProviderKind::Anthropic => Some(super::ANTHROPIC_BASE_URL),
+            ProviderKind::Compatible => None,
+        };
+        let base = self.base_url();
+        if default_base.is_some_and(|d| d.trim_end_matches('/') == base.trim_end_matches('/')) {
+            format!("{} {}", s.kind, s.model)
+        } else {
+            format!("{} {} at {}", s.kind, s.model, base)
+        }
+    }
+
+    /// Asks the model for JSON matching `req.schema`. Retries transient failures, falls back
+    /// to weaker structured-output modes where a server refuses one, and returns promptly
+    /// with [`LlmError::Cancelled`] when `cancel` fires (the HTTP request is aborted).
+    pub async fn complete_json(
+        &self,
+        req: JsonRequest,
+        cancel: &CancellationToken,
+    ) -> Result<JsonAnswer, LlmError> {
+        if cancel.is_cancelled() {
+            return Err(LlmError::Cancelled);
+        }
+        let started = Instant::now();
+        let (wire_schema, wrapped) = schema::wrap_root(&req.schema);
+        let mut attempts = 0u32;
+        let work = async {
+            match self.kind() {
+                ProviderKind::OpenAi => {
+                    openai::complete(self, &req, &wire_schema, cancel, &mut attempts).await
+                }
+                ProviderKind::Compatible => {
+                    openai::complete_compatible(self, &req, &wire_schema, cancel, &mut attempts)
+                        .await
+                }
+                ProviderKind::Anthropic => {
+                    anthropic::complete(self, &req, &wire_schema, cancel, &mut attempts).await
+                }
+            }
+        };
+        let raw = tokio::select! {
+            biased;
+            () = cancel.cancelled() => return Err(LlmError::Cancelled),
+            raw = work => raw?,
+        };
+        let value = if wrapped {
+            match raw.value {
+                Value::Object(mut map) if map.contains_key(schema::WRAP_KEY) => {
+                    map.remove(schema::WRAP_KEY).unwrap_or(Value::Null)
+                }
+                other => other,
+            }
+        } else {
+            raw.value
+        };
+        let value =
+            schema::fit_root(value, &req.schema).map_err(|detail| LlmError::WrongShape {
+                provider: self.provider().clone(),
+                detail,
+            })?;
+        let latency = started.elapsed();
+        tracing::info!(
+            provider = %self.describe(),
+            model = %raw.model,
+            attempts,
+            input_tokens = raw.usage.input_tokens,
+            output_tokens = raw.usage.output_tokens,
+            latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
+            "JSON answer received"
+        );
+        Ok(JsonAnswer {
+            value,
+            usage: raw.usage,
+            model: raw.model,
+            latency,
+            attempts,
+        })
+    }
+
+    /// POSTs `body` to `url` with retries; adds the attempts made to `attempts`.
+    pub(crate) async fn post(
+        &self,
+        url: &str,
+        headers: HeaderMap,
+        body: &Value,
+        cancel: &CancellationToken,
+        attempts: &mut u32,
+    ) -> Result<Reply, LlmError> {
+        let s = &self.inner.settings;
+        let ctx = http::Context {
+            provider: &self.inner.provider,
+            key: s.api_key.as_ref(),
+            model: &s.model,
+            timeout: s.timeout,
+            max_body_bytes: s.max_body_bytes,
+        };
+        let (result, made) = retry::run(&s.retry, cancel, |n| {
+            http::attempt(&self.inner.http, url, headers.clone(), body, &ctx, n)
+        })
+        .await;
+        *attempts += made;
+        result
+    }
+
+    pub(crate) fn anthropic_tool_mode(&self) -> &AtomicBool {
+        &self.inner.anthropic_tool_mode
+    }
+
+    pub(crate) fn compat_mode(&self) -> &AtomicU8 {
+        &self.inner.compat_mode
+    }
+
+    /// The output-token cap for a request.
+    pub(crate) fn max_tokens_for(&self, req: &JsonRequest) -> u32 {
+        req.max_output_tokens
+            .unwrap_or(self.inner.settings.max_output_tokens)
+            .max(1)
+    }
+
+    /// The base URL as configured, without a trailing slash, for building endpoints.
+    pub(crate) fn endpoint_base(&self) -> String {
+        self.inner
+            .settings
+            .base_url
+            .trim()
+            .trim_end_matches('/')
+            .to_string()
+    }
+}
+
+/// A URL without user name and password, for messages and logs.
+fn display_url(url: &Url) -> String {
+    let mut clean = url.clone();
+    let _ = clean.set_username("");
+    let _ = clean.set_password(None);
+    let text = clean.to_string();
+    // Url adds a trailing "/" to bare hosts; drop it again.
+    if url.path() == "/" {
+        text.trim_end_matches('/').to_string()
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describe_names_provider_and_model() {
+        let c = Client::new(Settings::new(
+            ProviderKind::OpenAi,
+            "gpt-5-mini",
+            "https://api.openai.com/v1",
+        ));
+        assert_eq!(
+            c.map(|c| c.describe()).ok().as_deref(),
+            Some("OpenAI gpt-5-mini")
+        );
+        let c = Client::new(Settings::new(
+            ProviderKind::Compatible,
+            "smollm2",
+            "http://127.0.0.1:8089/v1",
+        ));
+        assert_eq!(
+            c.map(|c| c.describe()).ok().as_deref(),
+            Some("compatible smollm2 at http://127.0.0.1:8089/v1")
+        );
+    }
+
+    #[test]
+    fn urls_lose_their_credentials() {
+        let c = Client::new(Settings::new(
+            ProviderKind::Compatible,
+            "m",
+            "http://user:pw@localhost:8080/v1",
+        ));
+        assert_eq!(
+            c.map(|c| c.base_url().to_string()).ok().as_deref(),
+            Some("http://localhost:8080/v1")
+        );
+    }
+
+    #[test]
+    fn bad_urls_and_empty_models_are_not_configured() {
+        for (url, model) in [
+            ("localhost:8080", "m"),
+            ("not a url", "m"),
+            ("http://x/v1", " "),
+        ] {
+            let err = Client::new(Settings::new(ProviderKind::Compatible, model, url));
+            assert!(
+                matches!(err, Err(LlmError::NotConfigured(_))),
+                "{url} {model}"
+            );
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! One HTTP attempt: POST a JSON body, read a bounded reply, and sort the outcome into
+//! "done", "worth a retry" or "failed for good".
+
+use std::time::{Duration, SystemTime};
+
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+
+use super::error::{LlmError, clean_message};
+use super::provider::Provider;
+use super::retry::{self, Verdict};
+use super::secret::ApiKey;
+
+/// A complete HTTP reply with a success status.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub body: Vec<u8>,
+}
+
+/// What the attempt needs to know to build typed errors.
+pub(crate) struct Context<'a> {
+    pub provider: &'a Provider,
+    pub key: Option<&'a ApiKey>,
+    pub model: &'a str,
+    pub timeout: Duration,
+    pub max_body_bytes: usize,
+}
+
+/// Sends one request and classifies the outcome. `attempt` is the 1-based attempt number,
+/// recorded in errors that report how often the request was tried.
+pub(crate) async fn attempt(
+    http: &reqwest::Client,
+    url: &str,
+    headers: HeaderMap,
+    body: &Value,
+    ctx: &Context<'_>,
+    attempt: u32,
+) -> Verdict<Reply> {
+    let sent = http
+        .post(url)
+        .headers(headers)
+        .timeout(ctx.timeout)
+        .json(body)
+        .send()
+        .await;
+    let response = match sent {
+        Ok(response) => response,
+        Err(e) => return transport_failure(&e, ctx, attempt),
+    };
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = match read_bounded(response, ctx.max_body_bytes).await {
+        Ok(body) => body,
+        Err(ReadError::TooLarge) => {
+            return Verdict::Fail(LlmError::TooLarge {
+                provider: ctx.provider.clone(),
+                limit_bytes: ctx.max_body_bytes,
+            });
+        }
+        Err(ReadError::Http(e)) => return transport_failure(&e, ctx, attempt),
+    };
+    if (200..300).contains(&status) {
+        return Verdict::Done(Reply { body });
+    }
+    classify_status(status, &headers, &body, ctx, attempt)
+}
+
+enum ReadError {
+    TooLarge,
+    Http(reqwest::Error),
+}
+
+/// Reads the body chunk by chunk and stops as soon as it passes `limit`, so an endless or
+/// huge reply never fills memory.
+async fn read_bounded(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, ReadError> {
+    if response
+        .content_length()
+        .is_some_and(|len| len > limit as u64)
+    {
+        return Err(ReadError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(ReadError::Http)? {
+        if body.len() + chunk.len() > limit {
+            return Err(ReadError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn transport_failure(e: &reqwest::Error, ctx: &Context<'_>, attempt: u32) -> Verdict<Reply> {
+    let error = if e.is_timeout() {
+        LlmError::Timeout {
+            provider: ctx.provider.clone(),
+            after: ctx.timeout,
+            attempts: attempt,
+        }
+    } else {
+        LlmError::Network {
+            provider: ctx.provider.clone(),
+            detail: clean_message(&root_cause(e), ctx.key),
+            attempts: attempt,
+        }
+    };
+    if e.is_builder() {
+        return Verdict::Fail(error);
+    }
+    Verdict::Retry { error, wait: None }
+}
+
+/// The innermost cause of a transport error ("Connection refused (os error 111)"), which
+/// says more than reqwest's "error sending request for url (...)".
+fn root_cause(e: &reqwest::Error) -> String {
+    let mut source: &dyn std::error::Error = e;
+    while let Some(next) = source.source() {
+        source = next;
+    }
+    let text = source.to_string();
+    if text.is_empty() { e.to_string() } else { text }
+}
+
+/// The message and code of an error body in any of the usual shapes:
+/// `{"error": {"message", "type", "code"}}` (OpenAI, Anthropic), `{"error": "text"}`
+/// (Ollama, llama.cpp), `{"message": ...}` (vLLM), `{"detail": ...}` or plain text.
+pub(crate) fn error_details(body: &[u8]) -> (String, Option<String>) {
+    let text = String::from_utf8_lossy(body);
+    let Ok(json) = serde_json::from_slice::<Value>(body) else {
+        return (text.trim().to_string(), None);
+    };
+    let err = json.get("error");
+    let message = err
+        .and_then(|e| e.get("message"))
+        .or_else(|| err.filter(|e| e.is_string()))
+        .or_else(|| json.get("message"))
+        .or_else(|| json.get("detail"))
+        .map(|m| match m {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .unwrap_or_else(|| text.trim().to_string());
+    let code = err
+        .and_then(|e| e.get("code").and_then(Value::as_str))
+        .or_else(|| err.and_then(|e| e.get("type").and_then(Value::as_str)))
+        .map(str::to_string);
+    (message, code)
+}
+
+fn classify_status(
+    status: u16,
+    headers: &HeaderMap,
+    body: &[u8],
+    ctx: &Context<'_>,
+    attempt: u32,
+) -> Verdict<Reply> {
+    let provider = ctx.provider.clone();
+    let (raw, code) = error_details(body);
+    let message = clean_message(&raw, ctx.key);
+    let lower = raw.to_lowercase();
+    let wait = retry::retry_after(headers, SystemTime::now());
+    tracing::debug!(
+        status,
+        code = code.as_deref(),
+        "{provider} answered: {message}"
+    );
+    let quota = code.as_deref() == Some("insufficient_quota")
+        || lower.contains("exceeded your current quota")
+        || lower.contains("credit balance is too low");
+    match status {
+        401 => Verdict::Fail(LlmError::Auth { provider, status }),
+        402 => Verdict::Fail(LlmError::QuotaExhausted { provider, message }),
+        403 => Verdict::Fail(LlmError::Forbidden {
+            provider,
+            status,
+            message,
+        }),
+        404 => Verdict::Fail(LlmError::NotFound {
+            provider,
+            status,
+            model: ctx.model.to_string(),
+            message,
+        }),
+        429 | 400 if quota => Verdict::Fail(LlmError::QuotaExhausted { provider, message }),
+        429 => Verdict::Retry {
+            error: LlmError::RateLimited {
+                provider,
+                attempts: attempt,
+            },
+            wait,
+        },
+        408 | 409 | 500..=599 => Verdict::Retry {
+            error: LlmError::Server {
+                provider,
+                status,
+                attempts: attempt,
+            },
+            wait,
+        },
+        _ => Verdict::Fail(LlmError::BadRequest {
+            provider,
+            status,
+            message,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_bodies_in_all_shapes() {
+        let openai = br#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}"#;
+        assert_eq!(
+            error_details(openai),
+            (
+                "You exceeded your current quota".to_string(),
+                Some("insufficient_quota".to_string())
+            )
+        );
+        let anthropic =
+            br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+        assert_eq!(
+            error_details(anthropic),
+            (
+                "Overloaded".to_string(),
+                Some("overloaded_error".to_string())
+            )
+        );
+        assert_eq!(error_details(br#"{"error":"bad"}"#).0, "bad");
+        assert_eq!(error_details(br#"{"message":"m"}"#).0, "m");
+        assert_eq!(error_details(b"plain text\n").0, "plain text");
+    }
+}

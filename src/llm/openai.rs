@@ -1,0 +1,322 @@
+//! OpenAI Chat Completions, for OpenAI itself (strict structured outputs) and for any
+//! OpenAI-compatible server (schema without `strict`, with a fallback chain).
+
+use std::sync::atomic::Ordering;
+
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use serde_json::{Map, Value, json};
+use tokio_util::sync::CancellationToken;
+
+use super::client::{Client, JsonRequest, RawAnswer, Usage};
+use super::error::{LlmError, clean_message};
+use super::parse::{extract_json, snippet};
+use super::schema;
+
+/// How a compatible server is asked for JSON, from the strongest to the weakest.
+/// The client remembers the first mode the endpoint accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CompatMode {
+    /// `response_format: {"type": "json_schema", "json_schema": {"name", "schema"}}`.
+    JsonSchema = 0,
+    /// `response_format: {"type": "json_object", "schema": ...}` (llama.cpp, older servers).
+    JsonObject = 1,
+    /// No `response_format`; the schema is described in the system prompt.
+    Prompt = 2,
+}
+
+impl CompatMode {
+    fn from_index(i: u8) -> Self {
+        match i {
+            0 => Self::JsonSchema,
+            1 => Self::JsonObject,
+            _ => Self::Prompt,
+        }
+    }
+
+    fn next(self) -> Option<Self> {
+        match self {
+            Self::JsonSchema => Some(Self::JsonObject),
+            Self::JsonObject => Some(Self::Prompt),
+            Self::Prompt => None,
+        }
+    }
+}
+
+/// One request to OpenAI with a strict JSON schema.
+pub(crate) async fn complete(
+    client: &Client,
+    req: &JsonRequest,
+    wire_schema: &Value,
+    cancel: &CancellationToken,
+    attempts: &mut u32,
+) -> Result<RawAnswer, LlmError> {
+    let max_tokens = client.max_tokens_for(req);
+    let mut body = common_body(client, req, &req.system);
+    body.insert("max_completion_tokens".into(), json!(max_tokens));
+    body.insert(
+        "response_format".into(),
+        json!({
+            "type": "json_schema",
+            "json_schema": {
+                "name": schema::sanitize_name(&req.name),
+                "strict": true,
+                "schema": schema::openai_strict(wire_schema),
+            }
+        }),
+    );
+    let settings = client.settings();
+    if let Some(effort) = settings.reasoning_effort.as_deref()
+        && is_reasoning_model(&settings.model)
+        && !effort.trim().is_empty()
+    {
+        body.insert("reasoning_effort".into(), json!(effort.trim()));
+    }
+    let url = format!("{}/chat/completions", client.endpoint_base());
+    let reply = client
+        .post(
+            &url,
+            headers(client)?,
+            &Value::Object(body),
+            cancel,
+            attempts,
+        )
+        .await?;
+    parse_reply(client, &reply.body, max_tokens)
+}
+
+/// One request to a compatible server, walking down [`CompatMode`] while the server refuses
+/// a mode with a 4xx that names the response format, and remembering what worked.
+pub(crate) async fn complete_compatible(
+    client: &Client,
+    req: &JsonRequest,
+    wire_schema: &Value,
+    cancel: &CancellationToken,
+    attempts: &mut u32,
+) -> Result<RawAnswer, LlmError> {
+    let max_tokens = client.max_tokens_for(req);
+    let url = format!("{}/chat/completions", client.endpoint_base());
+    let headers = headers(client)?;
+    loop {
+        let mode = CompatMode::from_index(client.compat_mode().load(Ordering::Acquire));
+        let body = compatible_body(client, req, wire_schema, mode, max_tokens);
+        match client
+            .post(&url, headers.clone(), &body, cancel, attempts)
+            .await
+        {
+            Ok(reply) => return parse_reply(client, &reply.body, max_tokens),
+            Err(LlmError::BadRequest {
+                status, message, ..
+            }) if refuses_format(&message) && mode.next().is_some() => {
+                let next = mode.next().unwrap_or(CompatMode::Prompt);
+                tracing::info!(
+                    "{} refused {mode:?} (HTTP {status}: {message}); using {next:?} from now on",
+                    client.provider().subject()
+                );
+                client.compat_mode().fetch_max(next as u8, Ordering::AcqRel);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The structured-output mode the compatible endpoint is known to accept so far.
+pub fn compat_mode(client: &Client) -> CompatMode {
+    CompatMode::from_index(client.compat_mode().load(Ordering::Acquire))
+}
+
+/// Whether a 4xx message is about the response format (and not, say, the prompt length).
+fn refuses_format(message: &str) -> bool {
+    let lower = message.to_lowercase();
+    ["format", "schema", "grammar", "json", "no details given"]
+        .iter()
+        .any(|w| lower.contains(w))
+}
+
+fn compatible_body(
+    client: &Client,
+    req: &JsonRequest,
+    wire_schema: &Value,
+    mode: CompatMode,
+    max_tokens: u32,
+) -> Value {
+    let system = match mode {
+        CompatMode::Prompt => {
+            let rule = format!(
+                "Reply with one JSON object only: no prose and no code fences. \
+                 It must match this JSON Schema:\n{}",
+                schema::for_prompt(wire_schema)
+            );
+            if req.system.trim().is_empty() {
+                rule
+            } else {
+                format!("{}\n\n{rule}", req.system.trim_end())
+            }
+        }
+        _ => req.system.clone(),
+    };
+    let mut body = common_body(client, req, &system);
+    body.insert("max_tokens".into(), json!(max_tokens));
+    match mode {
+        CompatMode::JsonSchema => {
+            body.insert(
+                "response_format".into(),
+                json!({
+                    "type": "json_schema",
+                    "json_schema": {
+                        "name": schema::sanitize_name(&req.name),
+                        "schema": wire_schema,
+                    }
+                }),
+            );
+        }
+        CompatMode::JsonObject => {
+            body.insert(
+                "response_format".into(),
+                json!({"type": "json_object", "schema": wire_schema}),
+            );
+        }
+        CompatMode::Prompt => {}
+    }
+    Value::Object(body)
+}
+
+fn common_body(client: &Client, req: &JsonRequest, system: &str) -> Map<String, Value> {
+    let mut messages = Vec::new();
+    if !system.trim().is_empty() {
+        messages.push(json!({"role": "system", "content": system}));
+    }
+    messages.push(json!({"role": "user", "content": req.user}));
+    let mut body = Map::new();
+    body.insert("model".into(), json!(client.model()));
+    body.insert("messages".into(), Value::Array(messages));
+    if let Some(t) = client.settings().temperature {
+        body.insert("temperature".into(), json!(t));
+    }
+    body
+}
+
+/// OpenAI reasoning models, which take `reasoning_effort`.
+fn is_reasoning_model(model: &str) -> bool {
+    let m = model.trim().to_lowercase();
+    let m = m.rsplit('/').next().unwrap_or(&m);
+    m.starts_with("gpt-5") || m.starts_with("o1") || m.starts_with("o3") || m.starts_with("o4")
+}
+
+fn headers(client: &Client) -> Result<HeaderMap, LlmError> {
+    let mut headers = HeaderMap::new();
+    if let Some(key) = &client.settings().api_key {
+        let mut value =
+            HeaderValue::from_str(&format!("Bearer {}", key.expose())).map_err(|_| {
+                LlmError::NotConfigured(format!(
+                    "The API key for {} contains characters that cannot be sent. Check {}.",
+                    client.kind(),
+                    client.kind().key_hint()
+                ))
+            })?;
+        value.set_sensitive(true);
+        headers.insert(AUTHORIZATION, value);
+    }
+    Ok(headers)
+}
+
+/// Reads a Chat Completions reply: refusal, finish reason, content, usage, model.
+fn parse_reply(client: &Client, body: &[u8], max_tokens: u32) -> Result<RawAnswer, LlmError> {
+    let provider = client.provider().clone();
+    let key = client.settings().api_key.as_ref();
+    let reply: Value = serde_json::from_slice(body).map_err(|_| LlmError::Protocol {
+        provider: provider.clone(),
+        detail: format!(
+            "the reply body is not JSON; {}",
+            clean_message(&snippet(&String::from_utf8_lossy(body)), key)
+        ),
+    })?;
+    let choice = reply
+        .get("choices")
+        .and_then(|c| c.get(0))
+        .ok_or_else(|| LlmError::Protocol {
+            provider: provider.clone(),
+            detail: "the reply has no choices".to_string(),
+        })?;
+    let message = choice.get("message").unwrap_or(&Value::Null);
+    if let Some(refusal) = message.get("refusal").and_then(Value::as_str)
+        && !refusal.trim().is_empty()
+    {
+        return Err(LlmError::Refused {
+            provider,
+            message: clean_message(refusal, key),
+        });
+    }
+    match choice.get("finish_reason").and_then(Value::as_str) {
+        Some("length") => {
+            return Err(LlmError::Truncated {
+                provider,
+                max_tokens,
+            });
+        }
+        Some("content_filter") => return Err(LlmError::ContentFiltered { provider }),
+        _ => {}
+    }
+    let text = content_text(message.get("content"));
+    let value = extract_json(&text).ok_or_else(|| LlmError::NotJson {
+        provider: provider.clone(),
+        snippet: clean_message(&snippet(&text), key),
+    })?;
+    let usage = reply.get("usage");
+    let count = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| usage.and_then(|u| u.get(*n)).and_then(Value::as_u64))
+            .unwrap_or(0)
+    };
+    Ok(RawAnswer {
+        value,
+        usage: Usage {
+            input_tokens: count(&["prompt_tokens", "input_tokens"]),
+            output_tokens: count(&["completion_tokens", "output_tokens"]),
+        },
+        model: reply
+            .get("model")
+            .and_then(Value::as_str)
+            .filter(|m| !m.is_empty())
+            .unwrap_or(client.model())
+            .to_string(),
+    })
+}
+
+/// Message content as text: a string, or the text parts of a content array.
+fn content_text(content: Option<&Value>) -> String {
+    match content {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(parts)) => parts
+            .iter()
+            .filter_map(|p| p.get("text").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join(""),
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasoning_models_are_recognised() {
+        assert!(is_reasoning_model("gpt-5-mini"));
+        assert!(is_reasoning_model("o4-mini"));
+        assert!(is_reasoning_model("openai/gpt-5.4-mini"));
+        assert!(!is_reasoning_model("gpt-4.1-mini"));
+        assert!(!is_reasoning_model("smollm2"));
+    }
+
+    #[test]
+    fn format_refusals_are_told_apart() {
+        assert!(refuses_format(
+            "response_format type json_schema is not supported"
+        ));
+        assert!(refuses_format("Unsupported grammar"));
+        assert!(!refuses_format(
+            "the prompt is too long for the context window"
+        ));
+    }
+}
