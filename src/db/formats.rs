@@ -107,6 +107,11 @@ pub fn classify(text: &str) -> Option<Format> {
     if t.is_empty() || t.len() != text.len() {
         return None;
     }
+    // Every format but free text has a digit, an '@' or "://": most words
+    // and sentences leave here without touching a regex.
+    if !t.bytes().any(|b| b.is_ascii_digit() || b == b'@') && !t.contains("://") {
+        return None;
+    }
     if let Some(c) = DATE.captures(t) {
         return plausible_date(&c[1], &c[2], &c[3]).then_some(Format::IsoDate);
     }

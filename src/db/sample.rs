@@ -139,18 +139,21 @@ impl<'a> Sampler<'a> {
         if k == 0 {
             return Ok((Vec::new(), SampleMethod::AllRows));
         }
-        // Reading at most k+1 rows tells whether the table is small.
-        let first = self.query_rows(
-            &format!("SELECT {} FROM {} LIMIT ?1", self.select, self.from),
+        // Counting at most k+1 rows tells whether the table is small, and
+        // touches no more than that.
+        let small: i64 = self.db.conn().query_row(
+            &format!("SELECT count(*) FROM (SELECT 1 FROM {} LIMIT ?1)", self.from),
             [k as i64 + 1],
+            |r| r.get(0),
         )?;
-        if first.len() <= k {
-            return Ok((first, SampleMethod::AllRows));
+        if small as usize <= k {
+            let all = self.query_rows(&format!("SELECT {} FROM {}", self.select, self.from), [])?;
+            return Ok((all, SampleMethod::AllRows));
         }
         match &self.key {
             Key::Integer(expr) => {
                 let bounds: (Value, Value) = self.db.conn().query_row(
-                    &format!("SELECT min({expr}), max({expr}) FROM {}", self.from),
+                    &bounds_sql(expr, &self.from),
                     [],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )?;
@@ -241,7 +244,7 @@ impl<'a> Sampler<'a> {
     ) -> rusqlite::Result<(Vec<Vec<Value>>, SampleMethod)> {
         let conn = self.db.conn();
         let (lo, hi): (Value, Value) = conn.query_row(
-            &format!("SELECT min({lead}), max({lead}) FROM {}", self.from),
+            &bounds_sql(lead, &self.from),
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
@@ -305,6 +308,13 @@ impl<'a> Sampler<'a> {
         let mut stmt = self.db.conn().prepare_cached(sql)?;
         collect_rows(stmt.query(params)?)
     }
+}
+
+/// The smallest and largest key. Two subqueries, because SQLite answers a
+/// lone min() or max() from the index but scans the whole table for both in
+/// one SELECT.
+fn bounds_sql(key: &str, from: &str) -> String {
+    format!("SELECT (SELECT min({key}) FROM {from}), (SELECT max({key}) FROM {from})")
 }
 
 fn seek_key(table: &TableInfo) -> Key {

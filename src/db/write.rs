@@ -1,6 +1,7 @@
 //! Inserts batches of candidate rows and lets SQLite judge each one.
 //!
-//! A batch is one transaction. Each row is inserted inside its own SAVEPOINT:
+//! A batch is one transaction. Each row is inserted on its own (inside a
+//! SAVEPOINT when triggers or deferred keys could leave partial effects):
 //! if SQLite refuses it (NOT NULL, UNIQUE, CHECK, foreign key, STRICT type, a
 //! trigger's RAISE) only that row is rolled back and its reason kept, and the
 //! other rows go on. Values are always bound as parameters. Any failure that
@@ -84,7 +85,7 @@ pub struct BatchWriter<'t> {
     table: &'t TableInfo,
     columns: Vec<String>,
     insert_sql: String,
-    /// The RETURNING clause that reads back the new row's key.
+    /// ` RETURNING <primary key>` for WITHOUT ROWID tables, else empty.
     returning: String,
     /// Columns covered by the fingerprints, in table order.
     fingerprint_columns: Vec<String>,
@@ -126,28 +127,13 @@ impl<'t> BatchWriter<'t> {
         } else {
             KeyShape::Primary(table.primary_key().iter().map(|c| c.name.clone()).collect())
         };
+        // Rowid tables read the key from last_insert_rowid(), which is cheaper
+        // than RETURNING; WITHOUT ROWID tables return their primary key.
         let returning = match &key {
-            KeyShape::Rowid(name) => name.to_string(),
-            KeyShape::Primary(cols) => quote_list(cols.iter().map(String::as_str)),
+            KeyShape::Rowid(_) => String::new(),
+            KeyShape::Primary(cols) => format!(" RETURNING {}", quote_list(cols.iter().map(String::as_str))),
         };
-        // OR ABORT overrides ON CONFLICT REPLACE/IGNORE clauses in the schema,
-        // which would otherwise delete existing rows or drop ours silently.
-        let insert_sql = if resolved.is_empty() {
-            format!(
-                "INSERT OR ABORT INTO main.{} DEFAULT VALUES RETURNING {returning}",
-                table.quoted()
-            )
-        } else {
-            format!(
-                "INSERT OR ABORT INTO main.{} ({}) VALUES ({}) RETURNING {returning}",
-                table.quoted(),
-                quote_list(resolved.iter().map(String::as_str)),
-                (1..=resolved.len())
-                    .map(|i| format!("?{i}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        };
+        let insert_sql = insert_sql(table, &resolved.iter().map(String::as_str).collect::<Vec<_>>(), &returning);
         let fingerprint_columns = table.visible_columns().map(|c| c.name.clone()).collect();
         Ok(Self {
             table,
@@ -249,6 +235,14 @@ impl<'t> BatchWriter<'t> {
             .iter()
             .filter(|k| k.deferred)
             .collect();
+        // A failed INSERT is undone by SQLite itself (statement atomicity),
+        // so a per-row SAVEPOINT only matters when more than that statement
+        // can happen: triggers (RAISE(FAIL) keeps their earlier effects) and
+        // deferred keys we check after the insert.
+        let isolate = !deferred.is_empty() || has_triggers(conn, &self.table.name).map_err(err)?;
+        let mut savepoint = conn.prepare_cached("SAVEPOINT rowsmith_row").map_err(err)?;
+        let mut release = conn.prepare_cached("RELEASE rowsmith_row").map_err(err)?;
+        let mut rollback = conn.prepare_cached("ROLLBACK TO rowsmith_row").map_err(err)?;
         for (index, row) in rows.iter().enumerate() {
             if cancel.is_cancelled() {
                 return Err(DbError::Cancelled);
@@ -264,25 +258,19 @@ impl<'t> BatchWriter<'t> {
                 });
                 continue;
             }
-            conn.execute_batch("SAVEPOINT rowsmith_row").map_err(err)?;
+            if isolate {
+                savepoint.execute([]).map_err(err)?;
+            }
             let complete = (0..row.width()).all(|i| row.slot(i).is_some());
             let inserted = if complete {
-                insert.query_row(
-                    params_from_iter((0..row.width()).filter_map(|i| row.slot(i))),
-                    |r| self.read_key(r),
-                )
+                self.insert_one(conn, &mut insert, (0..row.width()).filter_map(|i| row.slot(i)))
             } else {
                 // Missing values take the column's default: leave them out.
-                let present: Vec<usize> = (0..row.width())
-                    .filter(|&i| row.slot(i).is_some())
-                    .collect();
-                conn.prepare_cached(&self.partial_insert_sql(&present))
-                    .and_then(|mut stmt| {
-                        stmt.query_row(
-                            params_from_iter(present.iter().filter_map(|&i| row.slot(i))),
-                            |r| self.read_key(r),
-                        )
-                    })
+                let present: Vec<usize> = (0..row.width()).filter(|&i| row.slot(i).is_some()).collect();
+                let names: Vec<&str> = present.iter().map(|&i| self.columns[i].as_str()).collect();
+                conn.prepare_cached(&insert_sql(self.table, &names, &self.returning)).and_then(|mut stmt| {
+                    self.insert_one(conn, &mut stmt, present.iter().filter_map(|&i| row.slot(i)))
+                })
             };
             let verdict = match inserted {
                 Ok(key) => match self.deferred_violation(conn, &deferred, &key) {
@@ -305,12 +293,16 @@ impl<'t> BatchWriter<'t> {
             };
             match verdict {
                 Ok(key) => {
-                    conn.execute_batch("RELEASE rowsmith_row").map_err(err)?;
+                    if isolate {
+                        release.execute([]).map_err(err)?;
+                    }
                     outcome.accepted.push(Accepted { index, key });
                 }
                 Err(reason) => {
-                    conn.execute_batch("ROLLBACK TO rowsmith_row; RELEASE rowsmith_row")
-                        .map_err(err)?;
+                    if isolate {
+                        rollback.execute([]).map_err(err)?;
+                        release.execute([]).map_err(err)?;
+                    }
                     outcome.rejected.push(Rejected { index, reason });
                 }
             }
@@ -318,25 +310,20 @@ impl<'t> BatchWriter<'t> {
         Ok(outcome)
     }
 
-    /// The INSERT for rows that leave some columns to their defaults.
-    fn partial_insert_sql(&self, present: &[usize]) -> String {
-        if present.is_empty() {
-            return format!(
-                "INSERT OR ABORT INTO main.{} DEFAULT VALUES RETURNING {}",
-                self.table.quoted(),
-                self.returning
-            );
+    /// Runs one insert and reads the new row's key.
+    fn insert_one<'v>(
+        &self,
+        conn: &Connection,
+        stmt: &mut rusqlite::CachedStatement<'_>,
+        values: impl Iterator<Item = &'v Value>,
+    ) -> rusqlite::Result<RowKey> {
+        match &self.key {
+            KeyShape::Rowid(_) => {
+                stmt.execute(params_from_iter(values))?;
+                Ok(RowKey::Rowid(conn.last_insert_rowid()))
+            }
+            KeyShape::Primary(_) => stmt.query_row(params_from_iter(values), |r| self.read_key(r)),
         }
-        format!(
-            "INSERT OR ABORT INTO main.{} ({}) VALUES ({}) RETURNING {}",
-            self.table.quoted(),
-            quote_list(present.iter().map(|&i| self.columns[i].as_str())),
-            (1..=present.len())
-                .map(|i| format!("?{i}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            self.returning
-        )
     }
 
     fn read_key(&self, row: &rusqlite::Row<'_>) -> rusqlite::Result<RowKey> {
@@ -475,6 +462,31 @@ impl<'t> BatchWriter<'t> {
                 .collect()
         })
     }
+}
+
+/// `INSERT OR ABORT INTO t (columns) VALUES (?, ...)` plus `returning`.
+/// OR ABORT overrides ON CONFLICT REPLACE/IGNORE clauses in the schema,
+/// which would otherwise delete existing rows or drop ours silently.
+fn insert_sql(table: &TableInfo, columns: &[&str], returning: &str) -> String {
+    if columns.is_empty() {
+        return format!("INSERT OR ABORT INTO main.{} DEFAULT VALUES{returning}", table.quoted());
+    }
+    format!(
+        "INSERT OR ABORT INTO main.{} ({}) VALUES ({}){returning}",
+        table.quoted(),
+        quote_list(columns.iter().copied()),
+        (1..=columns.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
+    )
+}
+
+/// Whether any trigger (of the file or of this connection's TEMP schema)
+/// fires on `table`.
+fn has_triggers(conn: &Connection, table: &str) -> rusqlite::Result<bool> {
+    conn.prepare_cached(
+        "SELECT 1 FROM main.sqlite_schema WHERE type = 'trigger' AND tbl_name = ?1 COLLATE NOCASE \
+         UNION ALL SELECT 1 FROM temp.sqlite_schema WHERE type = 'trigger' AND tbl_name = ?1 COLLATE NOCASE",
+    )?
+    .exists([table])
 }
 
 fn forget(chunk: Option<(&JournalTarget<'_>, ChunkId)>) {
