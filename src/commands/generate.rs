@@ -11,7 +11,6 @@ use tokio_util::sync::CancellationToken;
 use super::CommandResult;
 use crate::config::Config;
 use crate::generate::job::{Event, GenerateRequest, Outcome, Source, Summary, rows_word, spawn};
-use crate::llm::{OfflineReason, Selection};
 
 pub struct Args {
     pub db: PathBuf,
@@ -29,21 +28,7 @@ const SHORTFALL_EXIT: i32 = 3;
 const CANCELLED_EXIT: i32 = 130;
 
 pub fn run(args: Args, config: &Config) -> CommandResult {
-    let source = match crate::llm::select(config)? {
-        Selection::Client(client) => Source::Llm(client),
-        Selection::Offline(OfflineReason::NothingConfigured) => {
-            return Err(
-                "No LLM provider is configured. Set OPENAI_API_KEY or ANTHROPIC_API_KEY, or pass \
-                        --provider compatible --base-url URL --model NAME for a local server."
-                    .into(),
-            );
-        }
-        Selection::Offline(OfflineReason::Chosen) => {
-            return Err("The offline generator is not part of this build yet. Choose --provider openai, anthropic \
-                        or compatible."
-                .into());
-        }
-    };
+    let source = crate::generate::select_source(config)?;
     let rows = args.rows.unwrap_or(config.generate.default_rows);
     if rows == 0 {
         return Err("Nothing to do: --rows must be at least 1.".into());

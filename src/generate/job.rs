@@ -692,7 +692,7 @@ fn prompt_for(shared: &Shared, want: usize) -> Result<(String, Json), String> {
     };
     Ok((
         user_message(&input),
-        answer_schema(&shared.plan, shared.profile.as_ref(), &shared.parent_keys),
+        answer_schema(&shared.plan, shared.profile.as_ref(), &shared.parent_keys, want),
     ))
 }
 
@@ -811,4 +811,42 @@ fn count_rows(shared: &Shared) -> Result<u64, DbError> {
         )
         .map_err(|e| db.err(e))?;
     Ok(n as u64)
+}
+
+/// Inserts rows the user already saw (a preview they accepted), through the
+/// same checks, writer and undo journal as a generation. Blocking: call it
+/// from a worker thread.
+pub fn insert_previewed(
+    request: &GenerateRequest,
+    source: &Source,
+    rows: &[serde_json::Map<String, Json>],
+) -> Result<Summary, String> {
+    let started = Instant::now();
+    let mut preview_request = request.clone();
+    preview_request.dry_run = false;
+    preview_request.from_schema = true;
+    let shared = prepare(&preview_request, source.describe(), CancelFlag::new())?;
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let json_rows: Vec<Json> = rows.iter().cloned().map(Json::Object).collect();
+    let batch = judge_and_write(&shared, json_rows, rows.len(), &tx).map_err(|e| e.to_string())?;
+    let mut rejected = BTreeMap::new();
+    for reason in &batch.rejected {
+        *rejected.entry(reason.clone()).or_default() += 1;
+    }
+    let accepted = batch.accepted as u64;
+    Ok(Summary {
+        table: shared.plan.table.name.clone(),
+        requested: rows.len() as u64,
+        rows_added: accepted,
+        new_row_count: count_rows(&shared).map_err(|e| e.to_string())?,
+        shortfall: (accepted < rows.len() as u64)
+            .then(|| shortfall_sentence(accepted, rows.len() as u64, 0, &rejected)),
+        rejected,
+        provider: source.provider(),
+        model: source.model(),
+        usage: UsageSummary::default(),
+        elapsed_ms: started.elapsed().as_millis() as u64,
+        dry_run: false,
+        preview: Vec::new(),
+    })
 }

@@ -290,10 +290,14 @@ fn sample_value(value: &Value) -> Json {
 }
 
 /// The JSON schema of the answer: `{"rows": [{column: value, ...}]}`.
+///
+/// The row count is pinned with minItems/maxItems: small local models keep
+/// writing rows until their context fills without it.
 pub fn answer_schema(
     plan: &Plan,
     profile: Option<&TableProfile>,
     parent_keys: &[Vec<Vec<Value>>],
+    rows_wanted: usize,
 ) -> Json {
     let mut properties = Map::new();
     for column in &plan.columns {
@@ -313,6 +317,8 @@ pub fn answer_schema(
         "properties": {
             "rows": {
                 "type": "array",
+                "minItems": rows_wanted,
+                "maxItems": rows_wanted,
                 "items": {
                     "type": "object",
                     "properties": properties,
