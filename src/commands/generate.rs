@@ -28,7 +28,12 @@ const SHORTFALL_EXIT: i32 = 3;
 const CANCELLED_EXIT: i32 = 130;
 
 pub fn run(args: Args, config: &Config) -> CommandResult {
-    let source = crate::generate::select_source(config)?;
+    let (source, note) = crate::generate::select_source(config)?;
+    if let Some(note) = note
+        && !args.json
+    {
+        eprintln!("{note}");
+    }
     let rows = args.rows.unwrap_or(config.generate.default_rows);
     if rows == 0 {
         return Err("Nothing to do: --rows must be at least 1.".into());

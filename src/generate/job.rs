@@ -23,8 +23,9 @@ use tokio_util::sync::CancellationToken;
 use super::parse::{Candidate, candidate, row_list};
 use super::plan::Plan;
 use super::prompt::{PromptInput, SYSTEM, answer_schema, user_message};
+use super::offline::{Learning, OfflineModel};
 use super::validate::Guard;
-use crate::db::catalog::table_info;
+use crate::db::catalog::{TableInfo, table_info};
 use crate::db::journal::{Journal, OperationId};
 use crate::db::profile::{ProfileOptions, TableProfile, profile_table};
 use crate::db::sample::{sample_columns, sample_rows};
@@ -85,18 +86,22 @@ impl GenerateRequest {
 #[derive(Debug, Clone)]
 pub enum Source {
     Llm(Client),
+    /// The offline generator, learned from the table (no network).
+    Offline,
 }
 
 impl Source {
     pub fn provider(&self) -> String {
         match self {
             Source::Llm(c) => c.kind().config_name().to_string(),
+            Source::Offline => "offline".into(),
         }
     }
 
     pub fn model(&self) -> String {
         match self {
             Source::Llm(c) => c.model().to_string(),
+            Source::Offline => "learned from the table".into(),
         }
     }
 
@@ -104,6 +109,7 @@ impl Source {
     pub fn describe(&self) -> String {
         match self {
             Source::Llm(c) => c.describe(),
+            Source::Offline => "offline generator".into(),
         }
     }
 }
@@ -117,6 +123,8 @@ pub enum Stage {
     AskingModel {
         request: u32,
     },
+    /// The offline generator making rows.
+    Generating,
     Validating,
     Inserting,
 }
@@ -127,6 +135,7 @@ impl Stage {
             Stage::Sampling => "sampling rows".into(),
             Stage::Profiling => "profiling columns".into(),
             Stage::AskingModel { request } => format!("asking the model (request {request})"),
+            Stage::Generating => "generating rows".into(),
             Stage::Validating => "validating".into(),
             Stage::Inserting => "inserting".into(),
         }
@@ -252,6 +261,8 @@ struct Shared {
     dry_run: bool,
     /// Set when the job is cancelled, so a write in progress rolls back.
     stop: CancelFlag,
+    /// The offline generator, when it is the source.
+    offline: Mutex<Option<OfflineModel>>,
 }
 
 /// What one batch did.
@@ -285,8 +296,8 @@ async fn run(
     let prepared = {
         let request = request.clone();
         let stop = stop.clone();
-        let source_name = source.describe();
-        blocking(move || prepare(&request, source_name, stop)).await
+        let source = source.clone();
+        blocking(move || prepare(&request, &source, stop)).await
     };
     let shared = match prepared {
         Ok(Ok(shared)) => Arc::new(shared),
@@ -303,6 +314,9 @@ async fn run(
         rows: request.rows,
     });
 
+    if let Source::Offline = source {
+        return run_offline(&request, &source, &shared, events, &cancel, started).await;
+    }
     let wanted = request.rows;
     let mut batch_size = request.batch_size.max(1);
     let concurrency = request.concurrency.max(1);
@@ -444,33 +458,135 @@ async fn run(
         }
     }
 
+    finish(
+        &shared,
+        &request,
+        &source,
+        Tally { accepted, rejected, usage, model, requests, preview },
+        started,
+    )
+    .await
+}
+
+/// What a run added and met along the way.
+struct Tally {
+    accepted: u64,
+    rejected: BTreeMap<String, u64>,
+    usage: Usage,
+    model: String,
+    requests: u32,
+    preview: Vec<serde_json::Map<String, Json>>,
+}
+
+/// The summary of a finished run, with the table's new row count.
+async fn finish(shared: &Arc<Shared>, request: &GenerateRequest, source: &Source, tally: Tally, started: Instant) -> Outcome {
     let new_row_count = {
         let shared = shared.clone();
-        blocking(move || count_rows(&shared))
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or(0)
+        blocking(move || count_rows(&shared)).await.ok().and_then(Result::ok).unwrap_or(0)
     };
-    let shortfall =
-        (accepted < wanted).then(|| shortfall_sentence(accepted, wanted, requests, &rejected));
+    let wanted = request.rows;
+    let shortfall = (tally.accepted < wanted)
+        .then(|| shortfall_sentence(tally.accepted, wanted, tally.requests, &tally.rejected, source));
     Outcome::Done(Summary {
         table: shared.plan.table.name.clone(),
         requested: wanted,
-        rows_added: accepted,
+        rows_added: tally.accepted,
         new_row_count,
-        rejected,
+        rejected: tally.rejected,
         provider: source.provider(),
-        model,
-        usage: UsageSummary {
-            input_tokens: usage.input_tokens,
-            output_tokens: usage.output_tokens,
-        },
+        model: tally.model,
+        usage: UsageSummary { input_tokens: tally.usage.input_tokens, output_tokens: tally.usage.output_tokens },
         elapsed_ms: started.elapsed().as_millis() as u64,
         shortfall,
         dry_run: request.dry_run,
-        preview,
+        preview: tally.preview,
     })
+}
+
+/// Offline rows per batch: big enough to insert fast, small enough that
+/// memory stays flat however many rows are asked for.
+const OFFLINE_BATCH: u64 = 5_000;
+
+/// The offline generator's run: generate and insert batch after batch on a
+/// blocking thread, topping up rejected rows, until N are in.
+async fn run_offline(
+    request: &GenerateRequest,
+    source: &Source,
+    shared: &Arc<Shared>,
+    events: &UnboundedSender<Event>,
+    cancel: &CancellationToken,
+    started: Instant,
+) -> Outcome {
+    let send = |e: Event| {
+        let _ = events.send(e);
+    };
+    let wanted = request.rows;
+    let mut tally = Tally {
+        accepted: 0,
+        rejected: BTreeMap::new(),
+        usage: Usage::default(),
+        model: source.model(),
+        requests: 0,
+        preview: Vec::new(),
+    };
+    let mut fruitless = 0;
+    // Enough rounds to top up what CHECKs and UNIQUE reject, bounded.
+    let max_rounds = wanted.div_ceil(OFFLINE_BATCH) as u32 * 2 + 8;
+    while tally.accepted < wanted && tally.requests < max_rounds && fruitless < FRUITLESS_LIMIT {
+        if cancel.is_cancelled() {
+            return Outcome::Cancelled { kept: tally.accepted };
+        }
+        tally.requests += 1;
+        let want = (wanted - tally.accepted).min(OFFLINE_BATCH) as usize;
+        send(Event::Stage(Stage::Generating));
+        let result = {
+            let shared = shared.clone();
+            let events = events.clone();
+            blocking(move || offline_batch(&shared, want, &events)).await
+        };
+        let batch = match result {
+            Ok(Ok(batch)) => batch,
+            Ok(Err(DbError::Cancelled)) => return Outcome::Cancelled { kept: tally.accepted },
+            Ok(Err(e)) => {
+                return Outcome::Failed { message: with_kept(&e.to_string(), tally.accepted), kept: tally.accepted };
+            }
+            Err(message) => return Outcome::Failed { message, kept: tally.accepted },
+        };
+        tally.accepted += batch.accepted as u64;
+        tally.preview.extend(batch.preview);
+        fruitless = if batch.accepted == 0 { fruitless + 1 } else { 0 };
+        if batch.accepted > 0 {
+            send(Event::RowsAccepted { rows: batch.accepted, total: tally.accepted });
+        }
+        if !batch.rejected.is_empty() {
+            for reason in &batch.rejected {
+                *tally.rejected.entry(reason.clone()).or_default() += 1;
+            }
+            // Many rows may be rejected at once: report each reason once.
+            let mut reasons = batch.rejected;
+            reasons.sort();
+            reasons.dedup();
+            send(Event::RowsRejected { reasons });
+        }
+    }
+    finish(shared, request, source, tally, started).await
+}
+
+/// Generates `want` rows offline and writes them as one batch.
+fn offline_batch(shared: &Shared, want: usize, events: &UnboundedSender<Event>) -> Result<BatchResult, DbError> {
+    let poisoned = || DbError::Refused("An earlier failure left the generation unusable. Try again.".into());
+    let candidates: Vec<Candidate> = {
+        let mut model = shared.offline.lock().map_err(|_| poisoned())?;
+        let mut rng = shared.rng.lock().map_err(|_| poisoned())?;
+        let Some(model) = model.as_mut() else {
+            return Err(DbError::Refused("The offline generator was not prepared.".into()));
+        };
+        (0..want).map(|_| model.generate(&mut *rng)).collect()
+    };
+    let _ = events.send(Event::RowsReceived { rows: candidates.len() });
+    // Committed batches are checked by SQLite itself; a dry run commits
+    // nothing, so the guard catches repeats across its batches.
+    write_candidates(shared, candidates, Vec::new(), events, shared.dry_run, want)
 }
 
 /// Answers that failed on their own (the model wrote something unusable),
@@ -501,6 +617,7 @@ fn shortfall_sentence(
     wanted: u64,
     requests: u32,
     rejected: &BTreeMap<String, u64>,
+    source: &Source,
 ) -> String {
     let mut reasons: Vec<(&String, &u64)> = rejected.iter().collect();
     reasons.sort_by(|a, b| b.1.cmp(a.1));
@@ -514,10 +631,11 @@ fn shortfall_sentence(
     } else {
         top.join("; ")
     };
-    format!(
-        "Only {accepted} of {wanted} rows could be added after {requests} model {}; rejected: {why}.",
-        if requests == 1 { "request" } else { "requests" }
-    )
+    let attempts = match source {
+        Source::Llm(_) => format!("{requests} model {}", if requests == 1 { "request" } else { "requests" }),
+        Source::Offline => format!("{requests} {}", if requests == 1 { "round" } else { "rounds" }),
+    };
+    format!("Only {accepted} of {wanted} rows could be added after {attempts}; rejected: {why}.")
 }
 
 /// Runs database work on a blocking thread; a panic there becomes a message.
@@ -527,13 +645,78 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
     })
 }
 
+/// Existing rows the offline generator learns from, at most.
+const TRAINING_ROWS: usize = 5_000;
+
+/// Learns the offline model from a random sample of the table and the true
+/// maxima of its sequences (through their indexes).
+fn learn_offline(
+    db: &Database,
+    plan: &Plan,
+    profile: Option<&TableProfile>,
+    parent_keys: &[Vec<Vec<Value>>],
+    rng: &mut StdRng,
+) -> Result<OfflineModel, String> {
+    let sample = sample_rows(db, &plan.table, TRAINING_ROWS, rng).map_err(|e| e.to_string())?;
+    let sequence_max: Vec<Option<i64>> = plan
+        .columns
+        .iter()
+        .map(|c| {
+            if !c.unique {
+                return None;
+            }
+            let code = profile
+                .and_then(|p| p.columns.iter().find(|pc| pc.name == c.name))
+                .and_then(|pc| pc.code.as_ref());
+            sequence_max(db, &plan.table, &c.name, code.map(|k| k.prefix.as_str()))
+        })
+        .collect();
+    Ok(OfflineModel::learn(&Learning {
+        plan,
+        profile,
+        columns: &sample.columns,
+        rows: &sample.rows,
+        parent_keys,
+        sequence_max: &sequence_max,
+    }))
+}
+
+/// The largest number in a unique column, or after a code prefix, read
+/// through the column's unique index rather than a scan.
+fn sequence_max(db: &Database, table: &TableInfo, column: &str, prefix: Option<&str>) -> Option<i64> {
+    let c = crate::db::ident::quote(column);
+    match prefix {
+        None => db
+            .conn()
+            .query_row(&format!("SELECT max({c}) FROM main.{}", table.quoted()), [], |r| r.get::<_, Option<i64>>(0))
+            .ok()
+            .flatten(),
+        Some(prefix) => {
+            // Zero-padded codes sort as their numbers do.
+            let mut upper = prefix.to_string();
+            upper.push(char::MAX);
+            let top: Option<String> = db
+                .conn()
+                .query_row(
+                    &format!("SELECT max({c}) FROM main.{} WHERE {c} >= ?1 AND {c} < ?2", table.quoted()),
+                    [prefix, upper.as_str()],
+                    |r| r.get(0),
+                )
+                .ok()
+                .flatten();
+            top.and_then(|t| t.strip_prefix(prefix).and_then(|n| n.parse().ok()))
+        }
+    }
+}
+
 /// Opens the database and learns the table: plan, row count, profile and
 /// parent keys.
 fn prepare(
     request: &GenerateRequest,
-    source_name: String,
+    source: &Source,
     stop: CancelFlag,
 ) -> Result<Shared, String> {
+    let source_name = source.describe();
     let options = OpenOptions::read_write().busy_timeout(request.busy_timeout);
     let db = Database::open(&request.db_path, &options).map_err(|e| e.to_string())?;
     let table = table_info(&db, &request.table).map_err(|e| e.to_string())?;
@@ -594,7 +777,12 @@ fn prepare(
                 .is_some_and(|pc| pc.storage.text > 0)
         })
         .collect();
+    let offline = match source {
+        Source::Offline => Some(learn_offline(&db, &plan, profile.as_ref(), &parent_keys, &mut rng)?),
+        Source::Llm(_) => None,
+    };
     Ok(Shared {
+        offline: Mutex::new(offline),
         guard: Mutex::new(Guard::new(&plan)),
         db: Mutex::new(db),
         plan,
@@ -627,7 +815,9 @@ async fn ask(
     want: usize,
     cancel: CancellationToken,
 ) -> Result<Answer, AskError> {
-    let Source::Llm(client) = source;
+    let Source::Llm(client) = source else {
+        return Err(AskError::Local("The offline generator does not take model requests.".into()));
+    };
     let context = {
         let shared = shared.clone();
         tokio::task::spawn_blocking(move || prompt_for(&shared, want)).await
@@ -703,38 +893,47 @@ fn judge_and_write(
     needed: usize,
     events: &UnboundedSender<Event>,
 ) -> Result<BatchResult, DbError> {
-    let poisoned =
-        || DbError::Refused("An earlier failure left the generation unusable. Try again.".into());
-    let mut db = shared.db.lock().map_err(|_| poisoned())?;
-    let mut guard = shared.guard.lock().map_err(|_| poisoned())?;
     let mut rejected = Vec::new();
     let mut candidates: Vec<Candidate> = Vec::new();
     for row in &rows {
-        if candidates.len() == needed {
-            break;
-        }
-        let parsed = match candidate(row, &shared.plan, &shared.text_allowed) {
-            Ok(c) => c,
-            Err(reason) => {
-                rejected.push(reason);
-                continue;
-            }
-        };
-        match guard
-            .check(&db, &shared.plan, &parsed)
-            .map_err(|e| db.err(e))?
-        {
-            Ok(()) => candidates.push(parsed),
+        match candidate(row, &shared.plan, &shared.text_allowed) {
+            Ok(c) => candidates.push(c),
             Err(reason) => rejected.push(reason),
         }
     }
-    drop(guard);
+    write_candidates(shared, candidates, rejected, events, true, needed)
+}
+
+/// Checks candidates (UNIQUE and foreign keys, when `guarded`), keeps at
+/// most `limit`, and writes them as one batch with the undo journal.
+fn write_candidates(
+    shared: &Shared,
+    candidates: Vec<Candidate>,
+    mut rejected: Vec<String>,
+    events: &UnboundedSender<Event>,
+    guarded: bool,
+    limit: usize,
+) -> Result<BatchResult, DbError> {
+    let poisoned = || DbError::Refused("An earlier failure left the generation unusable. Try again.".into());
+    let mut db = shared.db.lock().map_err(|_| poisoned())?;
+    let candidates = if guarded {
+        let mut guard = shared.guard.lock().map_err(|_| poisoned())?;
+        let mut kept = Vec::with_capacity(candidates.len().min(limit));
+        for parsed in candidates {
+            if kept.len() == limit {
+                break;
+            }
+            match guard.check(&db, &shared.plan, &parsed).map_err(|e| db.err(e))? {
+                Ok(()) => kept.push(parsed),
+                Err(reason) => rejected.push(reason),
+            }
+        }
+        kept
+    } else {
+        candidates.into_iter().take(limit).collect()
+    };
     if candidates.is_empty() {
-        return Ok(BatchResult {
-            accepted: 0,
-            rejected,
-            preview: Vec::new(),
-        });
+        return Ok(BatchResult { accepted: 0, rejected, preview: Vec::new() });
     }
     let _ = events.send(Event::Stage(Stage::Inserting));
     let writer = BatchWriter::new(&shared.plan.table, &shared.plan.column_names())?;
@@ -768,6 +967,13 @@ fn judge_and_write(
         },
     )?;
     rejected.extend(outcome.rejected.iter().map(|r| r.reason.clone()));
+    if !shared.dry_run
+        && let Ok(mut guard) = shared.guard.lock()
+    {
+        // Committed rows are in the table now, where the UNIQUE check finds
+        // them: forgetting them keeps memory flat on large runs.
+        guard.forget_generated();
+    }
     let preview = if shared.dry_run {
         outcome
             .accepted
@@ -825,7 +1031,7 @@ pub fn insert_previewed(
     let mut preview_request = request.clone();
     preview_request.dry_run = false;
     preview_request.from_schema = true;
-    let shared = prepare(&preview_request, source.describe(), CancelFlag::new())?;
+    let shared = prepare(&preview_request, source, CancelFlag::new())?;
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let json_rows: Vec<Json> = rows.iter().cloned().map(Json::Object).collect();
     let batch = judge_and_write(&shared, json_rows, rows.len(), &tx).map_err(|e| e.to_string())?;
@@ -840,7 +1046,7 @@ pub fn insert_previewed(
         rows_added: accepted,
         new_row_count: count_rows(&shared).map_err(|e| e.to_string())?,
         shortfall: (accepted < rows.len() as u64)
-            .then(|| shortfall_sentence(accepted, rows.len() as u64, 0, &rejected)),
+            .then(|| shortfall_sentence(accepted, rows.len() as u64, 0, &rejected, source)),
         rejected,
         provider: source.provider(),
         model: source.model(),

@@ -5,6 +5,7 @@
 //! and `validate` are its pure parts.
 
 pub mod job;
+pub mod offline;
 pub mod parse;
 pub mod plan;
 pub mod prompt;
@@ -15,16 +16,18 @@ use crate::llm::{OfflineReason, Selection};
 use job::Source;
 
 /// Chooses where rows come from, from the configuration: the configured LLM,
-/// or, when none is configured, the reason as one sentence.
-pub fn select_source(config: &Config) -> Result<Source, String> {
+/// else the offline generator (the embedded default). The second value is a
+/// note for the user when no LLM is configured.
+pub fn select_source(config: &Config) -> Result<(Source, Option<&'static str>), String> {
     match crate::llm::select(config).map_err(|e| e.to_string())? {
-        Selection::Client(client) => Ok(Source::Llm(client)),
-        Selection::Offline(OfflineReason::NothingConfigured) => Err("No LLM provider is configured. Set \
-             OPENAI_API_KEY or ANTHROPIC_API_KEY, or pass --provider compatible --base-url URL --model NAME for a \
-             local server."
-            .into()),
-        Selection::Offline(OfflineReason::Chosen) => Err("The offline generator is not part of this build yet. \
-             Choose --provider openai, anthropic or compatible."
-            .into()),
+        Selection::Client(client) => Ok((Source::Llm(client), None)),
+        Selection::Offline(OfflineReason::NothingConfigured) => Ok((
+            Source::Offline,
+            Some(
+                "No LLM is configured, so the offline generator learns from the table. Set OPENAI_API_KEY or \
+                 ANTHROPIC_API_KEY, or pass --provider compatible --base-url URL --model NAME, to use a model.",
+            ),
+        )),
+        Selection::Offline(OfflineReason::Chosen) => Ok((Source::Offline, None)),
     }
 }

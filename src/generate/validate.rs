@@ -43,6 +43,13 @@ impl Guard {
         }
     }
 
+    /// Forgets the values of committed rows (the table now holds them).
+    pub fn forget_generated(&mut self) {
+        for seen in &mut self.seen {
+            seen.clear();
+        }
+    }
+
     /// Values to avoid for each UNIQUE set, newest last.
     pub fn avoid_lists(&self) -> &[VecDeque<String>] {
         &self.avoid
