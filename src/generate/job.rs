@@ -20,10 +20,10 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::offline::{Learning, OfflineModel};
 use super::parse::{Candidate, candidate, row_list};
 use super::plan::Plan;
 use super::prompt::{PromptInput, SYSTEM, answer_schema, user_message};
-use super::offline::{Learning, OfflineModel};
 use super::validate::Guard;
 use crate::db::catalog::{TableInfo, table_info};
 use crate::db::journal::{Journal, OperationId};
@@ -462,7 +462,14 @@ async fn run(
         &shared,
         &request,
         &source,
-        Tally { accepted, rejected, usage, model, requests, preview },
+        Tally {
+            accepted,
+            rejected,
+            usage,
+            model,
+            requests,
+            preview,
+        },
         started,
     )
     .await
@@ -479,14 +486,31 @@ struct Tally {
 }
 
 /// The summary of a finished run, with the table's new row count.
-async fn finish(shared: &Arc<Shared>, request: &GenerateRequest, source: &Source, tally: Tally, started: Instant) -> Outcome {
+async fn finish(
+    shared: &Arc<Shared>,
+    request: &GenerateRequest,
+    source: &Source,
+    tally: Tally,
+    started: Instant,
+) -> Outcome {
     let new_row_count = {
         let shared = shared.clone();
-        blocking(move || count_rows(&shared)).await.ok().and_then(Result::ok).unwrap_or(0)
+        blocking(move || count_rows(&shared))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or(0)
     };
     let wanted = request.rows;
-    let shortfall = (tally.accepted < wanted)
-        .then(|| shortfall_sentence(tally.accepted, wanted, tally.requests, &tally.rejected, source));
+    let shortfall = (tally.accepted < wanted).then(|| {
+        shortfall_sentence(
+            tally.accepted,
+            wanted,
+            tally.requests,
+            &tally.rejected,
+            source,
+        )
+    });
     Outcome::Done(Summary {
         table: shared.plan.table.name.clone(),
         requested: wanted,
@@ -495,7 +519,10 @@ async fn finish(shared: &Arc<Shared>, request: &GenerateRequest, source: &Source
         rejected: tally.rejected,
         provider: source.provider(),
         model: tally.model,
-        usage: UsageSummary { input_tokens: tally.usage.input_tokens, output_tokens: tally.usage.output_tokens },
+        usage: UsageSummary {
+            input_tokens: tally.usage.input_tokens,
+            output_tokens: tally.usage.output_tokens,
+        },
         elapsed_ms: started.elapsed().as_millis() as u64,
         shortfall,
         dry_run: request.dry_run,
@@ -534,7 +561,9 @@ async fn run_offline(
     let max_rounds = wanted.div_ceil(OFFLINE_BATCH) as u32 * 2 + 8;
     while tally.accepted < wanted && tally.requests < max_rounds && fruitless < FRUITLESS_LIMIT {
         if cancel.is_cancelled() {
-            return Outcome::Cancelled { kept: tally.accepted };
+            return Outcome::Cancelled {
+                kept: tally.accepted,
+            };
         }
         tally.requests += 1;
         let want = (wanted - tally.accepted).min(OFFLINE_BATCH) as usize;
@@ -546,17 +575,36 @@ async fn run_offline(
         };
         let batch = match result {
             Ok(Ok(batch)) => batch,
-            Ok(Err(DbError::Cancelled)) => return Outcome::Cancelled { kept: tally.accepted },
-            Ok(Err(e)) => {
-                return Outcome::Failed { message: with_kept(&e.to_string(), tally.accepted), kept: tally.accepted };
+            Ok(Err(DbError::Cancelled)) => {
+                return Outcome::Cancelled {
+                    kept: tally.accepted,
+                };
             }
-            Err(message) => return Outcome::Failed { message, kept: tally.accepted },
+            Ok(Err(e)) => {
+                return Outcome::Failed {
+                    message: with_kept(&e.to_string(), tally.accepted),
+                    kept: tally.accepted,
+                };
+            }
+            Err(message) => {
+                return Outcome::Failed {
+                    message,
+                    kept: tally.accepted,
+                };
+            }
         };
         tally.accepted += batch.accepted as u64;
         tally.preview.extend(batch.preview);
-        fruitless = if batch.accepted == 0 { fruitless + 1 } else { 0 };
+        fruitless = if batch.accepted == 0 {
+            fruitless + 1
+        } else {
+            0
+        };
         if batch.accepted > 0 {
-            send(Event::RowsAccepted { rows: batch.accepted, total: tally.accepted });
+            send(Event::RowsAccepted {
+                rows: batch.accepted,
+                total: tally.accepted,
+            });
         }
         if !batch.rejected.is_empty() {
             for reason in &batch.rejected {
@@ -573,17 +621,26 @@ async fn run_offline(
 }
 
 /// Generates `want` rows offline and writes them as one batch.
-fn offline_batch(shared: &Shared, want: usize, events: &UnboundedSender<Event>) -> Result<BatchResult, DbError> {
-    let poisoned = || DbError::Refused("An earlier failure left the generation unusable. Try again.".into());
+fn offline_batch(
+    shared: &Shared,
+    want: usize,
+    events: &UnboundedSender<Event>,
+) -> Result<BatchResult, DbError> {
+    let poisoned =
+        || DbError::Refused("An earlier failure left the generation unusable. Try again.".into());
     let candidates: Vec<Candidate> = {
         let mut model = shared.offline.lock().map_err(|_| poisoned())?;
         let mut rng = shared.rng.lock().map_err(|_| poisoned())?;
         let Some(model) = model.as_mut() else {
-            return Err(DbError::Refused("The offline generator was not prepared.".into()));
+            return Err(DbError::Refused(
+                "The offline generator was not prepared.".into(),
+            ));
         };
         (0..want).map(|_| model.generate(&mut *rng)).collect()
     };
-    let _ = events.send(Event::RowsReceived { rows: candidates.len() });
+    let _ = events.send(Event::RowsReceived {
+        rows: candidates.len(),
+    });
     // Committed batches are checked by SQLite itself; a dry run commits
     // nothing, so the guard catches repeats across its batches.
     write_candidates(shared, candidates, Vec::new(), events, shared.dry_run, want)
@@ -632,8 +689,14 @@ fn shortfall_sentence(
         top.join("; ")
     };
     let attempts = match source {
-        Source::Llm(_) => format!("{requests} model {}", if requests == 1 { "request" } else { "requests" }),
-        Source::Offline => format!("{requests} {}", if requests == 1 { "round" } else { "rounds" }),
+        Source::Llm(_) => format!(
+            "{requests} model {}",
+            if requests == 1 { "request" } else { "requests" }
+        ),
+        Source::Offline => format!(
+            "{requests} {}",
+            if requests == 1 { "round" } else { "rounds" }
+        ),
     };
     format!("Only {accepted} of {wanted} rows could be added after {attempts}; rejected: {why}.")
 }
@@ -683,12 +746,21 @@ fn learn_offline(
 
 /// The largest number in a unique column, or after a code prefix, read
 /// through the column's unique index rather than a scan.
-fn sequence_max(db: &Database, table: &TableInfo, column: &str, prefix: Option<&str>) -> Option<i64> {
+fn sequence_max(
+    db: &Database,
+    table: &TableInfo,
+    column: &str,
+    prefix: Option<&str>,
+) -> Option<i64> {
     let c = crate::db::ident::quote(column);
     match prefix {
         None => db
             .conn()
-            .query_row(&format!("SELECT max({c}) FROM main.{}", table.quoted()), [], |r| r.get::<_, Option<i64>>(0))
+            .query_row(
+                &format!("SELECT max({c}) FROM main.{}", table.quoted()),
+                [],
+                |r| r.get::<_, Option<i64>>(0),
+            )
             .ok()
             .flatten(),
         Some(prefix) => {
@@ -698,7 +770,10 @@ fn sequence_max(db: &Database, table: &TableInfo, column: &str, prefix: Option<&
             let top: Option<String> = db
                 .conn()
                 .query_row(
-                    &format!("SELECT max({c}) FROM main.{} WHERE {c} >= ?1 AND {c} < ?2", table.quoted()),
+                    &format!(
+                        "SELECT max({c}) FROM main.{} WHERE {c} >= ?1 AND {c} < ?2",
+                        table.quoted()
+                    ),
                     [prefix, upper.as_str()],
                     |r| r.get(0),
                 )
@@ -711,11 +786,7 @@ fn sequence_max(db: &Database, table: &TableInfo, column: &str, prefix: Option<&
 
 /// Opens the database and learns the table: plan, row count, profile and
 /// parent keys.
-fn prepare(
-    request: &GenerateRequest,
-    source: &Source,
-    stop: CancelFlag,
-) -> Result<Shared, String> {
+fn prepare(request: &GenerateRequest, source: &Source, stop: CancelFlag) -> Result<Shared, String> {
     let source_name = source.describe();
     let options = OpenOptions::read_write().busy_timeout(request.busy_timeout);
     let db = Database::open(&request.db_path, &options).map_err(|e| e.to_string())?;
@@ -778,7 +849,13 @@ fn prepare(
         })
         .collect();
     let offline = match source {
-        Source::Offline => Some(learn_offline(&db, &plan, profile.as_ref(), &parent_keys, &mut rng)?),
+        Source::Offline => Some(learn_offline(
+            &db,
+            &plan,
+            profile.as_ref(),
+            &parent_keys,
+            &mut rng,
+        )?),
         Source::Llm(_) => None,
     };
     Ok(Shared {
@@ -816,7 +893,9 @@ async fn ask(
     cancel: CancellationToken,
 ) -> Result<Answer, AskError> {
     let Source::Llm(client) = source else {
-        return Err(AskError::Local("The offline generator does not take model requests.".into()));
+        return Err(AskError::Local(
+            "The offline generator does not take model requests.".into(),
+        ));
     };
     let context = {
         let shared = shared.clone();
@@ -882,7 +961,12 @@ fn prompt_for(shared: &Shared, want: usize) -> Result<(String, Json), String> {
     };
     Ok((
         user_message(&input),
-        answer_schema(&shared.plan, shared.profile.as_ref(), &shared.parent_keys, want),
+        answer_schema(
+            &shared.plan,
+            shared.profile.as_ref(),
+            &shared.parent_keys,
+            want,
+        ),
     ))
 }
 
@@ -914,7 +998,8 @@ fn write_candidates(
     guarded: bool,
     limit: usize,
 ) -> Result<BatchResult, DbError> {
-    let poisoned = || DbError::Refused("An earlier failure left the generation unusable. Try again.".into());
+    let poisoned =
+        || DbError::Refused("An earlier failure left the generation unusable. Try again.".into());
     let mut db = shared.db.lock().map_err(|_| poisoned())?;
     let candidates = if guarded {
         let mut guard = shared.guard.lock().map_err(|_| poisoned())?;
@@ -923,7 +1008,10 @@ fn write_candidates(
             if kept.len() == limit {
                 break;
             }
-            match guard.check(&db, &shared.plan, &parsed).map_err(|e| db.err(e))? {
+            match guard
+                .check(&db, &shared.plan, &parsed)
+                .map_err(|e| db.err(e))?
+            {
                 Ok(()) => kept.push(parsed),
                 Err(reason) => rejected.push(reason),
             }
@@ -933,7 +1021,11 @@ fn write_candidates(
         candidates.into_iter().take(limit).collect()
     };
     if candidates.is_empty() {
-        return Ok(BatchResult { accepted: 0, rejected, preview: Vec::new() });
+        return Ok(BatchResult {
+            accepted: 0,
+            rejected,
+            preview: Vec::new(),
+        });
     }
     let _ = events.send(Event::Stage(Stage::Inserting));
     let writer = BatchWriter::new(&shared.plan.table, &shared.plan.column_names())?;

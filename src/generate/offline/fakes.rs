@@ -22,16 +22,53 @@ pub enum Semantic {
 pub fn semantic_of(column: &str) -> Option<Semantic> {
     let c = column.to_ascii_lowercase().replace(['-', ' '], "_");
     let is = |names: &[&str]| names.contains(&c.as_str());
-    if is(&["first_name", "firstname", "given_name", "givenname", "fname", "forename"]) {
+    if is(&[
+        "first_name",
+        "firstname",
+        "given_name",
+        "givenname",
+        "fname",
+        "forename",
+    ]) {
         Some(Semantic::FirstName)
-    } else if is(&["last_name", "lastname", "surname", "family_name", "familyname", "lname"]) {
+    } else if is(&[
+        "last_name",
+        "lastname",
+        "surname",
+        "family_name",
+        "familyname",
+        "lname",
+    ]) {
         Some(Semantic::LastName)
-    } else if is(&["name", "full_name", "fullname", "customer_name", "person", "contact_name", "employee_name", "author"]) {
+    } else if is(&[
+        "name",
+        "full_name",
+        "fullname",
+        "customer_name",
+        "person",
+        "contact_name",
+        "employee_name",
+        "author",
+    ]) {
         Some(Semantic::FullName)
-    } else if is(&["street", "address", "address1", "address_1", "street_address", "address_line1", "address_line_1"])
-    {
+    } else if is(&[
+        "street",
+        "address",
+        "address1",
+        "address_1",
+        "street_address",
+        "address_line1",
+        "address_line_1",
+    ]) {
         Some(Semantic::Street)
-    } else if is(&["company", "company_name", "employer", "organization", "organisation", "business_name"]) {
+    } else if is(&[
+        "company",
+        "company_name",
+        "employer",
+        "organization",
+        "organisation",
+        "business_name",
+    ]) {
         Some(Semantic::Company)
     } else {
         None
@@ -51,7 +88,8 @@ pub enum Locale {
 
 /// Guesses the locale from sample text: the script and accents it uses.
 pub fn detect_locale<'a>(texts: impl Iterator<Item = &'a str>) -> Locale {
-    let (mut han, mut kana, mut german, mut french, mut portuguese, mut italian, mut total) = (0, 0, 0, 0, 0, 0, 0);
+    let (mut han, mut kana, mut german, mut french, mut portuguese, mut italian, mut total) =
+        (0, 0, 0, 0, 0, 0, 0);
     for t in texts {
         total += 1;
         for ch in t.chars() {
@@ -59,7 +97,9 @@ pub fn detect_locale<'a>(texts: impl Iterator<Item = &'a str>) -> Locale {
                 '\u{3040}'..='\u{30ff}' => kana += 1,
                 '\u{4e00}'..='\u{9fff}' => han += 1,
                 'ä' | 'ö' | 'ü' | 'ß' | 'Ä' | 'Ö' | 'Ü' => german += 1,
-                'é' | 'è' | 'ê' | 'ç' | 'à' | 'â' | 'î' | 'ô' | 'û' | 'ë' | 'ï' => french += 1,
+                'é' | 'è' | 'ê' | 'ç' | 'à' | 'â' | 'î' | 'ô' | 'û' | 'ë' | 'ï' => {
+                    french += 1
+                }
                 'ã' | 'õ' => portuguese += 1,
                 'ì' | 'ò' | 'ù' => italian += 1,
                 _ => {}
@@ -128,8 +168,14 @@ mod tests {
         assert_eq!(semantic_of("Surname"), Some(Semantic::LastName));
         assert_eq!(semantic_of("street"), Some(Semantic::Street));
         assert_eq!(semantic_of("price"), None);
-        assert_eq!(detect_locale(["Jürgen Müller", "Hans Groß"].into_iter()), Locale::De);
-        assert_eq!(detect_locale(["山田 太郎", "すずき"].into_iter()), Locale::Ja);
+        assert_eq!(
+            detect_locale(["Jürgen Müller", "Hans Groß"].into_iter()),
+            Locale::De
+        );
+        assert_eq!(
+            detect_locale(["山田 太郎", "すずき"].into_iter()),
+            Locale::Ja
+        );
         assert_eq!(detect_locale(["Ada", "Grace"].into_iter()), Locale::En);
     }
 
@@ -137,7 +183,10 @@ mod tests {
     fn fakes_are_repeatable_with_a_seed() {
         let mut a = rand::rngs::StdRng::seed_from_u64(1);
         let mut b = rand::rngs::StdRng::seed_from_u64(1);
-        assert_eq!(first_name(Locale::En, &mut a), first_name(Locale::En, &mut b));
+        assert_eq!(
+            first_name(Locale::En, &mut a),
+            first_name(Locale::En, &mut b)
+        );
         assert!(!street_name(Locale::De, &mut a).is_empty());
     }
 }

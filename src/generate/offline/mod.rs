@@ -23,9 +23,9 @@ use rusqlite::types::Value;
 
 use super::parse::Candidate;
 use super::plan::Plan;
+use crate::db::catalog::Affinity;
 use crate::db::formats::Format;
 use crate::db::profile::{ColumnProfile, TableProfile};
-use crate::db::catalog::Affinity;
 use fakes::{Locale, Semantic};
 use relations::{Arithmetic, EmailModel, Op, OrderedPair};
 use temporal::TimeStyle;
@@ -50,29 +50,73 @@ enum Gen {
     /// The anchor row's value.
     Anchor,
     /// The anchor's number plus a kernel step, kept within the seen range.
-    Number { lo: f64, hi: f64, step: f64, integer: bool, decimals: u32, real: bool },
+    Number {
+        lo: f64,
+        hi: f64,
+        step: f64,
+        integer: bool,
+        decimals: u32,
+        real: bool,
+    },
     /// The anchor's time plus a kernel step, in the anchor's own style.
-    Time { lo: f64, hi: f64, step: f64, style: TimeStyle },
+    Time {
+        lo: f64,
+        hi: f64,
+        step: f64,
+        style: TimeStyle,
+    },
     /// `prefix` + zero-padded number, continuing the sequence.
-    Code { prefix: String, width: usize, next: i64, gaps: Vec<i64> },
+    Code {
+        prefix: String,
+        width: usize,
+        next: i64,
+        gaps: Vec<i64>,
+    },
     /// A unique integer continuing the sequence.
-    Counter { next: i64, gaps: Vec<i64> },
-    Uuid { upper: bool },
+    Counter {
+        next: i64,
+        gaps: Vec<i64>,
+    },
+    Uuid {
+        upper: bool,
+    },
     /// The anchor's phone with its area code kept and the rest new.
     Phone,
-    Person { part: Semantic, firsts: Vec<String>, lasts: Vec<String>, fake_share: f64 },
-    Street { names: Vec<String>, fake_share: f64 },
-    Company { names: Vec<String>, fake_share: f64 },
+    Person {
+        part: Semantic,
+        firsts: Vec<String>,
+        lasts: Vec<String>,
+        fake_share: f64,
+    },
+    Street {
+        names: Vec<String>,
+        fake_share: f64,
+    },
+    Company {
+        names: Vec<String>,
+        fake_share: f64,
+    },
     /// An email from the row's names, or a new local part, at the anchor's domain.
-    Email { model: Option<EmailModel>, locals: Vec<String> },
+    Email {
+        model: Option<EmailModel>,
+        locals: Vec<String>,
+    },
     /// A value of the same shape as the column's values (`AAA-9999`).
-    Shape { shapes: Vec<(String, u64)> },
+    Shape {
+        shapes: Vec<(String, u64)>,
+    },
     /// One column of a foreign key: the parent tuple chosen for the row.
-    ForeignKey { key: usize, position: usize },
+    ForeignKey {
+        key: usize,
+        position: usize,
+    },
     /// One of a CHECK's allowed values (tables with no rows yet).
     Choice(Vec<Value>),
     /// A plausible value of the declared type (tables with no rows yet).
-    Typed { affinity: Affinity, column: String },
+    Typed {
+        affinity: Affinity,
+        column: String,
+    },
 }
 
 /// A learned model of one table.
@@ -84,11 +128,15 @@ pub struct OfflineModel {
     slot_of: Vec<usize>,
     slots: usize,
     not_null: Vec<bool>,
-    pairs: Vec<(OrderedPair, f64)>,
+    /// Ordered pairs with the kernel step of their gaps and the smallest gap.
+    pairs: Vec<(OrderedPair, f64, f64)>,
     arithmetic: Vec<Arithmetic>,
     parent_keys: Vec<Vec<Vec<Value>>>,
     /// Per foreign key: the column index of each of its columns.
     fk_columns: Vec<Vec<usize>>,
+    /// Per foreign key: other columns follow its value (a product's price),
+    /// so only parents seen in the table can be used.
+    fk_led: Vec<bool>,
     locale: Locale,
     /// Column indexes of the name parts an email is built from.
     name_columns: (Option<usize>, Option<usize>, Option<usize>),
@@ -120,13 +168,21 @@ impl OfflineModel {
                     .collect()
             })
             .collect();
-        let profile_of = |name: &str| input.profile.and_then(|p| p.columns.iter().find(|c| c.name == name));
-        let locale = fakes::detect_locale(
-            anchors.iter().flat_map(|r| r.iter()).filter_map(|v| match v {
-                Value::Text(s) => Some(s.as_str()),
-                _ => None,
-            }),
-        );
+        let profile_of = |name: &str| {
+            input
+                .profile
+                .and_then(|p| p.columns.iter().find(|c| c.name == name))
+        };
+        let locale =
+            fakes::detect_locale(
+                anchors
+                    .iter()
+                    .flat_map(|r| r.iter())
+                    .filter_map(|v| match v {
+                        Value::Text(s) => Some(s.as_str()),
+                        _ => None,
+                    }),
+            );
 
         let mut fk_columns = vec![Vec::new(); plan.foreign_keys.len()];
         for (k, fk) in plan.foreign_keys.iter().enumerate() {
@@ -139,12 +195,23 @@ impl OfflineModel {
             let values = column_values(i);
             let profile = profile_of(&column.name);
             let how = if let Some(k) = column.foreign_key {
-                let position = plan.foreign_keys[k].columns.iter().position(|&c| c == i).unwrap_or(0);
+                let position = plan.foreign_keys[k]
+                    .columns
+                    .iter()
+                    .position(|&c| c == i)
+                    .unwrap_or(0);
                 Gen::ForeignKey { key: k, position }
             } else if anchors.is_empty() {
                 schema_only_gen(column)
             } else {
-                choose_gen(column.affinity, column.unique, &column.name, &values, profile, input.sequence_max.get(i).copied().flatten())
+                choose_gen(
+                    column.affinity,
+                    column.unique,
+                    &column.name,
+                    &values,
+                    profile,
+                    input.sequence_max.get(i).copied().flatten(),
+                )
             };
             gens.push(how);
         }
@@ -154,20 +221,36 @@ impl OfflineModel {
         // anchor, with the columns it determines (the product's price).
         let mut slot_of = vec![0usize; width];
         let mut slots = 1;
+        let mut fk_led = vec![false; plan.foreign_keys.len()];
         for set in plan.unique_sets.iter().filter(|s| s.len() > 1) {
             for &member in &set[1..] {
-                if !matches!(gens[member], Gen::Anchor | Gen::ForeignKey { .. }) || slot_of[member] != 0 {
+                if !matches!(gens[member], Gen::Anchor | Gen::ForeignKey { .. })
+                    || slot_of[member] != 0
+                {
                     continue;
                 }
                 let followers = relations::determined_by(&anchors, member, set);
+                if let Gen::ForeignKey { key, .. } = gens[member]
+                    && !followers.is_empty()
+                {
+                    fk_led[key] = true;
+                }
                 let slot = slots;
                 slots += 1;
                 let fk_members: Vec<usize> = match gens[member] {
                     Gen::ForeignKey { key, .. } => fk_columns[key].clone(),
                     _ => vec![member],
                 };
-                for c in fk_members.into_iter().chain(followers) {
+                for c in fk_members {
                     slot_of[c] = slot;
+                }
+                // A determined column is copied with its determinant, never
+                // moved on its own (a product's price stays that product's).
+                for c in followers {
+                    slot_of[c] = slot;
+                    if matches!(gens[c], Gen::Number { .. } | Gen::Time { .. }) {
+                        gens[c] = Gen::Anchor;
+                    }
                 }
             }
         }
@@ -178,16 +261,25 @@ impl OfflineModel {
                 Gen::Number { .. } | Gen::Anchor if is_numeric_column(&column_values(i)) => {
                     Some(column_values(i).iter().map(|v| number(v)).collect())
                 }
-                Gen::Time { .. } => {
-                    Some(column_values(i).iter().map(|v| text(v).and_then(temporal::parse).map(|t| t.0)).collect())
-                }
+                Gen::Time { .. } => Some(
+                    column_values(i)
+                        .iter()
+                        .map(|v| text(v).and_then(temporal::parse).map(|t| t.0))
+                        .collect(),
+                ),
                 _ => None,
             })
             .collect();
-        let kinds: Vec<u8> = gens.iter().map(|g| if matches!(g, Gen::Time { .. }) { 1 } else { 0 }).collect();
+        let kinds: Vec<u8> = gens
+            .iter()
+            .map(|g| if matches!(g, Gen::Time { .. }) { 1 } else { 0 })
+            .collect();
         let pairs = relations::ordered_pairs(&views, &kinds)
             .into_iter()
-            .filter(|p| slot_of[p.earlier] == slot_of[p.later] && matches!(gens[p.later], Gen::Number { .. } | Gen::Time { .. }))
+            .filter(|p| {
+                slot_of[p.earlier] == slot_of[p.later]
+                    && matches!(gens[p.later], Gen::Number { .. } | Gen::Time { .. })
+            })
             .map(|p| {
                 let gaps: Vec<f64> = views[p.earlier]
                     .iter()
@@ -196,21 +288,40 @@ impl OfflineModel {
                     .filter_map(|(a, b)| Some((*b)? - (*a)?))
                     .collect();
                 let step = kernel_step(&gaps);
-                (p, step)
+                let smallest = gaps.iter().copied().fold(f64::INFINITY, f64::min);
+                (p, step, if smallest.is_finite() { smallest } else { 0.0 })
             })
             .collect();
-        let number_views: Vec<Option<Vec<Option<f64>>>> =
-            (0..width).map(|i| if kinds[i] == 0 { views[i].clone() } else { None }).collect();
+        let number_views: Vec<Option<Vec<Option<f64>>>> = (0..width)
+            .map(|i| {
+                if kinds[i] == 0 {
+                    views[i].clone()
+                } else {
+                    None
+                }
+            })
+            .collect();
         let decimals: Vec<u32> = (0..width)
-            .map(|i| profile_of(&plan.columns[i].name).and_then(|p| p.numeric.as_ref()).map_or(0, |n| n.max_decimals))
+            .map(|i| {
+                profile_of(&plan.columns[i].name)
+                    .and_then(|p| p.numeric.as_ref())
+                    .map_or(0, |n| n.max_decimals)
+            })
             .collect();
         let results: Vec<bool> = (0..width)
             .map(|i| matches!(gens[i], Gen::Number { .. } | Gen::Anchor) && !plan.columns[i].unique)
             .collect();
         let arithmetic = relations::arithmetic(&number_views, &decimals, &results);
 
-        let find = |part: Semantic| gens.iter().position(|g| matches!(g, Gen::Person { part: p, .. } if *p == part));
-        let name_columns = (find(Semantic::FirstName), find(Semantic::LastName), find(Semantic::FullName));
+        let find = |part: Semantic| {
+            gens.iter()
+                .position(|g| matches!(g, Gen::Person { part: p, .. } if *p == part))
+        };
+        let name_columns = (
+            find(Semantic::FirstName),
+            find(Semantic::LastName),
+            find(Semantic::FullName),
+        );
         // Emails built from names: learn how.
         for i in 0..width {
             if let Gen::Email { model, .. } = &mut gens[i] {
@@ -236,6 +347,7 @@ impl OfflineModel {
             arithmetic,
             parent_keys: input.parent_keys.to_vec(),
             fk_columns,
+            fk_led,
             locale,
             name_columns,
         }
@@ -244,9 +356,12 @@ impl OfflineModel {
     /// Makes one new row.
     pub fn generate<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Candidate {
         let width = self.gens.len();
-        let anchors: Vec<Option<&Vec<Value>>> = (0..self.slots).map(|_| self.anchors.choose(rng)).collect();
+        let anchors: Vec<Option<&Vec<Value>>> =
+            (0..self.slots).map(|_| self.anchors.choose(rng)).collect();
         let anchor_value = |i: usize| -> Value {
-            anchors[self.slot_of[i]].map(|r| r[i].clone()).unwrap_or(Value::Null)
+            anchors[self.slot_of[i]]
+                .map(|r| r[i].clone())
+                .unwrap_or(Value::Null)
         };
         let mut row: Vec<Value> = vec![Value::Null; width];
         let mut shadow: Vec<Option<f64>> = vec![None; width];
@@ -258,11 +373,18 @@ impl OfflineModel {
                 .first()
                 .and_then(|&c| anchors[self.slot_of[c]])
                 .map(|r| cols.iter().map(|&c| r[c].clone()).collect());
-            let keep_anchor = rng.random_bool(1.0 - FRESH_PARENT_SHARE);
+            let keep_anchor = self.fk_led[k] || rng.random_bool(1.0 - FRESH_PARENT_SHARE);
             let choice = match from_anchor {
                 // The anchor's parent (or its NULL) keeps the observed fan-out.
-                Some(values) if keep_anchor || values.iter().all(|x| matches!(x, Value::Null)) => Some(values),
-                anchor => self.parent_keys.get(k).and_then(|keys| keys.choose(rng)).cloned().or(anchor),
+                Some(values) if keep_anchor || values.iter().all(|x| matches!(x, Value::Null)) => {
+                    Some(values)
+                }
+                anchor => self
+                    .parent_keys
+                    .get(k)
+                    .and_then(|keys| keys.choose(rng))
+                    .cloned()
+                    .or(anchor),
             };
             parents.push(choice);
         }
@@ -271,21 +393,38 @@ impl OfflineModel {
             let anchor = anchor_value(i);
             // Nullness follows the anchor (so it co-occurs as in the table);
             // with no rows to learn from, every column gets a value.
-            let null_kept = matches!(anchor, Value::Null) && !self.not_null[i] && anchors[self.slot_of[i]].is_some();
+            let null_kept = matches!(anchor, Value::Null)
+                && !self.not_null[i]
+                && anchors[self.slot_of[i]].is_some();
             let value = match &mut self.gens[i] {
                 Gen::Anchor => anchor,
-                Gen::ForeignKey { key, position } => {
-                    parents[*key].as_ref().and_then(|p| p.get(*position).cloned()).unwrap_or(Value::Null)
-                }
+                Gen::ForeignKey { key, position } => parents[*key]
+                    .as_ref()
+                    .and_then(|p| p.get(*position).cloned())
+                    .unwrap_or(Value::Null),
                 _ if null_kept => Value::Null,
-                Gen::Number { lo, hi, step, integer, decimals, real } => {
+                Gen::Number {
+                    lo,
+                    hi,
+                    step,
+                    integer,
+                    decimals,
+                    real,
+                } => {
                     let base = number(&anchor).unwrap_or((*lo + *hi) / 2.0);
                     let v = (base + gaussian(rng, *step)).clamp(*lo, *hi);
                     shadow[i] = Some(v);
                     number_value(v, *integer, *decimals, *real)
                 }
-                Gen::Time { lo, hi, step, style } => {
-                    let (base, own_style) = text(&anchor).and_then(temporal::parse).unwrap_or(((*lo + *hi) / 2.0, style.clone()));
+                Gen::Time {
+                    lo,
+                    hi,
+                    step,
+                    style,
+                } => {
+                    let (base, own_style) = text(&anchor)
+                        .and_then(temporal::parse)
+                        .unwrap_or(((*lo + *hi) / 2.0, style.clone()));
                     let mut v = (base + gaussian(rng, *step)).clamp(*lo, *hi);
                     if own_style.date_only {
                         v = (v / temporal::DAY).floor() * temporal::DAY;
@@ -295,9 +434,16 @@ impl OfflineModel {
                         v = v.floor();
                     }
                     shadow[i] = Some(v);
-                    temporal::format(v, &own_style).map(Value::Text).unwrap_or(anchor)
+                    temporal::format(v, &own_style)
+                        .map(Value::Text)
+                        .unwrap_or(anchor)
                 }
-                Gen::Code { prefix, width, next, gaps } => {
+                Gen::Code {
+                    prefix,
+                    width,
+                    next,
+                    gaps,
+                } => {
                     let n = *next;
                     *next += gaps.choose(rng).copied().unwrap_or(1).max(1);
                     Value::Text(format!("{prefix}{n:0width$}", width = *width))
@@ -308,34 +454,57 @@ impl OfflineModel {
                     Value::Integer(n)
                 }
                 Gen::Uuid { upper } => {
-                    let id = uuid::Builder::from_random_bytes(rng.random()).into_uuid().hyphenated().to_string();
+                    let id = uuid::Builder::from_random_bytes(rng.random())
+                        .into_uuid()
+                        .hyphenated()
+                        .to_string();
                     Value::Text(if *upper { id.to_uppercase() } else { id })
                 }
                 Gen::Phone => match text(&anchor) {
                     Some(t) => Value::Text(new_phone(t, rng)),
                     None => anchor,
                 },
-                Gen::Person { part, firsts, lasts, fake_share } => {
+                Gen::Person {
+                    part,
+                    firsts,
+                    lasts,
+                    fake_share,
+                } => {
                     let locale = self.locale;
                     Value::Text(match part {
-                        Semantic::FirstName => pick_or_fake(firsts, *fake_share, rng, |r| fakes::first_name(locale, r)),
-                        Semantic::LastName => pick_or_fake(lasts, *fake_share, rng, |r| fakes::last_name(locale, r)),
+                        Semantic::FirstName => {
+                            pick_or_fake(firsts, *fake_share, rng, |r| fakes::first_name(locale, r))
+                        }
+                        Semantic::LastName => {
+                            pick_or_fake(lasts, *fake_share, rng, |r| fakes::last_name(locale, r))
+                        }
                         _ => {
-                            let f = pick_or_fake(firsts, *fake_share, rng, |r| fakes::first_name(locale, r));
-                            let l = pick_or_fake(lasts, *fake_share, rng, |r| fakes::last_name(locale, r));
+                            let f = pick_or_fake(firsts, *fake_share, rng, |r| {
+                                fakes::first_name(locale, r)
+                            });
+                            let l = pick_or_fake(lasts, *fake_share, rng, |r| {
+                                fakes::last_name(locale, r)
+                            });
                             format!("{f} {l}")
                         }
                     })
                 }
                 Gen::Street { names, fake_share } => {
-                    let number_part = text(&anchor).and_then(|t| t.split_whitespace().next()).filter(|w| w.chars().all(|c| c.is_ascii_digit()));
+                    let number_part = text(&anchor)
+                        .and_then(|t| t.split_whitespace().next())
+                        .filter(|w| w.chars().all(|c| c.is_ascii_digit()));
                     let digits = number_part.map_or(3, str::len).clamp(1, 6);
-                    let house: u32 = rng.random_range(10u32.pow(digits as u32 - 1)..10u32.pow(digits as u32));
-                    let name = pick_or_fake(names, *fake_share, rng, |r| fakes::street_name(self.locale, r));
+                    let house: u32 =
+                        rng.random_range(10u32.pow(digits as u32 - 1)..10u32.pow(digits as u32));
+                    let name = pick_or_fake(names, *fake_share, rng, |r| {
+                        fakes::street_name(self.locale, r)
+                    });
                     Value::Text(format!("{house} {name}"))
                 }
                 Gen::Company { names, fake_share } => {
-                    Value::Text(pick_or_fake(names, *fake_share, rng, |r| fakes::company(self.locale, r)))
+                    Value::Text(pick_or_fake(names, *fake_share, rng, |r| {
+                        fakes::company(self.locale, r)
+                    }))
                 }
                 Gen::Email { .. } => Value::Null, // after the names, below
                 Gen::Choice(values) => values.choose(rng).cloned().unwrap_or(Value::Null),
@@ -352,7 +521,10 @@ impl OfflineModel {
         for i in 0..width {
             if let Gen::Email { model, locals } = &self.gens[i] {
                 let anchor = anchor_value(i);
-                if matches!(anchor, Value::Null) && !self.not_null[i] && anchors[self.slot_of[i]].is_some() {
+                if matches!(anchor, Value::Null)
+                    && !self.not_null[i]
+                    && anchors[self.slot_of[i]].is_some()
+                {
                     continue;
                 }
                 let domain = text(&anchor)
@@ -377,29 +549,52 @@ impl OfflineModel {
         }
 
         // Rules found in the data.
-        for (pair, step) in &self.pairs {
-            let (Some(earlier), Some(_)) = (shadow[pair.earlier], shadow[pair.later]) else { continue };
-            let anchor_gap = match (&self.gens[pair.later], anchor_value(pair.earlier), anchor_value(pair.later)) {
-                (Gen::Time { .. }, Value::Text(a), Value::Text(b)) => {
-                    temporal::parse(&a).zip(temporal::parse(&b)).map(|(a, b)| b.0 - a.0)
-                }
+        for (pair, step, smallest) in &self.pairs {
+            let (Some(earlier), Some(_)) = (shadow[pair.earlier], shadow[pair.later]) else {
+                continue;
+            };
+            let anchor_gap = match (
+                &self.gens[pair.later],
+                anchor_value(pair.earlier),
+                anchor_value(pair.later),
+            ) {
+                (Gen::Time { .. }, Value::Text(a), Value::Text(b)) => temporal::parse(&a)
+                    .zip(temporal::parse(&b))
+                    .map(|(a, b)| b.0 - a.0),
                 (_, a, b) => number(&a).zip(number(&b)).map(|(a, b)| b - a),
             };
             let Some(gap) = anchor_gap else { continue };
-            let later = earlier + (gap + gaussian(rng, *step)).max(0.0);
+            // Never closer than the closest pair seen (strict orders stay strict).
+            let later = earlier + (gap + gaussian(rng, *step)).max(*smallest);
             shadow[pair.later] = Some(later);
             row[pair.later] = match &self.gens[pair.later] {
                 Gen::Time { style, .. } => {
-                    let own = text(&row[pair.later]).and_then(temporal::parse).map(|t| t.1).unwrap_or_else(|| style.clone());
-                    let later = if own.date_only { (later / temporal::DAY).floor() * temporal::DAY } else { later.floor() };
-                    temporal::format(later, &own).map(Value::Text).unwrap_or(Value::Null)
+                    let own = text(&row[pair.later])
+                        .and_then(temporal::parse)
+                        .map(|t| t.1)
+                        .unwrap_or_else(|| style.clone());
+                    let later = if own.date_only {
+                        (later / temporal::DAY).floor() * temporal::DAY
+                    } else {
+                        later.floor()
+                    };
+                    temporal::format(later, &own)
+                        .map(Value::Text)
+                        .unwrap_or(Value::Null)
                 }
-                Gen::Number { integer, decimals, real, .. } => number_value(later, *integer, *decimals, *real),
+                Gen::Number {
+                    integer,
+                    decimals,
+                    real,
+                    ..
+                } => number_value(later, *integer, *decimals, *real),
                 _ => continue,
             };
         }
         for rule in &self.arithmetic {
-            let (Some(a), Some(b)) = (number(&row[rule.left]), number(&row[rule.right])) else { continue };
+            let (Some(a), Some(b)) = (number(&row[rule.left]), number(&row[rule.right])) else {
+                continue;
+            };
             let v = match rule.op {
                 Op::Product => a * b,
                 Op::Sum => a + b,
@@ -413,7 +608,9 @@ impl OfflineModel {
         if let Some(anchor) = anchors[0]
             && row == *anchor
         {
-            let choices: Vec<usize> = (0..width).filter(|&i| matches!(self.gens[i], Gen::Anchor)).collect();
+            let choices: Vec<usize> = (0..width)
+                .filter(|&i| matches!(self.gens[i], Gen::Anchor))
+                .collect();
             if let (Some(&i), Some(other)) = (choices.choose(rng), self.anchors.choose(rng)) {
                 row[i] = other[i].clone();
             }
@@ -425,33 +622,66 @@ impl OfflineModel {
 /// With no rows to learn from: the CHECK's allowed values, a name-like
 /// column's fake values, else values of the declared type.
 fn schema_only_gen(column: &super::plan::ColumnPlan) -> Gen {
-    if let Some(values) = column.checks.iter().find_map(|c| super::plan::allowed_values(c, &column.name)) {
+    if let Some(values) = column
+        .checks
+        .iter()
+        .find_map(|c| super::plan::allowed_values(c, &column.name))
+    {
         return Gen::Choice(values);
     }
     if column.unique && matches!(column.affinity, Affinity::Integer | Affinity::Numeric) {
-        return Gen::Counter { next: 1, gaps: vec![1] };
+        return Gen::Counter {
+            next: 1,
+            gaps: vec![1],
+        };
     }
     if let Some(part) = fakes::semantic_of(&column.name) {
         return match part {
-            Semantic::Street => Gen::Street { names: Vec::new(), fake_share: 1.0 },
-            Semantic::Company => Gen::Company { names: Vec::new(), fake_share: 1.0 },
-            part => Gen::Person { part, firsts: Vec::new(), lasts: Vec::new(), fake_share: 1.0 },
+            Semantic::Street => Gen::Street {
+                names: Vec::new(),
+                fake_share: 1.0,
+            },
+            Semantic::Company => Gen::Company {
+                names: Vec::new(),
+                fake_share: 1.0,
+            },
+            part => Gen::Person {
+                part,
+                firsts: Vec::new(),
+                lasts: Vec::new(),
+                fake_share: 1.0,
+            },
         };
     }
     if column.name.to_ascii_lowercase().contains("email") {
-        return Gen::Email { model: None, locals: Vec::new() };
+        return Gen::Email {
+            model: None,
+            locals: Vec::new(),
+        };
     }
-    Gen::Typed { affinity: column.affinity, column: column.name.clone() }
+    Gen::Typed {
+        affinity: column.affinity,
+        column: column.name.clone(),
+    }
 }
 
 /// A value of the declared type for a table with no rows: small positive
 /// numbers, or text made from the column's name and a number.
-fn typed_value<R: Rng + ?Sized>(affinity: Affinity, column: &str, locale: Locale, rng: &mut R) -> Value {
+fn typed_value<R: Rng + ?Sized>(
+    affinity: Affinity,
+    column: &str,
+    locale: Locale,
+    rng: &mut R,
+) -> Value {
     match affinity {
         Affinity::Integer | Affinity::Numeric => Value::Integer(rng.random_range(1..1000)),
         Affinity::Real => Value::Real((rng.random_range(100..100_000) as f64) / 100.0),
         Affinity::Text | Affinity::Blob => {
-            let word = if locale == Locale::En { column.replace('_', " ") } else { column.to_string() };
+            let word = if locale == Locale::En {
+                column.replace('_', " ")
+            } else {
+                column.to_string()
+            };
             Value::Text(format!("{word} {}", rng.random_range(1..10_000)))
         }
     }
@@ -466,7 +696,11 @@ fn choose_gen(
     profile: Option<&ColumnProfile>,
     sequence_max: Option<i64>,
 ) -> Gen {
-    let present: Vec<&Value> = values.iter().copied().filter(|v| !matches!(v, Value::Null)).collect();
+    let present: Vec<&Value> = values
+        .iter()
+        .copied()
+        .filter(|v| !matches!(v, Value::Null))
+        .collect();
     let texts: Vec<&str> = present.iter().filter_map(|v| text(v)).collect();
     let format = profile.and_then(|p| p.format.as_ref()).map(|f| f.format);
     let distinct = profile.map_or(present.len() as u64, |p| p.distinct_count);
@@ -476,25 +710,40 @@ fn choose_gen(
         && texts.len() * 2 >= present.len()
     {
         let fake_share = (1.0 - distinct as f64 / 200.0).clamp(0.0, 0.7);
-        let owned = |f: &dyn Fn(&str) -> Option<String>| -> Vec<String> { texts.iter().filter_map(|t| f(t)).collect() };
+        let owned = |f: &dyn Fn(&str) -> Option<String>| -> Vec<String> {
+            texts.iter().filter_map(|t| f(t)).collect()
+        };
         return match semantic {
             Semantic::Street => Gen::Street {
                 names: owned(&|t| {
                     let (head, rest) = t.split_once(' ')?;
-                    head.chars().all(|c| c.is_ascii_digit()).then(|| rest.to_string())
+                    head.chars()
+                        .all(|c| c.is_ascii_digit())
+                        .then(|| rest.to_string())
                 }),
                 fake_share,
             },
-            Semantic::Company => Gen::Company { names: texts.iter().map(|t| t.to_string()).collect(), fake_share },
+            Semantic::Company => Gen::Company {
+                names: texts.iter().map(|t| t.to_string()).collect(),
+                fake_share,
+            },
             part => {
                 let (firsts, lasts) = match part {
                     Semantic::FullName => (
                         owned(&|t| t.split_whitespace().next().map(String::from)),
                         owned(&|t| t.split_whitespace().nth(1).map(String::from)),
                     ),
-                    _ => (texts.iter().map(|t| t.to_string()).collect(), texts.iter().map(|t| t.to_string()).collect()),
+                    _ => (
+                        texts.iter().map(|t| t.to_string()).collect(),
+                        texts.iter().map(|t| t.to_string()).collect(),
+                    ),
                 };
-                Gen::Person { part, firsts, lasts, fake_share }
+                Gen::Person {
+                    part,
+                    firsts,
+                    lasts,
+                    fake_share,
+                }
             }
         };
     }
@@ -503,27 +752,55 @@ fn choose_gen(
         Some(Format::Email) => {
             return Gen::Email {
                 model: None,
-                locals: texts.iter().filter_map(|t| t.split('@').next().map(String::from)).collect(),
+                locals: texts
+                    .iter()
+                    .filter_map(|t| t.split('@').next().map(String::from))
+                    .collect(),
             };
         }
-        Some(Format::Uuid) => return Gen::Uuid { upper: texts.iter().any(|t| t.chars().any(|c| c.is_ascii_uppercase())) },
+        Some(Format::Uuid) => {
+            return Gen::Uuid {
+                upper: texts
+                    .iter()
+                    .any(|t| t.chars().any(|c| c.is_ascii_uppercase())),
+            };
+        }
         Some(Format::Phone) => return Gen::Phone,
         Some(Format::Code) if unique => {
             if let Some(code) = profile.and_then(|p| p.code.as_ref()) {
                 let max = sequence_max.unwrap_or(code.max_number).max(code.max_number);
                 let mut numbers: Vec<i64> = texts
                     .iter()
-                    .filter_map(|t| t.strip_prefix(code.prefix.as_str()).and_then(|n| n.parse().ok()))
+                    .filter_map(|t| {
+                        t.strip_prefix(code.prefix.as_str())
+                            .and_then(|n| n.parse().ok())
+                    })
                     .collect();
                 let gaps = gaps_of(&mut numbers);
-                return Gen::Code { prefix: code.prefix.clone(), width: code.digits, next: max + 1, gaps };
+                return Gen::Code {
+                    prefix: code.prefix.clone(),
+                    width: code.digits,
+                    next: max + 1,
+                    gaps,
+                };
             }
         }
         Some(Format::IsoDate | Format::IsoDateTime) => {
-            let times: Vec<f64> = texts.iter().filter_map(|t| temporal::parse(t).map(|p| p.0)).collect();
-            if let (Some(style), false) = (texts.iter().find_map(|t| temporal::parse(t).map(|p| p.1)), times.is_empty()) {
+            let times: Vec<f64> = texts
+                .iter()
+                .filter_map(|t| temporal::parse(t).map(|p| p.0))
+                .collect();
+            if let (Some(style), false) = (
+                texts.iter().find_map(|t| temporal::parse(t).map(|p| p.1)),
+                times.is_empty(),
+            ) {
                 let (lo, hi) = bounds(&times);
-                return Gen::Time { lo, hi, step: kernel_step(&times), style };
+                return Gen::Time {
+                    lo,
+                    hi,
+                    step: kernel_step(&times),
+                    style,
+                };
             }
         }
         _ => {}
@@ -534,32 +811,67 @@ fn choose_gen(
     if unique {
         if numeric && numbers.iter().all(|n| n.fract() == 0.0) {
             let mut ints: Vec<i64> = numbers.iter().map(|n| *n as i64).collect();
-            let max = sequence_max.unwrap_or(0).max(ints.iter().copied().max().unwrap_or(0));
+            let max = sequence_max
+                .unwrap_or(0)
+                .max(ints.iter().copied().max().unwrap_or(0));
             let gaps = gaps_of(&mut ints);
-            return Gen::Counter { next: max + 1, gaps };
-        }
-        if texts.is_empty() {
-            return if matches!(affinity, Affinity::Integer | Affinity::Numeric | Affinity::Real) {
-                Gen::Counter { next: sequence_max.unwrap_or(0) + 1, gaps: vec![1] }
-            } else {
-                Gen::Shape { shapes: vec![("aaaaaaaa-9999".into(), 1)] }
+            return Gen::Counter {
+                next: max + 1,
+                gaps,
             };
         }
-        return Gen::Shape { shapes: profile.map(|p| p.shapes.iter().map(|s| (s.shape.clone(), s.count)).collect()).unwrap_or_default() };
+        if texts.is_empty() {
+            return if matches!(
+                affinity,
+                Affinity::Integer | Affinity::Numeric | Affinity::Real
+            ) {
+                Gen::Counter {
+                    next: sequence_max.unwrap_or(0) + 1,
+                    gaps: vec![1],
+                }
+            } else {
+                Gen::Shape {
+                    shapes: vec![("aaaaaaaa-9999".into(), 1)],
+                }
+            };
+        }
+        return Gen::Shape {
+            shapes: profile
+                .map(|p| {
+                    p.shapes
+                        .iter()
+                        .map(|s| (s.shape.clone(), s.count))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        };
     }
     // Numbers with many values move; few distinct values are categories.
     if numeric && distinct > 20 {
         let integer = numbers.iter().all(|n| n.fract() == 0.0);
-        let real = present.iter().any(|v| matches!(v, Value::Real(_))) || affinity == Affinity::Real;
-        let decimals = profile.and_then(|p| p.numeric.as_ref()).map_or(2, |n| n.max_decimals);
+        let real =
+            present.iter().any(|v| matches!(v, Value::Real(_))) || affinity == Affinity::Real;
+        let decimals = profile
+            .and_then(|p| p.numeric.as_ref())
+            .map_or(2, |n| n.max_decimals);
         let (lo, hi) = bounds(&numbers);
-        return Gen::Number { lo, hi, step: kernel_step(&numbers), integer, decimals, real };
+        return Gen::Number {
+            lo,
+            hi,
+            step: kernel_step(&numbers),
+            integer,
+            decimals,
+            real,
+        };
     }
     Gen::Anchor
 }
 
 fn is_numeric_column(values: &[&Value]) -> bool {
-    let present: Vec<&&Value> = values.iter().filter(|v| !matches!(v, Value::Null)).collect();
+    let present: Vec<&&Value> = values
+        .iter()
+        .filter(|v| !matches!(v, Value::Null))
+        .collect();
     !present.is_empty() && present.iter().all(|v| number(v).is_some())
 }
 
@@ -612,14 +924,22 @@ fn kernel_step(values: &[f64]) -> f64 {
 }
 
 fn gaussian<R: Rng + ?Sized>(rng: &mut R, sd: f64) -> f64 {
-    if sd > 0.0 && sd.is_finite() { Normal::new(0.0, sd).map_or(0.0, |n| n.sample(rng)) } else { 0.0 }
+    if sd > 0.0 && sd.is_finite() {
+        Normal::new(0.0, sd).map_or(0.0, |n| n.sample(rng))
+    } else {
+        0.0
+    }
 }
 
 /// The differences between consecutive sorted numbers, to space a
 /// continued sequence the way the table spaces it.
 fn gaps_of(numbers: &mut [i64]) -> Vec<i64> {
     numbers.sort_unstable();
-    let gaps: Vec<i64> = numbers.windows(2).map(|w| w[1] - w[0]).filter(|g| *g > 0 && *g <= 1000).collect();
+    let gaps: Vec<i64> = numbers
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .filter(|g| *g > 0 && *g <= 1000)
+        .collect();
     if gaps.is_empty() { vec![1] } else { gaps }
 }
 
@@ -637,11 +957,20 @@ fn pick_or_fake<R: Rng + ?Sized>(
 }
 
 fn weighted<R: Rng + ?Sized>(items: &[(String, u64)], rng: &mut R) -> Option<String> {
-    items.choose_weighted(rng, |(_, w)| *w).ok().map(|(s, _)| s.clone())
+    items
+        .choose_weighted(rng, |(_, w)| *w)
+        .ok()
+        .map(|(s, _)| s.clone())
 }
 
-fn weighted_pattern<R: Rng + ?Sized>(items: &[(relations::EmailPattern, u32)], rng: &mut R) -> relations::EmailPattern {
-    items.choose_weighted(rng, |(_, w)| *w).map(|(p, _)| *p).unwrap_or(relations::EmailPattern::FirstDotLast)
+fn weighted_pattern<R: Rng + ?Sized>(
+    items: &[(relations::EmailPattern, u32)],
+    rng: &mut R,
+) -> relations::EmailPattern {
+    items
+        .choose_weighted(rng, |(_, w)| *w)
+        .map(|(p, _)| *p)
+        .unwrap_or(relations::EmailPattern::FirstDotLast)
 }
 
 /// Fills a shape: `A` upper-case letter, `a` lower-case, `9` digit, others kept.
@@ -671,8 +1000,16 @@ fn new_phone<R: Rng + ?Sized>(template: &str, rng: &mut R) -> String {
                 in_digits = true;
             }
             // With a country code (+1 ...) keep the first two groups.
-            let keep = if template.starts_with('+') { group <= 2 } else { group <= 1 };
-            out.push(if keep { c } else { rng.random_range(b'0'..=b'9') as char });
+            let keep = if template.starts_with('+') {
+                group <= 2
+            } else {
+                group <= 1
+            };
+            out.push(if keep {
+                c
+            } else {
+                rng.random_range(b'0'..=b'9') as char
+            });
         } else {
             in_digits = false;
             out.push(c);
@@ -682,7 +1019,10 @@ fn new_phone<R: Rng + ?Sized>(template: &str, rng: &mut R) -> String {
 }
 
 /// The (first, last) names of a row, from first/last columns or a full name.
-fn names_of(row: &[Value], (first, last, full): (Option<usize>, Option<usize>, Option<usize>)) -> Option<(String, String)> {
+fn names_of(
+    row: &[Value],
+    (first, last, full): (Option<usize>, Option<usize>, Option<usize>),
+) -> Option<(String, String)> {
     match (first, last, full) {
         (Some(f), Some(l), _) => Some((text(&row[f])?.to_string(), text(&row[l])?.to_string())),
         (_, _, Some(n)) => {

@@ -28,8 +28,15 @@ pub fn ordered_pairs(views: &[Option<Vec<Option<f64>>>], kinds: &[u8]) -> Vec<Or
             if a == b || kinds[a] != kinds[b] {
                 continue;
             }
-            let pairs: Vec<(f64, f64)> = va.iter().zip(vb).filter_map(|(x, y)| Some(((*x)?, (*y)?))).collect();
-            if pairs.len() < 5 || pairs.iter().any(|(x, y)| x > y) || pairs.iter().all(|(x, y)| x == y) {
+            let pairs: Vec<(f64, f64)> = va
+                .iter()
+                .zip(vb)
+                .filter_map(|(x, y)| Some(((*x)?, (*y)?)))
+                .collect();
+            if pairs.len() < 5
+                || pairs.iter().any(|(x, y)| x > y)
+                || pairs.iter().all(|(x, y)| x == y)
+            {
                 continue;
             }
             let mut gaps: Vec<f64> = pairs.iter().map(|(x, y)| y - x).collect();
@@ -48,7 +55,9 @@ pub fn ordered_pairs(views: &[Option<Vec<Option<f64>>>], kinds: &[u8]) -> Vec<Or
             }
         }
     }
-    best.into_iter().map(|(later, (earlier, _))| OrderedPair { earlier, later }).collect()
+    best.into_iter()
+        .map(|(later, (earlier, _))| OrderedPair { earlier, later })
+        .collect()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,7 +92,9 @@ pub fn arithmetic(
                 if a == c || b == c {
                     continue;
                 }
-                let (Some(va), Some(vb)) = (&numbers[a], &numbers[b]) else { continue };
+                let (Some(va), Some(vb)) = (&numbers[a], &numbers[b]) else {
+                    continue;
+                };
                 let rows: Vec<(f64, f64, f64)> = va
                     .iter()
                     .zip(vb)
@@ -91,7 +102,10 @@ pub fn arithmetic(
                     .filter_map(|((x, y), z)| Some(((*x)?, (*y)?, (*z)?)))
                     .collect();
                 // Enough rows, and inputs that vary, so the rule is not a fluke.
-                if rows.len() < 5 || rows.iter().all(|r| r.0 == rows[0].0) || rows.iter().all(|r| r.1 == rows[0].1) {
+                if rows.len() < 5
+                    || rows.iter().all(|r| r.0 == rows[0].0)
+                    || rows.iter().all(|r| r.1 == rows[0].1)
+                {
                     continue;
                 }
                 let tolerance = 0.5 * 10f64.powi(-(decimals[c] as i32)) + 1e-9;
@@ -101,7 +115,13 @@ pub fn arithmetic(
                         (v - z).abs() <= tolerance + 1e-9 * z.abs()
                     });
                     if holds {
-                        found.push(Arithmetic { left: a, right: b, result: c, op, decimals: decimals[c] });
+                        found.push(Arithmetic {
+                            left: a,
+                            right: b,
+                            result: c,
+                            op,
+                            decimals: decimals[c],
+                        });
                         break 'search;
                     }
                 }
@@ -172,7 +192,11 @@ const PATTERNS: [EmailPattern; 8] = [
 
 /// Lower-case ASCII letters and digits only: "Zoë O'Brien" -> "zoeobrien".
 pub fn fold(text: &str) -> String {
-    deunicode::deunicode(text).chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()
+    deunicode::deunicode(text)
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
 }
 
 impl EmailPattern {
@@ -209,7 +233,10 @@ pub fn email_model(rows: &[(String, String, String)]) -> Option<EmailModel> {
     for (first, last, email) in rows {
         let local = email.split('@').next().unwrap_or("").to_ascii_lowercase();
         let base = local.trim_end_matches(|c: char| c.is_ascii_digit());
-        if let Some(p) = PATTERNS.iter().find(|p| !fold(first).is_empty() && p.local(first, last) == base) {
+        if let Some(p) = PATTERNS
+            .iter()
+            .find(|p| !fold(first).is_empty() && p.local(first, last) == base)
+        {
             *counts.entry(*p).or_default() += 1;
             matched += 1;
             if base.len() < local.len() {
@@ -240,7 +267,13 @@ mod tests {
         let end = [12.0, 21.0, 35.0, 41.0, 52.0, 66.0];
         let far = [1000.0, 1100.0, 1200.0, 1300.0, 1400.0, 1500.0];
         let pairs = ordered_pairs(&[col(&start), col(&end), col(&far)], &[0, 0, 0]);
-        assert_eq!(pairs, vec![OrderedPair { earlier: 0, later: 1 }]);
+        assert_eq!(
+            pairs,
+            vec![OrderedPair {
+                earlier: 0,
+                later: 1
+            }]
+        );
     }
 
     #[test]
@@ -248,9 +281,16 @@ mod tests {
         let price = [2.5, 3.0, 10.0, 1.25, 4.0];
         let qty = [2.0, 1.0, 3.0, 4.0, 2.0];
         let total = [5.0, 3.0, 30.0, 5.0, 8.0];
-        let rules = arithmetic(&[col(&price), col(&qty), col(&total)], &[2, 0, 2], &[false, false, true]);
+        let rules = arithmetic(
+            &[col(&price), col(&qty), col(&total)],
+            &[2, 0, 2],
+            &[false, false, true],
+        );
         assert_eq!(rules.len(), 1);
-        assert_eq!((rules[0].left, rules[0].right, rules[0].result, rules[0].op), (0, 1, 2, Op::Product));
+        assert_eq!(
+            (rules[0].left, rules[0].right, rules[0].result, rules[0].op),
+            (0, 1, 2, Op::Product)
+        );
     }
 
     #[test]
@@ -265,16 +305,35 @@ mod tests {
         .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
         .collect();
         let model = email_model(&rows).unwrap();
-        assert_eq!(model.patterns, vec![(EmailPattern::FirstDotLast, 3), (EmailPattern::InitialLast, 1)]);
+        assert_eq!(
+            model.patterns,
+            vec![
+                (EmailPattern::FirstDotLast, 3),
+                (EmailPattern::InitialLast, 1)
+            ]
+        );
         assert!((model.digit_share - 0.25).abs() < 1e-9);
     }
 
     #[test]
     fn finds_determined_columns() {
-        let rows: Vec<Vec<Value>> = [(1, 9.5, "a"), (2, 3.0, "b"), (1, 9.5, "c"), (2, 3.0, "d"), (1, 9.5, "e"), (3, 1.0, "f")]
-            .iter()
-            .map(|(k, p, t)| vec![Value::Integer(*k), Value::Real(*p), Value::Text(t.to_string())])
-            .collect();
+        let rows: Vec<Vec<Value>> = [
+            (1, 9.5, "a"),
+            (2, 3.0, "b"),
+            (1, 9.5, "c"),
+            (2, 3.0, "d"),
+            (1, 9.5, "e"),
+            (3, 1.0, "f"),
+        ]
+        .iter()
+        .map(|(k, p, t)| {
+            vec![
+                Value::Integer(*k),
+                Value::Real(*p),
+                Value::Text(t.to_string()),
+            ]
+        })
+        .collect();
         assert_eq!(determined_by(&rows, 0, &[]), vec![1]);
     }
 }

@@ -28,15 +28,26 @@ pub fn parse(text: &str) -> Option<(f64, TimeStyle)> {
     let num = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<u32>().ok());
     let date = NaiveDate::from_ymd_opt(num(1)? as i32, num(2)?, num(3)?)?;
     let date_only = c.get(4).is_none();
-    let (h, m, s) = if date_only { (0, 0, 0) } else { (num(5)?, num(6)?, num(7).unwrap_or(0)) };
+    let (h, m, s) = if date_only {
+        (0, 0, 0)
+    } else {
+        (num(5)?, num(6)?, num(7).unwrap_or(0))
+    };
     let fraction = c.get(8).map(|m| m.as_str()).unwrap_or("");
-    let nanos: f64 = if fraction.is_empty() { 0.0 } else { format!("0.{fraction}").parse().unwrap_or(0.0) };
+    let nanos: f64 = if fraction.is_empty() {
+        0.0
+    } else {
+        format!("0.{fraction}").parse().unwrap_or(0.0)
+    };
     let at = date.and_hms_opt(h, m, s)?.and_utc().timestamp() as f64 + nanos;
     Some((
         at,
         TimeStyle {
             date_only,
-            separator: c.get(4).and_then(|m| m.as_str().chars().next()).unwrap_or(' '),
+            separator: c
+                .get(4)
+                .and_then(|m| m.as_str().chars().next())
+                .unwrap_or(' '),
             seconds: c.get(7).is_some(),
             fraction_digits: fraction.len(),
             suffix: c.get(9).map(|m| m.as_str().to_string()).unwrap_or_default(),
@@ -54,7 +65,10 @@ pub fn format(seconds: f64, style: &TimeStyle) -> Option<String> {
     }
     let mut out = at.format("%Y-%m-%d").to_string();
     out.push(style.separator);
-    out.push_str(&at.format(if style.seconds { "%H:%M:%S" } else { "%H:%M" }).to_string());
+    out.push_str(
+        &at.format(if style.seconds { "%H:%M:%S" } else { "%H:%M" })
+            .to_string(),
+    );
     if style.fraction_digits > 0 {
         let frac = format!("{:09}", at.and_utc().timestamp_subsec_nanos());
         out.push('.');
@@ -73,7 +87,13 @@ mod tests {
 
     #[test]
     fn round_trips_each_style() {
-        for text in ["2024-02-29", "2024-02-29 13:45:07", "2024-02-29T13:45", "2024-02-29T13:45:07.123Z", "1999-12-31 23:59:59+02:00"] {
+        for text in [
+            "2024-02-29",
+            "2024-02-29 13:45:07",
+            "2024-02-29T13:45",
+            "2024-02-29T13:45:07.123Z",
+            "1999-12-31 23:59:59+02:00",
+        ] {
             let (at, style) = parse(text).unwrap();
             assert_eq!(format(at, &style).as_deref(), Some(text), "{text}");
         }
