@@ -57,9 +57,17 @@ pub fn parse(text: &str) -> Option<(f64, TimeStyle)> {
 
 /// Writes `seconds` since 1970 in `style`.
 pub fn format(seconds: f64, style: &TimeStyle) -> Option<String> {
-    let whole = seconds.floor();
-    let nanos = ((seconds - whole) * 1e9).round().clamp(0.0, 999_999_999.0) as u32;
-    let at = DateTime::from_timestamp(whole as i64, nanos)?.naive_utc();
+    // Round the fraction to the digits shown (f64 seconds near 1.7e9 carry
+    // only about seven decimal places).
+    let digits = style.fraction_digits.min(9) as u32;
+    let scale = 10u64.pow(digits);
+    let mut whole = seconds.floor() as i64;
+    let mut units = ((seconds - seconds.floor()) * scale as f64).round() as u64;
+    if units >= scale {
+        whole += 1;
+        units = 0;
+    }
+    let at = DateTime::from_timestamp(whole, 0)?.naive_utc();
     if style.date_only {
         return Some(at.format("%Y-%m-%d").to_string());
     }
@@ -69,10 +77,8 @@ pub fn format(seconds: f64, style: &TimeStyle) -> Option<String> {
         &at.format(if style.seconds { "%H:%M:%S" } else { "%H:%M" })
             .to_string(),
     );
-    if style.fraction_digits > 0 {
-        let frac = format!("{:09}", at.and_utc().timestamp_subsec_nanos());
-        out.push('.');
-        out.push_str(&frac[..style.fraction_digits.min(9)]);
+    if digits > 0 {
+        out.push_str(&format!(".{units:0width$}", width = digits as usize));
     }
     out.push_str(&style.suffix);
     Some(out)
