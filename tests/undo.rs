@@ -307,3 +307,33 @@ fn the_cli_undoes_and_reports_in_one_sentence() {
     assert!(err.starts_with("error: Nothing to undo"), "{err}");
     assert_eq!(err.lines().count(), 1);
 }
+
+#[test]
+fn undo_recognises_rows_whatever_sqlite_converted_on_the_way_in() {
+    let fx = Fixture::new();
+    let path = fx.db(
+        "types.db",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, i INTEGER, r REAL, n NUMERIC, s TEXT, b BLOB, d TEXT DEFAULT 'x');
+         CREATE TABLE s (id INTEGER PRIMARY KEY, i INTEGER, r REAL, a ANY) STRICT;",
+    );
+    let journal = fx.journal();
+    let text = |s: &str| Value::Text(s.into());
+    // Every storage class into every affinity, including the conversions
+    // SQLite makes ("42" -> 42, 7 -> 7.0, 2.0 -> 2, 1.5 -> '1.5').
+    let rows = vec![
+        vec![Value::Integer(1), Value::Integer(2), Value::Integer(3), Value::Integer(4), Value::Integer(5)],
+        vec![text("42"), text("4.5"), text("12"), Value::Real(1.5), Value::Real(2.0)],
+        vec![Value::Real(2.0), Value::Real(7.25), Value::Real(3.5), text("plain"), Value::Blob(vec![1, 2])],
+        vec![Value::Null, Value::Null, text("2024-01-01"), Value::Null, Value::Null],
+        vec![text(" 7 "), text("x"), text("1e3"), text("0012"), text("")],
+    ];
+    generate(&path, &journal, "t", &["i", "r", "n", "s", "b"], rows, 2);
+    let strict_rows = vec![
+        vec![Value::Integer(1), Value::Integer(2), Value::Real(1.5)],
+        vec![text("3"), text("4"), text("any text")],
+    ];
+    generate(&path, &journal, "s", &["i", "r", "a"], strict_rows, 1);
+    let mut db = open_rw(&path);
+    assert_eq!(undo_last(&mut db, &journal, None).unwrap().removed, 2);
+    assert_eq!(undo_last(&mut db, &journal, None).unwrap().removed, 5);
+}
