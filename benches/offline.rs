@@ -200,7 +200,10 @@ fn main() {
     );
 
     // Memory: the real binary at N/10 and N.
-    let binary = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/rowsmith");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let binary = target.join("release/rowsmith");
     if binary.exists() {
         let data_dir = dir.path().join("data");
         std::fs::create_dir_all(&data_dir).unwrap();
