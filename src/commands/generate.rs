@@ -149,10 +149,12 @@ impl Progress {
                 model,
                 rows,
             } => {
-                format!(
-                    "Generating {rows} {} for '{table}' with {provider} {model}",
-                    rows_word(*rows)
-                )
+                let with = if provider == "offline" {
+                    "the offline generator".to_string()
+                } else {
+                    format!("{provider} {model}")
+                };
+                format!("Generating {rows} {} for '{table}' with {with}", rows_word(*rows))
             }
             Event::Stage(stage) => {
                 self.stage = stage.label();
