@@ -124,6 +124,10 @@ pub struct OfflineModel {
     gens: Vec<Gen>,
     /// Training rows aligned with the plan's columns.
     anchors: Vec<Vec<Value>>,
+    /// Per anchor row and column: its number, or its time in seconds with
+    /// the index of its style in `styles`; parsed once, used per row.
+    views: Vec<Vec<Option<(f64, u16)>>>,
+    styles: Vec<TimeStyle>,
     /// Which anchor draw each column uses (0 = the row's main anchor).
     slot_of: Vec<usize>,
     slots: usize,
@@ -337,7 +341,30 @@ impl OfflineModel {
             }
         }
 
+        let mut styles: Vec<TimeStyle> = Vec::new();
+        let views: Vec<Vec<Option<(f64, u16)>>> = anchors
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .zip(&gens)
+                    .map(|(v, g)| match g {
+                        Gen::Number { .. } | Gen::Anchor => number(v).map(|n| (n, 0)),
+                        Gen::Time { .. } => text(v).and_then(temporal::parse).map(|(at, style)| {
+                            let index =
+                                styles.iter().position(|s| *s == style).unwrap_or_else(|| {
+                                    styles.push(style);
+                                    styles.len() - 1
+                                });
+                            (at, index as u16)
+                        }),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .collect();
         Self {
+            views,
+            styles,
             not_null: plan.columns.iter().map(|c| c.not_null).collect(),
             gens,
             anchors,
@@ -356,12 +383,18 @@ impl OfflineModel {
     /// Makes one new row.
     pub fn generate<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Candidate {
         let width = self.gens.len();
+        let picks: Vec<Option<usize>> = (0..self.slots)
+            .map(|_| (!self.anchors.is_empty()).then(|| rng.random_range(0..self.anchors.len())))
+            .collect();
         let anchors: Vec<Option<&Vec<Value>>> =
-            (0..self.slots).map(|_| self.anchors.choose(rng)).collect();
+            picks.iter().map(|p| p.map(|i| &self.anchors[i])).collect();
         let anchor_value = |i: usize| -> Value {
             anchors[self.slot_of[i]]
                 .map(|r| r[i].clone())
                 .unwrap_or(Value::Null)
+        };
+        let anchor_view = |i: usize| -> Option<(f64, u16)> {
+            picks[self.slot_of[i]].and_then(|p| self.views[p][i])
         };
         let mut row: Vec<Value> = vec![Value::Null; width];
         let mut shadow: Vec<Option<f64>> = vec![None; width];
@@ -422,9 +455,10 @@ impl OfflineModel {
                     step,
                     style,
                 } => {
-                    let (base, own_style) = text(&anchor)
-                        .and_then(temporal::parse)
-                        .unwrap_or(((*lo + *hi) / 2.0, style.clone()));
+                    let (base, own_style) = match anchor_view(i) {
+                        Some((at, s)) => (at, &self.styles[s as usize]),
+                        None => ((*lo + *hi) / 2.0, &*style),
+                    };
                     let mut v = (base + gaussian(rng, *step)).clamp(*lo, *hi);
                     if own_style.date_only {
                         v = (v / temporal::DAY).floor() * temporal::DAY;
@@ -434,7 +468,7 @@ impl OfflineModel {
                         v = v.floor();
                     }
                     shadow[i] = Some(v);
-                    temporal::format(v, &own_style)
+                    temporal::format(v, own_style)
                         .map(Value::Text)
                         .unwrap_or(anchor)
                 }
@@ -553,32 +587,23 @@ impl OfflineModel {
             let (Some(earlier), Some(_)) = (shadow[pair.earlier], shadow[pair.later]) else {
                 continue;
             };
-            let anchor_gap = match (
-                &self.gens[pair.later],
-                anchor_value(pair.earlier),
-                anchor_value(pair.later),
-            ) {
-                (Gen::Time { .. }, Value::Text(a), Value::Text(b)) => temporal::parse(&a)
-                    .zip(temporal::parse(&b))
-                    .map(|(a, b)| b.0 - a.0),
-                (_, a, b) => number(&a).zip(number(&b)).map(|(a, b)| b - a),
-            };
+            let anchor_gap = anchor_view(pair.earlier)
+                .zip(anchor_view(pair.later))
+                .map(|(a, b)| b.0 - a.0);
             let Some(gap) = anchor_gap else { continue };
             // Never closer than the closest pair seen (strict orders stay strict).
             let later = earlier + (gap + gaussian(rng, *step)).max(*smallest);
             shadow[pair.later] = Some(later);
             row[pair.later] = match &self.gens[pair.later] {
                 Gen::Time { style, .. } => {
-                    let own = text(&row[pair.later])
-                        .and_then(temporal::parse)
-                        .map(|t| t.1)
-                        .unwrap_or_else(|| style.clone());
+                    let own =
+                        anchor_view(pair.later).map_or(style, |(_, s)| &self.styles[s as usize]);
                     let later = if own.date_only {
                         (later / temporal::DAY).floor() * temporal::DAY
                     } else {
                         later.floor()
                     };
-                    temporal::format(later, &own)
+                    temporal::format(later, own)
                         .map(Value::Text)
                         .unwrap_or(Value::Null)
                 }

@@ -2,7 +2,7 @@
 
 use std::sync::LazyLock;
 
-use chrono::{DateTime, NaiveDate};
+use chrono::{DateTime, Datelike, NaiveDate, Timelike};
 use regex::Regex;
 
 /// How a column writes its datetimes, so generated ones look the same.
@@ -68,17 +68,26 @@ pub fn format(seconds: f64, style: &TimeStyle) -> Option<String> {
         units = 0;
     }
     let at = DateTime::from_timestamp(whole, 0)?.naive_utc();
+    // Written by hand rather than with strftime: this runs once per
+    // generated value, millions of times.
+    use std::fmt::Write;
+    let mut out = String::with_capacity(32);
+    let _ = write!(out, "{:04}-{:02}-{:02}", at.year(), at.month(), at.day());
     if style.date_only {
-        return Some(at.format("%Y-%m-%d").to_string());
+        return Some(out);
     }
-    let mut out = at.format("%Y-%m-%d").to_string();
-    out.push(style.separator);
-    out.push_str(
-        &at.format(if style.seconds { "%H:%M:%S" } else { "%H:%M" })
-            .to_string(),
+    let _ = write!(
+        out,
+        "{}{:02}:{:02}",
+        style.separator,
+        at.hour(),
+        at.minute()
     );
+    if style.seconds {
+        let _ = write!(out, ":{:02}", at.second());
+    }
     if digits > 0 {
-        out.push_str(&format!(".{units:0width$}", width = digits as usize));
+        let _ = write!(out, ".{units:0width$}", width = digits as usize);
     }
     out.push_str(&style.suffix);
     Some(out)
