@@ -25,11 +25,23 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 fn client(model: &FakeModel) -> Source {
-    let settings = Settings::new(ProviderKind::OpenAi, "gpt-test", format!("{}/v1", model.server.uri())).with_api_key("sk-bench");
+    let settings = Settings::new(
+        ProviderKind::OpenAi,
+        "gpt-test",
+        format!("{}/v1", model.server.uri()),
+    )
+    .with_api_key("sk-bench");
     Source::Llm(Client::new(settings).unwrap())
 }
 
-async fn run(path: &Path, journal: &Path, source: Source, rows: u64, batch: usize, concurrency: usize) -> Duration {
+async fn run(
+    path: &Path,
+    journal: &Path,
+    source: Source,
+    rows: u64,
+    batch: usize,
+    concurrency: usize,
+) -> Duration {
     let mut request = GenerateRequest::new(path, "customers", rows);
     request.batch_size = batch;
     request.concurrency = concurrency;
@@ -96,10 +108,16 @@ async fn main() {
     println!("| 1,000 | {} | {:.3} ms |", ms(t1000), t1000.as_secs_f64());
 
     // 2. A server that takes a fixed time per call.
-    let call_ms: u64 = std::env::var("ROWSMITH_BENCH_CALL_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    let call_ms: u64 = std::env::var("ROWSMITH_BENCH_CALL_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
     let slow = {
         let counter = counter.clone();
-        FakeModel::slow_openai(call_ms, move |ask| Reply::Rows(rows_from_schema(ask, &counter))).await
+        FakeModel::slow_openai(call_ms, move |ask| {
+            Reply::Rows(rows_from_schema(ask, &counter))
+        })
+        .await
     };
     let path = fresh_demo(dir.path(), "batched.db");
     let batched = run(&path, &journal, client(&slow), 1000, 25, 4).await;
@@ -108,7 +126,10 @@ async fn main() {
     println!("\n## 1,000 rows, server taking {call_ms} ms per call\n");
     println!("| approach | calls | wall time | speed-up |");
     println!("|---|---:|---:|---:|");
-    println!("| sequential 10-row calls | 100 | {:.1} s | 1.0x |", sequential.as_secs_f64());
+    println!(
+        "| sequential 10-row calls | 100 | {:.1} s | 1.0x |",
+        sequential.as_secs_f64()
+    );
     println!(
         "| batches of 25, 4 concurrent (defaults) | 40 | {:.1} s | {:.1}x |",
         batched.as_secs_f64(),
@@ -118,12 +139,31 @@ async fn main() {
     // 3. Tokens per row of the answer format.
     let bpe = tiktoken_rs::o200k_base().unwrap();
     let conn = rusqlite::Connection::open(fresh_demo(dir.path(), "tokens.db")).unwrap();
-    let columns = ["first_name", "last_name", "email", "phone", "street", "city", "state", "zip", "loyalty_tier", "birth_date", "created_at"];
-    let mut stmt = conn.prepare(&format!("SELECT {} FROM customers LIMIT 25", columns.join(", "))).unwrap();
+    let columns = [
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "street",
+        "city",
+        "state",
+        "zip",
+        "loyalty_tier",
+        "birth_date",
+        "created_at",
+    ];
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT {} FROM customers LIMIT 25",
+            columns.join(", ")
+        ))
+        .unwrap();
     let rows: Vec<Vec<Value>> = stmt
         .query_map([], |r| {
             Ok((0..columns.len())
-                .map(|i| rowsmith::db::value::to_json(&r.get::<_, rusqlite::types::Value>(i).unwrap()))
+                .map(|i| {
+                    rowsmith::db::value::to_json(&r.get::<_, rusqlite::types::Value>(i).unwrap())
+                })
                 .collect())
         })
         .unwrap()
@@ -131,7 +171,15 @@ async fn main() {
         .collect();
     let objects: Vec<Value> = rows
         .iter()
-        .map(|r| Value::Object(columns.iter().zip(r).map(|(c, v)| (c.to_string(), v.clone())).collect()))
+        .map(|r| {
+            Value::Object(
+                columns
+                    .iter()
+                    .zip(r)
+                    .map(|(c, v)| (c.to_string(), v.clone()))
+                    .collect(),
+            )
+        })
         .collect();
     let as_objects = json!({ "rows": objects }).to_string();
     let as_arrays = json!({ "rows": rows }).to_string();
@@ -139,6 +187,9 @@ async fn main() {
     println!("\n## Output tokens per row (25 demo customers, o200k tokenizer)\n");
     println!("| answer format | tokens per row |");
     println!("|---|---:|");
-    println!("| objects keyed by column name (ours) | {:.1} |", tokens(&as_objects));
+    println!(
+        "| objects keyed by column name (ours) | {:.1} |",
+        tokens(&as_objects)
+    );
     println!("| positional arrays | {:.1} |", tokens(&as_arrays));
 }

@@ -34,9 +34,18 @@ CREATE TABLE events (
 fn build_fixture(path: &Path) {
     let conn = Connection::open(path).unwrap();
     conn.execute_batch(SCHEMA).unwrap();
-    let cities = ["Austin", "Denver", "Chicago", "Portland", "Boston", "Seattle", "Miami"];
+    let cities = [
+        "Austin", "Denver", "Chicago", "Portland", "Boston", "Seattle", "Miami",
+    ];
     let statuses = ["paid", "paid", "paid", "shipped", "shipped", "refunded"];
-    let names = ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Edsger Dijkstra", "Barbara Liskov", "Ken Thompson"];
+    let names = [
+        "Ada Lovelace",
+        "Grace Hopper",
+        "Alan Turing",
+        "Edsger Dijkstra",
+        "Barbara Liskov",
+        "Ken Thompson",
+    ];
     let tx = conn.unchecked_transaction().unwrap();
     {
         let mut insert = tx
@@ -44,7 +53,13 @@ fn build_fixture(path: &Path) {
             .unwrap();
         for i in 0..2_000i64 {
             let amount = ((i * 7919) % 50_000) as f64 / 100.0;
-            let created = format!("2025-{:02}-{:02} {:02}:{:02}:00", 1 + i % 12, 1 + i % 28, i % 24, (i * 7) % 60);
+            let created = format!(
+                "2025-{:02}-{:02} {:02}:{:02}:00",
+                1 + i % 12,
+                1 + i % 28,
+                i % 24,
+                (i * 7) % 60
+            );
             insert
                 .execute(rusqlite::params![
                     format!("EV-{:06}", i + 1),
@@ -75,7 +90,10 @@ fn copy_of(fixture: &Path, dir: &Path, name: &str) -> PathBuf {
 
 /// The whole job: sample, profile, learn, generate, insert, journal.
 fn time_job(path: &Path, journal: &Path, rows: u64) -> Duration {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let mut request = GenerateRequest::new(path, "events", rows);
     request.seed = Some(1);
     request.journal_path = Some(journal.to_path_buf());
@@ -117,17 +135,31 @@ fn precompute(path: &Path, rows: usize) -> (Vec<String>, Vec<Vec<rusqlite::types
         sequence_max: &vec![None; plan.columns.len()],
     });
     let data = (0..rows)
-        .map(|_| model.generate(&mut rng).into_iter().map(|v| v.unwrap_or(rusqlite::types::Value::Null)).collect())
+        .map(|_| {
+            model
+                .generate(&mut rng)
+                .into_iter()
+                .map(|v| v.unwrap_or(rusqlite::types::Value::Null))
+                .collect()
+        })
         .collect();
     (plan.column_names(), data)
 }
 
 /// The ceiling: one prepared INSERT per row, one transaction.
-fn time_plain_insert(path: &Path, columns: &[String], data: &[Vec<rusqlite::types::Value>]) -> Duration {
+fn time_plain_insert(
+    path: &Path,
+    columns: &[String],
+    data: &[Vec<rusqlite::types::Value>],
+) -> Duration {
     let conn = Connection::open(path).unwrap();
     let sql = format!(
         "INSERT INTO events ({}) VALUES ({})",
-        columns.iter().map(|c| format!("\"{c}\"")).collect::<Vec<_>>().join(", "),
+        columns
+            .iter()
+            .map(|c| format!("\"{c}\""))
+            .collect::<Vec<_>>()
+            .join(", "),
         vec!["?"; columns.len()].join(", ")
     );
     let started = Instant::now();
@@ -147,7 +179,17 @@ fn time_plain_insert(path: &Path, columns: &[String], data: &[Vec<rusqlite::type
 /// Peak resident memory of the real binary generating `rows` rows.
 fn peak_memory_kib(binary: &Path, db: &Path, data_dir: &Path, rows: u64) -> Option<u64> {
     let mut child = std::process::Command::new(binary)
-        .args(["generate", db.to_str()?, "events", "-n", &rows.to_string(), "--provider", "offline", "--seed", "2"])
+        .args([
+            "generate",
+            db.to_str()?,
+            "events",
+            "-n",
+            &rows.to_string(),
+            "--provider",
+            "offline",
+            "--seed",
+            "2",
+        ])
         .env("ROWSMITH_DATA_DIR", data_dir)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -172,26 +214,47 @@ fn peak_memory_kib(binary: &Path, db: &Path, data_dir: &Path, rows: u64) -> Opti
 }
 
 fn main() {
-    let rows: u64 = std::env::var("ROWSMITH_BENCH_OFFLINE_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let rows: u64 = std::env::var("ROWSMITH_BENCH_OFFLINE_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     let runs = 3;
     let dir = tempfile::tempdir().unwrap();
     let fixture = dir.path().join("fixture.db");
     build_fixture(&fixture);
 
     let (columns, data) = precompute(&fixture, rows as usize);
-    let plain: Vec<Duration> =
-        (0..runs).map(|i| time_plain_insert(&copy_of(&fixture, dir.path(), &format!("plain{i}.db")), &columns, &data)).collect();
+    let plain: Vec<Duration> = (0..runs)
+        .map(|i| {
+            time_plain_insert(
+                &copy_of(&fixture, dir.path(), &format!("plain{i}.db")),
+                &columns,
+                &data,
+            )
+        })
+        .collect();
     drop(data);
     let journal = dir.path().join("journal.sqlite");
-    let job: Vec<Duration> =
-        (0..runs).map(|i| time_job(&copy_of(&fixture, dir.path(), &format!("job{i}.db")), &journal, rows)).collect();
+    let job: Vec<Duration> = (0..runs)
+        .map(|i| {
+            time_job(
+                &copy_of(&fixture, dir.path(), &format!("job{i}.db")),
+                &journal,
+                rows,
+            )
+        })
+        .collect();
 
     let (plain, job) = (median(plain), median(job));
     let rate = |d: Duration| rows as f64 / d.as_secs_f64();
     println!("offline generation, {rows} rows into an 8-column table (median of {runs})");
     println!("| approach | median | rows/s | vs ceiling |");
     println!("|---|---:|---:|---:|");
-    println!("| plain prepared INSERT of precomputed rows, 1 transaction (ceiling) | {:.2} s | {:.0} | 1.00x |", plain.as_secs_f64(), rate(plain));
+    println!(
+        "| plain prepared INSERT of precomputed rows, 1 transaction (ceiling) | {:.2} s | {:.0} | 1.00x |",
+        plain.as_secs_f64(),
+        rate(plain)
+    );
     println!(
         "| rowsmith offline job: learn, generate, insert, journal | {:.2} s | {:.0} | {:.2}x the time |",
         job.as_secs_f64(),
@@ -210,7 +273,10 @@ fn main() {
         for n in [rows / 10, rows] {
             let db = copy_of(&fixture, dir.path(), &format!("mem{n}.db"));
             if let Some(kib) = peak_memory_kib(&binary, &db, &data_dir, n) {
-                println!("peak memory of `rowsmith generate -n {n}`: {:.1} MiB", kib as f64 / 1024.0);
+                println!(
+                    "peak memory of `rowsmith generate -n {n}`: {:.1} MiB",
+                    kib as f64 / 1024.0
+                );
             }
         }
     } else {

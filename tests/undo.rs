@@ -321,10 +321,34 @@ fn undo_recognises_rows_whatever_sqlite_converted_on_the_way_in() {
     // Every storage class into every affinity, including the conversions
     // SQLite makes ("42" -> 42, 7 -> 7.0, 2.0 -> 2, 1.5 -> '1.5').
     let rows = vec![
-        vec![Value::Integer(1), Value::Integer(2), Value::Integer(3), Value::Integer(4), Value::Integer(5)],
-        vec![text("42"), text("4.5"), text("12"), Value::Real(1.5), Value::Real(2.0)],
-        vec![Value::Real(2.0), Value::Real(7.25), Value::Real(3.5), text("plain"), Value::Blob(vec![1, 2])],
-        vec![Value::Null, Value::Null, text("2024-01-01"), Value::Null, Value::Null],
+        vec![
+            Value::Integer(1),
+            Value::Integer(2),
+            Value::Integer(3),
+            Value::Integer(4),
+            Value::Integer(5),
+        ],
+        vec![
+            text("42"),
+            text("4.5"),
+            text("12"),
+            Value::Real(1.5),
+            Value::Real(2.0),
+        ],
+        vec![
+            Value::Real(2.0),
+            Value::Real(7.25),
+            Value::Real(3.5),
+            text("plain"),
+            Value::Blob(vec![1, 2]),
+        ],
+        vec![
+            Value::Null,
+            Value::Null,
+            text("2024-01-01"),
+            Value::Null,
+            Value::Null,
+        ],
         vec![text(" 7 "), text("x"), text("1e3"), text("0012"), text("")],
     ];
     generate(&path, &journal, "t", &["i", "r", "n", "s", "b"], rows, 2);

@@ -154,7 +154,10 @@ impl Progress {
                 } else {
                     format!("{provider} {model}")
                 };
-                format!("Generating {rows} {} for '{table}' with {with}", rows_word(*rows))
+                format!(
+                    "Generating {rows} {} for '{table}' with {with}",
+                    rows_word(*rows)
+                )
             }
             Event::Stage(stage) => {
                 self.stage = stage.label();

@@ -142,7 +142,10 @@ impl<'a> Sampler<'a> {
         // Counting at most k+1 rows tells whether the table is small, and
         // touches no more than that.
         let small: i64 = self.db.conn().query_row(
-            &format!("SELECT count(*) FROM (SELECT 1 FROM {} LIMIT ?1)", self.from),
+            &format!(
+                "SELECT count(*) FROM (SELECT 1 FROM {} LIMIT ?1)",
+                self.from
+            ),
             [k as i64 + 1],
             |r| r.get(0),
         )?;
@@ -152,11 +155,12 @@ impl<'a> Sampler<'a> {
         }
         match &self.key {
             Key::Integer(expr) => {
-                let bounds: (Value, Value) = self.db.conn().query_row(
-                    &bounds_sql(expr, &self.from),
-                    [],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )?;
+                let bounds: (Value, Value) =
+                    self.db
+                        .conn()
+                        .query_row(&bounds_sql(expr, &self.from), [], |r| {
+                            Ok((r.get(0)?, r.get(1)?))
+                        })?;
                 match bounds {
                     (Value::Integer(lo), Value::Integer(hi)) => {
                         self.integer_draws(expr, lo, hi, k, rng)
@@ -243,11 +247,9 @@ impl<'a> Sampler<'a> {
         rng: &mut R,
     ) -> rusqlite::Result<(Vec<Vec<Value>>, SampleMethod)> {
         let conn = self.db.conn();
-        let (lo, hi): (Value, Value) = conn.query_row(
-            &bounds_sql(lead, &self.from),
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
+        let (lo, hi): (Value, Value) = conn.query_row(&bounds_sql(lead, &self.from), [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
         let mut seek = conn.prepare_cached(&format!(
             "SELECT {lead} FROM {} WHERE {lead} >= ?1 ORDER BY {lead} LIMIT 1",
             self.from

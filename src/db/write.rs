@@ -210,7 +210,9 @@ impl<'t> BatchWriter<'t> {
         }
         let chunk = match options.journal {
             Some(target) if !outcome.accepted.is_empty() => {
-                let recorded = self.recorded_rows(&tx, rows, &outcome.accepted).map_err(err)?;
+                let recorded = self
+                    .recorded_rows(&tx, rows, &outcome.accepted)
+                    .map_err(err)?;
                 Some((
                     target,
                     target.journal.append_chunk(target.operation, &recorded)?,
@@ -472,20 +474,36 @@ impl<'t> BatchWriter<'t> {
         // Where SQLite stores exactly what was bound (no triggers, defaults
         // or computed columns, values already in the column's type), the
         // fingerprint comes from the values; the rest are read back.
-        let layout = if has_triggers(conn, &self.table.name)? { None } else { self.stored_layout() };
+        let layout = if has_triggers(conn, &self.table.name)? {
+            None
+        } else {
+            self.stored_layout()
+        };
         let mut recorded = Vec::with_capacity(accepted.len());
         let mut unknown: Vec<&Accepted> = Vec::new();
         for a in accepted {
-            match layout.as_ref().and_then(|l| self.predicted_fingerprint(l, &rows[a.index], &a.key)) {
-                Some(fingerprint) => recorded.push(RecordedRow { key: a.key.clone(), fingerprint }),
+            match layout
+                .as_ref()
+                .and_then(|l| self.predicted_fingerprint(l, &rows[a.index], &a.key))
+            {
+                Some(fingerprint) => recorded.push(RecordedRow {
+                    key: a.key.clone(),
+                    fingerprint,
+                }),
                 None => unknown.push(a),
             }
         }
         if !unknown.is_empty() {
-            let found =
-                read_fingerprints(conn, self.table, &self.fingerprint_columns, unknown.iter().map(|a| &a.key))?;
+            let found = read_fingerprints(
+                conn,
+                self.table,
+                &self.fingerprint_columns,
+                unknown.iter().map(|a| &a.key),
+            )?;
             recorded.extend(
-                found.into_iter().filter_map(|(key, fp)| fp.map(|fingerprint| RecordedRow { key, fingerprint })),
+                found
+                    .into_iter()
+                    .filter_map(|(key, fp)| fp.map(|fingerprint| RecordedRow { key, fingerprint })),
             );
         }
         Ok(recorded)
@@ -506,7 +524,8 @@ impl<'t> BatchWriter<'t> {
                     Some(i) => Some(Stored::Bound {
                         index: i,
                         affinity: column.affinity,
-                        keeps_any: self.table.strict && column.decl_type.eq_ignore_ascii_case("ANY"),
+                        keeps_any: self.table.strict
+                            && column.decl_type.eq_ignore_ascii_case("ANY"),
                     }),
                     None if column.rowid_alias => Some(Stored::Key),
                     None => None,
@@ -515,7 +534,12 @@ impl<'t> BatchWriter<'t> {
             .collect()
     }
 
-    fn predicted_fingerprint<R: RowValues>(&self, layout: &[Stored], row: &R, key: &RowKey) -> Option<u64> {
+    fn predicted_fingerprint<R: RowValues>(
+        &self,
+        layout: &[Stored],
+        row: &R,
+        key: &RowKey,
+    ) -> Option<u64> {
         let mut values = Vec::with_capacity(layout.len());
         for stored in layout {
             values.push(match stored {
@@ -523,9 +547,17 @@ impl<'t> BatchWriter<'t> {
                     RowKey::Rowid(id) => Value::Integer(*id),
                     RowKey::Primary(_) => return None,
                 },
-                Stored::Bound { index, affinity, keeps_any } => {
+                Stored::Bound {
+                    index,
+                    affinity,
+                    keeps_any,
+                } => {
                     let v = row.slot(*index)?;
-                    if *keeps_any { v.clone() } else { stored_as(v, *affinity)? }
+                    if *keeps_any {
+                        v.clone()
+                    } else {
+                        stored_as(v, *affinity)?
+                    }
                 }
             });
         }
@@ -538,7 +570,11 @@ enum Stored {
     /// The rowid (its alias column, bound or not).
     Key,
     /// The bound value at `index`, after the column's affinity.
-    Bound { index: usize, affinity: crate::db::catalog::Affinity, keeps_any: bool },
+    Bound {
+        index: usize,
+        affinity: crate::db::catalog::Affinity,
+        keeps_any: bool,
+    },
 }
 
 /// The value SQLite stores for `v` in a column of `affinity`, when that is
@@ -727,7 +763,8 @@ mod tests {
     #[test]
     fn predicted_storage_matches_sqlite() {
         let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch("CREATE TABLE t (i INTEGER, r REAL, n NUMERIC, s TEXT, b BLOB)").unwrap();
+        conn.execute_batch("CREATE TABLE t (i INTEGER, r REAL, n NUMERIC, s TEXT, b BLOB)")
+            .unwrap();
         let values = [
             Value::Null,
             Value::Integer(0),
@@ -736,7 +773,7 @@ mod tests {
             Value::Real(2.0),
             Value::Real(-0.5),
             Value::Real(1e20),
-            Value::Real(3.14159),
+            Value::Real(2.71),
             Value::Text("42".into()),
             Value::Text("plain".into()),
             Value::Text("".into()),
@@ -744,13 +781,22 @@ mod tests {
             Value::Text(" 7".into()),
             Value::Blob(vec![0, 1, 2]),
         ];
-        let affinities = [Affinity::Integer, Affinity::Real, Affinity::Numeric, Affinity::Text, Affinity::Blob];
+        let affinities = [
+            Affinity::Integer,
+            Affinity::Real,
+            Affinity::Numeric,
+            Affinity::Text,
+            Affinity::Blob,
+        ];
         let mut checked = 0;
         for v in &values {
             conn.execute("DELETE FROM t", []).unwrap();
-            conn.execute("INSERT INTO t VALUES (?1, ?1, ?1, ?1, ?1)", [v]).unwrap();
+            conn.execute("INSERT INTO t VALUES (?1, ?1, ?1, ?1, ?1)", [v])
+                .unwrap();
             let stored: Vec<Value> = conn
-                .query_row("SELECT i, r, n, s, b FROM t", [], |r| (0..5).map(|i| r.get(i)).collect())
+                .query_row("SELECT i, r, n, s, b FROM t", [], |r| {
+                    (0..5).map(|i| r.get(i)).collect()
+                })
                 .unwrap();
             for (k, affinity) in affinities.iter().enumerate() {
                 if let Some(predicted) = stored_as(v, *affinity) {
