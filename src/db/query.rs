@@ -1,0 +1,1223 @@
+//! Read-only execution of SQL typed by a user or written by a model.
+//!
+//! A statement runs only when SQLite itself says it cannot write, checked in
+//! four independent ways:
+//!
+//! 1. the text must hold exactly one statement (anything after it may only be
+//!    whitespace, comments or semicolons);
+//! 2. an authorizer, installed for the whole life of the connection, denies
+//!    every write, ATTACH/DETACH, transactions and savepoints, temporary
+//!    objects, PRAGMAs other than a short list of reads, and dangerous
+//!    functions such as `load_extension`; it also judges the statements SQLite
+//!    prepares internally while running (for example behind `pragma_*`
+//!    table-valued functions);
+//! 3. the prepared statement must be read-only (`sqlite3_stmt_readonly`);
+//! 4. the connection itself is opened read-only, with `PRAGMA query_only=ON`
+//!    and no room to attach another database.
+//!
+//! Results are read a page at a time (`fetch`), capped at a row limit with
+//! `truncated` reported; `export_csv` streams the full result. A
+//! [`QueryControl`] shared with another thread shows progress and stops a
+//! long query.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rusqlite::hooks::{AuthAction, AuthContext, Authorization, TransactionOperation};
+use rusqlite::limits::Limit;
+use rusqlite::types::Value;
+use rusqlite::{ErrorCode, Statement};
+use serde::Serialize;
+
+use super::value::{format_real, owned, to_json};
+use super::{CancelFlag, Database, DbError, OpenOptions};
+
+/// Rows returned by one run unless the caller asks for another limit.
+pub const DEFAULT_ROW_LIMIT: usize = 1000;
+
+/// SQLite virtual-machine steps between two progress callbacks: often enough
+/// to stop within a millisecond, rarely enough to cost nothing measurable.
+const PROGRESS_STEPS: i32 = 1000;
+
+/// Words that start SQL rather than a question. Write keywords are included
+/// so that `DELETE FROM users` is refused by the gate, not sent to a model.
+pub const SQL_KEYWORDS: &[&str] = &[
+    "SELECT",
+    "WITH",
+    "VALUES",
+    "EXPLAIN",
+    "PRAGMA",
+    "INSERT",
+    "REPLACE",
+    "UPDATE",
+    "DELETE",
+    "CREATE",
+    "DROP",
+    "ALTER",
+    "ATTACH",
+    "DETACH",
+    "VACUUM",
+    "REINDEX",
+    "ANALYZE",
+    "BEGIN",
+    "COMMIT",
+    "END",
+    "ROLLBACK",
+    "SAVEPOINT",
+    "RELEASE",
+];
+
+/// PRAGMAs whose argument names a table or index (or a check limit), never
+/// a new setting: allowed with or without one.
+const PRAGMAS_WITH_ARGUMENT: &[&str] = &[
+    "table_info",
+    "table_xinfo",
+    "table_list",
+    "index_list",
+    "index_info",
+    "index_xinfo",
+    "foreign_key_list",
+    "foreign_key_check",
+    "integrity_check",
+    "quick_check",
+];
+
+/// PRAGMAs that only report a value when given none. Others (`optimize`,
+/// `wal_checkpoint`, `incremental_vacuum`, `shrink_memory`...) act even
+/// without a value and are refused.
+const PRAGMAS_READ_BARE: &[&str] = &[
+    "analysis_limit",
+    "application_id",
+    "auto_vacuum",
+    "automatic_index",
+    "busy_timeout",
+    "cache_size",
+    "cache_spill",
+    "cell_size_check",
+    "checkpoint_fullfsync",
+    "collation_list",
+    "compile_options",
+    "data_version",
+    "database_list",
+    "defer_foreign_keys",
+    "encoding",
+    "foreign_keys",
+    "freelist_count",
+    "fullfsync",
+    "function_list",
+    "hard_heap_limit",
+    "ignore_check_constraints",
+    "journal_size_limit",
+    "legacy_alter_table",
+    "locking_mode",
+    "max_page_count",
+    "mmap_size",
+    "module_list",
+    "page_count",
+    "page_size",
+    "pragma_list",
+    "query_only",
+    "read_uncommitted",
+    "recursive_triggers",
+    "reverse_unordered_selects",
+    "schema_version",
+    "secure_delete",
+    "soft_heap_limit",
+    "synchronous",
+    "temp_store",
+    "threads",
+    "trusted_schema",
+    "user_version",
+    "wal_autocheckpoint",
+];
+
+/// Functions that reach outside the database or into the process.
+const DENIED_FUNCTIONS: &[&str] = &[
+    "load_extension",
+    "writefile",
+    "readfile",
+    "edit",
+    "fts3_tokenizer",
+    "sqlar_compress",
+    "sqlar_uncompress",
+    "zipfile",
+    "zipfile_cds",
+    "shell_add_schema",
+    "shell_module_schema",
+    "shell_putsnl",
+    "shell_escape_crnl",
+    "sqlite_dbdata",
+    "sqlite_dbptr",
+];
+
+/// Why a statement was refused, by family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalKind {
+    /// It would change the database (rows, schema, indexes, statistics, the file).
+    Write,
+    /// It would create or drop a temporary table, view, index or trigger.
+    TempObject,
+    /// It would attach or detach another database file.
+    Attach,
+    /// It would begin or end a transaction or savepoint.
+    Transaction,
+    /// A PRAGMA that changes a setting or acts on the database.
+    Pragma,
+    /// A function that reaches outside the database.
+    Function,
+    /// More than one statement in the text.
+    Several,
+}
+
+/// A refused statement: what family, and what exactly (`INSERT`,
+/// `PRAGMA journal_mode = wal`, `load_extension()`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refusal {
+    pub kind: RefusalKind,
+    pub what: String,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = crate::output::cell(&self.what, 60);
+        let reason = match self.kind {
+            RefusalKind::Write => "this statement would change the database",
+            RefusalKind::TempObject => "this statement would create or drop a temporary object",
+            RefusalKind::Attach => "this statement would attach or detach a database file",
+            RefusalKind::Transaction => "this statement would begin or end a transaction",
+            RefusalKind::Pragma => "this PRAGMA would change a setting or act on the database",
+            RefusalKind::Function => "this statement calls a function that is not allowed here",
+            RefusalKind::Several => {
+                return write!(
+                    f,
+                    "Refused: the text holds more than one statement (the second begins with {what}). Run one statement at a time."
+                );
+            }
+        };
+        write!(
+            f,
+            "Refused: {reason} ({what}). Only read-only queries run here."
+        )
+    }
+}
+
+/// Everything that can stop a query, each one plain sentence.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error("Nothing to run: the query is empty.")]
+    Empty,
+
+    #[error("{0}")]
+    Refused(Refusal),
+
+    #[error("SQLite could not run the query: {detail}.")]
+    Invalid { detail: String },
+
+    #[error("The query was stopped before it finished; the database was not changed.")]
+    Cancelled,
+
+    #[error("Cannot write the export to '{path}': {detail}.")]
+    Export { path: String, detail: String },
+
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl QueryError {
+    /// The refusal, when the gate refused the statement.
+    pub fn refusal(&self) -> Option<&Refusal> {
+        match self {
+            Self::Refused(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+/// Progress counters and a stop switch for one run, shared between the
+/// thread that runs the query and whoever watches or stops it (the UI's
+/// `Esc`, Ctrl-C). Cloning shares the same counters.
+#[derive(Debug, Clone, Default)]
+pub struct QueryControl {
+    cancel: CancelFlag,
+    counters: Arc<Counters>,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    /// Progress callbacks so far (one per `PROGRESS_STEPS` VM steps).
+    ticks: AtomicU64,
+    /// Rows stepped through, skipped ones included.
+    rows: AtomicU64,
+}
+
+/// A snapshot of a run's progress, for a spinner or a status line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct QueryProgress {
+    /// Rows SQLite has produced so far (rows skipped to reach a page count).
+    pub rows: u64,
+    /// Thousands of virtual-machine steps so far: grows while SQLite works
+    /// even when no row has come out yet.
+    pub work: u64,
+}
+
+impl QueryControl {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Uses an existing cancellation flag (for example one Ctrl-C also sets).
+    pub fn with_cancel(cancel: CancelFlag) -> Self {
+        Self {
+            cancel,
+            counters: Arc::default(),
+        }
+    }
+
+    /// Stops the run at its next progress check (within about a millisecond).
+    pub fn cancel(&self) {
+        self.cancel.cancel();
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
+    pub fn cancel_flag(&self) -> &CancelFlag {
+        &self.cancel
+    }
+
+    pub fn progress(&self) -> QueryProgress {
+        QueryProgress {
+            rows: self.counters.rows.load(Ordering::Relaxed),
+            work: self.counters.ticks.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// One page of a query's result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QueryResult {
+    /// The statement that ran (surrounding semicolons and blank text removed).
+    pub sql: String,
+    pub columns: Vec<String>,
+    #[serde(serialize_with = "serialize_rows")]
+    pub rows: Vec<Vec<Value>>,
+    /// Index of the first row of `rows` in the whole result.
+    pub offset: usize,
+    /// True when the result has more rows after this page.
+    pub truncated: bool,
+    #[serde(rename = "elapsed_ms", serialize_with = "serialize_ms")]
+    pub elapsed: Duration,
+}
+
+fn serialize_rows<S: serde::Serializer>(rows: &[Vec<Value>], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeSeq;
+    let mut seq = s.serialize_seq(Some(rows.len()))?;
+    for row in rows {
+        let json: Vec<serde_json::Value> = row.iter().map(to_json).collect();
+        seq.serialize_element(&json)?;
+    }
+    seq.end()
+}
+
+fn serialize_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+impl QueryResult {
+    /// Rows `start..start + len` of this page (fewer at the end).
+    pub fn page(&self, start: usize, len: usize) -> &[Vec<Value>] {
+        let start = start.min(self.rows.len());
+        let end = start.saturating_add(len).min(self.rows.len());
+        &self.rows[start..end]
+    }
+
+    /// The rows as a JSON array of objects keyed by column name (see
+    /// [`json_keys`]), keys in column order.
+    pub fn to_json_text(&self) -> String {
+        let keys = json_keys(&self.columns);
+        let objects: Vec<String> = self.rows.iter().map(|row| row_json(&keys, row)).collect();
+        format!("[{}]", objects.join(","))
+    }
+}
+
+/// Object keys for a result's columns: the column names, with repeated names
+/// made unique (`id`, `id_2`) so no value is lost.
+pub fn json_keys(columns: &[String]) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::with_capacity(columns.len());
+    for name in columns {
+        let mut key = name.clone();
+        let mut n = 1;
+        while keys.contains(&key) {
+            n += 1;
+            key = format!("{name}_{n}");
+        }
+        keys.push(key);
+    }
+    keys
+}
+
+/// One row as a JSON object under `keys`, keys in column order.
+pub fn row_json(keys: &[String], row: &[Value]) -> String {
+    let fields: Vec<String> = keys
+        .iter()
+        .zip(row)
+        .map(|(k, v)| format!("{}:{}", serde_json::Value::from(k.as_str()), to_json(v)))
+        .collect();
+    format!("{{{}}}", fields.join(","))
+}
+
+/// A value as one CSV field: NULL is empty, reals keep a decimal point, a
+/// blob is written as hex.
+pub fn csv_field(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::Integer(i) => i.to_string(),
+        Value::Real(f) => format_real(*f),
+        Value::Text(s) => s.clone(),
+        Value::Blob(b) => b.iter().map(|x| format!("{x:02x}")).collect(),
+    }
+}
+
+/// A statement that passed the gate, prepared but not run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Checked {
+    /// The one statement, without surrounding semicolons and blank text.
+    pub sql: String,
+    pub columns: Vec<String>,
+}
+
+/// A read-only connection for user and model SQL. Open one per database and
+/// keep it on the thread that runs queries (it is `Send`, not `Sync`).
+pub struct QuerySession {
+    db: Database,
+    refusal: Arc<Mutex<Option<Refusal>>>,
+    row_limit: usize,
+}
+
+impl std::fmt::Debug for QuerySession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QuerySession")
+            .field("db", &self.db)
+            .field("row_limit", &self.row_limit)
+            .finish()
+    }
+}
+
+impl QuerySession {
+    /// Opens `path` read-only, turns on `query_only`, allows no attached
+    /// databases and installs the authorizer.
+    pub fn open(path: &Path, busy_timeout: Duration) -> Result<Self, QueryError> {
+        let db = Database::open(path, &OpenOptions::read_only().busy_timeout(busy_timeout))?;
+        let conn = db.conn();
+        conn.pragma_update(None, "query_only", true)
+            .map_err(|e| db.err(e))?;
+        conn.set_limit(Limit::SQLITE_LIMIT_ATTACHED, 0)
+            .map_err(|e| db.err(e))?;
+        let refusal: Arc<Mutex<Option<Refusal>>> = Arc::default();
+        let seen = refusal.clone();
+        conn.authorizer(Some(move |ctx: AuthContext<'_>| match judge(&ctx.action) {
+            None => Authorization::Allow,
+            Some(r) => {
+                if let Ok(mut slot) = seen.lock()
+                    && slot.is_none()
+                {
+                    *slot = Some(r);
+                }
+                Authorization::Deny
+            }
+        }));
+        Ok(Self {
+            db,
+            refusal,
+            row_limit: DEFAULT_ROW_LIMIT,
+        })
+    }
+
+    /// Sets how many rows [`run`](Self::run) returns (at least 1).
+    pub fn with_row_limit(mut self, limit: usize) -> Self {
+        self.set_row_limit(limit);
+        self
+    }
+
+    pub fn set_row_limit(&mut self, limit: usize) {
+        self.row_limit = limit.max(1);
+    }
+
+    pub fn row_limit(&self) -> usize {
+        self.row_limit
+    }
+
+    /// The read-only database, for reading the schema and sampling example
+    /// values (those reads pass the same authorizer).
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// Passes `sql` through the gate without running it.
+    pub fn check(&self, sql: &str) -> Result<Checked, QueryError> {
+        let single = single_statement(sql)?;
+        let stmt = self.prepare(single)?;
+        Ok(Checked {
+            sql: single.to_string(),
+            columns: column_names(&stmt),
+        })
+    }
+
+    /// Runs `sql` and returns its first rows, up to the row limit.
+    pub fn run(&self, sql: &str, control: &QueryControl) -> Result<QueryResult, QueryError> {
+        self.fetch(sql, 0, self.row_limit, control)
+    }
+
+    /// Runs `sql` and returns rows `offset..offset + limit` (`limit` at most
+    /// the row limit), with `truncated` telling whether more follow. Each call
+    /// runs the statement again, so nothing stays open between pages and
+    /// writers elsewhere are never blocked.
+    pub fn fetch(
+        &self,
+        sql: &str,
+        offset: usize,
+        limit: usize,
+        control: &QueryControl,
+    ) -> Result<QueryResult, QueryError> {
+        let limit = limit.min(self.row_limit);
+        let started = Instant::now();
+        let mut rows = Vec::with_capacity(limit.min(1024));
+        let mut seen = 0usize;
+        let mut truncated = false;
+        let (sql, columns) = self.stream(sql, control, |_, row| {
+            seen += 1;
+            if seen <= offset {
+                return Ok(true);
+            }
+            if rows.len() >= limit {
+                truncated = true;
+                return Ok(false);
+            }
+            rows.push(row.to_vec());
+            Ok(true)
+        })?;
+        Ok(QueryResult {
+            sql,
+            columns,
+            rows,
+            offset,
+            truncated,
+            elapsed: started.elapsed(),
+        })
+    }
+
+    /// Runs `sql` and hands every row to `each` with the column names; `each`
+    /// returns `false` to stop early. No row limit applies. Returns the
+    /// statement that ran and its column names (also when there were no rows).
+    pub fn for_each_row(
+        &self,
+        sql: &str,
+        control: &QueryControl,
+        each: impl FnMut(&[String], &[Value]) -> Result<bool, QueryError>,
+    ) -> Result<(String, Vec<String>), QueryError> {
+        self.stream(sql, control, each)
+    }
+
+    /// Writes the full result of `sql` (no row limit) as CSV with a header
+    /// row, and returns the number of data rows written.
+    pub fn export_csv<W: Write>(
+        &self,
+        sql: &str,
+        out: W,
+        control: &QueryControl,
+    ) -> Result<u64, QueryError> {
+        let mut writer = csv::Writer::from_writer(out);
+        let export_err = |e: csv::Error| QueryError::Export {
+            path: "the output".into(),
+            detail: e.to_string(),
+        };
+        let mut written = 0u64;
+        let mut failed: Option<csv::Error> = None;
+        let (_, columns) = self.stream(sql, control, |columns, row| {
+            let result = if written == 0 {
+                writer.write_record(columns)
+            } else {
+                Ok(())
+            }
+            .and_then(|()| writer.write_record(row.iter().map(csv_field)));
+            match result {
+                Ok(()) => {
+                    written += 1;
+                    Ok(true)
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    Ok(false)
+                }
+            }
+        })?;
+        if let Some(e) = failed {
+            return Err(export_err(e));
+        }
+        if written == 0 {
+            writer.write_record(&columns).map_err(export_err)?;
+        }
+        writer.flush().map_err(|e| QueryError::Export {
+            path: "the output".into(),
+            detail: e.to_string(),
+        })?;
+        Ok(written)
+    }
+
+    /// Exports the full result of `sql` to a CSV file. The file appears only
+    /// when the export is complete (written beside it, then renamed); a
+    /// cancelled or failed export leaves nothing behind. Refuses to write
+    /// over the database itself or its journal files.
+    pub fn export_csv_file(
+        &self,
+        sql: &str,
+        path: &Path,
+        control: &QueryControl,
+    ) -> Result<u64, QueryError> {
+        let shown = path.display().to_string();
+        if self.is_database_file(path) {
+            return Err(QueryError::Export {
+                path: shown,
+                detail: "that is the database itself; choose another file name".into(),
+            });
+        }
+        // A refused or broken statement never touches the file system.
+        self.check(sql)?;
+        let partial = partial_path(path);
+        let io_err = |e: std::io::Error| QueryError::Export {
+            path: shown.clone(),
+            detail: e.to_string(),
+        };
+        let file = std::fs::File::create(&partial).map_err(io_err)?;
+        let result = self
+            .export_csv(sql, std::io::BufWriter::new(file), control)
+            .and_then(|n| {
+                std::fs::rename(&partial, path).map_err(io_err)?;
+                Ok(n)
+            });
+        if result.is_err() {
+            let _ = std::fs::remove_file(&partial);
+        }
+        result.map_err(|e| match e {
+            QueryError::Export { detail, .. } => QueryError::Export {
+                path: shown.clone(),
+                detail,
+            },
+            other => other,
+        })
+    }
+
+    fn is_database_file(&self, path: &Path) -> bool {
+        let Ok(db) = std::fs::canonicalize(self.db.path()) else {
+            return false;
+        };
+        let target = match (path.parent(), path.file_name()) {
+            (Some(parent), Some(name)) => {
+                let parent = if parent.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    parent
+                };
+                match std::fs::canonicalize(parent) {
+                    Ok(dir) => dir.join(name),
+                    Err(_) => return false,
+                }
+            }
+            _ => return false,
+        };
+        let target = std::fs::canonicalize(&target).unwrap_or(target);
+        let mut guarded = vec![db.clone()];
+        for suffix in ["-wal", "-shm", "-journal"] {
+            let mut name = db.as_os_str().to_owned();
+            name.push(suffix);
+            guarded.push(PathBuf::from(name));
+        }
+        guarded.contains(&target)
+    }
+
+    /// Prepares one statement under the authorizer and requires it to be
+    /// read-only.
+    fn prepare(&self, single: &str) -> Result<Statement<'_>, QueryError> {
+        self.clear_refusal();
+        let stmt = match self.db.conn().prepare(single) {
+            Ok(stmt) => stmt,
+            Err(e) => return Err(self.classify(e, single)),
+        };
+        if let Some(r) = self.take_refusal() {
+            return Err(QueryError::Refused(refine(r, single)));
+        }
+        if !stmt.readonly() {
+            // `PRAGMA journal_mode` reads, yet SQLite marks it as a possible
+            // write; the gate takes SQLite's word for it.
+            let kind = match first_keyword(single).as_deref() {
+                Some("PRAGMA") => RefusalKind::Pragma,
+                _ => RefusalKind::Write,
+            };
+            let r = lexical_refusal(single).unwrap_or_else(|| Refusal {
+                kind,
+                what: lead_phrase(single).unwrap_or_else(|| "this statement".into()),
+            });
+            return Err(QueryError::Refused(r));
+        }
+        Ok(stmt)
+    }
+
+    /// Runs one gated statement, feeding rows to `each` until it returns
+    /// false, with progress and cancellation wired to `control`.
+    fn stream(
+        &self,
+        sql: &str,
+        control: &QueryControl,
+        mut each: impl FnMut(&[String], &[Value]) -> Result<bool, QueryError>,
+    ) -> Result<(String, Vec<String>), QueryError> {
+        let single = single_statement(sql)?;
+        if control.is_cancelled() {
+            return Err(QueryError::Cancelled);
+        }
+        let mut stmt = self.prepare(single)?;
+        let columns = column_names(&stmt);
+        let width = columns.len();
+        let conn = self.db.conn();
+        let watch = control.clone();
+        conn.progress_handler(
+            PROGRESS_STEPS,
+            Some(move || {
+                watch.counters.ticks.fetch_add(1, Ordering::Relaxed);
+                watch.is_cancelled()
+            }),
+        );
+        let outcome = (|| -> Result<(), QueryError> {
+            let mut rows = stmt.query([]).map_err(|e| self.classify(e, single))?;
+            let mut buf: Vec<Value> = Vec::with_capacity(width);
+            loop {
+                let row = match rows.next() {
+                    Ok(Some(row)) => row,
+                    Ok(None) => return Ok(()),
+                    Err(e) => return Err(self.classify(e, single)),
+                };
+                control.counters.rows.fetch_add(1, Ordering::Relaxed);
+                buf.clear();
+                for i in 0..width {
+                    let v = row.get_ref(i).map_err(|e| self.classify(e, single))?;
+                    buf.push(owned(v));
+                }
+                if !each(&columns, &buf)? {
+                    return Ok(());
+                }
+                if control.is_cancelled() {
+                    return Err(QueryError::Cancelled);
+                }
+            }
+        })();
+        conn.progress_handler(0, None::<fn() -> bool>);
+        outcome?;
+        Ok((single.to_string(), columns))
+    }
+
+    fn clear_refusal(&self) {
+        if let Ok(mut slot) = self.refusal.lock() {
+            *slot = None;
+        }
+    }
+
+    fn take_refusal(&self) -> Option<Refusal> {
+        self.refusal.lock().ok().and_then(|mut slot| slot.take())
+    }
+
+    /// Turns a SQLite error into the matching query error.
+    fn classify(&self, e: rusqlite::Error, single: &str) -> QueryError {
+        if let Some(r) = self.take_refusal() {
+            return QueryError::Refused(refine(r, single));
+        }
+        let (code, detail) = match &e {
+            rusqlite::Error::SqliteFailure(failure, msg) => (
+                Some(failure.code),
+                msg.clone().unwrap_or_else(|| failure.to_string()),
+            ),
+            rusqlite::Error::SqlInputError { error, msg, .. } => (Some(error.code), msg.clone()),
+            other => (None, other.to_string()),
+        };
+        match code {
+            Some(ErrorCode::OperationInterrupted) => return QueryError::Cancelled,
+            Some(ErrorCode::AuthorizationForStatementDenied | ErrorCode::ReadOnly) => {
+                return QueryError::Refused(lexical_refusal(single).unwrap_or(Refusal {
+                    kind: RefusalKind::Write,
+                    what: lead_phrase(single).unwrap_or_else(|| "this statement".into()),
+                }));
+            }
+            Some(
+                ErrorCode::DatabaseBusy
+                | ErrorCode::DatabaseLocked
+                | ErrorCode::DatabaseCorrupt
+                | ErrorCode::NotADatabase
+                | ErrorCode::CannotOpen
+                | ErrorCode::PermissionDenied,
+            ) => return QueryError::Db(self.db.err(e)),
+            _ => {}
+        }
+        // A statement that starts like a write is refused even when SQLite
+        // stopped before judging it (`DROP TABLE missing` fails on the name
+        // first). Text SQLite cannot parse at all is reported as such: it may
+        // be a question that happens to begin with a SQL word.
+        let unparsable = detail.contains("syntax error") || detail.contains("incomplete input");
+        if !unparsable && let Some(r) = lexical_refusal(single) {
+            return QueryError::Refused(r);
+        }
+        if let Some(name) = detail.strip_prefix("no such function: ")
+            && DENIED_FUNCTIONS.contains(&name.to_ascii_lowercase().as_str())
+        {
+            return QueryError::Refused(Refusal {
+                kind: RefusalKind::Function,
+                what: format!("{name}()"),
+            });
+        }
+        QueryError::Invalid {
+            detail: detail.trim_end_matches('.').to_string(),
+        }
+    }
+}
+
+fn column_names(stmt: &Statement<'_>) -> Vec<String> {
+    stmt.column_names()
+        .into_iter()
+        .map(str::to_string)
+        .collect()
+}
+
+fn partial_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".partial");
+    PathBuf::from(name)
+}
+
+/// The authorizer's verdict on one action: `None` allows it.
+fn judge(action: &AuthAction<'_>) -> Option<Refusal> {
+    let write = |what: String| {
+        Some(Refusal {
+            kind: RefusalKind::Write,
+            what,
+        })
+    };
+    let temp = |what: String| {
+        Some(Refusal {
+            kind: RefusalKind::TempObject,
+            what,
+        })
+    };
+    match action {
+        AuthAction::Select | AuthAction::Recursive => None,
+        AuthAction::Read { table_name, .. } => {
+            // `pragma_*` table-valued functions run their PRAGMA inside; only
+            // the readable ones may be used that way.
+            match table_name
+                .get(..7)
+                .filter(|p| p.eq_ignore_ascii_case("pragma_"))
+                .and_then(|_| table_name.get(7..))
+            {
+                Some(name) if is_acting_pragma(name) => Some(Refusal {
+                    kind: RefusalKind::Pragma,
+                    what: format!("pragma_{name}"),
+                }),
+                _ => None,
+            }
+        }
+        AuthAction::Function { function_name } => {
+            let lower = function_name.to_ascii_lowercase();
+            DENIED_FUNCTIONS.contains(&lower.as_str()).then(|| Refusal {
+                kind: RefusalKind::Function,
+                what: format!("{function_name}()"),
+            })
+        }
+        AuthAction::Pragma {
+            pragma_name,
+            pragma_value,
+        } => (!pragma_allowed(pragma_name, *pragma_value)).then(|| Refusal {
+            kind: RefusalKind::Pragma,
+            what: match pragma_value {
+                Some(v) => format!("PRAGMA {pragma_name} = {v}"),
+                None => format!("PRAGMA {pragma_name}"),
+            },
+        }),
+        AuthAction::Insert { table_name } => write(format!("INSERT INTO {table_name}")),
+        AuthAction::Update { table_name, .. } => write(format!("UPDATE {table_name}")),
+        AuthAction::Delete { table_name } => write(format!("DELETE FROM {table_name}")),
+        AuthAction::CreateIndex { index_name, .. } => write(format!("CREATE INDEX {index_name}")),
+        AuthAction::CreateTable { table_name } => write(format!("CREATE TABLE {table_name}")),
+        AuthAction::CreateTrigger { trigger_name, .. } => {
+            write(format!("CREATE TRIGGER {trigger_name}"))
+        }
+        AuthAction::CreateView { view_name } => write(format!("CREATE VIEW {view_name}")),
+        AuthAction::CreateVtable { table_name, .. } => {
+            write(format!("CREATE VIRTUAL TABLE {table_name}"))
+        }
+        AuthAction::DropIndex { index_name, .. } => write(format!("DROP INDEX {index_name}")),
+        AuthAction::DropTable { table_name } => write(format!("DROP TABLE {table_name}")),
+        AuthAction::DropTrigger { trigger_name, .. } => {
+            write(format!("DROP TRIGGER {trigger_name}"))
+        }
+        AuthAction::DropView { view_name } => write(format!("DROP VIEW {view_name}")),
+        AuthAction::DropVtable { table_name, .. } => write(format!("DROP TABLE {table_name}")),
+        AuthAction::AlterTable { table_name, .. } => write(format!("ALTER TABLE {table_name}")),
+        AuthAction::Reindex { .. } => write("REINDEX".into()),
+        AuthAction::Analyze { .. } => write("ANALYZE".into()),
+        AuthAction::CreateTempIndex { index_name, .. } => {
+            temp(format!("CREATE TEMP INDEX {index_name}"))
+        }
+        AuthAction::CreateTempTable { table_name } => {
+            temp(format!("CREATE TEMP TABLE {table_name}"))
+        }
+        AuthAction::CreateTempTrigger { trigger_name, .. } => {
+            temp(format!("CREATE TEMP TRIGGER {trigger_name}"))
+        }
+        AuthAction::CreateTempView { view_name } => temp(format!("CREATE TEMP VIEW {view_name}")),
+        AuthAction::DropTempIndex { index_name, .. } => temp(format!("DROP INDEX {index_name}")),
+        AuthAction::DropTempTable { table_name } => temp(format!("DROP TABLE {table_name}")),
+        AuthAction::DropTempTrigger { trigger_name, .. } => {
+            temp(format!("DROP TRIGGER {trigger_name}"))
+        }
+        AuthAction::DropTempView { view_name } => temp(format!("DROP VIEW {view_name}")),
+        AuthAction::Attach { .. } => Some(Refusal {
+            kind: RefusalKind::Attach,
+            what: "ATTACH".into(),
+        }),
+        AuthAction::Detach { .. } => Some(Refusal {
+            kind: RefusalKind::Attach,
+            what: "DETACH".into(),
+        }),
+        AuthAction::Transaction { operation } => Some(Refusal {
+            kind: RefusalKind::Transaction,
+            what: match operation {
+                TransactionOperation::Begin => "BEGIN",
+                TransactionOperation::Release => "COMMIT",
+                TransactionOperation::Rollback => "ROLLBACK",
+                _ => "END",
+            }
+            .into(),
+        }),
+        AuthAction::Savepoint { operation, .. } => Some(Refusal {
+            kind: RefusalKind::Transaction,
+            what: match operation {
+                TransactionOperation::Begin => "SAVEPOINT",
+                TransactionOperation::Release => "RELEASE",
+                TransactionOperation::Rollback => "ROLLBACK TO",
+                _ => "SAVEPOINT",
+            }
+            .into(),
+        }),
+        // Anything SQLite adds later is refused until judged.
+        _ => write("an action SQLite reported as unknown".into()),
+    }
+}
+
+fn pragma_allowed(name: &str, value: Option<&str>) -> bool {
+    let name = name.to_ascii_lowercase();
+    PRAGMAS_WITH_ARGUMENT.contains(&name.as_str())
+        || (value.is_none() && PRAGMAS_READ_BARE.contains(&name.as_str()))
+}
+
+/// PRAGMAs that act even when read as a table-valued function
+/// (`SELECT * FROM pragma_optimize`). Others that take a value as an argument
+/// (`pragma_user_version(5)`) are caught when SQLite prepares the PRAGMA
+/// inside, by the same authorizer.
+fn is_acting_pragma(name: &str) -> bool {
+    const ACTING: &[&str] = &[
+        "optimize",
+        "wal_checkpoint",
+        "incremental_vacuum",
+        "shrink_memory",
+    ];
+    ACTING.contains(&name.to_ascii_lowercase().as_str())
+}
+
+/// The refusal recorded by the authorizer, named as the user wrote it where
+/// the statement's first word says more (`REPLACE`, `CREATE TEMP TABLE`,
+/// `ANALYZE` all first touch `sqlite_schema`).
+fn refine(recorded: Refusal, single: &str) -> Refusal {
+    if matches!(recorded.kind, RefusalKind::Function | RefusalKind::Pragma) {
+        return recorded;
+    }
+    lexical_refusal(single).unwrap_or(recorded)
+}
+
+/// A refusal read from the statement's leading keywords, for statements that
+/// are writes (or transaction or attach statements) by their very first word.
+fn lexical_refusal(single: &str) -> Option<Refusal> {
+    let words = leading_words(single, 6);
+    let first = words.first()?.as_str();
+    let kind = match first {
+        "INSERT" | "REPLACE" | "UPDATE" | "DELETE" | "DROP" | "ALTER" | "VACUUM" | "REINDEX"
+        | "ANALYZE" => RefusalKind::Write,
+        "CREATE"
+            if words
+                .get(1)
+                .is_some_and(|w| w == "TEMP" || w == "TEMPORARY") =>
+        {
+            RefusalKind::TempObject
+        }
+        "CREATE" => RefusalKind::Write,
+        "ATTACH" | "DETACH" => RefusalKind::Attach,
+        "BEGIN" | "COMMIT" | "END" | "ROLLBACK" | "SAVEPOINT" | "RELEASE" => {
+            RefusalKind::Transaction
+        }
+        _ => return None,
+    };
+    Some(Refusal {
+        kind,
+        what: lead_phrase(single)?,
+    })
+}
+
+/// The statement's kind in the user's words: `INSERT`, `CREATE TEMP TABLE`,
+/// `VACUUM INTO`, `PRAGMA journal_mode`, `DROP TABLE`.
+pub fn lead_phrase(single: &str) -> Option<String> {
+    let words = leading_words(single, 6);
+    let first = words.first()?.clone();
+    Some(match first.as_str() {
+        "CREATE" => {
+            let mut out = vec![first.clone()];
+            for w in &words[1..] {
+                let known = matches!(
+                    w.as_str(),
+                    "TEMP"
+                        | "TEMPORARY"
+                        | "UNIQUE"
+                        | "VIRTUAL"
+                        | "TABLE"
+                        | "INDEX"
+                        | "VIEW"
+                        | "TRIGGER"
+                );
+                if !known {
+                    break;
+                }
+                out.push(w.clone());
+                if matches!(w.as_str(), "TABLE" | "INDEX" | "VIEW" | "TRIGGER") {
+                    break;
+                }
+            }
+            out.join(" ")
+        }
+        "DROP" | "ALTER" => words.iter().take(2).cloned().collect::<Vec<_>>().join(" "),
+        "VACUUM" if words.iter().any(|w| w == "INTO") => "VACUUM INTO".into(),
+        "INSERT" if words.get(1).is_some_and(|w| w == "OR") => {
+            words.iter().take(3).cloned().collect::<Vec<_>>().join(" ")
+        }
+        "ROLLBACK" if words.iter().any(|w| w == "TO") => "ROLLBACK TO".into(),
+        "PRAGMA" => match words.get(1) {
+            Some(name) => format!("PRAGMA {}", name.to_ascii_lowercase()),
+            None => first,
+        },
+        _ => first,
+    })
+}
+
+/// The first SQL keyword of `text` after whitespace and comments, upper-cased
+/// (`None` when the text does not begin with a word).
+pub fn first_keyword(text: &str) -> Option<String> {
+    leading_words(text, 1).into_iter().next()
+}
+
+/// Up to `n` leading bare words of a statement, upper-cased, skipping
+/// comments; stops at the first token that is not a word (a string, a
+/// quoted name, punctuation).
+fn leading_words(text: &str, n: usize) -> Vec<String> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    let mut words = Vec::new();
+    while words.len() < n && i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii_whitespace() {
+            i += 1;
+        } else if let Some(end) = comment_end(bytes, i) {
+            i = end;
+        } else if b.is_ascii_alphabetic() || b == b'_' {
+            let start = i;
+            while i < bytes.len()
+                && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'$')
+            {
+                i += 1;
+            }
+            words.push(text[start..i].to_ascii_uppercase());
+            // `schema.name`: skip the dot so PRAGMA main.user_version reads on.
+            if bytes.get(i) == Some(&b'.') {
+                i += 1;
+                words.pop();
+            }
+        } else {
+            break;
+        }
+    }
+    words
+}
+
+/// Where a comment starting at `i` ends, if one starts there.
+fn comment_end(bytes: &[u8], i: usize) -> Option<usize> {
+    match (bytes.get(i), bytes.get(i + 1)) {
+        (Some(b'-'), Some(b'-')) => Some(
+            bytes[i..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(bytes.len(), |p| i + p + 1),
+        ),
+        (Some(b'/'), Some(b'*')) => Some(
+            bytes[i + 2..]
+                .windows(2)
+                .position(|w| w == b"*/")
+                .map_or(bytes.len(), |p| i + 2 + p + 2),
+        ),
+        _ => None,
+    }
+}
+
+/// Splits `sql` at top-level semicolons (outside strings, quoted names and
+/// comments) and returns the statements that hold more than whitespace and
+/// comments, trimmed.
+pub fn split_statements(sql: &str) -> Vec<&str> {
+    let bytes = sql.as_bytes();
+    let mut out = Vec::new();
+    let (mut start, mut i, mut content) = (0usize, 0usize, false);
+    while i < bytes.len() {
+        let b = bytes[i];
+        if let Some(end) = comment_end(bytes, i) {
+            i = end;
+            continue;
+        }
+        match b {
+            b';' => {
+                if content {
+                    out.push(sql[start..i].trim());
+                }
+                start = i + 1;
+                content = false;
+                i += 1;
+                continue;
+            }
+            b'\'' | b'"' | b'`' => {
+                i = quoted_end(bytes, i, b);
+                content = true;
+                continue;
+            }
+            b'[' => {
+                i = bytes[i..]
+                    .iter()
+                    .position(|&c| c == b']')
+                    .map_or(bytes.len(), |p| i + p + 1);
+                content = true;
+                continue;
+            }
+            _ if b.is_ascii_whitespace() => {}
+            _ => content = true,
+        }
+        i += 1;
+    }
+    if content {
+        out.push(sql[start..].trim());
+    }
+    out
+}
+
+/// The index just past a quoted token starting at `i` (a doubled quote
+/// stands for itself), or the end of the text when it is not closed.
+fn quoted_end(bytes: &[u8], i: usize, quote: u8) -> usize {
+    let mut j = i + 1;
+    while j < bytes.len() {
+        if bytes[j] == quote {
+            if bytes.get(j + 1) == Some(&quote) {
+                j += 2;
+                continue;
+            }
+            return j + 1;
+        }
+        j += 1;
+    }
+    bytes.len()
+}
+
+/// The one statement in `sql`, or why there is not exactly one.
+pub fn single_statement(sql: &str) -> Result<&str, QueryError> {
+    let statements = split_statements(sql);
+    match statements.as_slice() {
+        [] => Err(QueryError::Empty),
+        [one] => Ok(one),
+        [_, second, ..] => Err(QueryError::Refused(Refusal {
+            kind: RefusalKind::Several,
+            what: lead_phrase(second).unwrap_or_else(|| crate::output::cell(second, 30)),
+        })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_at_top_level_semicolons_only() {
+        assert_eq!(split_statements("SELECT 1"), vec!["SELECT 1"]);
+        assert_eq!(
+            split_statements(" ;; SELECT 1 ; -- done\n"),
+            vec!["SELECT 1"]
+        );
+        assert_eq!(
+            split_statements("SELECT ';' AS \"a;b\", [c;d] FROM t /* ; */"),
+            vec!["SELECT ';' AS \"a;b\", [c;d] FROM t /* ; */"]
+        );
+        assert_eq!(
+            split_statements("SELECT 1; DROP TABLE t"),
+            vec!["SELECT 1", "DROP TABLE t"]
+        );
+        assert_eq!(
+            split_statements("SELECT 'it''s;'; --x\n/* y */ DELETE FROM t"),
+            vec!["SELECT 'it''s;'", "--x\n/* y */ DELETE FROM t"]
+        );
+        assert!(split_statements(" -- only a comment\n /* and another */ ;").is_empty());
+    }
+
+    #[test]
+    fn names_statements_in_the_users_words() {
+        assert_eq!(
+            first_keyword("  -- hi\n/* x */ select 1").as_deref(),
+            Some("SELECT")
+        );
+        assert_eq!(first_keyword("'text'"), None);
+        assert_eq!(
+            lead_phrase("create temp table x(a)").as_deref(),
+            Some("CREATE TEMP TABLE")
+        );
+        assert_eq!(
+            lead_phrase("VACUUM main INTO 'x'").as_deref(),
+            Some("VACUUM INTO")
+        );
+        assert_eq!(
+            lead_phrase("PRAGMA main.Journal_Mode = wal").as_deref(),
+            Some("PRAGMA journal_mode")
+        );
+        assert_eq!(
+            lead_phrase("insert or replace into t values (1)").as_deref(),
+            Some("INSERT OR REPLACE")
+        );
+    }
+
+    #[test]
+    fn refusal_messages_are_one_plain_sentence() {
+        let r = Refusal {
+            kind: RefusalKind::Write,
+            what: "INSERT".into(),
+        };
+        assert_eq!(
+            r.to_string(),
+            "Refused: this statement would change the database (INSERT). Only read-only queries run here."
+        );
+        assert_eq!(
+            json_keys(&["id".into(), "id".into(), "x".into()]),
+            vec!["id", "id_2", "x"]
+        );
+        assert_eq!(csv_field(&Value::Blob(vec![0, 255])), "00ff");
+        assert_eq!(csv_field(&Value::Null), "");
+        assert_eq!(csv_field(&Value::Real(2.0)), "2.0");
+    }
+}
