@@ -1,0 +1,232 @@
+//! `rowsmith import`, `export` and `drop`.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use super::{CommandResult, open};
+use crate::db::DbError;
+use crate::db::journal::Journal;
+use crate::db::transfer::{
+    ExportOptions, ImportOptions, Progress, Stage, default_export_path, drop_table, export_table,
+    export_table_to, import_file, preview_drop,
+};
+use crate::output::thousands;
+
+/// How many columns the import summary lists before it says "and N more".
+const LISTED_COLUMNS: usize = 12;
+
+pub fn import(
+    db: &Path,
+    create: bool,
+    file: &Path,
+    table: Option<String>,
+    read_only: bool,
+) -> CommandResult {
+    refuse_read_only(read_only, "import into", db)?;
+    let mut db = open(db, true, create)?;
+    let journal = Journal::open_default()?;
+    let options = ImportOptions {
+        table,
+        journal: Some(&journal),
+        ..ImportOptions::default()
+    };
+    let mut meter = Meter::new("Importing");
+    let outcome = import_file(&mut db, file, &options, &mut |p| meter.show(p));
+    meter.clear();
+    let outcome = outcome?;
+    if outcome.created {
+        let mut listed: Vec<String> = outcome
+            .columns
+            .iter()
+            .take(LISTED_COLUMNS)
+            .map(|c| format!("{} {}", c.name, c.sql_type))
+            .collect();
+        if outcome.columns.len() > LISTED_COLUMNS {
+            listed.push(format!(
+                "and {} more",
+                outcome.columns.len() - LISTED_COLUMNS
+            ));
+        }
+        println!(
+            "Imported {} {} into new table '{}' ({} {}: {}).",
+            thousands(outcome.rows),
+            rows_word(outcome.rows),
+            outcome.table,
+            outcome.columns.len(),
+            if outcome.columns.len() == 1 {
+                "column"
+            } else {
+                "columns"
+            },
+            listed.join(", ")
+        );
+    } else {
+        println!(
+            "Appended {} {} to table '{}'. New total: {} {}.",
+            thousands(outcome.rows),
+            rows_word(outcome.rows),
+            outcome.table,
+            thousands(outcome.new_row_count),
+            rows_word(outcome.new_row_count)
+        );
+    }
+    Ok(())
+}
+
+pub fn export(db: &Path, table: &str, output: Option<&Path>) -> CommandResult {
+    let db = open(db, false, false)?;
+    let options = ExportOptions::default();
+    if output == Some(Path::new("-")) {
+        let stdout = std::io::stdout();
+        export_table_to(
+            &db,
+            table,
+            std::io::BufWriter::new(stdout.lock()),
+            &options,
+            &mut |_| {},
+        )?;
+        return Ok(());
+    }
+    let name = crate::db::catalog::find_object(&db, table)?.name;
+    let dest = match output {
+        Some(path) => path.to_path_buf(),
+        None => default_export_path(&name),
+    };
+    let mut meter = Meter::new("Exporting");
+    let outcome = export_table(&db, &name, &dest, &options, &mut |p| meter.show(p));
+    meter.clear();
+    let outcome = outcome?;
+    println!(
+        "Exported {} {} of '{}' to {}.",
+        thousands(outcome.rows),
+        rows_word(outcome.rows),
+        name,
+        outcome.path.as_deref().unwrap_or(&dest).display()
+    );
+    Ok(())
+}
+
+pub fn drop(db: &Path, table: &str, yes: bool, read_only: bool) -> CommandResult {
+    refuse_read_only(read_only, "delete tables of", db)?;
+    let mut db = open(db, true, false)?;
+    let preview = preview_drop(&db, table)?;
+    let what = preview.kind.as_str();
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(DbError::Refused(format!(
+                "Refusing to delete {what} '{}' without confirmation: pass --yes to delete it from a script.",
+                preview.name
+            ))
+            .into());
+        }
+        let question = match preview.rows {
+            Some(n) if preview.kind != crate::db::catalog::ObjectKind::View => {
+                format!(
+                    "Delete {what} '{}' and its {} {}? [y/N] ",
+                    preview.name,
+                    thousands(n),
+                    rows_word(n)
+                )
+            }
+            _ => format!("Delete {what} '{}'? [y/N] ", preview.name),
+        };
+        let mut stderr = std::io::stderr();
+        let _ = write!(stderr, "{question}");
+        let _ = stderr.flush();
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+            println!("Nothing was deleted.");
+            return Ok(());
+        }
+    }
+    let outcome = drop_table(&mut db, &preview.name)?;
+    match outcome.rows {
+        Some(n) if outcome.kind != crate::db::catalog::ObjectKind::View => println!(
+            "Deleted {} '{}' and its {} {}.",
+            outcome.kind.as_str(),
+            outcome.name,
+            thousands(n),
+            rows_word(n)
+        ),
+        _ => println!("Deleted {} '{}'.", outcome.kind.as_str(), outcome.name),
+    }
+    Ok(())
+}
+
+fn refuse_read_only(read_only: bool, what: &str, db: &Path) -> Result<(), DbError> {
+    if read_only {
+        return Err(DbError::Refused(format!(
+            "--read-only was given, so rowsmith will not {what} '{}'.",
+            db.display()
+        )));
+    }
+    Ok(())
+}
+
+fn rows_word(n: u64) -> &'static str {
+    if n == 1 { "row" } else { "rows" }
+}
+
+/// A one-line progress meter on stderr, shown only when stderr is a
+/// terminal and the work takes more than a moment.
+struct Meter {
+    verb: &'static str,
+    live: bool,
+    started: Instant,
+    last: Option<Instant>,
+    drew: bool,
+}
+
+impl Meter {
+    fn new(verb: &'static str) -> Self {
+        Self {
+            verb,
+            live: std::io::stderr().is_terminal(),
+            started: Instant::now(),
+            last: None,
+            drew: false,
+        }
+    }
+
+    fn show(&mut self, p: Progress) {
+        if !self.live || self.started.elapsed() < Duration::from_millis(300) {
+            return;
+        }
+        if self
+            .last
+            .is_some_and(|t| t.elapsed() < Duration::from_millis(100))
+        {
+            return;
+        }
+        self.last = Some(Instant::now());
+        let what = match p.stage {
+            Stage::Reading => "reading",
+            Stage::Writing => "writing",
+            Stage::Finishing => "finishing",
+        };
+        let amount = match (p.stage, p.total_rows) {
+            (Stage::Reading, _) => format!("{} rows", thousands(p.rows)),
+            (_, Some(total)) => format!("{} of {} rows", thousands(p.rows), thousands(total)),
+            (_, None) => format!("{} rows", thousands(p.rows)),
+        };
+        let percent = p
+            .fraction()
+            .map(|f| format!(" ({:.0}%)", f * 100.0))
+            .unwrap_or_default();
+        let mut stderr = std::io::stderr();
+        let _ = write!(stderr, "\r\x1b[K{}: {what} {amount}{percent}", self.verb);
+        let _ = stderr.flush();
+        self.drew = true;
+    }
+
+    fn clear(&mut self) {
+        if self.drew {
+            let mut stderr = std::io::stderr();
+            let _ = write!(stderr, "\r\x1b[K");
+            let _ = stderr.flush();
+            self.drew = false;
+        }
+    }
+}
