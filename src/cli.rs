@@ -34,6 +34,10 @@ pub struct GlobalArgs {
     /// Configuration file to use instead of the default one.
     #[arg(long, global = true, value_name = "PATH", env = "ROWSMITH_CONFIG")]
     pub config: Option<PathBuf>,
+
+    /// Open the database read-only: browse, inspect and export, but never write.
+    #[arg(long, global = true)]
+    pub read_only: bool,
 }
 
 /// Which model to ask; each beats the environment and the config file.
@@ -124,10 +128,65 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Ask a question in plain language, or run one read-only SQL statement, and print the rows.
+    Query {
+        db: PathBuf,
+        /// A question ("customers in Texas") or SQL starting with SELECT, WITH, VALUES, EXPLAIN,
+        /// PRAGMA table_info...; start with '?' to force a question.
+        #[arg(allow_hyphen_values = true)]
+        input: String,
+        /// Print the SQL (after the read-only check) and run nothing.
+        #[arg(long)]
+        sql_only: bool,
+        /// How to print the rows.
+        #[arg(long, value_enum, default_value_t = QueryFormat::Table)]
+        format: QueryFormat,
+        /// Most rows to print (default: query.row_limit, 1000); 0 prints every row.
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+        #[command(flatten)]
+        model: ModelArgs,
+    },
+    /// Import a CSV or JSON file as a new table, or append it to a table with matching columns.
+    Import {
+        db: PathBuf,
+        /// A .csv/.tsv file with a header row, or JSON: an array of objects or one object per line.
+        file: PathBuf,
+        /// The table to create or append to (default: derived from the file name).
+        #[arg(long)]
+        table: Option<String>,
+    },
+    /// Export a table or view to CSV (NULL is an empty field, empty text is "").
+    Export {
+        db: PathBuf,
+        table: String,
+        /// The file to write (default: <table>.csv here); '-' writes to stdout.
+        #[arg(short = 'o', long, value_name = "FILE", allow_hyphen_values = true)]
+        output: Option<PathBuf>,
+    },
+    /// Delete a table (or view) and all its rows.
+    Drop {
+        db: PathBuf,
+        table: String,
+        /// Delete without asking.
+        #[arg(short = 'y', long)]
+        yes: bool,
+    },
     /// Print the path of the demo database, building it if needed.
     Demo {
         /// Rebuild the demo database from scratch.
         #[arg(long)]
         reset: bool,
     },
+}
+
+/// Output formats of `rowsmith query`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum QueryFormat {
+    /// An aligned grid, NULL shown as NULL.
+    Table,
+    /// CSV with a header row; NULL is an empty field.
+    Csv,
+    /// A JSON array of objects keyed by column name.
+    Json,
 }

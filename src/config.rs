@@ -62,6 +62,8 @@ pub struct Config {
     pub compatible: ProviderSection,
     pub database: DatabaseSection,
     pub generate: GenerateSection,
+    pub query: QuerySection,
+    pub tui: TuiSection,
     /// The file this configuration was read from, if any.
     #[serde(skip)]
     pub loaded_from: Option<PathBuf>,
@@ -101,6 +103,8 @@ impl Default for Config {
             compatible: ProviderSection::default(),
             database: DatabaseSection::default(),
             generate: GenerateSection::default(),
+            query: QuerySection::default(),
+            tui: TuiSection::default(),
             loaded_from: None,
         }
     }
@@ -179,6 +183,130 @@ impl Default for GenerateSection {
             concurrency: 4,
             default_rows: 10,
         }
+    }
+}
+
+/// `[query]`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuerySection {
+    /// Rows a query shows before its result is reported as truncated.
+    #[serde(deserialize_with = "row_limit")]
+    pub row_limit: usize,
+}
+
+impl Default for QuerySection {
+    fn default() -> Self {
+        Self { row_limit: 1000 }
+    }
+}
+
+/// `[tui]`: the terminal app.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TuiSection {
+    /// Click to select and scroll with the wheel; off leaves the mouse to the terminal
+    /// (for selecting text).
+    pub mouse: bool,
+    pub keys: TuiKeys,
+}
+
+impl Default for TuiSection {
+    fn default() -> Self {
+        Self {
+            mouse: true,
+            keys: TuiKeys::default(),
+        }
+    }
+}
+
+/// Keys as written under `[tui.keys]`: `action = "key"` or `action = ["key", "key"]`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct KeyList(pub Vec<crate::tui::keys::KeyChord>);
+
+impl<'de> Deserialize<'de> for KeyList {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum OneOrMany {
+            One(String),
+            Many(Vec<String>),
+        }
+        let texts = match OneOrMany::deserialize(d).map_err(|_| {
+            D::Error::custom("must be a key such as \"g\" or a list such as [\"g\", \"f5\"]")
+        })? {
+            OneOrMany::One(t) => vec![t],
+            OneOrMany::Many(ts) => ts,
+        };
+        texts
+            .iter()
+            .map(|t| crate::tui::keys::KeyChord::parse(t).map_err(D::Error::custom))
+            .collect::<Result<Vec<_>, _>>()
+            .map(KeyList)
+    }
+}
+
+/// `[tui.keys]`: one optional entry per action of the app (see `crate::tui::keys::ACTIONS`);
+/// an entry replaces that action's default keys.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TuiKeys {
+    pub generate: Option<KeyList>,
+    pub generate_dialog: Option<KeyList>,
+    pub cancel: Option<KeyList>,
+    pub undo: Option<KeyList>,
+    pub open: Option<KeyList>,
+    pub schema: Option<KeyList>,
+    pub view_cell: Option<KeyList>,
+    pub filter: Option<KeyList>,
+    pub export: Option<KeyList>,
+    pub import: Option<KeyList>,
+    pub delete: Option<KeyList>,
+    pub reload: Option<KeyList>,
+    pub up: Option<KeyList>,
+    pub down: Option<KeyList>,
+    pub left: Option<KeyList>,
+    pub right: Option<KeyList>,
+    pub page_up: Option<KeyList>,
+    pub page_down: Option<KeyList>,
+    pub first: Option<KeyList>,
+    pub last: Option<KeyList>,
+    pub switch_pane: Option<KeyList>,
+    pub help: Option<KeyList>,
+    pub quit: Option<KeyList>,
+}
+
+impl TuiKeys {
+    /// The entries that were set, as (action name, keys).
+    pub fn overrides(&self) -> Vec<(String, Vec<crate::tui::keys::KeyChord>)> {
+        let all = [
+            ("generate", &self.generate),
+            ("generate_dialog", &self.generate_dialog),
+            ("cancel", &self.cancel),
+            ("undo", &self.undo),
+            ("open", &self.open),
+            ("schema", &self.schema),
+            ("view_cell", &self.view_cell),
+            ("filter", &self.filter),
+            ("export", &self.export),
+            ("import", &self.import),
+            ("delete", &self.delete),
+            ("reload", &self.reload),
+            ("up", &self.up),
+            ("down", &self.down),
+            ("left", &self.left),
+            ("right", &self.right),
+            ("page_up", &self.page_up),
+            ("page_down", &self.page_down),
+            ("first", &self.first),
+            ("last", &self.last),
+            ("switch_pane", &self.switch_pane),
+            ("help", &self.help),
+            ("quit", &self.quit),
+        ];
+        all.into_iter()
+            .filter_map(|(name, keys)| keys.as_ref().map(|k| (name.to_string(), k.0.clone())))
+            .collect()
     }
 }
 
@@ -488,6 +616,10 @@ fn concurrency<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
 }
 
 fn default_rows<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    ranged(d, 1, 1_000_000)
+}
+
+fn row_limit<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
     ranged(d, 1, 1_000_000)
 }
 

@@ -3,6 +3,7 @@
 //! The library holds every piece of logic; the binary (`src/main.rs`) and the
 //! terminal app only parse input, call into it and present results.
 
+pub mod ask;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -11,3 +12,4 @@ pub mod generate;
 pub mod llm;
 pub mod output;
 pub mod paths;
+pub mod tui;

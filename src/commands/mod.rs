@@ -3,7 +3,9 @@
 
 mod generate;
 mod inspect;
+mod query;
 mod tables;
+mod transfer;
 mod undo;
 
 use std::path::{Path, PathBuf};
@@ -19,13 +21,25 @@ pub fn run(cli: Cli) -> CommandResult {
     let create = cli.global.create;
     match cli.command {
         None => {
-            // The interactive app is the default face; until it is built, the
-            // table list of the chosen (or demo) database is the closest view.
             let path = match cli.db {
                 Some(path) => path,
                 None => crate::db::demo::ensure_demo()?,
             };
-            tables::run(&path, create, false)
+            // The terminal app needs a terminal; piped or scripted, the table
+            // list is the useful answer.
+            use std::io::IsTerminal;
+            if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
+                return tables::run(&path, create, false);
+            }
+            let config = load_config(&cli.global, &crate::cli::ModelArgs::default())?;
+            crate::tui::run(
+                crate::tui::Launch {
+                    db_path: path,
+                    read_only: cli.global.read_only,
+                    create,
+                },
+                &config,
+            )
         }
         Some(Command::Tables { db, json }) => tables::run(&db, create, json),
         Some(Command::Schema { db, table, json }) => {
@@ -73,6 +87,35 @@ pub fn run(cli: Cli) -> CommandResult {
                 },
                 &config,
             )
+        }
+        Some(Command::Query {
+            db,
+            input,
+            sql_only,
+            format,
+            limit,
+            model,
+        }) => {
+            let config = load_config(&cli.global, &model)?;
+            query::run(
+                query::Args {
+                    db,
+                    input,
+                    sql_only,
+                    format,
+                    limit,
+                },
+                &config,
+            )
+        }
+        Some(Command::Import { db, file, table }) => {
+            transfer::import(&db, create, &file, table, cli.global.read_only)
+        }
+        Some(Command::Export { db, table, output }) => {
+            transfer::export(&db, &table, output.as_deref())
+        }
+        Some(Command::Drop { db, table, yes }) => {
+            transfer::drop(&db, &table, yes, cli.global.read_only)
         }
         Some(Command::Demo { reset }) => demo(reset),
     }

@@ -6,6 +6,7 @@
 //! describe columns (`profile`), insert candidate rows (`write`) and remember
 //! what was inserted so it can be taken back (`journal`, `undo`).
 
+pub mod browse;
 pub mod catalog;
 pub mod demo;
 mod error;
@@ -13,8 +14,10 @@ pub mod formats;
 pub mod ident;
 pub mod journal;
 pub mod profile;
+pub mod query;
 pub mod sample;
 pub mod sql_text;
+pub mod transfer;
 pub mod undo;
 pub mod value;
 pub mod write;

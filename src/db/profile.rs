@@ -243,7 +243,7 @@ fn profile_column(
     let top_values = top
         .query_map([options.top_values as i64], |r| {
             Ok(ValueCount {
-                value: r.get(0)?,
+                value: super::value::value_at(r, 0)?,
                 count: r.get(1)?,
             })
         })?
@@ -408,7 +408,7 @@ fn values_at_positions(
                            FROM {source} WHERE {filter}) WHERE rn IN rarray(?1)"
     ))?;
     let found: Vec<(u64, Value)> = stmt
-        .query_map([wanted], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map([wanted], |r| Ok((r.get(0)?, super::value::value_at(r, 1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     // Positions may repeat (few values, many quantiles): look each one up.
     Ok(positions

@@ -159,7 +159,7 @@ impl<'a> Sampler<'a> {
                     self.db
                         .conn()
                         .query_row(&bounds_sql(expr, &self.from), [], |r| {
-                            Ok((r.get(0)?, r.get(1)?))
+                            Ok((super::value::value_at(r, 0)?, super::value::value_at(r, 1)?))
                         })?;
                 match bounds {
                     (Value::Integer(lo), Value::Integer(hi)) => {
@@ -248,7 +248,7 @@ impl<'a> Sampler<'a> {
     ) -> rusqlite::Result<(Vec<Vec<Value>>, SampleMethod)> {
         let conn = self.db.conn();
         let (lo, hi): (Value, Value) = conn.query_row(&bounds_sql(lead, &self.from), [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
+            Ok((super::value::value_at(r, 0)?, super::value::value_at(r, 1)?))
         })?;
         let mut seek = conn.prepare_cached(&format!(
             "SELECT {lead} FROM {} WHERE {lead} >= ?1 ORDER BY {lead} LIMIT 1",
@@ -274,7 +274,7 @@ impl<'a> Sampler<'a> {
             }
             let probe = between(&lo, &hi, rng);
             let Some(mut lead_value) = seek
-                .query_row([&probe], |r| r.get::<_, Value>(0))
+                .query_row([&probe], |r| super::value::value_at(r, 0))
                 .optional()?
             else {
                 continue;
@@ -294,7 +294,7 @@ impl<'a> Sampler<'a> {
                     }
                 }
                 lead_value = next
-                    .query_row([&lead_value], |r| r.get(0))
+                    .query_row([&lead_value], |r| super::value::value_at(r, 0))
                     .optional()?
                     .unwrap_or_else(|| lo.clone());
             }
@@ -347,7 +347,7 @@ fn collect_rows(mut rows: rusqlite::Rows<'_>) -> rusqlite::Result<Vec<Vec<Value>
         let n = row.as_ref().column_count();
         out.push(
             (0..n)
-                .map(|i| row.get::<_, Value>(i))
+                .map(|i| super::value::value_at(row, i))
                 .collect::<rusqlite::Result<_>>()?,
         );
     }

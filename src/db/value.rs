@@ -51,8 +51,19 @@ pub fn format_real(f: f64) -> String {
     }
 }
 
+/// An owned copy of a value. SQLite does not check that TEXT is valid
+/// UTF-8; such text keeps replacement characters instead of failing (the
+/// conversion rusqlite offers panics on it).
 pub fn owned(value: ValueRef<'_>) -> Value {
-    value.into()
+    match value {
+        ValueRef::Text(bytes) => Value::Text(String::from_utf8_lossy(bytes).into_owned()),
+        other => other.into(),
+    }
+}
+
+/// Column `i` of a result row as an owned value (see [`owned`]).
+pub fn value_at(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Value> {
+    Ok(owned(row.get_ref(i)?))
 }
 
 /// An unambiguous byte encoding of a row's values (storage class included),

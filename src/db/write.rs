@@ -352,7 +352,7 @@ impl<'t> BatchWriter<'t> {
             KeyShape::Rowid(_) => Ok(RowKey::Rowid(row.get(0)?)),
             KeyShape::Primary(cols) => Ok(RowKey::Primary(
                 (0..cols.len())
-                    .map(|i| row.get(i))
+                    .map(|i| super::value::value_at(row, i))
                     .collect::<rusqlite::Result<_>>()?,
             )),
         }
@@ -708,7 +708,7 @@ pub(crate) fn read_fingerprints<'k>(
             while let Some(row) = rows.next()? {
                 let id: i64 = row.get(0)?;
                 let values: Vec<Value> = (1..=columns.len())
-                    .map(|i| row.get(i))
+                    .map(|i| super::value::value_at(row, i))
                     .collect::<rusqlite::Result<_>>()?;
                 found.insert(id, fingerprint(&values));
             }
@@ -739,7 +739,7 @@ pub(crate) fn read_fingerprints<'k>(
                     match rows.next()? {
                         Some(row) => {
                             let values: Vec<Value> = (0..columns.len())
-                                .map(|i| row.get(i))
+                                .map(|i| super::value::value_at(row, i))
                                 .collect::<rusqlite::Result<_>>()?;
                             Some(fingerprint(&values))
                         }

@@ -1,0 +1,577 @@
+//! The app's state and its one transition function.
+//!
+//! `update(&mut App, Msg) -> Vec<Effect>` is pure: keys, mouse, ticks and the
+//! results of background work come in as messages; what should happen next
+//! (read a page, start a generation, undo) goes out as effects, which the
+//! runtime (`run.rs`) carries out. No IO happens here, so every transition is
+//! a plain unit test.
+
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::layout::{Position, Rect};
+use rusqlite::types::Value;
+
+use super::grid::{Grid, PageRequest};
+use super::keys::{Action, Keymap, Pane};
+use super::layout;
+use super::modal::{
+    CellView, Confirm, ConfirmKind, GenDialog, GenField, GenSpec, Input, Modal, Preview, Prompt,
+    PromptKind, ProviderOption,
+};
+use super::theme::Theme;
+use crate::db::browse::{Key, Page};
+use crate::db::catalog::{ObjectKind, ObjectSummary, TableInfo};
+use crate::db::transfer::DropPreview;
+use crate::db::undo::{UndoOutcome, UndoPreview};
+use crate::generate::job::{EMPTY_TABLE, Event, Outcome, Stage, Summary, rows_word};
+use crate::output::thousands;
+
+mod dialogs;
+mod input;
+mod results;
+
+use dialogs::*;
+use input::*;
+use results::*;
+
+/// Ticks a toast stays up (at 10 ticks a second).
+pub const TOAST_TICKS: u32 = 50;
+/// Ticks an error toast stays up.
+const ERROR_TOAST_TICKS: u32 = 80;
+/// Toasts shown at once.
+const MAX_TOASTS: usize = 3;
+
+/// What the app is started with.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The database path as shown.
+    pub db_path: String,
+    pub read_only: bool,
+    /// `generate.default_rows`.
+    pub default_rows: u64,
+    /// The configured source, as the status bar names it.
+    pub source: String,
+    /// Said once, at the first generation (e.g. that no LLM is configured).
+    pub source_note: Option<String>,
+    /// Providers the generate dialog offers; `provider` is the configured one.
+    pub providers: Vec<ProviderOption>,
+    pub provider: usize,
+    pub keymap: Keymap,
+    pub mouse: bool,
+    pub theme: Theme,
+    pub size: (u16, u16),
+}
+
+/// A table's row count as far as it is known.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Count {
+    Pending,
+    Known(u64),
+    /// A virtual table whose module is missing.
+    Unknown,
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableEntry {
+    pub name: String,
+    pub kind: ObjectKind,
+    pub count: Count,
+}
+
+/// A generation in progress.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub id: u64,
+    pub spec: GenSpec,
+    pub stage: String,
+    pub received: u64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub cancelling: bool,
+}
+
+/// An export, import or delete in progress (one at a time: the worker runs them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transfer {
+    pub label: String,
+    pub done: u64,
+    pub total: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Success,
+    Warning,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Toast {
+    pub text: String,
+    pub level: Level,
+    pub ttl: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Rows,
+    Schema,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SchemaView {
+    pub table: String,
+    pub info: Option<Result<TableInfo, String>>,
+    pub scroll: u16,
+}
+
+/// Everything on screen.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub db_path: String,
+    pub read_only: bool,
+    pub default_rows: u64,
+    pub source: String,
+    pub source_note: Option<String>,
+    pub providers: Vec<ProviderOption>,
+    pub provider: usize,
+    pub keymap: Keymap,
+    pub mouse: bool,
+    pub theme: Theme,
+    pub size: (u16, u16),
+
+    pub tables: Vec<TableEntry>,
+    /// The list could not be read: one sentence.
+    pub list_error: Option<String>,
+    pub listed: bool,
+    pub selected: usize,
+    pub list_top: usize,
+    pub filter: Input,
+    pub filtering: bool,
+
+    pub focus: Pane,
+    pub mode: Mode,
+    pub grid: Option<Grid>,
+    pub schema: Option<SchemaView>,
+    next_view: u64,
+
+    pub jobs: Vec<Job>,
+    next_job: u64,
+    pub transfer: Option<Transfer>,
+    pub toasts: Vec<Toast>,
+    pub modal: Option<Modal>,
+    pub tick: u64,
+    pub quit: bool,
+}
+
+/// Something that happened.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    Tick,
+    Objects(Result<Vec<ObjectSummary>, String>),
+    Count {
+        table: String,
+        count: Result<Option<u64>, String>,
+    },
+    Page {
+        request: PageRequest,
+        page: Result<Page, String>,
+    },
+    Schema {
+        table: String,
+        info: Result<TableInfo, String>,
+    },
+    Cell(Result<Value, String>),
+    UndoPreview {
+        table: String,
+        preview: Result<UndoPreview, String>,
+    },
+    Undone(Result<UndoOutcome, String>),
+    DropPreview {
+        table: String,
+        preview: Result<DropPreview, String>,
+    },
+    Job {
+        job: u64,
+        event: Event,
+    },
+    PreviewInserted {
+        table: String,
+        result: Result<Summary, String>,
+    },
+    TransferProgress {
+        done: u64,
+        total: Option<u64>,
+    },
+    /// An export, import or delete finished: the sentence to show, and the
+    /// tables whose rows or existence changed.
+    TransferDone {
+        result: Result<String, String>,
+        changed: Vec<String>,
+        relist: bool,
+    },
+    /// The database worker stopped; nothing more can be read.
+    WorkerGone(String),
+}
+
+/// Something the runtime should do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    ListObjects,
+    /// Count these tables, one message each, in the background.
+    Count(Vec<String>),
+    LoadPage(PageRequest),
+    LoadSchema(String),
+    LoadCell {
+        table: String,
+        key: Key,
+        column: String,
+    },
+    Generate {
+        job: u64,
+        spec: GenSpec,
+    },
+    CancelJob(u64),
+    InsertPreviewed {
+        spec: GenSpec,
+        rows: Vec<serde_json::Map<String, serde_json::Value>>,
+    },
+    PreviewUndo(String),
+    Undo(String),
+    Export {
+        table: String,
+        path: String,
+    },
+    Import {
+        path: String,
+    },
+    PreviewDrop(String),
+    Drop(String),
+    CancelTransfer,
+    Quit,
+}
+
+impl App {
+    pub fn new(options: Options) -> Self {
+        Self {
+            db_path: options.db_path,
+            read_only: options.read_only,
+            default_rows: options.default_rows,
+            source: options.source,
+            source_note: options.source_note,
+            providers: options.providers,
+            provider: options.provider,
+            keymap: options.keymap,
+            mouse: options.mouse,
+            theme: options.theme,
+            size: options.size,
+            tables: Vec::new(),
+            list_error: None,
+            listed: false,
+            selected: 0,
+            list_top: 0,
+            filter: Input::default(),
+            filtering: false,
+            focus: Pane::List,
+            mode: Mode::Rows,
+            grid: None,
+            schema: None,
+            next_view: 1,
+            jobs: Vec::new(),
+            next_job: 1,
+            transfer: None,
+            toasts: Vec::new(),
+            modal: None,
+            tick: 0,
+            quit: false,
+        }
+    }
+
+    /// Indexes into `tables` of the tables the filter lets through.
+    pub fn visible(&self) -> Vec<usize> {
+        let needle = self.filter.text.to_lowercase();
+        self.tables
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| needle.is_empty() || t.name.to_lowercase().contains(&needle))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    pub fn selected_table(&self) -> Option<&TableEntry> {
+        self.visible()
+            .get(self.selected)
+            .and_then(|&i| self.tables.get(i))
+    }
+
+    pub fn entry(&self, name: &str) -> Option<&TableEntry> {
+        self.tables.iter().find(|t| t.name == name)
+    }
+
+    fn entry_mut(&mut self, name: &str) -> Option<&mut TableEntry> {
+        self.tables.iter_mut().find(|t| t.name == name)
+    }
+
+    pub fn job_for(&self, table: &str) -> Option<&Job> {
+        self.jobs.iter().find(|j| j.spec.table == table)
+    }
+
+    /// The pane whose keys apply.
+    pub fn pane(&self) -> Pane {
+        match (self.focus, self.mode) {
+            (Pane::List, _) => Pane::List,
+            (_, Mode::Rows) => Pane::Rows,
+            (_, Mode::Schema) => Pane::Schema,
+        }
+    }
+
+    /// True while something on screen moves, so the runtime ticks.
+    pub fn animating(&self) -> bool {
+        !self.jobs.is_empty()
+            || !self.toasts.is_empty()
+            || self.transfer.is_some()
+            || self.tables.iter().any(|t| t.count == Count::Pending)
+    }
+
+    pub fn areas(&self) -> layout::Areas {
+        layout::areas(
+            Rect::new(0, 0, self.size.0, self.size.1),
+            layout::list_width(self),
+            layout::progress_lines(self),
+        )
+    }
+
+    /// Lines of rows the rows view shows.
+    pub fn grid_height(&self) -> usize {
+        layout::grid_height(self.areas().main)
+    }
+
+    fn list_height(&self) -> usize {
+        self.areas().list.height.saturating_sub(2).max(1) as usize
+    }
+
+    pub fn toast(&mut self, level: Level, text: impl Into<String>) {
+        let ttl = if level == Level::Error {
+            ERROR_TOAST_TICKS
+        } else {
+            TOAST_TICKS
+        };
+        self.toasts.push(Toast {
+            text: text.into(),
+            level,
+            ttl,
+        });
+        if self.toasts.len() > MAX_TOASTS {
+            self.toasts.remove(0);
+        }
+    }
+
+    fn popup(&mut self, title: &str, message: impl Into<String>) {
+        self.modal = Some(Modal::Error {
+            title: title.to_string(),
+            message: message.into(),
+        });
+    }
+
+    fn view_id(&mut self) -> u64 {
+        let id = self.next_view;
+        self.next_view += 1;
+        id
+    }
+
+    fn count_of(&self, table: &str) -> Option<u64> {
+        match self.entry(table)?.count {
+            Count::Known(n) => Some(n),
+            _ => None,
+        }
+    }
+}
+
+/// The one transition function.
+pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::Key(key) => on_key(app, key),
+        Msg::Mouse(mouse) => on_mouse(app, mouse),
+        Msg::Resize(w, h) => {
+            app.size = (w, h);
+            let height = app.grid_height();
+            let width = layout::grid_width(app.areas().main) as usize;
+            if let Some(g) = app.grid.as_mut() {
+                g.follow(height);
+                g.fit(width, height);
+            }
+            keep_list_visible(app);
+            Vec::new()
+        }
+        Msg::Tick => {
+            app.tick = app.tick.wrapping_add(1);
+            for t in &mut app.toasts {
+                t.ttl = t.ttl.saturating_sub(1);
+            }
+            app.toasts.retain(|t| t.ttl > 0);
+            Vec::new()
+        }
+        Msg::Objects(result) => on_objects(app, result),
+        Msg::Count { table, count } => {
+            if let Some(entry) = app.entry_mut(&table) {
+                entry.count = match count {
+                    Ok(Some(n)) => Count::Known(n),
+                    Ok(None) => Count::Unknown,
+                    Err(e) => Count::Failed(e),
+                };
+            }
+            Vec::new()
+        }
+        Msg::Page { request, page } => on_page(app, request, page),
+        Msg::Schema { table, info } => {
+            if let Some(s) = app.schema.as_mut().filter(|s| s.table == table) {
+                s.info = Some(info);
+            }
+            Vec::new()
+        }
+        Msg::Cell(result) => {
+            if let Some(Modal::Cell(cell)) = app.modal.as_mut() {
+                cell.text = Some(match result {
+                    Ok(v) => full_text(&v),
+                    Err(e) => e,
+                });
+            }
+            Vec::new()
+        }
+        Msg::UndoPreview { table, preview } => on_undo_preview(app, table, preview),
+        Msg::Undone(result) => on_undone(app, result),
+        Msg::DropPreview { table, preview } => on_drop_preview(app, table, preview),
+        Msg::Job { job, event } => on_job(app, job, event),
+        Msg::PreviewInserted { table, result } => {
+            app.jobs.retain(|j| !(j.spec.table == table && j.id == 0));
+            match result {
+                Ok(summary) => finished_ok(app, &summary),
+                Err(message) => {
+                    app.popup("Could not insert the previewed rows", message);
+                    Vec::new()
+                }
+            }
+        }
+        Msg::TransferProgress { done, total } => {
+            if let Some(t) = app.transfer.as_mut() {
+                t.done = done;
+                t.total = total;
+            }
+            Vec::new()
+        }
+        Msg::TransferDone {
+            result,
+            changed,
+            relist,
+        } => on_transfer_done(app, result, changed, relist),
+        Msg::WorkerGone(message) => {
+            app.popup("The database stopped answering", message);
+            Vec::new()
+        }
+    }
+}
+
+/// Points the main pane at the selected table: its rows or its schema.
+/// `force` reads again even when the pane already shows that table.
+pub(super) fn show_selected(app: &mut App, force: bool) -> Vec<Effect> {
+    let Some(name) = app.selected_table().map(|t| t.name.clone()) else {
+        app.grid = None;
+        app.schema = None;
+        return Vec::new();
+    };
+    match app.mode {
+        Mode::Rows => {
+            if !force && app.grid.as_ref().is_some_and(|g| g.table == name) {
+                return Vec::new();
+            }
+            let view = app.view_id();
+            let mut grid = Grid::new(&name, view);
+            let request = grid.open();
+            app.grid = Some(grid);
+            vec![Effect::LoadPage(request)]
+        }
+        Mode::Schema => {
+            if !force && app.schema.as_ref().is_some_and(|s| s.table == name) {
+                return Vec::new();
+            }
+            app.schema = Some(SchemaView {
+                table: name.clone(),
+                info: None,
+                scroll: 0,
+            });
+            vec![Effect::LoadSchema(name)]
+        }
+    }
+}
+
+pub(super) fn keep_list_visible(app: &mut App) {
+    let height = app.list_height();
+    if app.selected < app.list_top {
+        app.list_top = app.selected;
+    } else if app.selected >= app.list_top + height {
+        app.list_top = app.selected + 1 - height;
+    }
+    let max_top = app.visible().len().saturating_sub(height);
+    app.list_top = app.list_top.min(max_top);
+}
+
+pub(super) fn select(app: &mut App, index: usize) -> Vec<Effect> {
+    let n = app.visible().len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let index = index.min(n - 1);
+    if index == app.selected {
+        return Vec::new();
+    }
+    app.selected = index;
+    keep_list_visible(app);
+    show_selected(app, false)
+}
+
+pub(super) fn start_generation(app: &mut App, spec: GenSpec) -> Vec<Effect> {
+    if !spec.from_schema && app.count_of(&spec.table) == Some(0) {
+        ask_from_schema(app, spec);
+        return Vec::new();
+    }
+    if let Some(note) = app.source_note.take() {
+        app.toast(Level::Info, note);
+    }
+    let id = app.next_job;
+    app.next_job += 1;
+    app.jobs.push(Job {
+        id,
+        spec: spec.clone(),
+        stage: "starting".into(),
+        received: 0,
+        accepted: 0,
+        rejected: 0,
+        cancelling: false,
+    });
+    vec![Effect::Generate { job: id, spec }]
+}
+
+pub(super) fn ask_from_schema(app: &mut App, mut spec: GenSpec) {
+    spec.from_schema = true;
+    let table = spec.table.clone();
+    let rows = spec.rows;
+    app.modal = Some(Modal::Confirm(Confirm {
+        kind: ConfirmKind::FromSchema(spec),
+        title: format!("'{table}' is empty"),
+        lines: vec![
+            "There are no rows to learn from.".into(),
+            format!(
+                "Generate {rows} {} from the schema alone (column names, types and constraints)?",
+                rows_word(rows)
+            ),
+        ],
+        yes: "Generate".into(),
+        on_yes: true,
+    }));
+}

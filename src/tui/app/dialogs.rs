@@ -1,0 +1,294 @@
+//! Keys inside dialogs: confirmations, prompts, the generate dialog and the
+//! preview grid.
+
+use super::*;
+
+pub(super) fn on_modal_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    let Some(modal) = app.modal.take() else {
+        return Vec::new();
+    };
+    let (keep, effects) = match modal {
+        Modal::Help { scroll } => {
+            let scroll = match key.code {
+                KeyCode::Down | KeyCode::Char('j') => Some(scroll.saturating_add(1)),
+                KeyCode::Up | KeyCode::Char('k') => Some(scroll.saturating_sub(1)),
+                KeyCode::PageDown => Some(scroll.saturating_add(10)),
+                KeyCode::PageUp => Some(scroll.saturating_sub(10)),
+                _ => None,
+            };
+            (scroll.map(|scroll| Modal::Help { scroll }), Vec::new())
+        }
+        Modal::Error { title, message } => match key.code {
+            KeyCode::Enter | KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char(' ') => {
+                (None, Vec::new())
+            }
+            _ => (Some(Modal::Error { title, message }), Vec::new()),
+        },
+        Modal::Cell(mut cell) => match key.code {
+            KeyCode::Down | KeyCode::Char('j') => {
+                cell.scroll = cell.scroll.saturating_add(1);
+                (Some(Modal::Cell(cell)), Vec::new())
+            }
+            KeyCode::Up | KeyCode::Char('k') => {
+                cell.scroll = cell.scroll.saturating_sub(1);
+                (Some(Modal::Cell(cell)), Vec::new())
+            }
+            KeyCode::PageDown => {
+                cell.scroll = cell.scroll.saturating_add(10);
+                (Some(Modal::Cell(cell)), Vec::new())
+            }
+            KeyCode::PageUp => {
+                cell.scroll = cell.scroll.saturating_sub(10);
+                (Some(Modal::Cell(cell)), Vec::new())
+            }
+            _ => (None, Vec::new()),
+        },
+        Modal::Confirm(confirm) => on_confirm_key(app, confirm, key),
+        Modal::Prompt(prompt) => on_prompt_key(app, prompt, key),
+        Modal::Generate(dialog) => on_dialog_key(app, dialog, key),
+        Modal::Preview(preview) => on_preview_key(app, preview, key),
+    };
+    // A handler may have opened a new modal (or a popup); it wins.
+    if app.modal.is_none() {
+        app.modal = keep;
+    }
+    effects
+}
+
+pub(super) fn on_confirm_key(
+    app: &mut App,
+    mut confirm: Confirm,
+    key: KeyEvent,
+) -> (Option<Modal>, Vec<Effect>) {
+    let answer = match key.code {
+        KeyCode::Char('y') | KeyCode::Char('Y') => Some(true),
+        KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc | KeyCode::Char('q') => Some(false),
+        KeyCode::Enter => Some(confirm.on_yes),
+        KeyCode::Left
+        | KeyCode::Right
+        | KeyCode::Tab
+        | KeyCode::BackTab
+        | KeyCode::Char('h')
+        | KeyCode::Char('l') => {
+            confirm.on_yes = !confirm.on_yes;
+            None
+        }
+        _ => None,
+    };
+    match answer {
+        None => (Some(Modal::Confirm(confirm)), Vec::new()),
+        Some(false) => (None, Vec::new()),
+        Some(true) => {
+            let effects = match confirm.kind {
+                ConfirmKind::FromSchema(spec) => start_generation(app, spec),
+                ConfirmKind::Undo { table } => vec![Effect::Undo(table)],
+                ConfirmKind::Delete { table } => {
+                    app.transfer = Some(Transfer {
+                        label: format!("delete of '{table}'"),
+                        done: 0,
+                        total: None,
+                    });
+                    vec![Effect::Drop(table)]
+                }
+                ConfirmKind::Quit => quit_now(app),
+            };
+            (None, effects)
+        }
+    }
+}
+
+pub(super) fn on_prompt_key(
+    app: &mut App,
+    mut prompt: Prompt,
+    key: KeyEvent,
+) -> (Option<Modal>, Vec<Effect>) {
+    match key.code {
+        KeyCode::Esc => (None, Vec::new()),
+        KeyCode::Enter => {
+            let path = prompt.input.text.trim().to_string();
+            if path.is_empty() {
+                prompt.note = Some("Type a file path first.".into());
+                return (Some(Modal::Prompt(prompt)), Vec::new());
+            }
+            match prompt.kind {
+                PromptKind::Export { table } => {
+                    app.transfer = Some(Transfer {
+                        label: format!("export of '{table}'"),
+                        done: 0,
+                        total: app.count_of(&table),
+                    });
+                    (None, vec![Effect::Export { table, path }])
+                }
+                PromptKind::Import => {
+                    app.transfer = Some(Transfer {
+                        label: format!("import of '{path}'"),
+                        done: 0,
+                        total: None,
+                    });
+                    (None, vec![Effect::Import { path }])
+                }
+            }
+        }
+        _ => {
+            prompt.input.edit(&key);
+            (Some(Modal::Prompt(prompt)), Vec::new())
+        }
+    }
+}
+
+pub(super) fn on_dialog_key(
+    app: &mut App,
+    mut d: GenDialog,
+    key: KeyEvent,
+) -> (Option<Modal>, Vec<Effect>) {
+    let fields = GenField::ALL;
+    let at = fields.iter().position(|f| *f == d.field).unwrap_or(0);
+    let model_editable = app
+        .providers
+        .get(d.provider)
+        .is_some_and(|p| p.model_editable);
+    match key.code {
+        KeyCode::Esc => return (None, Vec::new()),
+        KeyCode::Tab | KeyCode::Down => d.field = fields[(at + 1) % fields.len()],
+        KeyCode::BackTab | KeyCode::Up => d.field = fields[(at + fields.len() - 1) % fields.len()],
+        KeyCode::Left | KeyCode::Right
+            if d.field == GenField::Provider && !app.providers.is_empty() =>
+        {
+            let n = app.providers.len();
+            d.provider = if key.code == KeyCode::Left {
+                (d.provider + n - 1) % n
+            } else {
+                (d.provider + 1) % n
+            };
+            if let Some(p) = app.providers.get(d.provider) {
+                d.model = Input::new(p.model.clone());
+            }
+        }
+        KeyCode::Left | KeyCode::Right | KeyCode::Char(' ') if d.field == GenField::Preview => {
+            d.preview = !d.preview;
+        }
+        KeyCode::Enter => {
+            let rows = match d.rows.text.trim().replace([',', '_'], "").parse::<u64>() {
+                Ok(n) if (1..=1_000_000).contains(&n) => n,
+                _ => {
+                    d.error = Some("Rows must be a whole number from 1 to 1,000,000.".into());
+                    d.field = GenField::Rows;
+                    return (Some(Modal::Generate(d)), Vec::new());
+                }
+            };
+            let model = d.model.text.trim().to_string();
+            if model_editable && model.is_empty() {
+                d.error = Some("Name a model, or pick another provider.".into());
+                d.field = GenField::Model;
+                return (Some(Modal::Generate(d)), Vec::new());
+            }
+            let option = app.providers.get(d.provider);
+            let mut spec = GenSpec::new(&d.table, rows);
+            spec.preview = d.preview;
+            if d.provider != app.provider {
+                spec.provider = option.map(|p| p.choice);
+            }
+            if model_editable && option.is_some_and(|p| p.model != model) {
+                spec.model = Some(model);
+                spec.provider = option.map(|p| p.choice);
+            }
+            if app.job_for(&d.table).is_some() {
+                d.error = Some(format!("'{}' is already generating.", d.table));
+                return (Some(Modal::Generate(d)), Vec::new());
+            }
+            return (None, start_generation(app, spec));
+        }
+        _ => {
+            let edited = match d.field {
+                GenField::Rows => {
+                    matches!(key.code, KeyCode::Char(c) if c.is_ascii_digit())
+                        || !matches!(key.code, KeyCode::Char(_))
+                        || key.modifiers.contains(KeyModifiers::CONTROL)
+                }
+                GenField::Model => model_editable,
+                _ => false,
+            };
+            if edited {
+                match d.field {
+                    GenField::Rows => {
+                        d.rows.edit(&key);
+                    }
+                    GenField::Model => {
+                        d.model.edit(&key);
+                    }
+                    _ => {}
+                }
+                d.error = None;
+            }
+        }
+    }
+    (Some(Modal::Generate(d)), Vec::new())
+}
+
+pub(super) fn on_preview_key(
+    app: &mut App,
+    mut p: Preview,
+    key: KeyEvent,
+) -> (Option<Modal>, Vec<Effect>) {
+    let height = layout::preview_height(Rect::new(0, 0, app.size.0, app.size.1), p.rows.len());
+    let last = p.rows.len().saturating_sub(1);
+    match key.code {
+        KeyCode::Esc | KeyCode::Char('q') => {
+            app.toast(
+                Level::Info,
+                format!(
+                    "Discarded the preview for '{}'. Nothing was written.",
+                    p.spec.table
+                ),
+            );
+            return (None, Vec::new());
+        }
+        KeyCode::Down | KeyCode::Char('j') => p.cursor = (p.cursor + 1).min(last),
+        KeyCode::Up | KeyCode::Char('k') => p.cursor = p.cursor.saturating_sub(1),
+        KeyCode::PageDown => p.cursor = (p.cursor + height).min(last),
+        KeyCode::PageUp => p.cursor = p.cursor.saturating_sub(height),
+        KeyCode::Home => p.cursor = 0,
+        KeyCode::End => p.cursor = last,
+        KeyCode::Left | KeyCode::Char('h') => p.left = p.left.saturating_sub(1),
+        KeyCode::Right | KeyCode::Char('l') => {
+            p.left = (p.left + 1).min(p.columns.len().saturating_sub(1))
+        }
+        KeyCode::Char('x') | KeyCode::Char('d') | KeyCode::Delete | KeyCode::Char(' ') => {
+            if let Some(d) = p.dropped.get_mut(p.cursor) {
+                *d = !*d;
+            }
+            p.cursor = (p.cursor + 1).min(last);
+        }
+        KeyCode::Char('r') => {
+            let spec = p.spec.clone();
+            return (None, start_generation(app, spec));
+        }
+        KeyCode::Char('a') | KeyCode::Enter => {
+            let rows = p.kept();
+            if rows.is_empty() {
+                app.toast(Level::Info, "Every row is dropped; nothing to insert.");
+                return (Some(Modal::Preview(p)), Vec::new());
+            }
+            let mut spec = p.spec.clone();
+            spec.preview = false;
+            // Id 0 marks the insert of accepted rows: it shows a spinner too.
+            app.jobs.push(Job {
+                id: 0,
+                spec: spec.clone(),
+                stage: "inserting".into(),
+                received: rows.len() as u64,
+                accepted: 0,
+                rejected: 0,
+                cancelling: false,
+            });
+            return (None, vec![Effect::InsertPreviewed { spec, rows }]);
+        }
+        _ => {}
+    }
+    if p.cursor < p.top {
+        p.top = p.cursor;
+    } else if p.cursor >= p.top + height.max(1) {
+        p.top = p.cursor + 1 - height.max(1);
+    }
+    (Some(Modal::Preview(p)), Vec::new())
+}

@@ -1,0 +1,526 @@
+//! Keys and mouse outside dialogs: moving, opening, and starting actions.
+
+use super::*;
+
+pub(super) fn move_list(app: &mut App, delta: isize) -> Vec<Effect> {
+    let target = (app.selected as isize + delta).max(0) as usize;
+    select(app, target)
+}
+
+pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    if key.kind == KeyEventKind::Release {
+        return Vec::new();
+    }
+    if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+        return quit_now(app);
+    }
+    if app.modal.is_some() {
+        return on_modal_key(app, key);
+    }
+    if app.filtering {
+        return on_filter_key(app, key);
+    }
+    match app.keymap.action(&key, app.pane()) {
+        Some(action) => on_action(app, action),
+        None => Vec::new(),
+    }
+}
+
+pub(super) fn quit_now(app: &mut App) -> Vec<Effect> {
+    app.quit = true;
+    let mut effects: Vec<Effect> = app.jobs.iter().map(|j| Effect::CancelJob(j.id)).collect();
+    if app.transfer.is_some() {
+        effects.push(Effect::CancelTransfer);
+    }
+    effects.push(Effect::Quit);
+    effects
+}
+
+pub(super) fn on_filter_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    match key.code {
+        KeyCode::Esc => {
+            app.filtering = false;
+            app.filter.text.clear();
+            refilter(app)
+        }
+        KeyCode::Enter => {
+            app.filtering = false;
+            Vec::new()
+        }
+        KeyCode::Up => move_list(app, -1),
+        KeyCode::Down => move_list(app, 1),
+        _ => {
+            if app.filter.edit(&key) {
+                refilter(app)
+            } else {
+                Vec::new()
+            }
+        }
+    }
+}
+
+pub(super) fn refilter(app: &mut App) -> Vec<Effect> {
+    let keep = app.grid.as_ref().map(|g| g.table.clone());
+    let visible = app.visible();
+    app.selected = keep
+        .and_then(|name| visible.iter().position(|&i| app.tables[i].name == name))
+        .unwrap_or(0);
+    app.list_top = 0;
+    keep_list_visible(app);
+    show_selected(app, false)
+}
+
+/// Refuses an action that writes when the database is read-only.
+pub(super) fn read_only_refusal(app: &mut App, action: Action) -> bool {
+    if !app.read_only {
+        return false;
+    }
+    let what = match action {
+        Action::Generate | Action::GenerateDialog => "generate rows",
+        Action::Undo => "undo",
+        Action::Import => "import",
+        _ => "delete tables",
+    };
+    app.toast(
+        Level::Warning,
+        format!("The database is open read-only (--read-only), so rowsmith cannot {what}."),
+    );
+    true
+}
+
+pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
+    let height = app.grid_height();
+    let pane = app.pane();
+    match action {
+        Action::Quit => {
+            if app.jobs.is_empty() {
+                return quit_now(app);
+            }
+            let n = app.jobs.len();
+            app.modal = Some(Modal::Confirm(Confirm {
+                kind: ConfirmKind::Quit,
+                title: "Quit?".into(),
+                lines: vec![
+                    format!(
+                        "{n} generation{} still running. Quitting cancels {}.",
+                        if n == 1 { " is" } else { "s are" },
+                        if n == 1 { "it" } else { "them" }
+                    ),
+                    "Rows already added stay in the database.".into(),
+                ],
+                yes: "Quit".into(),
+                on_yes: false,
+            }));
+            Vec::new()
+        }
+        Action::Help => {
+            app.modal = Some(Modal::Help { scroll: 0 });
+            Vec::new()
+        }
+        Action::SwitchPane => {
+            app.focus = if app.focus == Pane::List {
+                Pane::Rows
+            } else {
+                Pane::List
+            };
+            Vec::new()
+        }
+        Action::Up
+        | Action::Down
+        | Action::PageUp
+        | Action::PageDown
+        | Action::First
+        | Action::Last => on_move(app, action, pane, height),
+        Action::Left | Action::Right => {
+            let width = layout::grid_width(app.areas().main) as usize;
+            if let Some(g) = app.grid.as_mut() {
+                g.move_col(if action == Action::Left { -1 } else { 1 });
+                g.fit(width, height);
+            }
+            Vec::new()
+        }
+        Action::Open => {
+            if pane == Pane::Rows {
+                return view_cell(app);
+            }
+            let was = app.mode;
+            app.mode = Mode::Rows;
+            if app.selected_table().is_some() {
+                app.focus = Pane::Rows;
+            }
+            show_selected(app, was != Mode::Rows)
+        }
+        Action::ViewCell => view_cell(app),
+        Action::Schema => {
+            app.mode = if app.mode == Mode::Schema {
+                Mode::Rows
+            } else {
+                Mode::Schema
+            };
+            show_selected(app, false)
+        }
+        Action::Filter => {
+            app.filtering = true;
+            app.focus = Pane::List;
+            Vec::new()
+        }
+        Action::Generate => {
+            if read_only_refusal(app, action) {
+                return Vec::new();
+            }
+            let Some(table) = generatable(app) else {
+                return Vec::new();
+            };
+            let spec = GenSpec::new(&table, app.default_rows);
+            start_generation(app, spec)
+        }
+        Action::GenerateDialog => {
+            if read_only_refusal(app, action) {
+                return Vec::new();
+            }
+            let Some(table) = generatable(app) else {
+                return Vec::new();
+            };
+            let model = app
+                .providers
+                .get(app.provider)
+                .map(|p| p.model.clone())
+                .unwrap_or_default();
+            app.modal = Some(Modal::Generate(GenDialog {
+                table,
+                field: GenField::Rows,
+                rows: Input::new(app.default_rows.to_string()),
+                provider: app.provider,
+                model: Input::new(model),
+                preview: true,
+                error: None,
+            }));
+            Vec::new()
+        }
+        Action::Cancel => cancel(app),
+        Action::Undo => {
+            if read_only_refusal(app, action) {
+                return Vec::new();
+            }
+            let Some(table) = app.selected_table().map(|t| t.name.clone()) else {
+                return Vec::new();
+            };
+            if app.job_for(&table).is_some() {
+                app.toast(
+                    Level::Warning,
+                    format!("'{table}' is still generating; wait for it to finish, or press Esc to cancel it first."),
+                );
+                return Vec::new();
+            }
+            vec![Effect::PreviewUndo(table)]
+        }
+        Action::Export => {
+            let Some(table) = app.selected_table().map(|t| t.name.clone()) else {
+                return Vec::new();
+            };
+            if busy_transfer(app) {
+                return Vec::new();
+            }
+            app.modal = Some(Modal::Prompt(Prompt {
+                kind: PromptKind::Export {
+                    table: table.clone(),
+                },
+                title: format!("Export '{table}'"),
+                label: "CSV file".into(),
+                input: Input::new(format!("{}.csv", file_stem_for(&table))),
+                note: None,
+            }));
+            Vec::new()
+        }
+        Action::Import => {
+            if read_only_refusal(app, action) || busy_transfer(app) {
+                return Vec::new();
+            }
+            app.modal = Some(Modal::Prompt(Prompt {
+                kind: PromptKind::Import,
+                title: "Import a file".into(),
+                label: "CSV or JSON file".into(),
+                input: Input::default(),
+                note: Some(
+                    "A new table named after the file, or appended to the table of that name when its columns match."
+                        .into(),
+                ),
+            }));
+            Vec::new()
+        }
+        Action::Delete => {
+            if read_only_refusal(app, action) || busy_transfer(app) {
+                return Vec::new();
+            }
+            let Some(table) = app.selected_table().map(|t| t.name.clone()) else {
+                return Vec::new();
+            };
+            if app.job_for(&table).is_some() {
+                app.toast(
+                    Level::Warning,
+                    format!("'{table}' is still generating; cancel it with Esc before deleting the table."),
+                );
+                return Vec::new();
+            }
+            vec![Effect::PreviewDrop(table)]
+        }
+        Action::Reload => {
+            for t in &mut app.tables {
+                t.count = Count::Pending;
+            }
+            let mut effects = vec![Effect::ListObjects];
+            if let Some(g) = app.grid.as_mut() {
+                effects.push(Effect::LoadPage(g.reload()));
+            }
+            if let Some(s) = app.schema.as_mut() {
+                s.info = None;
+                effects.push(Effect::LoadSchema(s.table.clone()));
+            }
+            effects
+        }
+    }
+}
+
+pub(super) fn busy_transfer(app: &mut App) -> bool {
+    if let Some(t) = &app.transfer {
+        let text = format!(
+            "Wait for the {} to finish, or press Esc to cancel it.",
+            t.label
+        );
+        app.toast(Level::Warning, text);
+        return true;
+    }
+    false
+}
+
+/// A file name for a table: its name with path separators replaced.
+pub(super) fn file_stem_for(table: &str) -> String {
+    table
+        .chars()
+        .map(|c| {
+            if matches!(c, '/' | '\\' | ':' | '\0') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+pub(super) fn on_move(app: &mut App, action: Action, pane: Pane, height: usize) -> Vec<Effect> {
+    match pane {
+        Pane::List => {
+            let page = app.list_height() as isize;
+            match action {
+                Action::Up => move_list(app, -1),
+                Action::Down => move_list(app, 1),
+                Action::PageUp => move_list(app, -page),
+                Action::PageDown => move_list(app, page),
+                Action::First => select(app, 0),
+                _ => select(app, usize::MAX),
+            }
+        }
+        Pane::Rows => {
+            let Some(g) = app.grid.as_mut() else {
+                return Vec::new();
+            };
+            let page = height.max(1) as isize;
+            let request = match action {
+                Action::Up => g.move_by(-1, height),
+                Action::Down => g.move_by(1, height),
+                Action::PageUp => g.move_by(-page, height),
+                Action::PageDown => g.move_by(page, height),
+                Action::First => g.jump_start(),
+                _ => g.jump_end(height),
+            };
+            request.map(Effect::LoadPage).into_iter().collect()
+        }
+        Pane::Schema => {
+            if let Some(s) = app.schema.as_mut() {
+                let page = height.max(1) as u16;
+                s.scroll = match action {
+                    Action::Up => s.scroll.saturating_sub(1),
+                    Action::Down => s.scroll.saturating_add(1),
+                    Action::PageUp => s.scroll.saturating_sub(page),
+                    Action::PageDown => s.scroll.saturating_add(page),
+                    Action::First => 0,
+                    _ => u16::MAX / 2,
+                };
+            }
+            Vec::new()
+        }
+    }
+}
+
+pub(super) fn view_cell(app: &mut App) -> Vec<Effect> {
+    let Some(g) = app.grid.as_ref() else {
+        return Vec::new();
+    };
+    let (Some(row), Some(column)) = (g.current(), g.columns.get(g.col)) else {
+        return Vec::new();
+    };
+    let title = format!("{} · {}", g.table, column);
+    let Some(value) = row.values.get(g.col) else {
+        return Vec::new();
+    };
+    if row.cut_len(g.col).is_some() {
+        let effect = Effect::LoadCell {
+            table: g.table.clone(),
+            key: row.key.clone(),
+            column: column.clone(),
+        };
+        app.modal = Some(Modal::Cell(CellView {
+            title,
+            text: None,
+            scroll: 0,
+        }));
+        return vec![effect];
+    }
+    let text = full_text(value);
+    app.modal = Some(Modal::Cell(CellView {
+        title,
+        text: Some(text),
+        scroll: 0,
+    }));
+    Vec::new()
+}
+
+/// A value shown whole: text as is, blobs as hex.
+pub(super) fn full_text(value: &Value) -> String {
+    match value {
+        Value::Blob(b) => {
+            let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+            format!("<{} bytes> {hex}", b.len())
+        }
+        Value::Null => "NULL".into(),
+        other => crate::db::value::display(other),
+    }
+}
+
+/// The selected table if rows can be generated for it; otherwise says why.
+pub(super) fn generatable(app: &mut App) -> Option<String> {
+    let entry = app.selected_table()?.clone();
+    if !entry.kind.generatable() {
+        app.toast(
+            Level::Warning,
+            format!(
+                "'{}' is a {}, not a table, so rowsmith cannot add rows to it.",
+                entry.name,
+                entry.kind.as_str()
+            ),
+        );
+        return None;
+    }
+    if app.job_for(&entry.name).is_some() {
+        app.toast(
+            Level::Info,
+            format!("'{}' is already generating; Esc cancels it.", entry.name),
+        );
+        return None;
+    }
+    Some(entry.name)
+}
+
+pub(super) fn cancel(app: &mut App) -> Vec<Effect> {
+    if !app.filter.text.is_empty() {
+        app.filter.text.clear();
+        return refilter(app);
+    }
+    if app.transfer.is_some() {
+        app.toast(Level::Info, "Cancelling…");
+        return vec![Effect::CancelTransfer];
+    }
+    let selected = app.selected_table().map(|t| t.name.clone());
+    // The selected table's generation, else the latest one.
+    let index = selected
+        .and_then(|name| app.jobs.iter().position(|j| j.spec.table == name))
+        .or_else(|| app.jobs.len().checked_sub(1));
+    let Some(index) = index else {
+        if app.focus != Pane::List {
+            app.focus = Pane::List;
+        }
+        return Vec::new();
+    };
+    let job = &mut app.jobs[index];
+    if job.id == 0 {
+        // Inserting accepted preview rows: short, and not cancellable.
+        return Vec::new();
+    }
+    if job.cancelling {
+        return Vec::new();
+    }
+    job.cancelling = true;
+    job.stage = "cancelling".into();
+    vec![Effect::CancelJob(job.id)]
+}
+
+pub(super) fn on_mouse(app: &mut App, mouse: MouseEvent) -> Vec<Effect> {
+    if !app.mouse || app.modal.is_some() {
+        return Vec::new();
+    }
+    let areas = app.areas();
+    let at = Position::new(mouse.column, mouse.row);
+    let height = app.grid_height();
+    let in_list = areas.list.contains(at);
+    let in_main = areas.main.contains(at);
+    match mouse.kind {
+        MouseEventKind::ScrollDown | MouseEventKind::ScrollUp => {
+            let delta: isize = if mouse.kind == MouseEventKind::ScrollDown {
+                3
+            } else {
+                -3
+            };
+            if in_list {
+                let target = (app.list_top as isize + delta).max(0) as usize;
+                let max_top = app.visible().len().saturating_sub(app.list_height());
+                app.list_top = target.min(max_top);
+                return Vec::new();
+            }
+            if in_main {
+                return match app.mode {
+                    Mode::Rows => app
+                        .grid
+                        .as_mut()
+                        .and_then(|g| g.scroll(delta, height))
+                        .map(Effect::LoadPage)
+                        .into_iter()
+                        .collect(),
+                    Mode::Schema => {
+                        if let Some(s) = app.schema.as_mut() {
+                            s.scroll = (s.scroll as isize + delta).max(0) as u16;
+                        }
+                        Vec::new()
+                    }
+                };
+            }
+            Vec::new()
+        }
+        MouseEventKind::Down(MouseButton::Left) => {
+            if in_list {
+                app.focus = Pane::List;
+                let line = mouse.row.saturating_sub(areas.list.y + 1) as usize;
+                if mouse.row > areas.list.y && line < app.list_height() {
+                    return select(app, app.list_top + line);
+                }
+                return Vec::new();
+            }
+            if in_main {
+                app.focus = Pane::Rows;
+                let first_line = layout::grid_first_line(areas.main);
+                if app.mode == Mode::Rows
+                    && mouse.row >= first_line
+                    && let Some(g) = app.grid.as_mut()
+                {
+                    let line = (mouse.row - first_line) as usize;
+                    return g
+                        .click(line, height)
+                        .map(Effect::LoadPage)
+                        .into_iter()
+                        .collect();
+                }
+            }
+            Vec::new()
+        }
+        _ => Vec::new(),
+    }
+}

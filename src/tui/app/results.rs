@@ -1,0 +1,377 @@
+//! Results of background work: the table list, pages, generation events,
+//! undo, delete and transfers.
+
+use super::*;
+
+pub(super) fn on_objects(app: &mut App, result: Result<Vec<ObjectSummary>, String>) -> Vec<Effect> {
+    app.listed = true;
+    let objects = match result {
+        Ok(o) => o,
+        Err(e) => {
+            app.list_error = Some(e);
+            return Vec::new();
+        }
+    };
+    app.list_error = None;
+    let keep = app.selected_table().map(|t| t.name.clone());
+    let old = std::mem::take(&mut app.tables);
+    app.tables = objects
+        .into_iter()
+        .map(|o| {
+            let count = old
+                .iter()
+                .find(|t| t.name == o.name)
+                .map(|t| t.count.clone())
+                .unwrap_or(Count::Pending);
+            TableEntry {
+                name: o.name,
+                kind: o.kind,
+                count,
+            }
+        })
+        .collect();
+    let visible = app.visible();
+    app.selected = keep
+        .and_then(|name| visible.iter().position(|&i| app.tables[i].name == name))
+        .unwrap_or(0)
+        .min(visible.len().saturating_sub(1));
+    keep_list_visible(app);
+    let pending: Vec<String> = app
+        .tables
+        .iter()
+        .filter(|t| t.count == Count::Pending)
+        .map(|t| t.name.clone())
+        .collect();
+    let mut effects = Vec::new();
+    if !pending.is_empty() {
+        effects.push(Effect::Count(pending));
+    }
+    effects.extend(show_selected(app, false));
+    effects
+}
+
+pub(super) fn on_page(
+    app: &mut App,
+    request: PageRequest,
+    page: Result<Page, String>,
+) -> Vec<Effect> {
+    let height = app.grid_height();
+    let total = app.count_of(&request.table);
+    let Some(grid) = app.grid.as_mut().filter(|g| g.view == request.view) else {
+        return Vec::new();
+    };
+    match page {
+        Ok(page) => grid
+            .apply(request.purpose, page, total, height)
+            .map(Effect::LoadPage)
+            .into_iter()
+            .collect(),
+        Err(e) => {
+            grid.fail(e);
+            Vec::new()
+        }
+    }
+}
+
+pub(super) fn on_job(app: &mut App, id: u64, event: Event) -> Vec<Effect> {
+    let Some(index) = app.jobs.iter().position(|j| j.id == id) else {
+        return Vec::new();
+    };
+    let job = &mut app.jobs[index];
+    match event {
+        Event::Started { rows, .. } => {
+            job.spec.rows = rows;
+            Vec::new()
+        }
+        Event::Stage(stage) => {
+            if !job.cancelling {
+                job.stage = stage_label(&stage);
+            }
+            Vec::new()
+        }
+        Event::RowsReceived { rows } => {
+            job.received += rows as u64;
+            Vec::new()
+        }
+        Event::RowsAccepted { total, .. } => {
+            job.accepted = total;
+            Vec::new()
+        }
+        Event::RowsRejected { reasons } => {
+            job.rejected += reasons.len() as u64;
+            Vec::new()
+        }
+        Event::Finished(outcome) => {
+            let job = app.jobs.remove(index);
+            finished(app, job, outcome)
+        }
+    }
+}
+
+/// Stage names as the progress line shows them.
+pub(super) fn stage_label(stage: &Stage) -> String {
+    match stage {
+        Stage::Sampling => "sampling".into(),
+        Stage::Profiling => "profiling".into(),
+        Stage::AskingModel { request } if *request > 1 => format!("asking the model ({request})"),
+        Stage::AskingModel { .. } => "asking the model".into(),
+        Stage::Validating => "validating".into(),
+        Stage::Inserting => "inserting".into(),
+        #[allow(unreachable_patterns)]
+        other => other.label(),
+    }
+}
+
+pub(super) fn finished(app: &mut App, job: Job, outcome: Outcome) -> Vec<Effect> {
+    let table = job.spec.table.clone();
+    match outcome {
+        Outcome::Done(summary) if summary.dry_run => {
+            if summary.preview.is_empty() {
+                app.popup(
+                    "Nothing to preview",
+                    summary
+                        .shortfall
+                        .clone()
+                        .unwrap_or_else(|| format!("No rows for '{table}' passed the checks.")),
+                );
+                return Vec::new();
+            }
+            let mut preview = Preview::new(job.spec, summary.preview);
+            order_columns(app, &mut preview);
+            app.modal = Some(Modal::Preview(preview));
+            Vec::new()
+        }
+        Outcome::Done(summary) => finished_ok(app, &summary),
+        Outcome::Failed { message, kept } => {
+            if message == EMPTY_TABLE && kept == 0 {
+                ask_from_schema(app, job.spec);
+                return Vec::new();
+            }
+            app.popup(&format!("Generation for '{table}' failed"), message);
+            if kept > 0 {
+                return refresh_table(app, &table, None);
+            }
+            Vec::new()
+        }
+        Outcome::Cancelled { kept } => {
+            let text = if kept == 0 {
+                format!("Cancelled the generation for '{table}'. Nothing was written.")
+            } else {
+                format!(
+                    "Cancelled the generation for '{table}'. Kept the {kept} {} already added; {} undoes them.",
+                    rows_word(kept),
+                    app.keymap
+                        .short(Action::Undo)
+                        .unwrap_or_else(|| "undo".into())
+                )
+            };
+            app.toast(Level::Info, text);
+            if kept > 0 {
+                return refresh_table(app, &table, None);
+            }
+            Vec::new()
+        }
+    }
+}
+
+pub(super) fn finished_ok(app: &mut App, summary: &Summary) -> Vec<Effect> {
+    let level = if summary.shortfall.is_some() {
+        Level::Warning
+    } else {
+        Level::Success
+    };
+    app.toast(level, summary.sentence());
+    if let Some(short) = &summary.shortfall {
+        app.toast(Level::Warning, short.clone());
+    }
+    refresh_table(app, &summary.table.clone(), Some(summary.new_row_count))
+}
+
+/// After rows changed: the new count (or a recount) and a fresh rows view.
+pub(super) fn refresh_table(app: &mut App, table: &str, count: Option<u64>) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    if let Some(entry) = app.entry_mut(table) {
+        match count {
+            Some(n) => entry.count = Count::Known(n),
+            None => {
+                entry.count = Count::Pending;
+                effects.push(Effect::Count(vec![table.to_string()]));
+            }
+        }
+    }
+    // Views may read the table: count them again.
+    let views: Vec<String> = app
+        .tables
+        .iter_mut()
+        .filter(|t| t.kind == ObjectKind::View)
+        .map(|t| {
+            t.count = Count::Pending;
+            t.name.clone()
+        })
+        .collect();
+    if !views.is_empty() {
+        effects.push(Effect::Count(views));
+    }
+    if let Some(g) = app.grid.as_mut().filter(|g| g.table == table) {
+        effects.push(Effect::LoadPage(g.reload()));
+    }
+    effects
+}
+
+/// Puts preview columns in the table's order when the rows view knows it.
+pub(super) fn order_columns(app: &App, preview: &mut Preview) {
+    let Some(g) = app.grid.as_ref().filter(|g| g.table == preview.spec.table) else {
+        return;
+    };
+    let mut ordered: Vec<String> = g
+        .columns
+        .iter()
+        .filter(|c| preview.columns.contains(c))
+        .cloned()
+        .collect();
+    for c in &preview.columns {
+        if !ordered.contains(c) {
+            ordered.push(c.clone());
+        }
+    }
+    preview.columns = ordered;
+}
+
+pub(super) fn on_undo_preview(
+    app: &mut App,
+    table: String,
+    preview: Result<UndoPreview, String>,
+) -> Vec<Effect> {
+    match preview {
+        Ok(p) => {
+            let mut lines = vec![format!(
+                "Remove the {} {} rowsmith added to '{}' on {} ({}).",
+                thousands(p.rows),
+                rows_word(p.rows),
+                p.table,
+                p.created_at,
+                p.source
+            )];
+            if p.already_gone > 0 {
+                lines.push(format!(
+                    "{} more {} already gone.",
+                    p.already_gone,
+                    if p.already_gone == 1 { "was" } else { "were" }
+                ));
+            }
+            app.modal = Some(Modal::Confirm(Confirm {
+                kind: ConfirmKind::Undo {
+                    table: p.table.clone(),
+                },
+                title: format!("Undo the last generation of '{}'?", p.table),
+                lines,
+                yes: format!("Remove {} {}", thousands(p.rows), rows_word(p.rows)),
+                on_yes: false,
+            }));
+        }
+        Err(message) => app.popup(&format!("Cannot undo on '{table}'"), message),
+    }
+    Vec::new()
+}
+
+pub(super) fn on_drop_preview(
+    app: &mut App,
+    table: String,
+    preview: Result<DropPreview, String>,
+) -> Vec<Effect> {
+    let p = match preview {
+        Ok(p) => p,
+        Err(message) => {
+            app.popup(&format!("Cannot delete '{table}'"), message);
+            return Vec::new();
+        }
+    };
+    let what = p.kind.as_str();
+    if !p.referenced_by.is_empty() {
+        let names: Vec<String> = p.referenced_by.iter().map(|n| format!("'{n}'")).collect();
+        app.popup(
+            &format!("Cannot delete '{}'", p.name),
+            format!(
+                "Other tables point at '{}' through foreign keys ({}). Delete those first, or remove their foreign keys.",
+                p.name,
+                names.join(", ")
+            ),
+        );
+        return Vec::new();
+    }
+    let rows = match p.rows {
+        Some(n) => format!("It holds {} {}.", thousands(n), rows_word(n)),
+        None => "Its row count cannot be read.".into(),
+    };
+    let mut lines = vec![rows];
+    lines.push(if p.kind == ObjectKind::View {
+        "Only the view goes; the tables it reads stay.".into()
+    } else {
+        "Its rows, indexes and triggers go with it. This cannot be undone.".into()
+    });
+    app.modal = Some(Modal::Confirm(Confirm {
+        kind: ConfirmKind::Delete {
+            table: p.name.clone(),
+        },
+        title: format!("Delete {what} '{}'?", p.name),
+        lines,
+        yes: "Delete".into(),
+        on_yes: false,
+    }));
+    Vec::new()
+}
+
+pub(super) fn on_undone(app: &mut App, result: Result<UndoOutcome, String>) -> Vec<Effect> {
+    match result {
+        Ok(o) => {
+            app.toast(
+                Level::Success,
+                format!(
+                    "Removed {} {} from '{}'. New total: {} {}.",
+                    thousands(o.removed),
+                    rows_word(o.removed),
+                    o.table,
+                    thousands(o.new_row_count),
+                    rows_word(o.new_row_count)
+                ),
+            );
+            let table = o.table.clone();
+            refresh_table(app, &table, Some(o.new_row_count))
+        }
+        Err(message) => {
+            app.popup("Undo failed", message);
+            Vec::new()
+        }
+    }
+}
+
+pub(super) fn on_transfer_done(
+    app: &mut App,
+    result: Result<String, String>,
+    changed: Vec<String>,
+    relist: bool,
+) -> Vec<Effect> {
+    let label = app
+        .transfer
+        .take()
+        .map(|t| t.label)
+        .unwrap_or_else(|| "operation".into());
+    let mut effects = Vec::new();
+    match result {
+        Ok(sentence) => app.toast(Level::Success, sentence),
+        Err(message) => {
+            let mut title = label;
+            if let Some(first) = title.get(..1) {
+                title = format!("{}{} failed", first.to_uppercase(), &title[1..]);
+            }
+            app.popup(&title, message);
+        }
+    }
+    if relist {
+        effects.push(Effect::ListObjects);
+    }
+    for table in changed {
+        effects.extend(refresh_table(app, &table, None));
+    }
+    effects
+}

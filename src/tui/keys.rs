@@ -1,0 +1,699 @@
+//! The key map: every action with its keys, description and pane.
+//!
+//! One table drives key handling, the `?` help overlay and the hint bar, so
+//! what the help says is what the keys do. `[tui.keys]` in the config file
+//! replaces an action's default keys.
+
+use std::fmt;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+/// Where an action applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Everywhere outside dialogs.
+    Global,
+    /// The table list and the main pane (moving a selection).
+    Move,
+    /// The table list.
+    List,
+    /// The rows view.
+    Rows,
+}
+
+/// Which pane has the focus, for hints and key handling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    List,
+    Rows,
+    Schema,
+}
+
+impl Scope {
+    fn applies_to(self, pane: Pane) -> bool {
+        match self {
+            Scope::Global | Scope::Move => true,
+            Scope::List => pane == Pane::List,
+            Scope::Rows => pane == Pane::Rows,
+        }
+    }
+}
+
+/// Everything a key can ask for outside dialogs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    Up,
+    Down,
+    Left,
+    Right,
+    PageUp,
+    PageDown,
+    First,
+    Last,
+    SwitchPane,
+    Open,
+    ViewCell,
+    Schema,
+    Filter,
+    Generate,
+    GenerateDialog,
+    Undo,
+    Export,
+    Import,
+    Delete,
+    Cancel,
+    Reload,
+    Help,
+    Quit,
+}
+
+/// What the help and the config file know about an action.
+pub struct ActionInfo {
+    pub action: Action,
+    /// The name under `[tui.keys]`.
+    pub name: &'static str,
+    pub description: &'static str,
+    /// The word in the hint bar.
+    pub hint: &'static str,
+    pub scope: Scope,
+    pub defaults: &'static [&'static str],
+}
+
+/// Every action, in the order the help lists them.
+pub const ACTIONS: &[ActionInfo] = &[
+    info(
+        Action::Generate,
+        "generate",
+        "Generate rows for the selected table",
+        "generate",
+        Scope::Global,
+        &["g"],
+    ),
+    info(
+        Action::GenerateDialog,
+        "generate_dialog",
+        "Generate with options: rows, provider, model, preview",
+        "options",
+        Scope::Global,
+        &["G"],
+    ),
+    info(
+        Action::Cancel,
+        "cancel",
+        "Cancel the generation of the selected table",
+        "cancel",
+        Scope::Global,
+        &["esc"],
+    ),
+    info(
+        Action::Undo,
+        "undo",
+        "Undo the last generation of the selected table",
+        "undo",
+        Scope::Global,
+        &["u"],
+    ),
+    info(
+        Action::Open,
+        "open",
+        "Open the table's rows; on a cell, show it whole",
+        "rows",
+        Scope::Global,
+        &["enter"],
+    ),
+    info(
+        Action::Schema,
+        "schema",
+        "Show the schema of the selected table (again: rows)",
+        "schema",
+        Scope::Global,
+        &["s"],
+    ),
+    info(
+        Action::ViewCell,
+        "view_cell",
+        "Show the whole value of the selected cell",
+        "cell",
+        Scope::Rows,
+        &["v"],
+    ),
+    info(
+        Action::Filter,
+        "filter",
+        "Filter the tables by name",
+        "filter",
+        Scope::Global,
+        &["/"],
+    ),
+    info(
+        Action::Export,
+        "export",
+        "Export the selected table to CSV",
+        "export",
+        Scope::Global,
+        &["e"],
+    ),
+    info(
+        Action::Import,
+        "import",
+        "Import a CSV or JSON file",
+        "import",
+        Scope::Global,
+        &["i"],
+    ),
+    info(
+        Action::Delete,
+        "delete",
+        "Delete the selected table (asks first)",
+        "delete",
+        Scope::Global,
+        &["d"],
+    ),
+    info(
+        Action::Reload,
+        "reload",
+        "Reload tables, counts and rows",
+        "reload",
+        Scope::Global,
+        &["r"],
+    ),
+    info(
+        Action::Up,
+        "up",
+        "Move up",
+        "move",
+        Scope::Move,
+        &["up", "k"],
+    ),
+    info(
+        Action::Down,
+        "down",
+        "Move down",
+        "move",
+        Scope::Move,
+        &["down", "j"],
+    ),
+    info(
+        Action::Left,
+        "left",
+        "Previous column (scrolls wide tables)",
+        "column",
+        Scope::Rows,
+        &["left", "h"],
+    ),
+    info(
+        Action::Right,
+        "right",
+        "Next column (scrolls wide tables)",
+        "column",
+        Scope::Rows,
+        &["right", "l"],
+    ),
+    info(
+        Action::PageUp,
+        "page_up",
+        "Page up",
+        "page",
+        Scope::Move,
+        &["pageup"],
+    ),
+    info(
+        Action::PageDown,
+        "page_down",
+        "Page down",
+        "page",
+        Scope::Move,
+        &["pagedown"],
+    ),
+    info(
+        Action::First,
+        "first",
+        "Jump to the start",
+        "start",
+        Scope::Move,
+        &["home"],
+    ),
+    info(
+        Action::Last,
+        "last",
+        "Jump to the end",
+        "end",
+        Scope::Move,
+        &["end"],
+    ),
+    info(
+        Action::SwitchPane,
+        "switch_pane",
+        "Switch between the table list and the main pane",
+        "pane",
+        Scope::Global,
+        &["tab", "backtab"],
+    ),
+    info(
+        Action::Help,
+        "help",
+        "Show or hide this help",
+        "help",
+        Scope::Global,
+        &["?"],
+    ),
+    info(
+        Action::Quit,
+        "quit",
+        "Quit (Ctrl-C always quits)",
+        "quit",
+        Scope::Global,
+        &["q"],
+    ),
+];
+
+#[allow(clippy::too_many_arguments)]
+const fn info(
+    action: Action,
+    name: &'static str,
+    description: &'static str,
+    hint: &'static str,
+    scope: Scope,
+    defaults: &'static [&'static str],
+) -> ActionInfo {
+    ActionInfo {
+        action,
+        name,
+        description,
+        hint,
+        scope,
+        defaults,
+    }
+}
+
+/// The names accepted under `[tui.keys]`.
+pub fn action_names() -> impl Iterator<Item = &'static str> {
+    ACTIONS.iter().map(|a| a.name)
+}
+
+pub fn action_info(action: Action) -> &'static ActionInfo {
+    // ACTIONS lists every variant; the fallback is never reached.
+    ACTIONS
+        .iter()
+        .find(|a| a.action == action)
+        .unwrap_or(&ACTIONS[0])
+}
+
+/// One key with its modifiers, as written in the config file (`g`, `ctrl-r`,
+/// `pagedown`, `f5`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeyChord {
+    pub code: KeyCode,
+    pub mods: KeyModifiers,
+}
+
+impl KeyChord {
+    pub const fn new(code: KeyCode, mods: KeyModifiers) -> Self {
+        Self { code, mods }
+    }
+
+    /// The chord of a terminal key event. Shift is part of the character for
+    /// letters and symbols (`G`, `?`), so it is dropped there.
+    pub fn from_event(event: &KeyEvent) -> Self {
+        let mut mods =
+            event.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
+        let code = match event.code {
+            KeyCode::Char(c) => {
+                mods.remove(KeyModifiers::SHIFT);
+                KeyCode::Char(c)
+            }
+            KeyCode::BackTab => {
+                mods.remove(KeyModifiers::SHIFT);
+                KeyCode::BackTab
+            }
+            other => other,
+        };
+        Self { code, mods }
+    }
+
+    /// Parses `g`, `G`, `?`, `ctrl-r`, `alt-x`, `shift-tab`, `enter`, `pagedown`, `f5`, `space`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let raw = text.trim();
+        if raw.is_empty() {
+            return Err("a key cannot be empty".into());
+        }
+        let mut mods = KeyModifiers::NONE;
+        let mut rest = raw;
+        loop {
+            let lower = rest.to_ascii_lowercase();
+            let (flag, len) = if lower.starts_with("ctrl-") {
+                (KeyModifiers::CONTROL, 5)
+            } else if lower.starts_with("alt-") {
+                (KeyModifiers::ALT, 4)
+            } else if lower.starts_with("shift-") {
+                (KeyModifiers::SHIFT, 6)
+            } else {
+                break;
+            };
+            if rest.len() == len {
+                break;
+            }
+            mods |= flag;
+            rest = &rest[len..];
+        }
+        let mut chars = rest.chars();
+        let code = match (chars.next(), chars.next()) {
+            (Some(c), None) => {
+                let c = if mods.contains(KeyModifiers::SHIFT) {
+                    mods.remove(KeyModifiers::SHIFT);
+                    c.to_ascii_uppercase()
+                } else {
+                    c
+                };
+                KeyCode::Char(c)
+            }
+            _ => match rest.to_ascii_lowercase().as_str() {
+                "enter" | "return" => KeyCode::Enter,
+                "esc" | "escape" => KeyCode::Esc,
+                "tab" if mods.contains(KeyModifiers::SHIFT) => {
+                    mods.remove(KeyModifiers::SHIFT);
+                    KeyCode::BackTab
+                }
+                "tab" => KeyCode::Tab,
+                "backtab" => KeyCode::BackTab,
+                "space" => KeyCode::Char(' '),
+                "backspace" => KeyCode::Backspace,
+                "delete" | "del" => KeyCode::Delete,
+                "insert" | "ins" => KeyCode::Insert,
+                "up" => KeyCode::Up,
+                "down" => KeyCode::Down,
+                "left" => KeyCode::Left,
+                "right" => KeyCode::Right,
+                "pageup" | "pgup" => KeyCode::PageUp,
+                "pagedown" | "pgdn" => KeyCode::PageDown,
+                "home" => KeyCode::Home,
+                "end" => KeyCode::End,
+                f if f.len() >= 2
+                    && f.starts_with('f')
+                    && let Ok(n) = f[1..].parse::<u8>()
+                    && (1..=24).contains(&n) =>
+                {
+                    KeyCode::F(n)
+                }
+                _ => {
+                    return Err(format!(
+                        "\"{raw}\" is not a key; write a character (g, G, ?), a name (enter, esc, tab, up, pagedown, home, f5, space) or a modifier with one (ctrl-r, alt-x)"
+                    ));
+                }
+            },
+        };
+        if code == KeyCode::Char('c') && mods == KeyModifiers::CONTROL {
+            return Err("ctrl-c always quits and cannot be bound to another action".into());
+        }
+        Ok(Self { code, mods })
+    }
+}
+
+impl fmt::Display for KeyChord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.mods.contains(KeyModifiers::CONTROL) {
+            f.write_str("Ctrl-")?;
+        }
+        if self.mods.contains(KeyModifiers::ALT) {
+            f.write_str("Alt-")?;
+        }
+        if self.mods.contains(KeyModifiers::SHIFT) {
+            f.write_str("Shift-")?;
+        }
+        match self.code {
+            KeyCode::Char(' ') => f.write_str("Space"),
+            KeyCode::Char(c) => write!(f, "{c}"),
+            KeyCode::Enter => f.write_str("Enter"),
+            KeyCode::Esc => f.write_str("Esc"),
+            KeyCode::Tab => f.write_str("Tab"),
+            KeyCode::BackTab => f.write_str("Shift-Tab"),
+            KeyCode::Backspace => f.write_str("Backspace"),
+            KeyCode::Delete => f.write_str("Del"),
+            KeyCode::Insert => f.write_str("Ins"),
+            KeyCode::Up => f.write_str("↑"),
+            KeyCode::Down => f.write_str("↓"),
+            KeyCode::Left => f.write_str("←"),
+            KeyCode::Right => f.write_str("→"),
+            KeyCode::PageUp => f.write_str("PgUp"),
+            KeyCode::PageDown => f.write_str("PgDn"),
+            KeyCode::Home => f.write_str("Home"),
+            KeyCode::End => f.write_str("End"),
+            KeyCode::F(n) => write!(f, "F{n}"),
+            other => write!(f, "{other:?}"),
+        }
+    }
+}
+
+/// Keys for each action, defaults replaced by the config file's choices.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Keymap {
+    bindings: Vec<(Action, Vec<KeyChord>)>,
+}
+
+impl Default for Keymap {
+    fn default() -> Self {
+        let bindings = ACTIONS
+            .iter()
+            .map(|a| {
+                let keys = a
+                    .defaults
+                    .iter()
+                    .filter_map(|k| KeyChord::parse(k).ok())
+                    .collect();
+                (a.action, keys)
+            })
+            .collect();
+        Self { bindings }
+    }
+}
+
+impl Keymap {
+    /// The defaults with `overrides` (action name, keys) applied. Two actions
+    /// that could both see the same key are refused with one sentence.
+    pub fn with_overrides(overrides: &[(String, Vec<KeyChord>)]) -> Result<Self, String> {
+        let mut map = Self::default();
+        for (name, keys) in overrides {
+            let Some(info) = ACTIONS.iter().find(|a| a.name == name) else {
+                return Err(format!(
+                    "[tui.keys] names an unknown action '{name}'. Known actions: {}.",
+                    action_names().collect::<Vec<_>>().join(", ")
+                ));
+            };
+            if let Some(slot) = map.bindings.iter_mut().find(|(a, _)| *a == info.action) {
+                slot.1 = keys.clone();
+            }
+        }
+        map.check_conflicts()?;
+        Ok(map)
+    }
+
+    fn check_conflicts(&self) -> Result<(), String> {
+        for (i, (a, keys)) in self.bindings.iter().enumerate() {
+            for (b, other) in &self.bindings[i + 1..] {
+                let (sa, sb) = (action_info(*a).scope, action_info(*b).scope);
+                let overlap = [Pane::List, Pane::Rows, Pane::Schema]
+                    .iter()
+                    .any(|p| sa.applies_to(*p) && sb.applies_to(*p));
+                if !overlap {
+                    continue;
+                }
+                if let Some(k) = keys.iter().find(|k| other.contains(k)) {
+                    return Err(format!(
+                        "The key '{k}' is bound to both {} and {}; change one of them under [tui.keys] in the config file.",
+                        action_info(*a).name,
+                        action_info(*b).name
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The action a key asks for in `pane`, if any.
+    pub fn action(&self, event: &KeyEvent, pane: Pane) -> Option<Action> {
+        if event.kind == KeyEventKind::Release {
+            return None;
+        }
+        let chord = KeyChord::from_event(event);
+        self.bindings
+            .iter()
+            .find(|(a, keys)| action_info(*a).scope.applies_to(pane) && keys.contains(&chord))
+            .map(|(a, _)| *a)
+    }
+
+    pub fn keys(&self, action: Action) -> &[KeyChord] {
+        self.bindings
+            .iter()
+            .find(|(a, _)| *a == action)
+            .map(|(_, k)| k.as_slice())
+            .unwrap_or(&[])
+    }
+
+    /// The keys of an action as the help shows them: `↓/j`.
+    pub fn label(&self, action: Action) -> String {
+        let keys = self.keys(action);
+        if keys.is_empty() {
+            return "(unbound)".into();
+        }
+        keys.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
+    /// The first key of an action, for the hint bar.
+    pub fn short(&self, action: Action) -> Option<String> {
+        self.keys(action).first().map(ToString::to_string)
+    }
+
+    /// Help lines: (keys, description, where) for every action.
+    pub fn help(&self) -> Vec<(String, &'static str, &'static str)> {
+        ACTIONS
+            .iter()
+            .map(|a| {
+                let place = match a.scope {
+                    Scope::Global => "",
+                    Scope::Move => "",
+                    Scope::List => "list",
+                    Scope::Rows => "rows",
+                };
+                (self.label(a.action), a.description, place)
+            })
+            .collect()
+    }
+
+    /// The hint bar's actions for a pane, most useful first.
+    pub fn hints(&self, pane: Pane) -> Vec<(String, &'static str)> {
+        let order: &[Action] = match pane {
+            Pane::List => &[
+                Action::Generate,
+                Action::GenerateDialog,
+                Action::Open,
+                Action::Schema,
+                Action::Undo,
+                Action::Filter,
+                Action::Export,
+                Action::Import,
+                Action::Delete,
+                Action::Help,
+                Action::Quit,
+            ],
+            Pane::Rows => &[
+                Action::Generate,
+                Action::ViewCell,
+                Action::Right,
+                Action::Last,
+                Action::Schema,
+                Action::SwitchPane,
+                Action::Help,
+                Action::Quit,
+            ],
+            Pane::Schema => &[
+                Action::Generate,
+                Action::Schema,
+                Action::SwitchPane,
+                Action::Help,
+                Action::Quit,
+            ],
+        };
+        order
+            .iter()
+            .filter_map(|a| {
+                let key = match a {
+                    Action::Right => format!("{}{}", self.short(Action::Left)?, self.short(*a)?),
+                    _ => self.short(*a)?,
+                };
+                Some((key, action_info(*a).hint))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(code: KeyCode, mods: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, mods)
+    }
+
+    #[test]
+    fn every_action_is_listed_once() {
+        let mut seen: Vec<Action> = ACTIONS.iter().map(|a| a.action).collect();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), ACTIONS.len());
+        assert!(Keymap::default().check_conflicts().is_ok());
+    }
+
+    #[test]
+    fn parses_and_prints_keys() {
+        assert_eq!(
+            KeyChord::parse("ctrl-r"),
+            Ok(KeyChord::new(KeyCode::Char('r'), KeyModifiers::CONTROL))
+        );
+        assert_eq!(
+            KeyChord::parse("G"),
+            Ok(KeyChord::new(KeyCode::Char('G'), KeyModifiers::NONE))
+        );
+        assert_eq!(
+            KeyChord::parse("shift-g"),
+            Ok(KeyChord::new(KeyCode::Char('G'), KeyModifiers::NONE))
+        );
+        assert_eq!(
+            KeyChord::parse("F5"),
+            Ok(KeyChord::new(KeyCode::F(5), KeyModifiers::NONE))
+        );
+        assert_eq!(
+            KeyChord::parse("shift-tab"),
+            Ok(KeyChord::new(KeyCode::BackTab, KeyModifiers::NONE))
+        );
+        assert!(KeyChord::parse("hyper-x").is_err());
+        assert!(KeyChord::parse("ctrl-c").is_err());
+        assert!(KeyChord::parse("").is_err());
+        assert_eq!(Keymap::default().label(Action::Down), "↓/j");
+    }
+
+    #[test]
+    fn shifted_letters_match_their_capital() {
+        let map = Keymap::default();
+        let shifted = key(KeyCode::Char('G'), KeyModifiers::SHIFT);
+        assert_eq!(
+            map.action(&shifted, Pane::List),
+            Some(Action::GenerateDialog)
+        );
+        let back = key(KeyCode::BackTab, KeyModifiers::SHIFT);
+        assert_eq!(map.action(&back, Pane::Rows), Some(Action::SwitchPane));
+        assert_eq!(
+            map.action(&key(KeyCode::Char('v'), KeyModifiers::NONE), Pane::List),
+            None
+        );
+    }
+
+    #[test]
+    fn overrides_replace_defaults_and_conflicts_are_refused() {
+        let map = Keymap::with_overrides(&[(
+            "generate".into(),
+            vec![
+                KeyChord::parse("ctrl-g")
+                    .unwrap_or(KeyChord::new(KeyCode::Null, KeyModifiers::NONE)),
+            ],
+        )]);
+        let map = map.unwrap_or_default();
+        assert_eq!(
+            map.action(&key(KeyCode::Char('g'), KeyModifiers::CONTROL), Pane::List),
+            Some(Action::Generate)
+        );
+        assert_eq!(
+            map.action(&key(KeyCode::Char('g'), KeyModifiers::NONE), Pane::List),
+            None
+        );
+        let clash = Keymap::with_overrides(&[(
+            "generate".into(),
+            vec![KeyChord::new(KeyCode::Char('q'), KeyModifiers::NONE)],
+        )]);
+        assert!(clash.is_err_and(|e| e.contains("'q'") && e.contains("quit")));
+        let unknown = Keymap::with_overrides(&[("fly".into(), vec![])]);
+        assert!(unknown.is_err_and(|e| e.contains("'fly'")));
+    }
+}

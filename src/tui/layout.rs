@@ -1,0 +1,101 @@
+//! Where each part of the screen goes. Pure, so key handling (page sizes,
+//! mouse hits) and drawing agree on one layout.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use unicode_width::UnicodeWidthStr;
+
+use super::app::{App, TableEntry};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Areas {
+    pub list: Rect,
+    pub main: Rect,
+    pub progress: Rect,
+    pub status: Rect,
+    pub hints: Rect,
+}
+
+pub fn areas(area: Rect, list_width: u16, progress_lines: u16) -> Areas {
+    let [body, progress, status, hints] = Layout::vertical([
+        Constraint::Min(3),
+        Constraint::Length(progress_lines),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let [list, main] =
+        Layout::horizontal([Constraint::Length(list_width), Constraint::Min(10)]).areas(body);
+    Areas {
+        list,
+        main,
+        progress,
+        status,
+        hints,
+    }
+}
+
+/// The table list is as wide as its longest line, within limits.
+pub fn list_width(app: &App) -> u16 {
+    list_width_of(&app.tables, app.size.0)
+}
+
+pub fn list_width_of(tables: &[TableEntry], total: u16) -> u16 {
+    let widest = tables
+        .iter()
+        .map(|t| t.name.width() + 10)
+        .max()
+        .unwrap_or(16) as u16;
+    // Borders, the spinner column and a gap.
+    let wanted = widest + 4;
+    let most = (total * 2 / 5).max(16);
+    wanted.clamp(20.min(most), most)
+}
+
+/// Lines of the progress area: one per generation or transfer, at most 3.
+pub fn progress_lines(app: &App) -> u16 {
+    let n = app.jobs.len() + usize::from(app.transfer.is_some());
+    n.min(3) as u16
+}
+
+/// Rows of data the rows view shows (borders and header line left out).
+pub fn grid_height(main: Rect) -> usize {
+    main.height.saturating_sub(3).max(1) as usize
+}
+
+/// The screen line of the rows view's first data row.
+pub fn grid_first_line(main: Rect) -> u16 {
+    main.y + 2
+}
+
+/// Width inside the rows view's borders.
+pub fn grid_width(main: Rect) -> u16 {
+    main.width.saturating_sub(2)
+}
+
+/// A centered box of at most `width` x `height` inside `area`.
+pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width);
+    let h = height.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+/// The preview dialog's box, as tall as its rows need.
+pub fn preview_box(area: Rect, rows: usize) -> Rect {
+    // Borders, header line, a blank line and the key line.
+    let wanted = (rows as u16).saturating_add(5);
+    centered(
+        area,
+        area.width.saturating_sub(4),
+        wanted.min(area.height.saturating_sub(2)),
+    )
+}
+
+/// Rows of data the preview grid shows.
+pub fn preview_height(area: Rect, rows: usize) -> usize {
+    preview_box(area, rows).height.saturating_sub(5).max(1) as usize
+}

@@ -1,0 +1,224 @@
+//! Dialogs that take the keys while they are open: help, an error popup,
+//! confirmations, path prompts, the generate dialog, the preview grid and
+//! the whole-cell viewer. State only; `app` decides what their keys do.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use serde_json::{Map, Value as Json};
+
+use crate::llm::ProviderChoice;
+
+/// A one-line text field with the cursor at its end.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Input {
+    pub text: String,
+}
+
+impl Input {
+    pub fn new(text: impl Into<String>) -> Self {
+        Self { text: text.into() }
+    }
+
+    /// Applies an editing key; false when the key is not an edit.
+    pub fn edit(&mut self, key: &KeyEvent) -> bool {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Char('u') if ctrl => self.text.clear(),
+            KeyCode::Char('w') if ctrl => {
+                let trimmed = self.text.trim_end().len();
+                self.text.truncate(trimmed);
+                let cut = self.text.rfind([' ', '/']).map(|i| i + 1).unwrap_or(0);
+                self.text.truncate(cut);
+            }
+            KeyCode::Char(c) if !ctrl => self.text.push(c),
+            KeyCode::Backspace => {
+                self.text.pop();
+            }
+            _ => return false,
+        }
+        true
+    }
+}
+
+/// What a confirmation is about.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConfirmKind {
+    /// Generate for an empty table from its schema alone.
+    FromSchema(GenSpec),
+    Undo {
+        table: String,
+    },
+    Delete {
+        table: String,
+    },
+    /// Quit while generations run.
+    Quit,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Confirm {
+    pub kind: ConfirmKind,
+    pub title: String,
+    pub lines: Vec<String>,
+    /// The label of the yes button ("Delete", "Undo", "Generate").
+    pub yes: String,
+    /// Which button is highlighted; Enter presses it.
+    pub on_yes: bool,
+}
+
+/// What a path prompt is for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PromptKind {
+    Export { table: String },
+    Import,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prompt {
+    pub kind: PromptKind,
+    pub title: String,
+    pub label: String,
+    pub input: Input,
+    pub note: Option<String>,
+}
+
+/// Everything a generation needs to know, from `g` or the dialog.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenSpec {
+    pub table: String,
+    pub rows: u64,
+    /// `None`: the configured provider.
+    pub provider: Option<ProviderChoice>,
+    /// `None`: the provider's configured model.
+    pub model: Option<String>,
+    pub preview: bool,
+    pub from_schema: bool,
+}
+
+impl GenSpec {
+    pub fn new(table: &str, rows: u64) -> Self {
+        Self {
+            table: table.to_string(),
+            rows,
+            provider: None,
+            model: None,
+            preview: false,
+            from_schema: false,
+        }
+    }
+}
+
+/// A provider the user may pick in the generate dialog.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderOption {
+    pub choice: ProviderChoice,
+    /// As in the config file: `openai`.
+    pub name: String,
+    pub model: String,
+    /// The offline generator has no model to name.
+    pub model_editable: bool,
+}
+
+/// The fields of the generate dialog, in tab order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GenField {
+    Rows,
+    Provider,
+    Model,
+    Preview,
+}
+
+impl GenField {
+    pub const ALL: [GenField; 4] = [
+        GenField::Rows,
+        GenField::Provider,
+        GenField::Model,
+        GenField::Preview,
+    ];
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenDialog {
+    pub table: String,
+    pub field: GenField,
+    pub rows: Input,
+    pub provider: usize,
+    pub model: Input,
+    pub preview: bool,
+    pub error: Option<String>,
+}
+
+/// Rows of a dry run, waiting for the user's word.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preview {
+    pub spec: GenSpec,
+    pub columns: Vec<String>,
+    pub rows: Vec<Map<String, Json>>,
+    pub dropped: Vec<bool>,
+    pub cursor: usize,
+    pub top: usize,
+    pub left: usize,
+}
+
+impl Preview {
+    pub fn new(spec: GenSpec, rows: Vec<Map<String, Json>>) -> Self {
+        let columns = rows
+            .first()
+            .map(|r| r.keys().cloned().collect())
+            .unwrap_or_default();
+        Self {
+            spec,
+            columns,
+            dropped: vec![false; rows.len()],
+            rows,
+            cursor: 0,
+            top: 0,
+            left: 0,
+        }
+    }
+
+    pub fn kept(&self) -> Vec<Map<String, Json>> {
+        self.rows
+            .iter()
+            .zip(&self.dropped)
+            .filter(|(_, d)| !**d)
+            .map(|(r, _)| r.clone())
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellView {
+    pub title: String,
+    /// `None` while the whole value is being read.
+    pub text: Option<String>,
+    pub scroll: u16,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Modal {
+    Help { scroll: u16 },
+    Error { title: String, message: String },
+    Confirm(Confirm),
+    Prompt(Prompt),
+    Generate(GenDialog),
+    Preview(Preview),
+    Cell(CellView),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_edits() {
+        let mut i = Input::new("data/users.csv");
+        let ctrl_w = KeyEvent::new(KeyCode::Char('w'), KeyModifiers::CONTROL);
+        assert!(i.edit(&ctrl_w));
+        assert_eq!(i.text, "data/");
+        assert!(i.edit(&KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE)));
+        assert!(i.edit(&KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE)));
+        assert!(!i.edit(&KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+        assert!(i.edit(&KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL)));
+        assert_eq!(i.text, "");
+    }
+}

@@ -1,0 +1,466 @@
+//! The runtime: owns the terminal, runs the event loop and carries out the
+//! effects `update` asks for.
+//!
+//! One `select!` waits on the terminal's events, the results of background
+//! work and (only while something moves) a tick; everything pending is then
+//! drained and the screen drawn once. The terminal is restored on every way
+//! out: normal exit, error, and panic (our hook restores before the previous
+//! hook prints).
+
+use std::collections::HashMap;
+use std::io::stdout;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crossterm::event::{
+    DisableMouseCapture, EnableMouseCapture, Event as TermEvent, EventStream, KeyCode, KeyEvent,
+    KeyEventKind, KeyModifiers,
+};
+use crossterm::execute;
+use crossterm::terminal::{EnterAlternateScreen, enable_raw_mode};
+use futures_util::StreamExt;
+use ratatui::backend::CrosstermBackend;
+use ratatui::{DefaultTerminal, Terminal};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::app::{App, Effect, Msg, Options, update};
+use super::keys::Keymap;
+use super::modal::{GenSpec, ProviderOption};
+use super::theme::Theme;
+use super::view;
+use super::worker::{Request, WorkerHandle};
+use crate::config::Config;
+use crate::db::{CancelFlag, Database, OpenOptions};
+use crate::generate::job::{Event, GenerateRequest, Outcome, Source, insert_previewed, spawn};
+use crate::llm::ProviderChoice;
+
+/// Ticks while something animates (spinners, toasts).
+const TICK: Duration = Duration::from_millis(100);
+/// Messages handled before a frame is drawn regardless.
+const DRAIN_LIMIT: usize = 512;
+/// How long quitting waits for cancelled generations to roll back.
+const QUIT_GRACE: Duration = Duration::from_secs(3);
+
+/// What to open.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    pub db_path: PathBuf,
+    pub read_only: bool,
+    pub create: bool,
+}
+
+pub type TuiResult = Result<(), Box<dyn std::error::Error>>;
+
+/// Opens the app on a database. Problems found before the screen is taken
+/// (a bad path, a bad key binding) come back as one sentence.
+pub fn run(launch: Launch, config: &Config) -> TuiResult {
+    let keymap = Keymap::with_overrides(&config.tui.keys.overrides())?;
+    let busy = busy_timeout(config);
+    let options = if launch.read_only {
+        OpenOptions::read_only()
+    } else {
+        OpenOptions::read_write().create(launch.create)
+    };
+    let db = Database::open(&launch.db_path, &options.busy_timeout(busy))?;
+    let db_path = db.path().to_path_buf();
+
+    let source = crate::generate::select_source(config);
+    let (source_label, source_note) = match &source {
+        Ok((s, note)) => (s.describe(), note.map(str::to_string)),
+        Err(e) => ("no provider".to_string(), Some(e.clone())),
+    };
+    let (providers, provider) = provider_options(config, source.as_ref().ok().map(|(s, _)| s));
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let mouse = config.tui.mouse;
+    let mut terminal = match init(mouse) {
+        Ok(t) => t,
+        Err(e) => {
+            restore(mouse);
+            return Err(format!("Cannot start the terminal app ({e}). Is this a terminal?").into());
+        }
+    };
+    let size = terminal
+        .size()
+        .map(|s| (s.width, s.height))
+        .unwrap_or((80, 24));
+    let app = App::new(Options {
+        db_path: db_path.display().to_string(),
+        read_only: launch.read_only,
+        default_rows: config.generate.default_rows,
+        source: source_label,
+        source_note,
+        providers,
+        provider,
+        keymap,
+        mouse,
+        theme: Theme::from_env(),
+        size,
+    });
+    let context = Context {
+        config: config.clone(),
+        db_path,
+        source: source.map(|(s, _)| s),
+        busy,
+    };
+    let result = runtime.block_on(event_loop(&mut terminal, app, db, context));
+    restore(mouse);
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    result
+}
+
+fn busy_timeout(config: &Config) -> Duration {
+    std::env::var("ROWSMITH_BUSY_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(Duration::from_millis)
+        .unwrap_or(Duration::from_millis(config.database.busy_timeout_ms))
+}
+
+/// The providers that can be used as configured, for the generate dialog,
+/// and which one is in use.
+fn provider_options(config: &Config, current: Option<&Source>) -> (Vec<ProviderOption>, usize) {
+    use clap::ValueEnum;
+    let mut options = Vec::new();
+    for choice in ProviderChoice::value_variants() {
+        let mut c = config.clone();
+        c.provider = Some(*choice);
+        if let Ok((source, _)) = crate::generate::select_source(&c) {
+            options.push(ProviderOption {
+                choice: *choice,
+                name: source.provider(),
+                model: source.model(),
+                model_editable: choice.kind().is_some(),
+            });
+        }
+    }
+    let index = current
+        .and_then(|s| options.iter().position(|o| o.name == s.provider()))
+        .unwrap_or(0);
+    if let (Some(src), Some(o)) = (current, options.get_mut(index)) {
+        o.model = src.model();
+    }
+    (options, index)
+}
+
+fn init(mouse: bool) -> std::io::Result<DefaultTerminal> {
+    install_panic_hook(mouse);
+    enable_raw_mode()?;
+    execute!(stdout(), EnterAlternateScreen)?;
+    if mouse {
+        execute!(stdout(), EnableMouseCapture)?;
+    }
+    Terminal::new(CrosstermBackend::new(stdout()))
+}
+
+fn restore(mouse: bool) {
+    if mouse {
+        let _ = execute!(stdout(), DisableMouseCapture);
+    }
+    ratatui::restore();
+}
+
+/// A panic on the UI thread restores the terminal, then lets the previous
+/// hook print its sentence. A panic on a background thread must not touch the
+/// screen the UI is still drawing: that thread reports through its channel.
+fn install_panic_hook(mouse: bool) {
+    let ui = std::thread::current().id();
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().id() == ui {
+            restore(mouse);
+            previous(info);
+        } else {
+            tracing::error!("background panic: {info}");
+        }
+    }));
+}
+
+/// What effects need besides the app's state.
+struct Context {
+    config: Config,
+    db_path: PathBuf,
+    source: Result<Source, String>,
+    busy: Duration,
+}
+
+/// Carries out effects.
+struct Effects {
+    ctx: Context,
+    worker: WorkerHandle,
+    tx: UnboundedSender<Msg>,
+    jobs: HashMap<u64, CancellationToken>,
+    forwarders: Vec<JoinHandle<()>>,
+    transfer: Option<CancelFlag>,
+}
+
+impl Effects {
+    fn apply(&mut self, effect: Effect) {
+        match effect {
+            Effect::ListObjects => self.worker.send(Request::List),
+            Effect::Count(tables) => {
+                for t in tables {
+                    self.worker.send(Request::Count(t));
+                }
+            }
+            Effect::LoadPage(request) => self.worker.send(Request::Page(request)),
+            Effect::LoadSchema(table) => self.worker.send(Request::Schema(table)),
+            Effect::LoadCell { table, key, column } => {
+                self.worker.send(Request::Cell { table, key, column })
+            }
+            Effect::Generate { job, spec } => self.generate(job, spec),
+            Effect::CancelJob(job) => {
+                if let Some(token) = self.jobs.get(&job) {
+                    token.cancel();
+                }
+            }
+            Effect::InsertPreviewed { spec, rows } => self.insert_previewed(spec, rows),
+            Effect::PreviewUndo(table) => self.worker.send(Request::UndoPreview(table)),
+            Effect::Undo(table) => self.worker.send(Request::Undo(table)),
+            Effect::PreviewDrop(table) => self.worker.send(Request::DropPreview(table)),
+            Effect::Drop(table) => self.worker.send(Request::Drop(table)),
+            Effect::Export { table, path } => {
+                let cancel = CancelFlag::new();
+                self.transfer = Some(cancel.clone());
+                self.worker.send(Request::Export {
+                    table,
+                    path: PathBuf::from(path),
+                    cancel,
+                });
+            }
+            Effect::Import { path } => {
+                let cancel = CancelFlag::new();
+                self.transfer = Some(cancel.clone());
+                self.worker.send(Request::Import {
+                    path: PathBuf::from(path),
+                    cancel,
+                });
+            }
+            Effect::CancelTransfer => {
+                if let Some(flag) = &self.transfer {
+                    flag.cancel();
+                }
+            }
+            Effect::Quit => {}
+        }
+    }
+
+    /// The source a spec asks for: the configured one, or another provider or model.
+    fn source_for(&self, spec: &GenSpec) -> Result<Source, String> {
+        if spec.provider.is_none() && spec.model.is_none() {
+            return self.ctx.source.clone();
+        }
+        let mut config = self.ctx.config.clone();
+        if let Some(p) = spec.provider {
+            config.provider = Some(p);
+        }
+        if let Some(m) = &spec.model {
+            config.model = Some(m.clone());
+        }
+        crate::generate::select_source(&config).map(|(s, _)| s)
+    }
+
+    fn request_for(&self, spec: &GenSpec) -> GenerateRequest {
+        let mut request =
+            GenerateRequest::new(self.ctx.db_path.clone(), spec.table.clone(), spec.rows);
+        request.dry_run = spec.preview;
+        request.from_schema = spec.from_schema;
+        request.batch_size = self.ctx.config.generate.batch_size as usize;
+        request.concurrency = self.ctx.config.generate.concurrency as usize;
+        request.busy_timeout = self.ctx.busy;
+        request
+    }
+
+    fn generate(&mut self, job: u64, spec: GenSpec) {
+        let source = match self.source_for(&spec) {
+            Ok(s) => s,
+            Err(message) => {
+                let _ = self.tx.send(Msg::Job {
+                    job,
+                    event: Event::Finished(Outcome::Failed { message, kept: 0 }),
+                });
+                return;
+            }
+        };
+        let request = self.request_for(&spec);
+        let token = CancellationToken::new();
+        self.jobs.insert(job, token.clone());
+        let (events_tx, mut events) = unbounded_channel();
+        let handle = spawn(request, source, events_tx, token);
+        let tx = self.tx.clone();
+        // Forwards the job's events, tagged; a job that dies without a last
+        // word still ends with one.
+        let forwarder = tokio::spawn(async move {
+            let mut finished = false;
+            while let Some(event) = events.recv().await {
+                finished |= matches!(event, Event::Finished(_));
+                let _ = tx.send(Msg::Job { job, event });
+            }
+            let _ = handle.await;
+            if !finished {
+                let _ = tx.send(Msg::Job {
+                    job,
+                    event: Event::Finished(Outcome::Failed {
+                        message: "The generation stopped unexpectedly. Rows of finished batches may have been kept; reload to see them.".into(),
+                        kept: 0,
+                    }),
+                });
+            }
+        });
+        self.forwarders.retain(|f| !f.is_finished());
+        self.forwarders.push(forwarder);
+    }
+
+    fn insert_previewed(
+        &mut self,
+        spec: GenSpec,
+        rows: Vec<serde_json::Map<String, serde_json::Value>>,
+    ) {
+        let table = spec.table.clone();
+        let tx = self.tx.clone();
+        let source = self.source_for(&spec);
+        let request = self.request_for(&spec);
+        tokio::task::spawn_blocking(move || {
+            let result = source.and_then(|source| insert_previewed(&request, &source, &rows));
+            let _ = tx.send(Msg::PreviewInserted { table, result });
+        });
+    }
+
+    /// Cancels every generation and waits a little for them to roll back.
+    async fn shutdown(&mut self) {
+        for token in self.jobs.values() {
+            token.cancel();
+        }
+        if let Some(flag) = &self.transfer {
+            flag.cancel();
+        }
+        let waiting = std::mem::take(&mut self.forwarders);
+        let _ = tokio::time::timeout(QUIT_GRACE, futures_util::future::join_all(waiting)).await;
+    }
+}
+
+fn to_msg(event: TermEvent) -> Option<Msg> {
+    match event {
+        TermEvent::Key(key) if key.kind != KeyEventKind::Release => Some(Msg::Key(key)),
+        TermEvent::Mouse(mouse) => Some(Msg::Mouse(mouse)),
+        TermEvent::Resize(w, h) => Some(Msg::Resize(w, h)),
+        _ => None,
+    }
+}
+
+async fn event_loop(
+    terminal: &mut DefaultTerminal,
+    mut app: App,
+    db: Database,
+    ctx: Context,
+) -> TuiResult {
+    let (tx, mut rx): (UnboundedSender<Msg>, UnboundedReceiver<Msg>) = unbounded_channel();
+    let worker = WorkerHandle::spawn(db, tx.clone())?;
+    let mut effects = Effects {
+        ctx,
+        worker,
+        tx,
+        jobs: HashMap::new(),
+        forwarders: Vec::new(),
+        transfer: None,
+    };
+    let mut events = EventStream::new();
+    let mut ticker = tokio::time::interval(TICK);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let (_hangup_tx, mut hangup) = hangup_signals();
+
+    // Names first: the first frame shows the empty layout at once, the list
+    // follows as soon as the worker has read the schema.
+    effects.apply(Effect::ListObjects);
+    terminal.draw(|f| view::draw(f, &app))?;
+
+    let handle = |app: &mut App, effects: &mut Effects, msg: Msg| {
+        if let Msg::Job {
+            job,
+            event: Event::Finished(_),
+        } = &msg
+        {
+            effects.jobs.remove(job);
+        }
+        if let Msg::TransferDone { .. } = &msg {
+            effects.transfer = None;
+        }
+        for effect in update(app, msg) {
+            effects.apply(effect);
+        }
+    };
+
+    while !app.quit {
+        let animating = app.animating();
+        let first = tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(e)) => to_msg(e),
+                Some(Err(e)) => return Err(format!("Reading the terminal failed ({e}).").into()),
+                None => break,
+            },
+            Some(msg) = rx.recv() => Some(msg),
+            _ = ticker.tick(), if animating => Some(Msg::Tick),
+            _ = hangup.recv() => Some(Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL))),
+        };
+        if let Some(msg) = first {
+            handle(&mut app, &mut effects, msg);
+        }
+        // Drain what else is pending, then draw once.
+        let mut handled = 0;
+        while handled < DRAIN_LIMIT && !app.quit {
+            // Polled with this task's own waker: crossterm's stream keeps the
+            // first waker it is given, so a throwaway one would lose key presses.
+            let pending = std::future::poll_fn(|cx| {
+                std::task::Poll::Ready(match events.poll_next_unpin(cx) {
+                    std::task::Poll::Ready(e) => Some(e),
+                    std::task::Poll::Pending => None,
+                })
+            })
+            .await;
+            let next = match pending {
+                Some(Some(Ok(e))) => to_msg(e),
+                Some(Some(Err(_))) | Some(None) => None,
+                None => match rx.try_recv() {
+                    Ok(msg) => Some(msg),
+                    Err(_) => break,
+                },
+            };
+            if let Some(msg) = next {
+                handle(&mut app, &mut effects, msg);
+            }
+            handled += 1;
+        }
+        if !app.quit {
+            terminal.draw(|f| view::draw(f, &app))?;
+        }
+    }
+    effects.shutdown().await;
+    Ok(())
+}
+
+/// SIGTERM and SIGHUP (a closed SSH session) quit cleanly, like Ctrl-C.
+fn hangup_signals() -> (UnboundedSender<()>, UnboundedReceiver<()>) {
+    let (tx, rx) = unbounded_channel();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        for kind in [SignalKind::terminate(), SignalKind::hangup()] {
+            if let Ok(mut s) = signal(kind) {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    while s.recv().await.is_some() {
+                        let _ = tx.send(());
+                    }
+                });
+            }
+        }
+    }
+    // The sender is kept by the caller so the channel stays open (and quiet)
+    // where no signal is watched.
+    (tx, rx)
+}

@@ -1,0 +1,374 @@
+//! Dialog boxes drawn over the screen: error popup, confirmations, path
+//! prompts, the generate dialog, the preview grid and the cell viewer.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use serde_json::Value as Json;
+use unicode_width::UnicodeWidthStr;
+
+use super::help;
+use super::toasts::wrapped_lines;
+use crate::output::cell;
+use crate::tui::app::{App, Level};
+use crate::tui::layout::{centered, preview_box, preview_height};
+use crate::tui::modal::{CellView, Confirm, GenDialog, GenField, Modal, Preview, Prompt};
+use crate::tui::theme::Theme;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, modal: &Modal) {
+    match modal {
+        Modal::Help { scroll } => help::draw(frame, area, app, *scroll),
+        Modal::Error { title, message } => error(frame, area, app.theme, title, message),
+        Modal::Confirm(c) => confirm(frame, area, app.theme, c),
+        Modal::Prompt(p) => prompt(frame, area, app.theme, p),
+        Modal::Generate(d) => generate(frame, area, app, d),
+        Modal::Preview(p) => preview(frame, area, app.theme, p),
+        Modal::Cell(c) => cell_view(frame, area, app.theme, c),
+    }
+}
+
+fn boxed<'a>(theme: Theme, title: &str, style: Style) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(style)
+        .title(Span::styled(format!(" {title} "), theme.title()))
+        .padding(ratatui::widgets::Padding::horizontal(1))
+}
+
+/// A box sized for `lines` of text wrapped at most 64 columns wide.
+fn text_box(area: Rect, title: &str, texts: &[String], extra: u16) -> (Rect, u16) {
+    let widest = texts
+        .iter()
+        .map(|t| t.width())
+        .chain(std::iter::once(title.width() + 4))
+        .max()
+        .unwrap_or(20);
+    let inner_w = widest
+        .clamp(24, 64)
+        .min(area.width.saturating_sub(6) as usize)
+        .max(10);
+    let lines: usize = texts.iter().map(|t| wrapped_lines(t, inner_w)).sum();
+    let rect = centered(area, inner_w as u16 + 4, lines as u16 + 2 + extra);
+    (rect, inner_w as u16)
+}
+
+fn error(frame: &mut Frame, area: Rect, theme: Theme, title: &str, message: &str) {
+    let texts = vec![message.to_string()];
+    let (rect, _) = text_box(area, title, &texts, 2);
+    frame.render_widget(Clear, rect);
+    let lines = vec![
+        Line::from(message.to_string()),
+        Line::from(""),
+        Line::styled("Enter or Esc closes", theme.dim()),
+    ];
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: true }).block(boxed(
+            theme,
+            title,
+            theme.level(Level::Error),
+        )),
+        rect,
+    );
+}
+
+fn buttons(theme: Theme, yes: &str, on_yes: bool) -> Line<'static> {
+    let on = |b: bool| {
+        if b {
+            theme.selected(true)
+        } else {
+            Style::new()
+        }
+    };
+    Line::from(vec![
+        Span::styled(format!("[ {yes} (y) ]"), on(on_yes)),
+        Span::raw("   "),
+        Span::styled("[ Cancel (n) ]".to_string(), on(!on_yes)),
+    ])
+}
+
+fn confirm(frame: &mut Frame, area: Rect, theme: Theme, c: &Confirm) {
+    let mut texts = c.lines.clone();
+    texts.push(format!("[ {} (y) ]   [ Cancel (n) ]", c.yes));
+    let (rect, _) = text_box(area, &c.title, &texts, 1);
+    frame.render_widget(Clear, rect);
+    let mut lines: Vec<Line> = c.lines.iter().map(|l| Line::from(l.clone())).collect();
+    lines.push(Line::from(""));
+    lines.push(buttons(theme, &c.yes, c.on_yes));
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: true }).block(boxed(
+            theme,
+            &c.title,
+            theme.level(Level::Warning),
+        )),
+        rect,
+    );
+}
+
+fn prompt(frame: &mut Frame, area: Rect, theme: Theme, p: &Prompt) {
+    let width = area.width.saturating_sub(8).clamp(30, 72);
+    let note_lines = p
+        .note
+        .as_ref()
+        .map(|n| wrapped_lines(n, width as usize - 4) as u16 + 1)
+        .unwrap_or(0);
+    let rect = centered(area, width, 6 + note_lines);
+    frame.render_widget(Clear, rect);
+    let room = (width as usize).saturating_sub(6);
+    let text = &p.input.text;
+    // Keep the end of a long path (where the cursor is) in view.
+    let shown: String = if text.width() > room {
+        let skip = text.chars().count().saturating_sub(room.saturating_sub(1));
+        format!("…{}", text.chars().skip(skip + 1).collect::<String>())
+    } else {
+        text.clone()
+    };
+    let mut lines = vec![
+        Line::styled(format!("{}:", p.label), theme.dim()),
+        Line::from(vec![
+            Span::styled(shown, Style::new().add_modifier(Modifier::UNDERLINED)),
+            Span::styled("█", theme.key()),
+        ]),
+    ];
+    if let Some(note) = &p.note {
+        lines.push(Line::from(""));
+        lines.push(Line::styled(note.clone(), theme.dim()));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::styled("Enter confirms · Esc cancels", theme.dim()));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(boxed(theme, &p.title, theme.border(true))),
+        rect,
+    );
+}
+
+fn generate(frame: &mut Frame, area: Rect, app: &App, d: &GenDialog) {
+    let theme = app.theme;
+    let rect = centered(area, 60.min(area.width), 9 + u16::from(d.error.is_some()));
+    frame.render_widget(Clear, rect);
+    let option = app.providers.get(d.provider);
+    let provider = option
+        .map(|p| p.name.clone())
+        .unwrap_or_else(|| "none configured".into());
+    let editable = option.is_some_and(|p| p.model_editable);
+    let field = |f: GenField, label: &str, value: Vec<Span<'static>>| -> Line<'static> {
+        let focus = d.field == f;
+        let mut spans = vec![
+            Span::styled(if focus { "▶ " } else { "  " }, theme.key()),
+            Span::styled(
+                format!("{label:<9}"),
+                if focus { theme.title() } else { theme.dim() },
+            ),
+        ];
+        spans.extend(value);
+        Line::from(spans)
+    };
+    let input = |text: &str, focus: bool| -> Vec<Span<'static>> {
+        let mut v = vec![Span::styled(
+            text.to_string(),
+            Style::new().add_modifier(Modifier::UNDERLINED),
+        )];
+        if focus {
+            v.push(Span::styled("█", theme.key()));
+        }
+        v
+    };
+    let n = app.providers.len();
+    let mut lines = vec![
+        field(
+            GenField::Rows,
+            "Rows",
+            input(&d.rows.text, d.field == GenField::Rows),
+        ),
+        field(
+            GenField::Provider,
+            "Provider",
+            vec![
+                Span::raw(if n > 1 { "◀ " } else { "" }),
+                Span::styled(provider, theme.accent()),
+                Span::raw(if n > 1 { " ▶" } else { "" }),
+            ],
+        ),
+        field(
+            GenField::Model,
+            "Model",
+            if editable {
+                input(&d.model.text, d.field == GenField::Model)
+            } else {
+                vec![Span::styled(d.model.text.clone(), theme.dim())]
+            },
+        ),
+        field(
+            GenField::Preview,
+            "Preview",
+            vec![Span::raw(if d.preview {
+                "[x] show the rows before writing them"
+            } else {
+                "[ ] write the rows at once"
+            })],
+        ),
+        Line::from(""),
+    ];
+    if let Some(e) = &d.error {
+        lines.push(Line::styled(e.clone(), theme.level(Level::Error)));
+    }
+    lines.push(Line::styled(
+        "Tab/↑↓ move · ←→ change · Enter generates · Esc closes",
+        theme.dim(),
+    ));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(boxed(
+                theme,
+                &format!("Generate rows for '{}'", d.table),
+                theme.border(true),
+            )),
+        rect,
+    );
+}
+
+fn json_cell(v: Option<&Json>) -> (String, bool) {
+    match v {
+        None | Some(Json::Null) => ("NULL".into(), true),
+        Some(Json::String(s)) => (s.clone(), false),
+        Some(Json::Object(o)) if o.contains_key("blob_hex") => {
+            let len = o
+                .get("blob_hex")
+                .and_then(Json::as_str)
+                .map(|h| h.len() / 2)
+                .unwrap_or(0);
+            (format!("<{len} bytes>"), false)
+        }
+        Some(other) => (other.to_string(), false),
+    }
+}
+
+fn preview(frame: &mut Frame, area: Rect, theme: Theme, p: &Preview) {
+    let rect = preview_box(area, p.rows.len());
+    frame.render_widget(Clear, rect);
+    let kept = p.dropped.iter().filter(|d| !**d).count();
+    let title = format!(
+        "Preview · {} · {kept} of {} rows kept",
+        p.spec.table,
+        p.rows.len()
+    );
+    let block = boxed(theme, &title, theme.border(true));
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let height = preview_height(area, p.rows.len());
+    let widths: Vec<usize> = p
+        .columns
+        .iter()
+        .map(|c| {
+            p.rows
+                .iter()
+                .map(|r| cell(&json_cell(r.get(c)).0, 30).width())
+                .chain(std::iter::once(c.width()))
+                .max()
+                .unwrap_or(4)
+                .min(30)
+        })
+        .collect();
+    let room = inner.width as usize;
+    let mut lines = Vec::new();
+    let mut header = vec![Span::raw("    ")];
+    let mut used = 4;
+    let mut shown = Vec::new();
+    for (i, w) in widths.iter().enumerate().skip(p.left) {
+        if used + w > room && !shown.is_empty() {
+            break;
+        }
+        used += w + 1;
+        shown.push(i);
+        header.push(Span::styled(
+            format!("{:<w$} ", cell(&p.columns[i], *w)),
+            theme.header(),
+        ));
+    }
+    lines.push(Line::from(header));
+    let end = (p.top + height).min(p.rows.len());
+    for index in p.top..end {
+        let row = &p.rows[index];
+        let dropped = p.dropped.get(index).copied().unwrap_or(false);
+        let mut spans = vec![Span::styled(
+            if dropped { " ✗  " } else { " ✓  " },
+            if dropped {
+                theme.level(Level::Error)
+            } else {
+                theme.level(Level::Success)
+            },
+        )];
+        for &i in &shown {
+            let w = widths[i];
+            let (text, null) = json_cell(row.get(&p.columns[i]));
+            let mut style = if null { theme.null() } else { Style::new() };
+            if dropped {
+                style = style.add_modifier(Modifier::CROSSED_OUT | Modifier::DIM);
+            }
+            spans.push(Span::styled(format!("{:<w$} ", cell(&text, w)), style));
+        }
+        let line = Line::from(spans);
+        lines.push(if index == p.cursor {
+            line.style(theme.selected(true))
+        } else {
+            line
+        });
+    }
+    while lines.len() < height + 1 {
+        lines.push(Line::from(""));
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(vec![
+        Span::styled("a", theme.key()),
+        Span::raw(" accept  "),
+        Span::styled("x", theme.key()),
+        Span::raw(" drop  "),
+        Span::styled("r", theme.key()),
+        Span::raw(" regenerate  "),
+        Span::styled("←→", theme.key()),
+        Span::raw(" columns  "),
+        Span::styled("Esc", theme.key()),
+        Span::raw(" discard"),
+    ]));
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn cell_view(frame: &mut Frame, area: Rect, theme: Theme, c: &CellView) {
+    let text = c
+        .text
+        .clone()
+        .unwrap_or_else(|| "Reading the whole value…".into());
+    let width = area.width.saturating_sub(8).clamp(20, 100);
+    let inner_w = width.saturating_sub(4) as usize;
+    let lines: usize = text
+        .lines()
+        .map(|l| wrapped_lines(l, inner_w))
+        .sum::<usize>()
+        .max(1);
+    let rect = centered(
+        area,
+        width,
+        (lines as u16 + 4).min(area.height.saturating_sub(2)),
+    );
+    frame.render_widget(Clear, rect);
+    let mut body: Vec<Line> = text.lines().map(|l| Line::from(l.to_string())).collect();
+    if text.is_empty() {
+        body.push(Line::styled("(empty text)", theme.dim()));
+    }
+    body.push(Line::from(""));
+    body.push(Line::styled(
+        "↑↓ scroll · any other key closes",
+        theme.dim(),
+    ));
+    frame.render_widget(
+        Paragraph::new(body)
+            .wrap(Wrap { trim: false })
+            .scroll((c.scroll, 0))
+            .block(boxed(theme, &c.title, theme.border(true))),
+        rect,
+    );
+}

@@ -1,0 +1,43 @@
+//! Drawing: a function of the app's state, nothing else.
+
+mod dialogs;
+mod help;
+mod list;
+mod rows;
+mod schema;
+mod status;
+mod toasts;
+
+use ratatui::Frame;
+
+use super::app::{App, Mode};
+use super::layout;
+
+/// Braille spinner, one frame per tick.
+const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+pub fn spinner(app: &App) -> char {
+    SPINNER[(app.tick % SPINNER.len() as u64) as usize]
+}
+
+/// Draws the whole screen.
+pub fn draw(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    let areas = layout::areas(
+        area,
+        layout::list_width_of(&app.tables, area.width),
+        layout::progress_lines(app),
+    );
+    list::draw(frame, areas.list, app);
+    match app.mode {
+        Mode::Rows => rows::draw(frame, areas.main, app),
+        Mode::Schema => schema::draw(frame, areas.main, app),
+    }
+    status::progress(frame, areas.progress, app);
+    status::status(frame, areas.status, app);
+    status::hints(frame, areas.hints, app);
+    toasts::draw(frame, areas.main, app);
+    if let Some(modal) = &app.modal {
+        dialogs::draw(frame, area, app, modal);
+    }
+}

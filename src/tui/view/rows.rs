@@ -1,0 +1,161 @@
+//! The rows view: a window of rows with a header, scrolled sideways for wide
+//! tables, NULL drawn apart from text, long values cut.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use rusqlite::types::Value;
+use unicode_width::UnicodeWidthStr;
+
+use crate::output::{cell, thousands};
+use crate::tui::app::{App, Count, Level};
+use crate::tui::grid::{Grid, cell_text};
+use crate::tui::keys::{Action, Pane};
+use crate::tui::layout;
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = app.theme;
+    let focused = app.focus != Pane::List;
+    let Some(grid) = &app.grid else {
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border(focused));
+        let text = if app.listed && app.tables.is_empty() {
+            "This database has no tables."
+        } else {
+            ""
+        };
+        frame.render_widget(Paragraph::new(text).style(theme.dim()).block(block), area);
+        return;
+    };
+    let total = match app.entry(&grid.table).map(|t| &t.count) {
+        Some(Count::Known(n)) => Some(*n),
+        _ => None,
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border(focused))
+        .title(Span::styled(title(grid, total), theme.title()));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if let Some(err) = &grid.error {
+        frame.render_widget(
+            Paragraph::new(err.clone())
+                .style(theme.level(Level::Error))
+                .wrap(Wrap { trim: true }),
+            inner,
+        );
+        return;
+    }
+    if !grid.loaded {
+        frame.render_widget(Paragraph::new("Reading rows…").style(theme.dim()), inner);
+        return;
+    }
+    if grid.rows.is_empty() {
+        let mut lines = vec![Line::styled("No rows yet.", theme.dim())];
+        if let Some(k) = app.keymap.short(Action::Generate) {
+            lines.push(Line::styled(
+                format!(
+                    "{k} generates {} rows from the schema alone.",
+                    app.default_rows
+                ),
+                theme.dim(),
+            ));
+        }
+        frame.render_widget(Paragraph::new(lines), inner);
+        return;
+    }
+    let height = layout::grid_height(area);
+    let widths = grid.widths(height);
+    let shown = shown_columns(grid, &widths, inner.width as usize);
+    let mut lines = Vec::with_capacity(height + 1);
+    let mut header = Vec::new();
+    for &i in &shown {
+        let w = widths[i];
+        header.push(Span::styled(
+            pad(&cell(&grid.columns[i], w), w, false),
+            theme.header(),
+        ));
+        header.push(Span::raw(" "));
+    }
+    lines.push(Line::from(header));
+    let end = (grid.top + height).min(grid.rows.len());
+    for index in grid.top..end {
+        let row = &grid.rows[index];
+        let on_row = index == grid.cursor;
+        let mut spans = Vec::new();
+        for &i in &shown {
+            let w = widths[i];
+            let value = row.values.get(i).unwrap_or(&Value::Null);
+            let numeric = matches!(value, Value::Integer(_) | Value::Real(_));
+            let text = pad(&cell(&cell_text(value, row.cut_len(i)), w), w, numeric);
+            let mut style = if matches!(value, Value::Null) {
+                theme.null()
+            } else {
+                Style::new()
+            };
+            if on_row && i == grid.col && focused {
+                style = theme.cell();
+            }
+            spans.push(Span::styled(text, style));
+            spans.push(Span::raw(" "));
+        }
+        let line = Line::from(spans);
+        lines.push(if on_row {
+            line.style(theme.selected(focused))
+        } else {
+            line
+        });
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The columns that fit from `left` on, always including the selected one.
+fn shown_columns(grid: &Grid, widths: &[usize], room: usize) -> Vec<usize> {
+    let mut left = grid.left.min(grid.col);
+    let span = |l: usize| -> usize { widths[l..=grid.col].iter().map(|w| w + 1).sum() };
+    while left < grid.col && span(left) > room {
+        left += 1;
+    }
+    let mut used = 0;
+    let mut out = Vec::new();
+    for (i, w) in widths.iter().enumerate().skip(left) {
+        if used + w > room && !out.is_empty() {
+            break;
+        }
+        used += w + 1;
+        out.push(i);
+    }
+    out
+}
+
+fn pad(text: &str, width: usize, right: bool) -> String {
+    let gap = width.saturating_sub(text.width());
+    if right {
+        format!("{}{text}", " ".repeat(gap))
+    } else {
+        format!("{text}{}", " ".repeat(gap))
+    }
+}
+
+fn title(grid: &Grid, total: Option<u64>) -> String {
+    let cols = if grid.columns.len() > 1 {
+        format!(" · col {}/{}", grid.col + 1, grid.columns.len())
+    } else {
+        String::new()
+    };
+    match (grid.position(), total) {
+        (_, Some(0)) => format!(" {} · 0 rows ", grid.table),
+        (Some(p), Some(t)) => format!(
+            " {} · row {} of {}{cols} ",
+            grid.table,
+            thousands(p),
+            thousands(t)
+        ),
+        (Some(p), None) => format!(" {} · row {}{cols} ", grid.table, thousands(p)),
+        (None, Some(t)) => format!(" {} · {} rows{cols} ", grid.table, thousands(t)),
+        (None, None) => format!(" {} ", grid.table),
+    }
+}

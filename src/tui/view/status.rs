@@ -1,0 +1,129 @@
+//! The progress area, the status bar and the hint bar.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use unicode_width::UnicodeWidthStr;
+
+use super::spinner;
+use crate::output::{cell, thousands};
+use crate::tui::app::App;
+use crate::tui::keys::Action;
+
+/// One line per generation (and one for an export, import or delete).
+pub fn progress(frame: &mut Frame, area: Rect, app: &App) {
+    if area.height == 0 {
+        return;
+    }
+    let theme = app.theme;
+    let spin = spinner(app).to_string();
+    let cancel = app
+        .keymap
+        .short(Action::Cancel)
+        .unwrap_or_else(|| "Esc".into());
+    let mut lines = Vec::new();
+    if let Some(t) = &app.transfer {
+        let amount = match t.total {
+            Some(total) if total > 0 => {
+                format!("{}/{} rows", thousands(t.done.min(total)), thousands(total))
+            }
+            _ if t.done > 0 => format!("{} rows", thousands(t.done)),
+            _ => String::new(),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {spin} "), theme.accent()),
+            Span::raw(format!("{}  ", t.label)),
+            Span::raw(amount),
+            Span::styled(format!("  {cancel} cancels"), theme.dim()),
+        ]));
+    }
+    for job in &app.jobs {
+        let bar = bar(job.accepted, job.spec.rows, 10);
+        let what = if job.spec.preview { "preview of " } else { "" };
+        let mut spans = vec![
+            Span::styled(format!(" {spin} "), theme.accent()),
+            Span::styled(format!("{what}{}", job.spec.table), theme.title()),
+            Span::raw("  "),
+            Span::raw(bar),
+            Span::raw(format!(
+                " {}/{} rows · {}",
+                thousands(job.accepted),
+                thousands(job.spec.rows),
+                job.stage
+            )),
+        ];
+        if job.rejected > 0 {
+            spans.push(Span::styled(
+                format!(" · {} rejected", job.rejected),
+                theme.dim(),
+            ));
+        }
+        if job.id != 0 && !job.cancelling {
+            spans.push(Span::styled(format!("  {cancel} cancels"), theme.dim()));
+        }
+        lines.push(Line::from(spans));
+    }
+    lines.truncate(area.height as usize);
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+fn bar(done: u64, total: u64, width: usize) -> String {
+    let filled = if total == 0 {
+        0
+    } else {
+        ((done.min(total) as f64 / total as f64) * width as f64).round() as usize
+    };
+    format!("{}{}", "█".repeat(filled), "░".repeat(width - filled))
+}
+
+/// Database path, read-only flag, provider and model.
+pub fn status(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = app.theme;
+    let right = format!(" {} ", app.source);
+    let ro = if app.read_only { " read-only " } else { "" };
+    let room = (area.width as usize).saturating_sub(right.width() + ro.width() + 2);
+    let path = format!(" {}", cell(&app.db_path, room.max(4)));
+    let gap = (area.width as usize).saturating_sub(path.width() + ro.width() + right.width());
+    let line = Line::from(vec![
+        Span::styled(path, theme.title()),
+        Span::styled(ro.to_string(), theme.level(crate::tui::app::Level::Warning)),
+        Span::raw(" ".repeat(gap)),
+        Span::styled(right, theme.dim()),
+    ]);
+    frame.render_widget(Paragraph::new(line).style(theme.status()), area);
+}
+
+/// Keys for the focused pane, from the key map, as many as fit.
+pub fn hints(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = app.theme;
+    let mut spans: Vec<Span> = Vec::new();
+    let mut used = 0usize;
+    let pairs: Vec<(String, String)> = if app.filtering {
+        vec![
+            ("type".into(), "filter".into()),
+            ("Enter".into(), "keep".into()),
+            ("Esc".into(), "clear".into()),
+        ]
+    } else if app.modal.is_some() {
+        Vec::new()
+    } else {
+        app.keymap
+            .hints(app.pane())
+            .into_iter()
+            .map(|(k, h)| (k, h.to_string()))
+            .collect()
+    };
+    for (key, hint) in pairs {
+        let width = key.width() + hint.width() + 3;
+        if used + width > area.width as usize {
+            break;
+        }
+        used += width;
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(key, theme.key()));
+        spans.push(Span::styled(format!(" {hint} "), Style::new()));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}

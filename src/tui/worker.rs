@@ -1,0 +1,414 @@
+//! The database worker: one thread that owns the connection and answers
+//! requests with messages, so no database work ever runs on the UI loop.
+//!
+//! Interactive requests (pages, schema, undo, transfers) go first. Row counts
+//! run in the background one table at a time; a count in progress is
+//! interrupted when an interactive request arrives and taken up again after
+//! it, so browsing stays quick while a 5,000,000-row table is being counted.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
+use std::sync::{Arc, Mutex};
+
+use rusqlite::InterruptHandle;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::app::Msg;
+use super::grid::PageRequest;
+use crate::db::browse::{Key, read_cell, read_page};
+use crate::db::catalog::{
+    ObjectKind, ObjectSummary, TableInfo, list_objects, row_count, table_info,
+};
+use crate::db::journal::Journal;
+use crate::db::transfer::{self, ExportOptions, ImportOptions, Progress};
+use crate::db::undo::{preview_undo, undo_last};
+use crate::db::{CancelFlag, Database, DbError};
+use crate::generate::job::rows_word;
+use crate::output::thousands;
+
+/// Work for the database thread.
+#[derive(Debug)]
+pub enum Request {
+    List,
+    Count(String),
+    Page(PageRequest),
+    Schema(String),
+    Cell {
+        table: String,
+        key: Key,
+        column: String,
+    },
+    UndoPreview(String),
+    Undo(String),
+    DropPreview(String),
+    Drop(String),
+    Export {
+        table: String,
+        path: PathBuf,
+        cancel: CancelFlag,
+    },
+    Import {
+        path: PathBuf,
+        cancel: CancelFlag,
+    },
+}
+
+impl Request {
+    fn is_background(&self) -> bool {
+        matches!(self, Request::Count(_))
+    }
+}
+
+/// The UI's side of the worker.
+pub struct WorkerHandle {
+    sender: Sender<Request>,
+    interrupt: Arc<InterruptHandle>,
+    counting: Arc<Mutex<bool>>,
+}
+
+impl WorkerHandle {
+    /// Starts the worker on its own thread; results arrive on `tx`.
+    pub fn spawn(db: Database, tx: UnboundedSender<Msg>) -> std::io::Result<Self> {
+        let (sender, receiver) = channel();
+        let interrupt = Arc::new(db.conn().get_interrupt_handle());
+        let counting = Arc::new(Mutex::new(false));
+        let flag = counting.clone();
+        std::thread::Builder::new()
+            .name("rowsmith-db".into())
+            .spawn(move || {
+                let gone = tx.clone();
+                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+                    Worker::new(db, tx, flag).run(receiver)
+                }));
+                if ran.is_err() {
+                    let _ = gone.send(Msg::WorkerGone(
+                        "The database worker stopped on an internal error; quit and start rowsmith again.".into(),
+                    ));
+                }
+            })?;
+        Ok(Self {
+            sender,
+            interrupt,
+            counting,
+        })
+    }
+
+    pub fn send(&self, request: Request) {
+        if !request.is_background() {
+            // A count must not hold up a page the user is waiting for.
+            if let Ok(counting) = self.counting.lock()
+                && *counting
+            {
+                self.interrupt.interrupt();
+            }
+        }
+        let _ = self.sender.send(request);
+    }
+}
+
+struct Worker {
+    db: Database,
+    tx: UnboundedSender<Msg>,
+    counting: Arc<Mutex<bool>>,
+    objects: Vec<ObjectSummary>,
+    infos: HashMap<String, TableInfo>,
+    journal: Option<Journal>,
+    urgent: VecDeque<Request>,
+    counts: VecDeque<String>,
+}
+
+impl Worker {
+    fn new(db: Database, tx: UnboundedSender<Msg>, counting: Arc<Mutex<bool>>) -> Self {
+        Self {
+            db,
+            tx,
+            counting,
+            objects: Vec::new(),
+            infos: HashMap::new(),
+            journal: None,
+            urgent: VecDeque::new(),
+            counts: VecDeque::new(),
+        }
+    }
+
+    fn run(mut self, receiver: Receiver<Request>) {
+        loop {
+            if self.urgent.is_empty() && self.counts.is_empty() {
+                match receiver.recv() {
+                    Ok(r) => self.queue(r),
+                    Err(_) => return,
+                }
+            }
+            loop {
+                match receiver.try_recv() {
+                    Ok(r) => self.queue(r),
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => return,
+                }
+            }
+            self.drop_stale_pages();
+            if let Some(request) = self.urgent.pop_front() {
+                self.handle(request);
+            } else if let Some(table) = self.counts.pop_front() {
+                self.count(table);
+            }
+        }
+    }
+
+    fn queue(&mut self, request: Request) {
+        match request {
+            Request::Count(table) => {
+                if !self.counts.contains(&table) {
+                    self.counts.push_back(table);
+                }
+            }
+            other => self.urgent.push_back(other),
+        }
+    }
+
+    /// Pages for a view the user has already left are not worth reading.
+    fn drop_stale_pages(&mut self) {
+        let newest = self
+            .urgent
+            .iter()
+            .filter_map(|r| match r {
+                Request::Page(p) => Some(p.view),
+                _ => None,
+            })
+            .max();
+        if let Some(newest) = newest {
+            self.urgent
+                .retain(|r| !matches!(r, Request::Page(p) if p.view < newest));
+        }
+    }
+
+    fn send(&self, msg: Msg) {
+        let _ = self.tx.send(msg);
+    }
+
+    fn info(&mut self, table: &str) -> Result<TableInfo, DbError> {
+        if let Some(info) = self.infos.get(table) {
+            return Ok(info.clone());
+        }
+        let info = table_info(&self.db, table)?;
+        self.infos.insert(table.to_string(), info.clone());
+        Ok(info)
+    }
+
+    fn journal(&mut self) -> Result<&Journal, DbError> {
+        if self.journal.is_none() {
+            self.journal = Some(Journal::open_default()?);
+        }
+        self.journal
+            .as_ref()
+            .ok_or_else(|| DbError::Refused("The undo journal could not be opened.".into()))
+    }
+
+    fn count(&mut self, table: String) {
+        let kind = self
+            .objects
+            .iter()
+            .find(|o| o.name == table)
+            .map(|o| o.kind)
+            .unwrap_or(ObjectKind::Table);
+        let object = ObjectSummary {
+            name: table.clone(),
+            kind,
+        };
+        if let Ok(mut c) = self.counting.lock() {
+            *c = true;
+        }
+        let result = row_count(&self.db, &object);
+        if let Ok(mut c) = self.counting.lock() {
+            *c = false;
+        }
+        match result {
+            // Interrupted for a page: count again once the queue is clear.
+            Err(DbError::Cancelled) => self.counts.push_front(table),
+            other => self.send(Msg::Count {
+                table,
+                count: other.map_err(|e| e.to_string()),
+            }),
+        }
+    }
+
+    fn handle(&mut self, request: Request) {
+        match request {
+            Request::List => {
+                self.infos.clear();
+                let result = list_objects(&self.db);
+                if let Ok(objects) = &result {
+                    self.objects = objects.clone();
+                }
+                self.send(Msg::Objects(result.map_err(|e| e.to_string())));
+            }
+            Request::Count(table) => self.count(table),
+            Request::Page(request) => {
+                let page = self
+                    .info(&request.table)
+                    .and_then(|info| read_page(&self.db, &info, &request.anchor, request.limit));
+                if page.is_err() {
+                    self.infos.remove(&request.table);
+                }
+                self.send(Msg::Page {
+                    request,
+                    page: page.map_err(|e| e.to_string()),
+                });
+            }
+            Request::Schema(table) => {
+                self.infos.remove(&table);
+                let info = self.info(&table).map_err(|e| e.to_string());
+                self.send(Msg::Schema { table, info });
+            }
+            Request::Cell { table, key, column } => {
+                let value = self
+                    .info(&table)
+                    .and_then(|info| read_cell(&self.db, &info, &key, &column));
+                self.send(Msg::Cell(value.map_err(|e| e.to_string())));
+            }
+            Request::UndoPreview(table) => {
+                let preview = self
+                    .journal()
+                    .map(|_| ())
+                    .and_then(|_| match &self.journal {
+                        Some(j) => preview_undo(&self.db, j, Some(&table)),
+                        None => Err(DbError::Refused(
+                            "The undo journal could not be opened.".into(),
+                        )),
+                    });
+                self.send(Msg::UndoPreview {
+                    table,
+                    preview: preview.map_err(|e| e.to_string()),
+                });
+            }
+            Request::Undo(table) => {
+                let result = match self.journal() {
+                    Ok(_) => match &self.journal {
+                        Some(j) => undo_last(&mut self.db, j, Some(&table)),
+                        None => Err(DbError::Refused(
+                            "The undo journal could not be opened.".into(),
+                        )),
+                    },
+                    Err(e) => Err(e),
+                };
+                self.send(Msg::Undone(result.map_err(|e| e.to_string())));
+            }
+            Request::DropPreview(table) => {
+                let preview = transfer::preview_drop(&self.db, &table);
+                self.send(Msg::DropPreview {
+                    table,
+                    preview: preview.map_err(|e| e.to_string()),
+                });
+            }
+            Request::Drop(table) => {
+                let result = transfer::drop_table(&mut self.db, &table).map(|o| {
+                    let what = o.kind.as_str();
+                    match o.rows {
+                        Some(n) => format!(
+                            "Deleted {what} '{}' and its {} {}.",
+                            o.name,
+                            thousands(n),
+                            rows_word(n)
+                        ),
+                        None => format!("Deleted {what} '{}'.", o.name),
+                    }
+                });
+                self.infos.remove(&table);
+                self.send(Msg::TransferDone {
+                    result: result.map_err(|e| e.to_string()),
+                    changed: Vec::new(),
+                    relist: true,
+                });
+            }
+            Request::Export {
+                table,
+                path,
+                cancel,
+            } => {
+                let tx = self.tx.clone();
+                let mut progress = |p: Progress| {
+                    let _ = tx.send(Msg::TransferProgress {
+                        done: p.rows,
+                        total: p.total_rows,
+                    });
+                };
+                let options = ExportOptions {
+                    cancel,
+                    progress_every: 5_000,
+                };
+                let result =
+                    transfer::export_table(&self.db, &table, &path, &options, &mut progress).map(
+                        |o| {
+                            let shown = o
+                                .path
+                                .as_ref()
+                                .map(|p| p.display().to_string())
+                                .unwrap_or_else(|| path.display().to_string());
+                            format!(
+                                "Exported {} {} of '{table}' to {shown}.",
+                                thousands(o.rows),
+                                rows_word(o.rows)
+                            )
+                        },
+                    );
+                self.send(Msg::TransferDone {
+                    result: result.map_err(|e| e.to_string()),
+                    changed: Vec::new(),
+                    relist: false,
+                });
+            }
+            Request::Import { path, cancel } => {
+                let tx = self.tx.clone();
+                let mut progress = |p: Progress| {
+                    let _ = tx.send(Msg::TransferProgress {
+                        done: p.rows,
+                        total: p.total_rows,
+                    });
+                };
+                let result = match self.journal() {
+                    Ok(_) => {
+                        let options = ImportOptions {
+                            journal: self.journal.as_ref(),
+                            cancel,
+                            progress_every: 5_000,
+                            ..ImportOptions::default()
+                        };
+                        transfer::import_file(&mut self.db, &path, &options, &mut progress)
+                    }
+                    Err(e) => Err(e),
+                };
+                let (result, changed, relist) = match result {
+                    Ok(o) => {
+                        self.infos.remove(&o.table);
+                        let sentence = if o.created {
+                            format!(
+                                "Imported {} {} into the new table '{}' ({} columns).",
+                                thousands(o.rows),
+                                rows_word(o.rows),
+                                o.table,
+                                o.columns.len()
+                            )
+                        } else {
+                            format!(
+                                "Appended {} {} to '{}'. New total: {} {}.",
+                                thousands(o.rows),
+                                rows_word(o.rows),
+                                o.table,
+                                thousands(o.new_row_count),
+                                rows_word(o.new_row_count)
+                            )
+                        };
+                        (Ok(sentence), vec![o.table], o.created)
+                    }
+                    Err(e) => (Err(e.to_string()), Vec::new(), false),
+                };
+                self.send(Msg::TransferDone {
+                    result,
+                    changed,
+                    relist,
+                });
+            }
+        }
+    }
+}

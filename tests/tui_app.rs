@@ -1,0 +1,1263 @@
+//! The terminal app without a terminal: `update()` transition by transition,
+//! and the screens as snapshots of a `TestBackend` at 80x24 and 120x40.
+//!
+//! Database effects (list, count, page, schema) run for real against a
+//! SQLite file, through the same library calls the worker makes; every other
+//! effect is returned for the test to inspect.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use crossterm::event::{KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use rowsmith::db::browse::read_page;
+use rowsmith::db::catalog::{list_objects, row_count, table_info};
+use rowsmith::db::{Database, OpenOptions};
+use rowsmith::generate::job::{EMPTY_TABLE, Event, Outcome, Stage, Summary, UsageSummary};
+use rowsmith::llm::ProviderChoice;
+use rowsmith::tui::app::{App, Count, Effect, Level, Mode, Msg, Options, update};
+use rowsmith::tui::grid::Purpose;
+use rowsmith::tui::keys::{KeyChord, Keymap, Pane};
+use rowsmith::tui::modal::{ConfirmKind, GenField, Modal, ProviderOption};
+use rowsmith::tui::theme::Theme;
+use rowsmith::tui::view;
+use serde_json::json;
+
+const SHOP: &str = "
+CREATE TABLE customers (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    email TEXT UNIQUE,
+    city TEXT,
+    note TEXT,
+    tier TEXT NOT NULL DEFAULT 'bronze' CHECK (tier IN ('bronze', 'silver', 'gold'))
+);
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 60)
+INSERT INTO customers (name, email, city, note, tier)
+SELECT 'Customer ' || i, 'c' || i || '@example.com',
+       CASE i % 3 WHEN 0 THEN 'Lisbon' WHEN 1 THEN 'Osaka' ELSE 'Denver' END,
+       CASE WHEN i % 4 = 0 THEN NULL WHEN i % 4 = 1 THEN '' ELSE 'Prefers email; asked about bulk pricing in spring' END,
+       CASE i % 3 WHEN 0 THEN 'gold' WHEN 1 THEN 'silver' ELSE 'bronze' END
+FROM n;
+CREATE TABLE orders (
+    id INTEGER PRIMARY KEY,
+    customer_id INTEGER NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+    total REAL NOT NULL CHECK (total >= 0),
+    placed_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+CREATE INDEX orders_by_customer ON orders (customer_id);
+INSERT INTO orders (customer_id, total, placed_at) VALUES
+    (1, 19.5, '2024-01-02'), (2, 250.0, '2024-01-03'), (3, 7.25, '2024-02-11');
+CREATE TABLE wishlist (id INTEGER PRIMARY KEY, item TEXT);
+CREATE VIEW gold_customers AS SELECT id, name FROM customers WHERE tier = 'gold';
+";
+
+struct Harness {
+    app: App,
+    db: Database,
+    _dir: tempfile::TempDir,
+}
+
+fn providers() -> Vec<ProviderOption> {
+    vec![
+        ProviderOption {
+            choice: ProviderChoice::OpenAi,
+            name: "openai".into(),
+            model: "gpt-5-mini".into(),
+            model_editable: true,
+        },
+        ProviderOption {
+            choice: ProviderChoice::Offline,
+            name: "offline".into(),
+            model: "learned from the table".into(),
+            model_editable: false,
+        },
+    ]
+}
+
+fn options(w: u16, h: u16) -> Options {
+    Options {
+        db_path: "/home/dev/shop.db".into(),
+        read_only: false,
+        default_rows: 10,
+        source: "OpenAI gpt-5-mini".into(),
+        source_note: None,
+        providers: providers(),
+        provider: 0,
+        keymap: Keymap::default(),
+        mouse: true,
+        theme: Theme::plain(),
+        size: (w, h),
+    }
+}
+
+impl Harness {
+    fn new(w: u16, h: u16) -> Self {
+        Self::with(options(w, h))
+    }
+
+    fn with(options: Options) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("shop.db");
+        let conn = rusqlite::Connection::open(&path).expect("create");
+        conn.execute_batch(SHOP).expect("schema");
+        drop(conn);
+        let db = Database::open(&path, &OpenOptions::read_only()).expect("open");
+        let mut h = Self {
+            app: App::new(options),
+            db,
+            _dir: dir,
+        };
+        let rest = h.run(vec![Effect::ListObjects]);
+        assert!(rest.is_empty(), "{rest:?}");
+        h
+    }
+
+    /// Sends a message and carries out the database effects it leads to;
+    /// returns the other effects.
+    fn send(&mut self, msg: Msg) -> Vec<Effect> {
+        let effects = update(&mut self.app, msg);
+        self.run(effects)
+    }
+
+    fn run(&mut self, effects: Vec<Effect>) -> Vec<Effect> {
+        let mut queue: VecDeque<Effect> = effects.into();
+        let mut rest = Vec::new();
+        while let Some(effect) = queue.pop_front() {
+            let msgs = match effect {
+                Effect::ListObjects => vec![Msg::Objects(
+                    list_objects(&self.db).map_err(|e| e.to_string()),
+                )],
+                Effect::Count(tables) => {
+                    let objects = list_objects(&self.db).expect("list");
+                    tables
+                        .into_iter()
+                        .map(|t| {
+                            let object = objects.iter().find(|o| o.name == t).expect("object");
+                            Msg::Count {
+                                count: row_count(&self.db, object).map_err(|e| e.to_string()),
+                                table: t,
+                            }
+                        })
+                        .collect()
+                }
+                Effect::LoadPage(request) => {
+                    let page = table_info(&self.db, &request.table)
+                        .and_then(|info| read_page(&self.db, &info, &request.anchor, request.limit))
+                        .map_err(|e| e.to_string());
+                    vec![Msg::Page { request, page }]
+                }
+                Effect::LoadSchema(table) => vec![Msg::Schema {
+                    info: table_info(&self.db, &table).map_err(|e| e.to_string()),
+                    table,
+                }],
+                other => {
+                    rest.push(other);
+                    Vec::new()
+                }
+            };
+            for msg in msgs {
+                queue.extend(update(&mut self.app, msg));
+            }
+        }
+        rest
+    }
+
+    fn key(&mut self, text: &str) -> Vec<Effect> {
+        let chord = KeyChord::parse(text).unwrap_or_else(|_| {
+            KeyChord::new(crossterm::event::KeyCode::Char('c'), KeyModifiers::CONTROL)
+        });
+        self.send(Msg::Key(KeyEvent::new(chord.code, chord.mods)))
+    }
+
+    fn keys(&mut self, keys: &[&str]) -> Vec<Effect> {
+        let mut all = Vec::new();
+        for k in keys {
+            all.extend(self.key(k));
+        }
+        all
+    }
+
+    fn ctrl_c(&mut self) -> Vec<Effect> {
+        self.send(Msg::Key(KeyEvent::new(
+            crossterm::event::KeyCode::Char('c'),
+            KeyModifiers::CONTROL,
+        )))
+    }
+
+    fn select(&mut self, name: &str) {
+        self.key("home");
+        for _ in 0..10 {
+            if self.app.selected_table().map(|t| t.name.as_str()) == Some(name) {
+                return;
+            }
+            self.key("down");
+        }
+        panic!("no table {name}");
+    }
+
+    fn screen(&self) -> String {
+        let (w, h) = self.app.size;
+        let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+        terminal.draw(|f| view::draw(f, &self.app)).expect("draw");
+        format!("{}", terminal.backend())
+    }
+
+    fn toasts(&self) -> Vec<String> {
+        self.app.toasts.iter().map(|t| t.text.clone()).collect()
+    }
+}
+
+fn summary(table: &str, added: u64, total: u64) -> Summary {
+    Summary {
+        table: table.into(),
+        requested: added,
+        rows_added: added,
+        new_row_count: total,
+        rejected: BTreeMap::new(),
+        provider: "openai".into(),
+        model: "gpt-5-mini".into(),
+        usage: UsageSummary::default(),
+        elapsed_ms: 1200,
+        shortfall: None,
+        dry_run: false,
+        preview: Vec::new(),
+    }
+}
+
+fn job_id(effects: &[Effect]) -> u64 {
+    effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::Generate { job, .. } => Some(*job),
+            _ => None,
+        })
+        .expect("a generation was started")
+}
+
+// ---------------------------------------------------------------------------
+// update(): one test per action
+// ---------------------------------------------------------------------------
+
+#[test]
+fn names_come_first_then_counts_and_the_first_rows() {
+    let mut app = App::new(options(80, 24));
+    let effects = update(&mut app, Msg::Objects(Ok(Vec::new())));
+    assert!(effects.is_empty());
+    let h = Harness::new(80, 24);
+    let names: Vec<&str> = h.app.tables.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["customers", "gold_customers", "orders", "wishlist"]);
+    assert_eq!(
+        h.app.entry("customers").map(|t| &t.count),
+        Some(&Count::Known(60))
+    );
+    assert_eq!(
+        h.app.entry("gold_customers").map(|t| &t.count),
+        Some(&Count::Known(20))
+    );
+    let grid = h.app.grid.as_ref().expect("rows of the first table");
+    assert_eq!(grid.table, "customers");
+    assert_eq!(grid.rows.len(), 60);
+    assert!(!h.app.animating());
+}
+
+#[test]
+fn counts_arrive_one_by_one_and_keep_ticking_until_then() {
+    let mut app = App::new(options(80, 24));
+    let objects = vec![rowsmith::db::catalog::ObjectSummary {
+        name: "t".into(),
+        kind: rowsmith::db::catalog::ObjectKind::Table,
+    }];
+    let effects = update(&mut app, Msg::Objects(Ok(objects)));
+    assert!(effects.contains(&Effect::Count(vec!["t".into()])));
+    assert!(app.animating());
+    update(
+        &mut app,
+        Msg::Count {
+            table: "t".into(),
+            count: Ok(Some(5_000_000)),
+        },
+    );
+    assert_eq!(
+        app.entry("t").map(|t| &t.count),
+        Some(&Count::Known(5_000_000))
+    );
+    assert!(!app.animating());
+}
+
+#[test]
+fn moving_in_the_list_shows_that_tables_rows() {
+    let mut h = Harness::new(80, 24);
+    h.key("j");
+    assert_eq!(
+        h.app.selected_table().map(|t| t.name.as_str()),
+        Some("gold_customers")
+    );
+    assert_eq!(
+        h.app.grid.as_ref().map(|g| g.table.as_str()),
+        Some("gold_customers")
+    );
+    h.key("down");
+    h.key("k");
+    assert_eq!(
+        h.app.selected_table().map(|t| t.name.as_str()),
+        Some("gold_customers")
+    );
+    h.key("end");
+    assert_eq!(
+        h.app.selected_table().map(|t| t.name.as_str()),
+        Some("wishlist")
+    );
+    h.key("home");
+    assert_eq!(
+        h.app.selected_table().map(|t| t.name.as_str()),
+        Some("customers")
+    );
+    h.key("pagedown");
+    assert_eq!(
+        h.app.selected_table().map(|t| t.name.as_str()),
+        Some("wishlist")
+    );
+    h.key("pageup");
+    assert_eq!(h.app.selected, 0);
+}
+
+#[test]
+fn tab_and_enter_move_the_focus_and_the_hints_follow() {
+    let mut h = Harness::new(80, 24);
+    assert_eq!(h.app.pane(), Pane::List);
+    let list_hints = h.app.keymap.hints(Pane::List);
+    h.key("tab");
+    assert_eq!(h.app.pane(), Pane::Rows);
+    assert_ne!(h.app.keymap.hints(Pane::Rows), list_hints);
+    h.key("backtab");
+    assert_eq!(h.app.pane(), Pane::List);
+    h.key("enter");
+    assert_eq!(h.app.pane(), Pane::Rows);
+}
+
+#[test]
+fn rows_move_page_and_jump() {
+    let mut h = Harness::new(80, 24);
+    h.key("tab");
+    h.keys(&["j", "down", "j"]);
+    let g = h.app.grid.as_ref().expect("grid");
+    assert_eq!(g.cursor, 3);
+    assert_eq!(g.position(), Some(4));
+    h.key("pagedown");
+    let height = h.app.grid_height();
+    assert_eq!(h.app.grid.as_ref().map(|g| g.cursor), Some(3 + height));
+    h.key("end");
+    assert_eq!(h.app.grid.as_ref().and_then(|g| g.position()), Some(60));
+    h.key("home");
+    assert_eq!(h.app.grid.as_ref().and_then(|g| g.position()), Some(1));
+    h.key("k");
+    assert_eq!(h.app.grid.as_ref().map(|g| g.cursor), Some(0));
+}
+
+#[test]
+fn left_and_right_scroll_wide_tables() {
+    let mut h = Harness::new(40, 24);
+    h.key("tab");
+    for _ in 0..5 {
+        h.key("l");
+    }
+    let g = h.app.grid.as_ref().expect("grid");
+    assert_eq!(g.col, 5);
+    assert!(g.left > 0, "the view scrolled sideways");
+    h.key("right");
+    assert_eq!(
+        h.app.grid.as_ref().map(|g| g.col),
+        Some(5),
+        "stops at the last column"
+    );
+    for _ in 0..5 {
+        h.key("h");
+    }
+    let g = h.app.grid.as_ref().expect("grid");
+    assert_eq!((g.col, g.left), (0, 0));
+}
+
+#[test]
+fn enter_and_v_show_a_whole_cell() {
+    let mut h = Harness::new(80, 24);
+    h.key("tab");
+    h.keys(&["j", "l", "l", "l", "l"]);
+    h.key("enter");
+    match &h.app.modal {
+        Some(Modal::Cell(c)) => {
+            assert_eq!(c.title, "customers · note");
+            assert_eq!(
+                c.text.as_deref(),
+                Some("Prefers email; asked about bulk pricing in spring")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    h.key("esc");
+    assert!(h.app.modal.is_none());
+    h.keys(&["j", "j", "v"]);
+    assert!(matches!(&h.app.modal, Some(Modal::Cell(c)) if c.text.as_deref() == Some("NULL")));
+    // A value cut in the page is read whole on demand.
+    let effects = h.send(Msg::Cell(Ok(rusqlite::types::Value::Text(
+        "x".repeat(5000),
+    ))));
+    assert!(effects.is_empty());
+    assert!(
+        matches!(&h.app.modal, Some(Modal::Cell(c)) if c.text.as_ref().is_some_and(|t| t.len() == 5000))
+    );
+}
+
+#[test]
+fn s_toggles_the_schema() {
+    let mut h = Harness::new(80, 24);
+    h.select("orders");
+    h.key("s");
+    assert_eq!(h.app.mode, Mode::Schema);
+    let schema = h.app.schema.as_ref().expect("schema");
+    assert_eq!(schema.table, "orders");
+    assert!(matches!(&schema.info, Some(Ok(info)) if info.foreign_keys.len() == 1));
+    h.key("tab");
+    h.key("j");
+    assert_eq!(h.app.schema.as_ref().map(|s| s.scroll), Some(1));
+    h.key("s");
+    assert_eq!(h.app.mode, Mode::Rows);
+    assert_eq!(
+        h.app.grid.as_ref().map(|g| g.table.as_str()),
+        Some("orders")
+    );
+}
+
+#[test]
+fn slash_filters_tables_by_name() {
+    let mut h = Harness::new(80, 24);
+    h.keys(&["/", "o", "r", "d"]);
+    assert!(h.app.filtering);
+    let names: Vec<String> = h
+        .app
+        .visible()
+        .iter()
+        .map(|&i| h.app.tables[i].name.clone())
+        .collect();
+    assert_eq!(names, ["orders"]);
+    assert_eq!(
+        h.app.grid.as_ref().map(|g| g.table.as_str()),
+        Some("orders")
+    );
+    h.key("enter");
+    assert!(!h.app.filtering);
+    assert_eq!(h.app.filter.text, "ord");
+    h.key("esc");
+    assert_eq!(h.app.visible().len(), 4);
+}
+
+#[test]
+fn g_starts_the_default_generation_with_a_spinner_and_says_when_it_is_busy() {
+    let mut h = Harness::new(80, 24);
+    let effects = h.key("g");
+    match effects.as_slice() {
+        [Effect::Generate { spec, .. }] => {
+            assert_eq!(spec.table, "customers");
+            assert_eq!(spec.rows, 10);
+            assert!(!spec.preview && !spec.from_schema);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(h.app.job_for("customers").is_some());
+    assert!(h.app.animating());
+    assert!(h.key("g").is_empty());
+    assert_eq!(
+        h.toasts(),
+        ["'customers' is already generating; Esc cancels it."]
+    );
+    // Another table may generate at the same time.
+    h.select("orders");
+    assert!(matches!(h.key("g").as_slice(), [Effect::Generate { .. }]));
+    assert_eq!(h.app.jobs.len(), 2);
+}
+
+#[test]
+fn g_on_a_view_or_read_only_database_says_why_not() {
+    let mut h = Harness::new(80, 24);
+    h.select("gold_customers");
+    assert!(h.key("g").is_empty());
+    assert_eq!(
+        h.toasts(),
+        ["'gold_customers' is a view, not a table, so rowsmith cannot add rows to it."]
+    );
+    let mut ro = options(80, 24);
+    ro.read_only = true;
+    let mut h = Harness::with(ro);
+    for key in ["g", "G", "u", "i", "d"] {
+        assert!(h.key(key).is_empty(), "{key}");
+        assert!(h.app.modal.is_none());
+    }
+    assert_eq!(h.app.toasts.len(), 3);
+    assert!(h.toasts()[0].contains("read-only (--read-only)"));
+    // Export still works on a read-only database.
+    h.key("e");
+    assert!(matches!(h.app.modal, Some(Modal::Prompt(_))));
+}
+
+#[test]
+fn an_empty_table_asks_before_generating_from_the_schema() {
+    let mut h = Harness::new(80, 24);
+    h.select("wishlist");
+    assert!(h.key("g").is_empty());
+    let Some(Modal::Confirm(c)) = &h.app.modal else {
+        panic!("{:?}", h.app.modal)
+    };
+    assert!(matches!(c.kind, ConfirmKind::FromSchema(_)));
+    assert!(c.on_yes);
+    let effects = h.key("enter");
+    assert!(matches!(effects.as_slice(), [Effect::Generate { spec, .. }] if spec.from_schema));
+    // The job's own refusal (count not known yet) asks the same question.
+    let mut h = Harness::new(80, 24);
+    h.select("orders");
+    let id = job_id(&h.key("g"));
+    h.send(Msg::Job {
+        job: id,
+        event: Event::Finished(Outcome::Failed {
+            message: EMPTY_TABLE.into(),
+            kept: 0,
+        }),
+    });
+    assert!(
+        matches!(&h.app.modal, Some(Modal::Confirm(c)) if matches!(c.kind, ConfirmKind::FromSchema(_)))
+    );
+    h.key("n");
+    assert!(h.app.modal.is_none());
+}
+
+#[test]
+fn progress_then_success_updates_the_count_and_the_open_rows() {
+    let mut h = Harness::new(80, 24);
+    let id = job_id(&h.key("g"));
+    h.send(Msg::Job {
+        job: id,
+        event: Event::Stage(Stage::AskingModel { request: 1 }),
+    });
+    h.send(Msg::Job {
+        job: id,
+        event: Event::RowsAccepted { rows: 4, total: 4 },
+    });
+    let job = h.app.job_for("customers").expect("job").clone();
+    assert_eq!((job.stage.as_str(), job.accepted), ("asking the model", 4));
+    let effects = h.send(Msg::Job {
+        job: id,
+        event: Event::Finished(Outcome::Done(summary("customers", 10, 70))),
+    });
+    assert!(effects.is_empty(), "{effects:?}");
+    assert_eq!(
+        h.toasts(),
+        ["Generated 10 rows for table 'customers'. New total: 70 rows."]
+    );
+    assert_eq!(
+        h.app.entry("customers").map(|t| &t.count),
+        Some(&Count::Known(70))
+    );
+    assert!(h.app.jobs.is_empty());
+    // Toasts fade with ticks.
+    for _ in 0..rowsmith::tui::app::TOAST_TICKS {
+        h.send(Msg::Tick);
+    }
+    assert!(h.app.toasts.is_empty());
+}
+
+#[test]
+fn failure_is_a_popup_with_the_sentence() {
+    let mut h = Harness::new(80, 24);
+    let id = job_id(&h.key("g"));
+    h.send(Msg::Job {
+        job: id,
+        event: Event::Finished(Outcome::Failed {
+            message: "OpenAI rejected the API key. Check OPENAI_API_KEY. Nothing was written."
+                .into(),
+            kept: 0,
+        }),
+    });
+    match &h.app.modal {
+        Some(Modal::Error { title, message }) => {
+            assert_eq!(title, "Generation for 'customers' failed");
+            assert!(message.starts_with("OpenAI rejected the API key."));
+        }
+        other => panic!("{other:?}"),
+    }
+    h.key("enter");
+    assert!(h.app.modal.is_none());
+}
+
+#[test]
+fn esc_cancels_and_the_toast_says_what_was_kept() {
+    let mut h = Harness::new(80, 24);
+    let id = job_id(&h.key("g"));
+    assert_eq!(h.key("esc"), vec![Effect::CancelJob(id)]);
+    assert_eq!(
+        h.app.job_for("customers").map(|j| j.stage.as_str()),
+        Some("cancelling")
+    );
+    assert!(h.key("esc").is_empty(), "one cancel is enough");
+    h.send(Msg::Job {
+        job: id,
+        event: Event::Finished(Outcome::Cancelled { kept: 25 }),
+    });
+    assert_eq!(
+        h.toasts(),
+        [
+            "Cancelled the generation for 'customers'. Kept the 25 rows already added; u undoes them."
+        ]
+    );
+    let id = job_id(&h.key("g"));
+    h.key("esc");
+    h.send(Msg::Job {
+        job: id,
+        event: Event::Finished(Outcome::Cancelled { kept: 0 }),
+    });
+    assert!(
+        h.toasts()
+            .last()
+            .is_some_and(|t| t.ends_with("Nothing was written."))
+    );
+}
+
+#[test]
+fn the_generate_dialog_previews_then_inserts_the_kept_rows() {
+    let mut h = Harness::new(80, 24);
+    assert!(h.key("G").is_empty());
+    let Some(Modal::Generate(d)) = &h.app.modal else {
+        panic!("{:?}", h.app.modal)
+    };
+    assert_eq!(
+        (d.rows.text.as_str(), d.preview, d.field),
+        ("10", true, GenField::Rows)
+    );
+    h.keys(&["backspace", "backspace", "3", "tab", "right", "left", "tab"]);
+    h.keys(&[
+        "backspace",
+        "backspace",
+        "backspace",
+        "backspace",
+        "n",
+        "a",
+        "n",
+        "o",
+    ]);
+    let effects = h.key("enter");
+    let (id, spec) = match effects.as_slice() {
+        [Effect::Generate { job, spec }] => (*job, spec.clone()),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(spec.rows, 3);
+    assert!(spec.preview);
+    assert_eq!(spec.provider, Some(ProviderChoice::OpenAi));
+    assert_eq!(spec.model.as_deref(), Some("gpt-5-nano"));
+    let rows: Vec<serde_json::Map<String, serde_json::Value>> = (1..=3)
+        .map(|i| {
+            json!({"name": format!("New {i}"), "email": format!("n{i}@example.com"), "city": null, "note": "", "tier": "gold"})
+                .as_object()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect();
+    let mut s = summary("customers", 3, 60);
+    s.dry_run = true;
+    s.preview = rows;
+    h.send(Msg::Job {
+        job: id,
+        event: Event::Finished(Outcome::Done(s)),
+    });
+    let Some(Modal::Preview(p)) = &h.app.modal else {
+        panic!("{:?}", h.app.modal)
+    };
+    assert_eq!(
+        p.columns,
+        ["name", "email", "city", "note", "tier"],
+        "table order"
+    );
+    h.key("j");
+    h.key("x");
+    let effects = h.key("a");
+    match effects.as_slice() {
+        [Effect::InsertPreviewed { spec, rows }] => {
+            assert_eq!(rows.len(), 2);
+            assert!(!spec.preview);
+            assert_eq!(rows[1]["name"], "New 3");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        h.app.job_for("customers").is_some(),
+        "inserting shows a spinner"
+    );
+    h.send(Msg::PreviewInserted {
+        table: "customers".into(),
+        result: Ok(summary("customers", 2, 62)),
+    });
+    assert!(h.app.jobs.is_empty());
+    assert_eq!(
+        h.toasts(),
+        ["Generated 2 rows for table 'customers'. New total: 62 rows."]
+    );
+}
+
+#[test]
+fn the_preview_can_be_regenerated_or_discarded() {
+    let mut h = Harness::new(80, 24);
+    h.key("G");
+    h.key("enter");
+    let id = h.app.jobs[0].id;
+    let mut s = summary("customers", 1, 60);
+    s.dry_run = true;
+    s.preview = vec![
+        json!({"name": "A"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+    ];
+    h.send(Msg::Job {
+        job: id,
+        event: Event::Finished(Outcome::Done(s.clone())),
+    });
+    let effects = h.key("r");
+    assert!(matches!(effects.as_slice(), [Effect::Generate { spec, .. }] if spec.preview));
+    let id = h.app.jobs[0].id;
+    h.send(Msg::Job {
+        job: id,
+        event: Event::Finished(Outcome::Done(s)),
+    });
+    assert!(h.key("esc").is_empty());
+    assert!(h.app.modal.is_none());
+    assert!(
+        h.toasts()
+            .last()
+            .is_some_and(|t| t.contains("Nothing was written"))
+    );
+}
+
+#[test]
+fn the_dialog_checks_the_row_count_and_offers_the_configured_providers() {
+    let mut h = Harness::new(80, 24);
+    h.key("G");
+    h.keys(&["backspace", "backspace", "0", "enter"]);
+    assert!(matches!(&h.app.modal, Some(Modal::Generate(d)) if d.error.is_some()));
+    h.keys(&["x", "ctrl-u", "5", "tab", "right"]);
+    let effects = h.key("enter");
+    match effects.as_slice() {
+        [Effect::Generate { spec, .. }] => {
+            assert_eq!(spec.rows, 5);
+            assert_eq!(spec.provider, Some(ProviderChoice::Offline));
+            assert_eq!(spec.model, None);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn u_asks_with_the_row_count_then_undoes() {
+    let mut h = Harness::new(80, 24);
+    assert_eq!(h.key("u"), vec![Effect::PreviewUndo("customers".into())]);
+    h.send(Msg::UndoPreview {
+        table: "customers".into(),
+        preview: Ok(rowsmith::db::undo::UndoPreview {
+            table: "customers".into(),
+            source: "OpenAI gpt-5-mini".into(),
+            created_at: "2025-03-01 10:00:00".into(),
+            rows: 10,
+            already_gone: 0,
+        }),
+    });
+    let Some(Modal::Confirm(c)) = &h.app.modal else {
+        panic!("{:?}", h.app.modal)
+    };
+    assert!(!c.on_yes, "defaults to No");
+    assert!(c.lines[0].contains("Remove the 10 rows"));
+    assert!(h.key("enter").is_empty(), "Enter takes the default: No");
+    assert!(h.app.modal.is_none());
+    h.key("u");
+    h.send(Msg::UndoPreview {
+        table: "customers".into(),
+        preview: Ok(rowsmith::db::undo::UndoPreview {
+            table: "customers".into(),
+            source: "offline generator".into(),
+            created_at: "2025-03-01 10:00:00".into(),
+            rows: 10,
+            already_gone: 0,
+        }),
+    });
+    assert_eq!(h.key("y"), vec![Effect::Undo("customers".into())]);
+    h.send(Msg::Undone(Ok(rowsmith::db::undo::UndoOutcome {
+        table: "customers".into(),
+        source: "offline generator".into(),
+        created_at: "2025-03-01 10:00:00".into(),
+        removed: 10,
+        already_gone: 0,
+        new_row_count: 50,
+    })));
+    assert_eq!(
+        h.toasts(),
+        ["Removed 10 rows from 'customers'. New total: 50 rows."]
+    );
+    assert_eq!(
+        h.app.entry("customers").map(|t| &t.count),
+        Some(&Count::Known(50))
+    );
+    h.key("u");
+    h.send(Msg::UndoPreview {
+        table: "customers".into(),
+        preview: Err(
+            "Nothing to undo: rowsmith has no rows of its own on record for table 'customers'."
+                .into(),
+        ),
+    });
+    assert!(
+        matches!(&h.app.modal, Some(Modal::Error { message, .. }) if message.starts_with("Nothing to undo"))
+    );
+}
+
+#[test]
+fn e_exports_to_the_path_typed_with_progress() {
+    let mut h = Harness::new(80, 24);
+    assert!(h.key("e").is_empty());
+    let Some(Modal::Prompt(p)) = &h.app.modal else {
+        panic!("{:?}", h.app.modal)
+    };
+    assert_eq!(p.input.text, "customers.csv");
+    h.keys(&["ctrl-w", "o", "u", "t", ".", "c", "s", "v"]);
+    let effects = h.key("enter");
+    assert_eq!(
+        effects,
+        vec![Effect::Export {
+            table: "customers".into(),
+            path: "out.csv".into()
+        }]
+    );
+    h.send(Msg::TransferProgress {
+        done: 30,
+        total: Some(60),
+    });
+    assert_eq!(h.app.transfer.as_ref().map(|t| t.done), Some(30));
+    assert!(h.key("e").is_empty(), "one transfer at a time");
+    assert_eq!(h.key("esc"), vec![Effect::CancelTransfer]);
+    h.send(Msg::TransferDone {
+        result: Ok("Exported 60 rows of 'customers' to out.csv.".into()),
+        changed: Vec::new(),
+        relist: false,
+    });
+    assert!(h.app.transfer.is_none());
+    assert!(
+        h.toasts()
+            .contains(&"Exported 60 rows of 'customers' to out.csv.".to_string())
+    );
+}
+
+#[test]
+fn i_imports_a_file_and_lists_the_new_table() {
+    let mut h = Harness::new(80, 24);
+    h.key("i");
+    h.keys(&["enter"]);
+    assert!(
+        matches!(&h.app.modal, Some(Modal::Prompt(p)) if p.note.as_deref() == Some("Type a file path first."))
+    );
+    h.keys(&["a", ".", "c", "s", "v"]);
+    assert_eq!(
+        h.key("enter"),
+        vec![Effect::Import {
+            path: "a.csv".into()
+        }]
+    );
+    let effects = h.send(Msg::TransferDone {
+        result: Err(
+            "Line 3 of 'a.csv' has 4 fields where the header has 3. Nothing was imported.".into(),
+        ),
+        changed: Vec::new(),
+        relist: false,
+    });
+    assert!(effects.is_empty());
+    assert!(
+        matches!(&h.app.modal, Some(Modal::Error { title, .. }) if title == "Import of 'a.csv' failed")
+    );
+}
+
+#[test]
+fn d_confirms_with_the_row_count_and_defaults_to_no() {
+    let mut h = Harness::new(80, 24);
+    h.select("orders");
+    assert_eq!(h.key("d"), vec![Effect::PreviewDrop("orders".into())]);
+    let preview = rowsmith::db::transfer::DropPreview {
+        name: "orders".into(),
+        kind: rowsmith::db::catalog::ObjectKind::Table,
+        rows: Some(3),
+        referenced_by: Vec::new(),
+    };
+    h.send(Msg::DropPreview {
+        table: "orders".into(),
+        preview: Ok(preview.clone()),
+    });
+    let Some(Modal::Confirm(c)) = &h.app.modal else {
+        panic!("{:?}", h.app.modal)
+    };
+    assert!(!c.on_yes);
+    assert_eq!(c.lines[0], "It holds 3 rows.");
+    assert!(h.key("enter").is_empty());
+    h.key("d");
+    h.send(Msg::DropPreview {
+        table: "orders".into(),
+        preview: Ok(preview),
+    });
+    h.key("right");
+    assert_eq!(h.key("enter"), vec![Effect::Drop("orders".into())]);
+    let effects = h.send(Msg::TransferDone {
+        result: Ok("Deleted table 'orders' and its 3 rows.".into()),
+        changed: Vec::new(),
+        relist: true,
+    });
+    assert!(effects.is_empty(), "the list was read again: {effects:?}");
+    // A table others point at is refused before asking.
+    h.select("customers");
+    h.key("d");
+    h.send(Msg::DropPreview {
+        table: "customers".into(),
+        preview: Ok(rowsmith::db::transfer::DropPreview {
+            name: "customers".into(),
+            kind: rowsmith::db::catalog::ObjectKind::Table,
+            rows: Some(60),
+            referenced_by: vec!["orders".into()],
+        }),
+    });
+    assert!(
+        matches!(&h.app.modal, Some(Modal::Error { message, .. }) if message.contains("'orders'"))
+    );
+}
+
+#[test]
+fn q_quits_but_asks_while_generating_and_ctrl_c_always_quits() {
+    let mut h = Harness::new(80, 24);
+    assert_eq!(h.key("q"), vec![Effect::Quit]);
+    assert!(h.app.quit);
+    let mut h = Harness::new(80, 24);
+    let id = job_id(&h.key("g"));
+    assert!(h.key("q").is_empty());
+    assert!(
+        matches!(&h.app.modal, Some(Modal::Confirm(c)) if c.kind == ConfirmKind::Quit && !c.on_yes)
+    );
+    h.key("n");
+    assert!(!h.app.quit);
+    h.key("?");
+    assert_eq!(h.ctrl_c(), vec![Effect::CancelJob(id), Effect::Quit]);
+    assert!(h.app.quit);
+}
+
+#[test]
+fn question_mark_opens_help_and_any_key_closes_it() {
+    let mut h = Harness::new(80, 24);
+    h.key("?");
+    assert!(matches!(h.app.modal, Some(Modal::Help { .. })));
+    h.key("j");
+    assert!(matches!(h.app.modal, Some(Modal::Help { scroll: 1 })));
+    h.key("esc");
+    assert!(h.app.modal.is_none());
+}
+
+#[test]
+fn r_reloads_tables_counts_and_rows() {
+    let mut h = Harness::new(80, 24);
+    let effects = update(
+        &mut h.app,
+        Msg::Key(KeyEvent::new(
+            crossterm::event::KeyCode::Char('r'),
+            KeyModifiers::NONE,
+        )),
+    );
+    assert_eq!(effects[0], Effect::ListObjects);
+    assert!(
+        matches!(&effects[1], Effect::LoadPage(p) if matches!(p.purpose, Purpose::Replace { .. }))
+    );
+    assert!(h.app.tables.iter().all(|t| t.count == Count::Pending));
+    h.run(effects);
+    assert_eq!(
+        h.app.entry("customers").map(|t| &t.count),
+        Some(&Count::Known(60))
+    );
+}
+
+#[test]
+fn the_mouse_selects_and_scrolls_unless_turned_off() {
+    let mut h = Harness::new(80, 24);
+    let click = |column, row| MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    };
+    h.send(Msg::Mouse(click(3, 3)));
+    assert_eq!(
+        h.app.selected_table().map(|t| t.name.as_str()),
+        Some("orders")
+    );
+    h.send(Msg::Mouse(click(3, 1)));
+    assert_eq!(
+        h.app.selected_table().map(|t| t.name.as_str()),
+        Some("customers")
+    );
+    let areas = h.app.areas();
+    h.send(Msg::Mouse(MouseEvent {
+        kind: MouseEventKind::ScrollDown,
+        column: areas.main.x + 5,
+        row: areas.main.y + 5,
+        modifiers: KeyModifiers::NONE,
+    }));
+    assert_eq!(h.app.grid.as_ref().map(|g| g.cursor), Some(3));
+    h.send(Msg::Mouse(click(areas.main.x + 5, areas.main.y + 4)));
+    assert_eq!(h.app.pane(), Pane::Rows);
+    assert_eq!(h.app.grid.as_ref().map(|g| g.cursor), Some(2));
+    let mut off = options(80, 24);
+    off.mouse = false;
+    let mut h = Harness::with(off);
+    h.send(Msg::Mouse(click(3, 3)));
+    assert_eq!(h.app.selected, 0);
+}
+
+#[test]
+fn resize_reflows_and_keeps_the_cursor_on_screen() {
+    let mut h = Harness::new(120, 40);
+    h.key("tab");
+    for _ in 0..30 {
+        h.key("j");
+    }
+    h.send(Msg::Resize(80, 12));
+    let g = h.app.grid.as_ref().expect("grid");
+    let height = h.app.grid_height();
+    assert!(g.cursor >= g.top && g.cursor < g.top + height);
+    assert!(h.screen().contains("row 31 of 60"));
+}
+
+#[test]
+fn worker_failure_is_a_popup() {
+    let mut h = Harness::new(80, 24);
+    h.send(Msg::WorkerGone("The database worker stopped.".into()));
+    assert!(matches!(&h.app.modal, Some(Modal::Error { .. })));
+    assert_eq!(
+        h.app
+            .toasts
+            .iter()
+            .filter(|t| t.level == Level::Error)
+            .count(),
+        0
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Screens
+// ---------------------------------------------------------------------------
+
+/// Each screen at 80x24 and 120x40.
+fn screens(name: &str, build: impl Fn(u16, u16) -> Harness) {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let harness = build(w, h);
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), harness.screen());
+    }
+}
+
+#[test]
+fn screen_list_with_counts() {
+    screens("list", Harness::new);
+}
+
+#[test]
+fn screen_generation_in_progress() {
+    screens("generating", |w, h| {
+        let mut x = Harness::new(w, h);
+        let id = job_id(&x.key("g"));
+        x.send(Msg::Job {
+            job: id,
+            event: Event::Stage(Stage::AskingModel { request: 1 }),
+        });
+        x.send(Msg::Job {
+            job: id,
+            event: Event::RowsAccepted { rows: 4, total: 4 },
+        });
+        x
+    });
+}
+
+#[test]
+fn screen_success_toast() {
+    screens("success_toast", |w, h| {
+        let mut x = Harness::new(w, h);
+        let id = job_id(&x.key("g"));
+        x.send(Msg::Job {
+            job: id,
+            event: Event::Finished(Outcome::Done(summary("customers", 10, 70))),
+        });
+        x
+    });
+}
+
+#[test]
+fn screen_error_popup() {
+    screens("error_popup", |w, h| {
+        let mut x = Harness::new(w, h);
+        let id = job_id(&x.key("g"));
+        x.send(Msg::Job {
+            job: id,
+            event: Event::Finished(Outcome::Failed {
+                message: "OpenAI rejected the API key (401). Check OPENAI_API_KEY or openai.api_key in the config file. Nothing was written.".into(),
+                kept: 0,
+            }),
+        });
+        x
+    });
+}
+
+#[test]
+fn screen_rows_view() {
+    screens("rows", |w, h| {
+        let mut x = Harness::new(w, h);
+        x.keys(&["tab", "j", "j", "l"]);
+        x
+    });
+}
+
+#[test]
+fn screen_schema_view() {
+    screens("schema", |w, h| {
+        let mut x = Harness::new(w, h);
+        x.key("s");
+        x
+    });
+}
+
+#[test]
+fn screen_help() {
+    screens("help", |w, h| {
+        let mut x = Harness::new(w, h);
+        x.key("?");
+        x
+    });
+}
+
+#[test]
+fn screen_generate_dialog() {
+    screens("generate_dialog", |w, h| {
+        let mut x = Harness::new(w, h);
+        x.key("G");
+        x
+    });
+}
+
+#[test]
+fn screen_preview_grid() {
+    screens("preview", |w, h| {
+        let mut x = Harness::new(w, h);
+        x.key("G");
+        x.key("enter");
+        let id = x.app.jobs[0].id;
+        let mut s = summary("customers", 4, 60);
+        s.dry_run = true;
+        s.preview = (1..=4)
+            .map(|i| {
+                json!({"name": format!("Marta Quispe {i}"), "email": format!("marta{i}@example.org"), "city": if i == 2 { serde_json::Value::Null } else { json!("Cusco") }, "note": "", "tier": "silver"})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .collect();
+        x.send(Msg::Job {
+            job: id,
+            event: Event::Finished(Outcome::Done(s)),
+        });
+        x.keys(&["j", "x"]);
+        x
+    });
+}
+
+#[test]
+fn screen_confirm_dialogs() {
+    screens("confirm_undo", |w, h| {
+        let mut x = Harness::new(w, h);
+        x.key("u");
+        x.send(Msg::UndoPreview {
+            table: "customers".into(),
+            preview: Ok(rowsmith::db::undo::UndoPreview {
+                table: "customers".into(),
+                source: "OpenAI gpt-5-mini".into(),
+                created_at: "2025-03-01 10:00:00".into(),
+                rows: 10,
+                already_gone: 0,
+            }),
+        });
+        x
+    });
+    screens("confirm_delete", |w, h| {
+        let mut x = Harness::new(w, h);
+        x.select("orders");
+        x.key("d");
+        x.send(Msg::DropPreview {
+            table: "orders".into(),
+            preview: Ok(rowsmith::db::transfer::DropPreview {
+                name: "orders".into(),
+                kind: rowsmith::db::catalog::ObjectKind::Table,
+                rows: Some(3),
+                referenced_by: Vec::new(),
+            }),
+        });
+        x
+    });
+    screens("confirm_from_schema", |w, h| {
+        let mut x = Harness::new(w, h);
+        x.select("wishlist");
+        x.key("g");
+        x
+    });
+}
+
+// ---------------------------------------------------------------------------
+// [tui] in the config file
+// ---------------------------------------------------------------------------
+
+#[test]
+fn tui_keys_are_remapped_from_the_config_file() {
+    let path = std::path::Path::new("config.toml");
+    let config = rowsmith::config::parse(
+        "[tui]\nmouse = false\n\n[tui.keys]\ngenerate = \"ctrl-g\"\nquit = [\"q\", \"f10\"]\n",
+        path,
+    )
+    .expect("valid config");
+    assert!(!config.tui.mouse);
+    let keymap = Keymap::with_overrides(&config.tui.keys.overrides()).expect("keymap");
+    assert_eq!(
+        keymap.label(rowsmith::tui::keys::Action::Generate),
+        "Ctrl-g"
+    );
+    assert_eq!(keymap.label(rowsmith::tui::keys::Action::Quit), "q/F10");
+    // Every action of the key map can be set under [tui.keys].
+    for name in rowsmith::tui::keys::action_names() {
+        let text = format!("[tui.keys]\n{name} = \"f5\"\n");
+        let config = rowsmith::config::parse(&text, path).expect(name);
+        assert_eq!(config.tui.keys.overrides().len(), 1, "{name}");
+    }
+    assert!(rowsmith::config::parse("", path).expect("empty").tui.mouse);
+}
+
+#[test]
+fn bad_tui_keys_name_the_key_and_the_line() {
+    let path = std::path::Path::new("config.toml");
+    let err = rowsmith::config::parse("[tui.keys]\ngenerate = \"g\"\nfly = \"f\"\n", path)
+        .expect_err("unknown action");
+    assert_eq!(err.line(), Some(3));
+    assert_eq!(err.key(), Some("tui.keys.fly"));
+    let err = rowsmith::config::parse(
+        "[tui]\nmouse = true\n[tui.keys]\nundo = \"hyper-u\"\n",
+        path,
+    )
+    .expect_err("bad key");
+    assert_eq!(err.line(), Some(4));
+    assert_eq!(err.key(), Some("tui.keys.undo"));
+    assert!(
+        err.to_string().contains("\"hyper-u\" is not a key"),
+        "{err}"
+    );
+    let clash = rowsmith::config::parse("[tui.keys]\ngenerate = \"q\"\n", path).expect("parses");
+    let refused = Keymap::with_overrides(&clash.tui.keys.overrides()).expect_err("q twice");
+    assert!(refused.contains("'q'"), "{refused}");
+}

@@ -1,0 +1,179 @@
+//! The real binary in a pseudo-terminal: open a database, press `g`, see the
+//! toast, quit, and find the new rows in the file; and the terminal is given
+//! back in the state it was found.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::model::{FakeModel, Reply, rows_from_schema};
+use common::{Fixture, count};
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+
+/// A running app and the screen it draws, as a terminal would show it.
+struct Session {
+    screen: Arc<Mutex<vt100::Parser>>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    _master: Box<dyn portable_pty::MasterPty + Send>,
+}
+
+impl Session {
+    fn start(fx: &Fixture, args: &[&std::ffi::OsStr], env: &[(String, String)]) -> Self {
+        let pty = native_pty_system();
+        let pair = pty
+            .openpty(PtySize {
+                rows: 40,
+                cols: 120,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("pty");
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_rowsmith"));
+        cmd.args(args);
+        cmd.cwd(fx.dir.path());
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("ROWSMITH_DATA_DIR", fx.data_dir());
+        cmd.env("XDG_CONFIG_HOME", fx.path("config-home"));
+        for var in [
+            "ROWSMITH_CONFIG",
+            "ROWSMITH_PROVIDER",
+            "ROWSMITH_MODEL",
+            "ROWSMITH_BASE_URL",
+            "OPENAI_API_KEY",
+            "OPENAI_BASE_URL",
+            "ANTHROPIC_API_KEY",
+            "ANTHROPIC_BASE_URL",
+            "NO_COLOR",
+        ] {
+            cmd.env_remove(var);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = pair.slave.spawn_command(cmd).expect("spawn rowsmith");
+        drop(pair.slave);
+        let mut reader = pair.master.try_clone_reader().expect("reader");
+        let writer = pair.master.take_writer().expect("writer");
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(40, 120, 0)));
+        let feed = screen.clone();
+        // Read all the time, so the app never blocks on a full pty buffer.
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                if let Ok(mut parser) = feed.lock() {
+                    parser.process(&buf[..n]);
+                }
+            }
+        });
+        Self {
+            screen,
+            writer,
+            child,
+            _master: pair.master,
+        }
+    }
+
+    fn contents(&self) -> String {
+        self.screen
+            .lock()
+            .map(|p| p.screen().contents())
+            .unwrap_or_default()
+    }
+
+    /// Waits until the screen shows `text`.
+    fn wait_for(&self, text: &str, timeout: Duration) {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if self.contents().contains(text) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "the screen never showed {text:?}; it shows:\n{}",
+            self.contents()
+        );
+    }
+
+    fn press(&mut self, keys: &str) {
+        self.writer.write_all(keys.as_bytes()).expect("type");
+        self.writer.flush().expect("flush");
+    }
+
+    fn wait_exit(&mut self, timeout: Duration) -> portable_pty::ExitStatus {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        panic!(
+            "rowsmith did not exit; the screen shows:\n{}",
+            self.contents()
+        );
+    }
+}
+
+const PEOPLE: &str = "CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT NOT NULL, city TEXT);
+    INSERT INTO people (name, city) VALUES ('Ada', 'London'), ('Grace', 'New York'),
+        ('Linus', 'Helsinki'), ('Margaret', 'Boston'), ('Ken', NULL);";
+
+#[test]
+fn g_in_a_real_terminal_adds_ten_rows_and_quitting_restores_the_screen() {
+    let fx = Fixture::new();
+    let db = fx.db("people.db", PEOPLE);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let counter = Arc::new(AtomicUsize::new(0));
+    let model = runtime.block_on(FakeModel::openai(move |ask| {
+        Reply::Rows(rows_from_schema(ask, &counter))
+    }));
+
+    let mut app = Session::start(&fx, &[db.as_os_str()], &model.env());
+    app.wait_for("people", Duration::from_secs(60));
+    app.wait_for("OpenAI", Duration::from_secs(5));
+    app.press("g");
+    app.wait_for(
+        "Generated 10 rows for table 'people'. New total: 15 rows.",
+        Duration::from_secs(90),
+    );
+    app.press("q");
+    let status = app.wait_exit(Duration::from_secs(10));
+    assert!(status.success(), "{status:?}");
+    // Leaving the alternate screen brings back the (empty) screen we started on.
+    assert!(!app.contents().contains("Tables"), "{}", app.contents());
+    assert_eq!(count(&db, "people"), 15);
+    assert!(model.calls() >= 1);
+}
+
+#[test]
+fn ctrl_c_quits_at_once_and_read_only_refuses_to_generate() {
+    let fx = Fixture::new();
+    let db = fx.db("people.db", PEOPLE);
+    let before = common::bytes(&db);
+    let mut app = Session::start(&fx, &[db.as_os_str()], &[]);
+    app.wait_for("people", Duration::from_secs(60));
+    app.press("\x03");
+    assert!(app.wait_exit(Duration::from_secs(10)).success());
+
+    let flag = std::ffi::OsStr::new("--read-only");
+    let mut app = Session::start(&fx, &[flag, db.as_os_str()], &[]);
+    app.wait_for("read-only", Duration::from_secs(20));
+    app.press("g");
+    app.wait_for("cannot generate rows", Duration::from_secs(10));
+    app.press("q");
+    assert!(app.wait_exit(Duration::from_secs(10)).success());
+    assert_eq!(
+        common::bytes(&db),
+        before,
+        "a read-only session changes nothing"
+    );
+}
