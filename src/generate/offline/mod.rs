@@ -13,11 +13,12 @@
 //! are applied last.
 
 mod fakes;
+mod kernel;
 mod relations;
 mod temporal;
 
 use rand::Rng;
-use rand::seq::IndexedRandom;
+use rand::seq::{IndexedRandom, SliceRandom};
 use rand_distr::{Distribution, Normal};
 use rusqlite::types::Value;
 
@@ -57,6 +58,7 @@ enum Gen {
         integer: bool,
         decimals: u32,
         real: bool,
+        shape: kernel::NumberShape,
     },
     /// The anchor's time plus a kernel step, in the anchor's own style.
     Time {
@@ -128,6 +130,15 @@ pub struct OfflineModel {
     /// the index of its style in `styles`; parsed once, used per row.
     views: Vec<Vec<Option<(f64, u16)>>>,
     styles: Vec<TimeStyle>,
+    /// Correlated standard-normal steps for the columns that move, and each
+    /// column's position in them.
+    kernel: kernel::Correlated,
+    kernel_index: Vec<Option<usize>>,
+    /// Anchors for the main draw are dealt from a shuffled deck, so every
+    /// existing row anchors as often as the others and category shares
+    /// match the table's.
+    deck: Vec<usize>,
+    dealt: usize,
     /// Which anchor draw each column uses (0 = the row's main anchor).
     slot_of: Vec<usize>,
     slots: usize,
@@ -348,7 +359,10 @@ impl OfflineModel {
                 row.iter()
                     .zip(&gens)
                     .map(|(v, g)| match g {
-                        Gen::Number { .. } | Gen::Anchor => number(v).map(|n| (n, 0)),
+                        Gen::Anchor => number(v).map(|n| (n, 0)),
+                        Gen::Number { shape, .. } => {
+                            number(v).map(|n| (kernel::forward(n, shape.log), 0))
+                        }
                         Gen::Time { .. } => text(v).and_then(temporal::parse).map(|(at, style)| {
                             let index =
                                 styles.iter().position(|s| *s == style).unwrap_or_else(|| {
@@ -362,7 +376,25 @@ impl OfflineModel {
                     .collect()
             })
             .collect();
+        // One correlated step per row for every column that moves.
+        let moving: Vec<usize> = (0..width)
+            .filter(|&i| matches!(gens[i], Gen::Number { .. } | Gen::Time { .. }))
+            .collect();
+        let mut kernel_index = vec![None; width];
+        for (k, &i) in moving.iter().enumerate() {
+            kernel_index[i] = Some(k);
+        }
+        let kernel = kernel::Correlated::learn(
+            &moving
+                .iter()
+                .map(|&i| views.iter().map(|row| row[i].map(|(v, _)| v)).collect())
+                .collect::<Vec<_>>(),
+        );
         Self {
+            kernel,
+            kernel_index,
+            deck: (0..anchors.len()).collect(),
+            dealt: usize::MAX,
             views,
             styles,
             not_null: plan.columns.iter().map(|c| c.not_null).collect(),
@@ -383,9 +415,26 @@ impl OfflineModel {
     /// Makes one new row.
     pub fn generate<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Candidate {
         let width = self.gens.len();
-        let picks: Vec<Option<usize>> = (0..self.slots)
-            .map(|_| (!self.anchors.is_empty()).then(|| rng.random_range(0..self.anchors.len())))
-            .collect();
+        let mut picks: Vec<Option<usize>> = Vec::with_capacity(self.slots);
+        if !self.deck.is_empty() {
+            if self.dealt >= self.deck.len() {
+                self.deck.shuffle(rng);
+                self.dealt = 0;
+            }
+            picks.push(Some(self.deck[self.dealt]));
+            self.dealt += 1;
+        } else {
+            picks.push(None);
+        }
+        for _ in 1..self.slots {
+            picks.push((!self.anchors.is_empty()).then(|| rng.random_range(0..self.anchors.len())));
+        }
+        let steps = self.kernel.draw(rng);
+        let step_of = |i: usize| {
+            self.kernel_index[i]
+                .and_then(|k| steps.get(k).copied())
+                .unwrap_or(0.0)
+        };
         let anchors: Vec<Option<&Vec<Value>>> =
             picks.iter().map(|p| p.map(|i| &self.anchors[i])).collect();
         let anchor_value = |i: usize| -> Value {
@@ -443,9 +492,29 @@ impl OfflineModel {
                     integer,
                     decimals,
                     real,
+                    shape,
                 } => {
-                    let base = number(&anchor).unwrap_or((*lo + *hi) / 2.0);
-                    let v = (base + gaussian(rng, *step)).clamp(*lo, *hi);
+                    let base = number(&anchor);
+                    let v = match base {
+                        // A value many rows share (a 0, a round 100) stays as is.
+                        Some(b) if shape.masses.contains(&b) => b,
+                        _ => {
+                            let from =
+                                base.map_or((*lo + *hi) / 2.0, |b| kernel::forward(b, shape.log));
+                            let t = kernel::reflect(from + *step * step_of(i), *lo, *hi);
+                            let mut v = kernel::back(t, shape.log);
+                            if shape.keep_fraction
+                                && let Some(b) = base
+                            {
+                                // 24.37 -> 24.99 when the table's prices end in .99.
+                                v = (v.trunc() + b.fract()).clamp(
+                                    kernel::back(*lo, shape.log),
+                                    kernel::back(*hi, shape.log),
+                                );
+                            }
+                            v
+                        }
+                    };
                     shadow[i] = Some(v);
                     number_value(v, *integer, *decimals, *real)
                 }
@@ -459,7 +528,7 @@ impl OfflineModel {
                         Some((at, s)) => (at, &self.styles[s as usize]),
                         None => ((*lo + *hi) / 2.0, &*style),
                     };
-                    let mut v = (base + gaussian(rng, *step)).clamp(*lo, *hi);
+                    let mut v = kernel::reflect(base + *step * step_of(i), *lo, *hi);
                     if own_style.date_only {
                         v = (v / temporal::DAY).floor() * temporal::DAY;
                     } else if !own_style.seconds {
@@ -879,14 +948,21 @@ fn choose_gen(
         let decimals = profile
             .and_then(|p| p.numeric.as_ref())
             .map_or(2, |n| n.max_decimals);
-        let (lo, hi) = bounds(&numbers);
+        let shape = kernel::shape_of(&numbers);
+        // Bounds and step live in the scale the step is taken in.
+        let scaled: Vec<f64> = numbers
+            .iter()
+            .map(|v| kernel::forward(*v, shape.log))
+            .collect();
+        let (lo, hi) = bounds(&scaled);
         return Gen::Number {
             lo,
             hi,
-            step: kernel_step(&numbers),
+            step: kernel_step(&scaled),
             integer,
             decimals,
             real,
+            shape,
         };
     }
     Gen::Anchor
