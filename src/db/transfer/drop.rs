@@ -1,0 +1,109 @@
+//! Deleting a table or view: a preview for the confirmation, then the drop,
+//! refused while other tables' foreign keys point at it.
+
+use serde::Serialize;
+
+use super::tx::TxGuard;
+use crate::db::catalog::{ObjectKind, find_object, referencing_keys, row_count};
+use crate::db::ident::quote;
+use crate::db::{Database, DbError};
+
+/// What deleting a table would remove, for the confirmation dialog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DropPreview {
+    pub name: String,
+    pub kind: ObjectKind,
+    /// Rows it holds (`None` for a virtual table whose module is missing).
+    pub rows: Option<u64>,
+    /// Other tables whose foreign keys point at it; non-empty means
+    /// [`drop_table`] will refuse.
+    pub referenced_by: Vec<String>,
+}
+
+/// What a drop removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DropOutcome {
+    pub name: String,
+    pub kind: ObjectKind,
+    pub rows: Option<u64>,
+}
+
+/// Says what deleting `name` would remove, without changing anything.
+pub fn preview_drop(db: &Database, name: &str) -> Result<DropPreview, DbError> {
+    let object = find_object(db, name)?;
+    let rows = row_count(db, &object)?;
+    let referenced_by = if object.kind == ObjectKind::View {
+        Vec::new()
+    } else {
+        referencing_tables(db, &object.name)?
+    };
+    Ok(DropPreview {
+        name: object.name,
+        kind: object.kind,
+        rows,
+        referenced_by,
+    })
+}
+
+/// Tables other than `table` with a foreign key pointing at it.
+fn referencing_tables(db: &Database, table: &str) -> Result<Vec<String>, DbError> {
+    let mut names: Vec<String> = referencing_keys(db, table)?
+        .into_iter()
+        .map(|(child, _)| child)
+        .filter(|child| !child.eq_ignore_ascii_case(table))
+        .collect();
+    names.dedup();
+    Ok(names)
+}
+
+/// Deletes a table (with its rows, indexes and triggers) or a view. Refuses
+/// when other tables have foreign keys pointing at it.
+pub fn drop_table(db: &mut Database, name: &str) -> Result<DropOutcome, DbError> {
+    db.require_writable()?;
+    let db: &Database = db;
+    let tx = TxGuard::begin(db.conn()).map_err(|e| db.err(e))?;
+    let preview = preview_drop(db, name)?;
+    if !preview.referenced_by.is_empty() {
+        let n = preview.referenced_by.len();
+        return Err(DbError::Refused(format!(
+            "Cannot delete table '{}': {} {} {} foreign {} that {} at it. Delete {} first, or remove {} foreign {}.",
+            preview.name,
+            plural_word(n, "table", "tables"),
+            and_list(&preview.referenced_by),
+            plural_word(n, "has a", "have"),
+            plural_word(n, "key", "keys"),
+            plural_word(n, "points", "point"),
+            plural_word(n, "that table", "those tables"),
+            plural_word(n, "its", "their"),
+            plural_word(n, "key", "keys"),
+        )));
+    }
+    let what = if preview.kind == ObjectKind::View {
+        "VIEW"
+    } else {
+        "TABLE"
+    };
+    db.conn()
+        .execute_batch(&format!("DROP {what} main.{}", quote(&preview.name)))
+        .map_err(|e| db.err(e))?;
+    tx.commit().map_err(|e| db.err(e))?;
+    Ok(DropOutcome {
+        name: preview.name,
+        kind: preview.kind,
+        rows: preview.rows,
+    })
+}
+
+/// `'a'`, `'a' and 'b'`, `'a', 'b' and 'c'`.
+fn and_list(names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
+    match quoted.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+fn plural_word<'w>(n: usize, one: &'w str, many: &'w str) -> &'w str {
+    if n == 1 { one } else { many }
+}

@@ -1,0 +1,225 @@
+//! CSV export: a table, a view or a read-only query, streamed row by row to
+//! a file (which appears only when complete) or to any writer.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use rusqlite::Statement;
+use serde::Serialize;
+
+use super::csv::{push_csv_text, push_csv_value};
+use super::names::export_file_name;
+use super::temp_file::TempFile;
+use super::{PROGRESS_EVERY, Progress, Reporter, Stage};
+use crate::db::catalog::{ObjectKind, find_object};
+use crate::db::ident::{quote, validate};
+use crate::db::{CancelFlag, Database, DbError};
+
+/// How an export runs.
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    pub cancel: CancelFlag,
+    /// Report progress every this many rows.
+    pub progress_every: u64,
+}
+
+impl Default for ExportOptions {
+    fn default() -> Self {
+        Self {
+            cancel: CancelFlag::new(),
+            progress_every: PROGRESS_EVERY,
+        }
+    }
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExportOutcome {
+    pub rows: u64,
+    pub columns: Vec<String>,
+    /// The file written; `None` when the CSV went to a writer (stdout).
+    pub path: Option<PathBuf>,
+}
+
+/// The default export path: `<table>.csv` in the current directory.
+pub fn default_export_path(table: &str) -> PathBuf {
+    PathBuf::from(export_file_name(table))
+}
+
+/// Exports every row of a table or view to a CSV file at `dest` (a folder
+/// means `<table>.csv` inside it). The file appears only when the export is
+/// complete: rows go to a temporary file beside it, renamed at the end, so
+/// a cancelled or failed export leaves no file behind.
+pub fn export_table(
+    db: &Database,
+    table: &str,
+    dest: &Path,
+    options: &ExportOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ExportOutcome, DbError> {
+    let object = find_object(db, table)?;
+    let dest = if dest.is_dir() {
+        dest.join(export_file_name(&object.name))
+    } else {
+        dest.to_path_buf()
+    };
+    refuse_database_as_target(db, &dest)?;
+    let (mut stmt, total) = table_statement(db, &object.name, object.kind)?;
+    export_statement(db, &mut stmt, &dest, total, options, progress)
+}
+
+/// Writes every row of a table or view as CSV to `out` (stdout, a buffer).
+pub fn export_table_to<W: Write>(
+    db: &Database,
+    table: &str,
+    out: W,
+    options: &ExportOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ExportOutcome, DbError> {
+    let object = find_object(db, table)?;
+    let (mut stmt, total) = table_statement(db, &object.name, object.kind)?;
+    write_csv(db, &mut stmt, out, total, options, progress)
+}
+
+/// Exports the rows of a read-only SQL query to a CSV file at `dest`.
+/// Statements that could change the database are refused.
+pub fn export_query(
+    db: &Database,
+    sql: &str,
+    dest: &Path,
+    options: &ExportOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ExportOutcome, DbError> {
+    let mut stmt = db.conn().prepare(sql).map_err(|e| db.err(e))?;
+    if !stmt.readonly() || stmt.column_count() == 0 {
+        return Err(DbError::Refused(
+            "Only a read-only query that returns rows (a SELECT) can be exported.".into(),
+        ));
+    }
+    let dest = if dest.is_dir() {
+        dest.join("query.csv")
+    } else {
+        dest.to_path_buf()
+    };
+    refuse_database_as_target(db, &dest)?;
+    export_statement(db, &mut stmt, &dest, None, options, progress)
+}
+
+/// Exports the rows of an already prepared statement (parameters, if any,
+/// bound beforehand with `raw_bind_parameter`) to a CSV file at `dest`,
+/// through a temporary file renamed at the end. `total` is the row count when
+/// the caller knows it, for progress.
+pub fn export_statement(
+    db: &Database,
+    stmt: &mut Statement<'_>,
+    dest: &Path,
+    total: Option<u64>,
+    options: &ExportOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ExportOutcome, DbError> {
+    let mut file = TempFile::create(dest)?;
+    let mut outcome = {
+        let out = io::BufWriter::with_capacity(1 << 16, &mut file.file);
+        write_csv(db, stmt, out, total, options, progress)?
+    };
+    file.persist()?;
+    outcome.path = Some(dest.to_path_buf());
+    Ok(outcome)
+}
+
+/// Streams the rows of a prepared statement as CSV to `out`, header first.
+/// Rows are read one at a time, never all at once.
+pub fn write_csv<W: Write>(
+    db: &Database,
+    stmt: &mut Statement<'_>,
+    mut out: W,
+    total: Option<u64>,
+    options: &ExportOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ExportOutcome, DbError> {
+    let write_err = |e: io::Error| DbError::Refused(format!("Cannot write the CSV ({e})."));
+    let columns: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
+    let mut reporter = Reporter::new(progress, options.progress_every, None);
+    reporter.report(Stage::Writing, 0, total, 0);
+    let mut line: Vec<u8> = Vec::with_capacity(1024);
+    for (i, name) in columns.iter().enumerate() {
+        if i > 0 {
+            line.push(b',');
+        }
+        // An empty column name is quoted so the header keeps its width.
+        push_csv_text(&mut line, name.as_bytes());
+    }
+    line.push(b'\n');
+    out.write_all(&line).map_err(write_err)?;
+
+    let width = columns.len();
+    let mut rows = stmt.raw_query();
+    let mut written = 0u64;
+    loop {
+        if options.cancel.is_cancelled() {
+            return Err(DbError::Cancelled);
+        }
+        let Some(row) = rows.next().map_err(|e| db.err(e))? else {
+            break;
+        };
+        line.clear();
+        for i in 0..width {
+            if i > 0 {
+                line.push(b',');
+            }
+            let value = row.get_ref(i).map_err(|e| db.err(e))?;
+            push_csv_value(&mut line, value);
+        }
+        line.push(b'\n');
+        out.write_all(&line).map_err(write_err)?;
+        written += 1;
+        if reporter.due(written) {
+            reporter.report(Stage::Writing, written, total, 0);
+        }
+    }
+    out.flush().map_err(write_err)?;
+    reporter.report(Stage::Writing, written, total.or(Some(written)), 0);
+    Ok(ExportOutcome {
+        rows: written,
+        columns,
+        path: None,
+    })
+}
+
+fn table_statement<'db>(
+    db: &'db Database,
+    name: &str,
+    kind: ObjectKind,
+) -> Result<(Statement<'db>, Option<u64>), DbError> {
+    validate(name)?;
+    // Counting a table is cheap next to exporting it; a view would run twice.
+    let total = if kind == ObjectKind::Table {
+        let sql = format!("SELECT count(*) FROM main.{}", quote(name));
+        let n: i64 = db
+            .conn()
+            .query_row(&sql, [], |r| r.get(0))
+            .map_err(|e| db.err(e))?;
+        Some(n.max(0) as u64)
+    } else {
+        None
+    };
+    let stmt = db
+        .conn()
+        .prepare(&format!("SELECT * FROM main.{}", quote(name)))
+        .map_err(|e| db.err(e))?;
+    Ok((stmt, total))
+}
+
+fn refuse_database_as_target(db: &Database, dest: &Path) -> Result<(), DbError> {
+    if let (Ok(a), Ok(b)) = (
+        std::fs::canonicalize(dest),
+        std::fs::canonicalize(db.path()),
+    ) && a == b
+    {
+        return Err(DbError::Refused(format!(
+            "'{}' is the database itself; choose another file to export to.",
+            dest.display()
+        )));
+    }
+    Ok(())
+}

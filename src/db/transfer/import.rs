@@ -1,0 +1,328 @@
+//! Planning an import: reading the file once to check it and infer its
+//! columns, and matching them to the table it creates or appends to.
+//! [`apply_import`] then carries the plan out.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::convert::Convert;
+use super::infer::{ColumnStats, InferredType};
+use super::names::{column_names, is_reserved, table_name_for};
+use super::reader::{FileFormat, RowReader, detect_format, next_row, open_reader, shown_name};
+use super::{PROGRESS_EVERY, Progress, Reporter, Stage, apply_import};
+use crate::db::catalog::{Affinity, ColumnKind, ObjectKind, TableInfo, find_object, table_info};
+use crate::db::ident::validate;
+use crate::db::journal::Journal;
+use crate::db::{CancelFlag, Database, DbError};
+
+/// How an import runs.
+#[derive(Clone)]
+pub struct ImportOptions<'a> {
+    /// The table to create or append to; by default derived from the file name.
+    pub table: Option<String>,
+    /// The format; by default detected from the extension and the content.
+    pub format: Option<FileFormat>,
+    /// Where the inserted rows are recorded for undo.
+    pub journal: Option<&'a Journal>,
+    pub cancel: CancelFlag,
+    /// Report progress every this many rows.
+    pub progress_every: u64,
+}
+
+impl Default for ImportOptions<'_> {
+    fn default() -> Self {
+        Self {
+            table: None,
+            format: None,
+            journal: None,
+            cancel: CancelFlag::new(),
+            progress_every: PROGRESS_EVERY,
+        }
+    }
+}
+
+/// One column of the file and where it goes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlannedColumn {
+    /// The name in the file's header, or the JSON key.
+    pub source: String,
+    /// The table column it fills.
+    pub name: String,
+    /// The column's type: inferred (INTEGER, REAL, TEXT) for a new table,
+    /// as declared for an existing one.
+    pub sql_type: String,
+    /// The type inferred from the file's values.
+    pub inferred: InferredType,
+    #[serde(skip)]
+    pub(super) convert: Convert,
+}
+
+/// What an import will do, worked out by reading the file once.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImportPlan {
+    pub file: PathBuf,
+    pub format: FileFormat,
+    pub table: String,
+    /// True when the import creates the table; false when it appends.
+    pub create: bool,
+    pub rows: u64,
+    pub columns: Vec<PlannedColumn>,
+    /// Columns of an existing table the file does not fill (they take their
+    /// default, or NULL).
+    pub left_out: Vec<String>,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ImportOutcome {
+    pub table: String,
+    /// True when the table was created by this import.
+    pub created: bool,
+    /// Rows inserted.
+    pub rows: u64,
+    pub columns: Vec<PlannedColumn>,
+    /// The table's row count afterwards.
+    pub new_row_count: u64,
+    pub format: FileFormat,
+}
+
+/// Imports a CSV or JSON file: as a new table, or appended to an existing
+/// table whose columns match. One transaction: on any error, a cancellation
+/// or a row SQLite refuses, nothing is imported and no table is created.
+pub fn import_file(
+    db: &mut Database,
+    file: &Path,
+    options: &ImportOptions<'_>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ImportOutcome, DbError> {
+    db.require_writable()?;
+    let plan = plan_import(db, file, options, progress)?;
+    apply_import(db, &plan, options, progress)
+}
+
+/// Reads the file once and works out what importing it would do: which
+/// table, new or appended to, and each column's name and type. Nothing in
+/// the database changes.
+pub fn plan_import(
+    db: &Database,
+    file: &Path,
+    options: &ImportOptions<'_>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ImportPlan, DbError> {
+    let format = match options.format {
+        Some(f) => f,
+        None => detect_format(file)?,
+    };
+    let table = match &options.table {
+        Some(t) => t.clone(),
+        None => table_name_for(file),
+    };
+    validate(&table)?;
+    let existing = match find_object(db, &table) {
+        Ok(object) if object.kind != ObjectKind::Table => {
+            return Err(DbError::NotATable {
+                name: object.name,
+                kind: object.kind.as_str(),
+            });
+        }
+        Ok(object) => Some(table_info(db, &object.name)?),
+        Err(DbError::UnknownTable { .. }) => None,
+        Err(e) => return Err(e),
+    };
+    if existing.is_none() && is_reserved(&table) {
+        return Err(DbError::Refused(format!(
+            "Table names starting with 'sqlite_' belong to SQLite; choose another name than '{table}'."
+        )));
+    }
+    let scan = scan_file(file, format, options, progress)?;
+    let names = column_names(&scan.header);
+    let mut plan = ImportPlan {
+        file: file.to_path_buf(),
+        format,
+        table: table.clone(),
+        create: existing.is_none(),
+        rows: scan.rows,
+        columns: Vec::new(),
+        left_out: Vec::new(),
+    };
+    match existing {
+        None => {
+            if names.is_empty() {
+                return Err(DbError::Refused(format!(
+                    "{} has no rows, so there are no columns to make a table from. Nothing was imported.",
+                    shown_name(file)
+                )));
+            }
+            plan.columns = scan
+                .header
+                .iter()
+                .zip(&names)
+                .zip(&scan.stats)
+                .map(|((source, name), stats)| {
+                    let inferred = stats.inferred();
+                    PlannedColumn {
+                        source: source.clone(),
+                        name: name.clone(),
+                        sql_type: inferred.sql().into(),
+                        inferred,
+                        convert: Convert::Inferred(inferred),
+                    }
+                })
+                .collect();
+        }
+        Some(info) => {
+            plan.table = info.name.clone();
+            let (columns, left_out) = match_columns(&info, &scan, &names, &shown_name(file))?;
+            plan.columns = columns;
+            plan.left_out = left_out;
+        }
+    }
+    Ok(plan)
+}
+
+/// The first pass: the file's columns, their statistics and its row count.
+struct Scan {
+    header: Vec<String>,
+    stats: Vec<ColumnStats>,
+    rows: u64,
+}
+
+fn scan_file(
+    file: &Path,
+    format: FileFormat,
+    options: &ImportOptions<'_>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Scan, DbError> {
+    let (mut reader, header, size) = open_reader(file, format, Vec::new(), true)?;
+    let mut reporter = Reporter::new(progress, options.progress_every, Some(size));
+    reporter.report(Stage::Reading, 0, None, 0);
+    let place = shown_name(file);
+    let width = header.len();
+    let mut stats = vec![ColumnStats::default(); width];
+    let mut rows = 0u64;
+    while next_row(&mut reader, width, &place)? {
+        if options.cancel.is_cancelled() {
+            return Err(DbError::Cancelled);
+        }
+        if let RowReader::Json(json) = &reader {
+            stats.resize(json.keys.len(), ColumnStats::default());
+        }
+        for (i, s) in stats.iter_mut().enumerate() {
+            s.observe(reader.cell(i));
+        }
+        rows += 1;
+        if reporter.due(rows) {
+            reporter.report(Stage::Reading, rows, None, reader.bytes());
+        }
+    }
+    reporter.report(Stage::Reading, rows, Some(rows), reader.bytes());
+    let header = match reader {
+        RowReader::Csv(_) => header,
+        RowReader::Json(json) => json.keys,
+    };
+    Ok(Scan {
+        header,
+        stats,
+        rows,
+    })
+}
+
+/// Matches the file's columns to an existing table's, ignoring ASCII case.
+fn match_columns(
+    info: &TableInfo,
+    scan: &Scan,
+    names: &[String],
+    shown: &str,
+) -> Result<(Vec<PlannedColumn>, Vec<String>), DbError> {
+    let mut columns = Vec::new();
+    let mut unknown = Vec::new();
+    let mut computed = Vec::new();
+    for ((source, name), stats) in scan.header.iter().zip(names).zip(&scan.stats) {
+        match info.column(name) {
+            Some(c) if c.kind != ColumnKind::Normal => computed.push(c.name.clone()),
+            Some(c) => {
+                let inferred = stats.inferred();
+                let convert = match c.affinity {
+                    Affinity::Integer | Affinity::Real | Affinity::Numeric => Convert::Numeric,
+                    Affinity::Text => Convert::Text,
+                    Affinity::Blob if c.decl_type.to_ascii_uppercase().contains("BLOB") => {
+                        Convert::Blob
+                    }
+                    // An untyped column takes what the values look like.
+                    Affinity::Blob => Convert::Inferred(inferred),
+                };
+                columns.push(PlannedColumn {
+                    source: source.clone(),
+                    name: c.name.clone(),
+                    sql_type: c.decl_type.clone(),
+                    inferred,
+                    convert,
+                });
+            }
+            None => unknown.push(name.clone()),
+        }
+    }
+    let mut required = Vec::new();
+    let mut left_out = Vec::new();
+    for c in info.columns.iter().filter(|c| c.kind == ColumnKind::Normal) {
+        if columns.iter().any(|p| p.name == c.name) {
+            continue;
+        }
+        if c.not_null && c.default.is_none() && !c.rowid_alias {
+            required.push(c.name.clone());
+        } else {
+            left_out.push(c.name.clone());
+        }
+    }
+    let mut problems = Vec::new();
+    if !unknown.is_empty() {
+        problems.push(if unknown.len() == 1 {
+            format!(
+                "the file's column {} is not in the table",
+                quoted_list(&unknown)
+            )
+        } else {
+            format!(
+                "the file's columns {} are not in the table",
+                quoted_list(&unknown)
+            )
+        });
+    }
+    if !computed.is_empty() {
+        problems.push(format!(
+            "{} computed by SQLite and cannot be written",
+            if computed.len() == 1 {
+                format!("column {} is", quoted_list(&computed))
+            } else {
+                format!("columns {} are", quoted_list(&computed))
+            }
+        ));
+    }
+    if !required.is_empty() {
+        problems.push(format!(
+            "the file has no values for {} NOT NULL without a default",
+            if required.len() == 1 {
+                format!("column {}, which is", quoted_list(&required))
+            } else {
+                format!("columns {}, which are", quoted_list(&required))
+            }
+        ));
+    }
+    if problems.is_empty() {
+        return Ok((columns, left_out));
+    }
+    Err(DbError::Refused(format!(
+        "The columns of {shown} do not match table '{}': {}. Import it under another table name to make a new table. Nothing was imported.",
+        info.name,
+        problems.join(", and ")
+    )))
+}
+
+fn quoted_list(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("'{n}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
