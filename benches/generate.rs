@@ -42,7 +42,7 @@ async fn run(
     batch: usize,
     concurrency: usize,
 ) -> Duration {
-    let mut request = GenerateRequest::new(path, "customers", rows);
+    let mut request = GenerateRequest::new(path, "people", rows);
     request.batch_size = batch;
     request.concurrency = concurrency;
     request.journal_path = Some(journal.to_path_buf());
@@ -75,6 +75,19 @@ fn fresh_demo(dir: &Path, name: &str) -> std::path::PathBuf {
     path
 }
 
+/// A table whose constraints the fake model's schema-driven rows satisfy.
+fn fresh_people(dir: &Path, name: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL UNIQUE, age INTEGER, city TEXT);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 60)
+         INSERT INTO people (name, email, age, city) SELECT 'Person ' || i, 'p' || i || '@example.com', 20 + i % 50, 'Leeds' FROM n;",
+    )
+    .unwrap();
+    path
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
@@ -92,12 +105,12 @@ async fn main() {
     };
     let mut ten = Vec::new();
     for i in 0..15 {
-        let path = fresh_demo(dir.path(), &format!("ten{i}.db"));
+        let path = fresh_people(dir.path(), &format!("ten{i}.db"));
         ten.push(run(&path, &journal, client(&instant), 10, 25, 4).await);
     }
     let mut thousand = Vec::new();
     for i in 0..5 {
-        let path = fresh_demo(dir.path(), &format!("thousand{i}.db"));
+        let path = fresh_people(dir.path(), &format!("thousand{i}.db"));
         thousand.push(run(&path, &journal, client(&instant), 1000, 25, 4).await);
     }
     println!("## Time rowsmith adds (server answers at once)\n");
@@ -119,9 +132,9 @@ async fn main() {
         })
         .await
     };
-    let path = fresh_demo(dir.path(), "batched.db");
+    let path = fresh_people(dir.path(), "batched.db");
     let batched = run(&path, &journal, client(&slow), 1000, 25, 4).await;
-    let path = fresh_demo(dir.path(), "sequential.db");
+    let path = fresh_people(dir.path(), "sequential.db");
     let sequential = run(&path, &journal, client(&slow), 1000, 10, 1).await;
     println!("\n## 1,000 rows, server taking {call_ms} ms per call\n");
     println!("| approach | calls | wall time | speed-up |");
