@@ -94,7 +94,8 @@ pub fn back(t: f64, log: bool) -> f64 {
 /// Folds a value that stepped past a bound back inside, so the edges keep
 /// their density instead of piling up on the bound.
 pub fn reflect(t: f64, lo: f64, hi: f64) -> f64 {
-    if !(hi > lo) {
+    // Also catches NaN bounds.
+    if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
         return lo;
     }
     let mut t = t;
