@@ -1096,7 +1096,8 @@ fn new_phone<R: Rng + ?Sized>(template: &str, rng: &mut R) -> String {
     let mut in_digits = false;
     for c in template.chars() {
         if c.is_ascii_digit() {
-            if !in_digits {
+            let starts_group = !in_digits;
+            if starts_group {
                 group += 1;
                 in_digits = true;
             }
@@ -1108,6 +1109,9 @@ fn new_phone<R: Rng + ?Sized>(template: &str, rng: &mut R) -> String {
             };
             out.push(if keep {
                 c
+            } else if starts_group {
+                // Exchanges and subscriber groups do not start with 0 or 1.
+                rng.random_range(b'2'..=b'9') as char
             } else {
                 rng.random_range(b'0'..=b'9') as char
             });
