@@ -324,26 +324,23 @@ async fn run(
     // Room to top up rejected rows, bounded so a hopeless table stops.
     let max_requests = (batches_needed * 2 + 3) as u32;
 
-    let mut accepted: u64 = 0;
+    let mut tally = Tally::new(&source);
     let mut in_flight_rows: u64 = 0;
-    let mut requests: u32 = 0;
     let mut fruitless: u32 = 0;
-    let mut usage = Usage::default();
-    let mut model = source.model();
-    let mut rejected: BTreeMap<String, u64> = BTreeMap::new();
-    let mut preview = Vec::new();
     let mut tasks: JoinSet<(u64, Result<Answer, AskError>)> = JoinSet::new();
 
     loop {
         while tasks.len() < concurrency
-            && accepted + in_flight_rows < wanted
-            && requests < max_requests
+            && tally.accepted + in_flight_rows < wanted
+            && tally.requests < max_requests
             && fruitless < FRUITLESS_LIMIT
         {
-            let want = (wanted - accepted - in_flight_rows).min(batch_size as u64);
-            requests += 1;
+            let want = (wanted - tally.accepted - in_flight_rows).min(batch_size as u64);
+            tally.requests += 1;
             in_flight_rows += want;
-            send(Event::Stage(Stage::AskingModel { request: requests }));
+            send(Event::Stage(Stage::AskingModel {
+                request: tally.requests,
+            }));
             let shared = shared.clone();
             let source = source.clone();
             let cancel = cancel.clone();
@@ -352,7 +349,7 @@ async fn run(
         let next = tokio::select! {
             _ = cancel.cancelled() => {
                 tasks.abort_all();
-                return Outcome::Cancelled { kept: accepted };
+                return Outcome::Cancelled { kept: tally.accepted };
             }
             joined = tasks.join_next() => joined,
         };
@@ -363,7 +360,7 @@ async fn run(
                 tasks.abort_all();
                 return Outcome::Failed {
                     message: format!("A generation task stopped unexpectedly ({e})."),
-                    kept: accepted,
+                    kept: tally.accepted,
                 };
             }
         };
@@ -372,7 +369,9 @@ async fn run(
             Ok(answer) => answer,
             Err(AskError::Llm(LlmError::Cancelled)) => {
                 tasks.abort_all();
-                return Outcome::Cancelled { kept: accepted };
+                return Outcome::Cancelled {
+                    kept: tally.accepted,
+                };
             }
             Err(AskError::Llm(e)) => match unusable_answer(&e) {
                 // A bad answer is one failed request, not a failed job: ask again.
@@ -380,7 +379,7 @@ async fn run(
                     if matches!(e, LlmError::Truncated { .. }) {
                         batch_size = (batch_size / 2).max(1);
                     }
-                    *rejected.entry(reason.to_string()).or_default() += 1;
+                    *tally.rejected.entry(reason.to_string()).or_default() += 1;
                     fruitless += 1;
                     send(Event::RowsRejected {
                         reasons: vec![reason.to_string()],
@@ -390,24 +389,24 @@ async fn run(
                 None => {
                     tasks.abort_all();
                     return Outcome::Failed {
-                        message: with_kept(&e.to_string(), accepted),
-                        kept: accepted,
+                        message: with_kept(&e.to_string(), tally.accepted),
+                        kept: tally.accepted,
                     };
                 }
             },
             Err(AskError::Local(message)) => {
                 tasks.abort_all();
                 return Outcome::Failed {
-                    message: with_kept(&message, accepted),
-                    kept: accepted,
+                    message: with_kept(&message, tally.accepted),
+                    kept: tally.accepted,
                 };
             }
         };
-        usage += answer_usage;
-        model = answer_model;
+        tally.usage += answer_usage;
+        tally.model = answer_model;
         send(Event::RowsReceived { rows: rows.len() });
         send(Event::Stage(Stage::Validating));
-        let needed = (wanted - accepted) as usize;
+        let needed = (wanted - tally.accepted) as usize;
         let result = {
             let shared = shared.clone();
             let events = events.clone();
@@ -415,64 +414,38 @@ async fn run(
         };
         let batch = match result {
             Ok(Ok(batch)) => batch,
-            Ok(Err(DbError::Cancelled)) => return Outcome::Cancelled { kept: accepted },
+            Ok(Err(DbError::Cancelled)) => {
+                return Outcome::Cancelled {
+                    kept: tally.accepted,
+                };
+            }
             Ok(Err(e)) => {
                 tasks.abort_all();
                 return Outcome::Failed {
-                    message: with_kept(&e.to_string(), accepted),
-                    kept: accepted,
+                    message: with_kept(&e.to_string(), tally.accepted),
+                    kept: tally.accepted,
                 };
             }
             Err(message) => {
                 tasks.abort_all();
                 return Outcome::Failed {
                     message,
-                    kept: accepted,
+                    kept: tally.accepted,
                 };
             }
         };
-        accepted += batch.accepted as u64;
-        preview.extend(batch.preview);
-        fruitless = if batch.accepted == 0 {
+        fruitless = if tally.record(batch, events) == 0 {
             fruitless + 1
         } else {
             0
         };
-        if batch.accepted > 0 {
-            send(Event::RowsAccepted {
-                rows: batch.accepted,
-                total: accepted,
-            });
-        }
-        if !batch.rejected.is_empty() {
-            for reason in &batch.rejected {
-                *rejected.entry(reason.clone()).or_default() += 1;
-            }
-            send(Event::RowsRejected {
-                reasons: batch.rejected,
-            });
-        }
-        if accepted >= wanted {
+        if tally.accepted >= wanted {
             tasks.abort_all();
             break;
         }
     }
 
-    finish(
-        &shared,
-        &request,
-        &source,
-        Tally {
-            accepted,
-            rejected,
-            usage,
-            model,
-            requests,
-            preview,
-        },
-        started,
-    )
-    .await
+    finish(&shared, &request, &source, tally, started).await
 }
 
 /// What a run added and met along the way.
@@ -483,6 +456,43 @@ struct Tally {
     model: String,
     requests: u32,
     preview: Vec<serde_json::Map<String, Json>>,
+}
+
+impl Tally {
+    fn new(source: &Source) -> Self {
+        Self {
+            accepted: 0,
+            rejected: BTreeMap::new(),
+            usage: Usage::default(),
+            model: source.model(),
+            requests: 0,
+            preview: Vec::new(),
+        }
+    }
+
+    /// Counts a written batch and reports it; returns the rows it added.
+    fn record(&mut self, batch: BatchResult, events: &UnboundedSender<Event>) -> usize {
+        let added = batch.accepted;
+        self.accepted += added as u64;
+        self.preview.extend(batch.preview);
+        if added > 0 {
+            let _ = events.send(Event::RowsAccepted {
+                rows: added,
+                total: self.accepted,
+            });
+        }
+        if !batch.rejected.is_empty() {
+            for reason in &batch.rejected {
+                *self.rejected.entry(reason.clone()).or_default() += 1;
+            }
+            // A batch may reject many rows for one reason: report each once.
+            let mut reasons = batch.rejected;
+            reasons.sort();
+            reasons.dedup();
+            let _ = events.send(Event::RowsRejected { reasons });
+        }
+        added
+    }
 }
 
 /// The summary of a finished run, with the table's new row count.
@@ -548,14 +558,7 @@ async fn run_offline(
         let _ = events.send(e);
     };
     let wanted = request.rows;
-    let mut tally = Tally {
-        accepted: 0,
-        rejected: BTreeMap::new(),
-        usage: Usage::default(),
-        model: source.model(),
-        requests: 0,
-        preview: Vec::new(),
-    };
+    let mut tally = Tally::new(source);
     let mut fruitless = 0;
     // Enough rounds to top up what CHECKs and UNIQUE reject, bounded.
     let max_rounds = wanted.div_ceil(OFFLINE_BATCH) as u32 * 2 + 8;
@@ -648,29 +651,11 @@ async fn run_offline(
                 };
             }
         };
-        tally.accepted += batch.accepted as u64;
-        tally.preview.extend(batch.preview);
-        fruitless = if batch.accepted == 0 {
+        fruitless = if tally.record(batch, events) == 0 {
             fruitless + 1
         } else {
             0
         };
-        if batch.accepted > 0 {
-            send(Event::RowsAccepted {
-                rows: batch.accepted,
-                total: tally.accepted,
-            });
-        }
-        if !batch.rejected.is_empty() {
-            for reason in &batch.rejected {
-                *tally.rejected.entry(reason.clone()).or_default() += 1;
-            }
-            // Many rows may be rejected at once: report each reason once.
-            let mut reasons = batch.rejected;
-            reasons.sort();
-            reasons.dedup();
-            send(Event::RowsRejected { reasons });
-        }
     }
     finish(shared, request, source, tally, started).await
 }

@@ -1,5 +1,6 @@
 //! Turning the cells of a row into the values bound for their columns.
 
+use crate::db::value::unhex;
 use rusqlite::ToSql;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 
@@ -52,16 +53,6 @@ fn bool_word(text: &str) -> Option<i64> {
     } else {
         None
     }
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// Turns one cell into the value bound for its column. `append` leaves
