@@ -21,6 +21,10 @@ pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
 
+    /// The model the app asks, for generating rows and answering questions.
+    #[command(flatten)]
+    pub model: ModelArgs,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -31,7 +31,7 @@ pub fn run(cli: Cli) -> CommandResult {
             if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
                 return tables::run(&path, create, false);
             }
-            let config = load_config(&cli.global, &crate::cli::ModelArgs::default())?;
+            let config = load_config(&cli.global, &cli.model)?;
             crate::tui::run(
                 crate::tui::Launch {
                     db_path: path,
