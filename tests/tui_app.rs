@@ -6,19 +6,22 @@
 //! effect is returned for the test to inspect.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
 
 use crossterm::event::{KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use rowsmith::db::browse::read_page;
 use rowsmith::db::catalog::{list_objects, row_count, table_info};
+use rowsmith::db::query::{QueryControl, QuerySession};
 use rowsmith::db::{Database, OpenOptions};
 use rowsmith::generate::job::{EMPTY_TABLE, Event, Outcome, Stage, Summary, UsageSummary};
 use rowsmith::llm::ProviderChoice;
 use rowsmith::tui::app::{App, Count, Effect, Level, Mode, Msg, Options, update};
 use rowsmith::tui::grid::Purpose;
 use rowsmith::tui::keys::{KeyChord, Keymap, Pane};
-use rowsmith::tui::modal::{ConfirmKind, GenField, Modal, ProviderOption};
+use rowsmith::tui::modal::{ConfirmKind, GenField, Modal, PromptKind, ProviderOption};
+use rowsmith::tui::query::{Phase, QueryFail, Translated};
 use rowsmith::tui::theme::Theme;
 use rowsmith::tui::view;
 use serde_json::json;
@@ -55,6 +58,10 @@ CREATE VIEW gold_customers AS SELECT id, name FROM customers WHERE tier = 'gold'
 struct Harness {
     app: App,
     db: Database,
+    /// The read-only session queries run on, as the query thread's.
+    session: QuerySession,
+    /// Carry out `RunQuery` at once; off to hold a query in flight.
+    run_queries: bool,
     _dir: tempfile::TempDir,
 }
 
@@ -88,6 +95,7 @@ fn options(w: u16, h: u16) -> Options {
         mouse: true,
         theme: Theme::plain(),
         size: (w, h),
+        ask: Ok("OpenAI gpt-5-mini".into()),
     }
 }
 
@@ -97,15 +105,25 @@ impl Harness {
     }
 
     fn with(options: Options) -> Self {
+        Self::with_limit(options, 1000)
+    }
+
+    /// With `query.row_limit` set to `row_limit`.
+    fn with_limit(options: Options, row_limit: usize) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("shop.db");
         let conn = rusqlite::Connection::open(&path).expect("create");
         conn.execute_batch(SHOP).expect("schema");
         drop(conn);
         let db = Database::open(&path, &OpenOptions::read_only()).expect("open");
+        let session = QuerySession::open(&path, Duration::from_millis(200))
+            .expect("query session")
+            .with_row_limit(row_limit);
         let mut h = Self {
             app: App::new(options),
             db,
+            session,
+            run_queries: true,
             _dir: dir,
         };
         let rest = h.run(vec![Effect::ListObjects]);
@@ -151,6 +169,26 @@ impl Harness {
                     info: table_info(&self.db, &table).map_err(|e| e.to_string()),
                     table,
                 }],
+                Effect::RunQuery { id, input, sql } if self.run_queries => {
+                    rest.push(Effect::RunQuery {
+                        id,
+                        input: input.clone(),
+                        sql: sql.clone(),
+                    });
+                    let typed = input.trim() == sql.trim();
+                    vec![Msg::QueryDone {
+                        id,
+                        result: self
+                            .session
+                            .run(&sql, &QueryControl::new())
+                            .map(|mut r| {
+                                // A fixed time keeps the screens repeatable.
+                                r.elapsed = Duration::from_millis(3);
+                                r
+                            })
+                            .map_err(|e| QueryFail::from_error(e, typed)),
+                    }]
+                }
                 other => {
                     rest.push(other);
                     Vec::new()
@@ -201,6 +239,27 @@ impl Harness {
         let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
         terminal.draw(|f| view::draw(f, &self.app)).expect("draw");
         format!("{}", terminal.backend())
+    }
+
+    /// Types text into whatever has the keys, one key per character.
+    fn type_text(&mut self, text: &str) -> Vec<Effect> {
+        let mut all = Vec::new();
+        for c in text.chars() {
+            all.extend(self.send(Msg::Key(KeyEvent::new(
+                crossterm::event::KeyCode::Char(c),
+                KeyModifiers::NONE,
+            ))));
+        }
+        all
+    }
+
+    /// `:`, Ctrl-U (the line may start from the last SQL), the text, Enter.
+    fn query(&mut self, text: &str) -> Vec<Effect> {
+        let mut all = self.key(":");
+        all.extend(self.key("ctrl-u"));
+        all.extend(self.type_text(text));
+        all.extend(self.key("enter"));
+        all
     }
 
     fn toasts(&self) -> Vec<String> {
@@ -1047,6 +1106,465 @@ fn worker_failure_is_a_popup() {
 }
 
 // ---------------------------------------------------------------------------
+// `:` questions and SQL
+// ---------------------------------------------------------------------------
+
+fn query_id(effects: &[Effect]) -> u64 {
+    effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::RunQuery { id, .. } | Effect::Ask { id, .. } => Some(*id),
+            _ => None,
+        })
+        .expect("a query was started")
+}
+
+fn popup(h: &Harness) -> (String, String) {
+    match &h.app.modal {
+        Some(Modal::Error { title, message }) => (title.clone(), message.clone()),
+        other => panic!("no popup: {other:?}"),
+    }
+}
+
+#[test]
+fn colon_opens_the_query_line_and_sql_runs_on_enter() {
+    let mut h = Harness::new(80, 24);
+    assert!(h.key(":").is_empty());
+    assert!(h.app.query_line.is_some());
+    assert_eq!(h.app.pane(), Pane::List, "the line does not move the focus");
+    h.type_text("SELECT count(*) AS n FROM customers");
+    assert_eq!(
+        h.app.query_line.as_ref().map(|l| l.edit.text.as_str()),
+        Some("SELECT count(*) AS n FROM customers")
+    );
+    let effects = h.key("enter");
+    assert_eq!(
+        effects,
+        vec![Effect::RunQuery {
+            id: 1,
+            input: "SELECT count(*) AS n FROM customers".into(),
+            sql: "SELECT count(*) AS n FROM customers".into(),
+        }]
+    );
+    assert!(h.app.query_line.is_none());
+    assert!(h.app.query.is_none(), "the result has arrived");
+    assert_eq!(h.app.mode, Mode::Query);
+    assert_eq!(h.app.pane(), Pane::Results);
+    let r = h.app.results.as_ref().expect("a result");
+    assert_eq!(r.grid.columns, ["n"]);
+    assert_eq!(r.grid.rows[0].values, [rusqlite::types::Value::Integer(60)]);
+    assert!(!r.truncated);
+    assert_eq!(h.app.history, ["SELECT count(*) AS n FROM customers"]);
+    let screen = h.screen();
+    assert!(
+        screen.contains("SELECT count(*) AS n FROM customers"),
+        "{screen}"
+    );
+    assert!(screen.contains("1 row in"), "{screen}");
+    // Esc on the line closes it and runs nothing; keys go to the line while
+    // it is open (`q` is a letter, not quit).
+    h.key(":");
+    h.type_text("SELECT 1 AS q");
+    assert!(!h.app.quit);
+    assert!(h.key("esc").is_empty());
+    assert!(h.app.query_line.is_none());
+    // Enter on an empty line runs nothing either.
+    h.key(":");
+    h.key("ctrl-u");
+    assert!(h.key("enter").is_empty());
+    // Opening a table's rows leaves the result.
+    h.key("tab");
+    h.key("enter");
+    assert_eq!(h.app.mode, Mode::Rows);
+}
+
+#[test]
+fn a_question_goes_to_the_model_and_its_sql_runs() {
+    let mut h = Harness::new(80, 24);
+    let effects = h.query("customers in Osaka, by name");
+    let id = query_id(&effects);
+    assert_eq!(
+        effects,
+        vec![Effect::Ask {
+            id,
+            question: "customers in Osaka, by name".into()
+        }]
+    );
+    let q = h.app.query.as_ref().expect("asking");
+    assert_eq!(q.phase, Phase::Asking);
+    assert!(h.app.animating());
+    assert!(h.screen().contains("waiting for the model"));
+    let sql = "SELECT name, city FROM customers WHERE city = 'Osaka' ORDER BY name";
+    let effects = h.send(Msg::Translated {
+        id,
+        result: Ok(Translated {
+            sql: sql.into(),
+            explanation: "Customers who live in Osaka, by name.".into(),
+        }),
+    });
+    assert_eq!(
+        effects,
+        vec![Effect::RunQuery {
+            id,
+            input: "customers in Osaka, by name".into(),
+            sql: sql.into()
+        }]
+    );
+    let r = h.app.results.as_ref().expect("a result");
+    assert!(r.question);
+    assert_eq!(r.sql, sql);
+    assert_eq!(r.grid.rows.len(), 20);
+    let screen = h.screen();
+    assert!(screen.contains("? customers in Osaka, by name"), "{screen}");
+    assert!(screen.contains("WHERE city ="), "{screen}");
+    assert!(screen.contains("'Osaka' ORDER BY name"), "{screen}");
+    assert!(
+        screen.contains("-- Customers who live in Osaka"),
+        "{screen}"
+    );
+    // The history remembers the question as asked.
+    assert_eq!(h.app.history, ["customers in Osaka, by name"]);
+}
+
+#[test]
+fn model_failures_and_a_missing_model_are_plain_sentences() {
+    let mut h = Harness::new(80, 24);
+    let id = query_id(&h.query("top customers"));
+    h.send(Msg::Translated {
+        id,
+        result: Err("OpenAI rejected the API key (401). Check OPENAI_API_KEY.".into()),
+    });
+    assert_eq!(
+        popup(&h),
+        (
+            "The model could not answer".into(),
+            "OpenAI rejected the API key (401). Check OPENAI_API_KEY.".into()
+        )
+    );
+    assert!(h.app.query.is_none());
+    assert_eq!(h.app.mode, Mode::Rows, "nothing to show: back to the rows");
+    h.key("esc");
+
+    let mut o = options(80, 24);
+    o.ask = Err(rowsmith::ask::AskError::NoModel.to_string());
+    let mut h = Harness::with(o);
+    assert!(h.query("who ordered the most").is_empty());
+    let (title, message) = popup(&h);
+    assert_eq!(title, "No model to ask");
+    assert!(message.contains("OPENAI_API_KEY"), "{message}");
+    assert!(message.contains("SQL (SELECT"), "{message}");
+    h.key("esc");
+    // SQL still runs.
+    let effects = h.query("SELECT name FROM customers WHERE id = 7");
+    assert!(
+        matches!(effects[..], [Effect::RunQuery { .. }]),
+        "{effects:?}"
+    );
+    assert_eq!(h.app.results.as_ref().map(|r| r.grid.rows.len()), Some(1));
+}
+
+#[test]
+fn results_page_scroll_sideways_and_show_the_cap() {
+    let mut h = Harness::with_limit(options(80, 24), 50);
+    h.query("SELECT * FROM customers ORDER BY id");
+    let r = h.app.results.as_ref().expect("a result");
+    assert!(r.truncated);
+    assert_eq!(r.grid.rows.len(), 50);
+    let height = h.app.grid_height();
+    assert!(height < 20, "the SQL takes a line: {height}");
+    assert!(h.key("pagedown").is_empty(), "every row is held: no reads");
+    let g = &h.app.results.as_ref().expect("result").grid;
+    assert_eq!(g.cursor, height);
+    h.key("end");
+    let g = &h.app.results.as_ref().expect("result").grid;
+    assert_eq!(g.cursor, 49);
+    assert_eq!(g.position(), Some(50));
+    h.keys(&["l", "l", "l", "l"]);
+    assert_eq!(h.app.results.as_ref().expect("result").grid.col, 4);
+    let screen = h.screen();
+    assert!(screen.contains("row 50 of 50+"), "{screen}");
+    assert!(
+        screen.contains("First 50 rows (row limit) · e exports all"),
+        "{screen}"
+    );
+    // The whole cell, without a read: a result holds its values whole.
+    h.keys(&["home", "v"]);
+    let Some(Modal::Cell(cell)) = &h.app.modal else {
+        panic!("{:?}", h.app.modal)
+    };
+    assert_eq!(cell.title, "query · note");
+    assert_eq!(cell.text.as_deref(), Some(""));
+    h.key("esc");
+    // NULL stays NULL: row 4's note.
+    h.keys(&["j", "j", "j"]);
+    assert_eq!(
+        h.app
+            .results
+            .as_ref()
+            .expect("result")
+            .grid
+            .current()
+            .map(|r| r.values[4].clone()),
+        Some(rusqlite::types::Value::Null)
+    );
+    // The mouse wheel scrolls the result.
+    h.send(Msg::Mouse(MouseEvent {
+        kind: MouseEventKind::ScrollDown,
+        column: 40,
+        row: 10,
+        modifiers: KeyModifiers::NONE,
+    }));
+    assert_eq!(h.app.results.as_ref().expect("result").grid.cursor, 6);
+}
+
+#[test]
+fn e_on_a_result_exports_every_row_to_the_path_typed() {
+    let mut h = Harness::with_limit(options(80, 24), 5);
+    h.query("SELECT id, note FROM customers WHERE id <= 8");
+    assert!(h.key("e").is_empty());
+    let Some(Modal::Prompt(p)) = &h.app.modal else {
+        panic!("{:?}", h.app.modal)
+    };
+    assert_eq!(p.input.text, "query.csv");
+    assert!(matches!(&p.kind, PromptKind::ExportQuery { .. }));
+    let path = h._dir.path().join("eight.csv");
+    h.key("ctrl-u");
+    h.type_text(&path.display().to_string());
+    let effects = h.key("enter");
+    let [Effect::ExportQuery { sql, path: typed }] = &effects[..] else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(sql, "SELECT id, note FROM customers WHERE id <= 8");
+    assert_eq!(typed, &path.display().to_string());
+    assert!(h.app.transfer.is_some());
+    assert!(h.key("e").is_empty(), "one transfer at a time");
+    // What the query thread does with it: every row, beyond the cap.
+    let n = h
+        .session
+        .export_csv_file(sql, &path, &QueryControl::new())
+        .expect("export");
+    assert_eq!(n, 8);
+    let text = std::fs::read_to_string(&path).expect("csv");
+    assert_eq!(text.lines().count(), 9, "{text}");
+    assert!(text.starts_with("id,note\n1,\n2,Prefers email"), "{text}");
+    h.send(Msg::TransferDone {
+        result: Ok(format!(
+            "Exported 8 rows of the query result to {}.",
+            path.display()
+        )),
+        changed: Vec::new(),
+        relist: false,
+    });
+    assert!(h.app.transfer.is_none());
+    assert!(
+        h.toasts()
+            .iter()
+            .any(|t| t.starts_with("Exported 8 rows of the query result"))
+    );
+    // On the table list, `e` still exports the selected table.
+    h.key("tab");
+    h.key("e");
+    assert!(matches!(
+        &h.app.modal,
+        Some(Modal::Prompt(p)) if matches!(p.kind, PromptKind::Export { .. })
+    ));
+}
+
+#[test]
+fn esc_interrupts_a_long_query_with_a_toast() {
+    let mut h = Harness::new(80, 24);
+    h.run_queries = false;
+    let effects = h.query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n",
+    );
+    let id = query_id(&effects);
+    assert_eq!(h.app.query.as_ref().map(|q| q.phase), Some(Phase::Running));
+    h.send(Msg::QueryProgress { id, rows: 12_345 });
+    assert_eq!(h.app.query.as_ref().map(|q| q.rows), Some(12_345));
+    let screen = h.screen();
+    assert!(screen.contains("12,345 rows so far"), "{screen}");
+    assert!(screen.contains("Esc interrupts"), "{screen}");
+    // A second query waits for the first.
+    h.key(":");
+    h.type_text("SELECT 1");
+    assert!(h.key("enter").is_empty());
+    assert!(h.toasts()[0].starts_with("A query is still running"));
+    h.key("esc");
+    assert_eq!(h.key("esc"), vec![Effect::CancelQuery(id)]);
+    assert!(h.app.query.as_ref().is_some_and(|q| q.stopping));
+    assert!(h.key("esc").is_empty(), "asked once");
+    h.send(Msg::QueryDone {
+        id,
+        result: Err(QueryFail::Cancelled),
+    });
+    assert!(h.app.query.is_none());
+    assert!(
+        h.toasts()
+            .contains(&"Interrupted the query. Nothing was changed.".to_string())
+    );
+    assert!(!h.app.animating() || !h.app.toasts.is_empty());
+
+    // Esc while the model writes the SQL stops that too.
+    let id = query_id(&h.query("the busiest day"));
+    assert_eq!(h.key("esc"), vec![Effect::CancelQuery(id)]);
+    h.send(Msg::QueryDone {
+        id,
+        result: Err(QueryFail::Cancelled),
+    });
+    assert!(h.app.query.is_none());
+}
+
+#[test]
+fn a_refused_statement_shows_the_gates_sentence_in_a_popup() {
+    let mut h = Harness::new(80, 24);
+    let effects = h.query("DELETE FROM customers");
+    assert!(
+        matches!(effects[..], [Effect::RunQuery { .. }]),
+        "SQL, not a question"
+    );
+    let (title, message) = popup(&h);
+    assert_eq!(title, "Refused", "{message}");
+    assert_eq!(
+        message,
+        "Refused: this statement would change the database (DELETE). Only read-only queries run here."
+    );
+    assert!(h.app.results.is_none());
+    assert_eq!(h.app.mode, Mode::Rows);
+    assert_eq!(count_rows(&h, "customers"), 60);
+    h.key("esc");
+    // `:` starts from the refused SQL, to mend it.
+    h.key(":");
+    assert_eq!(
+        h.app.query_line.as_ref().map(|l| l.edit.text.as_str()),
+        Some("DELETE FROM customers")
+    );
+    h.key("esc");
+    // The model's SQL meets the same gate.
+    let id = query_id(&h.query("please remove the orders table"));
+    h.send(Msg::Translated {
+        id,
+        result: Ok(Translated {
+            sql: "DROP TABLE orders".into(),
+            explanation: "Drops the table.".into(),
+        }),
+    });
+    let (title, message) = popup(&h);
+    assert_eq!(title, "Refused");
+    assert!(
+        message.starts_with("Refused: this statement would change the database"),
+        "{message}"
+    );
+    assert!(
+        message.ends_with("The model wrote: DROP TABLE orders"),
+        "{message}"
+    );
+    assert_eq!(count_rows(&h, "orders"), 3);
+    // SQL that does not parse says how to ask instead.
+    h.key("esc");
+    h.query("SELECT * FROM customers WHERE");
+    let (title, message) = popup(&h);
+    assert_eq!(title, "The query failed");
+    assert!(message.ends_with("start the text with '?'."), "{message}");
+}
+
+fn count_rows(h: &Harness, table: &str) -> i64 {
+    h.db.conn()
+        .query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |r| {
+            r.get(0)
+        })
+        .expect("count")
+}
+
+#[test]
+fn up_and_down_walk_the_history_of_this_database() {
+    let mut h = Harness::new(80, 24);
+    h.send(Msg::History(Ok(vec![
+        "SELECT 2".into(),
+        "how many orders".into(),
+    ])));
+    h.key(":");
+    h.type_text("SEL");
+    h.key("up");
+    let text = |h: &Harness| h.app.query_line.as_ref().map(|l| l.edit.text.clone());
+    assert_eq!(text(&h).as_deref(), Some("SELECT 2"));
+    h.key("up");
+    assert_eq!(text(&h).as_deref(), Some("how many orders"));
+    h.key("up");
+    assert_eq!(
+        text(&h).as_deref(),
+        Some("how many orders"),
+        "the oldest stays"
+    );
+    h.key("down");
+    h.key("down");
+    assert_eq!(text(&h).as_deref(), Some("SEL"), "back to what was typed");
+    h.key("esc");
+    h.query("SELECT 3");
+    assert_eq!(h.app.history, ["SELECT 3", "SELECT 2", "how many orders"]);
+    // `:` on a result starts from its SQL, to edit and run again.
+    h.key(":");
+    assert_eq!(text(&h).as_deref(), Some("SELECT 3"));
+    h.keys(&["backspace", "home", "right"]);
+    h.type_text("");
+    h.key("end");
+    h.type_text("4 AS four");
+    let effects = h.key("enter");
+    assert!(
+        matches!(&effects[..], [Effect::RunQuery { sql, .. }] if sql == "SELECT 4 AS four"),
+        "{effects:?}"
+    );
+    assert_eq!(
+        h.app.results.as_ref().map(|r| r.grid.columns.clone()),
+        Some(vec!["four".to_string()])
+    );
+    // Text pasted into the line is inserted at the cursor.
+    h.key(":");
+    h.key("ctrl-u");
+    h.send(Msg::Paste("SELECT\n  5".into()));
+    assert_eq!(text(&h).as_deref(), Some("SELECT\n  5"));
+    // A history file that cannot be read is a warning, not a stop.
+    h.send(Msg::History(Err(
+        "The query history could not be used.".into()
+    )));
+    assert!(
+        h.toasts()
+            .contains(&"The query history could not be used.".to_string())
+    );
+}
+
+#[test]
+fn the_query_key_is_in_the_help_and_the_hints() {
+    let h = Harness::new(120, 40);
+    let help = h.app.keymap.help();
+    assert!(
+        help.iter()
+            .any(|(k, d, _)| k == ":" && d.starts_with("Ask a question"))
+    );
+    assert!(
+        h.app
+            .keymap
+            .hints(Pane::List)
+            .contains(&(":".to_string(), "query"))
+    );
+    assert!(
+        h.app
+            .keymap
+            .hints(Pane::Results)
+            .contains(&(":".to_string(), "edit SQL"))
+    );
+    let map =
+        Keymap::with_overrides(&[("query".into(), vec![KeyChord::parse("f2").expect("key")])])
+            .expect("keymap");
+    let mut o = options(80, 24);
+    o.keymap = map;
+    let mut h = Harness::with(o);
+    assert!(h.key(":").is_empty());
+    assert!(h.app.query_line.is_none());
+    h.key("f2");
+    assert!(h.app.query_line.is_some());
+}
+
+// ---------------------------------------------------------------------------
 // Screens
 // ---------------------------------------------------------------------------
 
@@ -1207,6 +1725,46 @@ fn screen_confirm_dialogs() {
         let mut x = Harness::new(w, h);
         x.select("wishlist");
         x.key("g");
+        x
+    });
+}
+
+#[test]
+fn screen_query_line() {
+    screens("query_line", |w, h| {
+        let mut x = Harness::new(w, h);
+        x.send(Msg::History(Ok(vec!["SELECT count(*) FROM orders".into()])));
+        x.key(":");
+        x.type_text("customers in Osaka with a note, newest first");
+        x.keys(&["left", "left", "left", "left", "left", "left"]);
+        x
+    });
+}
+
+#[test]
+fn screen_query_results() {
+    screens("query_results", |w, h| {
+        let mut x = Harness::with_limit(options(w, h), 12);
+        let id = query_id(&x.query("gold and silver customers in Osaka or Denver"));
+        x.send(Msg::Translated {
+            id,
+            result: Ok(Translated {
+                sql: "SELECT id, name, city, tier, note FROM customers WHERE city IN ('Osaka', 'Denver') AND tier <> 'bronze' ORDER BY id".into(),
+                explanation: "Gold and silver customers in Osaka or Denver, by id.".into(),
+            }),
+        });
+        x.keys(&["j", "j", "l"]);
+        x
+    });
+}
+
+#[test]
+fn screen_query_running() {
+    screens("query_running", |w, h| {
+        let mut x = Harness::new(w, h);
+        x.run_queries = false;
+        let id = query_id(&x.query("SELECT customer_id, sum(total) FROM orders GROUP BY 1"));
+        x.send(Msg::QueryProgress { id, rows: 12_345 });
         x
     });
 }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use common::model::{FakeModel, Reply, rows_from_schema};
 use common::{Fixture, count};
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use serde_json::json;
 
 /// A running app and the screen it draws, as a terminal would show it.
 struct Session {
@@ -102,6 +103,31 @@ impl Session {
         );
     }
 
+    /// The screen as one line of words: borders gone, runs of spaces and
+    /// line ends made one space, so text wrapped inside a box still matches.
+    fn flat(&self) -> String {
+        self.contents()
+            .replace(['│', '┌', '┐', '└', '┘', '─'], " ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Waits until the flattened screen shows `text`.
+    fn wait_for_flat(&self, text: &str, timeout: Duration) {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if self.flat().contains(text) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!(
+            "the screen never showed {text:?}; it shows:\n{}",
+            self.contents()
+        );
+    }
+
     fn press(&mut self, keys: &str) {
         self.writer.write_all(keys.as_bytes()).expect("type");
         self.writer.flush().expect("flush");
@@ -176,4 +202,110 @@ fn ctrl_c_quits_at_once_and_read_only_refuses_to_generate() {
         before,
         "a read-only session changes nothing"
     );
+}
+
+#[test]
+fn colon_runs_sql_asks_the_model_and_refuses_writes_in_a_real_terminal() {
+    let fx = Fixture::new();
+    let db = fx.db("people.db", PEOPLE);
+    let before = common::bytes(&db);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let model = runtime.block_on(FakeModel::openai(|ask| {
+        assert!(ask.prompt.contains("people"), "the schema is sent");
+        Reply::Text(
+            json!({
+                "sql": "SELECT upper(name) AS shout, city FROM people WHERE city = 'London'",
+                "explanation": "People who live in London."
+            })
+            .to_string(),
+        )
+    }));
+
+    let mut app = Session::start(&fx, &[db.as_os_str()], &model.env());
+    app.wait_for("people", Duration::from_secs(60));
+    // SQL runs as typed.
+    app.press(":");
+    app.wait_for("A question for OpenAI", Duration::from_secs(5));
+    app.press("SELECT 'count=' || count(*) AS n FROM people\r");
+    app.wait_for("count=5", Duration::from_secs(20));
+    app.wait_for(
+        "SELECT 'count=' || count(*) AS n FROM people",
+        Duration::from_secs(5),
+    );
+    app.wait_for("1 row in", Duration::from_secs(5));
+
+    // A question goes to the model; its SQL is shown above its rows.
+    app.press(":");
+    app.press("\x15who lives in London?\r");
+    app.wait_for("ADA", Duration::from_secs(30));
+    app.wait_for_flat(
+        "SELECT upper(name) AS shout, city FROM people WHERE city = 'London'",
+        Duration::from_secs(5),
+    );
+    app.wait_for("-- People who live in London.", Duration::from_secs(5));
+    app.wait_for("? who lives in London?", Duration::from_secs(5));
+    assert_eq!(model.calls(), 1);
+
+    // A write is refused with the gate's sentence, and nothing changes.
+    app.press(":");
+    app.press("\x15DELETE FROM people\r");
+    app.wait_for_flat(
+        "Refused: this statement would change the database (DELETE). Only read-only queries run here.",
+        Duration::from_secs(20),
+    );
+    app.press("\r");
+    app.press("q");
+    assert!(app.wait_exit(Duration::from_secs(10)).success());
+    assert_eq!(common::bytes(&db), before, "the database file is unchanged");
+    assert_eq!(count(&db, "people"), 5);
+
+    // The history of this database survives a restart: Up recalls the question.
+    let mut app = Session::start(&fx, &[db.as_os_str()], &model.env());
+    app.wait_for("people", Duration::from_secs(60));
+    app.press(":");
+    app.wait_for("A question for OpenAI", Duration::from_secs(5));
+    app.press("\x1b[A");
+    app.wait_for(": who lives in London?", Duration::from_secs(10));
+    app.press("\x1b[A");
+    app.wait_for(
+        ": SELECT 'count=' || count(*) AS n FROM people",
+        Duration::from_secs(10),
+    );
+    app.press("\x03");
+    assert!(app.wait_exit(Duration::from_secs(10)).success());
+    assert_eq!(common::bytes(&db), before);
+}
+
+#[test]
+fn esc_interrupts_a_long_query_and_questions_need_a_model() {
+    let fx = Fixture::new();
+    let db = fx.db("people.db", PEOPLE);
+    let mut app = Session::start(&fx, &[db.as_os_str()], &[]);
+    app.wait_for("people", Duration::from_secs(60));
+    // Without a model, a question says how to configure one; SQL still runs.
+    app.press(":");
+    app.wait_for("no LLM is configured", Duration::from_secs(5));
+    app.press("how many people live in London\r");
+    app.wait_for_flat(
+        "Set OPENAI_API_KEY or ANTHROPIC_API_KEY",
+        Duration::from_secs(10),
+    );
+    app.press("\r");
+    // A query that never ends runs until Esc.
+    app.press(":");
+    app.press(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT count(*) FROM n\r",
+    );
+    app.wait_for("Esc interrupts", Duration::from_secs(20));
+    app.press("\x1b");
+    app.wait_for_flat(
+        "Interrupted the query. Nothing was changed.",
+        Duration::from_secs(20),
+    );
+    // The app still answers.
+    app.press(":");
+    app.press("\x15SELECT 'still=' || 1\r");
+    app.wait_for("still=1", Duration::from_secs(20));
+    app.press("q");
+    assert!(app.wait_exit(Duration::from_secs(10)).success());
 }

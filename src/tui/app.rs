@@ -19,9 +19,11 @@ use super::modal::{
     CellView, Confirm, ConfirmKind, GenDialog, GenField, GenSpec, Input, Modal, Preview, Prompt,
     PromptKind, ProviderOption,
 };
+use super::query::{HeadKind, QueryFail, QueryLine, QueryRun, Results, Translated, head_lines};
 use super::theme::Theme;
 use crate::db::browse::{Key, Page};
 use crate::db::catalog::{ObjectKind, ObjectSummary, TableInfo};
+use crate::db::query::QueryResult;
 use crate::db::transfer::DropPreview;
 use crate::db::undo::{UndoOutcome, UndoPreview};
 use crate::generate::job::{EMPTY_TABLE, Event, Outcome, Stage, Summary, rows_word};
@@ -29,10 +31,12 @@ use crate::output::thousands;
 
 mod dialogs;
 mod input;
+mod query;
 mod results;
 
 use dialogs::*;
 use input::*;
+use query::*;
 use results::*;
 
 /// Ticks a toast stays up (at 10 ticks a second).
@@ -61,6 +65,9 @@ pub struct Options {
     pub mouse: bool,
     pub theme: Theme,
     pub size: (u16, u16),
+    /// Who answers plain-language questions (`OpenAI gpt-5-mini`), or the
+    /// sentence saying why nobody can.
+    pub ask: Result<String, String>,
 }
 
 /// A table's row count as far as it is known.
@@ -119,6 +126,8 @@ pub struct Toast {
 pub enum Mode {
     Rows,
     Schema,
+    /// A query's result (or the query on its way).
+    Query,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -142,6 +151,7 @@ pub struct App {
     pub mouse: bool,
     pub theme: Theme,
     pub size: (u16, u16),
+    pub ask: Result<String, String>,
 
     pub tables: Vec<TableEntry>,
     /// The list could not be read: one sentence.
@@ -165,6 +175,22 @@ pub struct App {
     pub modal: Option<Modal>,
     pub tick: u64,
     pub quit: bool,
+
+    /// The `:` line, while it is open.
+    pub query_line: Option<QueryLine>,
+    /// What was asked of this database, newest first.
+    pub history: Vec<String>,
+    /// The query in flight.
+    pub query: Option<QueryRun>,
+    /// The result being browsed.
+    pub results: Option<Results>,
+    /// The SQL of the last query that got as far as SQL: `:` on a result
+    /// starts from it.
+    pub last_sql: Option<String>,
+    /// That SQL failed, was refused or was interrupted: `:` starts from it
+    /// wherever it is pressed, to mend it.
+    pub retry_sql: bool,
+    next_query: u64,
 }
 
 /// Something that happened.
@@ -218,6 +244,24 @@ pub enum Msg {
     },
     /// The database worker stopped; nothing more can be read.
     WorkerGone(String),
+    /// Text pasted into the terminal.
+    Paste(String),
+    /// The query history of this database, newest first.
+    History(Result<Vec<String>, String>),
+    /// The model's SQL for question `id`.
+    Translated {
+        id: u64,
+        result: Result<Translated, String>,
+    },
+    /// Rows the running query has produced so far.
+    QueryProgress {
+        id: u64,
+        rows: u64,
+    },
+    QueryDone {
+        id: u64,
+        result: Result<QueryResult, QueryFail>,
+    },
 }
 
 /// Something the runtime should do.
@@ -254,6 +298,26 @@ pub enum Effect {
     PreviewDrop(String),
     Drop(String),
     CancelTransfer,
+    /// Read this database's query history.
+    LoadHistory,
+    /// Ask the model for SQL answering `question`.
+    Ask {
+        id: u64,
+        question: String,
+    },
+    /// Run SQL through the read-only gate (and remember it when it passes).
+    RunQuery {
+        id: u64,
+        input: String,
+        sql: String,
+    },
+    /// Interrupt query `id`, asking or running.
+    CancelQuery(u64),
+    /// Write the whole result of `sql` to a CSV file.
+    ExportQuery {
+        sql: String,
+        path: String,
+    },
     Quit,
 }
 
@@ -271,6 +335,7 @@ impl App {
             mouse: options.mouse,
             theme: options.theme,
             size: options.size,
+            ask: options.ask,
             tables: Vec::new(),
             list_error: None,
             listed: false,
@@ -290,6 +355,13 @@ impl App {
             modal: None,
             tick: 0,
             quit: false,
+            query_line: None,
+            history: Vec::new(),
+            query: None,
+            results: None,
+            last_sql: None,
+            retry_sql: false,
+            next_query: 1,
         }
     }
 
@@ -328,6 +400,7 @@ impl App {
             (Pane::List, _) => Pane::List,
             (_, Mode::Rows) => Pane::Rows,
             (_, Mode::Schema) => Pane::Schema,
+            (_, Mode::Query) => Pane::Results,
         }
     }
 
@@ -336,6 +409,7 @@ impl App {
         !self.jobs.is_empty()
             || !self.toasts.is_empty()
             || self.transfer.is_some()
+            || self.query.is_some()
             || self.tables.iter().any(|t| t.count == Count::Pending)
     }
 
@@ -347,9 +421,52 @@ impl App {
         )
     }
 
-    /// Lines of rows the rows view shows.
+    /// Lines of rows the main pane's grid shows (a table's rows or a result).
     pub fn grid_height(&self) -> usize {
-        layout::grid_height(self.areas().main)
+        match self.mode {
+            Mode::Query => layout::results_grid_height(self),
+            _ => layout::grid_height(self.areas().main),
+        }
+    }
+
+    /// The grid the main pane shows, if it shows one (a query on its way
+    /// hides the previous result).
+    pub fn active_grid(&self) -> Option<&Grid> {
+        match self.mode {
+            Mode::Rows => self.grid.as_ref(),
+            Mode::Query if self.query.is_none() => self.results.as_ref().map(|r| &r.grid),
+            _ => None,
+        }
+    }
+
+    /// The lines above the query pane's grid, for the query in flight or
+    /// else the result shown.
+    pub fn query_head(&self, width: usize) -> Vec<(HeadKind, String)> {
+        match (&self.query, &self.results) {
+            (Some(q), _) => head_lines(
+                q.question,
+                &q.input,
+                q.sql.as_deref(),
+                q.explanation.as_deref(),
+                width,
+            ),
+            (None, Some(r)) => head_lines(
+                r.question,
+                &r.input,
+                Some(&r.sql),
+                r.explanation.as_deref(),
+                width,
+            ),
+            (None, None) => Vec::new(),
+        }
+    }
+
+    fn active_grid_mut(&mut self) -> Option<&mut Grid> {
+        match self.mode {
+            Mode::Rows => self.grid.as_mut(),
+            Mode::Query if self.query.is_none() => self.results.as_mut().map(|r| &mut r.grid),
+            _ => None,
+        }
     }
 
     fn list_height(&self) -> usize {
@@ -402,7 +519,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.size = (w, h);
             let height = app.grid_height();
             let width = layout::grid_width(app.areas().main) as usize;
-            if let Some(g) = app.grid.as_mut() {
+            if let Some(g) = app.active_grid_mut() {
                 g.follow(height);
                 g.fit(width, height);
             }
@@ -471,9 +588,20 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             relist,
         } => on_transfer_done(app, result, changed, relist),
         Msg::WorkerGone(message) => {
+            app.query = None;
             app.popup("The database stopped answering", message);
             Vec::new()
         }
+        Msg::Paste(text) => on_paste(app, &text),
+        Msg::History(result) => on_history(app, result),
+        Msg::Translated { id, result } => on_translated(app, id, result),
+        Msg::QueryProgress { id, rows } => {
+            if let Some(q) = app.query.as_mut().filter(|q| q.id == id) {
+                q.rows = rows;
+            }
+            Vec::new()
+        }
+        Msg::QueryDone { id, result } => on_query_done(app, id, result),
     }
 }
 
@@ -507,6 +635,8 @@ pub(super) fn show_selected(app: &mut App, force: bool) -> Vec<Effect> {
             });
             vec![Effect::LoadSchema(name)]
         }
+        // A result stays until the user opens a table's rows or schema.
+        Mode::Query => Vec::new(),
     }
 }
 

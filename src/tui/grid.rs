@@ -7,7 +7,7 @@
 use rusqlite::types::Value;
 use unicode_width::UnicodeWidthStr;
 
-use crate::db::browse::{Anchor, Page, PageRow};
+use crate::db::browse::{Anchor, Key, Page, PageRow};
 
 /// Rows read per request.
 pub const CHUNK: usize = 200;
@@ -106,6 +106,25 @@ impl Grid {
             loaded: false,
             error: None,
         }
+    }
+
+    /// A grid that holds every row it will ever show (a query result):
+    /// moving never asks for a page.
+    pub fn loaded(table: &str, view: u64, columns: Vec<String>, rows: Vec<Vec<Value>>) -> Self {
+        let mut grid = Self::new(table, view);
+        grid.columns = columns;
+        grid.rows = rows
+            .into_iter()
+            .enumerate()
+            .map(|(i, values)| PageRow {
+                key: Key::Offset(i as u64),
+                values,
+                cut: Vec::new(),
+            })
+            .collect();
+        grid.base = Some(0);
+        grid.loaded = true;
+        grid
     }
 
     fn request(&mut self, anchor: Anchor, purpose: Purpose) -> PageRequest {
@@ -367,8 +386,6 @@ impl Grid {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::browse::Key;
-    use rusqlite::types::Value;
 
     fn page(from: i64, n: usize, at_start: bool, at_end: bool) -> Page {
         Page {

@@ -17,7 +17,7 @@ pub enum Scope {
     Move,
     /// The table list.
     List,
-    /// The rows view.
+    /// A grid of rows: a table's rows or a query's result.
     Rows,
 }
 
@@ -27,6 +27,8 @@ pub enum Pane {
     List,
     Rows,
     Schema,
+    /// A query's result.
+    Results,
 }
 
 impl Scope {
@@ -34,7 +36,7 @@ impl Scope {
         match self {
             Scope::Global | Scope::Move => true,
             Scope::List => pane == Pane::List,
-            Scope::Rows => pane == Pane::Rows,
+            Scope::Rows => matches!(pane, Pane::Rows | Pane::Results),
         }
     }
 }
@@ -55,6 +57,7 @@ pub enum Action {
     ViewCell,
     Schema,
     Filter,
+    Query,
     Generate,
     GenerateDialog,
     Undo,
@@ -112,6 +115,14 @@ pub const ACTIONS: &[ActionInfo] = &[
         "undo",
         Scope::Global,
         &["u"],
+    ),
+    info(
+        Action::Query,
+        "query",
+        "Ask a question or run read-only SQL (on a result: edit it)",
+        "query",
+        Scope::Global,
+        &[":"],
     ),
     info(
         Action::Open,
@@ -491,7 +502,7 @@ impl Keymap {
         for (i, (a, keys)) in self.bindings.iter().enumerate() {
             for (b, other) in &self.bindings[i + 1..] {
                 let (sa, sb) = (action_info(*a).scope, action_info(*b).scope);
-                let overlap = [Pane::List, Pane::Rows, Pane::Schema]
+                let overlap = [Pane::List, Pane::Rows, Pane::Schema, Pane::Results]
                     .iter()
                     .any(|p| sa.applies_to(*p) && sb.applies_to(*p));
                 if !overlap {
@@ -569,6 +580,7 @@ impl Keymap {
                 Action::Generate,
                 Action::GenerateDialog,
                 Action::Open,
+                Action::Query,
                 Action::Schema,
                 Action::Undo,
                 Action::Filter,
@@ -580,6 +592,7 @@ impl Keymap {
             ],
             Pane::Rows => &[
                 Action::Generate,
+                Action::Query,
                 Action::ViewCell,
                 Action::Right,
                 Action::Last,
@@ -590,7 +603,18 @@ impl Keymap {
             ],
             Pane::Schema => &[
                 Action::Generate,
+                Action::Query,
                 Action::Schema,
+                Action::SwitchPane,
+                Action::Help,
+                Action::Quit,
+            ],
+            Pane::Results => &[
+                Action::Query,
+                Action::Export,
+                Action::ViewCell,
+                Action::Right,
+                Action::Last,
                 Action::SwitchPane,
                 Action::Help,
                 Action::Quit,
@@ -603,7 +627,12 @@ impl Keymap {
                     Action::Right => format!("{}{}", self.short(Action::Left)?, self.short(*a)?),
                     _ => self.short(*a)?,
                 };
-                Some((key, action_info(*a).hint))
+                let hint = match (pane, a) {
+                    (Pane::Results, Action::Query) => "edit SQL",
+                    (Pane::Results, Action::Export) => "export result",
+                    _ => action_info(*a).hint,
+                };
+                Some((key, hint))
             })
             .collect()
     }

@@ -51,15 +51,34 @@ pub fn list_width_of(tables: &[TableEntry], total: u16) -> u16 {
     wanted.clamp(20.min(most), most)
 }
 
-/// Lines of the progress area: one per generation or transfer, at most 3.
+/// Lines of the progress area: one per generation, transfer or query, at most 3.
 pub fn progress_lines(app: &App) -> u16 {
-    let n = app.jobs.len() + usize::from(app.transfer.is_some());
+    let n = app.jobs.len() + usize::from(app.transfer.is_some()) + usize::from(app.query.is_some());
     n.min(3) as u16
 }
 
 /// Rows of data the rows view shows (borders and header line left out).
 pub fn grid_height(main: Rect) -> usize {
     main.height.saturating_sub(3).max(1) as usize
+}
+
+/// Lines above a result's grid (question, SQL, explanation) in `main`.
+pub fn results_head(app: &App, main: Rect) -> u16 {
+    app.query_head(grid_width(main) as usize).len() as u16
+}
+
+/// Rows of data the query pane shows below its SQL.
+pub fn results_grid_height(app: &App) -> usize {
+    let main = app.areas().main;
+    main.height
+        .saturating_sub(3 + results_head(app, main))
+        .max(1) as usize
+}
+
+/// The screen line of a result's first data row.
+pub fn results_first_line(app: &App) -> u16 {
+    let main = app.areas().main;
+    main.y + 2 + results_head(app, main)
 }
 
 /// The screen line of the rows view's first data row.

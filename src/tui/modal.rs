@@ -68,8 +68,14 @@ pub struct Confirm {
 /// What a path prompt is for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PromptKind {
-    Export { table: String },
+    Export {
+        table: String,
+    },
     Import,
+    /// The whole result of a query.
+    ExportQuery {
+        sql: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -13,8 +13,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crossterm::event::{
-    DisableMouseCapture, EnableMouseCapture, Event as TermEvent, EventStream, KeyCode, KeyEvent,
-    KeyEventKind, KeyModifiers,
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+    Event as TermEvent, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers,
 };
 use crossterm::execute;
 use crossterm::terminal::{EnterAlternateScreen, enable_raw_mode};
@@ -28,13 +28,15 @@ use tokio_util::sync::CancellationToken;
 use super::app::{App, Effect, Msg, Options, update};
 use super::keys::Keymap;
 use super::modal::{GenSpec, ProviderOption};
+use super::queries::Queries;
+use super::query_worker::{QuerySetup, QueryWorker};
 use super::theme::Theme;
 use super::view;
 use super::worker::{Request, WorkerHandle};
 use crate::config::Config;
 use crate::db::{CancelFlag, Database, OpenOptions};
 use crate::generate::job::{Event, GenerateRequest, Outcome, Source, insert_previewed, spawn};
-use crate::llm::ProviderChoice;
+use crate::llm::{Client, ProviderChoice};
 
 /// Ticks while something animates (spinners, toasts).
 const TICK: Duration = Duration::from_millis(100);
@@ -72,6 +74,7 @@ pub fn run(launch: Launch, config: &Config) -> TuiResult {
         Err(e) => ("no provider".to_string(), Some(e.clone())),
     };
     let (providers, provider) = provider_options(config, source.as_ref().ok().map(|(s, _)| s));
+    let asker = question_client(config);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -101,17 +104,28 @@ pub fn run(launch: Launch, config: &Config) -> TuiResult {
         mouse,
         theme: Theme::from_env(),
         size,
+        ask: asker.as_ref().map(Client::describe).map_err(Clone::clone),
     });
     let context = Context {
         config: config.clone(),
         db_path,
         source: source.map(|(s, _)| s),
+        asker,
         busy,
     };
     let result = runtime.block_on(event_loop(&mut terminal, app, db, context));
     restore(mouse);
     runtime.shutdown_timeout(Duration::from_millis(200));
     result
+}
+
+/// The model that answers plain-language questions, or the sentence saying
+/// how to configure one.
+fn question_client(config: &Config) -> Result<Client, String> {
+    let selection = crate::llm::select(config).map_err(|e| e.to_string())?;
+    crate::ask::require_client(&selection)
+        .cloned()
+        .map_err(|e| e.to_string())
 }
 
 fn busy_timeout(config: &Config) -> Duration {
@@ -151,7 +165,7 @@ fn provider_options(config: &Config, current: Option<&Source>) -> (Vec<ProviderO
 fn init(mouse: bool) -> std::io::Result<DefaultTerminal> {
     install_panic_hook(mouse);
     enable_raw_mode()?;
-    execute!(stdout(), EnterAlternateScreen)?;
+    execute!(stdout(), EnterAlternateScreen, EnableBracketedPaste)?;
     if mouse {
         execute!(stdout(), EnableMouseCapture)?;
     }
@@ -162,6 +176,7 @@ fn restore(mouse: bool) {
     if mouse {
         let _ = execute!(stdout(), DisableMouseCapture);
     }
+    let _ = execute!(stdout(), DisableBracketedPaste);
     ratatui::restore();
 }
 
@@ -186,6 +201,8 @@ struct Context {
     config: Config,
     db_path: PathBuf,
     source: Result<Source, String>,
+    /// The model for questions, or why there is none.
+    asker: Result<Client, String>,
     busy: Duration,
 }
 
@@ -193,6 +210,7 @@ struct Context {
 struct Effects {
     ctx: Context,
     worker: WorkerHandle,
+    queries: Queries,
     tx: UnboundedSender<Msg>,
     jobs: HashMap<u64, CancellationToken>,
     forwarders: Vec<JoinHandle<()>>,
@@ -245,6 +263,15 @@ impl Effects {
                 if let Some(flag) = &self.transfer {
                     flag.cancel();
                 }
+            }
+            Effect::LoadHistory => self.queries.load_history(),
+            Effect::Ask { id, question } => self.queries.ask(id, question),
+            Effect::RunQuery { id, input, sql } => self.queries.run(id, input, sql),
+            Effect::CancelQuery(id) => self.queries.cancel(id),
+            Effect::ExportQuery { sql, path } => {
+                let cancel = CancelFlag::new();
+                self.transfer = Some(cancel.clone());
+                self.queries.export(sql, PathBuf::from(path), cancel);
             }
             Effect::Quit => {}
         }
@@ -339,6 +366,7 @@ impl Effects {
         if let Some(flag) = &self.transfer {
             flag.cancel();
         }
+        self.queries.shutdown();
         let waiting = std::mem::take(&mut self.forwarders);
         let _ = tokio::time::timeout(QUIT_GRACE, futures_util::future::join_all(waiting)).await;
     }
@@ -349,6 +377,7 @@ fn to_msg(event: TermEvent) -> Option<Msg> {
         TermEvent::Key(key) if key.kind != KeyEventKind::Release => Some(Msg::Key(key)),
         TermEvent::Mouse(mouse) => Some(Msg::Mouse(mouse)),
         TermEvent::Resize(w, h) => Some(Msg::Resize(w, h)),
+        TermEvent::Paste(text) => Some(Msg::Paste(text)),
         _ => None,
     }
 }
@@ -361,9 +390,19 @@ async fn event_loop(
 ) -> TuiResult {
     let (tx, mut rx): (UnboundedSender<Msg>, UnboundedReceiver<Msg>) = unbounded_channel();
     let worker = WorkerHandle::spawn(db, tx.clone())?;
+    let query_worker = QueryWorker::spawn(
+        QuerySetup {
+            db_path: ctx.db_path.clone(),
+            busy: ctx.busy,
+            row_limit: ctx.config.query.row_limit,
+        },
+        tx.clone(),
+    )?;
+    let queries = Queries::new(query_worker, ctx.asker.clone(), tx.clone());
     let mut effects = Effects {
         ctx,
         worker,
+        queries,
         tx,
         jobs: HashMap::new(),
         forwarders: Vec::new(),
@@ -377,6 +416,7 @@ async fn event_loop(
     // Names first: the first frame shows the empty layout at once, the list
     // follows as soon as the worker has read the schema.
     effects.apply(Effect::ListObjects);
+    effects.apply(Effect::LoadHistory);
     terminal.draw(|f| view::draw(f, &app))?;
 
     let handle = |app: &mut App, effects: &mut Effects, msg: Msg| {
@@ -390,6 +430,7 @@ async fn event_loop(
         if let Msg::TransferDone { .. } = &msg {
             effects.transfer = None;
         }
+        effects.queries.seen(&msg);
         for effect in update(app, msg) {
             effects.apply(effect);
         }

@@ -119,6 +119,14 @@ pub(super) fn on_prompt_key(
                     });
                     (None, vec![Effect::Export { table, path }])
                 }
+                PromptKind::ExportQuery { sql } => {
+                    app.transfer = Some(Transfer {
+                        label: "export of the query result".into(),
+                        done: 0,
+                        total: None,
+                    });
+                    (None, vec![Effect::ExportQuery { sql, path }])
+                }
                 PromptKind::Import => {
                     app.transfer = Some(Transfer {
                         label: format!("import of '{path}'"),

@@ -20,6 +20,9 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     if app.filtering {
         return on_filter_key(app, key);
     }
+    if app.query_line.is_some() {
+        return on_query_key(app, key);
+    }
     match app.keymap.action(&key, app.pane()) {
         Some(action) => on_action(app, action),
         None => Vec::new(),
@@ -31,6 +34,9 @@ pub(super) fn quit_now(app: &mut App) -> Vec<Effect> {
     let mut effects: Vec<Effect> = app.jobs.iter().map(|j| Effect::CancelJob(j.id)).collect();
     if app.transfer.is_some() {
         effects.push(Effect::CancelTransfer);
+    }
+    if let Some(q) = &app.query {
+        effects.push(Effect::CancelQuery(q.id));
     }
     effects.push(Effect::Quit);
     effects
@@ -133,14 +139,14 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         | Action::Last => on_move(app, action, pane, height),
         Action::Left | Action::Right => {
             let width = layout::grid_width(app.areas().main) as usize;
-            if let Some(g) = app.grid.as_mut() {
+            if let Some(g) = app.active_grid_mut() {
                 g.move_col(if action == Action::Left { -1 } else { 1 });
                 g.fit(width, height);
             }
             Vec::new()
         }
         Action::Open => {
-            if pane == Pane::Rows {
+            if matches!(pane, Pane::Rows | Pane::Results) {
                 return view_cell(app);
             }
             let was = app.mode;
@@ -159,6 +165,7 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             };
             show_selected(app, false)
         }
+        Action::Query => open_line(app),
         Action::Filter => {
             app.filtering = true;
             app.focus = Pane::List;
@@ -215,6 +222,9 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             vec![Effect::PreviewUndo(table)]
         }
         Action::Export => {
+            if pane == Pane::Results {
+                return export_results(app);
+            }
             let Some(table) = app.selected_table().map(|t| t.name.clone()) else {
                 return Vec::new();
             };
@@ -320,8 +330,8 @@ pub(super) fn on_move(app: &mut App, action: Action, pane: Pane, height: usize) 
                 _ => select(app, usize::MAX),
             }
         }
-        Pane::Rows => {
-            let Some(g) = app.grid.as_mut() else {
+        Pane::Rows | Pane::Results => {
+            let Some(g) = app.active_grid_mut() else {
                 return Vec::new();
             };
             let page = height.max(1) as isize;
@@ -353,7 +363,7 @@ pub(super) fn on_move(app: &mut App, action: Action, pane: Pane, height: usize) 
 }
 
 pub(super) fn view_cell(app: &mut App) -> Vec<Effect> {
-    let Some(g) = app.grid.as_ref() else {
+    let Some(g) = app.active_grid() else {
         return Vec::new();
     };
     let (Some(row), Some(column)) = (g.current(), g.columns.get(g.col)) else {
@@ -422,6 +432,9 @@ pub(super) fn generatable(app: &mut App) -> Option<String> {
 }
 
 pub(super) fn cancel(app: &mut App) -> Vec<Effect> {
+    if let Some(effects) = cancel_query(app) {
+        return effects;
+    }
     if !app.filter.text.is_empty() {
         app.filter.text.clear();
         return refilter(app);
@@ -478,9 +491,8 @@ pub(super) fn on_mouse(app: &mut App, mouse: MouseEvent) -> Vec<Effect> {
             }
             if in_main {
                 return match app.mode {
-                    Mode::Rows => app
-                        .grid
-                        .as_mut()
+                    Mode::Rows | Mode::Query => app
+                        .active_grid_mut()
                         .and_then(|g| g.scroll(delta, height))
                         .map(Effect::LoadPage)
                         .into_iter()
@@ -506,10 +518,12 @@ pub(super) fn on_mouse(app: &mut App, mouse: MouseEvent) -> Vec<Effect> {
             }
             if in_main {
                 app.focus = Pane::Rows;
-                let first_line = layout::grid_first_line(areas.main);
-                if app.mode == Mode::Rows
-                    && mouse.row >= first_line
-                    && let Some(g) = app.grid.as_mut()
+                let first_line = match app.mode {
+                    Mode::Query => layout::results_first_line(app),
+                    _ => layout::grid_first_line(areas.main),
+                };
+                if mouse.row >= first_line
+                    && let Some(g) = app.active_grid_mut()
                 {
                     let line = (mouse.row - first_line) as usize;
                     return g

@@ -23,6 +23,14 @@ const DIALOG_KEYS: &[(&str, &str)] = &[
     ("x / Space", "Preview: drop or keep the selected row"),
     ("r", "Preview: generate a new set of rows"),
     ("Ctrl-U / Ctrl-W", "Clear a text field / delete a word"),
+    (
+        "Enter",
+        "Query line: run SQL as typed; anything else asks the model",
+    ),
+    (
+        "↑ / ↓",
+        "Query line: earlier and later queries of this database",
+    ),
 ];
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, scroll: u16) {

@@ -3,6 +3,7 @@
 mod dialogs;
 mod help;
 mod list;
+mod query;
 mod rows;
 mod schema;
 mod status;
@@ -32,10 +33,12 @@ pub fn draw(frame: &mut Frame, app: &App) {
     match app.mode {
         Mode::Rows => rows::draw(frame, areas.main, app),
         Mode::Schema => schema::draw(frame, areas.main, app),
+        Mode::Query => query::draw(frame, areas.main, app),
     }
     status::progress(frame, areas.progress, app);
     status::status(frame, areas.status, app);
     status::hints(frame, areas.hints, app);
+    query::line(frame, area, app);
     toasts::draw(frame, areas.main, app);
     if let Some(modal) = &app.modal {
         dialogs::draw(frame, area, app, modal);

@@ -13,7 +13,7 @@ use crate::output::{cell, thousands};
 use crate::tui::app::{App, Count, Level};
 use crate::tui::grid::{Grid, cell_text};
 use crate::tui::keys::{Action, Pane};
-use crate::tui::layout;
+use crate::tui::theme::Theme;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme;
@@ -67,7 +67,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         frame.render_widget(Paragraph::new(lines), inner);
         return;
     }
-    let height = layout::grid_height(area);
+    draw_grid(frame, inner, grid, theme, focused);
+}
+
+/// A grid's header and the rows on screen, in `inner` (one line of header,
+/// the rest rows): NULL styled apart, numbers to the right, the selected
+/// cell marked when `focused`.
+pub fn draw_grid(frame: &mut Frame, inner: Rect, grid: &Grid, theme: Theme, focused: bool) {
+    let height = inner.height.saturating_sub(1).max(1) as usize;
     let widths = grid.widths(height);
     let shown = shown_columns(grid, &widths, inner.width as usize);
     let mut lines = Vec::with_capacity(height + 1);

@@ -11,6 +11,7 @@ use super::spinner;
 use crate::output::{cell, thousands};
 use crate::tui::app::App;
 use crate::tui::keys::Action;
+use crate::tui::query::Phase;
 
 /// One line per generation (and one for an export, import or delete).
 pub fn progress(frame: &mut Frame, area: Rect, app: &App) {
@@ -38,6 +39,25 @@ pub fn progress(frame: &mut Frame, area: Rect, app: &App) {
             Span::raw(amount),
             Span::styled(format!("  {cancel} cancels"), theme.dim()),
         ]));
+    }
+    if let Some(q) = &app.query {
+        let what = match (q.phase, q.stopping) {
+            (_, true) => "interrupting…".to_string(),
+            (Phase::Asking, _) => "waiting for the model".to_string(),
+            (Phase::Running, _) if q.rows > 0 => {
+                format!("{} rows so far", thousands(q.rows))
+            }
+            (Phase::Running, _) => "running".to_string(),
+        };
+        let mut spans = vec![
+            Span::styled(format!(" {spin} "), theme.accent()),
+            Span::styled("query", theme.title()),
+            Span::raw(format!("  {what}")),
+        ];
+        if !q.stopping {
+            spans.push(Span::styled(format!("  {cancel} interrupts"), theme.dim()));
+        }
+        lines.push(Line::from(spans));
     }
     for job in &app.jobs {
         let bar = bar(job.accepted, job.spec.rows, 10);
@@ -108,6 +128,19 @@ pub fn hints(frame: &mut Frame, area: Rect, app: &App) {
         ]
     } else if app.modal.is_some() {
         Vec::new()
+    } else if app.query.is_some() && app.pane() == crate::tui::keys::Pane::Results {
+        let cancel = app
+            .keymap
+            .short(Action::Cancel)
+            .unwrap_or_else(|| "Esc".into());
+        let mut pairs = vec![(cancel, "interrupt".to_string())];
+        pairs.extend(
+            app.keymap
+                .hints(app.pane())
+                .into_iter()
+                .map(|(k, h)| (k, h.to_string())),
+        );
+        pairs
     } else {
         app.keymap
             .hints(app.pane())
