@@ -30,6 +30,7 @@ pub const ENV_VARS: &[&str] = &[
     "OPENAI_BASE_URL",
     "ANTHROPIC_API_KEY",
     "ANTHROPIC_BASE_URL",
+    "ROWSMITH_BUSY_TIMEOUT_MS",
 ];
 
 /// The whole configuration.
@@ -490,6 +491,16 @@ fn apply_env(config: &mut Config, sources: &ConfigSources) -> Result<(), ConfigE
     }
     if let Some(m) = sources.env_value("ROWSMITH_MODEL") {
         config.model = Some(m.to_string());
+    }
+    if let Some(ms) = sources.env_value("ROWSMITH_BUSY_TIMEOUT_MS") {
+        config.database.busy_timeout_ms =
+            ms.parse()
+                .ok()
+                .filter(|ms| *ms <= 600_000)
+                .ok_or(ConfigError::Env {
+                    var: "ROWSMITH_BUSY_TIMEOUT_MS",
+                    message: "must be a number of milliseconds from 0 to 600000".into(),
+                })?;
     }
     Ok(())
 }

@@ -302,3 +302,24 @@ fn sample_and_profile_print_json_for_scripts() {
     assert_eq!(profile["sampled"], false);
     assert_eq!(profile["columns"][1]["distinct_count"], 1234);
 }
+
+#[test]
+fn read_only_refuses_commands_that_write() {
+    let fx = Fixture::new();
+    let path = fx.db("shop.db", SHOP);
+    let before = std::fs::read(&path).unwrap();
+    let p = path.to_str().unwrap();
+    for (args, name) in [
+        (vec!["generate", p, "customers", "--read-only"], "generate"),
+        (vec!["undo", p, "--read-only"], "undo"),
+        (vec!["drop", p, "customers", "--yes", "--read-only"], "drop"),
+    ] {
+        let (ok, _, err) = run(&fx, &args, &[]);
+        assert!(!ok, "{name}");
+        assert_one_sentence(
+            &err,
+            &format!("`rowsmith {name}` writes to the database, and --read-only was given."),
+        );
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}

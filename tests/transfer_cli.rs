@@ -146,9 +146,8 @@ fn bad_input_is_one_sentence_and_changes_nothing() {
         ),
         (
             vec!["drop", db, "customers", "--yes", "--read-only"],
-            &format!(
-                "error: --read-only was given, so rowsmith will not delete tables of '{db}'.\n"
-            ),
+            "error: `rowsmith drop` writes to the database, and --read-only was given. Run it without --read-only \
+             (or with --dry-run where it has one).\n",
         ),
         (
             vec!["export", db, "nope"],

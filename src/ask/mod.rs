@@ -12,7 +12,8 @@
 //!    [`crate::db::query::QuerySession`]; nothing here runs SQL.
 //! 4. [`history::History`] remembers what was asked of each database.
 
-pub mod history;
+/// Kept in `db`, where all SQLite access lives; re-exported for callers of `ask`.
+pub use crate::db::history;
 pub mod schema;
 
 use serde_json::{Value, json};

@@ -44,11 +44,7 @@ pub fn run(args: Args, config: &Config) -> CommandResult {
     request.from_schema = args.from_schema;
     request.batch_size = config.generate.batch_size as usize;
     request.concurrency = config.generate.concurrency as usize;
-    request.busy_timeout = std::env::var("ROWSMITH_BUSY_TIMEOUT_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .map(Duration::from_millis)
-        .unwrap_or(Duration::from_millis(config.database.busy_timeout_ms));
+    request.busy_timeout = Duration::from_millis(config.database.busy_timeout_ms);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -19,6 +19,18 @@ pub type CommandResult = Result<(), Box<dyn std::error::Error>>;
 /// Runs the command line.
 pub fn run(cli: Cli) -> CommandResult {
     let create = cli.global.create;
+    if cli.global.read_only
+        && let Some(name) = cli.command.as_ref().and_then(writing_command)
+    {
+        return Err(format!(
+            "`rowsmith {name}` writes to the database, and --read-only was given. Run it without --read-only \
+             (or with --dry-run where it has one)."
+        )
+        .into());
+    }
+    // Every command waits for other writers as long as the config says.
+    let base = load_config(&cli.global, &crate::cli::ModelArgs::default())?;
+    let _ = BUSY_TIMEOUT.set(Duration::from_millis(base.database.busy_timeout_ms));
     match cli.command {
         None => {
             let path = match cli.db {
@@ -108,18 +120,28 @@ pub fn run(cli: Cli) -> CommandResult {
                 &config,
             )
         }
-        Some(Command::Import { db, file, table }) => {
-            transfer::import(&db, create, &file, table, cli.global.read_only)
-        }
+        Some(Command::Import { db, file, table }) => transfer::import(&db, create, &file, table),
         Some(Command::Export { db, table, output }) => {
             transfer::export(&db, &table, output.as_deref())
         }
-        Some(Command::Drop { db, table, yes }) => {
-            transfer::drop(&db, &table, yes, cli.global.read_only)
-        }
+        Some(Command::Drop { db, table, yes }) => transfer::drop(&db, &table, yes),
         Some(Command::Demo { reset }) => demo(reset),
     }
 }
+
+/// The name of a command that would write to the database as invoked.
+fn writing_command(command: &Command) -> Option<&'static str> {
+    match command {
+        Command::Generate { dry_run: false, .. } => Some("generate"),
+        Command::Undo { dry_run: false, .. } => Some("undo"),
+        Command::Import { .. } => Some("import"),
+        Command::Drop { .. } => Some("drop"),
+        _ => None,
+    }
+}
+
+/// The busy timeout from the configuration, set once per run.
+static BUSY_TIMEOUT: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
 
 fn demo(reset: bool) -> CommandResult {
     let path: PathBuf = if reset {
@@ -150,10 +172,9 @@ pub(crate) fn load_config(
 
 /// How long to wait on another writer's lock.
 fn busy_timeout() -> Duration {
-    std::env::var("ROWSMITH_BUSY_TIMEOUT_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .map(Duration::from_millis)
+    BUSY_TIMEOUT
+        .get()
+        .copied()
         .unwrap_or(crate::db::DEFAULT_BUSY_TIMEOUT)
 }
 

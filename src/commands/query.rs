@@ -33,11 +33,7 @@ pub fn run(args: Args, config: &Config) -> CommandResult {
         0 => usize::MAX,
         n => n,
     };
-    let busy = std::env::var("ROWSMITH_BUSY_TIMEOUT_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .map(Duration::from_millis)
-        .unwrap_or(Duration::from_millis(config.database.busy_timeout_ms));
+    let busy = Duration::from_millis(config.database.busy_timeout_ms);
     let session = QuerySession::open(&args.db, busy)?.with_row_limit(limit);
 
     let typed = classify(&args.input)?;

@@ -16,14 +16,7 @@ use crate::output::thousands;
 /// How many columns the import summary lists before it says "and N more".
 const LISTED_COLUMNS: usize = 12;
 
-pub fn import(
-    db: &Path,
-    create: bool,
-    file: &Path,
-    table: Option<String>,
-    read_only: bool,
-) -> CommandResult {
-    refuse_read_only(read_only, "import into", db)?;
+pub fn import(db: &Path, create: bool, file: &Path, table: Option<String>) -> CommandResult {
     let mut db = open(db, true, create)?;
     let journal = Journal::open_default()?;
     let options = ImportOptions {
@@ -107,8 +100,7 @@ pub fn export(db: &Path, table: &str, output: Option<&Path>) -> CommandResult {
     Ok(())
 }
 
-pub fn drop(db: &Path, table: &str, yes: bool, read_only: bool) -> CommandResult {
-    refuse_read_only(read_only, "delete tables of", db)?;
+pub fn drop(db: &Path, table: &str, yes: bool) -> CommandResult {
     let mut db = open(db, true, false)?;
     let preview = preview_drop(&db, table)?;
     let what = preview.kind.as_str();
@@ -151,16 +143,6 @@ pub fn drop(db: &Path, table: &str, yes: bool, read_only: bool) -> CommandResult
             rows_word(n)
         ),
         _ => println!("Deleted {} '{}'.", outcome.kind.as_str(), outcome.name),
-    }
-    Ok(())
-}
-
-fn refuse_read_only(read_only: bool, what: &str, db: &Path) -> Result<(), DbError> {
-    if read_only {
-        return Err(DbError::Refused(format!(
-            "--read-only was given, so rowsmith will not {what} '{}'.",
-            db.display()
-        )));
     }
     Ok(())
 }

@@ -11,8 +11,10 @@ pub mod catalog;
 pub mod demo;
 mod error;
 pub mod formats;
+pub mod history;
 pub mod ident;
 pub mod journal;
+pub mod lookup;
 pub mod profile;
 pub mod query;
 pub mod sample;
@@ -179,6 +181,12 @@ impl Database {
 
     pub fn is_writable(&self) -> bool {
         self.writable
+    }
+
+    /// A handle that interrupts this connection's running statement from
+    /// another thread.
+    pub fn interrupt_handle(&self) -> rusqlite::InterruptHandle {
+        self.conn.get_interrupt_handle()
     }
 
     /// Turns a rusqlite error into a sentence that names this database.

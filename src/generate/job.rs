@@ -25,7 +25,7 @@ use super::parse::{Candidate, candidate, row_list};
 use super::plan::Plan;
 use super::prompt::{PromptInput, SYSTEM, answer_schema, user_message};
 use super::validate::Guard;
-use crate::db::catalog::{TableInfo, table_info};
+use crate::db::catalog::table_info;
 use crate::db::journal::{Journal, OperationId};
 use crate::db::profile::{ProfileOptions, TableProfile, profile_table};
 use crate::db::sample::{sample_columns, sample_rows};
@@ -759,7 +759,12 @@ fn learn_offline(
             let code = profile
                 .and_then(|p| p.columns.iter().find(|pc| pc.name == c.name))
                 .and_then(|pc| pc.code.as_ref());
-            sequence_max(db, &plan.table, &c.name, code.map(|k| k.prefix.as_str()))
+            crate::db::lookup::sequence_max(
+                db,
+                &plan.table,
+                &c.name,
+                code.map(|k| k.prefix.as_str()),
+            )
         })
         .collect();
     Ok(OfflineModel::learn(&Learning {
@@ -772,46 +777,6 @@ fn learn_offline(
     }))
 }
 
-/// The largest number in a unique column, or after a code prefix, read
-/// through the column's unique index rather than a scan.
-fn sequence_max(
-    db: &Database,
-    table: &TableInfo,
-    column: &str,
-    prefix: Option<&str>,
-) -> Option<i64> {
-    let c = crate::db::ident::quote(column);
-    match prefix {
-        None => db
-            .conn()
-            .query_row(
-                &format!("SELECT max({c}) FROM main.{}", table.quoted()),
-                [],
-                |r| r.get::<_, Option<i64>>(0),
-            )
-            .ok()
-            .flatten(),
-        Some(prefix) => {
-            // Zero-padded codes sort as their numbers do.
-            let mut upper = prefix.to_string();
-            upper.push(char::MAX);
-            let top: Option<String> = db
-                .conn()
-                .query_row(
-                    &format!(
-                        "SELECT max({c}) FROM main.{} WHERE {c} >= ?1 AND {c} < ?2",
-                        table.quoted()
-                    ),
-                    [prefix, upper.as_str()],
-                    |r| r.get(0),
-                )
-                .ok()
-                .flatten();
-            top.and_then(|t| t.strip_prefix(prefix).and_then(|n| n.parse().ok()))
-        }
-    }
-}
-
 /// Opens the database and learns the table: plan, row count, profile and
 /// parent keys.
 fn prepare(request: &GenerateRequest, source: &Source, stop: CancelFlag) -> Result<Shared, String> {
@@ -821,14 +786,7 @@ fn prepare(request: &GenerateRequest, source: &Source, stop: CancelFlag) -> Resu
     let table = table_info(&db, &request.table).map_err(|e| e.to_string())?;
     table.require_generatable().map_err(|e| e.to_string())?;
     let plan = Plan::new(&table);
-    let table_rows: i64 = db
-        .conn()
-        .query_row(
-            &format!("SELECT count(*) FROM main.{}", table.quoted()),
-            [],
-            |r| r.get(0),
-        )
-        .map_err(|e| db.err(e).to_string())?;
+    let table_rows = crate::db::lookup::count(&db, &table).map_err(|e| e.to_string())?;
     if table_rows == 0 && !request.from_schema {
         return Err(EMPTY_TABLE.into());
     }
@@ -895,7 +853,7 @@ fn prepare(request: &GenerateRequest, source: &Source, stop: CancelFlag) -> Resu
         parent_keys,
         text_allowed,
         rng: Mutex::new(rng),
-        table_rows: table_rows as u64,
+        table_rows,
         journal: Mutex::new(None),
         journal_path: request.journal_path.clone(),
         source_name,
@@ -1036,10 +994,7 @@ fn write_candidates(
             if kept.len() == limit {
                 break;
             }
-            match guard
-                .check(&db, &shared.plan, &parsed)
-                .map_err(|e| db.err(e))?
-            {
+            match guard.check(&db, &shared.plan, &parsed)? {
                 Ok(()) => kept.push(parsed),
                 Err(reason) => rejected.push(reason),
             }
@@ -1128,15 +1083,7 @@ fn count_rows(shared: &Shared) -> Result<u64, DbError> {
         .db
         .lock()
         .map_err(|_| DbError::Refused("The database connection is unusable.".into()))?;
-    let n: i64 = db
-        .conn()
-        .query_row(
-            &format!("SELECT count(*) FROM main.{}", shared.plan.table.quoted()),
-            [],
-            |r| r.get(0),
-        )
-        .map_err(|e| db.err(e))?;
-    Ok(n as u64)
+    crate::db::lookup::count(&db, &shared.plan.table)
 }
 
 /// Inserts rows the user already saw (a preview they accepted), through the

@@ -4,14 +4,13 @@
 
 use std::collections::{HashSet, VecDeque};
 
-use rusqlite::params_from_iter;
 use rusqlite::types::Value;
 
 use super::parse::Candidate;
 use super::plan::Plan;
-use crate::db::Database;
-use crate::db::ident::{quote, quote_list};
+use crate::db::lookup::exists;
 use crate::db::value::{display, encode_row};
+use crate::db::{Database, DbError};
 
 /// Remembers the UNIQUE values this generation has produced so far.
 pub struct Guard {
@@ -61,7 +60,7 @@ impl Guard {
         db: &Database,
         plan: &Plan,
         row: &Candidate,
-    ) -> rusqlite::Result<Result<(), String>> {
+    ) -> Result<Result<(), String>, DbError> {
         let mut keys = Vec::with_capacity(plan.unique_sets.len());
         for (set_index, set) in plan.unique_sets.iter().enumerate() {
             let Some(values) = present(row, set) else {
@@ -120,24 +119,4 @@ fn present(row: &Candidate, set: &[usize]) -> Option<Vec<Value>> {
 
 fn names(plan: &Plan, set: &[usize]) -> Vec<String> {
     set.iter().map(|&i| plan.columns[i].name.clone()).collect()
-}
-
-fn exists(
-    db: &Database,
-    table: &str,
-    columns: &[String],
-    values: &[Value],
-) -> rusqlite::Result<bool> {
-    let sql = format!(
-        "SELECT 1 FROM main.{} WHERE ({}) = ({}) LIMIT 1",
-        quote(table),
-        quote_list(columns.iter().map(String::as_str)),
-        (1..=values.len())
-            .map(|i| format!("?{i}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    db.conn()
-        .prepare_cached(&sql)?
-        .exists(params_from_iter(values.iter()))
 }

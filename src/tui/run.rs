@@ -129,11 +129,7 @@ fn question_client(config: &Config) -> Result<Client, String> {
 }
 
 fn busy_timeout(config: &Config) -> Duration {
-    std::env::var("ROWSMITH_BUSY_TIMEOUT_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .map(Duration::from_millis)
-        .unwrap_or(Duration::from_millis(config.database.busy_timeout_ms))
+    Duration::from_millis(config.database.busy_timeout_ms)
 }
 
 /// The providers that can be used as configured, for the generate dialog,

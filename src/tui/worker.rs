@@ -71,7 +71,7 @@ impl WorkerHandle {
     /// Starts the worker on its own thread; results arrive on `tx`.
     pub fn spawn(db: Database, tx: UnboundedSender<Msg>) -> std::io::Result<Self> {
         let (sender, receiver) = channel();
-        let interrupt = Arc::new(db.conn().get_interrupt_handle());
+        let interrupt = Arc::new(db.interrupt_handle());
         let counting = Arc::new(Mutex::new(false));
         let flag = counting.clone();
         std::thread::Builder::new()
