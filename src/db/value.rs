@@ -71,34 +71,50 @@ pub fn value_at(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Value> {
 pub fn encode_row(row: &[Value]) -> Vec<u8> {
     let mut out = Vec::new();
     for v in row {
-        match v {
-            Value::Null => out.push(0),
-            Value::Integer(i) => {
-                out.push(1);
-                out.extend(i.to_le_bytes());
-            }
-            Value::Real(f) => {
-                out.push(2);
-                out.extend(f.to_le_bytes());
-            }
-            Value::Text(s) => {
-                out.push(3);
-                out.extend((s.len() as u64).to_le_bytes());
-                out.extend(s.as_bytes());
-            }
-            Value::Blob(b) => {
-                out.push(4);
-                out.extend((b.len() as u64).to_le_bytes());
-                out.extend(b);
-            }
-        }
+        encode_value(v, &mut |bytes| out.extend_from_slice(bytes));
     }
     out
 }
 
+/// Feeds one value's encoding to `sink`: a tag for its storage class, then
+/// its bytes (length-prefixed for text and blobs).
+fn encode_value(v: &Value, sink: &mut dyn FnMut(&[u8])) {
+    match v {
+        Value::Null => sink(&[0]),
+        Value::Integer(i) => {
+            sink(&[1]);
+            sink(&i.to_le_bytes());
+        }
+        Value::Real(f) => {
+            sink(&[2]);
+            sink(&f.to_le_bytes());
+        }
+        Value::Text(s) => {
+            sink(&[3]);
+            sink(&(s.len() as u64).to_le_bytes());
+            sink(s.as_bytes());
+        }
+        Value::Blob(b) => {
+            sink(&[4]);
+            sink(&(b.len() as u64).to_le_bytes());
+            sink(b);
+        }
+    }
+}
+
 /// A stable 64-bit fingerprint of a row's values.
 pub fn fingerprint(row: &[Value]) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(&encode_row(row))
+    fingerprint_of(row.iter())
+}
+
+/// The same fingerprint, from borrowed values, without building the row:
+/// the writer fingerprints every row it inserts.
+pub fn fingerprint_of<'v>(values: impl Iterator<Item = &'v Value>) -> u64 {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    for v in values {
+        encode_value(v, &mut |bytes| hasher.update(bytes));
+    }
+    hasher.digest()
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
@@ -130,6 +146,12 @@ mod tests {
         ] {
             assert_eq!(from_json(&to_json(&v)), Some(v));
         }
+    }
+
+    #[test]
+    fn streaming_fingerprint_equals_the_one_shot_hash() {
+        let row = vec![Value::Null, Value::Integer(7), Value::Real(0.5), Value::Text("é".into()), Value::Blob(vec![1])];
+        assert_eq!(fingerprint(&row), xxhash_rust::xxh3::xxh3_64(&encode_row(&row)));
     }
 
     #[test]

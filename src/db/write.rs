@@ -7,6 +7,7 @@
 //! other rows go on. Values are always bound as parameters. Any failure that
 //! is not about one row, or a cancellation, rolls the whole batch back.
 
+use std::borrow::Cow;
 use std::rc::Rc;
 
 use rusqlite::types::Value;
@@ -534,35 +535,23 @@ impl<'t> BatchWriter<'t> {
             .collect()
     }
 
-    fn predicted_fingerprint<R: RowValues>(
-        &self,
-        layout: &[Stored],
-        row: &R,
-        key: &RowKey,
-    ) -> Option<u64> {
-        let mut values = Vec::with_capacity(layout.len());
+    fn predicted_fingerprint<R: RowValues>(&self, layout: &[Stored], row: &R, key: &RowKey) -> Option<u64> {
+        let mut values: Vec<Cow<'_, Value>> = Vec::with_capacity(layout.len());
         for stored in layout {
             values.push(match stored {
                 Stored::Key => match key {
-                    RowKey::Rowid(id) => Value::Integer(*id),
+                    RowKey::Rowid(id) => Cow::Owned(Value::Integer(*id)),
                     RowKey::Primary(_) => return None,
                 },
-                Stored::Bound {
-                    index,
-                    affinity,
-                    keeps_any,
-                } => {
+                Stored::Bound { index, affinity, keeps_any } => {
                     let v = row.slot(*index)?;
-                    if *keeps_any {
-                        v.clone()
-                    } else {
-                        stored_as(v, *affinity)?
-                    }
+                    if *keeps_any { Cow::Borrowed(v) } else { stored_as(v, *affinity)? }
                 }
             });
         }
-        Some(fingerprint(&values))
+        Some(crate::db::value::fingerprint_of(values.iter().map(|v| v.as_ref())))
     }
+
 }
 
 /// Where a fingerprinted column's stored value comes from.
@@ -580,25 +569,25 @@ enum Stored {
 /// The value SQLite stores for `v` in a column of `affinity`, when that is
 /// certain without asking SQLite; `None` when it is not (number-like text in
 /// a numeric column, a real in a text column).
-fn stored_as(v: &Value, affinity: crate::db::catalog::Affinity) -> Option<Value> {
+fn stored_as(v: &Value, affinity: crate::db::catalog::Affinity) -> Option<Cow<'_, Value>> {
     use crate::db::catalog::Affinity::*;
     Some(match (v, affinity) {
-        (Value::Null, _) | (Value::Blob(_), _) => v.clone(),
-        (Value::Integer(_), Integer | Numeric | Blob) => v.clone(),
-        (Value::Integer(i), Real) => Value::Real(*i as f64),
-        (Value::Integer(i), Text) => Value::Text(i.to_string()),
-        (Value::Real(_), Real | Blob) => v.clone(),
+        (Value::Null, _) | (Value::Blob(_), _) => Cow::Borrowed(v),
+        (Value::Integer(_), Integer | Numeric | Blob) => Cow::Borrowed(v),
+        (Value::Integer(i), Real) => Cow::Owned(Value::Real(*i as f64)),
+        (Value::Integer(i), Text) => Cow::Owned(Value::Text(i.to_string())),
+        (Value::Real(_), Real | Blob) => Cow::Borrowed(v),
         (Value::Real(f), Integer | Numeric) => {
             if f.fract() == 0.0 && f.abs() < 9.0e15 {
-                Value::Integer(*f as i64)
+                Cow::Owned(Value::Integer(*f as i64))
             } else if f.is_finite() && f.abs() < 9.0e15 {
-                v.clone()
+                Cow::Borrowed(v)
             } else {
                 return None;
             }
         }
         (Value::Real(_), Text) => return None,
-        (Value::Text(_), Text | Blob) => v.clone(),
+        (Value::Text(_), Text | Blob) => Cow::Borrowed(v),
         (Value::Text(s), Integer | Real | Numeric) => {
             let t = s.trim();
             let numeric_looking = t.parse::<f64>().is_ok()
@@ -606,7 +595,7 @@ fn stored_as(v: &Value, affinity: crate::db::catalog::Affinity) -> Option<Value>
             if numeric_looking || t.len() != s.len() {
                 return None;
             }
-            v.clone()
+            Cow::Borrowed(v)
         }
     })
 }
@@ -800,7 +789,7 @@ mod tests {
                 .unwrap();
             for (k, affinity) in affinities.iter().enumerate() {
                 if let Some(predicted) = stored_as(v, *affinity) {
-                    assert_eq!(predicted, stored[k], "{v:?} in a {affinity:?} column");
+                    assert_eq!(*predicted, stored[k], "{v:?} in a {affinity:?} column");
                     checked += 1;
                 }
             }
