@@ -150,8 +150,17 @@ mod tests {
 
     #[test]
     fn streaming_fingerprint_equals_the_one_shot_hash() {
-        let row = vec![Value::Null, Value::Integer(7), Value::Real(0.5), Value::Text("é".into()), Value::Blob(vec![1])];
-        assert_eq!(fingerprint(&row), xxhash_rust::xxh3::xxh3_64(&encode_row(&row)));
+        let row = vec![
+            Value::Null,
+            Value::Integer(7),
+            Value::Real(0.5),
+            Value::Text("é".into()),
+            Value::Blob(vec![1]),
+        ];
+        assert_eq!(
+            fingerprint(&row),
+            xxhash_rust::xxh3::xxh3_64(&encode_row(&row))
+        );
     }
 
     #[test]

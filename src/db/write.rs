@@ -535,7 +535,12 @@ impl<'t> BatchWriter<'t> {
             .collect()
     }
 
-    fn predicted_fingerprint<R: RowValues>(&self, layout: &[Stored], row: &R, key: &RowKey) -> Option<u64> {
+    fn predicted_fingerprint<R: RowValues>(
+        &self,
+        layout: &[Stored],
+        row: &R,
+        key: &RowKey,
+    ) -> Option<u64> {
         let mut values: Vec<Cow<'_, Value>> = Vec::with_capacity(layout.len());
         for stored in layout {
             values.push(match stored {
@@ -543,15 +548,24 @@ impl<'t> BatchWriter<'t> {
                     RowKey::Rowid(id) => Cow::Owned(Value::Integer(*id)),
                     RowKey::Primary(_) => return None,
                 },
-                Stored::Bound { index, affinity, keeps_any } => {
+                Stored::Bound {
+                    index,
+                    affinity,
+                    keeps_any,
+                } => {
                     let v = row.slot(*index)?;
-                    if *keeps_any { Cow::Borrowed(v) } else { stored_as(v, *affinity)? }
+                    if *keeps_any {
+                        Cow::Borrowed(v)
+                    } else {
+                        stored_as(v, *affinity)?
+                    }
                 }
             });
         }
-        Some(crate::db::value::fingerprint_of(values.iter().map(|v| v.as_ref())))
+        Some(crate::db::value::fingerprint_of(
+            values.iter().map(|v| v.as_ref()),
+        ))
     }
-
 }
 
 /// Where a fingerprinted column's stored value comes from.

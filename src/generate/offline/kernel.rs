@@ -152,12 +152,25 @@ impl Correlated {
         }
     }
 
+    #[cfg(test)]
     pub fn draw<R: Rng + ?Sized>(&self, rng: &mut R) -> Vec<f64> {
+        let (mut noise, mut out) = (Vec::new(), Vec::new());
+        self.draw_into(rng, &mut noise, &mut out);
+        out
+    }
+
+    /// [`draw`](Self::draw) into buffers the caller keeps between rows.
+    pub fn draw_into<R: Rng + ?Sized>(
+        &self,
+        rng: &mut R,
+        noise: &mut Vec<f64>,
+        out: &mut Vec<f64>,
+    ) {
         let k = self.factor.len();
-        let e: Vec<f64> = (0..k).map(|_| StandardNormal.sample(rng)).collect();
-        (0..k)
-            .map(|a| (0..=a).map(|b| self.factor[a][b] * e[b]).sum())
-            .collect()
+        noise.clear();
+        noise.extend((0..k).map(|_| -> f64 { StandardNormal.sample(rng) }));
+        out.clear();
+        out.extend((0..k).map(|a| (0..=a).map(|b| self.factor[a][b] * noise[b]).sum::<f64>()));
     }
 }
 

@@ -139,6 +139,7 @@ pub struct OfflineModel {
     /// match the table's.
     deck: Vec<usize>,
     dealt: usize,
+    scratch: Scratch,
     /// Which anchor draw each column uses (0 = the row's main anchor).
     slot_of: Vec<usize>,
     slots: usize,
@@ -155,6 +156,15 @@ pub struct OfflineModel {
     locale: Locale,
     /// Column indexes of the name parts an email is built from.
     name_columns: (Option<usize>, Option<usize>, Option<usize>),
+}
+
+/// Per-row working buffers, reused from row to row.
+#[derive(Default)]
+struct Scratch {
+    picks: Vec<Option<usize>>,
+    noise: Vec<f64>,
+    steps: Vec<f64>,
+    shadow: Vec<Option<f64>>,
 }
 
 /// Share of child rows that pick a parent at random instead of the anchor's.
@@ -395,6 +405,7 @@ impl OfflineModel {
             kernel_index,
             deck: (0..anchors.len()).collect(),
             dealt: usize::MAX,
+            scratch: Scratch::default(),
             views,
             styles,
             not_null: plan.columns.iter().map(|c| c.not_null).collect(),
@@ -415,7 +426,10 @@ impl OfflineModel {
     /// Makes one new row.
     pub fn generate<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Candidate {
         let width = self.gens.len();
-        let mut picks: Vec<Option<usize>> = Vec::with_capacity(self.slots);
+        // Buffers kept between rows: this runs millions of times.
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let mut picks = std::mem::take(&mut scratch.picks);
+        picks.clear();
         if !self.deck.is_empty() {
             if self.dealt >= self.deck.len() {
                 self.deck.shuffle(rng);
@@ -429,7 +443,9 @@ impl OfflineModel {
         for _ in 1..self.slots {
             picks.push((!self.anchors.is_empty()).then(|| rng.random_range(0..self.anchors.len())));
         }
-        let steps = self.kernel.draw(rng);
+        self.kernel
+            .draw_into(rng, &mut scratch.noise, &mut scratch.steps);
+        let steps = &scratch.steps;
         let step_of = |i: usize| {
             self.kernel_index[i]
                 .and_then(|k| steps.get(k).copied())
@@ -446,7 +462,9 @@ impl OfflineModel {
             picks[self.slot_of[i]].and_then(|p| self.views[p][i])
         };
         let mut row: Vec<Value> = vec![Value::Null; width];
-        let mut shadow: Vec<Option<f64>> = vec![None; width];
+        let mut shadow = std::mem::take(&mut scratch.shadow);
+        shadow.clear();
+        shadow.resize(width, None);
 
         // Parents first: one parent tuple per foreign key.
         let mut parents: Vec<Option<Vec<Value>>> = Vec::with_capacity(self.fk_columns.len());
@@ -709,6 +727,9 @@ impl OfflineModel {
                 row[i] = other[i].clone();
             }
         }
+        scratch.picks = picks;
+        scratch.shadow = shadow;
+        self.scratch = scratch;
         row.into_iter().map(Some).collect()
     }
 }
