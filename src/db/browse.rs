@@ -412,6 +412,8 @@ pub fn read_cell(
 
 #[cfg(test)]
 mod tests {
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
     use super::*;
     use crate::db::OpenOptions;
     use crate::db::catalog::table_info;
@@ -441,36 +443,37 @@ mod tests {
         INSERT INTO t SELECT i * 2, 'v' || i FROM n;";
 
     #[test]
-    fn rowid_pages_forward_backward_and_ends() {
+    fn rowid_pages_forward_backward_and_ends() -> TestResult {
         let (_d, db) = db(ROWID);
-        let t = table_info(&db, "t").unwrap();
-        let first = read_page(&db, &t, &Anchor::Start, 10).unwrap();
+        let t = table_info(&db, "t")?;
+        let first = read_page(&db, &t, &Anchor::Start, 10)?;
         assert_eq!(ids(&first), (1..=10).map(|i| i * 2).collect::<Vec<_>>());
         assert!(first.at_start && !first.at_end);
-        let next = read_page(&db, &t, &Anchor::After(Key::Rowid(20)), 10).unwrap();
+        let next = read_page(&db, &t, &Anchor::After(Key::Rowid(20)), 10)?;
         assert_eq!(ids(&next)[0], 22);
-        let last = read_page(&db, &t, &Anchor::End, 10).unwrap();
+        let last = read_page(&db, &t, &Anchor::End, 10)?;
         assert_eq!(ids(&last), (16..=25).map(|i| i * 2).collect::<Vec<_>>());
         assert!(last.at_end && !last.at_start);
-        let back = read_page(&db, &t, &Anchor::Before(Key::Rowid(8)), 10).unwrap();
+        let back = read_page(&db, &t, &Anchor::Before(Key::Rowid(8)), 10)?;
         assert_eq!(ids(&back), vec![2, 4, 6]);
         assert!(back.at_start);
-        let at = read_page(&db, &t, &Anchor::At(Key::Rowid(2)), 5).unwrap();
+        let at = read_page(&db, &t, &Anchor::At(Key::Rowid(2)), 5)?;
         assert_eq!(ids(&at)[0], 2);
         assert!(at.at_start);
-        let tail = read_page(&db, &t, &Anchor::After(Key::Rowid(46)), 10).unwrap();
+        let tail = read_page(&db, &t, &Anchor::After(Key::Rowid(46)), 10)?;
         assert_eq!(ids(&tail), vec![48, 50]);
         assert!(tail.at_end);
+        Ok(())
     }
 
     #[test]
-    fn without_rowid_pages_by_primary_key() {
+    fn without_rowid_pages_by_primary_key() -> TestResult {
         let (_d, db) = db(
             "CREATE TABLE w (a TEXT, b INTEGER, c TEXT, PRIMARY KEY (a, b)) WITHOUT ROWID;
              INSERT INTO w VALUES ('x', 2, '1'), ('x', 1, '2'), ('y', 0, '3'), ('a', 9, '4');",
         );
-        let t = table_info(&db, "w").unwrap();
-        let first = read_page(&db, &t, &Anchor::Start, 2).unwrap();
+        let t = table_info(&db, "w")?;
+        let first = read_page(&db, &t, &Anchor::Start, 2)?;
         let keys: Vec<Key> = first.rows.iter().map(|r| r.key.clone()).collect();
         assert_eq!(
             keys,
@@ -479,32 +482,34 @@ mod tests {
                 Key::Primary(vec![Value::Text("x".into()), Value::Integer(1)]),
             ]
         );
-        let next = read_page(&db, &t, &Anchor::After(keys[1].clone()), 5).unwrap();
+        let next = read_page(&db, &t, &Anchor::After(keys[1].clone()), 5)?;
         assert_eq!(next.rows.len(), 2);
         assert!(next.at_end);
         assert_eq!(next.rows[1].values[2], Value::Text("3".into()));
-        let back = read_page(&db, &t, &Anchor::Before(keys[1].clone()), 5).unwrap();
+        let back = read_page(&db, &t, &Anchor::Before(keys[1].clone()), 5)?;
         assert_eq!(back.rows.len(), 1);
-        let cell = read_cell(&db, &t, &keys[1], "c").unwrap();
+        let cell = read_cell(&db, &t, &keys[1], "c")?;
         assert_eq!(cell, Value::Text("2".into()));
+        Ok(())
     }
 
     #[test]
-    fn views_page_by_offset_and_long_values_are_cut() {
+    fn views_page_by_offset_and_long_values_are_cut() -> TestResult {
         let (_d, db) = db(&format!(
             "{ROWID} CREATE VIEW v AS SELECT id, v FROM t; UPDATE t SET v = printf('%.5000c', 'x') WHERE id = 2;"
         ));
-        let t = table_info(&db, "v").unwrap();
-        let first = read_page(&db, &t, &Anchor::Start, 10).unwrap();
+        let t = table_info(&db, "v")?;
+        let first = read_page(&db, &t, &Anchor::Start, 10)?;
         assert_eq!(first.rows.len(), 10);
         assert_eq!(first.rows[0].cut_len(1), Some(5000));
-        let end = read_page(&db, &t, &Anchor::End, 10).unwrap();
+        let end = read_page(&db, &t, &Anchor::End, 10)?;
         assert_eq!(end.rows[0].key, Key::Offset(15));
         assert!(end.at_end);
-        let before = read_page(&db, &t, &Anchor::Before(Key::Offset(3)), 10).unwrap();
+        let before = read_page(&db, &t, &Anchor::Before(Key::Offset(3)), 10)?;
         assert_eq!(before.rows.len(), 3);
         assert!(before.at_start);
-        let full = read_cell(&db, &t, &Key::Offset(0), "v").unwrap();
+        let full = read_cell(&db, &t, &Key::Offset(0), "v")?;
         assert!(matches!(full, Value::Text(s) if s.len() == 5000));
+        Ok(())
     }
 }

@@ -204,6 +204,8 @@ pub fn register_sql_functions(conn: &Connection) -> rusqlite::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
     use super::*;
 
     #[test]
@@ -242,21 +244,19 @@ mod tests {
     }
 
     #[test]
-    fn sql_functions_work_inside_sqlite() {
-        let conn = Connection::open_in_memory().unwrap();
-        register_sql_functions(&conn).unwrap();
-        let (f, s): (Option<String>, Option<String>) = conn
-            .query_row(
-                "SELECT rowsmith_format('a@b.io'), rowsmith_shape('X-12')",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .unwrap();
+    fn sql_functions_work_inside_sqlite() -> TestResult {
+        let conn = Connection::open_in_memory()?;
+        register_sql_functions(&conn)?;
+        let (f, s): (Option<String>, Option<String>) = conn.query_row(
+            "SELECT rowsmith_format('a@b.io'), rowsmith_shape('X-12')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         assert_eq!(f.as_deref(), Some("email"));
         assert_eq!(s.as_deref(), Some("A-99"));
-        let null: Option<String> = conn
-            .query_row("SELECT rowsmith_format(42)", [], |r| r.get(0))
-            .unwrap();
+        let null: Option<String> =
+            conn.query_row("SELECT rowsmith_format(42)", [], |r| r.get(0))?;
         assert_eq!(null, None);
+        Ok(())
     }
 }

@@ -295,16 +295,16 @@ fn decode_rows(kind: &str, blob: &[u8], out: &mut Vec<RecordedRow>) -> Option<()
 
 #[cfg(test)]
 mod tests {
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
     use super::*;
 
     #[test]
-    fn chunks_round_trip_both_key_kinds() {
-        let dir = tempfile::tempdir().unwrap();
-        let journal = Journal::open(&dir.path().join("j.sqlite")).unwrap();
+    fn chunks_round_trip_both_key_kinds() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let journal = Journal::open(&dir.path().join("j.sqlite"))?;
         let db = dir.path().join("x.db");
-        let op = journal
-            .begin_operation(&db, "t", "test", &["a".into()])
-            .unwrap();
+        let op = journal.begin_operation(&db, "t", "test", &["a".into()])?;
         let rowids = vec![
             RecordedRow {
                 key: RowKey::Rowid(7),
@@ -323,32 +323,34 @@ mod tests {
             ]),
             fingerprint: 42,
         }];
-        journal.append_chunk(op, &rowids).unwrap();
-        journal.append_chunk(op, &keyed).unwrap();
-        let all = journal.rows(op).unwrap();
+        journal.append_chunk(op, &rowids)?;
+        journal.append_chunk(op, &keyed)?;
+        let all = journal.rows(op)?;
         assert_eq!(all, [rowids, keyed].concat());
-        let latest = journal.latest(&db, Some("t")).unwrap().unwrap();
+        let latest = journal
+            .latest(&db, Some("t"))?
+            .ok_or("an operation is on record")?;
         assert_eq!((latest.id, latest.rows), (op, 3));
-        journal.mark_undone(op).unwrap();
-        assert!(journal.latest(&db, None).unwrap().is_none());
+        journal.mark_undone(op)?;
+        assert!(journal.latest(&db, None)?.is_none());
+        Ok(())
     }
 
     #[test]
-    fn operations_without_rows_are_not_undo_targets() {
-        let dir = tempfile::tempdir().unwrap();
-        let journal = Journal::open(&dir.path().join("j.sqlite")).unwrap();
+    fn operations_without_rows_are_not_undo_targets() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let journal = Journal::open(&dir.path().join("j.sqlite"))?;
         let db = dir.path().join("x.db");
-        let op = journal.begin_operation(&db, "t", "test", &[]).unwrap();
-        let chunk = journal
-            .append_chunk(
-                op,
-                &[RecordedRow {
-                    key: RowKey::Rowid(1),
-                    fingerprint: 0,
-                }],
-            )
-            .unwrap();
-        journal.remove_chunk(chunk).unwrap();
-        assert!(journal.latest(&db, None).unwrap().is_none());
+        let op = journal.begin_operation(&db, "t", "test", &[])?;
+        let chunk = journal.append_chunk(
+            op,
+            &[RecordedRow {
+                key: RowKey::Rowid(1),
+                fingerprint: 0,
+            }],
+        )?;
+        journal.remove_chunk(chunk)?;
+        assert!(journal.latest(&db, None)?.is_none());
+        Ok(())
     }
 }

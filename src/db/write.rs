@@ -759,15 +759,16 @@ pub(crate) fn read_fingerprints<'k>(
 
 #[cfg(test)]
 mod tests {
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
     use super::*;
     use crate::db::catalog::Affinity;
 
     /// Every prediction of `stored_as` matches what SQLite really stores.
     #[test]
-    fn predicted_storage_matches_sqlite() {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch("CREATE TABLE t (i INTEGER, r REAL, n NUMERIC, s TEXT, b BLOB)")
-            .unwrap();
+    fn predicted_storage_matches_sqlite() -> TestResult {
+        let conn = Connection::open_in_memory()?;
+        conn.execute_batch("CREATE TABLE t (i INTEGER, r REAL, n NUMERIC, s TEXT, b BLOB)")?;
         let values = [
             Value::Null,
             Value::Integer(0),
@@ -793,14 +794,11 @@ mod tests {
         ];
         let mut checked = 0;
         for v in &values {
-            conn.execute("DELETE FROM t", []).unwrap();
-            conn.execute("INSERT INTO t VALUES (?1, ?1, ?1, ?1, ?1)", [v])
-                .unwrap();
-            let stored: Vec<Value> = conn
-                .query_row("SELECT i, r, n, s, b FROM t", [], |r| {
-                    (0..5).map(|i| r.get(i)).collect()
-                })
-                .unwrap();
+            conn.execute("DELETE FROM t", [])?;
+            conn.execute("INSERT INTO t VALUES (?1, ?1, ?1, ?1, ?1)", [v])?;
+            let stored: Vec<Value> = conn.query_row("SELECT i, r, n, s, b FROM t", [], |r| {
+                (0..5).map(|i| r.get(i)).collect()
+            })?;
             for (k, affinity) in affinities.iter().enumerate() {
                 if let Some(predicted) = stored_as(v, *affinity) {
                     assert_eq!(*predicted, stored[k], "{v:?} in a {affinity:?} column");
@@ -809,5 +807,6 @@ mod tests {
             }
         }
         assert!(checked > 40, "most cases are predicted ({checked})");
+        Ok(())
     }
 }

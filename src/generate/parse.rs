@@ -181,6 +181,8 @@ fn affinity_name(a: Affinity) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
     use super::*;
     use serde_json::json;
 
@@ -222,31 +224,22 @@ mod tests {
     }
 
     #[test]
-    fn finds_rows_under_wrappers() {
-        assert_eq!(row_list(&json!({"rows": [{"a": 1}]})).unwrap().len(), 1);
+    fn finds_rows_under_wrappers() -> TestResult {
+        assert_eq!(row_list(&json!({"rows": [{"a": 1}]}))?.len(), 1);
+        assert_eq!(row_list(&json!({"Data": [{"a": 1}, {"a": 2}]}))?.len(), 2);
+        assert_eq!(row_list(&json!([{"a": 1}]))?.len(), 1);
+        assert_eq!(row_list(&json!({"generated": [{"a": 1}]}))?.len(), 1);
         assert_eq!(
-            row_list(&json!({"Data": [{"a": 1}, {"a": 2}]}))
-                .unwrap()
-                .len(),
-            2
-        );
-        assert_eq!(row_list(&json!([{"a": 1}])).unwrap().len(), 1);
-        assert_eq!(
-            row_list(&json!({"generated": [{"a": 1}]})).unwrap().len(),
+            row_list(&json!("```json\n{\"records\": [{\"a\": 1}]}\n```"))?.len(),
             1
         );
         assert_eq!(
-            row_list(&json!("```json\n{\"records\": [{\"a\": 1}]}\n```"))
-                .unwrap()
-                .len(),
-            1
-        );
-        assert_eq!(
-            row_list(&json!({"a": 1})).unwrap(),
+            row_list(&json!({"a": 1}))?,
             vec![json!({"a": 1})],
             "a lone row"
         );
         assert!(row_list(&json!(42)).is_err());
+        Ok(())
     }
 
     #[test]
@@ -287,7 +280,7 @@ mod tests {
     }
 
     #[test]
-    fn rows_drop_extra_keys_and_need_required_columns() {
+    fn rows_drop_extra_keys_and_need_required_columns() -> TestResult {
         let p = plan(vec![
             column("id", Affinity::Integer, true),
             column("Name", Affinity::Text, false),
@@ -296,22 +289,22 @@ mod tests {
             &json!({"ID": "3", "name": "x", "extra": 1}),
             &p,
             &[false, true],
-        )
-        .unwrap();
+        )?;
         assert_eq!(
             ok,
             vec![Some(Value::Integer(3)), Some(Value::Text("x".into()))]
         );
-        let partial = candidate(&json!({"id": 1}), &p, &[false, true]).unwrap();
+        let partial = candidate(&json!({"id": 1}), &p, &[false, true])?;
         assert_eq!(partial, vec![Some(Value::Integer(1)), None]);
         assert_eq!(
             candidate(&json!({"name": "x"}), &p, &[false, true]),
             Err("no value for NOT NULL column 'id'".into())
         );
         assert_eq!(
-            candidate(&json!([1, "y"]), &p, &[false, true]).unwrap()[1],
+            candidate(&json!([1, "y"]), &p, &[false, true])?[1],
             Some(Value::Text("y".into()))
         );
         assert!(candidate(&json!("row"), &p, &[false, true]).is_err());
+        Ok(())
     }
 }
