@@ -167,6 +167,9 @@ pub enum Command {
         /// The file to write (default: <table>.csv here); '-' writes to stdout.
         #[arg(short = 'o', long, value_name = "FILE", allow_hyphen_values = true)]
         output: Option<PathBuf>,
+        /// Replace the output file if it exists.
+        #[arg(long)]
+        force: bool,
     },
     /// Delete a table (or view) and all its rows.
     Drop {

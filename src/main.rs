@@ -11,7 +11,11 @@ fn main() -> ExitCode {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown cause".into());
-        eprintln!("error: rowsmith hit an internal error ({what}). Please report it.");
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("error: rowsmith hit an internal error ({what}{place}). Please report it.");
     }));
     let cli = rowsmith::cli::Cli::parse();
     match rowsmith::commands::run(cli) {

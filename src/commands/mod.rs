@@ -121,9 +121,12 @@ pub fn run(cli: Cli) -> CommandResult {
             )
         }
         Some(Command::Import { db, file, table }) => transfer::import(&db, create, &file, table),
-        Some(Command::Export { db, table, output }) => {
-            transfer::export(&db, &table, output.as_deref())
-        }
+        Some(Command::Export {
+            db,
+            table,
+            output,
+            force,
+        }) => transfer::export(&db, &table, output.as_deref(), force),
         Some(Command::Drop { db, table, yes }) => transfer::drop(&db, &table, yes),
         Some(Command::Demo { reset }) => demo(reset),
     }

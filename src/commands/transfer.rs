@@ -67,9 +67,12 @@ pub fn import(db: &Path, create: bool, file: &Path, table: Option<String>) -> Co
     Ok(())
 }
 
-pub fn export(db: &Path, table: &str, output: Option<&Path>) -> CommandResult {
+pub fn export(db: &Path, table: &str, output: Option<&Path>, force: bool) -> CommandResult {
     let db = open(db, false, false)?;
-    let options = ExportOptions::default();
+    let options = ExportOptions {
+        replace: force,
+        ..ExportOptions::default()
+    };
     if output == Some(Path::new("-")) {
         let stdout = std::io::stdout();
         export_table_to(
@@ -86,6 +89,18 @@ pub fn export(db: &Path, table: &str, output: Option<&Path>) -> CommandResult {
         Some(path) => path.to_path_buf(),
         None => default_export_path(&name),
     };
+    let final_path = if dest.is_dir() {
+        dest.join(crate::db::transfer::export_file_name(&name))
+    } else {
+        dest.clone()
+    };
+    if final_path.exists() && !force {
+        return Err(format!(
+            "'{}' exists already. Pass --force to replace it, or choose another file with -o.",
+            final_path.display()
+        )
+        .into());
+    }
     let mut meter = Meter::new("Exporting");
     let outcome = export_table(&db, &name, &dest, &options, &mut |p| meter.show(p));
     meter.clear();

@@ -232,7 +232,10 @@ impl TableInfo {
 
 /// Names that belong to SQLite itself.
 fn is_internal(name: &str) -> bool {
-    name.len() >= 7 && name[..7].eq_ignore_ascii_case("sqlite_")
+    // Bytes, not a str slice: the 7th byte may fall inside a character.
+    name.as_bytes()
+        .get(..7)
+        .is_some_and(|b| b.eq_ignore_ascii_case(b"sqlite_"))
 }
 
 /// Lists tables, views and virtual tables by name, without reading any rows.

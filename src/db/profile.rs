@@ -357,13 +357,15 @@ fn format_shares(
 fn shapes(conn: &Connection, source: &str, c: &str) -> rusqlite::Result<Vec<ShapeCount>> {
     let mut stmt = conn.prepare(&format!(
         "SELECT rowsmith_shape({c}) AS s, count(*) AS n, min({c}) FROM {source} \
-         WHERE typeof({c}) = 'text' GROUP BY s ORDER BY n DESC, s LIMIT 5"
+         WHERE typeof({c}) = 'text' GROUP BY s HAVING s IS NOT NULL ORDER BY n DESC, s LIMIT 5"
     ))?;
+    // Text that is not valid UTF-8 has no shape (NULL, left out above) and
+    // may still be the group's smallest value: read it lossily.
     stmt.query_map([], |r| {
         Ok(ShapeCount {
             shape: r.get(0)?,
             count: r.get(1)?,
-            example: r.get(2)?,
+            example: super::value::display(&super::value::value_at(r, 2)?),
         })
     })?
     .collect()

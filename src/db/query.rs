@@ -586,6 +586,14 @@ impl QuerySession {
                 detail: "that is the database itself; choose another file name".into(),
             });
         }
+        if path.exists() {
+            return Err(QueryError::Export {
+                path: shown,
+                detail:
+                    "a file of that name exists already; choose another name or delete it first"
+                        .into(),
+            });
+        }
         // A refused or broken statement never touches the file system.
         self.check(sql)?;
         let partial = partial_path(path);

@@ -362,7 +362,8 @@ fn between<R: Rng + ?Sized>(lo: &Value, hi: &Value, rng: &mut R) -> Value {
         }
         (Value::Integer(_) | Value::Real(_), Value::Integer(_) | Value::Real(_)) => {
             let (a, b) = (as_f64(lo), as_f64(hi));
-            if a < b {
+            // Infinite bounds, or a span too wide for f64, have no uniform draw.
+            if a < b && a.is_finite() && b.is_finite() && (b - a).is_finite() {
                 Value::Real(rng.random_range(a..=b))
             } else {
                 lo.clone()
@@ -393,6 +394,9 @@ fn between_text<R: Rng + ?Sized>(lo: &str, hi: &str, rng: &mut R) -> String {
     let (Some(&b), a) = (hi.get(common), lo.get(common).copied().unwrap_or('\0')) else {
         return out;
     };
+    // Under a collation such as NOCASE, min and max need not be in code
+    // point order; the probe only has to land somewhere near the range.
+    let (a, b) = if a <= b { (a, b) } else { (b, a) };
     let first = rng.random_range(a as u32..=b as u32);
     out.push(char::from_u32(first).unwrap_or(a));
     let len = lo.len().max(hi.len());

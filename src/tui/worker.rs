@@ -333,9 +333,12 @@ impl Worker {
                         total: p.total_rows,
                     });
                 };
+                // Never replace a file from the app: the prompt shows the path,
+                // and the refusal says to choose another.
                 let options = ExportOptions {
                     cancel,
                     progress_every: 5_000,
+                    replace: false,
                 };
                 let result =
                     transfer::export_table(&self.db, &table, &path, &options, &mut progress).map(

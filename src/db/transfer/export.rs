@@ -21,6 +21,8 @@ pub struct ExportOptions {
     pub cancel: CancelFlag,
     /// Report progress every this many rows.
     pub progress_every: u64,
+    /// Replace a file that exists at the destination (otherwise refused).
+    pub replace: bool,
 }
 
 impl Default for ExportOptions {
@@ -28,6 +30,7 @@ impl Default for ExportOptions {
         Self {
             cancel: CancelFlag::new(),
             progress_every: PROGRESS_EVERY,
+            replace: false,
         }
     }
 }
@@ -117,6 +120,12 @@ pub fn export_statement(
     options: &ExportOptions,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ExportOutcome, DbError> {
+    if !options.replace && dest.exists() {
+        return Err(DbError::Refused(format!(
+            "'{}' exists already. Choose another file name, or delete it first. Nothing was exported.",
+            dest.display()
+        )));
+    }
     let mut file = TempFile::create(dest)?;
     let mut outcome = {
         let out = io::BufWriter::with_capacity(1 << 16, &mut file.file);

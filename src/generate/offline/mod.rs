@@ -566,12 +566,13 @@ impl OfflineModel {
                     gaps,
                 } => {
                     let n = *next;
-                    *next += gaps.choose(rng).copied().unwrap_or(1).max(1);
+                    // A sequence at the end of i64 stays there; UNIQUE rejects repeats.
+                    *next = next.saturating_add(gaps.choose(rng).copied().unwrap_or(1).max(1));
                     Value::Text(format!("{prefix}{n:0width$}", width = *width))
                 }
                 Gen::Counter { next, gaps } => {
                     let n = *next;
-                    *next += gaps.choose(rng).copied().unwrap_or(1).max(1);
+                    *next = next.saturating_add(gaps.choose(rng).copied().unwrap_or(1).max(1));
                     Value::Integer(n)
                 }
                 Gen::Uuid { upper } => {
@@ -895,7 +896,7 @@ fn choose_gen(
                 return Gen::Code {
                     prefix: code.prefix.clone(),
                     width: code.digits,
-                    next: max + 1,
+                    next: max.saturating_add(1),
                     gaps,
                 };
             }
@@ -931,7 +932,7 @@ fn choose_gen(
                 .max(ints.iter().copied().max().unwrap_or(0));
             let gaps = gaps_of(&mut ints);
             return Gen::Counter {
-                next: max + 1,
+                next: max.saturating_add(1),
                 gaps,
             };
         }
@@ -941,7 +942,7 @@ fn choose_gen(
                 Affinity::Integer | Affinity::Numeric | Affinity::Real
             ) {
                 Gen::Counter {
-                    next: sequence_max.unwrap_or(0) + 1,
+                    next: sequence_max.unwrap_or(0).saturating_add(1),
                     gaps: vec![1],
                 }
             } else {
@@ -1059,7 +1060,7 @@ fn gaps_of(numbers: &mut [i64]) -> Vec<i64> {
     numbers.sort_unstable();
     let gaps: Vec<i64> = numbers
         .windows(2)
-        .map(|w| w[1] - w[0])
+        .filter_map(|w| w[1].checked_sub(w[0]))
         .filter(|g| *g > 0 && *g <= 1000)
         .collect();
     if gaps.is_empty() { vec![1] } else { gaps }
