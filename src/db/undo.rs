@@ -4,6 +4,11 @@
 //! (same key, same fingerprint), refuses when any of those rows was edited,
 //! and refuses when other rows now reference them, since deleting would then
 //! break or cascade into rows rowsmith did not write.
+//!
+//! What it cannot tell apart: a row identical to one rowsmith wrote, inserted
+//! after that one was deleted, under the same reused rowid. Nothing outside
+//! the user's database records such a history, and rowsmith never adds
+//! anything to the user's database.
 
 use rusqlite::{Connection, params_from_iter};
 use serde::Serialize;
