@@ -63,6 +63,7 @@ pub struct ModelArgs {
 pub enum Command {
     /// List tables, views and virtual tables with their row counts.
     Tables {
+        /// The SQLite database file.
         db: PathBuf,
         /// Print JSON: [{"name", "rows", "kind"}, ...].
         #[arg(long)]
@@ -70,14 +71,18 @@ pub enum Command {
     },
     /// Show the schema of one table, or of every table.
     Schema {
+        /// The SQLite database file.
         db: PathBuf,
+        /// One table (default: every table).
         table: Option<String>,
         #[arg(long)]
         json: bool,
     },
     /// Print random rows of a table, drawn without scanning it.
     Sample {
+        /// The SQLite database file.
         db: PathBuf,
+        /// The table (names are matched as SQLite does, case-insensitively).
         table: String,
         /// How many rows to draw.
         #[arg(short = 'n', long, default_value_t = 10)]
@@ -90,7 +95,9 @@ pub enum Command {
     },
     /// Describe each column: nulls, distinct values, ranges, quantiles and formats.
     Profile {
+        /// The SQLite database file.
         db: PathBuf,
+        /// The table (names are matched as SQLite does, case-insensitively).
         table: String,
         /// Seed for the sample read on large tables.
         #[arg(long)]
@@ -100,7 +107,9 @@ pub enum Command {
     },
     /// Generate realistic rows for a table and insert them.
     Generate {
+        /// The SQLite database file.
         db: PathBuf,
+        /// The table (names are matched as SQLite does, case-insensitively).
         table: String,
         /// How many rows to add (default: generate.default_rows, 10).
         #[arg(short = 'n', long)]
@@ -122,6 +131,7 @@ pub enum Command {
     },
     /// Remove the rows of rowsmith's most recent operation on a database.
     Undo {
+        /// The SQLite database file.
         db: PathBuf,
         /// Only consider operations on this table.
         #[arg(long)]
@@ -134,6 +144,7 @@ pub enum Command {
     },
     /// Ask a question in plain language, or run one read-only SQL statement, and print the rows.
     Query {
+        /// The SQLite database file.
         db: PathBuf,
         /// A question ("customers in Texas") or SQL starting with SELECT, WITH, VALUES, EXPLAIN,
         /// PRAGMA table_info...; start with '?' to force a question.
@@ -153,6 +164,7 @@ pub enum Command {
     },
     /// Import a CSV or JSON file as a new table, or append it to a table with matching columns.
     Import {
+        /// The SQLite database file.
         db: PathBuf,
         /// A .csv/.tsv file with a header row, or JSON: an array of objects or one object per line.
         file: PathBuf,
@@ -162,7 +174,9 @@ pub enum Command {
     },
     /// Export a table or view to CSV (NULL is an empty field, empty text is "").
     Export {
+        /// The SQLite database file.
         db: PathBuf,
+        /// The table (names are matched as SQLite does, case-insensitively).
         table: String,
         /// The file to write (default: <table>.csv here); '-' writes to stdout.
         #[arg(short = 'o', long, value_name = "FILE", allow_hyphen_values = true)]
@@ -173,7 +187,9 @@ pub enum Command {
     },
     /// Delete a table (or view) and all its rows.
     Drop {
+        /// The SQLite database file.
         db: PathBuf,
+        /// The table (names are matched as SQLite does, case-insensitively).
         table: String,
         /// Delete without asking.
         #[arg(short = 'y', long)]
