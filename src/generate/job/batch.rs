@@ -1,0 +1,191 @@
+//! Judging candidate rows and writing them as one batch.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use serde_json::Value as Json;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::prepare::{Shared, prepare};
+use super::{Event, GenerateRequest, Source, Stage, Summary, UsageSummary, shortfall_sentence};
+use crate::db::journal::Journal;
+use crate::db::value::to_json;
+use crate::db::write::{BatchWriter, JournalTarget, WriteOptions};
+use crate::db::{CancelFlag, DbError};
+use crate::generate::parse::{Candidate, candidate};
+use crate::generate::plan::Plan;
+
+/// What one batch did.
+pub(super) struct BatchResult {
+    pub(super) accepted: usize,
+    pub(super) rejected: Vec<String>,
+    pub(super) preview: Vec<serde_json::Map<String, Json>>,
+}
+
+/// Parses, checks and inserts one answer's rows (at most `needed`).
+pub(super) fn judge_and_write(
+    shared: &Shared,
+    rows: Vec<Json>,
+    needed: usize,
+    events: &UnboundedSender<Event>,
+) -> Result<BatchResult, DbError> {
+    let mut rejected = Vec::new();
+    let mut candidates: Vec<Candidate> = Vec::new();
+    for row in &rows {
+        match candidate(row, &shared.plan, &shared.text_allowed) {
+            Ok(c) => candidates.push(c),
+            Err(reason) => rejected.push(reason),
+        }
+    }
+    write_candidates(shared, candidates, rejected, events, true, needed)
+}
+
+/// Checks candidates (UNIQUE and foreign keys, when `guarded`), keeps at
+/// most `limit`, and writes them as one batch with the undo journal.
+pub(super) fn write_candidates(
+    shared: &Shared,
+    candidates: Vec<Candidate>,
+    mut rejected: Vec<String>,
+    events: &UnboundedSender<Event>,
+    guarded: bool,
+    limit: usize,
+) -> Result<BatchResult, DbError> {
+    let poisoned =
+        || DbError::Refused("An earlier failure left the generation unusable. Try again.".into());
+    let mut db = shared.db.lock().map_err(|_| poisoned())?;
+    let candidates = if guarded {
+        let mut guard = shared.guard.lock().map_err(|_| poisoned())?;
+        let mut kept = Vec::with_capacity(candidates.len().min(limit));
+        for parsed in candidates {
+            if kept.len() == limit {
+                break;
+            }
+            match guard.check(&db, &shared.plan, &parsed)? {
+                Ok(()) => kept.push(parsed),
+                Err(reason) => rejected.push(reason),
+            }
+        }
+        kept
+    } else {
+        candidates.into_iter().take(limit).collect()
+    };
+    if candidates.is_empty() {
+        return Ok(BatchResult {
+            accepted: 0,
+            rejected,
+            preview: Vec::new(),
+        });
+    }
+    let _ = events.send(Event::Stage(Stage::Inserting));
+    let writer = BatchWriter::new(&shared.plan.table, &shared.plan.column_names())?;
+    let mut journal_slot = shared.journal.lock().map_err(|_| poisoned())?;
+    if journal_slot.is_none() && !shared.dry_run {
+        let journal = match &shared.journal_path {
+            Some(path) => Journal::open(path)?,
+            None => Journal::open_default()?,
+        };
+        let op = journal.begin_operation(
+            db.path(),
+            &shared.plan.table.name,
+            &shared.source_name,
+            writer.fingerprint_columns(),
+        )?;
+        *journal_slot = Some((journal, op));
+    }
+    let target = journal_slot
+        .as_ref()
+        .map(|(journal, operation)| JournalTarget {
+            journal,
+            operation: *operation,
+        });
+    let outcome = writer.write_with(
+        &mut db,
+        &candidates,
+        &WriteOptions {
+            journal: target.as_ref(),
+            cancel: &shared.stop,
+            dry_run: shared.dry_run,
+        },
+    )?;
+    rejected.extend(outcome.rejected.iter().map(|r| r.reason.clone()));
+    if !shared.dry_run
+        && let Ok(mut guard) = shared.guard.lock()
+    {
+        // Committed rows are in the table now, where the UNIQUE check finds
+        // them: forgetting them keeps memory flat on large runs.
+        guard.forget_generated();
+    }
+    let preview = if shared.dry_run {
+        outcome
+            .accepted
+            .iter()
+            .map(|a| preview_row(&shared.plan, &candidates[a.index]))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(BatchResult {
+        accepted: outcome.accepted.len(),
+        rejected,
+        preview,
+    })
+}
+
+fn preview_row(plan: &Plan, row: &Candidate) -> serde_json::Map<String, Json> {
+    plan.columns
+        .iter()
+        .zip(row)
+        .map(|(c, v)| {
+            (
+                c.name.clone(),
+                v.as_ref().map(to_json).unwrap_or(Json::Null),
+            )
+        })
+        .collect()
+}
+
+pub(super) fn count_rows(shared: &Shared) -> Result<u64, DbError> {
+    let db = shared
+        .db
+        .lock()
+        .map_err(|_| DbError::Refused("The database connection is unusable.".into()))?;
+    crate::db::lookup::count(&db, &shared.plan.table)
+}
+
+/// Inserts rows the user already saw (a preview they accepted), through the
+/// same checks, writer and undo journal as a generation. Blocking: call it
+/// from a worker thread.
+pub fn insert_previewed(
+    request: &GenerateRequest,
+    source: &Source,
+    rows: &[serde_json::Map<String, Json>],
+) -> Result<Summary, String> {
+    let started = Instant::now();
+    let mut preview_request = request.clone();
+    preview_request.dry_run = false;
+    preview_request.from_schema = true;
+    let shared = prepare(&preview_request, source, CancelFlag::new())?;
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let json_rows: Vec<Json> = rows.iter().cloned().map(Json::Object).collect();
+    let batch = judge_and_write(&shared, json_rows, rows.len(), &tx).map_err(|e| e.to_string())?;
+    let mut rejected = BTreeMap::new();
+    for reason in &batch.rejected {
+        *rejected.entry(reason.clone()).or_default() += 1;
+    }
+    let accepted = batch.accepted as u64;
+    Ok(Summary {
+        table: shared.plan.table.name.clone(),
+        requested: rows.len() as u64,
+        rows_added: accepted,
+        new_row_count: count_rows(&shared).map_err(|e| e.to_string())?,
+        shortfall: (accepted < rows.len() as u64)
+            .then(|| shortfall_sentence(accepted, rows.len() as u64, 0, &rejected, source)),
+        rejected,
+        provider: source.provider(),
+        model: source.model(),
+        usage: UsageSummary::default(),
+        elapsed_ms: started.elapsed().as_millis() as u64,
+        dry_run: false,
+        preview: Vec::new(),
+    })
+}

@@ -1,0 +1,274 @@
+//! The model's run: concurrent requests, each answer judged and written.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::Value as Json;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::batch::judge_and_write;
+use super::prepare::Shared;
+use super::{
+    Event, FRUITLESS_LIMIT, GenerateRequest, Outcome, Source, Stage, Tally, blocking, finish,
+    with_kept,
+};
+use crate::db::DbError;
+use crate::db::sample::sample_rows;
+use crate::generate::parse::row_list;
+use crate::generate::prompt::{PromptInput, SYSTEM, answer_schema, user_message};
+use crate::llm::{JsonRequest, LlmError, Usage};
+
+/// Random existing rows shown to the model per request.
+const SAMPLE_ROWS: usize = 10;
+
+/// The model's run: requests in flight up to the concurrency limit, each
+/// answer judged and written as one batch, topping up rejected rows.
+pub(super) async fn run_llm(
+    request: &GenerateRequest,
+    source: &Source,
+    shared: &Arc<Shared>,
+    events: &UnboundedSender<Event>,
+    cancel: &CancellationToken,
+    started: Instant,
+) -> Outcome {
+    let send = |e: Event| {
+        let _ = events.send(e);
+    };
+    let wanted = request.rows;
+    let mut batch_size = request.batch_size.max(1);
+    let concurrency = request.concurrency.max(1);
+    let batches_needed = wanted.div_ceil(batch_size as u64).max(1);
+    // Room to top up rejected rows, bounded so a hopeless table stops.
+    let max_requests = (batches_needed * 2 + 3) as u32;
+
+    let mut tally = Tally::new(source);
+    let mut in_flight_rows: u64 = 0;
+    let mut fruitless: u32 = 0;
+    let mut tasks: JoinSet<(u64, Result<Answer, AskError>)> = JoinSet::new();
+
+    loop {
+        while tasks.len() < concurrency
+            && tally.accepted + in_flight_rows < wanted
+            && tally.requests < max_requests
+            && fruitless < FRUITLESS_LIMIT
+        {
+            let want = (wanted - tally.accepted - in_flight_rows).min(batch_size as u64);
+            tally.requests += 1;
+            in_flight_rows += want;
+            send(Event::Stage(Stage::AskingModel {
+                request: tally.requests,
+            }));
+            let shared = shared.clone();
+            let source = source.clone();
+            let cancel = cancel.clone();
+            tasks.spawn(async move { (want, ask(shared, source, want as usize, cancel).await) });
+        }
+        let next = tokio::select! {
+            _ = cancel.cancelled() => {
+                tasks.abort_all();
+                return Outcome::Cancelled { kept: tally.accepted };
+            }
+            joined = tasks.join_next() => joined,
+        };
+        let Some(joined) = next else { break };
+        let (want, answer) = match joined {
+            Ok(result) => result,
+            Err(e) => {
+                tasks.abort_all();
+                return Outcome::Failed {
+                    message: format!("A generation task stopped unexpectedly ({e})."),
+                    kept: tally.accepted,
+                };
+            }
+        };
+        in_flight_rows -= want;
+        let (rows, answer_usage, answer_model) = match answer {
+            Ok(answer) => answer,
+            Err(AskError::Llm(LlmError::Cancelled)) => {
+                tasks.abort_all();
+                return Outcome::Cancelled {
+                    kept: tally.accepted,
+                };
+            }
+            Err(AskError::Llm(e)) => match unusable_answer(&e) {
+                // A bad answer is one failed request, not a failed job: ask again.
+                Some(reason) => {
+                    if matches!(e, LlmError::Truncated { .. }) {
+                        batch_size = (batch_size / 2).max(1);
+                    }
+                    *tally.rejected.entry(reason.to_string()).or_default() += 1;
+                    fruitless += 1;
+                    send(Event::RowsRejected {
+                        reasons: vec![reason.to_string()],
+                    });
+                    continue;
+                }
+                None => {
+                    tasks.abort_all();
+                    return Outcome::Failed {
+                        message: with_kept(&e.to_string(), tally.accepted),
+                        kept: tally.accepted,
+                    };
+                }
+            },
+            Err(AskError::Local(message)) => {
+                tasks.abort_all();
+                return Outcome::Failed {
+                    message: with_kept(&message, tally.accepted),
+                    kept: tally.accepted,
+                };
+            }
+        };
+        tally.usage += answer_usage;
+        tally.model = answer_model;
+        send(Event::RowsReceived { rows: rows.len() });
+        send(Event::Stage(Stage::Validating));
+        let needed = (wanted - tally.accepted) as usize;
+        let result = {
+            let shared = shared.clone();
+            let events = events.clone();
+            blocking(move || judge_and_write(&shared, rows, needed, &events)).await
+        };
+        let batch = match result {
+            Ok(Ok(batch)) => batch,
+            Ok(Err(DbError::Cancelled)) => {
+                return Outcome::Cancelled {
+                    kept: tally.accepted,
+                };
+            }
+            Ok(Err(e)) => {
+                tasks.abort_all();
+                return Outcome::Failed {
+                    message: with_kept(&e.to_string(), tally.accepted),
+                    kept: tally.accepted,
+                };
+            }
+            Err(message) => {
+                tasks.abort_all();
+                return Outcome::Failed {
+                    message,
+                    kept: tally.accepted,
+                };
+            }
+        };
+        fruitless = if tally.record(batch, events) == 0 {
+            fruitless + 1
+        } else {
+            0
+        };
+        if tally.accepted >= wanted {
+            tasks.abort_all();
+            break;
+        }
+    }
+
+    finish(shared, request, source, tally, started).await
+}
+
+/// Answers that failed on their own (the model wrote something unusable),
+/// as a short reason; `None` for failures asking again cannot fix.
+fn unusable_answer(e: &LlmError) -> Option<&'static str> {
+    match e {
+        LlmError::NotJson { .. } => Some("the model's answer was not JSON"),
+        LlmError::WrongShape { .. } => Some("the model's answer had the wrong shape"),
+        LlmError::Truncated { .. } => Some("the model's answer was cut off at the output limit"),
+        LlmError::TooLarge { .. } => Some("the model's answer was too large"),
+        _ => None,
+    }
+}
+
+/// Why one model request produced no rows.
+enum AskError {
+    Llm(LlmError),
+    /// Preparing the request failed on our side (one plain sentence).
+    Local(String),
+}
+
+type Answer = (Vec<Json>, Usage, String);
+
+/// One model request, with a fresh sample and the values taken so far.
+async fn ask(
+    shared: Arc<Shared>,
+    source: Source,
+    want: usize,
+    cancel: CancellationToken,
+) -> Result<Answer, AskError> {
+    let Source::Llm(client) = source else {
+        return Err(AskError::Local(
+            "The offline generator does not take model requests.".into(),
+        ));
+    };
+    let context = {
+        let shared = shared.clone();
+        tokio::task::spawn_blocking(move || prompt_for(&shared, want)).await
+    };
+    let (user, schema) = match context {
+        Ok(Ok(parts)) => parts,
+        Ok(Err(message)) => return Err(AskError::Local(message)),
+        Err(e) => {
+            return Err(AskError::Local(format!(
+                "Preparing the model request failed ({e})."
+            )));
+        }
+    };
+    let request = JsonRequest {
+        name: "rows".into(),
+        system: SYSTEM.into(),
+        user,
+        schema,
+        max_output_tokens: None,
+    };
+    let answer = client
+        .complete_json(request, &cancel)
+        .await
+        .map_err(AskError::Llm)?;
+    let rows = row_list(&answer.value).unwrap_or_default();
+    Ok((rows, answer.usage, answer.model))
+}
+
+/// Builds the user message and schema from a fresh sample.
+fn prompt_for(shared: &Shared, want: usize) -> Result<(String, Json), String> {
+    let db = shared
+        .db
+        .lock()
+        .map_err(|_| "The database connection is unusable.".to_string())?;
+    let sample = if shared.table_rows > 0 {
+        let mut rng = shared
+            .rng
+            .lock()
+            .map_err(|_| "The random source is unusable.".to_string())?;
+        sample_rows(&db, &shared.plan.table, SAMPLE_ROWS, &mut *rng).map_err(|e| e.to_string())?
+    } else {
+        crate::db::sample::Sample {
+            columns: Vec::new(),
+            rows: Vec::new(),
+            method: crate::db::sample::SampleMethod::AllRows,
+        }
+    };
+    drop(db);
+    let guard = shared
+        .guard
+        .lock()
+        .map_err(|_| "The validation state is unusable.".to_string())?;
+    let input = PromptInput {
+        plan: &shared.plan,
+        profile: shared.profile.as_ref(),
+        sample_columns: &sample.columns,
+        sample_rows: &sample.rows,
+        table_rows: shared.table_rows,
+        parent_keys: &shared.parent_keys,
+        avoid: guard.avoid_lists(),
+        rows_wanted: want,
+    };
+    Ok((
+        user_message(&input),
+        answer_schema(
+            &shared.plan,
+            shared.profile.as_ref(),
+            &shared.parent_keys,
+            want,
+        ),
+    ))
+}

@@ -1,0 +1,427 @@
+//! The generation job: sample, profile, ask, validate, insert, top up.
+//!
+//! It runs on tokio, off the caller's thread. Database work happens in
+//! blocking tasks on one connection; model requests run concurrently (up to
+//! the configured limit), each with a fresh sample and the values already
+//! taken. Every batch is committed whole, and the job ends with exactly one
+//! `Event::Finished`.
+
+mod batch;
+mod llm;
+mod offline;
+mod prepare;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::Value as Json;
+use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
+
+use crate::db::CancelFlag;
+use crate::llm::{Client, Usage};
+use batch::{BatchResult, count_rows};
+use llm::run_llm;
+use offline::run_offline;
+use prepare::{Shared, prepare};
+
+pub use batch::insert_previewed;
+
+/// The message for an empty table, word for word.
+pub const EMPTY_TABLE: &str =
+    "Cannot generate data for empty table. Please add at least one row first.";
+
+/// Stop asking after this many requests in a row that added nothing.
+const FRUITLESS_LIMIT: u32 = 3;
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct GenerateRequest {
+    pub db_path: PathBuf,
+    pub table: String,
+    pub rows: u64,
+    pub seed: Option<u64>,
+    /// Generate and judge rows, then roll back and report them.
+    pub dry_run: bool,
+    /// Allow an empty table, generating from the schema alone.
+    pub from_schema: bool,
+    /// Rows asked for per model request.
+    pub batch_size: usize,
+    /// Model requests in flight at once.
+    pub concurrency: usize,
+    pub busy_timeout: Duration,
+    /// Where undo records go; `None` uses rowsmith's data directory.
+    pub journal_path: Option<PathBuf>,
+}
+
+impl GenerateRequest {
+    pub fn new(db_path: impl Into<PathBuf>, table: impl Into<String>, rows: u64) -> Self {
+        Self {
+            db_path: db_path.into(),
+            table: table.into(),
+            rows,
+            seed: None,
+            dry_run: false,
+            from_schema: false,
+            batch_size: 25,
+            concurrency: 4,
+            busy_timeout: crate::db::DEFAULT_BUSY_TIMEOUT,
+            journal_path: None,
+        }
+    }
+}
+
+/// Where rows come from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    Llm(Client),
+    /// The offline generator, learned from the table (no network).
+    Offline,
+}
+
+impl Source {
+    pub fn provider(&self) -> String {
+        match self {
+            Source::Llm(c) => c.kind().config_name().to_string(),
+            Source::Offline => "offline".into(),
+        }
+    }
+
+    pub fn model(&self) -> String {
+        match self {
+            Source::Llm(c) => c.model().to_string(),
+            Source::Offline => "learned from the table".into(),
+        }
+    }
+
+    /// How the source is named to the user and in the undo journal.
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Llm(c) => c.describe(),
+            Source::Offline => "offline generator".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "stage")]
+pub enum Stage {
+    Sampling,
+    Profiling,
+    /// A model request; `request` counts from 1 across the job.
+    AskingModel {
+        request: u32,
+    },
+    /// The offline generator making rows.
+    Generating,
+    Validating,
+    Inserting,
+}
+
+impl Stage {
+    pub fn label(&self) -> String {
+        match self {
+            Stage::Sampling => "sampling rows".into(),
+            Stage::Profiling => "profiling columns".into(),
+            Stage::AskingModel { request } => format!("asking the model (request {request})"),
+            Stage::Generating => "generating rows".into(),
+            Stage::Validating => "validating".into(),
+            Stage::Inserting => "inserting".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "event")]
+pub enum Event {
+    Started {
+        table: String,
+        provider: String,
+        model: String,
+        rows: u64,
+    },
+    Stage(Stage),
+    RowsReceived {
+        rows: usize,
+    },
+    RowsAccepted {
+        rows: usize,
+        total: u64,
+    },
+    RowsRejected {
+        reasons: Vec<String>,
+    },
+    Finished(Outcome),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum Outcome {
+    Done(Summary),
+    /// One plain sentence; `kept` rows of earlier batches stay committed.
+    Failed {
+        message: String,
+        kept: u64,
+    },
+    Cancelled {
+        kept: u64,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    pub table: String,
+    pub requested: u64,
+    pub rows_added: u64,
+    pub new_row_count: u64,
+    /// Rejected rows by reason.
+    pub rejected: BTreeMap<String, u64>,
+    pub provider: String,
+    pub model: String,
+    pub usage: UsageSummary,
+    pub elapsed_ms: u64,
+    /// Why fewer rows than requested were added, when that happened.
+    pub shortfall: Option<String>,
+    pub dry_run: bool,
+    /// The rows a dry run would have inserted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub preview: Vec<serde_json::Map<String, Json>>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct UsageSummary {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+impl Summary {
+    /// `Generated 10 rows for table 'users'. New total: 60 rows.`
+    pub fn sentence(&self) -> String {
+        if self.dry_run {
+            return format!(
+                "Dry run: {} {} for table '{}' passed every check; nothing was written.",
+                self.rows_added,
+                rows_word(self.rows_added),
+                self.table
+            );
+        }
+        format!(
+            "Generated {} {} for table '{}'. New total: {} {}.",
+            self.rows_added,
+            rows_word(self.rows_added),
+            self.table,
+            self.new_row_count,
+            rows_word(self.new_row_count)
+        )
+    }
+}
+
+pub fn rows_word(n: u64) -> &'static str {
+    if n == 1 { "row" } else { "rows" }
+}
+
+/// Starts a job. Events arrive on `events`; `cancel` stops it at any point.
+pub fn spawn(
+    request: GenerateRequest,
+    source: Source,
+    events: UnboundedSender<Event>,
+    cancel: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let outcome = run(request, source, &events, cancel).await;
+        let _ = events.send(Event::Finished(outcome));
+    })
+}
+
+async fn run(
+    request: GenerateRequest,
+    source: Source,
+    events: &UnboundedSender<Event>,
+    cancel: CancellationToken,
+) -> Outcome {
+    let started = Instant::now();
+    let send = |e: Event| {
+        let _ = events.send(e);
+    };
+    let stop = CancelFlag::new();
+    {
+        let stop = stop.clone();
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            cancel.cancelled().await;
+            stop.cancel();
+        });
+    }
+
+    send(Event::Stage(Stage::Sampling));
+    let prepared = {
+        let request = request.clone();
+        let stop = stop.clone();
+        let source = source.clone();
+        blocking(move || prepare(&request, &source, stop)).await
+    };
+    let shared = match prepared {
+        Ok(Ok(shared)) => Arc::new(shared),
+        Ok(Err(message)) => return Outcome::Failed { message, kept: 0 },
+        Err(message) => return Outcome::Failed { message, kept: 0 },
+    };
+    if cancel.is_cancelled() {
+        return Outcome::Cancelled { kept: 0 };
+    }
+    send(Event::Started {
+        table: shared.plan.table.name.clone(),
+        provider: source.provider(),
+        model: source.model(),
+        rows: request.rows,
+    });
+
+    if let Source::Offline = source {
+        return run_offline(&request, &source, &shared, events, &cancel, started).await;
+    }
+    run_llm(&request, &source, &shared, events, &cancel, started).await
+}
+
+/// What a run added and met along the way.
+struct Tally {
+    accepted: u64,
+    rejected: BTreeMap<String, u64>,
+    usage: Usage,
+    model: String,
+    requests: u32,
+    preview: Vec<serde_json::Map<String, Json>>,
+}
+
+impl Tally {
+    fn new(source: &Source) -> Self {
+        Self {
+            accepted: 0,
+            rejected: BTreeMap::new(),
+            usage: Usage::default(),
+            model: source.model(),
+            requests: 0,
+            preview: Vec::new(),
+        }
+    }
+
+    /// Counts a written batch and reports it; returns the rows it added.
+    fn record(&mut self, batch: BatchResult, events: &UnboundedSender<Event>) -> usize {
+        let added = batch.accepted;
+        self.accepted += added as u64;
+        self.preview.extend(batch.preview);
+        if added > 0 {
+            let _ = events.send(Event::RowsAccepted {
+                rows: added,
+                total: self.accepted,
+            });
+        }
+        if !batch.rejected.is_empty() {
+            for reason in &batch.rejected {
+                *self.rejected.entry(reason.clone()).or_default() += 1;
+            }
+            // A batch may reject many rows for one reason: report each once.
+            let mut reasons = batch.rejected;
+            reasons.sort();
+            reasons.dedup();
+            let _ = events.send(Event::RowsRejected { reasons });
+        }
+        added
+    }
+}
+
+/// The summary of a finished run, with the table's new row count.
+async fn finish(
+    shared: &Arc<Shared>,
+    request: &GenerateRequest,
+    source: &Source,
+    tally: Tally,
+    started: Instant,
+) -> Outcome {
+    let new_row_count = {
+        let shared = shared.clone();
+        blocking(move || count_rows(&shared))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or(0)
+    };
+    let wanted = request.rows;
+    let shortfall = (tally.accepted < wanted).then(|| {
+        shortfall_sentence(
+            tally.accepted,
+            wanted,
+            tally.requests,
+            &tally.rejected,
+            source,
+        )
+    });
+    Outcome::Done(Summary {
+        table: shared.plan.table.name.clone(),
+        requested: wanted,
+        rows_added: tally.accepted,
+        new_row_count,
+        rejected: tally.rejected,
+        provider: source.provider(),
+        model: tally.model,
+        usage: UsageSummary {
+            input_tokens: tally.usage.input_tokens,
+            output_tokens: tally.usage.output_tokens,
+        },
+        elapsed_ms: started.elapsed().as_millis() as u64,
+        shortfall,
+        dry_run: request.dry_run,
+        preview: tally.preview,
+    })
+}
+
+fn with_kept(message: &str, kept: u64) -> String {
+    if kept == 0 {
+        format!("{message} Nothing was written.")
+    } else {
+        format!(
+            "{message} Kept the {kept} {} already added.",
+            rows_word(kept)
+        )
+    }
+}
+
+fn shortfall_sentence(
+    accepted: u64,
+    wanted: u64,
+    requests: u32,
+    rejected: &BTreeMap<String, u64>,
+    source: &Source,
+) -> String {
+    let mut reasons: Vec<(&String, &u64)> = rejected.iter().collect();
+    reasons.sort_by(|a, b| b.1.cmp(a.1));
+    let top: Vec<String> = reasons
+        .iter()
+        .take(3)
+        .map(|(r, n)| format!("{r} ({n})"))
+        .collect();
+    let why = if top.is_empty() {
+        "the model returned too few rows".to_string()
+    } else {
+        top.join("; ")
+    };
+    let attempts = match source {
+        Source::Llm(_) => format!(
+            "{requests} model {}",
+            if requests == 1 { "request" } else { "requests" }
+        ),
+        Source::Offline => format!(
+            "{requests} {}",
+            if requests == 1 { "round" } else { "rounds" }
+        ),
+    };
+    format!("Only {accepted} of {wanted} rows could be added after {attempts}; rejected: {why}.")
+}
+
+/// Runs database work on a blocking thread; a panic there becomes a message.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        format!("The database task stopped unexpectedly ({e}). Nothing more was written.")
+    })
+}

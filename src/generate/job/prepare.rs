@@ -1,0 +1,172 @@
+//! Opening the database and learning the table before any rows are made.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rusqlite::types::Value;
+
+use super::{EMPTY_TABLE, GenerateRequest, Source};
+use crate::db::catalog::table_info;
+use crate::db::journal::{Journal, OperationId};
+use crate::db::profile::{ProfileOptions, TableProfile, profile_table};
+use crate::db::sample::{sample_columns, sample_rows};
+use crate::db::{CancelFlag, Database, OpenOptions};
+use crate::generate::offline::{Learning, OfflineModel};
+use crate::generate::plan::Plan;
+use crate::generate::validate::Guard;
+
+/// Parent keys offered per foreign key.
+const PARENT_KEYS: usize = 50;
+
+/// Everything the batches share.
+pub(super) struct Shared {
+    pub(super) db: Mutex<Database>,
+    pub(super) plan: Plan,
+    pub(super) profile: Option<TableProfile>,
+    pub(super) parent_keys: Vec<Vec<Vec<Value>>>,
+    pub(super) guard: Mutex<Guard>,
+    /// Per planned column: it already holds text although its type is numeric.
+    pub(super) text_allowed: Vec<bool>,
+    pub(super) rng: Mutex<StdRng>,
+    pub(super) table_rows: u64,
+    pub(super) journal: Mutex<Option<(Journal, OperationId)>>,
+    pub(super) journal_path: Option<PathBuf>,
+    pub(super) source_name: String,
+    pub(super) dry_run: bool,
+    /// Set when the job is cancelled, so a write in progress rolls back.
+    pub(super) stop: CancelFlag,
+    /// The offline generator, when it is the source.
+    pub(super) offline: Mutex<Option<OfflineModel>>,
+}
+
+/// Existing rows the offline generator learns from, at most.
+const TRAINING_ROWS: usize = 5_000;
+
+/// Learns the offline model from a random sample of the table and the true
+/// maxima of its sequences (through their indexes).
+fn learn_offline(
+    db: &Database,
+    plan: &Plan,
+    profile: Option<&TableProfile>,
+    parent_keys: &[Vec<Vec<Value>>],
+    rng: &mut StdRng,
+) -> Result<OfflineModel, String> {
+    let sample = sample_rows(db, &plan.table, TRAINING_ROWS, rng).map_err(|e| e.to_string())?;
+    let sequence_max: Vec<Option<i64>> = plan
+        .columns
+        .iter()
+        .map(|c| {
+            if !c.unique {
+                return None;
+            }
+            let code = profile
+                .and_then(|p| p.columns.iter().find(|pc| pc.name == c.name))
+                .and_then(|pc| pc.code.as_ref());
+            crate::db::lookup::sequence_max(
+                db,
+                &plan.table,
+                &c.name,
+                code.map(|k| k.prefix.as_str()),
+            )
+        })
+        .collect();
+    Ok(OfflineModel::learn(&Learning {
+        plan,
+        profile,
+        columns: &sample.columns,
+        rows: &sample.rows,
+        parent_keys,
+        sequence_max: &sequence_max,
+    }))
+}
+
+/// Opens the database and learns the table: plan, row count, profile and
+/// parent keys.
+pub(super) fn prepare(
+    request: &GenerateRequest,
+    source: &Source,
+    stop: CancelFlag,
+) -> Result<Shared, String> {
+    let source_name = source.describe();
+    let options = OpenOptions::read_write().busy_timeout(request.busy_timeout);
+    let db = Database::open(&request.db_path, &options).map_err(|e| e.to_string())?;
+    let table = table_info(&db, &request.table).map_err(|e| e.to_string())?;
+    table.require_generatable().map_err(|e| e.to_string())?;
+    let plan = Plan::new(&table);
+    let table_rows = crate::db::lookup::count(&db, &table).map_err(|e| e.to_string())?;
+    if table_rows == 0 && !request.from_schema {
+        return Err(EMPTY_TABLE.into());
+    }
+    let mut rng = match request.seed {
+        Some(seed) => StdRng::seed_from_u64(seed),
+        None => StdRng::from_os_rng(),
+    };
+    let profile = if table_rows > 0 {
+        Some(
+            profile_table(&db, &table, &ProfileOptions::default(), &mut rng)
+                .map_err(|e| e.to_string())?,
+        )
+    } else {
+        None
+    };
+    let mut parent_keys = Vec::with_capacity(plan.foreign_keys.len());
+    for fk in &plan.foreign_keys {
+        let parent = table_info(&db, &fk.parent).map_err(|e| e.to_string())?;
+        let keys = sample_columns(&db, &parent, &fk.parent_columns, PARENT_KEYS, &mut rng)
+            .map_err(|e| e.to_string())?;
+        let nullable = fk.columns.iter().all(|&i| !plan.columns[i].not_null);
+        if keys.rows.is_empty() && !nullable {
+            return Err(format!(
+                "Table '{}' points at '{}' through {}, but '{}' has no rows yet. Add rows to '{}' first.",
+                table.name,
+                parent.name,
+                fk.columns
+                    .iter()
+                    .map(|&i| plan.columns[i].name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                parent.name,
+                parent.name
+            ));
+        }
+        parent_keys.push(keys.rows);
+    }
+    let text_allowed = plan
+        .columns
+        .iter()
+        .map(|c| {
+            profile
+                .as_ref()
+                .and_then(|p| p.columns.iter().find(|pc| pc.name == c.name))
+                .is_some_and(|pc| pc.storage.text > 0)
+        })
+        .collect();
+    let offline = match source {
+        Source::Offline => Some(learn_offline(
+            &db,
+            &plan,
+            profile.as_ref(),
+            &parent_keys,
+            &mut rng,
+        )?),
+        Source::Llm(_) => None,
+    };
+    Ok(Shared {
+        offline: Mutex::new(offline),
+        guard: Mutex::new(Guard::new(&plan)),
+        db: Mutex::new(db),
+        plan,
+        profile,
+        parent_keys,
+        text_allowed,
+        rng: Mutex::new(rng),
+        table_rows,
+        journal: Mutex::new(None),
+        journal_path: request.journal_path.clone(),
+        source_name,
+        dry_run: request.dry_run,
+        stop,
+    })
+}
