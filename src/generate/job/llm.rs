@@ -14,7 +14,6 @@ use super::{
     Event, FRUITLESS_LIMIT, GenerateRequest, Outcome, Source, Stage, Tally, blocking, finish,
     with_kept,
 };
-use crate::db::DbError;
 use crate::db::sample::sample_rows;
 use crate::generate::parse::row_list;
 use crate::generate::prompt::{PromptInput, SYSTEM, answer_schema, user_message};
@@ -131,26 +130,11 @@ pub(super) async fn run_llm(
             let events = events.clone();
             blocking(move || judge_and_write(&shared, rows, needed, &events)).await
         };
-        let batch = match result {
-            Ok(Ok(batch)) => batch,
-            Ok(Err(DbError::Cancelled)) => {
-                return Outcome::Cancelled {
-                    kept: tally.accepted,
-                };
-            }
-            Ok(Err(e)) => {
+        let batch = match tally.written(result) {
+            Ok(batch) => batch,
+            Err(outcome) => {
                 tasks.abort_all();
-                return Outcome::Failed {
-                    message: with_kept(&e.to_string(), tally.accepted),
-                    kept: tally.accepted,
-                };
-            }
-            Err(message) => {
-                tasks.abort_all();
-                return Outcome::Failed {
-                    message,
-                    kept: tally.accepted,
-                };
+                return *outcome;
             }
         };
         fruitless = if tally.record(batch, events) == 0 {

@@ -11,6 +11,7 @@ mod llm;
 mod offline;
 mod prepare;
 
+use crate::db::DbError;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -303,6 +304,24 @@ impl Tally {
             model: source.model(),
             requests: 0,
             preview: Vec::new(),
+        }
+    }
+
+    /// A batch's write, or the outcome that ends the run: cancelled, or
+    /// failed with the rows kept so far.
+    fn written(
+        &self,
+        result: Result<Result<batch::BatchResult, DbError>, String>,
+    ) -> Result<batch::BatchResult, Box<Outcome>> {
+        let kept = self.accepted;
+        match result {
+            Ok(Ok(batch)) => Ok(batch),
+            Ok(Err(DbError::Cancelled)) => Err(Box::new(Outcome::Cancelled { kept })),
+            Ok(Err(e)) => Err(Box::new(Outcome::Failed {
+                message: with_kept(&e.to_string(), kept),
+                kept,
+            })),
+            Err(message) => Err(Box::new(Outcome::Failed { message, kept })),
         }
     }
 

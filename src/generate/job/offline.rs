@@ -106,25 +106,9 @@ pub(super) async fn run_offline(
             })
             .await
         };
-        let batch = match result {
-            Ok(Ok(batch)) => batch,
-            Ok(Err(DbError::Cancelled)) => {
-                return Outcome::Cancelled {
-                    kept: tally.accepted,
-                };
-            }
-            Ok(Err(e)) => {
-                return Outcome::Failed {
-                    message: with_kept(&e.to_string(), tally.accepted),
-                    kept: tally.accepted,
-                };
-            }
-            Err(message) => {
-                return Outcome::Failed {
-                    message,
-                    kept: tally.accepted,
-                };
-            }
+        let batch = match tally.written(result) {
+            Ok(batch) => batch,
+            Err(outcome) => return *outcome,
         };
         fruitless = if tally.record(batch, events) == 0 {
             fruitless + 1
