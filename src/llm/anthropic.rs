@@ -139,13 +139,7 @@ fn parse_reply(
 ) -> Result<RawAnswer, LlmError> {
     let provider = client.provider().clone();
     let key = client.settings().api_key.as_ref();
-    let reply: Value = serde_json::from_slice(body).map_err(|_| LlmError::Protocol {
-        provider: provider.clone(),
-        detail: format!(
-            "the reply body is not JSON; {}",
-            clean_message(&snippet(&String::from_utf8_lossy(body)), key)
-        ),
-    })?;
+    let reply: Value = client.reply_json(body)?;
     let blocks = reply
         .get("content")
         .and_then(Value::as_array)

@@ -203,6 +203,21 @@ impl Client {
         &self.inner.provider
     }
 
+    /// A reply body as JSON, or a protocol error quoting a cleaned snippet
+    /// of it (no key can reach the message).
+    pub(crate) fn reply_json(&self, body: &[u8]) -> Result<Value, LlmError> {
+        serde_json::from_slice(body).map_err(|_| LlmError::Protocol {
+            provider: self.provider().clone(),
+            detail: format!(
+                "the reply body is not JSON; {}",
+                super::error::clean_message(
+                    &super::parse::snippet(&String::from_utf8_lossy(body)),
+                    self.settings().api_key.as_ref()
+                )
+            ),
+        })
+    }
+
     /// The provider and model in use, for the user: "OpenAI gpt-5-mini",
     /// "compatible smollm2 at http://127.0.0.1:8089/v1". A non-default OpenAI or Anthropic
     /// base URL is shown too.

@@ -223,13 +223,7 @@ fn headers(client: &Client) -> Result<HeaderMap, LlmError> {
 fn parse_reply(client: &Client, body: &[u8], max_tokens: u32) -> Result<RawAnswer, LlmError> {
     let provider = client.provider().clone();
     let key = client.settings().api_key.as_ref();
-    let reply: Value = serde_json::from_slice(body).map_err(|_| LlmError::Protocol {
-        provider: provider.clone(),
-        detail: format!(
-            "the reply body is not JSON; {}",
-            clean_message(&snippet(&String::from_utf8_lossy(body)), key)
-        ),
-    })?;
+    let reply: Value = client.reply_json(body)?;
     let choice = reply
         .get("choices")
         .and_then(|c| c.get(0))
