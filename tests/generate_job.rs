@@ -260,3 +260,59 @@ async fn two_processes_generating_into_one_table_both_succeed() {
     }
     assert_eq!(common::count(&path, "people"), 160);
 }
+
+/// The model writes keys in schema order, so the schema, the sample rows and
+/// the preview must follow the table's own column order, not A to Z: an email
+/// is built from names written before it, a city after its country.
+#[tokio::test(flavor = "multi_thread")]
+async fn columns_keep_the_table_order_everywhere() {
+    let fx = Fixture::new();
+    let path = fx.db(
+        "order.db",
+        "CREATE TABLE customer (id INTEGER PRIMARY KEY, LastName TEXT, FirstName TEXT, Email TEXT, Country TEXT, City TEXT, Address TEXT);
+         INSERT INTO customer (LastName, FirstName, Email, Country, City, Address) VALUES
+           ('Smith', 'Ann', 'ann.smith@example.com', 'USA', 'Boston', '1 Main St'),
+           ('Jones', 'Bob', 'bob.jones@example.com', 'Canada', 'Toronto', '2 King St');",
+    );
+    let counter = Arc::new(AtomicUsize::new(0));
+    let c = counter.clone();
+    let model = FakeModel::openai(move |ask| Reply::Rows(rows_from_schema(ask, &c))).await;
+    let mut r = request(&fx, &path, 2, 2, 1);
+    r.table = "customer".into();
+    r.dry_run = true;
+    let events = collect(r, client(&model), CancellationToken::new()).await;
+    let Outcome::Done(summary) = outcome(&events) else {
+        panic!("{:?}", outcome(&events));
+    };
+    let order = [
+        "LastName",
+        "FirstName",
+        "Email",
+        "Country",
+        "City",
+        "Address",
+    ];
+    let body = &model.bodies().await[0];
+    let schema = &body["response_format"]["json_schema"]["schema"]["properties"]["rows"]["items"];
+    let keys: Vec<&str> = schema["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, order, "schema properties");
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert_eq!(required, order, "required list");
+    let prompt = body["messages"].to_string();
+    let sample = prompt
+        .find(r#"{\"LastName\":\"Smith\",\"FirstName\":\"Ann\",\"Email\""#)
+        .or_else(|| prompt.find(r#"{\"LastName\":\"Jones\",\"FirstName\":\"Bob\",\"Email\""#));
+    assert!(sample.is_some(), "sample rows in table order: {prompt}");
+    let preview: Vec<&str> = summary.preview[0].keys().map(String::as_str).collect();
+    assert_eq!(preview, order, "preview");
+}

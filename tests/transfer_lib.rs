@@ -275,7 +275,7 @@ fn json_arrays_and_json_lines_become_tables() {
                 text("2024-01-02"),
                 Value::Real(3.0),
                 Value::Integer(1),
-                text(r#"{"a":[1,2],"b":1}"#),
+                text(r#"{"b":1,"a":[1,2]}"#),
                 Value::Null
             ],
             vec![

@@ -411,7 +411,7 @@ mod tests {
         assert_eq!(item["additionalProperties"], json!(false));
         assert_eq!(
             item["required"],
-            json!(["age", "code", "email", "name", "tier"])
+            json!(["name", "age", "email", "tier", "code"])
         );
         assert_eq!(item["properties"]["name"]["type"], json!("string"));
         assert_eq!(
