@@ -12,6 +12,8 @@
 
 #[path = "../tests/common/model.rs"]
 mod model;
+#[path = "../tests/common/services.rs"]
+mod services;
 
 use std::path::Path;
 use std::sync::Arc;

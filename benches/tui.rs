@@ -14,6 +14,8 @@
 
 #[path = "../tests/common/model.rs"]
 mod model;
+#[path = "../tests/common/services.rs"]
+mod services;
 
 use std::io::{Read, Write};
 use std::path::Path;

@@ -51,7 +51,7 @@ pub struct ModelArgs {
     /// else Anthropic if ANTHROPIC_API_KEY is set, else offline).
     #[arg(long, value_enum)]
     pub provider: Option<crate::llm::ProviderChoice>,
-    /// Model name, e.g. gpt-5-mini, claude-haiku-4-5, or a local model.
+    /// Model name, e.g. gpt-6.1-terra, claude-haiku-5-5, or a local model.
     #[arg(long)]
     pub model: Option<String>,
     /// Base URL of the API, e.g. http://127.0.0.1:11434/v1 for Ollama.

@@ -129,7 +129,7 @@ pub struct OpenAiSection {
     #[serde(deserialize_with = "opt_url")]
     pub base_url: Option<String>,
     pub model: Option<String>,
-    /// `reasoning_effort` for reasoning models (gpt-5*, o-series); "" = not sent.
+    /// `reasoning_effort` for reasoning models (gpt-5*, gpt-6*, o-series); "" = not sent.
     #[serde(deserialize_with = "reasoning_effort")]
     pub reasoning_effort: String,
 }
@@ -641,14 +641,16 @@ fn temperature<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error>
 }
 
 fn reasoning_effort<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    const ALLOWED: [&str; 7] = ["", "none", "minimal", "low", "medium", "high", "xhigh"];
+    const ALLOWED: [&str; 8] = [
+        "", "none", "minimal", "low", "medium", "high", "xhigh", "max",
+    ];
     let v = String::deserialize(d)?;
     let v = v.trim().to_ascii_lowercase();
     if ALLOWED.contains(&v.as_str()) {
         Ok(v)
     } else {
         Err(D::Error::custom(format!(
-            "must be one of none, minimal, low, medium, high, xhigh or \"\" (got \"{v}\")"
+            "must be one of none, minimal, low, medium, high, xhigh, max or \"\" (got \"{v}\")"
         )))
     }
 }

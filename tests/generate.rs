@@ -150,7 +150,7 @@ async fn anthropic_json_summary_reports_usage_and_rejections() {
     assert_eq!(summary["rows_added"], 4);
     assert_eq!(summary["new_row_count"], 9);
     assert_eq!(summary["provider"], "anthropic");
-    assert_eq!(summary["model"], "claude-test");
+    assert_eq!(summary["model"], "claude-haiku-5-5");
     assert_eq!(
         summary["usage"]["input_tokens"], 1800,
         "two requests: one top-up"

@@ -23,7 +23,7 @@ INSERT INTO people (name, email, age) SELECT 'Person ' || i, 'p' || i || '@examp
 fn client(model: &FakeModel) -> Source {
     let mut settings = Settings::new(
         ProviderKind::OpenAi,
-        "gpt-test",
+        "gpt-6.1-terra",
         format!("{}/v1", model.server.uri()),
     );
     settings = settings.with_api_key("sk-test");
@@ -93,7 +93,7 @@ async fn events_tell_the_whole_story_in_order() {
         Event::Started {
             table: "people".into(),
             provider: "openai".into(),
-            model: "gpt-test".into(),
+            model: "gpt-6.1-terra".into(),
             rows: 10
         }
     );

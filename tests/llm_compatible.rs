@@ -233,9 +233,33 @@ async fn unknown_model_or_path_hints_at_v1() {
     let err = ask(&client(compatible_settings(&server)))
         .await
         .expect_err("404");
-    assert!(matches!(err, LlmError::NotFound { .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            LlmError::NotFound {
+                model_missing: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("does not offer the model 'smollm2'"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("--model"), "{err}");
+
+    // A 404 that does not name the model is about the address.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(404).set_body_string("404 page not found"))
+        .mount(&server)
+        .await;
+    let err = ask(&client(compatible_settings(&server)))
+        .await
+        .expect_err("404");
     assert!(err.to_string().contains("usually ends in /v1"), "{err}");
-    assert!(err.to_string().contains("smollm2"), "{err}");
 }
 
 #[tokio::test]

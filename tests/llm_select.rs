@@ -50,13 +50,13 @@ fn auto_prefers_openai_then_anthropic() {
     );
     let c = client_of(llm::select(&both));
     assert_eq!(c.kind(), ProviderKind::OpenAi);
-    assert_eq!(c.describe(), "OpenAI gpt-5-mini");
+    assert_eq!(c.describe(), "OpenAI gpt-6.1-terra");
     assert_eq!(c.base_url(), "https://api.openai.com/v1");
     assert_eq!(c.settings().timeout, std::time::Duration::from_secs(120));
 
     let anthropic_only = config_with_env(&[("ANTHROPIC_API_KEY", KEY)], Overrides::default());
     let c = client_of(llm::select(&anthropic_only));
-    assert_eq!(c.describe(), "Anthropic claude-haiku-4-5");
+    assert_eq!(c.describe(), "Anthropic claude-haiku-5-5");
     assert_eq!(c.base_url(), "https://api.anthropic.com");
 }
 

@@ -325,7 +325,7 @@ async fn attacks_from_the_model_are_refused_and_change_nothing() {
     let client = Client::new(
         Settings::new(
             ProviderKind::OpenAi,
-            "gpt-test",
+            "gpt-6.1-terra",
             format!("{}/v1", model.server.uri()),
         )
         .with_api_key("sk-test-key"),

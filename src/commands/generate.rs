@@ -176,6 +176,14 @@ impl Progress {
                     reasons[0]
                 )
             }
+            Event::Notice { text } => {
+                // A notice gets a line of its own, above the live progress line.
+                if self.live && self.drew {
+                    eprint!("\r\x1b[2K");
+                }
+                eprintln!("rowsmith: note: {text}");
+                return;
+            }
             Event::Finished(_) => return,
         };
         if self.live {

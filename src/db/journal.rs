@@ -51,7 +51,7 @@ pub struct Operation {
     pub table: String,
     /// UTC, `YYYY-MM-DD HH:MM:SS`.
     pub created_at: String,
-    /// What produced the rows, e.g. `offline` or `OpenAI gpt-5-mini`.
+    /// What produced the rows, e.g. `offline` or `OpenAI gpt-6.1-terra`.
     pub source: String,
     /// The columns the fingerprints cover, in order.
     pub columns: Vec<String>,

@@ -9,8 +9,14 @@ use tokio_util::sync::CancellationToken;
 
 use super::client::{Client, JsonRequest, RawAnswer, Usage};
 use super::error::{LlmError, clean_message};
+use super::models;
+use super::notice::Notice;
 use super::parse::{extract_json, snippet};
 use super::schema;
+
+/// Parameters a model may refuse and the request does without ("`temperature` is deprecated
+/// for this model" on the Claude 5 generation).
+const OPTIONAL: &[&str] = &["temperature", "top_p", "top_k"];
 
 /// The API version header every request carries.
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
@@ -35,6 +41,8 @@ pub(crate) async fn complete(
             .await
         {
             Ok(reply) => return parse_reply(client, req, &reply.body, tool_mode, max_tokens),
+            Err(LlmError::BadRequest { param, message, .. })
+                if client.drop_refused(&body, OPTIONAL, param.as_deref(), &message) => {}
             Err(LlmError::BadRequest {
                 status, message, ..
             }) if !tool_mode && refuses_output_config(&message) => {
@@ -89,7 +97,13 @@ fn request_body(
         json!([{"role": "user", "content": req.user}]),
     );
     if let Some(t) = client.settings().temperature {
-        body.insert("temperature".into(), json!(t));
+        if models::anthropic(client.model()).temperature {
+            body.insert("temperature".into(), json!(t));
+        } else {
+            client.notify(Notice::TemperatureNotSent {
+                model: client.model().to_string(),
+            });
+        }
     }
     if tool_mode {
         let name = schema::sanitize_name(&req.name);
@@ -108,6 +122,7 @@ fn request_body(
             json!({"format": {"type": "json_schema", "schema": schema}}),
         );
     }
+    client.strip_dropped(&mut body);
     Value::Object(body)
 }
 

@@ -1,7 +1,8 @@
 //! The client: one configured provider, cheap to clone and share across tokio tasks.
 
-use std::sync::Arc;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU8};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::Url;
@@ -11,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::error::LlmError;
 use super::http::{self, Reply};
+use super::notice::{Board, Notice};
 use super::provider::{Provider, ProviderKind};
 use super::retry::{self, RetryPolicy};
 use super::secret::ApiKey;
@@ -133,6 +135,10 @@ struct Inner {
     anthropic_tool_mode: AtomicBool,
     /// Compatible: index of the structured-output mode that works (see `openai::CompatMode`).
     compat_mode: AtomicU8,
+    /// Optional parameters the endpoint refused for this model: never sent again.
+    dropped: Mutex<HashSet<String>>,
+    /// What the user should hear, each once.
+    notices: Mutex<Board>,
 }
 
 impl Client {
@@ -178,6 +184,8 @@ impl Client {
                 http,
                 anthropic_tool_mode: AtomicBool::new(false),
                 compat_mode: AtomicU8::new(0),
+                dropped: Mutex::new(HashSet::new()),
+                notices: Mutex::new(Board::default()),
             }),
         })
     }
@@ -218,7 +226,7 @@ impl Client {
         })
     }
 
-    /// The provider and model in use, for the user: "OpenAI gpt-5-mini",
+    /// The provider and model in use, for the user: "OpenAI gpt-6.1-terra",
     /// "compatible smollm2 at http://127.0.0.1:8089/v1". A non-default OpenAI or Anthropic
     /// base URL is shown too.
     pub fn describe(&self) -> String {
@@ -328,6 +336,52 @@ impl Client {
         result
     }
 
+    /// Notices posted since the last call, each distinct one only once per client.
+    pub fn take_notices(&self) -> Vec<Notice> {
+        self.inner
+            .notices
+            .lock()
+            .map(|mut b| b.take())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn notify(&self, notice: Notice) {
+        if let Ok(mut board) = self.inner.notices.lock() {
+            board.post(notice);
+        }
+    }
+
+    /// Removes the parameters this endpoint refused before from a request body.
+    pub(crate) fn strip_dropped(&self, body: &mut serde_json::Map<String, Value>) {
+        if let Ok(dropped) = self.inner.dropped.lock() {
+            body.retain(|k, _| !dropped.contains(k));
+        }
+    }
+
+    /// After a 400: if it was about one of `optional` that `body` carries, remembers to leave
+    /// it out from now on, tells the user once and returns true (the caller asks again).
+    /// Required parameters are never in `optional`, so they are never dropped.
+    pub(crate) fn drop_refused(
+        &self,
+        body: &Value,
+        optional: &[&str],
+        param: Option<&str>,
+        message: &str,
+    ) -> bool {
+        let Some(name) = refused_optional(body, optional, param, message) else {
+            return false;
+        };
+        if let Ok(mut dropped) = self.inner.dropped.lock() {
+            dropped.insert(name.clone());
+        }
+        self.notify(Notice::ParameterDropped {
+            provider: self.provider().subject(),
+            model: self.model().to_string(),
+            param: name,
+        });
+        true
+    }
+
     pub(crate) fn anthropic_tool_mode(&self) -> &AtomicBool {
         &self.inner.anthropic_tool_mode
     }
@@ -354,6 +408,39 @@ impl Client {
     }
 }
 
+/// The optional parameter a 400 is about: the one the service named (OpenAI's `param`), or
+/// the one its message names together with a word of refusal.
+fn refused_optional(
+    body: &Value,
+    optional: &[&str],
+    param: Option<&str>,
+    message: &str,
+) -> Option<String> {
+    let sent = |name: &str| body.get(name).is_some() && optional.contains(&name);
+    if let Some(p) = param.filter(|p| sent(p)) {
+        return Some(p.to_string());
+    }
+    let lower = message.to_lowercase();
+    const REFUSALS: [&str; 9] = [
+        "unsupported",
+        "not supported",
+        "does not support",
+        "deprecated",
+        "not permitted",
+        "not allowed",
+        "unknown",
+        "unrecognized",
+        "extra inputs",
+    ];
+    if !REFUSALS.iter().any(|w| lower.contains(w)) {
+        return None;
+    }
+    optional
+        .iter()
+        .find(|name| sent(name) && lower.contains(*name))
+        .map(|name| name.to_string())
+}
+
 /// A URL without user name and password, for messages and logs.
 fn display_url(url: &Url) -> String {
     let mut clean = url.clone();
@@ -376,12 +463,12 @@ mod tests {
     fn describe_names_provider_and_model() {
         let c = Client::new(Settings::new(
             ProviderKind::OpenAi,
-            "gpt-5-mini",
+            "gpt-6.1-terra",
             "https://api.openai.com/v1",
         ));
         assert_eq!(
             c.map(|c| c.describe()).ok().as_deref(),
-            Some("OpenAI gpt-5-mini")
+            Some("OpenAI gpt-6.1-terra")
         );
         let c = Client::new(Settings::new(
             ProviderKind::Compatible,
@@ -391,6 +478,39 @@ mod tests {
         assert_eq!(
             c.map(|c| c.describe()).ok().as_deref(),
             Some("compatible smollm2 at http://127.0.0.1:8089/v1")
+        );
+    }
+
+    #[test]
+    fn refused_optional_parameters_are_found_only_when_sent() {
+        let body = serde_json::json!({"model": "m", "temperature": 0.7, "max_tokens": 10});
+        let optional = ["temperature", "top_p"];
+        assert_eq!(
+            refused_optional(&body, &optional, Some("temperature"), "x").as_deref(),
+            Some("temperature")
+        );
+        assert_eq!(
+            refused_optional(
+                &body,
+                &optional,
+                None,
+                "`temperature` is deprecated for this model"
+            )
+            .as_deref(),
+            Some("temperature")
+        );
+        // Required parameters and parameters that were not sent are never the answer.
+        assert_eq!(
+            refused_optional(&body, &optional, Some("max_tokens"), "unsupported"),
+            None
+        );
+        assert_eq!(
+            refused_optional(&body, &optional, None, "top_p is not supported"),
+            None
+        );
+        assert_eq!(
+            refused_optional(&body, &optional, None, "temperature must be at most 1"),
+            None
         );
     }
 

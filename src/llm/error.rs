@@ -30,11 +30,13 @@ pub enum LlmError {
         message: String,
     },
 
-    #[error("{} does not know the model '{model}' or the address (HTTP {status}: {message}). Check the model name and the base URL{}.", .provider.subject(), base_url_tip(.provider))]
+    #[error("{}", not_found_sentence(.provider, *.status, .model, *.model_missing, .message))]
     NotFound {
         provider: Provider,
         status: u16,
         model: String,
+        /// The service said the model is unknown (rather than the address).
+        model_missing: bool,
         message: String,
     },
 
@@ -72,6 +74,8 @@ pub enum LlmError {
         provider: Provider,
         status: u16,
         message: String,
+        /// The request parameter the service named, where it named one.
+        param: Option<String>,
     },
 
     #[error("{} stopped at the output limit of {max_tokens} tokens before the answer was complete. Ask for fewer rows per batch or raise max_output_tokens.", .provider.subject())]
@@ -149,6 +153,37 @@ fn server_trouble(status: u16) -> &'static str {
         408 => "timed out on its side",
         409 => "reported a conflict",
         _ => "had an internal error",
+    }
+}
+
+fn not_found_sentence(
+    provider: &Provider,
+    status: u16,
+    model: &str,
+    model_missing: bool,
+    message: &str,
+) -> String {
+    let subject = provider.subject();
+    if model_missing {
+        let example = match provider.kind {
+            super::ProviderKind::OpenAi => {
+                format!(" (for example {})", super::OPENAI_DEFAULT_MODEL)
+            }
+            super::ProviderKind::Anthropic => {
+                format!(" (for example {})", super::ANTHROPIC_DEFAULT_MODEL)
+            }
+            super::ProviderKind::Compatible => String::new(),
+        };
+        format!(
+            "{subject} does not offer the model '{model}' (HTTP {status}: {message}); it may be misspelt or shut down. Choose another{example} with --model, ROWSMITH_MODEL or {}.model in the config file.",
+            provider.kind.config_name()
+        )
+    } else {
+        format!(
+            "{subject} does not know the model '{model}' or the address (HTTP {status}: {message}). Check the model name (--model, ROWSMITH_MODEL or {}.model) and the base URL{}.",
+            provider.kind.config_name(),
+            base_url_tip(provider)
+        )
     }
 }
 

@@ -120,13 +120,25 @@ fn root_cause(e: &reqwest::Error) -> String {
     if text.is_empty() { e.to_string() } else { text }
 }
 
-/// The message and code of an error body in any of the usual shapes:
-/// `{"error": {"message", "type", "code"}}` (OpenAI, Anthropic), `{"error": "text"}`
+/// What an error body says, in any of the usual shapes:
+/// `{"error": {"message", "type", "param", "code"}}` (OpenAI, Anthropic), `{"error": "text"}`
 /// (Ollama, llama.cpp), `{"message": ...}` (vLLM), `{"detail": ...}` or plain text.
-pub(crate) fn error_details(body: &[u8]) -> (String, Option<String>) {
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct ErrorBody {
+    pub message: String,
+    /// `code`, else `type`.
+    pub code: Option<String>,
+    /// The request parameter the error is about (OpenAI's `param`).
+    pub param: Option<String>,
+}
+
+pub(crate) fn error_details(body: &[u8]) -> ErrorBody {
     let text = String::from_utf8_lossy(body);
     let Ok(json) = serde_json::from_slice::<Value>(body) else {
-        return (text.trim().to_string(), None);
+        return ErrorBody {
+            message: text.trim().to_string(),
+            ..ErrorBody::default()
+        };
     };
     let err = json.get("error");
     let message = err
@@ -139,11 +151,15 @@ pub(crate) fn error_details(body: &[u8]) -> (String, Option<String>) {
             other => other.to_string(),
         })
         .unwrap_or_else(|| text.trim().to_string());
-    let code = err
-        .and_then(|e| e.get("code").and_then(Value::as_str))
-        .or_else(|| err.and_then(|e| e.get("type").and_then(Value::as_str)))
-        .map(str::to_string);
-    (message, code)
+    let field = |name: &str| {
+        err.and_then(|e| e.get(name).and_then(Value::as_str))
+            .map(str::to_string)
+    };
+    ErrorBody {
+        message,
+        code: field("code").or_else(|| field("type")),
+        param: field("param"),
+    }
 }
 
 fn classify_status(
@@ -154,7 +170,11 @@ fn classify_status(
     attempt: u32,
 ) -> Verdict<Reply> {
     let provider = ctx.provider.clone();
-    let (raw, code) = error_details(body);
+    let ErrorBody {
+        message: raw,
+        code,
+        param,
+    } = error_details(body);
     let message = clean_message(&raw, ctx.key);
     let lower = raw.to_lowercase();
     let wait = retry::retry_after(headers, SystemTime::now());
@@ -178,6 +198,14 @@ fn classify_status(
             provider,
             status,
             model: ctx.model.to_string(),
+            model_missing: model_missing(code.as_deref(), &lower, ctx.model),
+            message,
+        }),
+        400 if code.as_deref() == Some("model_not_found") => Verdict::Fail(LlmError::NotFound {
+            provider,
+            status,
+            model: ctx.model.to_string(),
+            model_missing: true,
             message,
         }),
         429 | 400 if quota => Verdict::Fail(LlmError::QuotaExhausted { provider, message }),
@@ -200,8 +228,17 @@ fn classify_status(
             provider,
             status,
             message,
+            param,
         }),
     }
+}
+
+/// Whether a 404 is about the model (and not the address): OpenAI's `model_not_found`,
+/// Anthropic's "model: NAME", or any message that names the model.
+fn model_missing(code: Option<&str>, lower_message: &str, model: &str) -> bool {
+    code == Some("model_not_found")
+        || lower_message.starts_with("model:")
+        || (!model.is_empty() && lower_message.contains(&model.to_lowercase()))
 }
 
 #[cfg(test)]
@@ -210,25 +247,23 @@ mod tests {
 
     #[test]
     fn error_bodies_in_all_shapes() {
-        let openai = br#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","code":"insufficient_quota"}}"#;
+        let openai = br#"{"error":{"message":"Unsupported value: 'temperature' does not support 0.7 with this model.","type":"invalid_request_error","param":"temperature","code":"unsupported_value"}}"#;
         assert_eq!(
             error_details(openai),
-            (
-                "You exceeded your current quota".to_string(),
-                Some("insufficient_quota".to_string())
-            )
+            ErrorBody {
+                message: "Unsupported value: 'temperature' does not support 0.7 with this model."
+                    .to_string(),
+                code: Some("unsupported_value".to_string()),
+                param: Some("temperature".to_string()),
+            }
         );
         let anthropic =
             br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
-        assert_eq!(
-            error_details(anthropic),
-            (
-                "Overloaded".to_string(),
-                Some("overloaded_error".to_string())
-            )
-        );
-        assert_eq!(error_details(br#"{"error":"bad"}"#).0, "bad");
-        assert_eq!(error_details(br#"{"message":"m"}"#).0, "m");
-        assert_eq!(error_details(b"plain text\n").0, "plain text");
+        let details = error_details(anthropic);
+        assert_eq!(details.message, "Overloaded");
+        assert_eq!(details.code.as_deref(), Some("overloaded_error"));
+        assert_eq!(error_details(br#"{"error":"bad"}"#).message, "bad");
+        assert_eq!(error_details(br#"{"message":"m"}"#).message, "m");
+        assert_eq!(error_details(b"plain text\n").message, "plain text");
     }
 }

@@ -10,6 +10,8 @@ mod anthropic;
 mod client;
 mod error;
 mod http;
+pub mod models;
+mod notice;
 mod openai;
 mod parse;
 mod provider;
@@ -23,6 +25,8 @@ pub use client::{
     JsonRequest, Settings, Usage,
 };
 pub use error::LlmError;
+pub use models::{ANTHROPIC_DEFAULT_MODEL, OPENAI_DEFAULT_MODEL};
+pub use notice::Notice;
 pub use openai::{CompatMode, compat_mode};
 pub use parse::extract_json;
 pub use provider::{Provider, ProviderChoice, ProviderKind};
@@ -35,10 +39,6 @@ use crate::config::Config;
 pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 /// Anthropic's base URL, without `/v1`, as in the official SDKs.
 pub const ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
-/// Default OpenAI model: low cost, supports strict structured outputs.
-pub const OPENAI_DEFAULT_MODEL: &str = "gpt-5-mini";
-/// Default Anthropic model: the fastest, cheapest current model with structured outputs.
-pub const ANTHROPIC_DEFAULT_MODEL: &str = "claude-haiku-4-5";
 
 /// The outcome of provider selection.
 #[derive(Clone, Debug)]

@@ -9,6 +9,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::client::{Client, JsonRequest, RawAnswer, Usage};
 use super::error::{LlmError, clean_message};
+use super::models;
+use super::notice::Notice;
 use super::parse::{extract_json, snippet};
 use super::schema;
 
@@ -42,6 +44,10 @@ impl CompatMode {
     }
 }
 
+/// Parameters rowsmith sends that a model may refuse and the request does without. Everything
+/// else in the body (model, messages, response_format, the token cap) is required.
+const OPTIONAL: &[&str] = &["temperature", "top_p", "reasoning_effort"];
+
 /// One request to OpenAI with a strict JSON schema.
 pub(crate) async fn complete(
     client: &Client,
@@ -51,7 +57,34 @@ pub(crate) async fn complete(
     attempts: &mut u32,
 ) -> Result<RawAnswer, LlmError> {
     let max_tokens = client.max_tokens_for(req);
+    let url = format!("{}/chat/completions", client.endpoint_base());
+    let headers = headers(client)?;
+    loop {
+        let body = openai_body(client, req, wire_schema, max_tokens);
+        match client
+            .post(&url, headers.clone(), &body, cancel, attempts)
+            .await
+        {
+            Ok(reply) => return parse_reply(client, &reply.body, max_tokens),
+            Err(LlmError::BadRequest { param, message, .. })
+                if client.drop_refused(&body, OPTIONAL, param.as_deref(), &message) => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The Chat Completions body for OpenAI itself, following the model's rules
+/// (`models::openai`): reasoning models get `max_completion_tokens`, an accepted
+/// `reasoning_effort` and no temperature.
+fn openai_body(client: &Client, req: &JsonRequest, wire_schema: &Value, max_tokens: u32) -> Value {
+    let settings = client.settings();
+    let rules = models::openai(&settings.model);
     let mut body = common_body(client, req, &req.system);
+    if !rules.temperature && body.remove("temperature").is_some() {
+        client.notify(Notice::TemperatureNotSent {
+            model: settings.model.clone(),
+        });
+    }
     body.insert("max_completion_tokens".into(), json!(max_tokens));
     body.insert(
         "response_format".into(),
@@ -64,24 +97,32 @@ pub(crate) async fn complete(
             }
         }),
     );
-    let settings = client.settings();
-    if let Some(effort) = settings.reasoning_effort.as_deref()
-        && is_reasoning_model(&settings.model)
-        && !effort.trim().is_empty()
+    if let Some(asked) = settings
+        .reasoning_effort
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
     {
-        body.insert("reasoning_effort".into(), json!(effort.trim()));
+        match models::effort_for(&rules, asked) {
+            Some(sent) => {
+                if sent != asked {
+                    client.notify(Notice::EffortChanged {
+                        model: settings.model.clone(),
+                        asked: asked.to_string(),
+                        sent: sent.to_string(),
+                    });
+                }
+                body.insert("reasoning_effort".into(), json!(sent));
+            }
+            None if rules.reasoning => client.notify(Notice::EffortNotSent {
+                model: settings.model.clone(),
+                asked: asked.to_string(),
+            }),
+            None => {}
+        }
     }
-    let url = format!("{}/chat/completions", client.endpoint_base());
-    let reply = client
-        .post(
-            &url,
-            headers(client)?,
-            &Value::Object(body),
-            cancel,
-            attempts,
-        )
-        .await?;
-    parse_reply(client, &reply.body, max_tokens)
+    client.strip_dropped(&mut body);
+    Value::Object(body)
 }
 
 /// One request to a compatible server, walking down [`CompatMode`] while the server refuses
@@ -104,6 +145,8 @@ pub(crate) async fn complete_compatible(
             .await
         {
             Ok(reply) => return parse_reply(client, &reply.body, max_tokens),
+            Err(LlmError::BadRequest { param, message, .. })
+                if client.drop_refused(&body, OPTIONAL, param.as_deref(), &message) => {}
             Err(LlmError::BadRequest {
                 status, message, ..
             }) if refuses_format(&message) && mode.next().is_some() => {
@@ -177,6 +220,7 @@ fn compatible_body(
         }
         CompatMode::Prompt => {}
     }
+    client.strip_dropped(&mut body);
     Value::Object(body)
 }
 
@@ -193,13 +237,6 @@ fn common_body(client: &Client, req: &JsonRequest, system: &str) -> Map<String, 
         body.insert("temperature".into(), json!(t));
     }
     body
-}
-
-/// OpenAI reasoning models, which take `reasoning_effort`.
-fn is_reasoning_model(model: &str) -> bool {
-    let m = model.trim().to_lowercase();
-    let m = m.rsplit('/').next().unwrap_or(&m);
-    m.starts_with("gpt-5") || m.starts_with("o1") || m.starts_with("o3") || m.starts_with("o4")
 }
 
 fn headers(client: &Client) -> Result<HeaderMap, LlmError> {
@@ -293,15 +330,6 @@ fn content_text(content: Option<&Value>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reasoning_models_are_recognised() {
-        assert!(is_reasoning_model("gpt-5-mini"));
-        assert!(is_reasoning_model("o4-mini"));
-        assert!(is_reasoning_model("openai/gpt-5.4-mini"));
-        assert!(!is_reasoning_model("gpt-4.1-mini"));
-        assert!(!is_reasoning_model("smollm2"));
-    }
 
     #[test]
     fn format_refusals_are_told_apart() {

@@ -65,7 +65,7 @@ pub struct Options {
     pub mouse: bool,
     pub theme: Theme,
     pub size: (u16, u16),
-    /// Who answers plain-language questions (`OpenAI gpt-5-mini`), or the
+    /// Who answers plain-language questions (`OpenAI gpt-6.1-terra`), or the
     /// sentence saying why nobody can.
     pub ask: Result<String, String>,
 }

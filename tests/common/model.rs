@@ -122,6 +122,17 @@ fn prompt_of(body: &Value, anthropic: bool) -> String {
 impl Respond for Responder {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        // Refuse what the real service refuses, before the script sees the request.
+        let verdict = if self.anthropic {
+            super::services::check_anthropic(&body)
+        } else {
+            super::services::check_openai(&body, &super::services::today())
+        };
+        if let Err((status, refusal)) = verdict {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            return ResponseTemplate::new(status).set_body_json(refusal);
+        }
+        let model = body["model"].as_str().unwrap_or_default().to_string();
         let prompt = prompt_of(&body, self.anthropic);
         let call = self.calls.fetch_add(1, Ordering::SeqCst);
         let ask = Ask {
@@ -142,7 +153,7 @@ impl Respond for Responder {
                 "id": format!("msg_{call}"),
                 "type": "message",
                 "role": "assistant",
-                "model": "claude-test",
+                "model": model,
                 "content": [{ "type": "text", "text": text }],
                 "stop_reason": "end_turn",
                 "usage": { "input_tokens": 900, "output_tokens": 300 }
@@ -151,7 +162,7 @@ impl Respond for Responder {
             json!({
                 "id": format!("chatcmpl-{call}"),
                 "object": "chat.completion",
-                "model": "gpt-test",
+                "model": model,
                 "choices": [{
                     "index": 0,
                     "message": { "role": "assistant", "content": text, "refusal": null },

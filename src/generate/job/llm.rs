@@ -83,6 +83,7 @@ pub(super) async fn run_llm(
             }
         };
         in_flight_rows -= want;
+        pass_on_notices(source, events);
         let (rows, answer_usage, answer_model) = match answer {
             Ok(answer) => answer,
             Err(AskError::Llm(LlmError::Cancelled)) => {
@@ -149,6 +150,17 @@ pub(super) async fn run_llm(
     }
 
     finish(shared, request, source, tally, started).await
+}
+
+/// Sends what the client wants the user to hear (each notice once per run).
+fn pass_on_notices(source: &Source, events: &UnboundedSender<Event>) {
+    if let Source::Llm(client) = source {
+        for notice in client.take_notices() {
+            let _ = events.send(Event::Notice {
+                text: notice.to_string(),
+            });
+        }
+    }
 }
 
 /// Answers that failed on their own (the model wrote something unusable),

@@ -155,6 +155,10 @@ pub enum Event {
     RowsRejected {
         reasons: Vec<String>,
     },
+    /// Something the user should hear that does not stop the run (one sentence).
+    Notice {
+        text: String,
+    },
     Finished(Outcome),
 }
 

@@ -101,6 +101,10 @@ pub(super) fn on_job(app: &mut App, id: u64, event: Event) -> Vec<Effect> {
             job.rejected += reasons.len() as u64;
             Vec::new()
         }
+        Event::Notice { text } => {
+            app.toast(Level::Warning, text);
+            Vec::new()
+        }
         Event::Finished(outcome) => {
             let job = app.jobs.remove(index);
             finished(app, job, outcome)

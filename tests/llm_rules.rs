@@ -1,0 +1,217 @@
+//! Per-model request rules against test servers that refuse what OpenAI and Anthropic refuse
+//! (tests/common/services.rs): current default models, shut-down models, temperature and
+//! reasoning effort per model family, and optional parameters a service refuses.
+
+mod llm_support;
+#[path = "common/services.rs"]
+mod services;
+
+use llm_support::*;
+use rowsmith::llm::{
+    ANTHROPIC_DEFAULT_MODEL, Client, LlmError, Notice, OPENAI_DEFAULT_MODEL, ProviderKind,
+};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+async fn ask(client: &Client) -> Result<rowsmith::llm::JsonAnswer, LlmError> {
+    client
+        .complete_json(rows_request(), &CancellationToken::new())
+        .await
+}
+
+fn chat_ok() -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(chat_reply(&rows_value().to_string(), "stop"))
+}
+
+fn messages_ok() -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(messages_reply(&rows_value().to_string(), "end_turn"))
+}
+
+async fn openai_server(today: &str) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(services::openai_service(today, chat_ok()))
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn bodies(server: &MockServer) -> Vec<Value> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(body_of)
+        .collect()
+}
+
+fn openai_client(server: &MockServer, model: &str) -> rowsmith::llm::Settings {
+    settings(ProviderKind::OpenAi, &format!("{}/v1", server.uri()), model)
+}
+
+#[tokio::test]
+async fn the_default_openai_model_takes_no_temperature_and_says_so_once() {
+    let server = openai_server(&services::today()).await;
+    let mut s = openai_client(&server, OPENAI_DEFAULT_MODEL);
+    s.temperature = Some(0.7);
+    s.reasoning_effort = Some("low".into());
+    let client = client(s);
+    ask(&client).await.expect("the service accepts the request");
+    ask(&client).await.expect("and the next one");
+    let sent = bodies(&server).await;
+    assert!(sent.iter().all(|b| b.get("temperature").is_none()));
+    assert!(sent.iter().all(|b| b.get("max_tokens").is_none()));
+    assert_eq!(sent[0]["reasoning_effort"], json!("low"));
+    assert_eq!(
+        client.take_notices(),
+        vec![Notice::TemperatureNotSent {
+            model: OPENAI_DEFAULT_MODEL.into()
+        }]
+    );
+}
+
+#[tokio::test]
+async fn efforts_a_model_refuses_are_replaced_by_the_nearest_it_accepts() {
+    let server = openai_server(&services::today()).await;
+    for (model, asked, sent) in [
+        ("gpt-6.1-terra", "minimal", "low"),
+        ("gpt-6.1-terra", "max", "max"),
+        ("gpt-6.1-sol", "none", "low"),
+        ("gpt-5.1", "xhigh", "high"),
+    ] {
+        let mut s = openai_client(&server, model);
+        s.reasoning_effort = Some(asked.into());
+        let client = client(s);
+        ask(&client).await.expect("accepted");
+        let last = bodies(&server).await.pop().expect("a request");
+        assert_eq!(last["reasoning_effort"], json!(sent), "{model} {asked}");
+        let told = client.take_notices();
+        assert_eq!(told.len(), usize::from(asked != sent), "{model}: {told:?}");
+    }
+    // A model without reasoning never gets the parameter at all.
+    let mut s = openai_client(&server, "gpt-4.1-mini");
+    s.reasoning_effort = Some("low".into());
+    s.temperature = Some(0.3);
+    ask(&client(s)).await.expect("accepted");
+    let last = bodies(&server).await.pop().expect("a request");
+    assert!(last.get("reasoning_effort").is_none());
+    assert_eq!(last["temperature"], json!(0.3));
+}
+
+#[tokio::test]
+async fn a_shut_down_model_names_itself_and_how_to_choose_another() {
+    // The day after gpt-5-mini's published shutdown date.
+    let server = openai_server("2026-12-12").await;
+    let err = ask(&client(openai_client(&server, "gpt-5-mini")))
+        .await
+        .expect_err("404 after the shutdown");
+    assert!(
+        matches!(
+            err,
+            LlmError::NotFound {
+                status: 404,
+                model_missing: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    for part in [
+        "'gpt-5-mini'",
+        "--model",
+        "ROWSMITH_MODEL",
+        "openai.model",
+        "gpt-6.1-terra",
+    ] {
+        assert!(text.contains(part), "{part} in {text}");
+    }
+    // The default model is still served on that day.
+    ask(&client(openai_client(&server, OPENAI_DEFAULT_MODEL)))
+        .await
+        .expect("the default is current");
+}
+
+#[tokio::test]
+async fn an_optional_parameter_the_service_refuses_is_dropped_once_and_remembered() {
+    // A server whose model refuses temperature although our table says it may take one.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(|request: &Request| {
+            let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+            if body.get("temperature").is_some() {
+                return ResponseTemplate::new(400).set_body_json(json!({"error": {
+                    "message": "Unsupported parameter: 'temperature' is not supported with this model.",
+                    "type": "invalid_request_error", "param": "temperature", "code": null}}));
+            }
+            chat_ok()
+        })
+        .mount(&server)
+        .await;
+    let mut s = openai_client(&server, "gpt-4.1-mini");
+    s.temperature = Some(0.5);
+    let client = client(s);
+    let answer = ask(&client).await.expect("answered without it");
+    assert_eq!(answer.attempts, 2);
+    ask(&client).await.expect("again");
+    let sent = bodies(&server).await;
+    assert_eq!(sent.len(), 3, "one refusal, then never sent again");
+    assert!(sent[1..].iter().all(|b| b.get("temperature").is_none()));
+    let told = client.take_notices();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert!(told[0].to_string().contains("temperature"), "{}", told[0]);
+}
+
+#[tokio::test]
+async fn a_required_parameter_is_never_dropped() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {
+            "message": "Unsupported parameter: 'max_completion_tokens' is not supported with this model.",
+            "type": "invalid_request_error", "param": "max_completion_tokens", "code": "unsupported_parameter"}})))
+        .mount(&server)
+        .await;
+    let err = ask(&client(openai_client(&server, "gpt-4.1-mini")))
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(err, LlmError::BadRequest { status: 400, .. }),
+        "{err:?}"
+    );
+    assert_eq!(bodies(&server).await.len(), 1);
+}
+
+#[tokio::test]
+async fn anthropic_claude_5_gets_no_temperature_and_older_models_do() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(services::anthropic_service(messages_ok()))
+        .mount(&server)
+        .await;
+    let mut s = settings(
+        ProviderKind::Anthropic,
+        &server.uri(),
+        ANTHROPIC_DEFAULT_MODEL,
+    );
+    s.temperature = Some(0.7);
+    let c = client(s.clone());
+    ask(&c).await.expect("the default model takes the request");
+    assert_eq!(c.take_notices().len(), 1);
+    s.model = "claude-haiku-4-5".into();
+    ask(&client(s)).await.expect("legacy model");
+    let sent = bodies(&server).await;
+    assert!(sent[0].get("temperature").is_none());
+    assert_eq!(sent[1]["temperature"], json!(0.7));
+
+    // An unknown model: Anthropic's 404 names it.
+    let s = settings(ProviderKind::Anthropic, &server.uri(), "claude-haiku-9");
+    let err = ask(&client(s)).await.expect_err("404");
+    assert!(
+        err.to_string()
+            .contains("does not offer the model 'claude-haiku-9'"),
+        "{err}"
+    );
+}
