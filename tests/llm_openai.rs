@@ -150,7 +150,7 @@ async fn bad_request_is_not_retried_and_quotes_the_server() {
     Mock::given(method("POST"))
         .respond_with(error_reply(
             400,
-            "Invalid schema for response_format 'users_rows': something.",
+            "Invalid 'messages[1].content': string too long. Expected a string with maximum length 10485760.",
             "invalid_request_error",
         ))
         .mount(&server)
@@ -162,7 +162,7 @@ async fn bad_request_is_not_retried_and_quotes_the_server() {
     );
     assert_eq!(
         err.to_string(),
-        "OpenAI rejected the request (HTTP 400: Invalid schema for response_format 'users_rows': something). Check the model name and settings such as temperature and max_output_tokens."
+        "OpenAI rejected the request (HTTP 400: Invalid 'messages[1].content': string too long. Expected a string with maximum length 10485760). Check the model name and settings such as temperature and max_output_tokens."
     );
     assert_eq!(request_count(&server).await, 1);
 }

@@ -215,3 +215,104 @@ async fn anthropic_claude_5_gets_no_temperature_and_older_models_do() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn anthropic_grammar_refusals_move_to_the_forced_tool() {
+    for message in [
+        "output_config.format.schema: Invalid schema: The compiled grammar is too large, which would cause performance issues. Simplify your tool schemas or reduce the number of strict tools.",
+        "output_config.format.schema: Invalid schema: Schemas contains too many parameters with union types (30 parameters, limit: 16). Reduce the number of union-typed parameters.",
+    ] {
+        let server = MockServer::start().await;
+        let refusal = json!({"type": "error", "error": {"type": "invalid_request_error", "message": message}});
+        Mock::given(method("POST"))
+            .respond_with(move |request: &Request| {
+                let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+                if body.get("output_config").is_some() {
+                    return ResponseTemplate::new(400).set_body_json(refusal.clone());
+                }
+                let input = rows_value();
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-haiku-5-5",
+                    "content": [{"type": "tool_use", "id": "t1", "name": body["tools"][0]["name"], "input": input}],
+                    "stop_reason": "tool_use", "usage": {"input_tokens": 10, "output_tokens": 5}}))
+            })
+            .mount(&server)
+            .await;
+        let c = client(settings(
+            ProviderKind::Anthropic,
+            &server.uri(),
+            ANTHROPIC_DEFAULT_MODEL,
+        ));
+        let answer = ask(&c).await.expect("the forced tool answers");
+        assert_eq!(answer.value, rows_value());
+        assert_eq!(bodies(&server).await.len(), 2, "one refusal, no retries");
+        assert!(rowsmith::llm::uses_tool_fallback(&c));
+        let told = c.take_notices();
+        assert!(
+            matches!(told.as_slice(), [Notice::FormatChanged { .. }]),
+            "{told:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_llama_cpp_500_about_the_schema_moves_on_at_once() {
+    // Older llama-server builds answer a schema they cannot turn into a grammar with HTTP 500.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(|request: &Request| {
+            let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+            if body["response_format"]["type"] == "json_schema" {
+                return ResponseTemplate::new(500).set_body_json(json!({"error": {
+                    "code": 500, "message": "JSON schema conversion failed:\nUnrecognized schema: {\"format\":\"email\"}",
+                    "type": "server_error"}}));
+            }
+            chat_ok()
+        })
+        .mount(&server)
+        .await;
+    let c = client(settings(
+        ProviderKind::Compatible,
+        &format!("{}/v1", server.uri()),
+        "smollm2",
+    ));
+    ask(&c).await.expect("json_object mode answers");
+    assert_eq!(
+        bodies(&server).await.len(),
+        2,
+        "no retries of the refused mode"
+    );
+    assert_eq!(
+        rowsmith::llm::compat_mode(&c),
+        rowsmith::llm::CompatMode::JsonObject
+    );
+}
+
+#[tokio::test]
+async fn an_openai_schema_refusal_falls_back_to_json_mode() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(|request: &Request| {
+            let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+            if body["response_format"]["type"] == "json_schema" {
+                return ResponseTemplate::new(400).set_body_json(json!({"error": {
+                    "message": "Invalid schema for response_format 'users_rows': 12 levels of nesting exceeds limit of 10.",
+                    "type": "invalid_request_error", "param": "response_format", "code": null}}));
+            }
+            services::openai_service(&services::today(), chat_ok())(request)
+        })
+        .mount(&server)
+        .await;
+    let c = client(openai_client(&server, OPENAI_DEFAULT_MODEL));
+    ask(&c).await.expect("JSON mode answers");
+    ask(&c).await.expect("and is remembered");
+    let sent = bodies(&server).await;
+    assert_eq!(sent.len(), 3);
+    assert_eq!(sent[2]["response_format"], json!({"type": "json_object"}));
+    assert!(
+        sent[2]["messages"][0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("JSON Schema")
+    );
+}

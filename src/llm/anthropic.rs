@@ -1,12 +1,11 @@
 //! Anthropic Messages API with structured output (`output_config.format`), falling back to a
 //! forced tool call where the model or endpoint refuses structured output.
 
-use std::sync::atomic::Ordering;
-
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
+use super::budget;
 use super::client::{Client, JsonRequest, RawAnswer, Usage};
 use super::error::{LlmError, clean_message};
 use super::models;
@@ -30,12 +29,21 @@ pub(crate) async fn complete(
     attempts: &mut u32,
 ) -> Result<RawAnswer, LlmError> {
     let max_tokens = client.max_tokens_for(req);
-    let schema = schema::anthropic(wire_schema);
+    let plain = schema::anthropic(wire_schema);
+    // Structured output compiles the schema into a grammar with documented limits; the
+    // forced tool does not, so it takes the schema as it is.
+    let mut fitted = plain.clone();
+    let fits = budget::fit_anthropic(&mut fitted);
     let url = messages_url(&client.endpoint_base());
     let headers = headers(client)?;
     loop {
-        let tool_mode = client.anthropic_tool_mode().load(Ordering::Acquire);
-        let body = request_body(client, req, &schema, tool_mode, max_tokens);
+        let tool_mode = client.mode() >= TOOL_MODE;
+        if !tool_mode && let Err(budget::TooComplex(why)) = &fits {
+            client.move_to_mode(TOOL_MODE, TOOL_LABEL, why);
+            continue;
+        }
+        let schema = if tool_mode { &plain } else { &fitted };
+        let body = request_body(client, req, schema, tool_mode, max_tokens);
         match client
             .post(&url, headers.clone(), &body, cancel, attempts)
             .await
@@ -43,22 +51,28 @@ pub(crate) async fn complete(
             Ok(reply) => return parse_reply(client, req, &reply.body, tool_mode, max_tokens),
             Err(LlmError::BadRequest { param, message, .. })
                 if client.drop_refused(&body, OPTIONAL, param.as_deref(), &message) => {}
-            Err(LlmError::BadRequest {
-                status, message, ..
-            }) if !tool_mode && refuses_output_config(&message) => {
-                tracing::info!(
-                    "Anthropic refused output_config (HTTP {status}: {message}); using a forced tool from now on"
-                );
-                client.anthropic_tool_mode().store(true, Ordering::Release);
+            Err(LlmError::BadRequest { message, .. })
+                if !tool_mode && refuses_output_config(&message) =>
+            {
+                client.move_to_mode(TOOL_MODE, TOOL_LABEL, &message);
+            }
+            // "Schemas contains too many parameters with union types", "The compiled grammar
+            // is too large": the forced tool has no grammar, so it takes the same schema.
+            Err(LlmError::FormatRefused { message, .. }) if !tool_mode => {
+                client.move_to_mode(TOOL_MODE, TOOL_LABEL, &message);
             }
             Err(e) => return Err(e),
         }
     }
 }
 
+/// The answer mode after `output_config` (0): a forced tool call.
+const TOOL_MODE: u8 = 1;
+const TOOL_LABEL: &str = "a forced tool call";
+
 /// Whether the client has fallen back to the forced-tool mode.
 pub fn uses_tool_fallback(client: &Client) -> bool {
-    client.anthropic_tool_mode().load(Ordering::Acquire)
+    client.mode() >= TOOL_MODE
 }
 
 /// `{base}/v1/messages`; a base that already ends in `/v1` is not doubled.

@@ -1,7 +1,7 @@
 //! The client: one configured provider, cheap to clone and share across tokio tasks.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, AtomicU8};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -131,10 +131,9 @@ struct Inner {
     settings: Settings,
     provider: Provider,
     http: reqwest::Client,
-    /// Anthropic: `output_config` was refused, use a forced tool from now on.
-    anthropic_tool_mode: AtomicBool,
-    /// Compatible: index of the structured-output mode that works (see `openai::CompatMode`).
-    compat_mode: AtomicU8,
+    /// The provider's answer mode that works so far, as an index into its own ladder of
+    /// modes from the strongest (a strict schema) to the weakest (a prompt); it only goes up.
+    mode: AtomicU8,
     /// Optional parameters the endpoint refused for this model: never sent again.
     dropped: Mutex<HashSet<String>>,
     /// What the user should hear, each once.
@@ -182,8 +181,7 @@ impl Client {
                 settings,
                 provider,
                 http,
-                anthropic_tool_mode: AtomicBool::new(false),
-                compat_mode: AtomicU8::new(0),
+                mode: AtomicU8::new(0),
                 dropped: Mutex::new(HashSet::new()),
                 notices: Mutex::new(Board::default()),
             }),
@@ -382,12 +380,22 @@ impl Client {
         true
     }
 
-    pub(crate) fn anthropic_tool_mode(&self) -> &AtomicBool {
-        &self.inner.anthropic_tool_mode
+    /// The index of the answer mode in use (see each provider's mode ladder).
+    pub(crate) fn mode(&self) -> u8 {
+        self.inner.mode.load(Ordering::Acquire)
     }
 
-    pub(crate) fn compat_mode(&self) -> &AtomicU8 {
-        &self.inner.compat_mode
+    /// Moves to answer mode `to` (never back up) and tells the user why, once.
+    pub(crate) fn move_to_mode(&self, to: u8, label: &'static str, reason: &str) {
+        let before = self.inner.mode.fetch_max(to, Ordering::AcqRel);
+        if before < to {
+            tracing::info!("{}: using {label} from now on ({reason})", self.describe());
+            self.notify(Notice::FormatChanged {
+                provider: self.provider().subject(),
+                to: label,
+                reason: reason.to_string(),
+            });
+        }
     }
 
     /// The output-token cap for a request.

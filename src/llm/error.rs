@@ -78,6 +78,15 @@ pub enum LlmError {
         param: Option<String>,
     },
 
+    /// The service refused the answer format or its schema (too complex, unsupported), even
+    /// after every weaker mode was tried.
+    #[error("{} refused the answer format (HTTP {status}: {message}). Try another model, or generate into a table with fewer columns.", .provider.subject())]
+    FormatRefused {
+        provider: Provider,
+        status: u16,
+        message: String,
+    },
+
     #[error("{} stopped at the output limit of {max_tokens} tokens before the answer was complete. Ask for fewer rows per batch or raise max_output_tokens.", .provider.subject())]
     Truncated { provider: Provider, max_tokens: u32 },
 
@@ -120,6 +129,7 @@ impl LlmError {
             | Self::Network { provider, .. }
             | Self::Server { provider, .. }
             | Self::BadRequest { provider, .. }
+            | Self::FormatRefused { provider, .. }
             | Self::Truncated { provider, .. }
             | Self::Refused { provider, .. }
             | Self::ContentFiltered { provider }

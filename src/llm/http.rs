@@ -186,6 +186,13 @@ fn classify_status(
     let quota = code.as_deref() == Some("insufficient_quota")
         || lower.contains("exceeded your current quota")
         || lower.contains("credit balance is too low");
+    if matches!(status, 400 | 422 | 500) && about_answer_format(&lower) {
+        return Verdict::Fail(LlmError::FormatRefused {
+            provider,
+            status,
+            message,
+        });
+    }
     match status {
         401 => Verdict::Fail(LlmError::Auth { provider, status }),
         402 => Verdict::Fail(LlmError::QuotaExhausted { provider, message }),
@@ -231,6 +238,28 @@ fn classify_status(
             param,
         }),
     }
+}
+
+/// Whether an error body is about the structured-output format or its schema: OpenAI's
+/// "Invalid schema for response_format", Anthropic's "output_config.format.schema: ... too many
+/// parameters with union types" and "The compiled grammar is too large", llama.cpp's
+/// "JSON schema conversion failed" (a 500 on older servers). Such a request is never
+/// retried as it is; the provider moves to a weaker mode.
+fn about_answer_format(lower_message: &str) -> bool {
+    [
+        "response_format",
+        "json_schema",
+        "json schema",
+        "grammar",
+        "output_config",
+        "output_format",
+        "invalid schema",
+        "union types",
+        "optional parameters",
+        "structured output",
+    ]
+    .iter()
+    .any(|w| lower_message.contains(w))
 }
 
 /// Whether a 404 is about the model (and not the address): OpenAI's `model_not_found`,

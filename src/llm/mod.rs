@@ -7,6 +7,7 @@
 //! `anthropic.rs` and nowhere else.
 
 mod anthropic;
+pub mod budget;
 mod client;
 mod error;
 mod http;

@@ -1,12 +1,11 @@
 //! OpenAI Chat Completions, for OpenAI itself (strict structured outputs) and for any
 //! OpenAI-compatible server (schema without `strict`, with a fallback chain).
 
-use std::sync::atomic::Ordering;
-
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
+use super::budget;
 use super::client::{Client, JsonRequest, RawAnswer, Usage};
 use super::error::{LlmError, clean_message};
 use super::models;
@@ -42,6 +41,22 @@ impl CompatMode {
             Self::Prompt => None,
         }
     }
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::JsonSchema => "a JSON schema",
+            Self::JsonObject => "JSON mode with the schema in the prompt",
+            Self::Prompt => "the schema in the prompt",
+        }
+    }
+}
+
+/// How OpenAI itself is asked for JSON: a strict schema, or, when a table's schema is beyond
+/// strict mode's limits or refused, JSON mode with the schema in the instructions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum OpenAiMode {
+    Strict = 0,
+    JsonObject = 1,
 }
 
 /// Parameters rowsmith sends that a model may refuse and the request does without. Everything
@@ -60,7 +75,22 @@ pub(crate) async fn complete(
     let url = format!("{}/chat/completions", client.endpoint_base());
     let headers = headers(client)?;
     loop {
-        let body = openai_body(client, req, wire_schema, max_tokens);
+        let mode = if client.mode() == 0 {
+            OpenAiMode::Strict
+        } else {
+            OpenAiMode::JsonObject
+        };
+        let response_format = match mode {
+            OpenAiMode::Strict => match strict_format(client, req, wire_schema) {
+                Ok(format) => format,
+                Err(budget::TooComplex(why)) => {
+                    client.move_to_mode(OpenAiMode::JsonObject as u8, JSON_OBJECT_LABEL, &why);
+                    continue;
+                }
+            },
+            OpenAiMode::JsonObject => json!({"type": "json_object"}),
+        };
+        let body = openai_body(client, req, wire_schema, mode, response_format, max_tokens);
         match client
             .post(&url, headers.clone(), &body, cancel, attempts)
             .await
@@ -68,35 +98,80 @@ pub(crate) async fn complete(
             Ok(reply) => return parse_reply(client, &reply.body, max_tokens),
             Err(LlmError::BadRequest { param, message, .. })
                 if client.drop_refused(&body, OPTIONAL, param.as_deref(), &message) => {}
+            Err(LlmError::FormatRefused { message, .. }) if mode == OpenAiMode::Strict => {
+                client.move_to_mode(OpenAiMode::JsonObject as u8, JSON_OBJECT_LABEL, &message);
+            }
             Err(e) => return Err(e),
         }
+    }
+}
+
+const JSON_OBJECT_LABEL: &str = "JSON mode with the schema in the instructions";
+
+/// The strict `response_format`, shrunk to strict mode's documented limits.
+fn strict_format(
+    client: &Client,
+    req: &JsonRequest,
+    wire_schema: &Value,
+) -> Result<Value, budget::TooComplex> {
+    let mut strict = schema::openai_strict(wire_schema);
+    let fitted = budget::fit_openai_strict(&mut strict)?;
+    if !fitted.dropped_enums.is_empty() {
+        tracing::info!(
+            "{}: value lists of {} left out of the schema to stay within OpenAI's limits",
+            client.describe(),
+            fitted.dropped_enums.join(", ")
+        );
+    }
+    Ok(json!({
+        "type": "json_schema",
+        "json_schema": {
+            "name": schema::sanitize_name(&req.name),
+            "strict": true,
+            "schema": strict,
+        }
+    }))
+}
+
+/// The system prompt with the answer's schema written into it, for modes without one.
+fn system_with_schema(req: &JsonRequest, wire_schema: &Value) -> String {
+    let rule = format!(
+        "Reply with one JSON object only: no prose and no code fences. \
+         It must match this JSON Schema:\n{}",
+        schema::for_prompt(wire_schema)
+    );
+    if req.system.trim().is_empty() {
+        rule
+    } else {
+        format!("{}\n\n{rule}", req.system.trim_end())
     }
 }
 
 /// The Chat Completions body for OpenAI itself, following the model's rules
 /// (`models::openai`): reasoning models get `max_completion_tokens`, an accepted
 /// `reasoning_effort` and no temperature.
-fn openai_body(client: &Client, req: &JsonRequest, wire_schema: &Value, max_tokens: u32) -> Value {
+fn openai_body(
+    client: &Client,
+    req: &JsonRequest,
+    wire_schema: &Value,
+    mode: OpenAiMode,
+    response_format: Value,
+    max_tokens: u32,
+) -> Value {
     let settings = client.settings();
     let rules = models::openai(&settings.model);
-    let mut body = common_body(client, req, &req.system);
+    let system = match mode {
+        OpenAiMode::Strict => req.system.clone(),
+        OpenAiMode::JsonObject => system_with_schema(req, wire_schema),
+    };
+    let mut body = common_body(client, req, &system);
     if !rules.temperature && body.remove("temperature").is_some() {
         client.notify(Notice::TemperatureNotSent {
             model: settings.model.clone(),
         });
     }
     body.insert("max_completion_tokens".into(), json!(max_tokens));
-    body.insert(
-        "response_format".into(),
-        json!({
-            "type": "json_schema",
-            "json_schema": {
-                "name": schema::sanitize_name(&req.name),
-                "strict": true,
-                "schema": schema::openai_strict(wire_schema),
-            }
-        }),
-    );
+    body.insert("response_format".into(), response_format);
     if let Some(asked) = settings
         .reasoning_effort
         .as_deref()
@@ -138,7 +213,7 @@ pub(crate) async fn complete_compatible(
     let url = format!("{}/chat/completions", client.endpoint_base());
     let headers = headers(client)?;
     loop {
-        let mode = CompatMode::from_index(client.compat_mode().load(Ordering::Acquire));
+        let mode = CompatMode::from_index(client.mode());
         let body = compatible_body(client, req, wire_schema, mode, max_tokens);
         match client
             .post(&url, headers.clone(), &body, cancel, attempts)
@@ -147,15 +222,17 @@ pub(crate) async fn complete_compatible(
             Ok(reply) => return parse_reply(client, &reply.body, max_tokens),
             Err(LlmError::BadRequest { param, message, .. })
                 if client.drop_refused(&body, OPTIONAL, param.as_deref(), &message) => {}
-            Err(LlmError::BadRequest {
-                status, message, ..
-            }) if refuses_format(&message) && mode.next().is_some() => {
+            Err(LlmError::BadRequest { message, .. })
+                if refuses_format(&message) && mode.next().is_some() =>
+            {
                 let next = mode.next().unwrap_or(CompatMode::Prompt);
-                tracing::info!(
-                    "{} refused {mode:?} (HTTP {status}: {message}); using {next:?} from now on",
-                    client.provider().subject()
-                );
-                client.compat_mode().fetch_max(next as u8, Ordering::AcqRel);
+                client.move_to_mode(next as u8, next.label(), &message);
+            }
+            // Older llama.cpp servers answer a schema they cannot turn into a grammar with a
+            // 500 "JSON schema conversion failed"; that is not worth four retries.
+            Err(LlmError::FormatRefused { message, .. }) if mode.next().is_some() => {
+                let next = mode.next().unwrap_or(CompatMode::Prompt);
+                client.move_to_mode(next as u8, next.label(), &message);
             }
             Err(e) => return Err(e),
         }
@@ -164,7 +241,7 @@ pub(crate) async fn complete_compatible(
 
 /// The structured-output mode the compatible endpoint is known to accept so far.
 pub fn compat_mode(client: &Client) -> CompatMode {
-    CompatMode::from_index(client.compat_mode().load(Ordering::Acquire))
+    CompatMode::from_index(client.mode())
 }
 
 /// Whether a 4xx message is about the response format (and not, say, the prompt length).
@@ -183,18 +260,7 @@ fn compatible_body(
     max_tokens: u32,
 ) -> Value {
     let system = match mode {
-        CompatMode::Prompt => {
-            let rule = format!(
-                "Reply with one JSON object only: no prose and no code fences. \
-                 It must match this JSON Schema:\n{}",
-                schema::for_prompt(wire_schema)
-            );
-            if req.system.trim().is_empty() {
-                rule
-            } else {
-                format!("{}\n\n{rule}", req.system.trim_end())
-            }
-        }
+        CompatMode::Prompt => system_with_schema(req, wire_schema),
         _ => req.system.clone(),
     };
     let mut body = common_body(client, req, &system);

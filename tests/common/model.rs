@@ -63,6 +63,7 @@ pub fn rows_from_schema(ask: &Ask, counter: &std::sync::atomic::AtomicUsize) -> 
 }
 
 fn row_schema_of(body: &Value) -> Value {
+    let in_prompt = schema_in_prompt(body);
     let schema = if body["response_format"]["json_schema"]["schema"].is_object() {
         &body["response_format"]["json_schema"]["schema"]
     } else if body["output_config"]["format"]["schema"].is_object() {
@@ -70,9 +71,95 @@ fn row_schema_of(body: &Value) -> Value {
     } else if body["tools"][0]["input_schema"].is_object() {
         &body["tools"][0]["input_schema"]
     } else {
-        &Value::Null
+        &in_prompt
     };
     schema["properties"]["rows"]["items"].clone()
+}
+
+/// The schema a weaker mode writes into the system prompt ("It must match this JSON
+/// Schema:\n{...}").
+fn schema_in_prompt(body: &Value) -> Value {
+    let system = match &body["messages"][0]["content"] {
+        Value::String(s) => s.clone(),
+        _ => body["system"].to_string(),
+    };
+    system
+        .split("It must match this JSON Schema:\n")
+        .nth(1)
+        .and_then(|rest| {
+            serde_json::Deserializer::from_str(rest)
+                .into_iter::<Value>()
+                .next()
+        })
+        .and_then(Result::ok)
+        .unwrap_or(Value::Null)
+}
+
+/// Rows the way a capable model writes them: each one modelled on a sample row of the
+/// prompt, with enum values rotated, UNIQUE values made new, and values for columns whose
+/// allowed list moved out of the schema taken from the prompt's "use one of" list.
+pub fn rows_like_samples(ask: &Ask, counter: &AtomicUsize) -> Vec<Value> {
+    let samples: Vec<serde_json::Map<String, Value>> = ask
+        .prompt
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v.as_object().cloned())
+        .collect();
+    if samples.is_empty() {
+        return rows_from_schema(ask, counter);
+    }
+    let props = ask.row_schema["properties"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    (0..ask.rows)
+        .map(|_| {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let sample = &samples[n % samples.len()];
+            let mut row = serde_json::Map::new();
+            for (name, schema) in &props {
+                let description = schema["description"].as_str().unwrap_or_default();
+                let listed = listed_values(&ask.prompt, name);
+                let value = if let Some(choices) = schema["enum"].as_array() {
+                    let non_null: Vec<&Value> = choices.iter().filter(|c| !c.is_null()).collect();
+                    non_null
+                        .get(n % non_null.len().max(1))
+                        .map(|v| (*v).clone())
+                        .unwrap_or(Value::Null)
+                } else if !listed.is_empty() {
+                    listed[n % listed.len()].clone()
+                } else if description.contains("unique") {
+                    match sample.get(name) {
+                        Some(Value::String(s)) => Value::String(match s.split_once('@') {
+                            Some((user, domain)) => format!("{user}{n}@{domain}"),
+                            None => format!("{s}{n}"),
+                        }),
+                        _ => json!(1_000_000 + n),
+                    }
+                } else {
+                    sample.get(name).cloned().unwrap_or(Value::Null)
+                };
+                row.insert(name.clone(), value);
+            }
+            Value::Object(row)
+        })
+        .collect()
+}
+
+/// The values the prompt allows for a column: "- name TYPE ... use one of: 1, 2, 3".
+fn listed_values(prompt: &str, column: &str) -> Vec<Value> {
+    let head = format!("- {column} ");
+    prompt
+        .lines()
+        .find(|l| l.starts_with(&head) && l.contains("use one of: "))
+        .and_then(|l| l.split("use one of: ").nth(1))
+        .map(|list| {
+            list.split(", ")
+                .filter_map(|v| serde_json::from_str(v.trim()).ok())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// How the fake model answers one request.

@@ -167,6 +167,18 @@ pub fn check_openai(body: &Value, today: &str) -> Result<(), Refusal> {
         }
     }
     let format = &body["response_format"];
+    // JSON mode: "'messages' must contain the word 'json' in some form, to use
+    // 'response_format' of type 'json_object'." (Chat Completions reference).
+    if format["type"] == "json_object"
+        && !body["messages"].to_string().to_lowercase().contains("json")
+    {
+        return Err(openai_error(
+            400,
+            "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.".into(),
+            Some("messages"),
+            None,
+        ));
+    }
     if format["type"] == "json_schema" && format["json_schema"]["strict"] == true {
         let name = format["json_schema"]["name"].as_str().unwrap_or_default();
         check_openai_strict(name, &format["json_schema"]["schema"])
