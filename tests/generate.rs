@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::Fixture;
@@ -82,7 +83,14 @@ async fn generates_ten_rows_and_says_so_then_undo_removes_them() {
 
     // What the model was given: schema, constraints, profile, samples, instructions.
     let body = &model.bodies().await[0];
-    let prompt = body["messages"][1]["content"].as_str().unwrap();
+    let system = body["messages"][0]["content"].as_str().unwrap();
+    let user = body["messages"][1]["content"].as_str().unwrap();
+    let prompt = format!("{system}\n{user}");
+    // The static part comes first (instructions, then the table and its profile) so that
+    // every request of the run shares it as a cacheable prefix; samples vary and come last.
+    assert!(system.starts_with(rowsmith::generate::prompt::SYSTEM));
+    assert!(system.contains("Table: \"people\"") && !system.contains("Random existing rows"));
+    assert!(user.starts_with("Random existing rows"));
     for needle in [
         "Table: \"people\"",
         "SQLite fills them: id (INTEGER PRIMARY KEY (rowid))",
@@ -151,11 +159,17 @@ async fn anthropic_json_summary_reports_usage_and_rejections() {
     assert_eq!(summary["new_row_count"], 9);
     assert_eq!(summary["provider"], "anthropic");
     assert_eq!(summary["model"], "claude-haiku-5-5");
-    assert_eq!(
-        summary["usage"]["input_tokens"], 1800,
-        "two requests: one top-up"
-    );
-    assert_eq!(summary["usage"]["output_tokens"], 600);
+    // Two requests (one top-up); the usage is what the service billed, the second request
+    // reading the static prefix the first one wrote to Anthropic's prompt cache.
+    let billed = model.billed.lock().unwrap().clone();
+    assert_eq!(billed.len(), 2, "one top-up");
+    let total = |f: fn(&common::services::Billed) -> u64| billed.iter().map(f).sum::<u64>();
+    assert_eq!(summary["usage"]["input_tokens"], total(|b| b.input));
+    assert_eq!(summary["usage"]["cache_write_tokens"], billed[0].written);
+    assert_eq!(summary["usage"]["cached_input_tokens"], billed[1].cached);
+    assert!(billed[0].written > 0 && billed[1].cached == billed[0].written);
+    assert!(summary["usage"]["output_tokens"].as_u64().unwrap() > 0);
+    assert!(summary["usage"]["estimated_cost_usd"].as_f64().unwrap() > 0.0);
     assert_eq!(
         summary["rejected"]["email is already in the table (UNIQUE)"],
         1
@@ -369,4 +383,42 @@ async fn dry_run_prints_rows_and_writes_nothing() {
         )
     );
     assert_eq!(common::bytes(&path), before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_says_what_the_run_costs_before_it_asks_and_what_it_used_after() {
+    let fx = Fixture::new();
+    let path = fx.db("people.db", PEOPLE);
+    let counter = Arc::new(AtomicUsize::new(0));
+    let model = FakeModel::openai(move |ask| Reply::Rows(people_rows(ask, &counter))).await;
+    let run = rowsmith(
+        &fx,
+        &model,
+        &[
+            "generate",
+            path.to_str().unwrap(),
+            "people",
+            "-n",
+            "4",
+            "--dry-run",
+        ],
+    )
+    .await;
+    assert!(run.ok, "{}", run.stderr);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    let estimate = lines
+        .iter()
+        .position(|l| l.starts_with("rowsmith: Estimate: 1 request, about "))
+        .unwrap_or_else(|| panic!("no estimate in {}", run.stderr));
+    assert!(
+        lines[estimate].contains("with gpt-6.1-terra"),
+        "{}",
+        lines[estimate]
+    );
+    let tokens = lines
+        .iter()
+        .position(|l| l.starts_with("Tokens: ") && l.contains(" output; about $"))
+        .unwrap_or_else(|| panic!("no usage in {}", run.stderr));
+    assert!(estimate < tokens);
+    assert_eq!(count(&path, "people"), 5, "a dry run writes nothing");
 }

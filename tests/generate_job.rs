@@ -97,7 +97,13 @@ async fn events_tell_the_whole_story_in_order() {
             rows: 10
         }
     );
-    assert_eq!(events[2], Event::Stage(Stage::AskingModel { request: 1 }));
+    // The cost estimate comes before the first request.
+    let Event::Estimate(estimate) = &events[2] else {
+        panic!("{:?}", events[2]);
+    };
+    assert_eq!(estimate.requests, 1);
+    assert!(estimate.input_tokens > 0 && estimate.cost_usd.is_some());
+    assert_eq!(events[3], Event::Stage(Stage::AskingModel { request: 1 }));
     assert!(events.contains(&Event::RowsReceived { rows: 10 }));
     assert!(events.contains(&Event::Stage(Stage::Validating)));
     assert!(events.contains(&Event::Stage(Stage::Inserting)));

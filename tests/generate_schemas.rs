@@ -74,10 +74,12 @@ async fn a_one_row_table_and_a_null_heavy_table() {
         .await
         .iter()
         .map(|b| {
-            b["messages"][1]["content"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string()
+            // Instructions and the table's profile, then the sample rows.
+            format!(
+                "{}\n{}",
+                b["messages"][0]["content"].as_str().unwrap_or_default(),
+                b["messages"][1]["content"].as_str().unwrap_or_default()
+            )
         })
         .collect();
     assert!(

@@ -41,6 +41,7 @@ async fn live_compatible_round_trip() {
     let request = JsonRequest {
         name: "people".to_string(),
         system: "You generate realistic test data. Answer with JSON only.".to_string(),
+        context: String::new(),
         user: "Generate 3 rows of people, each with a name (string) and an age (integer)."
             .to_string(),
         schema: json!({

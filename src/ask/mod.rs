@@ -131,16 +131,16 @@ pub fn answer_schema() -> Value {
 
 /// The request sent for `question`.
 pub fn request(schema: &SchemaContext, question: &str) -> JsonRequest {
-    let user = format!(
+    let context = format!(
         "Database schema (tables, columns with types and keys, foreign keys, example values from a random sample):\n\
-         {}\nQuestion: {}\n",
-        schema.text,
-        json!(question)
+         {}",
+        schema.text
     );
     JsonRequest {
         name: "sqlite_query".into(),
         system: SYSTEM.into(),
-        user,
+        context,
+        user: format!("Question: {}\n", json!(question)),
         schema: answer_schema(),
         max_output_tokens: Some(MAX_OUTPUT_TOKENS),
     }

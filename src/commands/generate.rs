@@ -81,7 +81,11 @@ async fn drive(request: GenerateRequest, source: Source) -> Outcome {
             }
         });
     }
-    let mut progress = Progress::new(std::io::stderr().is_terminal(), request.rows);
+    let mut progress = Progress::new(
+        std::io::stderr().is_terminal(),
+        request.rows,
+        request.dry_run,
+    );
     let job = spawn(request, source, tx, cancel);
     let mut outcome = None;
     while let Some(event) = rx.recv().await {
@@ -107,6 +111,9 @@ fn report(summary: &Summary, json: bool) -> CommandResult {
     } else {
         println!("{}", summary.sentence());
     }
+    if !json && let Some(tokens) = summary.usage.sentence() {
+        eprintln!("{tokens}");
+    }
     if let Some(shortfall) = &summary.shortfall {
         eprintln!("{shortfall}");
         std::io::stdout().flush()?;
@@ -119,6 +126,7 @@ fn report(summary: &Summary, json: bool) -> CommandResult {
 struct Progress {
     live: bool,
     wanted: u64,
+    dry_run: bool,
     added: u64,
     stage: String,
     spinner: usize,
@@ -126,10 +134,11 @@ struct Progress {
 }
 
 impl Progress {
-    fn new(live: bool, wanted: u64) -> Self {
+    fn new(live: bool, wanted: u64, dry_run: bool) -> Self {
         Self {
             live,
             wanted,
+            dry_run,
             added: 0,
             stage: String::new(),
             spinner: 0,
@@ -175,6 +184,16 @@ impl Progress {
                     rows_word(reasons.len() as u64),
                     reasons[0]
                 )
+            }
+            Event::Estimate(estimate) => {
+                // A dry run says what the real run would cost before any request goes out.
+                if self.dry_run {
+                    if self.live && self.drew {
+                        eprint!("\r\x1b[2K");
+                    }
+                    eprintln!("rowsmith: {}", estimate.sentence());
+                }
+                return;
             }
             Event::Notice { text } => {
                 // A notice gets a line of its own, above the live progress line.

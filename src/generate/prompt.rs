@@ -41,8 +41,9 @@ pub struct PromptInput<'a> {
     pub rows_wanted: usize,
 }
 
-/// The user message.
-pub fn user_message(input: &PromptInput<'_>) -> String {
+/// What every request of a run shares, word for word: the table, its columns and
+/// constraints, and the column profile. It follows the instructions as one cacheable prefix.
+pub fn context_message(input: &PromptInput<'_>) -> String {
     let plan = input.plan;
     let mut out = String::new();
     let _ = writeln!(out, "Table: {}", json!(plan.table.name));
@@ -88,10 +89,18 @@ pub fn user_message(input: &PromptInput<'_>) -> String {
         }
     }
 
+    out
+}
+
+/// What changes from request to request: fresh sample rows, values already taken, and the
+/// number of rows wanted.
+pub fn user_message(input: &PromptInput<'_>) -> String {
+    let plan = input.plan;
+    let mut out = String::new();
     if !input.sample_rows.is_empty() {
         let _ = writeln!(
             out,
-            "\nRandom existing rows ({} of {}), for style only; do not copy them:",
+            "Random existing rows ({} of {}), for style only; do not copy them:",
             input.sample_rows.len(),
             input.table_rows.max(input.sample_rows.len() as u64)
         );
@@ -107,7 +116,7 @@ pub fn user_message(input: &PromptInput<'_>) -> String {
     } else {
         let _ = writeln!(
             out,
-            "\nThe table is empty: invent plausible values from the column names, types and constraints."
+            "The table is empty: invent plausible values from the column names, types and constraints."
         );
     }
 

@@ -103,8 +103,19 @@ fn request_body(
     let mut body = Map::new();
     body.insert("model".into(), json!(client.model()));
     body.insert("max_tokens".into(), json!(max_tokens));
-    if !req.system.trim().is_empty() {
-        body.insert("system".into(), json!(req.system));
+    // The instructions, then the static context with a cache breakpoint: everything up to
+    // it (tools, system) is cached for the rest of the run (prompt caching guide:
+    // "cache_control": {"type": "ephemeral"} on the last static block).
+    let mut system: Vec<Value> = [req.system.trim_end(), req.context.trim_end()]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .map(|s| json!({"type": "text", "text": s}))
+        .collect();
+    if let Some(Value::Object(last)) = system.last_mut() {
+        last.insert("cache_control".into(), json!({"type": "ephemeral"}));
+    }
+    if !system.is_empty() {
+        body.insert("system".into(), Value::Array(system));
     }
     body.insert(
         "messages".into(),
@@ -225,10 +236,13 @@ fn parse_reply(
     };
     Ok(RawAnswer {
         value,
+        // Anthropic's input_tokens leaves out the cached ones: add them back for the total.
         usage: Usage {
             input_tokens: count("input_tokens")
                 + count("cache_creation_input_tokens")
                 + count("cache_read_input_tokens"),
+            cached_input_tokens: count("cache_read_input_tokens"),
+            cache_write_tokens: count("cache_creation_input_tokens"),
             output_tokens: count("output_tokens"),
         },
         model: reply

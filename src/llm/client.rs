@@ -77,6 +77,11 @@ pub struct JsonRequest {
     /// `[a-zA-Z0-9_-]{1,64}`.
     pub name: String,
     pub system: String,
+    /// What stays the same across a run's requests (the table, its columns and profile),
+    /// sent right after `system` so that the two form a byte-identical prefix the
+    /// providers' prompt caches can reuse. May be empty.
+    pub context: String,
+    /// What varies from request to request; sent last.
     pub user: String,
     /// An ordinary JSON Schema for the answer; rewritten per provider.
     pub schema: Value,
@@ -87,13 +92,21 @@ pub struct JsonRequest {
 /// Token counts as the provider reported them (zero where it reported none).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Usage {
+    /// Every input token, cached or not.
     pub input_tokens: u64,
+    /// Input tokens read from the provider's prompt cache (billed at a fraction).
+    pub cached_input_tokens: u64,
+    /// Input tokens written to the prompt cache (billed at a premium where the provider
+    /// charges for writes).
+    pub cache_write_tokens: u64,
     pub output_tokens: u64,
 }
 
 impl std::ops::AddAssign for Usage {
     fn add_assign(&mut self, other: Self) {
         self.input_tokens += other.input_tokens;
+        self.cached_input_tokens += other.cached_input_tokens;
+        self.cache_write_tokens += other.cache_write_tokens;
         self.output_tokens += other.output_tokens;
     }
 }

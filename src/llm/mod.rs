@@ -15,6 +15,7 @@ pub mod models;
 mod notice;
 mod openai;
 mod parse;
+pub mod pricing;
 mod provider;
 mod retry;
 pub mod schema;

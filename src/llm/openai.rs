@@ -290,9 +290,18 @@ fn compatible_body(
     Value::Object(body)
 }
 
+/// The body every mode shares. The system message carries the instructions and then the
+/// request's static context, so consecutive requests share a long identical prefix
+/// (OpenAI caches prefixes of 1,024 tokens and more automatically; llama.cpp reuses them).
 fn common_body(client: &Client, req: &JsonRequest, system: &str) -> Map<String, Value> {
     let mut messages = Vec::new();
-    if !system.trim().is_empty() {
+    let system = [system.trim_end(), req.context.trim_end()]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    if !system.is_empty() {
         messages.push(json!({"role": "system", "content": system}));
     }
     messages.push(json!({"role": "user", "content": req.user}));
@@ -359,17 +368,27 @@ fn parse_reply(client: &Client, body: &[u8], max_tokens: u32) -> Result<RawAnswe
         snippet: clean_message(&snippet(&text), key),
     })?;
     let usage = reply.get("usage");
-    let count = |names: &[&str]| {
-        names
+    let count = |paths: &[&str]| {
+        paths
             .iter()
-            .find_map(|n| usage.and_then(|u| u.get(*n)).and_then(Value::as_u64))
+            .find_map(|p| usage.and_then(|u| u.pointer(p)).and_then(Value::as_u64))
             .unwrap_or(0)
     };
     Ok(RawAnswer {
         value,
+        // prompt_tokens includes the cached ones ("usage.prompt_tokens_details.cached_tokens");
+        // GPT-5.6 and later also report cache writes (prompt caching guide).
         usage: Usage {
-            input_tokens: count(&["prompt_tokens", "input_tokens"]),
-            output_tokens: count(&["completion_tokens", "output_tokens"]),
+            input_tokens: count(&["/prompt_tokens", "/input_tokens"]),
+            cached_input_tokens: count(&[
+                "/prompt_tokens_details/cached_tokens",
+                "/input_tokens_details/cached_tokens",
+            ]),
+            cache_write_tokens: count(&[
+                "/prompt_tokens_details/cache_write_tokens",
+                "/input_tokens_details/cache_write_tokens",
+            ]),
+            output_tokens: count(&["/completion_tokens", "/output_tokens"]),
         },
         model: reply
             .get("model")

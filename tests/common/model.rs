@@ -179,6 +179,9 @@ struct Responder {
     calls: Arc<AtomicUsize>,
     anthropic: bool,
     delay_ms: u64,
+    /// The service's prompt cache, so usage reports cached tokens as the service would.
+    cache: Arc<std::sync::Mutex<super::services::PromptCache>>,
+    billed: Arc<std::sync::Mutex<Vec<super::services::Billed>>>,
 }
 
 /// The row count asked for: "Write exactly N new rows."
@@ -191,11 +194,10 @@ fn rows_asked(prompt: &str) -> usize {
         .unwrap_or(10)
 }
 
-fn prompt_of(body: &Value, anthropic: bool) -> String {
-    let messages = body["messages"].as_array().cloned().unwrap_or_default();
-    let last = messages.last().cloned().unwrap_or(Value::Null);
-    let _ = anthropic;
-    match &last["content"] {
+/// Everything the model reads: the system prompt (a string or Anthropic's text blocks), then
+/// the messages.
+fn prompt_of(body: &Value, _anthropic: bool) -> String {
+    let text = |content: &Value| match content {
         Value::String(s) => s.clone(),
         Value::Array(parts) => parts
             .iter()
@@ -203,7 +205,12 @@ fn prompt_of(body: &Value, anthropic: bool) -> String {
             .collect::<Vec<_>>()
             .join("\n"),
         _ => String::new(),
+    };
+    let mut parts = vec![text(&body["system"])];
+    for message in body["messages"].as_array().cloned().unwrap_or_default() {
+        parts.push(text(&message["content"]));
     }
+    parts.join("\n")
 }
 
 impl Respond for Responder {
@@ -228,6 +235,15 @@ impl Respond for Responder {
             prompt,
             row_schema: row_schema_of(&body),
         };
+        let billed = {
+            let mut cache = self.cache.lock().unwrap();
+            if self.anthropic {
+                cache.anthropic(&body)
+            } else {
+                cache.openai(&body)
+            }
+        };
+        self.billed.lock().unwrap().push(billed);
         let text = match (self.script)(&ask) {
             Reply::Rows(rows) => json!({ "rows": rows }).to_string(),
             Reply::Text(text) => text,
@@ -243,7 +259,12 @@ impl Respond for Responder {
                 "model": model,
                 "content": [{ "type": "text", "text": text }],
                 "stop_reason": "end_turn",
-                "usage": { "input_tokens": 900, "output_tokens": 300 }
+                "usage": {
+                    "input_tokens": billed.input - billed.cached - billed.written,
+                    "cache_read_input_tokens": billed.cached,
+                    "cache_creation_input_tokens": billed.written,
+                    "output_tokens": super::services::tokens_of(&text)
+                }
             })
         } else {
             json!({
@@ -255,7 +276,12 @@ impl Respond for Responder {
                     "message": { "role": "assistant", "content": text, "refusal": null },
                     "finish_reason": "stop"
                 }],
-                "usage": { "prompt_tokens": 900, "completion_tokens": 300, "total_tokens": 1200 }
+                "usage": {
+                    "prompt_tokens": billed.input,
+                    "completion_tokens": super::services::tokens_of(&text),
+                    "total_tokens": billed.input + super::services::tokens_of(&text),
+                    "prompt_tokens_details": { "cached_tokens": billed.cached }
+                }
             })
         };
         ResponseTemplate::new(200)
@@ -268,6 +294,8 @@ pub struct FakeModel {
     pub server: MockServer,
     pub calls: Arc<AtomicUsize>,
     pub anthropic: bool,
+    /// What each answered request was billed, in tokens.
+    pub billed: Arc<std::sync::Mutex<Vec<super::services::Billed>>>,
 }
 
 impl FakeModel {
@@ -289,6 +317,7 @@ impl FakeModel {
     async fn start(anthropic: bool, delay_ms: u64, script: Arc<Script>) -> Self {
         let server = MockServer::start().await;
         let calls = Arc::new(AtomicUsize::new(0));
+        let billed: Arc<std::sync::Mutex<Vec<super::services::Billed>>> = Arc::default();
         let route = if anthropic {
             "/v1/messages"
         } else {
@@ -301,6 +330,8 @@ impl FakeModel {
                 calls: calls.clone(),
                 anthropic,
                 delay_ms,
+                cache: Arc::default(),
+                billed: billed.clone(),
             })
             .mount(&server)
             .await;
@@ -308,6 +339,7 @@ impl FakeModel {
             server,
             calls,
             anthropic,
+            billed,
         }
     }
 

@@ -537,3 +537,115 @@ pub fn anthropic_service(
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Prompt caching, as the services bill it
+// ---------------------------------------------------------------------------------------
+
+/// Tokens of a text, by the usual 4 characters a token.
+pub fn tokens_of(text: &str) -> u64 {
+    (text.len() as u64).div_ceil(4)
+}
+
+/// OpenAI: "Caching is enabled automatically for prompts that are 1024 tokens or longer";
+/// "cache hits are only possible for exact prefix matches", counted "in increments of 128
+/// tokens" (prompt caching guide). Anthropic caches the prefix up to a `cache_control`
+/// breakpoint: the first request writes it, later ones read it.
+pub const CACHE_MIN_TOKENS: u64 = 1_024;
+pub const CACHE_INCREMENT: u64 = 128;
+
+/// The prompt caches of one test server.
+#[derive(Default)]
+pub struct PromptCache {
+    seen: Vec<String>,
+    anthropic_prefixes: std::collections::HashSet<String>,
+}
+
+/// What one request was billed, in tokens.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Billed {
+    pub input: u64,
+    pub cached: u64,
+    pub written: u64,
+}
+
+impl PromptCache {
+    /// OpenAI Chat Completions: the request as the model reads it (schema, then messages);
+    /// cached = the longest prefix shared with an earlier request, in 128-token steps.
+    pub fn openai(&mut self, body: &Value) -> Billed {
+        let mut text = body["response_format"].to_string();
+        for m in body["messages"].as_array().cloned().unwrap_or_default() {
+            text.push_str(m["content"].as_str().unwrap_or_default());
+        }
+        let input = tokens_of(&text);
+        let shared = self
+            .seen
+            .iter()
+            .map(|old| common_prefix(old, &text))
+            .max()
+            .unwrap_or(0);
+        let shared_tokens = (shared as u64) / 4;
+        let cached = if shared_tokens >= CACHE_MIN_TOKENS {
+            shared_tokens / CACHE_INCREMENT * CACHE_INCREMENT
+        } else {
+            0
+        };
+        self.seen.push(text);
+        Billed {
+            input,
+            cached,
+            written: 0,
+        }
+    }
+
+    /// Anthropic Messages: tools, system, messages; the prefix up to the last block marked
+    /// `cache_control` is written once and read after.
+    pub fn anthropic(&mut self, body: &Value) -> Billed {
+        let mut prefix = body["tools"].to_string();
+        let mut rest = String::new();
+        let blocks = match &body["system"] {
+            Value::Array(b) => b.clone(),
+            Value::String(s) => vec![json!({"type": "text", "text": s})],
+            _ => Vec::new(),
+        };
+        let marked = blocks
+            .iter()
+            .rposition(|b| b.get("cache_control").is_some());
+        for (i, block) in blocks.iter().enumerate() {
+            let t = block["text"].as_str().unwrap_or_default();
+            if marked.is_some_and(|m| i <= m) {
+                prefix.push_str(t);
+            } else {
+                rest.push_str(t);
+            }
+        }
+        rest.push_str(&body["messages"].to_string());
+        rest.push_str(&body["output_config"].to_string());
+        let input = tokens_of(&prefix) + tokens_of(&rest);
+        if marked.is_none() {
+            return Billed {
+                input,
+                ..Billed::default()
+            };
+        }
+        let tokens = tokens_of(&prefix);
+        if self.anthropic_prefixes.contains(&prefix) {
+            Billed {
+                input,
+                cached: tokens,
+                written: 0,
+            }
+        } else {
+            self.anthropic_prefixes.insert(prefix);
+            Billed {
+                input,
+                cached: 0,
+                written: tokens,
+            }
+        }
+    }
+}
+
+fn common_prefix(a: &str, b: &str) -> usize {
+    a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count()
+}

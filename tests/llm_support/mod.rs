@@ -56,6 +56,7 @@ pub fn rows_request() -> JsonRequest {
     JsonRequest {
         name: "users rows".to_string(),
         system: "You generate realistic rows for a SQLite table.".to_string(),
+        context: String::new(),
         user: "Generate 2 rows for table users.".to_string(),
         schema: rows_schema(),
         max_output_tokens: None,

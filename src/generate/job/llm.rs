@@ -8,6 +8,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::Estimate;
 use super::batch::judge_and_write;
 use super::prepare::Shared;
 use super::{
@@ -16,7 +17,7 @@ use super::{
 };
 use crate::db::sample::sample_rows;
 use crate::generate::parse::row_list;
-use crate::generate::prompt::{PromptInput, SYSTEM, answer_schema, user_message};
+use crate::generate::prompt::{PromptInput, SYSTEM, answer_schema, context_message, user_message};
 use crate::llm::{JsonRequest, LlmError, Usage};
 
 /// Random existing rows shown to the model per request.
@@ -42,6 +43,9 @@ pub(super) async fn run_llm(
     // Room to top up rejected rows, bounded so a hopeless table stops.
     let max_requests = (batches_needed * 2 + 3) as u32;
 
+    if let Some(estimate) = estimate_run(shared, source, wanted, batch_size).await {
+        send(Event::Estimate(estimate));
+    }
     let mut tally = Tally::new(source);
     let mut in_flight_rows: u64 = 0;
     let mut fruitless: u32 = 0;
@@ -152,6 +156,41 @@ pub(super) async fn run_llm(
     finish(shared, request, source, tally, started).await
 }
 
+/// The run's cost estimate from its first request's prompt, before anything is sent.
+async fn estimate_run(
+    shared: &Arc<Shared>,
+    source: &Source,
+    wanted: u64,
+    batch_size: usize,
+) -> Option<Estimate> {
+    let Source::Llm(client) = source else {
+        return None;
+    };
+    let want = (batch_size as u64).min(wanted) as usize;
+    let parts = {
+        let shared = shared.clone();
+        tokio::task::spawn_blocking(move || prompt_for(&shared, want))
+            .await
+            .ok()?
+            .ok()?
+    };
+    let (context, user, schema) = parts;
+    let samples: Vec<&str> = user.lines().filter(|l| l.starts_with('{')).collect();
+    let row_chars = if samples.is_empty() {
+        shared.plan.columns.len() * 24
+    } else {
+        samples.iter().map(|l| l.len()).sum::<usize>() / samples.len()
+    };
+    Some(Estimate::new(
+        client,
+        wanted,
+        batch_size,
+        SYSTEM.len() + context.len() + schema.to_string().len(),
+        user.len(),
+        row_chars,
+    ))
+}
+
 /// Sends what the client wants the user to hear (each notice once per run).
 fn pass_on_notices(source: &Source, events: &UnboundedSender<Event>) {
     if let Source::Llm(client) = source {
@@ -200,7 +239,7 @@ async fn ask(
         let shared = shared.clone();
         tokio::task::spawn_blocking(move || prompt_for(&shared, want)).await
     };
-    let (user, schema) = match context {
+    let (context, user, schema) = match context {
         Ok(Ok(parts)) => parts,
         Ok(Err(message)) => return Err(AskError::Local(message)),
         Err(e) => {
@@ -212,6 +251,7 @@ async fn ask(
     let request = JsonRequest {
         name: "rows".into(),
         system: SYSTEM.into(),
+        context,
         user,
         schema,
         max_output_tokens: None,
@@ -224,8 +264,8 @@ async fn ask(
     Ok((rows, answer.usage, answer.model))
 }
 
-/// Builds the user message and schema from a fresh sample.
-fn prompt_for(shared: &Shared, want: usize) -> Result<(String, Json), String> {
+/// Builds the static context, the varying user message (from a fresh sample) and the schema.
+fn prompt_for(shared: &Shared, want: usize) -> Result<(String, String, Json), String> {
     let db = shared
         .db
         .lock()
@@ -259,6 +299,7 @@ fn prompt_for(shared: &Shared, want: usize) -> Result<(String, Json), String> {
         rows_wanted: want,
     };
     Ok((
+        context_message(&input),
         user_message(&input),
         answer_schema(
             &shared.plan,

@@ -7,6 +7,7 @@
 //! `Event::Finished`.
 
 mod batch;
+mod estimate;
 mod llm;
 mod offline;
 mod prepare;
@@ -30,6 +31,7 @@ use offline::run_offline;
 use prepare::{Shared, prepare};
 
 pub use batch::insert_previewed;
+pub use estimate::Estimate;
 
 /// The message for an empty table, word for word.
 pub const EMPTY_TABLE: &str =
@@ -155,6 +157,8 @@ pub enum Event {
     RowsRejected {
         reasons: Vec<String>,
     },
+    /// What an LLM run is expected to cost, sent before its first request.
+    Estimate(Estimate),
     /// Something the user should hear that does not stop the run (one sentence).
     Notice {
         text: String,
@@ -198,8 +202,62 @@ pub struct Summary {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct UsageSummary {
+    /// Every input token, cached or not.
     pub input_tokens: u64,
+    /// Input tokens read from the provider's prompt cache.
+    pub cached_input_tokens: u64,
+    /// Input tokens written to the prompt cache.
+    pub cache_write_tokens: u64,
     pub output_tokens: u64,
+    /// Dollars, where the model's price is known (`llm::pricing`).
+    pub estimated_cost_usd: Option<f64>,
+}
+
+impl UsageSummary {
+    pub fn new(usage: &Usage, model: &str) -> Self {
+        Self {
+            input_tokens: usage.input_tokens,
+            cached_input_tokens: usage.cached_input_tokens,
+            cache_write_tokens: usage.cache_write_tokens,
+            output_tokens: usage.output_tokens,
+            estimated_cost_usd: crate::llm::pricing::price_of(model).map(|p| p.cost(usage)),
+        }
+    }
+
+    /// "Tokens: 48,210 input (41,900 cached), 9,870 output; about $0.06." — `None` when no
+    /// model was asked.
+    pub fn sentence(&self) -> Option<String> {
+        if self.input_tokens == 0 && self.output_tokens == 0 {
+            return None;
+        }
+        let cached = if self.cached_input_tokens > 0 {
+            format!(" ({} cached)", thousands(self.cached_input_tokens))
+        } else {
+            String::new()
+        };
+        let cost = self
+            .estimated_cost_usd
+            .map(|c| format!("; about {}", crate::llm::pricing::dollars(c)))
+            .unwrap_or_default();
+        Some(format!(
+            "Tokens: {} input{cached}, {} output{cost}.",
+            thousands(self.input_tokens),
+            thousands(self.output_tokens)
+        ))
+    }
+}
+
+/// 48210 -> "48,210".
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 impl Summary {
@@ -387,11 +445,8 @@ async fn finish(
         new_row_count,
         rejected: tally.rejected,
         provider: source.provider(),
+        usage: UsageSummary::new(&tally.usage, &tally.model),
         model: tally.model,
-        usage: UsageSummary {
-            input_tokens: tally.usage.input_tokens,
-            output_tokens: tally.usage.output_tokens,
-        },
         elapsed_ms: started.elapsed().as_millis() as u64,
         shortfall,
         dry_run: request.dry_run,

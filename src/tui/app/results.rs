@@ -101,6 +101,7 @@ pub(super) fn on_job(app: &mut App, id: u64, event: Event) -> Vec<Effect> {
             job.rejected += reasons.len() as u64;
             Vec::new()
         }
+        Event::Estimate(_) => Vec::new(),
         Event::Notice { text } => {
             app.toast(Level::Warning, text);
             Vec::new()
@@ -184,7 +185,11 @@ pub(super) fn finished_ok(app: &mut App, summary: &Summary) -> Vec<Effect> {
     } else {
         Level::Success
     };
-    app.toast(level, summary.sentence());
+    let text = match summary.usage.sentence() {
+        Some(tokens) => format!("{} {tokens}", summary.sentence()),
+        None => summary.sentence(),
+    };
+    app.toast(level, text);
     if let Some(short) = &summary.shortfall {
         app.toast(Level::Warning, short.clone());
     }
