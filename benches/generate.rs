@@ -29,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 fn client(model: &FakeModel) -> Source {
     let settings = Settings::new(
         ProviderKind::OpenAi,
-        "gpt-test",
+        "gpt-6.1-terra",
         format!("{}/v1", model.server.uri()),
     )
     .with_api_key("sk-bench");

@@ -89,8 +89,13 @@ async fn generates_ten_rows_and_says_so_then_undo_removes_them() {
     // The static part comes first (instructions, then the table and its profile) so that
     // every request of the run shares it as a cacheable prefix; samples vary and come last.
     assert!(system.starts_with(rowsmith::generate::prompt::SYSTEM));
-    assert!(system.contains("Table: \"people\"") && !system.contains("Random existing rows"));
-    assert!(user.starts_with("Random existing rows"));
+    assert!(
+        system.contains("Table: \"people\"") && system.contains("Random existing rows (5 of 5)")
+    );
+    assert!(
+        user.starts_with("Write exactly 10"),
+        "a five-row table has no more rows to show"
+    );
     for needle in [
         "Table: \"people\"",
         "SQLite fills them: id (INTEGER PRIMARY KEY (rowid))",
@@ -346,7 +351,7 @@ async fn empty_tables_need_from_schema() {
     );
     let body = &model.bodies().await[0];
     assert!(
-        body["messages"][1]["content"]
+        body["messages"][0]["content"]
             .as_str()
             .unwrap()
             .contains("The table is empty")

@@ -20,8 +20,12 @@ use crate::generate::parse::row_list;
 use crate::generate::prompt::{PromptInput, SYSTEM, answer_schema, context_message, user_message};
 use crate::llm::{JsonRequest, LlmError, Usage};
 
-/// Random existing rows shown to the model per request.
-const SAMPLE_ROWS: usize = 10;
+/// Random existing rows in the static prefix of every request of a run: drawn once, so the
+/// prefix is cacheable, and enough to show formats and relationships between columns.
+const ANCHOR_ROWS: usize = 8;
+/// Random existing rows drawn afresh for each request, so the model sees more of the table
+/// over a long run than the anchor alone.
+const FRESH_ROWS: usize = 4;
 
 /// The model's run: requests in flight up to the concurrency limit, each
 /// answer judged and written as one batch, topping up rejected rows.
@@ -264,26 +268,43 @@ async fn ask(
     Ok((rows, answer.usage, answer.model))
 }
 
-/// Builds the static context, the varying user message (from a fresh sample) and the schema.
+/// Builds the static context (with the run's anchor sample), the varying user message
+/// (with a few fresh rows) and the schema.
 fn prompt_for(shared: &Shared, want: usize) -> Result<(String, String, Json), String> {
-    let db = shared
-        .db
-        .lock()
-        .map_err(|_| "The database connection is unusable.".to_string())?;
-    let sample = if shared.table_rows > 0 {
+    let empty = || crate::db::sample::Sample {
+        columns: Vec::new(),
+        rows: Vec::new(),
+        method: crate::db::sample::SampleMethod::AllRows,
+    };
+    let draw = |n: usize| -> Result<crate::db::sample::Sample, String> {
+        if shared.table_rows == 0 {
+            return Ok(empty());
+        }
+        let db = shared
+            .db
+            .lock()
+            .map_err(|_| "The database connection is unusable.".to_string())?;
         let mut rng = shared
             .rng
             .lock()
             .map_err(|_| "The random source is unusable.".to_string())?;
-        sample_rows(&db, &shared.plan.table, SAMPLE_ROWS, &mut *rng).map_err(|e| e.to_string())?
-    } else {
-        crate::db::sample::Sample {
-            columns: Vec::new(),
-            rows: Vec::new(),
-            method: crate::db::sample::SampleMethod::AllRows,
+        sample_rows(&db, &shared.plan.table, n, &mut *rng).map_err(|e| e.to_string())
+    };
+    let anchor = match shared.anchor.get() {
+        Some(anchor) => anchor,
+        None => {
+            let drawn = draw(ANCHOR_ROWS)?;
+            shared.anchor.get_or_init(|| drawn)
         }
     };
-    drop(db);
+    // A table no bigger than the anchor has nothing more to show.
+    let fresh = if shared.table_rows > anchor.rows.len() as u64 {
+        let mut fresh = draw(FRESH_ROWS)?;
+        fresh.rows.retain(|row| !anchor.rows.contains(row));
+        fresh
+    } else {
+        empty()
+    };
     let guard = shared
         .guard
         .lock()
@@ -291,8 +312,10 @@ fn prompt_for(shared: &Shared, want: usize) -> Result<(String, String, Json), St
     let input = PromptInput {
         plan: &shared.plan,
         profile: shared.profile.as_ref(),
-        sample_columns: &sample.columns,
-        sample_rows: &sample.rows,
+        anchor_columns: &anchor.columns,
+        anchor_rows: &anchor.rows,
+        sample_columns: &fresh.columns,
+        sample_rows: &fresh.rows,
         table_rows: shared.table_rows,
         parent_keys: &shared.parent_keys,
         avoid: guard.avoid_lists(),

@@ -39,6 +39,9 @@ pub(super) struct Shared {
     pub(super) stop: CancelFlag,
     /// The offline generator, when it is the source.
     pub(super) offline: Mutex<Option<OfflineModel>>,
+    /// The sample rows every model request of the run shows in its static prefix, drawn
+    /// once so that the prefix stays byte-identical (and cacheable).
+    pub(super) anchor: std::sync::OnceLock<crate::db::sample::Sample>,
 }
 
 /// Existing rows the offline generator learns from, at most.
@@ -155,6 +158,7 @@ pub(super) fn prepare(
     };
     Ok(Shared {
         offline: Mutex::new(offline),
+        anchor: std::sync::OnceLock::new(),
         guard: Mutex::new(Guard::new(&plan)),
         db: Mutex::new(db),
         plan,
