@@ -316,3 +316,57 @@ async fn an_openai_schema_refusal_falls_back_to_json_mode() {
             .contains("JSON Schema")
     );
 }
+
+#[tokio::test]
+async fn a_model_near_its_shutdown_date_is_told_once_a_day_from_a_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let soon = {
+        let day = rowsmith::llm::lifecycle::today() + 10;
+        let date =
+            chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap() + chrono::Duration::days(day);
+        date.format("%Y-%m-%d").to_string()
+    };
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::path("/v1/models/gpt-5.1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "gpt-5.1", "object": "model", "created": 1_762_000_000,
+            "owned_by": "system", "shutdown_date": soon})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::path("/v1/models/gpt-6.1-terra"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "gpt-6.1-terra", "object": "model", "created": 1_761_000_000,
+            "owned_by": "system", "shutdown_date": null})))
+        .mount(&server)
+        .await;
+    for _ in 0..2 {
+        // A fresh client each time, as a new run would have: the second answer comes from
+        // the cache file (the server expects one question).
+        let c = client(openai_client(&server, "gpt-5.1"));
+        rowsmith::llm::lifecycle::check(&c, Some(dir.path())).await;
+        let told = c.take_notices();
+        assert_eq!(
+            told,
+            vec![Notice::ModelShutsDown {
+                model: "gpt-5.1".into(),
+                date: soon.clone(),
+                days_left: 10
+            }]
+        );
+        assert!(told[0].to_string().contains("(in 10 days)"));
+    }
+    let c = client(openai_client(&server, OPENAI_DEFAULT_MODEL));
+    rowsmith::llm::lifecycle::check(&c, Some(dir.path())).await;
+    assert!(c.take_notices().is_empty(), "no date announced");
+    // A server that cannot answer costs nothing and says nothing.
+    let c = client(settings(
+        ProviderKind::OpenAi,
+        "http://127.0.0.1:9/v1",
+        "gpt-5.1",
+    ));
+    rowsmith::llm::lifecycle::check(&c, None).await;
+    assert!(c.take_notices().is_empty());
+}

@@ -347,6 +347,10 @@ impl Client {
         result
     }
 
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
     /// Notices posted since the last call, each distinct one only once per client.
     pub fn take_notices(&self) -> Vec<Notice> {
         self.inner

@@ -11,6 +11,7 @@ pub mod budget;
 mod client;
 mod error;
 mod http;
+pub mod lifecycle;
 pub mod models;
 mod notice;
 mod openai;

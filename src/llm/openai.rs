@@ -239,6 +239,30 @@ pub(crate) async fn complete_compatible(
     }
 }
 
+/// The model's published shutdown date (`GET {base}/models/{model}`, field
+/// `shutdown_date`: a `YYYY-MM-DD` string, null or absent). `None` when the question could
+/// not be answered; `Some(None)` when no date is announced.
+pub(crate) async fn shutdown_date(client: &Client) -> Option<Option<String>> {
+    let url = format!("{}/models/{}", client.endpoint_base(), client.model());
+    let response = client
+        .http()
+        .get(url)
+        .headers(headers(client).ok()?)
+        .timeout(super::lifecycle::CHECK_TIMEOUT)
+        .send()
+        .await
+        .ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    let body: Value = response.json().await.ok()?;
+    Some(
+        body.get("shutdown_date")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    )
+}
+
 /// The structured-output mode the compatible endpoint is known to accept so far.
 pub fn compat_mode(client: &Client) -> CompatMode {
     CompatMode::from_index(client.mode())

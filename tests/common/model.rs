@@ -335,6 +335,27 @@ impl FakeModel {
             })
             .mount(&server)
             .await;
+        if !anthropic {
+            // Retrieve a model: the catalogue with its published shutdown dates.
+            Mock::given(method("GET"))
+                .and(wiremock::matchers::path_regex("^/v1/models/[^/]+$"))
+                .respond_with(|request: &Request| {
+                    let id = request.url.path().rsplit('/').next().unwrap_or_default();
+                    let today = super::services::today();
+                    match super::services::openai_model(id)
+                        .filter(|m| m.shutdown.is_none_or(|d| today.as_str() < d))
+                    {
+                        Some(m) => ResponseTemplate::new(200).set_body_json(json!({
+                            "id": m.id, "object": "model", "created": 1_760_000_000,
+                            "owned_by": "system", "shutdown_date": m.shutdown})),
+                        None => ResponseTemplate::new(404).set_body_json(json!({"error": {
+                            "message": format!("The model `{id}` does not exist or you do not have access to it."),
+                            "type": "invalid_request_error", "param": null, "code": "model_not_found"}})),
+                    }
+                })
+                .mount(&server)
+                .await;
+        }
         Self {
             server,
             calls,
@@ -374,6 +395,7 @@ impl FakeModel {
             .await
             .unwrap_or_default()
             .iter()
+            .filter(|r| r.method == wiremock::http::Method::POST)
             .map(|r| serde_json::from_slice(&r.body).unwrap_or(Value::Null))
             .collect()
     }

@@ -47,6 +47,21 @@ pub(super) async fn run_llm(
     // Room to top up rejected rows, bounded so a hopeless table stops.
     let max_requests = (batches_needed * 2 + 3) as u32;
 
+    // The model's shutdown date, asked beside the first request; never waited for.
+    let lifecycle = match source {
+        Source::Llm(client) => {
+            let client = client.clone();
+            let dir = request
+                .journal_path
+                .as_ref()
+                .and_then(|p| p.parent().map(|d| d.to_path_buf()))
+                .or_else(|| crate::paths::data_dir().ok());
+            Some(tokio::spawn(async move {
+                crate::llm::lifecycle::check(&client, dir.as_deref()).await;
+            }))
+        }
+        Source::Offline => None,
+    };
     if let Some(estimate) = estimate_run(shared, source, wanted, batch_size).await {
         send(Event::Estimate(estimate));
     }
@@ -157,6 +172,10 @@ pub(super) async fn run_llm(
         }
     }
 
+    if let Some(check) = lifecycle {
+        check.abort();
+    }
+    pass_on_notices(source, events);
     finish(shared, request, source, tally, started).await
 }
 
