@@ -112,7 +112,7 @@ pub fn context_message(input: &PromptInput<'_>) -> String {
 /// The most recent values taken shown per UNIQUE set: enough to steer the model away from
 /// what it tends to repeat (every row is checked anyway) without paying for a long list in
 /// every request.
-const AVOID_SHOWN: usize = 30;
+const AVOID_SHOWN: usize = 12;
 
 /// What changes from request to request: fresh sample rows, values already taken, and the
 /// number of rows wanted.

@@ -25,7 +25,7 @@ use crate::llm::{JsonRequest, LlmError, Usage};
 const ANCHOR_ROWS: usize = 8;
 /// Random existing rows drawn afresh for each request, so the model sees more of the table
 /// over a long run than the anchor alone.
-const FRESH_ROWS: usize = 4;
+const FRESH_ROWS: usize = 3;
 
 /// The model's run: requests in flight up to the concurrency limit, each
 /// answer judged and written as one batch, topping up rejected rows.
