@@ -339,3 +339,67 @@ async fn columns_keep_the_table_order_everywhere() {
     let preview: Vec<&str> = summary.preview[0].keys().map(String::as_str).collect();
     assert_eq!(preview, order, "preview");
 }
+
+/// A low rate-limit tier: the service takes two requests per 100 ms and answers 429 to the
+/// rest. The run slows down, says so, and finishes instead of failing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rate_limited_run_slows_down_and_finishes() {
+    let fx = Fixture::new();
+    let path = fx.db("people.db", PEOPLE);
+    let counter = Arc::new(AtomicUsize::new(0));
+    let window = Arc::new(std::sync::Mutex::new((std::time::Instant::now(), 0u32)));
+    let refused = Arc::new(AtomicUsize::new(0));
+    let seen = refused.clone();
+    let model = FakeModel::openai(move |ask| {
+        let mut w = window.lock().unwrap();
+        if w.0.elapsed() > Duration::from_millis(100) {
+            *w = (std::time::Instant::now(), 0);
+        }
+        if w.1 >= 2 {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            return Reply::Status(
+                429,
+                json!({"error": {"message": "Rate limit reached for gpt-6.1-terra on requests per min (RPM): Limit 600, Used 600, Requested 1.", "type": "requests", "param": null, "code": "rate_limit_exceeded"}}),
+            );
+        }
+        w.1 += 1;
+        Reply::Rows(rows_from_schema(ask, &counter))
+    })
+    .await;
+    let mut settings = Settings::new(
+        ProviderKind::OpenAi,
+        "gpt-6.1-terra",
+        format!("{}/v1", model.server.uri()),
+    )
+    .with_api_key("sk-test");
+    settings.retry.max_retries = 1;
+    settings.retry.base_delay = Duration::from_millis(5);
+    let source = Source::Llm(Client::new(settings).unwrap());
+    let events = collect(
+        request(&fx, &path, 120, 10, 4),
+        source,
+        CancellationToken::new(),
+    )
+    .await;
+    assert!(
+        matches!(outcome(&events), Outcome::Done(s) if s.rows_added == 120),
+        "{:?}",
+        outcome(&events)
+    );
+    assert!(
+        refused.load(std::sync::atomic::Ordering::SeqCst) > 0,
+        "the limit was hit"
+    );
+    let told: Vec<&String> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Notice { text } => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        told.iter()
+            .any(|t| t.contains("rate-limiting requests (HTTP 429)")),
+        "{told:?}"
+    );
+}

@@ -14,6 +14,7 @@ use super::error::LlmError;
 use super::http::{self, Reply};
 use super::notice::{Board, Notice};
 use super::provider::{Provider, ProviderKind};
+use super::rate::RateState;
 use super::retry::{self, RetryPolicy};
 use super::secret::ApiKey;
 use super::{anthropic, openai, schema};
@@ -151,6 +152,8 @@ struct Inner {
     dropped: Mutex<HashSet<String>>,
     /// What the user should hear, each once.
     notices: Mutex<Board>,
+    /// Rate limits as the service last reported them.
+    rates: Mutex<RateState>,
 }
 
 impl Client {
@@ -197,6 +200,7 @@ impl Client {
                 mode: AtomicU8::new(0),
                 dropped: Mutex::new(HashSet::new()),
                 notices: Mutex::new(Board::default()),
+                rates: Mutex::new(RateState::default()),
             }),
         })
     }
@@ -338,6 +342,7 @@ impl Client {
             model: &s.model,
             timeout: s.timeout,
             max_body_bytes: s.max_body_bytes,
+            rates: &self.inner.rates,
         };
         let (result, made) = retry::run(&s.retry, cancel, |n| {
             http::attempt(&self.inner.http, url, headers.clone(), body, &ctx, n)
@@ -345,6 +350,15 @@ impl Client {
         .await;
         *attempts += made;
         result
+    }
+
+    /// The rate limits as the service last reported them.
+    pub fn rates(&self) -> RateState {
+        self.inner
+            .rates
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
     }
 
     pub(crate) fn http(&self) -> &reqwest::Client {

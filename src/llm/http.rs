@@ -24,6 +24,8 @@ pub(crate) struct Context<'a> {
     pub model: &'a str,
     pub timeout: Duration,
     pub max_body_bytes: usize,
+    /// Where every response's rate-limit headers and 429s are recorded.
+    pub rates: &'a std::sync::Mutex<super::rate::RateState>,
 }
 
 /// Sends one request and classifies the outcome. `attempt` is the 1-based attempt number,
@@ -49,6 +51,9 @@ pub(crate) async fn attempt(
     };
     let status = response.status().as_u16();
     let headers = response.headers().clone();
+    if let Ok(mut rates) = ctx.rates.lock() {
+        rates.observe(status, &headers, std::time::Instant::now());
+    }
     let body = match read_bounded(response, ctx.max_body_bytes).await {
         Ok(body) => body,
         Err(ReadError::TooLarge) => {

@@ -18,6 +18,7 @@ mod openai;
 mod parse;
 pub mod pricing;
 mod provider;
+pub mod rate;
 mod retry;
 pub mod schema;
 mod secret;

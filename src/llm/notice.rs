@@ -32,6 +32,8 @@ pub enum Notice {
         to: &'static str,
         reason: String,
     },
+    /// The service is rate-limiting: fewer requests at a time from now on.
+    SlowedDown { provider: String, in_flight: usize },
     /// The provider publishes a shutdown date for the model, and it is near or past.
     ModelShutsDown {
         model: String,
@@ -70,6 +72,14 @@ impl fmt::Display for Notice {
             } => write!(
                 f,
                 "{provider} refused the answer format ({reason}); using {to} instead. Every value is still checked before insert."
+            ),
+            Self::SlowedDown {
+                provider,
+                in_flight,
+            } => write!(
+                f,
+                "{provider} is rate-limiting requests (HTTP 429), so rowsmith slowed down to {in_flight} request{} at a time; it speeds up again when the limit allows.",
+                if *in_flight == 1 { "" } else { "s" }
             ),
             Self::ModelShutsDown {
                 model,

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Estimate;
 use super::batch::judge_and_write;
+use super::pace::Pace;
 use super::prepare::Shared;
 use super::{
     Event, FRUITLESS_LIMIT, GenerateRequest, Outcome, Source, Stage, Tally, blocking, finish,
@@ -18,6 +19,8 @@ use super::{
 use crate::db::sample::sample_rows;
 use crate::generate::parse::row_list;
 use crate::generate::prompt::{PromptInput, SYSTEM, answer_schema, context_message, user_message};
+use crate::llm::Notice;
+use crate::llm::rate::RateState;
 use crate::llm::{JsonRequest, LlmError, Usage};
 
 /// Random existing rows in the static prefix of every request of a run: drawn once, so the
@@ -65,15 +68,29 @@ pub(super) async fn run_llm(
     if let Some(estimate) = estimate_run(shared, source, wanted, batch_size).await {
         send(Event::Estimate(estimate));
     }
+    let rates = || match source {
+        Source::Llm(client) => client.rates(),
+        Source::Offline => RateState::default(),
+    };
+    let mut pace = Pace::new(concurrency, &rates());
     let mut tally = Tally::new(source);
     let mut in_flight_rows: u64 = 0;
     let mut fruitless: u32 = 0;
     let mut tasks: JoinSet<(u64, Result<Answer, AskError>)> = JoinSet::new();
 
     loop {
-        while tasks.len() < concurrency
+        let hold = pace.hold(&rates(), Instant::now());
+        if let Some(wait) = hold.filter(|_| tasks.is_empty()) {
+            tokio::select! {
+                _ = cancel.cancelled() => return Outcome::Cancelled { kept: tally.accepted },
+                () = tokio::time::sleep(wait) => {}
+            }
+            continue;
+        }
+        while hold.is_none()
+            && tasks.len() < pace.limit()
             && tally.accepted + in_flight_rows < wanted
-            && tally.requests < max_requests
+            && tally.requests < max_requests + pace.extra_requests()
             && fruitless < FRUITLESS_LIMIT
         {
             let want = (wanted - tally.accepted - in_flight_rows).min(batch_size as u64);
@@ -106,6 +123,18 @@ pub(super) async fn run_llm(
             }
         };
         in_flight_rows -= want;
+        let slower = match &answer {
+            Err(AskError::Llm(LlmError::RateLimited { .. })) => pace
+                .rate_limited(&rates(), Instant::now())
+                .unwrap_or_default(),
+            _ => pace.after_answer(&rates()),
+        };
+        if let (Some(in_flight), Source::Llm(client)) = (slower, source) {
+            client.notify(Notice::SlowedDown {
+                provider: client.provider().subject(),
+                in_flight,
+            });
+        }
         pass_on_notices(source, events);
         let (rows, answer_usage, answer_model) = match answer {
             Ok(answer) => answer,
@@ -114,6 +143,11 @@ pub(super) async fn run_llm(
                 return Outcome::Cancelled {
                     kept: tally.accepted,
                 };
+            }
+            // Still rate-limited after the client's retries: ask again later, slower,
+            // unless that has happened too often.
+            Err(AskError::Llm(LlmError::RateLimited { .. })) if pace.may_retry() => {
+                continue;
             }
             Err(AskError::Llm(e)) => match unusable_answer(&e) {
                 // A bad answer is one failed request, not a failed job: ask again.

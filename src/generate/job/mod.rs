@@ -10,6 +10,7 @@ mod batch;
 mod estimate;
 mod llm;
 mod offline;
+mod pace;
 mod prepare;
 
 use crate::db::DbError;
