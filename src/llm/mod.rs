@@ -9,6 +9,7 @@
 mod anthropic;
 pub mod budget;
 mod client;
+pub mod context;
 mod error;
 mod http;
 pub mod lifecycle;

@@ -178,6 +178,8 @@ struct Responder {
     script: Arc<Script>,
     calls: Arc<AtomicUsize>,
     anthropic: bool,
+    /// A local server instead of OpenAI.
+    local: Option<super::services::Local>,
     delay_ms: u64,
     /// The service's prompt cache, so usage reports cached tokens as the service would.
     cache: Arc<std::sync::Mutex<super::services::PromptCache>>,
@@ -217,7 +219,9 @@ impl Respond for Responder {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
         // Refuse what the real service refuses, before the script sees the request.
-        let verdict = if self.anthropic {
+        let verdict = if let Some(local) = &self.local {
+            local.check(&body)
+        } else if self.anthropic {
             super::services::check_anthropic(&body)
         } else {
             super::services::check_openai(&body, &super::services::today())
@@ -294,6 +298,7 @@ pub struct FakeModel {
     pub server: MockServer,
     pub calls: Arc<AtomicUsize>,
     pub anthropic: bool,
+    pub local: Option<super::services::Local>,
     /// What each answered request was billed, in tokens.
     pub billed: Arc<std::sync::Mutex<Vec<super::services::Billed>>>,
 }
@@ -301,6 +306,14 @@ pub struct FakeModel {
 impl FakeModel {
     pub async fn openai(script: impl Fn(&Ask) -> Reply + Send + Sync + 'static) -> Self {
         Self::start(false, 0, Arc::new(script)).await
+    }
+
+    /// A local OpenAI-compatible server serving `smollm2` with a context window.
+    pub async fn local(
+        local: super::services::Local,
+        script: impl Fn(&Ask) -> Reply + Send + Sync + 'static,
+    ) -> Self {
+        Self::start_with(false, Some(local), 0, Arc::new(script)).await
     }
 
     pub async fn anthropic(script: impl Fn(&Ask) -> Reply + Send + Sync + 'static) -> Self {
@@ -315,6 +328,15 @@ impl FakeModel {
     }
 
     async fn start(anthropic: bool, delay_ms: u64, script: Arc<Script>) -> Self {
+        Self::start_with(anthropic, None, delay_ms, script).await
+    }
+
+    async fn start_with(
+        anthropic: bool,
+        local: Option<super::services::Local>,
+        delay_ms: u64,
+        script: Arc<Script>,
+    ) -> Self {
         let server = MockServer::start().await;
         let calls = Arc::new(AtomicUsize::new(0));
         let billed: Arc<std::sync::Mutex<Vec<super::services::Billed>>> = Arc::default();
@@ -329,13 +351,37 @@ impl FakeModel {
                 script,
                 calls: calls.clone(),
                 anthropic,
+                local,
                 delay_ms,
                 cache: Arc::default(),
                 billed: billed.clone(),
             })
             .mount(&server)
             .await;
-        if !anthropic {
+        if let Some(local) = local {
+            let ctx = local.context();
+            let (route, reply) = match local {
+                super::services::Local::LlamaCpp { .. } => (
+                    ("GET", "/props"),
+                    json!({"default_generation_settings": {"n_ctx": ctx}, "total_slots": 1}),
+                ),
+                super::services::Local::Vllm { .. } => (
+                    ("GET", "/v1/models"),
+                    json!({"object": "list", "data": [{"id": "smollm2", "object": "model",
+                        "owned_by": "vllm", "max_model_len": ctx}]}),
+                ),
+                super::services::Local::Ollama { num_ctx } => (
+                    ("POST", "/api/show"),
+                    json!({"model_info": {"general.architecture": "llama", "llama.context_length": 8192},
+                        "parameters": num_ctx.map(|n| format!("temperature 0.7\nnum_ctx {n}")).unwrap_or_default()}),
+                ),
+            };
+            Mock::given(method(route.0))
+                .and(path(route.1))
+                .respond_with(ResponseTemplate::new(200).set_body_json(reply))
+                .mount(&server)
+                .await;
+        } else if !anthropic {
             // Retrieve a model: the catalogue with its published shutdown dates.
             Mock::given(method("GET"))
                 .and(wiremock::matchers::path_regex("^/v1/models/[^/]+$"))
@@ -360,13 +406,23 @@ impl FakeModel {
             server,
             calls,
             anthropic,
+            local,
             billed,
         }
     }
 
     /// Environment that points rowsmith at this server.
     pub fn env(&self) -> Vec<(String, String)> {
-        if self.anthropic {
+        if self.local.is_some() {
+            vec![
+                ("ROWSMITH_PROVIDER".into(), "compatible".into()),
+                (
+                    "ROWSMITH_BASE_URL".into(),
+                    format!("{}/v1", self.server.uri()),
+                ),
+                ("ROWSMITH_MODEL".into(), "smollm2".into()),
+            ]
+        } else if self.anthropic {
             vec![
                 ("ANTHROPIC_API_KEY".into(), "sk-ant-test-key".into()),
                 ("ANTHROPIC_BASE_URL".into(), self.server.uri()),
@@ -395,7 +451,9 @@ impl FakeModel {
             .await
             .unwrap_or_default()
             .iter()
-            .filter(|r| r.method == wiremock::http::Method::POST)
+            .filter(|r| {
+                r.method == wiremock::http::Method::POST && r.url.path().starts_with("/v1/")
+            })
             .map(|r| serde_json::from_slice(&r.body).unwrap_or(Value::Null))
             .collect()
     }

@@ -649,3 +649,78 @@ impl PromptCache {
 fn common_prefix(a: &str, b: &str) -> usize {
     a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count()
 }
+
+// ---------------------------------------------------------------------------------------
+// Local OpenAI-compatible servers and their context windows
+// ---------------------------------------------------------------------------------------
+
+/// A local server as it behaves when a request is longer than its context.
+#[derive(Clone, Copy, Debug)]
+pub enum Local {
+    /// llama.cpp's llama-server: `GET /props` tells `n_ctx`; a longer prompt is refused with
+    /// 400 `exceed_context_size_error` (ggml-org/llama.cpp PR #16486).
+    LlamaCpp { n_ctx: u32 },
+    /// vLLM: `GET /v1/models` tells `max_model_len`; prompt plus `max_tokens` beyond it is
+    /// refused with 400 "This model's maximum context length is N tokens" (vLLM's
+    /// serving_engine.py, BadRequestError).
+    Vllm { max_model_len: u32 },
+    /// Ollama: `POST /api/show` tells `num_ctx` when a Modelfile sets it, else the default
+    /// 4,096 applies; a longer prompt is cut from the front without a word ("It also
+    /// silently discards context that exceeds the window", aider's Ollama notes), so the
+    /// model never sees its instructions.
+    Ollama { num_ctx: Option<u32> },
+}
+
+/// The prompt a chat completion asks the model to read, in tokens.
+pub fn chat_prompt_tokens(body: &Value) -> u64 {
+    let mut text = body["response_format"].to_string();
+    for m in body["messages"].as_array().cloned().unwrap_or_default() {
+        text.push_str(m["content"].as_str().unwrap_or_default());
+    }
+    tokens_of(&text)
+}
+
+impl Local {
+    pub fn context(&self) -> u32 {
+        match *self {
+            Self::LlamaCpp { n_ctx } => n_ctx,
+            Self::Vllm { max_model_len } => max_model_len,
+            Self::Ollama { num_ctx } => num_ctx.unwrap_or(4_096),
+        }
+    }
+
+    /// Err with the server's answer for a request it will not serve as asked: a refusal,
+    /// or (Ollama) a 200 whose text shows the instructions were cut away.
+    pub fn check(&self, body: &Value) -> Result<(), Refusal> {
+        let prompt = chat_prompt_tokens(body);
+        let ctx = u64::from(self.context());
+        match *self {
+            Self::LlamaCpp { n_ctx } if prompt > ctx => Err((
+                400,
+                json!({"error": {"code": 400,
+                    "message": format!("request ({prompt} tokens) exceeds the available context size ({n_ctx} tokens), try increasing it"),
+                    "type": "exceed_context_size_error", "n_prompt_tokens": prompt, "n_ctx": n_ctx}}),
+            )),
+            Self::Vllm { max_model_len } => {
+                let asked = body["max_tokens"].as_u64().unwrap_or(0);
+                if prompt + asked > ctx {
+                    return Err((
+                        400,
+                        json!({"object": "error",
+                            "message": format!("This model's maximum context length is {max_model_len} tokens. However, you requested {} tokens ({prompt} in the messages, {asked} in the completion). Please reduce the length of the messages or completion.", prompt + asked),
+                            "type": "BadRequestError", "param": null, "code": 400}),
+                    ));
+                }
+                Ok(())
+            }
+            Self::Ollama { .. } if prompt > ctx => Err((
+                200,
+                json!({"id": "chatcmpl-cut", "object": "chat.completion", "model": body["model"],
+                    "choices": [{"index": 0, "finish_reason": "stop",
+                        "message": {"role": "assistant", "content": "Sure! Here are some more rows like the ones above."}}],
+                    "usage": {"prompt_tokens": ctx, "completion_tokens": 12, "total_tokens": ctx + 12}}),
+            )),
+            _ => Ok(()),
+        }
+    }
+}

@@ -8,10 +8,11 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use super::Estimate;
 use super::batch::judge_and_write;
+use super::fit::{self, PromptSize};
 use super::pace::Pace;
 use super::prepare::Shared;
+use super::{Estimate, thousands};
 use super::{
     Event, FRUITLESS_LIMIT, GenerateRequest, Outcome, Source, Stage, Tally, blocking, finish,
     with_kept,
@@ -19,7 +20,9 @@ use super::{
 use crate::db::sample::sample_rows;
 use crate::generate::parse::row_list;
 use crate::generate::prompt::{PromptInput, SYSTEM, answer_schema, context_message, user_message};
+use crate::llm::Client;
 use crate::llm::Notice;
+use crate::llm::context::ServerKind;
 use crate::llm::rate::RateState;
 use crate::llm::{JsonRequest, LlmError, Usage};
 
@@ -46,9 +49,6 @@ pub(super) async fn run_llm(
     let wanted = request.rows;
     let mut batch_size = request.batch_size.max(1);
     let concurrency = request.concurrency.max(1);
-    let batches_needed = wanted.div_ceil(batch_size as u64).max(1);
-    // Room to top up rejected rows, bounded so a hopeless table stops.
-    let max_requests = (batches_needed * 2 + 3) as u32;
 
     // The model's shutdown date, asked beside the first request; never waited for.
     let lifecycle = match source {
@@ -65,9 +65,37 @@ pub(super) async fn run_llm(
         }
         Source::Offline => None,
     };
-    if let Some(estimate) = estimate_run(shared, source, wanted, batch_size).await {
-        send(Event::Estimate(estimate));
+    let size = first_prompt(shared, wanted, batch_size).await;
+    let mut max_tokens = None;
+    if let (Source::Llm(client), Some(size)) = (source, &size) {
+        match fit_to_server(client, size, batch_size, events).await {
+            Ok(Some(fitted)) => {
+                batch_size = fitted.batch_size;
+                max_tokens = Some(fitted.max_tokens);
+            }
+            Ok(None) => {}
+            Err(message) => {
+                if let Some(check) = lifecycle {
+                    check.abort();
+                }
+                return Outcome::Failed {
+                    message: format!("{message} Nothing was written."),
+                    kept: 0,
+                };
+            }
+        }
+        send(Event::Estimate(Estimate::new(
+            client,
+            wanted,
+            batch_size,
+            size.prefix_chars,
+            size.varying_chars,
+            size.row_chars,
+        )));
     }
+    let batches_needed = wanted.div_ceil(batch_size as u64).max(1);
+    // Room to top up rejected rows, bounded so a hopeless table stops.
+    let max_requests = (batches_needed * 2 + 3) as u32;
     let rates = || match source {
         Source::Llm(client) => client.rates(),
         Source::Offline => RateState::default(),
@@ -102,7 +130,12 @@ pub(super) async fn run_llm(
             let shared = shared.clone();
             let source = source.clone();
             let cancel = cancel.clone();
-            tasks.spawn(async move { (want, ask(shared, source, want as usize, cancel).await) });
+            tasks.spawn(async move {
+                (
+                    want,
+                    ask(shared, source, want as usize, max_tokens, cancel).await,
+                )
+            });
         }
         let next = tokio::select! {
             _ = cancel.cancelled() => {
@@ -213,39 +246,74 @@ pub(super) async fn run_llm(
     finish(shared, request, source, tally, started).await
 }
 
-/// The run's cost estimate from its first request's prompt, before anything is sent.
-async fn estimate_run(
-    shared: &Arc<Shared>,
-    source: &Source,
-    wanted: u64,
-    batch_size: usize,
-) -> Option<Estimate> {
-    let Source::Llm(client) = source else {
-        return None;
-    };
+/// The sizes of the run's first prompt, before anything is sent.
+async fn first_prompt(shared: &Arc<Shared>, wanted: u64, batch_size: usize) -> Option<PromptSize> {
     let want = (batch_size as u64).min(wanted) as usize;
-    let parts = {
+    let (context, user, schema) = {
         let shared = shared.clone();
         tokio::task::spawn_blocking(move || prompt_for(&shared, want))
             .await
             .ok()?
             .ok()?
     };
-    let (context, user, schema) = parts;
-    let samples: Vec<&str> = user.lines().filter(|l| l.starts_with('{')).collect();
+    let samples: Vec<&str> = context
+        .lines()
+        .chain(user.lines())
+        .filter(|l| l.starts_with('{'))
+        .collect();
     let row_chars = if samples.is_empty() {
         shared.plan.columns.len() * 24
     } else {
         samples.iter().map(|l| l.len()).sum::<usize>() / samples.len()
     };
-    Some(Estimate::new(
-        client,
-        wanted,
-        batch_size,
-        SYSTEM.len() + context.len() + schema.to_string().len(),
-        user.len(),
+    Some(PromptSize {
+        prefix_chars: SYSTEM.len() + context.len() + schema.to_string().len(),
+        varying_chars: user.len(),
         row_chars,
-    ))
+    })
+}
+
+/// Shrinks the batch and the output cap to a local server's context window. `Err` with the
+/// sentence for the user when not even one row fits.
+async fn fit_to_server(
+    client: &Client,
+    size: &PromptSize,
+    batch_size: usize,
+    events: &UnboundedSender<Event>,
+) -> Result<Option<fit::Fit>, String> {
+    let Some(window) = crate::llm::context::learn(client).await else {
+        return Ok(None);
+    };
+    let configured = client.settings().max_output_tokens;
+    match fit::fit(&window, size, batch_size, configured) {
+        Ok(fitted) => {
+            if fitted.shrunk {
+                let cut = if window.server == ServerKind::Ollama {
+                    " (Ollama would silently cut a longer prompt)"
+                } else {
+                    ""
+                };
+                let _ = events.send(Event::Notice {
+                    text: format!(
+                        "{} reads at most {} tokens at a time{cut}, so rowsmith asks for {} row{} per request. For bigger batches, {}.",
+                        client.provider().subject(),
+                        thousands(u64::from(window.tokens)),
+                        fitted.batch_size,
+                        if fitted.batch_size == 1 { "" } else { "s" },
+                        window.server.how_to_raise(window.tokens.saturating_mul(4).max(8_192))
+                    ),
+                });
+            }
+            Ok(Some(fitted))
+        }
+        Err(needed) => Err(format!(
+            "{} reads at most {} tokens at a time, but a request for one row of this table needs about {}. To fix it, {}.",
+            client.provider().subject(),
+            thousands(u64::from(window.tokens)),
+            thousands(u64::from(needed)),
+            window.server.how_to_raise(needed.next_power_of_two())
+        )),
+    }
 }
 
 /// Sends what the client wants the user to hear (each notice once per run).
@@ -285,6 +353,7 @@ async fn ask(
     shared: Arc<Shared>,
     source: Source,
     want: usize,
+    max_tokens: Option<u32>,
     cancel: CancellationToken,
 ) -> Result<Answer, AskError> {
     let Source::Llm(client) = source else {
@@ -311,7 +380,7 @@ async fn ask(
         context,
         user,
         schema,
-        max_output_tokens: None,
+        max_output_tokens: max_tokens,
     };
     let answer = client
         .complete_json(request, &cancel)

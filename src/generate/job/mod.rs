@@ -8,6 +8,7 @@
 
 mod batch;
 mod estimate;
+mod fit;
 mod llm;
 mod offline;
 mod pace;

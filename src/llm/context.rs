@@ -1,0 +1,160 @@
+//! How much a local server can read and write in one request.
+//!
+//! Hosted models have context windows far beyond a batch of rows; local servers often do
+//! not, and they fail in different ways when a request is too long: llama.cpp answers 400
+//! `exceed_context_size_error`, vLLM answers 400 "This model's maximum context length is N
+//! tokens", and Ollama's OpenAI endpoint silently keeps only the end of the prompt (its
+//! default context is 4,096 tokens below 24 GiB of VRAM: docs.ollama.com/context-length).
+//! rowsmith asks the server where the server tells:
+//!
+//! - llama.cpp `GET /props` → `default_generation_settings.n_ctx` (per slot);
+//! - Ollama `POST /api/show` → `num_ctx` in `parameters`, else the 4,096-token default;
+//! - vLLM `GET /v1/models` → `max_model_len` (prompt and output together);
+//! - LM Studio `GET /api/v0/models/{model}` → `loaded_context_length`.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::client::Client;
+use super::provider::ProviderKind;
+
+/// How long each question may take.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+/// Ollama's context when nothing sets it on machines under 24 GiB of VRAM.
+pub const OLLAMA_DEFAULT_CONTEXT: u32 = 4_096;
+
+/// Which kind of server answered, for the advice on raising the limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServerKind {
+    LlamaCpp,
+    Ollama,
+    Vllm,
+    LmStudio,
+}
+
+impl ServerKind {
+    /// How to give the server a bigger context.
+    pub fn how_to_raise(self, tokens: u32) -> String {
+        match self {
+            Self::LlamaCpp => format!("start llama-server with -c {tokens} (or more)"),
+            Self::Ollama => format!(
+                "start Ollama with OLLAMA_CONTEXT_LENGTH={tokens}, or create a model with PARAMETER num_ctx {tokens}"
+            ),
+            Self::Vllm => format!("start vLLM with --max-model-len {tokens}"),
+            Self::LmStudio => {
+                format!("load the model in LM Studio with a context length of {tokens}")
+            }
+        }
+    }
+}
+
+/// A server's context window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ContextWindow {
+    pub tokens: u32,
+    pub server: ServerKind,
+    /// Whether the window was assumed (Ollama's default) rather than read.
+    pub assumed: bool,
+}
+
+/// Asks the compatible server for its context window; `None` for other providers and for
+/// servers that do not say.
+pub async fn learn(client: &Client) -> Option<ContextWindow> {
+    if client.kind() != ProviderKind::Compatible {
+        return None;
+    }
+    let base = client.endpoint_base();
+    let root = base.strip_suffix("/v1").unwrap_or(&base).to_string();
+    let model = client.model().to_string();
+    if let Some(n) = get(client, &format!("{root}/props")).await.and_then(|v| {
+        v.pointer("/default_generation_settings/n_ctx")
+            .or_else(|| v.get("n_ctx"))
+            .and_then(Value::as_u64)
+    }) {
+        return window(n, ServerKind::LlamaCpp, false);
+    }
+    if let Some(show) = post(
+        client,
+        &format!("{root}/api/show"),
+        &json!({"model": model}),
+    )
+    .await
+        && show.get("model_info").is_some()
+    {
+        let num_ctx = show
+            .get("parameters")
+            .and_then(Value::as_str)
+            .and_then(|p| {
+                p.lines().find_map(|l| {
+                    let mut parts = l.split_whitespace();
+                    (parts.next() == Some("num_ctx"))
+                        .then(|| parts.next()?.parse::<u64>().ok())
+                        .flatten()
+                })
+            });
+        return match num_ctx {
+            Some(n) => window(n, ServerKind::Ollama, false),
+            None => window(u64::from(OLLAMA_DEFAULT_CONTEXT), ServerKind::Ollama, true),
+        };
+    }
+    if let Some(list) = get(client, &format!("{base}/models")).await
+        && let Some(models) = list.get("data").and_then(Value::as_array)
+    {
+        let entry = models
+            .iter()
+            .find(|m| m.get("id").and_then(Value::as_str) == Some(model.as_str()))
+            .or_else(|| models.first());
+        if let Some(n) = entry
+            .and_then(|m| m.get("max_model_len"))
+            .and_then(Value::as_u64)
+        {
+            return window(n, ServerKind::Vllm, false);
+        }
+    }
+    if let Some(n) = get(client, &format!("{root}/api/v0/models/{model}"))
+        .await
+        .and_then(|v| v.get("loaded_context_length").and_then(Value::as_u64))
+    {
+        return window(n, ServerKind::LmStudio, false);
+    }
+    None
+}
+
+fn window(tokens: u64, server: ServerKind, assumed: bool) -> Option<ContextWindow> {
+    let tokens = u32::try_from(tokens).ok().filter(|t| *t > 0)?;
+    Some(ContextWindow {
+        tokens,
+        server,
+        assumed,
+    })
+}
+
+async fn get(client: &Client, url: &str) -> Option<Value> {
+    let response = client
+        .http()
+        .get(url)
+        .timeout(PROBE_TIMEOUT)
+        .send()
+        .await
+        .ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    response.json().await.ok()
+}
+
+async fn post(client: &Client, url: &str, body: &Value) -> Option<Value> {
+    let response = client
+        .http()
+        .post(url)
+        .json(body)
+        .timeout(PROBE_TIMEOUT)
+        .send()
+        .await
+        .ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    response.json().await.ok()
+}
