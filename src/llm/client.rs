@@ -154,6 +154,8 @@ struct Inner {
     notices: Mutex<Board>,
     /// Rate limits as the service last reported them.
     rates: Mutex<RateState>,
+    /// A compatible server's context window, asked once per client.
+    context: tokio::sync::OnceCell<Option<super::context::ContextWindow>>,
 }
 
 impl Client {
@@ -201,6 +203,7 @@ impl Client {
                 dropped: Mutex::new(HashSet::new()),
                 notices: Mutex::new(Board::default()),
                 rates: Mutex::new(RateState::default()),
+                context: tokio::sync::OnceCell::new(),
             }),
         })
     }
@@ -359,6 +362,15 @@ impl Client {
             .lock()
             .map(|r| r.clone())
             .unwrap_or_default()
+    }
+
+    /// The server's context window (compatible servers that say), asked once per client.
+    pub async fn context_window(&self) -> Option<super::context::ContextWindow> {
+        *self
+            .inner
+            .context
+            .get_or_init(|| super::context::learn(self))
+            .await
     }
 
     pub(crate) fn http(&self) -> &reqwest::Client {

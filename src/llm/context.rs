@@ -130,31 +130,14 @@ fn window(tokens: u64, server: ServerKind, assumed: bool) -> Option<ContextWindo
     })
 }
 
+/// Servers started with a key (vLLM --api-key, llama-server --api-key) want it here too.
 async fn get(client: &Client, url: &str) -> Option<Value> {
-    let response = client
-        .http()
-        .get(url)
-        .timeout(PROBE_TIMEOUT)
-        .send()
-        .await
-        .ok()?;
-    if !response.status().is_success() {
-        return None;
-    }
-    response.json().await.ok()
+    let headers = super::openai::headers(client).ok()?;
+    super::http::fetch_json(client.http().get(url).headers(headers), PROBE_TIMEOUT).await
 }
 
 async fn post(client: &Client, url: &str, body: &Value) -> Option<Value> {
-    let response = client
-        .http()
-        .post(url)
-        .json(body)
-        .timeout(PROBE_TIMEOUT)
-        .send()
-        .await
-        .ok()?;
-    if !response.status().is_success() {
-        return None;
-    }
-    response.json().await.ok()
+    let headers = super::openai::headers(client).ok()?;
+    let request = client.http().post(url).headers(headers).json(body);
+    super::http::fetch_json(request, PROBE_TIMEOUT).await
 }

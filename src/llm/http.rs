@@ -28,6 +28,19 @@ pub(crate) struct Context<'a> {
     pub rates: &'a std::sync::Mutex<super::rate::RateState>,
 }
 
+/// A side question (model facts, server settings): the JSON of a successful answer within
+/// `timeout`, or `None` for anything else. Never retried; callers treat `None` as "unknown".
+pub(crate) async fn fetch_json(
+    request: reqwest::RequestBuilder,
+    timeout: Duration,
+) -> Option<Value> {
+    let response = request.timeout(timeout).send().await.ok()?;
+    if !response.status().is_success() {
+        return None;
+    }
+    response.json().await.ok()
+}
+
 /// Sends one request and classifies the outcome. `attempt` is the 1-based attempt number,
 /// recorded in errors that report how often the request was tried.
 pub(crate) async fn attempt(

@@ -244,18 +244,8 @@ pub(crate) async fn complete_compatible(
 /// not be answered; `Some(None)` when no date is announced.
 pub(crate) async fn shutdown_date(client: &Client) -> Option<Option<String>> {
     let url = format!("{}/models/{}", client.endpoint_base(), client.model());
-    let response = client
-        .http()
-        .get(url)
-        .headers(headers(client).ok()?)
-        .timeout(super::lifecycle::CHECK_TIMEOUT)
-        .send()
-        .await
-        .ok()?;
-    if !response.status().is_success() {
-        return None;
-    }
-    let body: Value = response.json().await.ok()?;
+    let request = client.http().get(url).headers(headers(client).ok()?);
+    let body = super::http::fetch_json(request, super::lifecycle::CHECK_TIMEOUT).await?;
     Some(
         body.get("shutdown_date")
             .and_then(Value::as_str)
@@ -338,7 +328,7 @@ fn common_body(client: &Client, req: &JsonRequest, system: &str) -> Map<String, 
     body
 }
 
-fn headers(client: &Client) -> Result<HeaderMap, LlmError> {
+pub(crate) fn headers(client: &Client) -> Result<HeaderMap, LlmError> {
     let mut headers = HeaderMap::new();
     if let Some(key) = &client.settings().api_key {
         let mut value =

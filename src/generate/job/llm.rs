@@ -281,7 +281,7 @@ async fn fit_to_server(
     batch_size: usize,
     events: &UnboundedSender<Event>,
 ) -> Result<Option<fit::Fit>, String> {
-    let Some(window) = crate::llm::context::learn(client).await else {
+    let Some(window) = client.context_window().await else {
         return Ok(None);
     };
     let configured = client.settings().max_output_tokens;
