@@ -187,7 +187,8 @@ async fn anthropic_json_summary_reports_usage_and_rejections() {
     assert_eq!(count(&path, "people"), 9);
     let second = &model.bodies().await[1];
     let prompt = second["messages"][0]["content"].as_str().unwrap();
-    assert!(prompt.contains("Write exactly 2 new rows."), "{prompt}");
+    // Two rows are missing; after rejections a top-up asks for half as many again.
+    assert!(prompt.contains("Write exactly 3 new rows."), "{prompt}");
     assert!(
         prompt.contains("already taken, do not use") && prompt.contains("\"ada@example.com\""),
         "{prompt}"

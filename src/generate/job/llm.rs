@@ -68,7 +68,8 @@ pub(super) async fn run_llm(
     let size = first_prompt(shared, wanted, batch_size).await;
     let mut max_tokens = None;
     if let (Source::Llm(client), Some(size)) = (source, &size) {
-        match fit_to_server(client, size, batch_size, events).await {
+        let batch = batch_size.min(usize::try_from(wanted).unwrap_or(usize::MAX));
+        match fit_to_server(client, size, batch, events).await {
             Ok(Some(fitted)) => {
                 batch_size = fitted.batch_size;
                 max_tokens = Some(fitted.max_tokens);
@@ -94,8 +95,9 @@ pub(super) async fn run_llm(
         )));
     }
     let batches_needed = wanted.div_ceil(batch_size as u64).max(1);
-    // Room to top up rejected rows, bounded so a hopeless table stops.
-    let max_requests = (batches_needed * 2 + 3) as u32;
+    // Room to top up rejected rows, bounded so a hopeless table stops (three requests in a
+    // row that add nothing stop it sooner).
+    let max_requests = (batches_needed * 2 + 5) as u32;
     let rates = || match source {
         Source::Llm(client) => client.rates(),
         Source::Offline => RateState::default(),
@@ -122,6 +124,14 @@ pub(super) async fn run_llm(
             && fruitless < FRUITLESS_LIMIT
         {
             let want = (wanted - tally.accepted - in_flight_rows).min(batch_size as u64);
+            // Once rows have been rejected, a top-up asks for half as many again (within
+            // the batch size): a model that loses a third of its rows to duplicates would
+            // otherwise need round after round for the last few.
+            let ask_rows = if tally.rejected.is_empty() {
+                want
+            } else {
+                (want + want.div_ceil(2)).min((batch_size as u64).max(want))
+            };
             tally.requests += 1;
             in_flight_rows += want;
             send(Event::Stage(Stage::AskingModel {
@@ -133,7 +143,7 @@ pub(super) async fn run_llm(
             tasks.spawn(async move {
                 (
                     want,
-                    ask(shared, source, want as usize, max_tokens, cancel).await,
+                    ask(shared, source, ask_rows as usize, max_tokens, cancel).await,
                 )
             });
         }
