@@ -139,6 +139,15 @@ pub enum Command {
         /// Say what would be removed, and remove nothing.
         #[arg(long)]
         dry_run: bool,
+        /// List the operations on record, newest first, with their ids.
+        #[arg(long, conflicts_with_all = ["operation", "forget"])]
+        list: bool,
+        /// Undo this operation (an id from --list) instead of the latest.
+        #[arg(long, value_name = "ID", conflicts_with = "forget")]
+        operation: Option<i64>,
+        /// Clear this operation's record (an id from --list) without touching any row.
+        #[arg(long, value_name = "ID")]
+        forget: Option<i64>,
         #[arg(long)]
         json: bool,
     },

@@ -52,6 +52,7 @@ fn generate(
             .unwrap();
         assert!(out.rejected.is_empty(), "{:?}", out.rejected);
     }
+    journal.finish_operation(op).unwrap();
 }
 
 fn names(n: usize, prefix: &str) -> Vec<Vec<Value>> {
@@ -184,7 +185,11 @@ fn undo_refuses_when_our_rows_were_edited() {
         err.starts_with("Cannot undo: 1 of the 4 rows rowsmith added to 'customers'"),
         "{err}"
     );
-    assert!(err.ends_with("Nothing was removed."), "{err}");
+    assert!(err.contains("Nothing was removed."), "{err}");
+    assert!(
+        err.contains("--list") && err.contains("--forget 1"),
+        "{err}"
+    );
     assert_eq!(count(&path, "customers"), 7);
 }
 
@@ -201,7 +206,7 @@ fn undo_never_deletes_rows_that_reused_our_rowids() {
     );
     let mut db = open_rw(&path);
     let err = undo_last(&mut db, &journal, None).unwrap_err().to_string();
-    assert!(err.starts_with("Nothing to undo"), "{err}");
+    assert!(err.starts_with("Cannot undo: 3 of the 3 rows"), "{err}");
     assert_eq!(count(&path, "customers"), 6);
 }
 
@@ -360,4 +365,260 @@ fn undo_recognises_rows_whatever_sqlite_converted_on_the_way_in() {
     let mut db = open_rw(&path);
     assert_eq!(undo_last(&mut db, &journal, None).unwrap().removed, 2);
     assert_eq!(undo_last(&mut db, &journal, None).unwrap().removed, 5);
+}
+
+// ---------------------------------------------------------------------------------------
+// Undo's contract: exactly one operation, never an older one unasked, dry runs write
+// nothing, running operations are refused, crash leftovers are recognised.
+// ---------------------------------------------------------------------------------------
+
+/// Defect 1: with every row of the latest operation edited, undo used to mark it undone
+/// and remove an older operation's rows, in another table, with exit status 0.
+#[test]
+fn undo_never_skips_to_an_older_operation_when_the_latest_was_edited() {
+    let fx = Fixture::new();
+    let path = fx.db("shop.db", SHOP);
+    let journal = fx.journal();
+    generate(
+        &path,
+        &journal,
+        "orders",
+        &["total"],
+        vec![vec![Value::Real(9.5)]; 4],
+        1,
+    );
+    generate(&path, &journal, "customers", &["name"], names(3, "gen"), 1);
+    exec(
+        &path,
+        "UPDATE customers SET name = name || ' (edited)' WHERE id > 3",
+    );
+    let mut db = open_rw(&path);
+    for _ in 0..2 {
+        let err = undo_last(&mut db, &journal, None).unwrap_err().to_string();
+        assert!(err.starts_with("Cannot undo: 3 of the 3 rows"), "{err}");
+    }
+    assert_eq!(
+        count(&path, "orders"),
+        4,
+        "the older operation is untouched"
+    );
+    assert_eq!(count(&path, "customers"), 6);
+    // The user can go on: clear the record, then the older operation is the latest.
+    let ops = rowsmith::db::undo::list(&db, &journal, None).unwrap();
+    assert_eq!(ops.len(), 2);
+    rowsmith::db::undo::forget(&db, &journal, ops[0].0.id).unwrap();
+    let out = undo_last(&mut db, &journal, None).unwrap();
+    assert_eq!((out.table.as_str(), out.removed), ("orders", 4));
+    assert_eq!(count(&path, "customers"), 6, "the edited rows stay");
+}
+
+/// Defect 1, the other way in: the latest operation's table was renamed.
+#[test]
+fn a_renamed_table_is_refused_and_older_operations_stay() {
+    let fx = Fixture::new();
+    let path = fx.db("shop.db", SHOP);
+    let journal = fx.journal();
+    generate(
+        &path,
+        &journal,
+        "orders",
+        &["total"],
+        vec![vec![Value::Real(1.0)]; 2],
+        1,
+    );
+    generate(&path, &journal, "customers", &["name"], names(3, "gen"), 1);
+    exec(&path, "ALTER TABLE customers RENAME TO clients");
+    let mut db = open_rw(&path);
+    let err = undo_last(&mut db, &journal, None).unwrap_err().to_string();
+    assert!(
+        err.contains("table 'customers'") && err.contains("no longer exists"),
+        "{err}"
+    );
+    assert_eq!(count(&path, "orders"), 2);
+    // An older operation, named by its id, can still be undone.
+    let ops = rowsmith::db::undo::list(&db, &journal, Some("orders")).unwrap();
+    let out = rowsmith::db::undo::undo(
+        &mut db,
+        &journal,
+        rowsmith::db::undo::Target::Operation(ops[0].0.id),
+    )
+    .unwrap();
+    assert_eq!(out.removed, 2);
+    assert_eq!(
+        count(&path, "clients"),
+        6,
+        "nothing of the renamed table was touched"
+    );
+}
+
+/// Defect 2: a dry run must never change the journal.
+#[test]
+fn a_dry_run_never_writes_the_journal() {
+    let fx = Fixture::new();
+    let path = fx.db("shop.db", SHOP);
+    let journal = fx.journal();
+    generate(
+        &path,
+        &journal,
+        "orders",
+        &["total"],
+        vec![vec![Value::Real(1.0)]; 2],
+        1,
+    );
+    generate(&path, &journal, "customers", &["name"], names(3, "gen"), 1);
+    exec(&path, "DELETE FROM customers WHERE id > 3");
+    let journal_file = fx.data_dir().join("journal.sqlite");
+    drop(journal);
+    let before = common::bytes(&journal_file);
+    let out = fx
+        .cmd()
+        .args(["undo", path.to_str().unwrap(), "--dry-run"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("Nothing to undo: none of the rows"),
+        "{stderr}"
+    );
+    assert_eq!(
+        common::bytes(&journal_file),
+        before,
+        "the journal is byte-identical"
+    );
+    assert_eq!(count(&path, "orders"), 2);
+}
+
+/// Defect 3: an operation whose generation is still running cannot be undone.
+#[test]
+fn an_operation_still_being_written_is_refused() {
+    let fx = Fixture::new();
+    let path = fx.db("shop.db", SHOP);
+    let journal = fx.journal();
+    let mut db = open_rw(&path);
+    let info = table_info(&db, "customers").unwrap();
+    let columns = vec!["name".to_string()];
+    let writer = BatchWriter::new(&info, &columns).unwrap();
+    let op = journal
+        .begin_operation(
+            &path,
+            "customers",
+            "test generator",
+            writer.fingerprint_columns(),
+        )
+        .unwrap();
+    let target = JournalTarget {
+        journal: &journal,
+        operation: op,
+    };
+    writer
+        .write(&mut db, &names(5, "a"), Some(&target), &CancelFlag::new())
+        .unwrap();
+    // This process is alive and has not finished the operation.
+    let err = undo_last(&mut db, &journal, None).unwrap_err().to_string();
+    assert!(
+        err.starts_with("Cannot undo yet: rowsmith (process"),
+        "{err}"
+    );
+    assert_eq!(count(&path, "customers"), 8);
+    journal.finish_operation(op).unwrap();
+    assert_eq!(undo_last(&mut db, &journal, None).unwrap().removed, 5);
+}
+
+/// Defect 4: a batch recorded but never committed (a crash in between), whose rowid the
+/// user's own row takes afterwards, is not counted as an edited row of ours.
+#[test]
+fn a_recorded_but_uncommitted_batch_is_recognised_after_a_crash() {
+    let fx = Fixture::new();
+    let path = fx.db("shop.db", SHOP);
+    let journal = fx.journal();
+    let mut db = open_rw(&path);
+    let info = table_info(&db, "customers").unwrap();
+    let columns = vec!["name".to_string()];
+    let writer = BatchWriter::new(&info, &columns).unwrap();
+    let op = journal
+        .begin_operation(
+            &path,
+            "customers",
+            "crashed generator",
+            writer.fingerprint_columns(),
+        )
+        .unwrap();
+    // One batch committed (rowids 4..8), then the process died between recording the next
+    // batch (rowids 9, 10) and its COMMIT: the record exists, the rows never did.
+    let target = JournalTarget {
+        journal: &journal,
+        operation: op,
+    };
+    writer
+        .write(&mut db, &names(5, "gen"), Some(&target), &CancelFlag::new())
+        .unwrap();
+    let ghost = |id: i64| rowsmith::db::journal::RecordedRow {
+        key: rowsmith::db::journal::RowKey::Rowid(id),
+        fingerprint: 42,
+    };
+    journal.append_chunk(op, &[ghost(9), ghost(10)]).unwrap();
+    drop(journal);
+    let journal_file = fx.data_dir().join("journal.sqlite");
+    Connection::open(&journal_file)
+        .unwrap()
+        .execute("UPDATE operations SET pid = 2147483000", [])
+        .unwrap(); // the crashed process is gone
+    let journal = fx.journal();
+    // The user adds a row afterwards; it takes the freed rowid 9.
+    exec(
+        &path,
+        "INSERT INTO customers (name) VALUES ('user row on a freed rowid')",
+    );
+    let out = undo_last(&mut db, &journal, None).unwrap();
+    assert_eq!(
+        (out.removed, out.already_gone),
+        (5, 0),
+        "the real rows, and only them"
+    );
+    assert_eq!(count(&path, "customers"), 4, "the user's row stays");
+}
+
+/// Defect 5: a BEFORE INSERT trigger with RAISE(IGNORE) drops rows silently; rowsmith
+/// reported them as added and recorded duplicate rowids.
+#[test]
+fn rows_a_trigger_ignores_are_not_counted_or_recorded() {
+    let fx = Fixture::new();
+    let path = fx.db(
+        "t.db",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER NOT NULL);
+         CREATE TRIGGER odd_only BEFORE INSERT ON t WHEN NEW.n % 2 = 0 BEGIN SELECT RAISE(IGNORE); END;
+         WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 2 FROM s WHERE i < 59) INSERT INTO t (n) SELECT i FROM s;",
+    );
+    let journal = fx.journal();
+    let mut db = open_rw(&path);
+    let info = table_info(&db, "t").unwrap();
+    let columns = vec!["n".to_string()];
+    let writer = BatchWriter::new(&info, &columns).unwrap();
+    let op = journal
+        .begin_operation(&path, "t", "test", writer.fingerprint_columns())
+        .unwrap();
+    let rows: Vec<Vec<Value>> = (100..130).map(|n| vec![Value::Integer(n)]).collect();
+    let target = JournalTarget {
+        journal: &journal,
+        operation: op,
+    };
+    let out = writer
+        .write(&mut db, &rows, Some(&target), &CancelFlag::new())
+        .unwrap();
+    journal.finish_operation(op).unwrap();
+    assert_eq!(out.accepted.len(), 15, "only the odd values went in");
+    assert_eq!(out.rejected.len(), 15);
+    assert!(
+        out.rejected[0].reason.contains("RAISE(IGNORE)"),
+        "{}",
+        out.rejected[0].reason
+    );
+    assert_eq!(count(&path, "t"), 45);
+    let recorded = journal.rows(op).unwrap();
+    let mut keys: Vec<_> = recorded.iter().map(|r| format!("{:?}", r.key)).collect();
+    keys.dedup();
+    assert_eq!(keys.len(), 15, "one record per inserted row, no duplicates");
+    assert_eq!(undo_last(&mut db, &journal, None).unwrap().removed, 15);
+    assert_eq!(count(&path, "t"), 30);
 }

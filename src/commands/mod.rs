@@ -74,8 +74,19 @@ pub fn run(cli: Cli) -> CommandResult {
             db,
             table,
             dry_run,
+            list,
+            operation,
+            forget,
             json,
-        }) => undo::run(&db, table.as_deref(), dry_run, json),
+        }) => undo::run(&undo::Args {
+            db: &db,
+            table: table.as_deref(),
+            dry_run,
+            list,
+            operation,
+            forget,
+            json,
+        }),
         Some(Command::Generate {
             db,
             table,
@@ -136,7 +147,11 @@ pub fn run(cli: Cli) -> CommandResult {
 fn writing_command(command: &Command) -> Option<&'static str> {
     match command {
         Command::Generate { dry_run: false, .. } => Some("generate"),
-        Command::Undo { dry_run: false, .. } => Some("undo"),
+        Command::Undo {
+            dry_run: false,
+            list: false,
+            ..
+        } => Some("undo"),
         Command::Import { .. } => Some("import"),
         Command::Drop { .. } => Some("drop"),
         _ => None,

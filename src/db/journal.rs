@@ -101,6 +101,7 @@ impl Journal {
         conn.pragma_update(None, "foreign_keys", true)
             .map_err(fail)?;
         conn.execute_batch(SCHEMA).map_err(fail)?;
+        migrate(&conn).map_err(fail)?;
         Ok(Self {
             conn,
             path: path.to_path_buf(),
@@ -135,8 +136,8 @@ impl Journal {
         let columns = serde_json::to_string(columns).unwrap_or_else(|_| "[]".into());
         self.conn
             .execute(
-                "INSERT INTO operations (database, table_name, source, columns) VALUES (?1, ?2, ?3, ?4)",
-                params![database_key(database), table, source, columns],
+                "INSERT INTO operations (database, table_name, source, columns, pid) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![database_key(database), table, source, columns, std::process::id()],
             )
             .map_err(|e| self.fail(e))?;
         Ok(OperationId(self.conn.last_insert_rowid()))
@@ -149,11 +150,121 @@ impl Journal {
         let (kind, blob) = encode_rows(rows);
         self.conn
             .execute(
-                "INSERT INTO chunks (operation_id, row_count, key_kind, rows) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO chunks (operation_id, row_count, key_kind, rows, confirmed) VALUES (?1, ?2, ?3, ?4, 0)",
                 params![op.0, rows.len() as i64, kind, blob],
             )
             .map_err(|e| self.fail(e))?;
         Ok(ChunkId(self.conn.last_insert_rowid()))
+    }
+
+    /// Marks an operation as complete: no more batches will be added to it.
+    pub fn finish_operation(&self, op: OperationId) -> Result<(), DbError> {
+        self.conn
+            .execute(
+                "UPDATE operations SET finished_at = datetime('now') WHERE id = ?1 AND finished_at IS NULL",
+                [op.0],
+            )
+            .map_err(|e| self.fail(e))?;
+        Ok(())
+    }
+
+    /// The process still adding batches to an operation, if any: not finished, and its
+    /// process is alive (where the system can tell; Linux's /proc).
+    pub fn writer_of(&self, op: OperationId) -> Result<Option<u32>, DbError> {
+        let row: Option<(Option<String>, Option<i64>)> = self
+            .conn
+            .query_row(
+                "SELECT finished_at, pid FROM operations WHERE id = ?1",
+                [op.0],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.fail(e))?;
+        let Some((None, Some(pid))) = row else {
+            return Ok(None);
+        };
+        let pid = u32::try_from(pid).ok();
+        Ok(pid.filter(|p| process_alive(*p)))
+    }
+
+    /// Forgets an operation: undo will not look at it again. Its rows are not touched.
+    pub fn forget_operation(&self, op: OperationId) -> Result<(), DbError> {
+        self.mark_undone(op)
+    }
+
+    /// Marks a chunk's batch as committed in the user's database. A chunk never confirmed
+    /// is what a crash between recording and committing leaves: its rows may never have
+    /// existed, and their rowids may since belong to someone else's rows.
+    pub fn confirm_chunk(&self, chunk: ChunkId) -> Result<(), DbError> {
+        self.conn
+            .execute("UPDATE chunks SET confirmed = 1 WHERE id = ?1", [chunk.0])
+            .map_err(|e| self.fail(e))?;
+        Ok(())
+    }
+
+    /// The operation with this id, if it is on record for `database`.
+    pub fn operation(
+        &self,
+        database: &Path,
+        id: OperationId,
+    ) -> Result<Option<Operation>, DbError> {
+        self.conn
+            .query_row(
+                &format!("{OPERATION_SELECT} WHERE o.database = ?1 AND o.id = ?2"),
+                params![database_key(database), id.0],
+                operation_row,
+            )
+            .optional()
+            .map_err(|e| self.fail(e))
+    }
+
+    /// Every operation on record for `database` (and `table`), newest first, with whether
+    /// it was undone.
+    pub fn list(
+        &self,
+        database: &Path,
+        table: Option<&str>,
+    ) -> Result<Vec<(Operation, Option<String>)>, DbError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "{OPERATION_SELECT} WHERE o.database = ?1 AND (?2 IS NULL OR o.table_name = ?2)
+                   AND EXISTS (SELECT 1 FROM chunks c WHERE c.operation_id = o.id)
+                 ORDER BY o.id DESC"
+            ))
+            .map_err(|e| self.fail(e))?;
+        stmt.query_map(params![database_key(database), table], |r| {
+            Ok((operation_row(r)?, r.get::<_, Option<String>>(7)?))
+        })
+        .and_then(|rows| rows.collect())
+        .map_err(|e| self.fail(e))
+    }
+
+    /// The recorded rows of an operation, batch by batch, with whether each batch was
+    /// confirmed as committed.
+    pub fn batches(&self, op: OperationId) -> Result<Vec<(bool, Vec<RecordedRow>)>, DbError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT confirmed, key_kind, rows FROM chunks WHERE operation_id = ?1 ORDER BY id",
+            )
+            .map_err(|e| self.fail(e))?;
+        let chunks: Vec<(bool, String, Vec<u8>)> = stmt
+            .query_map([op.0], |r| {
+                Ok((r.get::<_, i64>(0)? != 0, r.get(1)?, r.get(2)?))
+            })
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.fail(e))?;
+        let mut out = Vec::new();
+        for (confirmed, kind, blob) in chunks {
+            let mut rows = Vec::new();
+            decode_rows(&kind, &blob, &mut rows).ok_or_else(|| DbError::Journal {
+                path: self.path.display().to_string(),
+                detail: format!("a record of operation {} is unreadable", op.0),
+            })?;
+            out.push((confirmed, rows));
+        }
+        Ok(out)
     }
 
     /// Forgets a chunk whose batch did not commit.
@@ -173,25 +284,14 @@ impl Journal {
     ) -> Result<Option<Operation>, DbError> {
         self.conn
             .query_row(
-                "SELECT o.id, o.database, o.table_name, o.created_at, o.source, o.columns,
-                        (SELECT sum(row_count) FROM chunks c WHERE c.operation_id = o.id)
-                 FROM operations o
+                &format!(
+                    "{OPERATION_SELECT}
                  WHERE o.database = ?1 AND (?2 IS NULL OR o.table_name = ?2) AND o.undone_at IS NULL
                    AND EXISTS (SELECT 1 FROM chunks c WHERE c.operation_id = o.id)
-                 ORDER BY o.id DESC LIMIT 1",
+                 ORDER BY o.id DESC LIMIT 1"
+                ),
                 params![database_key(database), table],
-                |r| {
-                    let columns: String = r.get(5)?;
-                    Ok(Operation {
-                        id: OperationId(r.get(0)?),
-                        database: r.get(1)?,
-                        table: r.get(2)?,
-                        created_at: r.get(3)?,
-                        source: r.get(4)?,
-                        columns: serde_json::from_str(&columns).unwrap_or_default(),
-                        rows: r.get::<_, i64>(6)?.max(0) as u64,
-                    })
-                },
+                operation_row,
             )
             .optional()
             .map_err(|e| self.fail(e))
@@ -227,6 +327,53 @@ impl Journal {
             .map_err(|e| self.fail(e))?;
         Ok(())
     }
+}
+
+/// Whether process `pid` is running. Where the system has no /proc to ask, an unfinished
+/// operation counts as abandoned.
+fn process_alive(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    proc.is_dir() && proc.join(pid.to_string()).exists()
+}
+
+/// The columns [`operation_row`] reads, then `undone_at`.
+const OPERATION_SELECT: &str =
+    "SELECT o.id, o.database, o.table_name, o.created_at, o.source, o.columns,
+        (SELECT sum(row_count) FROM chunks c WHERE c.operation_id = o.id), o.undone_at
+ FROM operations o";
+
+fn operation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Operation> {
+    let columns: String = r.get(5)?;
+    Ok(Operation {
+        id: OperationId(r.get(0)?),
+        database: r.get(1)?,
+        table: r.get(2)?,
+        created_at: r.get(3)?,
+        source: r.get(4)?,
+        columns: serde_json::from_str(&columns).unwrap_or_default(),
+        rows: r.get::<_, Option<i64>>(6)?.unwrap_or(0).max(0) as u64,
+    })
+}
+
+/// Brings a journal written by an older rowsmith up to date. Chunks recorded before
+/// confirmation existed count as confirmed: their batches committed or were removed.
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let has = |table: &str, column: &str| -> rusqlite::Result<bool> {
+        conn.prepare(&format!(
+            "SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"
+        ))?
+        .exists([column])
+    };
+    if !has("chunks", "confirmed")? {
+        conn.execute_batch("ALTER TABLE chunks ADD COLUMN confirmed INTEGER NOT NULL DEFAULT 1")?;
+    }
+    if !has("operations", "finished_at")? {
+        conn.execute_batch(
+            "ALTER TABLE operations ADD COLUMN finished_at TEXT;
+             ALTER TABLE operations ADD COLUMN pid INTEGER;",
+        )?;
+    }
+    Ok(())
 }
 
 /// How a database is named in the journal: its canonical path, so

@@ -1,5 +1,12 @@
 //! Takes back the rows of the most recent rowsmith operation.
 //!
+//! The contract: undo acts on exactly one operation, the latest of the table asked for
+//! (or of the database), or one the user names by its id from `undo --list`. It never
+//! skips to an older one on its own: when the latest cannot be undone (its table renamed,
+//! its rows edited or gone) it says so and how to go on. A dry run writes nothing, the
+//! journal included. An operation whose generation is still running is refused. A batch
+//! recorded but never committed (a crash in between) is recognised and left out.
+//!
 //! Undo deletes a row only when it still holds exactly what rowsmith wrote
 //! (same key, same fingerprint), refuses when any of those rows was edited,
 //! and refuses when other rows now reference them, since deleting would then
@@ -15,7 +22,7 @@ use serde::Serialize;
 
 use super::catalog::{TableInfo, referencing_keys, table_info};
 use super::ident::quote;
-use super::journal::{Journal, Operation, RowKey};
+use super::journal::{Journal, Operation, OperationId, RowKey};
 use super::sample::rowid_name;
 use super::write::read_fingerprints;
 use super::{Database, DbError};
@@ -51,13 +58,31 @@ struct Plan {
     gone: u64,
 }
 
-/// Says what `undo` would remove, without changing anything.
+/// Which operation an undo acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target<'a> {
+    /// The latest operation on the database, or on one table of it.
+    Latest(Option<&'a str>),
+    /// An operation the user named by its id (from `undo --list`).
+    Operation(OperationId),
+}
+
+/// Says what `undo` would remove, without changing anything (the journal included).
 pub fn preview_undo(
     db: &Database,
     journal: &Journal,
     table: Option<&str>,
 ) -> Result<UndoPreview, DbError> {
-    let plan = plan(db, journal, table)?;
+    preview(db, journal, Target::Latest(table))
+}
+
+/// Says what undoing `target` would remove, without changing anything.
+pub fn preview(
+    db: &Database,
+    journal: &Journal,
+    target: Target<'_>,
+) -> Result<UndoPreview, DbError> {
+    let plan = plan(db, journal, target)?;
     Ok(UndoPreview {
         table: plan.table.name.clone(),
         source: plan.operation.source.clone(),
@@ -74,13 +99,22 @@ pub fn undo_last(
     journal: &Journal,
     table: Option<&str>,
 ) -> Result<UndoOutcome, DbError> {
+    undo(db, journal, Target::Latest(table))
+}
+
+/// Removes the rows of `target`, in one transaction, and marks it undone.
+pub fn undo(
+    db: &mut Database,
+    journal: &Journal,
+    target: Target<'_>,
+) -> Result<UndoOutcome, DbError> {
     db.require_writable()?;
     let path = db.display_path();
     let err = |e: rusqlite::Error| DbError::from_sqlite(e, &path);
     // Holding the write lock while checking means nothing can change the rows
     // between the check and the delete.
     db.conn().execute_batch("BEGIN IMMEDIATE").map_err(err)?;
-    let result = plan(db, journal, table).and_then(|plan| {
+    let result = plan(db, journal, target).and_then(|plan| {
         let key_cols = stage_keys(db.conn(), &plan).map_err(err)?;
         check_references(db, &plan, &key_cols)?;
         let removed = delete_rows(db.conn(), &plan, &key_cols).map_err(err)?;
@@ -111,40 +145,116 @@ pub fn undo_last(
     }
 }
 
-fn plan(db: &Database, journal: &Journal, table: Option<&str>) -> Result<Plan, DbError> {
-    let table_name = match table {
-        Some(name) => Some(table_info(db, name)?.name),
-        None => None,
-    };
-    loop {
-        let Some(operation) = journal.latest(db.path(), table_name.as_deref())? else {
-            return Err(DbError::Refused(match &table_name {
-                Some(t) => format!(
-                    "Nothing to undo: rowsmith has no rows of its own on record for table '{t}'."
-                ),
-                None => format!(
-                    "Nothing to undo: rowsmith has no rows of its own on record in '{}'.",
-                    db.display_path()
-                ),
-            }));
-        };
-        let info = match table_info(db, &operation.table) {
-            Ok(info) => info,
-            Err(DbError::UnknownTable { .. }) => {
-                // The table is gone, and with it every row we could remove.
-                journal.mark_undone(operation.id)?;
-                continue;
+/// Forgets an operation so that undo no longer considers it; no row is touched. For a
+/// record undo cannot act on (its table renamed or dropped, its rows edited or gone).
+pub fn forget(db: &Database, journal: &Journal, id: OperationId) -> Result<Operation, DbError> {
+    let operation = journal
+        .operation(db.path(), id)?
+        .ok_or_else(|| unknown_operation(db, id))?;
+    journal.forget_operation(id)?;
+    Ok(operation)
+}
+
+/// The operations on record for the database (or one table), newest first, with the time
+/// each was undone.
+pub fn list(
+    db: &Database,
+    journal: &Journal,
+    table: Option<&str>,
+) -> Result<Vec<(Operation, Option<String>)>, DbError> {
+    journal.list(db.path(), table)
+}
+
+fn unknown_operation(db: &Database, id: OperationId) -> DbError {
+    DbError::Refused(format!(
+        "There is no operation {} on record for '{}'. `rowsmith undo {} --list` shows them.",
+        id.0,
+        db.display_path(),
+        db.display_path()
+    ))
+}
+
+/// The hint that ends a refusal: how to see older operations and clear this one.
+fn way_out(db: &Database, op: &Operation) -> String {
+    format!(
+        "`rowsmith undo {} --list` shows older operations; `--forget {}` clears this record without touching any row.",
+        db.display_path(),
+        op.id.0
+    )
+}
+
+/// Checks the rows of exactly one operation against the table as it is now. It never
+/// moves on to an older operation and never writes the journal: refusals say why and how
+/// to go on.
+fn plan(db: &Database, journal: &Journal, target: Target<'_>) -> Result<Plan, DbError> {
+    let operation = match target {
+        Target::Operation(id) => {
+            let op = journal
+                .operation(db.path(), id)?
+                .ok_or_else(|| unknown_operation(db, id))?;
+            if journal
+                .list(db.path(), None)?
+                .iter()
+                .any(|(o, undone)| o.id == id && undone.is_some())
+            {
+                return Err(DbError::Refused(format!(
+                    "Operation {} was already undone or cleared.",
+                    id.0
+                )));
             }
-            Err(e) => return Err(e),
-        };
-        if let Some(missing) = operation.columns.iter().find(|c| info.column(c).is_none()) {
+            op
+        }
+        Target::Latest(table) => {
+            let table_name = match table {
+                Some(name) => Some(table_info(db, name)?.name),
+                None => None,
+            };
+            journal
+                .latest(db.path(), table_name.as_deref())?
+                .ok_or_else(|| {
+                    DbError::Refused(match &table_name {
+                        Some(t) => format!(
+                            "Nothing to undo: rowsmith has no rows of its own on record for table '{t}'."
+                        ),
+                        None => format!(
+                            "Nothing to undo: rowsmith has no rows of its own on record in '{}'.",
+                            db.display_path()
+                        ),
+                    })
+                })?
+        }
+    };
+    if let Some(pid) = journal.writer_of(operation.id)? {
+        return Err(DbError::Refused(format!(
+            "Cannot undo yet: rowsmith (process {pid}) is still adding rows to '{}' in this operation. \
+             Cancel or wait for that generation, then undo. Nothing was removed.",
+            operation.table
+        )));
+    }
+    let info = match table_info(db, &operation.table) {
+        Ok(info) => info,
+        Err(DbError::UnknownTable { .. }) => {
             return Err(DbError::Refused(format!(
-                "Cannot undo: column '{missing}' of table '{}' was removed since rowsmith added rows, so they cannot be \
-                 told apart from yours. Nothing was removed.",
-                info.name
+                "Cannot undo: table '{}', where rowsmith added {} rows on {}, no longer exists (renamed or \
+                 dropped), so its rows cannot be found. Nothing was removed. {}",
+                operation.table,
+                operation.rows,
+                operation.created_at,
+                way_out(db, &operation)
             )));
         }
-        let recorded = journal.rows(operation.id)?;
+        Err(e) => return Err(e),
+    };
+    if let Some(missing) = operation.columns.iter().find(|c| info.column(c).is_none()) {
+        return Err(DbError::Refused(format!(
+            "Cannot undo: column '{missing}' of table '{}' was removed since rowsmith added rows, so they cannot be \
+             told apart from yours. Nothing was removed. {}",
+            info.name,
+            way_out(db, &operation)
+        )));
+    }
+    let (mut ours, mut gone, mut changed) = (Vec::new(), 0u64, 0u64);
+    for (confirmed, recorded) in journal.batches(operation.id)? {
         let current = read_fingerprints(
             db.conn(),
             &info,
@@ -152,34 +262,48 @@ fn plan(db: &Database, journal: &Journal, table: Option<&str>) -> Result<Plan, D
             recorded.iter().map(|r| &r.key),
         )
         .map_err(|e| db.err(e))?;
-        let (mut ours, mut gone, mut changed) = (Vec::new(), 0u64, 0u64);
+        let mut batch = (Vec::new(), 0u64, 0u64);
         for (row, (key, now)) in recorded.iter().zip(current) {
             match now {
-                Some(fp) if fp == row.fingerprint => ours.push(key),
-                Some(_) => changed += 1,
-                None => gone += 1,
+                Some(fp) if fp == row.fingerprint => batch.0.push(key),
+                Some(_) => batch.1 += 1,
+                None => batch.2 += 1,
             }
         }
-        if ours.is_empty() {
-            // None of its rows is left as written: nothing of this operation
-            // remains to undo, so look further back.
-            journal.mark_undone(operation.id)?;
+        // A batch recorded but never confirmed, none of whose rows is there as written,
+        // never committed (a crash between the record and the commit): its rowids may
+        // belong to rows the user added since, which are not ours to judge.
+        if !confirmed && batch.0.is_empty() {
             continue;
         }
-        if changed > 0 {
-            return Err(DbError::Refused(format!(
-                "Cannot undo: {changed} of the {} rows rowsmith added to '{}' on {} were edited since, and undo would \
-                 delete your changes. Nothing was removed.",
-                operation.rows, info.name, operation.created_at
-            )));
-        }
-        return Ok(Plan {
-            operation,
-            table: info,
-            ours,
-            gone,
-        });
+        ours.extend(batch.0);
+        changed += batch.1;
+        gone += batch.2;
     }
+    if changed > 0 {
+        return Err(DbError::Refused(format!(
+            "Cannot undo: {changed} of the {} rows rowsmith added to '{}' on {} were edited or replaced since, and \
+             undo would delete your changes. Nothing was removed. {}",
+            ours.len() as u64 + changed + gone,
+            info.name,
+            operation.created_at,
+            way_out(db, &operation)
+        )));
+    }
+    if ours.is_empty() {
+        return Err(DbError::Refused(format!(
+            "Nothing to undo: none of the rows rowsmith added to '{}' on {} is still in the table. {}",
+            info.name,
+            operation.created_at,
+            way_out(db, &operation)
+        )));
+    }
+    Ok(Plan {
+        operation,
+        table: info,
+        ours,
+        gone,
+    })
 }
 
 /// Fills `temp.rowsmith_undo_keys` with the keys to delete.

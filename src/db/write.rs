@@ -225,6 +225,11 @@ impl<'t> BatchWriter<'t> {
             forget(chunk);
             return Err(err(e));
         }
+        if let Some((target, id)) = chunk {
+            // Best effort: an unconfirmed chunk whose rows are there still counts as
+            // committed when undo checks it.
+            let _ = target.journal.confirm_chunk(id);
+        }
         Ok(outcome)
     }
 
@@ -295,7 +300,11 @@ impl<'t> BatchWriter<'t> {
                     })
             };
             let verdict = match inserted {
-                Ok(key) => match self.deferred_violation(conn, &deferred, &key) {
+                Ok(None) => Err(format!(
+                    "a trigger on '{}' ignored the row (RAISE(IGNORE)), so it was not added",
+                    self.table.name
+                )),
+                Ok(Some(key)) => match self.deferred_violation(conn, &deferred, &key) {
                     Ok(None) => Ok(key),
                     Ok(Some(reason)) => Err(reason),
                     Err(e) => return Err(err(e)),
@@ -338,13 +347,21 @@ impl<'t> BatchWriter<'t> {
         conn: &Connection,
         stmt: &mut rusqlite::CachedStatement<'_>,
         values: impl Iterator<Item = &'v Value>,
-    ) -> rusqlite::Result<RowKey> {
+    ) -> rusqlite::Result<Option<RowKey>> {
+        // `None`: a trigger's RAISE(IGNORE) dropped the row without an error. Nothing was
+        // inserted, so there is no key to record (the last rowid is an older row's).
         match &self.key {
             KeyShape::Rowid(_) => {
-                stmt.execute(params_from_iter(values))?;
-                Ok(RowKey::Rowid(conn.last_insert_rowid()))
+                let changed = stmt.execute(params_from_iter(values))?;
+                Ok((changed > 0).then(|| RowKey::Rowid(conn.last_insert_rowid())))
             }
-            KeyShape::Primary(_) => stmt.query_row(params_from_iter(values), |r| self.read_key(r)),
+            KeyShape::Primary(_) => {
+                match stmt.query_row(params_from_iter(values), |r| self.read_key(r)) {
+                    Ok(key) => Ok(Some(key)),
+                    Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            }
         }
     }
 

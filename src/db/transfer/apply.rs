@@ -189,6 +189,11 @@ pub fn apply_import(
             other => err(other),
         });
     }
+    if let Some((journal, chunks)) = &recorded {
+        for &chunk in chunks {
+            let _ = journal.confirm_chunk(chunk);
+        }
+    }
     let count_sql = format!("SELECT count(*) FROM main.{}", quote(&info.name));
     let new_row_count: i64 = conn.query_row(&count_sql, [], |r| r.get(0)).map_err(err)?;
     reporter.report(Stage::Finishing, inserted, Some(inserted), size);

@@ -57,6 +57,8 @@ pub(super) fn record_rows(
             }
         }
     }
+    // Every row is recorded: nothing more will join this operation.
+    journal.finish_operation(op)?;
     Ok(chunks)
 }
 

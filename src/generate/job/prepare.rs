@@ -174,3 +174,15 @@ pub(super) fn prepare(
         stop,
     })
 }
+
+impl Drop for Shared {
+    /// The run is over however it ended (done, failed, cancelled, a panic): its operation
+    /// takes no more batches, so undo may now take it back.
+    fn drop(&mut self) {
+        if let Ok(slot) = self.journal.get_mut()
+            && let Some((journal, op)) = slot.as_ref()
+        {
+            let _ = journal.finish_operation(*op);
+        }
+    }
+}
