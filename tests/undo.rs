@@ -622,3 +622,54 @@ fn rows_a_trigger_ignores_are_not_counted_or_recorded() {
     assert_eq!(undo_last(&mut db, &journal, None).unwrap().removed, 15);
     assert_eq!(count(&path, "t"), 30);
 }
+
+#[test]
+fn the_cli_lists_operations_undoes_a_named_one_and_forgets_a_record() {
+    let fx = Fixture::new();
+    let path = fx.db("shop.db", SHOP);
+    let journal = fx.journal();
+    generate(
+        &path,
+        &journal,
+        "orders",
+        &["total"],
+        vec![vec![Value::Real(2.0)]; 3],
+        1,
+    );
+    generate(&path, &journal, "customers", &["name"], names(2, "gen"), 1);
+    drop(journal);
+    let p = path.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let out = fx.cmd().args(args).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (ok, list, _) = run(&["undo", p, "--list"]);
+    assert!(ok);
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines.len(), 2, "{list}");
+    assert!(
+        lines[0].contains("'customers'") && lines[1].contains("'orders'"),
+        "{list}"
+    );
+    let older: String = lines[1].split_whitespace().next().unwrap().to_string();
+    let (ok, out, err) = run(&["undo", p, "--operation", &older]);
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with("Removed 3 rows from table 'orders'"),
+        "{out}"
+    );
+    assert_eq!(count(&path, "customers"), 5, "the newer operation stays");
+    let newer: String = lines[0].split_whitespace().next().unwrap().to_string();
+    let (ok, out, _) = run(&["undo", p, "--forget", &newer]);
+    assert!(
+        ok && out.starts_with(&format!("Cleared operation {newer}")),
+        "{out}"
+    );
+    assert_eq!(count(&path, "customers"), 5, "forgetting touches no row");
+    let (ok, _, err) = run(&["undo", p]);
+    assert!(!ok && err.contains("Nothing to undo"), "{err}");
+}
