@@ -175,6 +175,10 @@ pub struct GenerateSection {
     /// Rows generated when no count is given.
     #[serde(deserialize_with = "default_rows")]
     pub default_rows: u64,
+    /// The most rows one run may add (`-n` and the app alike): a typo must not fill the
+    /// disk or send thousands of paid requests.
+    #[serde(deserialize_with = "max_rows")]
+    pub max_rows: u64,
 }
 
 impl Default for GenerateSection {
@@ -183,6 +187,7 @@ impl Default for GenerateSection {
             batch_size: 25,
             concurrency: 4,
             default_rows: 10,
+            max_rows: 1_000_000,
         }
     }
 }
@@ -596,7 +601,8 @@ where
     T: Deserialize<'de> + PartialOrd + Display + Copy,
 {
     let v = T::deserialize(d)?;
-    if v < lo || v > hi {
+    // Written as "not inside" so that NaN, which compares false with everything, is refused.
+    if !(v >= lo && v <= hi) {
         return Err(D::Error::custom(format!(
             "must be between {lo} and {hi} (got {v})"
         )));
@@ -626,6 +632,10 @@ fn batch_size<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
 
 fn concurrency<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
     ranged(d, 1, 32)
+}
+
+fn max_rows<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    ranged(d, 1, 100_000_000)
 }
 
 fn default_rows<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {

@@ -323,3 +323,35 @@ fn read_only_refuses_commands_that_write() {
     }
     assert_eq!(std::fs::read(&path).unwrap(), before);
 }
+
+#[test]
+fn a_row_count_above_the_bound_is_refused_before_anything_runs() {
+    let fx = Fixture::new();
+    let path = fx.db(
+        "t.db",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO t (name) VALUES ('a');",
+    );
+    let before = common::bytes(&path);
+    let out = fx
+        .cmd()
+        .args([
+            "generate",
+            path.to_str().unwrap(),
+            "t",
+            "-n",
+            "99999999999",
+            "--provider",
+            "offline",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(
+            "99,999,999,999 rows is more than one run may add (generate.max_rows = 1,000,000)"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(common::bytes(&path), before);
+}

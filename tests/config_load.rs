@@ -164,6 +164,9 @@ fn wrong_type_and_bad_choices_name_the_key() {
             "openai.reasoning_effort",
         ),
         ("temperature = 3.5\n", 1, "temperature"),
+        // NaN compares false with every bound; it must not slip through as `null`.
+        ("temperature = nan\n", 1, "temperature"),
+        ("[generate]\nmax_rows = 0\n", 2, "generate.max_rows"),
     ];
     for (text, line, key) in cases {
         let err = load_text(text).expect_err(text);

@@ -87,6 +87,7 @@ fn options(w: u16, h: u16) -> Options {
         db_path: "/home/dev/shop.db".into(),
         read_only: false,
         default_rows: 10,
+        max_rows: 1_000_000,
         source: "OpenAI gpt-5-mini".into(),
         source_note: None,
         providers: providers(),

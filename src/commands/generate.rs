@@ -38,6 +38,14 @@ pub fn run(args: Args, config: &Config) -> CommandResult {
     if rows == 0 {
         return Err("Nothing to do: --rows must be at least 1.".into());
     }
+    if rows > config.generate.max_rows {
+        return Err(format!(
+            "{} rows is more than one run may add (generate.max_rows = {}). Ask for fewer, or raise generate.max_rows in the config file.",
+            crate::output::thousands(rows),
+            crate::output::thousands(config.generate.max_rows)
+        )
+        .into());
+    }
     let mut request = GenerateRequest::new(args.db.clone(), args.table.clone(), rows);
     request.seed = args.seed;
     request.dry_run = args.dry_run;

@@ -358,6 +358,15 @@ fn operation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Operation> {
 /// Brings a journal written by an older rowsmith up to date. Chunks recorded before
 /// confirmation existed count as confirmed: their batches committed or were removed.
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    // Under the write lock: two processes opening an old journal at once must not both
+    // add the same column.
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let result = add_missing_columns(conn);
+    conn.execute_batch(if result.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
+    result
+}
+
+fn add_missing_columns(conn: &Connection) -> rusqlite::Result<()> {
     let has = |table: &str, column: &str| -> rusqlite::Result<bool> {
         conn.prepare(&format!(
             "SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"
@@ -480,6 +489,23 @@ mod tests {
         assert_eq!((latest.id, latest.rows), (op, 3));
         journal.mark_undone(op)?;
         assert!(journal.latest(&db, None)?.is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn many_processes_can_open_a_new_journal_at_once() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("journal.sqlite");
+        let opened: Vec<bool> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| s.spawn(|| Journal::open(&path).is_ok()))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or(false))
+                .collect()
+        });
+        assert!(opened.iter().all(|ok| *ok), "{opened:?}");
         Ok(())
     }
 

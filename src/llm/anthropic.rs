@@ -34,7 +34,7 @@ pub(crate) async fn complete(
     // forced tool does not, so it takes the schema as it is.
     let mut fitted = plain.clone();
     let fits = budget::fit_anthropic(&mut fitted);
-    let url = messages_url(&client.endpoint_base());
+    let url = client.root_endpoint("v1/messages");
     let headers = headers(client)?;
     loop {
         let tool_mode = client.mode() >= TOOL_MODE;
@@ -73,12 +73,6 @@ const TOOL_LABEL: &str = "a forced tool call";
 /// Whether the client has fallen back to the forced-tool mode.
 pub fn uses_tool_fallback(client: &Client) -> bool {
     client.mode() >= TOOL_MODE
-}
-
-/// `{base}/v1/messages`; a base that already ends in `/v1` is not doubled.
-fn messages_url(base: &str) -> String {
-    let base = base.strip_suffix("/v1").unwrap_or(base);
-    format!("{base}/v1/messages")
 }
 
 fn refuses_output_config(message: &str) -> bool {
@@ -257,18 +251,6 @@ fn parse_reply(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn messages_url_does_not_double_v1() {
-        assert_eq!(
-            messages_url("https://api.anthropic.com"),
-            "https://api.anthropic.com/v1/messages"
-        );
-        assert_eq!(
-            messages_url("http://127.0.0.1:9/v1"),
-            "http://127.0.0.1:9/v1/messages"
-        );
-    }
 
     #[test]
     fn output_config_refusals_are_recognised() {

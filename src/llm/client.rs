@@ -449,13 +449,15 @@ impl Client {
     }
 
     /// The base URL as configured, without a trailing slash, for building endpoints.
-    pub(crate) fn endpoint_base(&self) -> String {
-        self.inner
-            .settings
-            .base_url
-            .trim()
-            .trim_end_matches('/')
-            .to_string()
+    /// `path` under the base URL (`chat/completions` -> `.../v1/chat/completions`), keeping
+    /// a query string the base URL carries (some gateways put their key there).
+    pub(crate) fn endpoint(&self, path: &str) -> String {
+        endpoint_url(&self.inner.settings.base_url, path, false)
+    }
+
+    /// `path` under the server's root: the base URL without a trailing `/v1`.
+    pub(crate) fn root_endpoint(&self, path: &str) -> String {
+        endpoint_url(&self.inner.settings.base_url, path, true)
     }
 }
 
@@ -492,11 +494,27 @@ fn refused_optional(
         .map(|name| name.to_string())
 }
 
-/// A URL without user name and password, for messages and logs.
+/// `path` joined to the base URL's path, its query string kept.
+fn endpoint_url(base: &str, path: &str, root: bool) -> String {
+    let Ok(mut url) = Url::parse(base.trim()) else {
+        return format!("{}/{path}", base.trim().trim_end_matches('/'));
+    };
+    let mut prefix = url.path().trim_end_matches('/').to_string();
+    if root && let Some(stripped) = prefix.strip_suffix("/v1") {
+        prefix = stripped.to_string();
+    }
+    url.set_path(&format!("{prefix}/{}", path.trim_start_matches('/')));
+    url.to_string()
+}
+
+/// A URL without user name, password or query string (which may hold a key), for
+/// messages, logs and the undo journal.
 fn display_url(url: &Url) -> String {
     let mut clean = url.clone();
     let _ = clean.set_username("");
     let _ = clean.set_password(None);
+    clean.set_query(None);
+    clean.set_fragment(None);
     let text = clean.to_string();
     // Url adds a trailing "/" to bare hosts; drop it again.
     if url.path() == "/" {
@@ -563,6 +581,26 @@ mod tests {
             refused_optional(&body, &optional, None, "temperature must be at most 1"),
             None
         );
+    }
+
+    #[test]
+    fn endpoints_keep_the_query_and_displays_drop_it() {
+        let base = "https://gw.example.com/openai/v1?api-key=secret-123";
+        assert_eq!(
+            endpoint_url(base, "chat/completions", false),
+            "https://gw.example.com/openai/v1/chat/completions?api-key=secret-123"
+        );
+        assert_eq!(
+            endpoint_url(base, "props", true),
+            "https://gw.example.com/openai/props?api-key=secret-123"
+        );
+        assert_eq!(
+            endpoint_url("http://127.0.0.1:8080/v1/", "models/x", false),
+            "http://127.0.0.1:8080/v1/models/x"
+        );
+        let c = Client::new(Settings::new(ProviderKind::Compatible, "m", base));
+        let shown = c.map(|c| c.describe()).unwrap_or_default();
+        assert!(!shown.contains("secret-123"), "{shown}");
     }
 
     #[test]

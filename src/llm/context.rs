@@ -64,19 +64,20 @@ pub async fn learn(client: &Client) -> Option<ContextWindow> {
     if client.kind() != ProviderKind::Compatible {
         return None;
     }
-    let base = client.endpoint_base();
-    let root = base.strip_suffix("/v1").unwrap_or(&base).to_string();
     let model = client.model().to_string();
-    if let Some(n) = get(client, &format!("{root}/props")).await.and_then(|v| {
-        v.pointer("/default_generation_settings/n_ctx")
-            .or_else(|| v.get("n_ctx"))
-            .and_then(Value::as_u64)
-    }) {
+    if let Some(n) = get(client, &client.root_endpoint("props"))
+        .await
+        .and_then(|v| {
+            v.pointer("/default_generation_settings/n_ctx")
+                .or_else(|| v.get("n_ctx"))
+                .and_then(Value::as_u64)
+        })
+    {
         return window(n, ServerKind::LlamaCpp, false);
     }
     if let Some(show) = post(
         client,
-        &format!("{root}/api/show"),
+        &client.root_endpoint("api/show"),
         &json!({"model": model}),
     )
     .await
@@ -98,7 +99,7 @@ pub async fn learn(client: &Client) -> Option<ContextWindow> {
             None => window(u64::from(OLLAMA_DEFAULT_CONTEXT), ServerKind::Ollama, true),
         };
     }
-    if let Some(list) = get(client, &format!("{base}/models")).await
+    if let Some(list) = get(client, &client.endpoint("models")).await
         && let Some(models) = list.get("data").and_then(Value::as_array)
     {
         let entry = models
@@ -112,9 +113,12 @@ pub async fn learn(client: &Client) -> Option<ContextWindow> {
             return window(n, ServerKind::Vllm, false);
         }
     }
-    if let Some(n) = get(client, &format!("{root}/api/v0/models/{model}"))
-        .await
-        .and_then(|v| v.get("loaded_context_length").and_then(Value::as_u64))
+    if let Some(n) = get(
+        client,
+        &client.root_endpoint(&format!("api/v0/models/{model}")),
+    )
+    .await
+    .and_then(|v| v.get("loaded_context_length").and_then(Value::as_u64))
     {
         return window(n, ServerKind::LmStudio, false);
     }

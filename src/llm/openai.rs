@@ -72,7 +72,7 @@ pub(crate) async fn complete(
     attempts: &mut u32,
 ) -> Result<RawAnswer, LlmError> {
     let max_tokens = client.max_tokens_for(req);
-    let url = format!("{}/chat/completions", client.endpoint_base());
+    let url = client.endpoint("chat/completions");
     let headers = headers(client)?;
     loop {
         let mode = if client.mode() == 0 {
@@ -210,7 +210,7 @@ pub(crate) async fn complete_compatible(
     attempts: &mut u32,
 ) -> Result<RawAnswer, LlmError> {
     let max_tokens = client.max_tokens_for(req);
-    let url = format!("{}/chat/completions", client.endpoint_base());
+    let url = client.endpoint("chat/completions");
     let headers = headers(client)?;
     loop {
         let mode = CompatMode::from_index(client.mode());
@@ -243,7 +243,7 @@ pub(crate) async fn complete_compatible(
 /// `shutdown_date`: a `YYYY-MM-DD` string, null or absent). `None` when the question could
 /// not be answered; `Some(None)` when no date is announced.
 pub(crate) async fn shutdown_date(client: &Client) -> Option<Option<String>> {
-    let url = format!("{}/models/{}", client.endpoint_base(), client.model());
+    let url = client.endpoint(&format!("models/{}", client.model()));
     let request = client.http().get(url).headers(headers(client).ok()?);
     let body = super::http::fetch_json(request, super::lifecycle::CHECK_TIMEOUT).await?;
     Some(

@@ -54,6 +54,8 @@ pub struct Options {
     pub read_only: bool,
     /// `generate.default_rows`.
     pub default_rows: u64,
+    /// `generate.max_rows`.
+    pub max_rows: u64,
     /// The configured source, as the status bar names it.
     pub source: String,
     /// Said once, at the first generation (e.g. that no LLM is configured).
@@ -143,6 +145,7 @@ pub struct App {
     pub db_path: String,
     pub read_only: bool,
     pub default_rows: u64,
+    pub max_rows: u64,
     pub source: String,
     pub source_note: Option<String>,
     pub providers: Vec<ProviderOption>,
@@ -327,6 +330,7 @@ impl App {
             db_path: options.db_path,
             read_only: options.read_only,
             default_rows: options.default_rows,
+            max_rows: options.max_rows,
             source: options.source,
             source_note: options.source_note,
             providers: options.providers,

@@ -96,6 +96,7 @@ pub fn run(launch: Launch, config: &Config) -> TuiResult {
         db_path: db_path.display().to_string(),
         read_only: launch.read_only,
         default_rows: config.generate.default_rows,
+        max_rows: config.generate.max_rows,
         source: source_label,
         source_note,
         providers,

@@ -249,18 +249,7 @@ impl UsageSummary {
     }
 }
 
-/// 48210 -> "48,210".
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::output::thousands;
 
 impl Summary {
     /// `Generated 10 rows for table 'users'. New total: 60 rows.`

@@ -177,9 +177,12 @@ pub(super) fn on_dialog_key(
         }
         KeyCode::Enter => {
             let rows = match d.rows.text.trim().replace([',', '_'], "").parse::<u64>() {
-                Ok(n) if (1..=1_000_000).contains(&n) => n,
+                Ok(n) if (1..=app.max_rows).contains(&n) => n,
                 _ => {
-                    d.error = Some("Rows must be a whole number from 1 to 1,000,000.".into());
+                    d.error = Some(format!(
+                        "Rows must be a whole number from 1 to {} (generate.max_rows).",
+                        crate::output::thousands(app.max_rows)
+                    ));
                     d.field = GenField::Rows;
                     return (Some(Modal::Generate(d)), Vec::new());
                 }
