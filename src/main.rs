@@ -21,7 +21,8 @@ fn main() -> ExitCode {
     match rowsmith::commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            // Errors quote table names and server text: never let them drive the terminal.
+            eprintln!("error: {}", rowsmith::output::printable(&e.to_string()));
             ExitCode::FAILURE
         }
     }

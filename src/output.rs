@@ -11,8 +11,12 @@ pub enum Align {
 
 /// Renders rows under a header, each column padded to its widest cell.
 pub fn grid(headers: &[&str], aligns: &[Align], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.width()).collect();
-    for row in rows {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| printable(c).into_owned()).collect())
+        .collect();
+    let mut widths: Vec<usize> = headers.iter().map(|h| printable(h).width()).collect();
+    for row in &rows {
         for (i, cell) in row.iter().enumerate() {
             if let Some(w) = widths.get_mut(i) {
                 *w = (*w).max(cell.width());
@@ -20,8 +24,8 @@ pub fn grid(headers: &[&str], aligns: &[Align], rows: &[Vec<String>]) -> String 
         }
     }
     let mut out = String::new();
-    let header: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
-    for row in std::iter::once(&header).chain(rows) {
+    let header: Vec<String> = headers.iter().map(|h| printable(h).into_owned()).collect();
+    for row in std::iter::once(&header).chain(&rows) {
         let mut line = String::new();
         for (i, cell) in row.iter().enumerate() {
             let pad = widths[i].saturating_sub(cell.width());
@@ -61,13 +65,59 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// Text from a database or a model, safe to print: every control character is shown
+/// as an escape (`\n`, `\t`, `\x1b`, `\u{9b}`), so a name or value can neither break
+/// a line nor send the terminal a command (set its title, repaint the screen).
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for ch in text.chars() {
+        match ch {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() && (c as u32) < 0x80 => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// [`printable`] for text of several lines: line breaks stay, every other control
+/// character is escaped.
+pub fn printable_lines(text: &str) -> String {
+    text.split('\n')
+        .map(|line| printable(line).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `println!` for text that may hold names or values from a database or a model.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {
+        println!("{}", $crate::output::printable_lines(&format!($($arg)*)))
+    };
+}
+
+/// `eprintln!` for text that may hold names or values from a database or a model.
+#[macro_export]
+macro_rules! say_err {
+    ($($arg:tt)*) => {
+        eprintln!("{}", $crate::output::printable_lines(&format!($($arg)*)))
+    };
+}
+
 /// Cuts text to `max` display columns, marking the cut with `…`, and shows
-/// line breaks and tabs as visible escapes so one cell stays on one line.
+/// line breaks, tabs and other control characters as visible escapes so one cell stays
+/// on one line and the terminal is never sent a command.
 pub fn cell(text: &str, max: usize) -> String {
-    let flat: String = text
-        .replace('\n', "\\n")
-        .replace('\r', "\\r")
-        .replace('\t', "\\t");
+    let flat = printable(text).into_owned();
     if flat.width() <= max {
         return flat;
     }
@@ -103,6 +153,15 @@ mod tests {
             out,
             "NAME        ROWS\n表格           5\ncustomers  1,200\n"
         );
+    }
+
+    #[test]
+    fn control_characters_are_shown_not_sent() {
+        assert_eq!(printable("plain"), "plain");
+        assert_eq!(printable("a\x1b]0;t\x07b"), "a\\x1b]0;t\\x07b");
+        assert_eq!(printable("\u{9b}2J\x7f"), "\\u{9b}2J\\x7f");
+        assert_eq!(printable_lines("one\ntwo\x1b"), "one\ntwo\\x1b");
+        assert_eq!(cell("x\ty", 10), "x\\ty");
     }
 
     #[test]

@@ -355,3 +355,42 @@ fn a_row_count_above_the_bound_is_refused_before_anything_runs() {
     );
     assert_eq!(common::bytes(&path), before);
 }
+
+/// Issue 11, defect 11: names and values reach the terminal with their control
+/// characters escaped, so a database cannot set the window title or repaint the screen.
+#[test]
+fn control_characters_from_the_database_never_reach_the_terminal() {
+    let fx = Fixture::new();
+    let path = fx.path("evil.db");
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE \"evil\x1b]0;pwned\x07\" (id INTEGER PRIMARY KEY, \"note\x1b[31m\" TEXT);",
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO \"evil\x1b]0;pwned\x07\" (\"note\x1b[31m\") VALUES (?1), (?2)",
+        ["\x1b[2J\x1b[Hcleared", "bell\x07 and \u{9b}31m C1"],
+    )
+    .unwrap();
+    drop(conn);
+    let p = path.to_str().unwrap();
+    let table = "evil\x1b]0;pwned\x07";
+    for args in [
+        vec!["tables", p],
+        vec!["schema", p, table],
+        vec!["sample", p, table],
+        vec!["profile", p, table],
+        vec!["query", p, "SELECT * FROM \"evil\x1b]0;pwned\x07\""],
+        vec!["export", p, "no such table\x1b[2J"],
+    ] {
+        let out = fx.cmd().args(&args).output().unwrap();
+        for (stream, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            let text = String::from_utf8_lossy(bytes);
+            assert!(
+                !text.chars().any(|c| c.is_control() && c != '\n'),
+                "{} {stream}: {text:?}",
+                args[0]
+            );
+        }
+    }
+}

@@ -32,7 +32,7 @@ pub fn run(args: Args, config: &Config) -> CommandResult {
     if let Some(note) = note
         && !args.json
     {
-        eprintln!("{note}");
+        crate::say_err!("{note}");
     }
     let rows = args.rows.unwrap_or(config.generate.default_rows);
     if rows == 0 {
@@ -113,17 +113,17 @@ async fn drive(request: GenerateRequest, source: Source) -> Outcome {
 fn report(summary: &Summary, json: bool) -> CommandResult {
     if summary.dry_run && !json {
         println!("{}", serde_json::to_string_pretty(&summary.preview)?);
-        eprintln!("{}", summary.sentence());
+        crate::say_err!("{}", summary.sentence());
     } else if json {
         println!("{}", serde_json::to_string(summary)?);
     } else {
-        println!("{}", summary.sentence());
+        crate::say!("{}", summary.sentence());
     }
     if !json && let Some(tokens) = summary.usage.sentence() {
         eprintln!("{tokens}");
     }
     if let Some(shortfall) = &summary.shortfall {
-        eprintln!("{shortfall}");
+        crate::say_err!("{shortfall}");
         std::io::stdout().flush()?;
         std::process::exit(SHORTFALL_EXIT);
     }
@@ -208,7 +208,7 @@ impl Progress {
                 if self.live && self.drew {
                     eprint!("\r\x1b[2K");
                 }
-                eprintln!("rowsmith: note: {text}");
+                crate::say_err!("rowsmith: note: {text}");
                 return;
             }
             Event::Finished(_) => return,
@@ -228,7 +228,7 @@ impl Progress {
             eprint!("\r\x1b[2K{}", crate::output::cell(&text, 100));
             self.drew = true;
         } else if !line.is_empty() {
-            eprintln!("rowsmith: {line}");
+            crate::say_err!("rowsmith: {line}");
         }
     }
 

@@ -19,7 +19,7 @@ pub fn schema(path: &Path, create: bool, table: Option<&str>, json: bool) -> Com
         return print_json(&tables);
     }
     let text: Vec<String> = tables.iter().map(describe_table).collect();
-    print!("{}", text.join("\n"));
+    print!("{}", crate::output::printable_lines(&text.join("\n")));
     Ok(())
 }
 
@@ -144,7 +144,7 @@ pub fn sample(
         SampleMethod::Uniform => "drawn uniformly at random",
         SampleMethod::KeySeek => "drawn at random by key (close to uniform)",
     };
-    eprintln!("{} rows, {how}.", sample.rows.len());
+    crate::say_err!("{} rows, {how}.", sample.rows.len());
     Ok(())
 }
 
@@ -160,9 +160,9 @@ pub fn profile(path: &Path, table: &str, seed: Option<u64>, json: bool) -> Comma
     } else {
         format!("all {} rows", thousands(profile.rows_read))
     };
-    println!("{} (profiled from {basis})", profile.table);
+    crate::say!("{} (profiled from {basis})", profile.table);
     for column in &profile.columns {
-        println!("{}", describe_column(column));
+        crate::say!("{}", describe_column(column));
     }
     Ok(())
 }

@@ -42,7 +42,7 @@ pub fn run(args: Args, config: &Config) -> CommandResult {
         Input::Question(question) => {
             let translation = translate(&session, config, question)?;
             if !translation.explanation.is_empty() {
-                eprintln!("-- {}", translation.explanation);
+                crate::say_err!("-- {}", translation.explanation);
             }
             translation.sql
         }
@@ -52,17 +52,17 @@ pub fn run(args: Args, config: &Config) -> CommandResult {
         Ok(checked) => checked,
         Err(e) => {
             if matches!(typed, Input::Question(_)) {
-                eprintln!("{}", sql.trim());
+                crate::say_err!("{}", sql.trim());
             }
             return Err(explain(e, &typed).into());
         }
     };
     remember(&args.db, &args.input, &checked.sql);
     if args.sql_only {
-        println!("{}", checked.sql);
+        crate::say!("{}", checked.sql);
         return Ok(());
     }
-    eprintln!("{}", checked.sql);
+    crate::say_err!("{}", checked.sql);
 
     let control = QueryControl::new();
     let outcome = match args.format {
@@ -77,12 +77,12 @@ pub fn run(args: Args, config: &Config) -> CommandResult {
         Err(Failure::Io(e)) => return Err(format!("Cannot write the rows: {e}.").into()),
     };
     if truncated {
-        eprintln!(
+        crate::say_err!(
             "-- Showing the first {rows} {}; the result has more. Pass --limit N for more, or --limit 0 for all.",
             rows_word(rows)
         );
     } else {
-        eprintln!("-- {rows} {}.", rows_word(rows));
+        crate::say_err!("-- {rows} {}.", rows_word(rows));
     }
     Ok(())
 }
@@ -127,7 +127,7 @@ fn explain(e: QueryError, typed: &Input) -> String {
 
 fn remember(db: &std::path::Path, input: &str, sql: &str) {
     if let Err(e) = History::open_default().and_then(|h| h.append(db, input.trim(), sql)) {
-        eprintln!("warning: {e}");
+        crate::say_err!("warning: {e}");
     }
 }
 

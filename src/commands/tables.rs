@@ -30,7 +30,7 @@ pub fn run(path: &Path, create: bool, json: bool) -> CommandResult {
         return print_json(&listed);
     }
     if listed.is_empty() {
-        println!("No tables in {}.", db.display_path());
+        crate::say!("No tables in {}.", db.display_path());
         return Ok(());
     }
     let rows: Vec<Vec<String>> = listed

@@ -41,7 +41,7 @@ pub fn import(db: &Path, create: bool, file: &Path, table: Option<String>) -> Co
                 outcome.columns.len() - LISTED_COLUMNS
             ));
         }
-        println!(
+        crate::say!(
             "Imported {} {} into new table '{}' ({} {}: {}).",
             thousands(outcome.rows),
             rows_word(outcome.rows),
@@ -55,7 +55,7 @@ pub fn import(db: &Path, create: bool, file: &Path, table: Option<String>) -> Co
             listed.join(", ")
         );
     } else {
-        println!(
+        crate::say!(
             "Appended {} {} to table '{}'. New total: {} {}.",
             thousands(outcome.rows),
             rows_word(outcome.rows),
@@ -105,7 +105,7 @@ pub fn export(db: &Path, table: &str, output: Option<&Path>, force: bool) -> Com
     let outcome = export_table(&db, &name, &dest, &options, &mut |p| meter.show(p));
     meter.clear();
     let outcome = outcome?;
-    println!(
+    crate::say!(
         "Exported {} {} of '{}' to {}.",
         thousands(outcome.rows),
         rows_word(outcome.rows),
@@ -144,20 +144,20 @@ pub fn drop(db: &Path, table: &str, yes: bool) -> CommandResult {
         let mut answer = String::new();
         std::io::stdin().lock().read_line(&mut answer)?;
         if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-            println!("Nothing was deleted.");
+            crate::say!("Nothing was deleted.");
             return Ok(());
         }
     }
     let outcome = drop_table(&mut db, &preview.name)?;
     match outcome.rows {
-        Some(n) if outcome.kind != crate::db::catalog::ObjectKind::View => println!(
+        Some(n) if outcome.kind != crate::db::catalog::ObjectKind::View => crate::say!(
             "Deleted {} '{}' and its {} {}.",
             outcome.kind.as_str(),
             outcome.name,
             thousands(n),
             rows_word(n)
         ),
-        _ => println!("Deleted {} '{}'.", outcome.kind.as_str(), outcome.name),
+        _ => crate::say!("Deleted {} '{}'.", outcome.kind.as_str(), outcome.name),
     }
     Ok(())
 }

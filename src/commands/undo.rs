@@ -30,11 +30,11 @@ pub fn run(args: &Args<'_>) -> CommandResult {
     if let Some(id) = args.forget {
         let db = open(args.db, false, false)?;
         if args.dry_run {
-            println!("Would clear operation {id}; no row would be touched.");
+            crate::say!("Would clear operation {id}; no row would be touched.");
             return Ok(());
         }
         let op = undo::forget(&db, &journal, OperationId(id))?;
-        println!(
+        crate::say!(
             "Cleared operation {id} ({} rows added to '{}' on {} UTC by {}); no row was touched.",
             thousands(op.rows),
             op.table,
@@ -49,7 +49,7 @@ pub fn run(args: &Args<'_>) -> CommandResult {
         if args.json {
             return print_json(&preview);
         }
-        println!(
+        crate::say!(
             "Undo would remove {} {} from table '{}' (added {} UTC by {}).",
             thousands(preview.rows),
             plural(preview.rows),
@@ -72,7 +72,7 @@ pub fn run(args: &Args<'_>) -> CommandResult {
     } else {
         String::new()
     };
-    println!(
+    crate::say!(
         "Removed {} {} from table '{}' (added {} UTC by {}){gone}. New total: {} {}.",
         thousands(outcome.removed),
         plural(outcome.removed),
@@ -99,7 +99,7 @@ fn list(ops: &[(crate::db::journal::Operation, Option<String>)], json: bool) -> 
         return print_json(&items);
     }
     if ops.is_empty() {
-        println!("No operations on record.");
+        crate::say!("No operations on record.");
         return Ok(());
     }
     for (op, undone) in ops {
@@ -107,7 +107,7 @@ fn list(ops: &[(crate::db::journal::Operation, Option<String>)], json: bool) -> 
             Some(at) => format!("undone {at} UTC"),
             None => "not undone".to_string(),
         };
-        println!(
+        crate::say!(
             "{:>6}  {} UTC  {:>8} {}  '{}'  {}  ({state})",
             op.id.0,
             op.created_at,
