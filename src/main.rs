@@ -20,6 +20,15 @@ fn main() -> ExitCode {
     let cli = rowsmith::cli::Cli::parse();
     match rowsmith::commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // `| head` stopped reading: like any Unix tool, end quietly.
+        Err(e)
+            if matches!(
+                e.downcast_ref::<rowsmith::db::DbError>(),
+                Some(rowsmith::db::DbError::OutputClosed)
+            ) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             // Errors quote table names and server text: never let them drive the terminal.
             eprintln!("error: {}", rowsmith::output::printable(&e.to_string()));

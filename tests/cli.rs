@@ -394,3 +394,54 @@ fn control_characters_from_the_database_never_reach_the_terminal() {
         }
     }
 }
+
+/// Issue 11, defect 15: `export -o - | head -1` and `query ... | head -1` end quietly
+/// and successfully, like any Unix tool whose reader stopped reading.
+#[test]
+fn a_reader_that_stops_early_is_not_an_error() {
+    use std::io::Read;
+    let fx = Fixture::new();
+    let path = fx.db(
+        "big.db",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)
+         INSERT INTO t (v) SELECT printf('%050d', i) FROM n;",
+    );
+    let p = path.to_str().unwrap();
+    for args in [
+        vec!["export", p, "t", "-o", "-"],
+        vec![
+            "query",
+            p,
+            "SELECT * FROM t",
+            "--format",
+            "csv",
+            "--limit",
+            "0",
+        ],
+        vec![
+            "query",
+            p,
+            "SELECT * FROM t",
+            "--format",
+            "json",
+            "--limit",
+            "0",
+        ],
+    ] {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("rowsmith"))
+            .args(&args)
+            .env("ROWSMITH_DATA_DIR", fx.data_dir())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 64];
+        child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+        // The reader goes away, as `head -1` does.
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {stderr}");
+        assert!(!stderr.contains("error"), "{args:?}: {stderr}");
+    }
+}

@@ -224,7 +224,11 @@ fn print_csv(
         failed = writer.write_record(&columns).err();
     }
     if let Some(e) = failed {
-        return Err(std::io::Error::from(e).into());
+        // csv wraps the write error; unwrap it so a closed pipe is seen as one.
+        return Err(match e.into_kind() {
+            csv::ErrorKind::Io(io) => io.into(),
+            other => std::io::Error::other(format!("{other:?}")).into(),
+        });
     }
     writer.flush()?;
     Ok((rows, truncated))

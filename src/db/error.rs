@@ -52,6 +52,11 @@ pub enum DbError {
     #[error("{0}")]
     Refused(String),
 
+    /// Whatever read the output stopped reading (`rowsmith export ... -o - | head`): not
+    /// a failure, the reader has what it wanted.
+    #[error("The output was closed by the program reading it.")]
+    OutputClosed,
+
     #[error("SQLite reported an error on '{path}': {detail}.")]
     Sqlite { path: String, detail: String },
 }

@@ -146,7 +146,10 @@ pub fn write_csv<W: Write>(
     options: &ExportOptions,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ExportOutcome, DbError> {
-    let write_err = |e: io::Error| DbError::Refused(format!("Cannot write the CSV ({e})."));
+    let write_err = |e: io::Error| match e.kind() {
+        io::ErrorKind::BrokenPipe => DbError::OutputClosed,
+        _ => DbError::Refused(format!("Cannot write the CSV ({e}).")),
+    };
     let columns: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
     let mut reporter = Reporter::new(progress, options.progress_every, None);
     reporter.report(Stage::Writing, 0, total, 0);
