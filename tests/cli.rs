@@ -445,3 +445,67 @@ fn a_reader_that_stops_early_is_not_an_error() {
         assert!(!stderr.contains("error"), "{args:?}: {stderr}");
     }
 }
+
+/// Issue 11, defect 9: a hot rollback journal left by a crashed writer. Read commands
+/// roll it back (the user allows writes); under --read-only the sentence says what
+/// happened and the command that recovers it.
+#[test]
+fn a_crashed_writers_journal_is_explained_or_recovered() {
+    let fx = Fixture::new();
+    let live = fx.db(
+        "live.db",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+         INSERT INTO t (v) SELECT 'before' FROM n;",
+    );
+    // Copying the file and its journal in the middle of a transaction that already
+    // spilled to the file is exactly what a kill -9 at that moment leaves behind.
+    let crashed = fx.path("crashed.db");
+    {
+        let conn = Connection::open(&live).unwrap();
+        conn.execute_batch("PRAGMA cache_size = 10; BEGIN; UPDATE t SET v = 'half-done';")
+            .unwrap();
+        std::fs::copy(&live, &crashed).unwrap();
+        let mut journal = live.as_os_str().to_owned();
+        journal.push("-journal");
+        let mut copy = crashed.as_os_str().to_owned();
+        copy.push("-journal");
+        std::fs::copy(&journal, &copy).unwrap();
+        conn.execute_batch("ROLLBACK").unwrap();
+    }
+    let p = crashed.to_str().unwrap();
+    let out = fx
+        .cmd()
+        .args(["tables", p, "--read-only"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("holds an unfinished write"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "Run `rowsmith tables {p}` once without --read-only"
+        )),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("is read-only"),
+        "not a permissions problem: {stderr}"
+    );
+
+    let out = fx
+        .cmd()
+        .args(["query", p, "SELECT DISTINCT v FROM t", "--format", "csv"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "v\nbefore\n",
+        "the half-done write was rolled back"
+    );
+}

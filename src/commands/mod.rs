@@ -31,6 +31,7 @@ pub fn run(cli: Cli) -> CommandResult {
     // Every command waits for other writers as long as the config says.
     let base = load_config(&cli.global, &crate::cli::ModelArgs::default())?;
     let _ = BUSY_TIMEOUT.set(Duration::from_millis(base.database.busy_timeout_ms));
+    let _ = READ_ONLY.set(cli.global.read_only);
     match cli.command {
         None => {
             let path = match cli.db {
@@ -158,6 +159,9 @@ fn writing_command(command: &Command) -> Option<&'static str> {
     }
 }
 
+/// `--read-only`, set once per run.
+static READ_ONLY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
 /// The busy timeout from the configuration, set once per run.
 static BUSY_TIMEOUT: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
 
@@ -203,7 +207,10 @@ pub(crate) fn open(path: &Path, write: bool, create: bool) -> Result<Database, D
     } else {
         OpenOptions::read_only()
     };
-    Database::open(path, &options.create(create).busy_timeout(busy_timeout()))
+    let mut options = options.create(create).busy_timeout(busy_timeout());
+    // Under --read-only, not even a crashed writer's leftovers are rolled back.
+    options.recover = !READ_ONLY.get().copied().unwrap_or(false);
+    Database::open(path, &options)
 }
 
 /// A seeded or entropy-seeded random generator.

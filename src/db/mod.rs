@@ -45,6 +45,9 @@ pub struct OpenOptions {
     pub create: bool,
     /// How long to wait for a lock held by another connection.
     pub busy_timeout: Duration,
+    /// A read-only open may roll back what a crashed writer left half-done (a hot
+    /// journal) by opening for writing once. Off under `--read-only`.
+    pub recover: bool,
 }
 
 impl OpenOptions {
@@ -53,6 +56,7 @@ impl OpenOptions {
             write: false,
             create: false,
             busy_timeout: DEFAULT_BUSY_TIMEOUT,
+            recover: true,
         }
     }
 
@@ -91,6 +95,32 @@ impl std::fmt::Debug for Database {
             .field("writable", &self.writable)
             .finish()
     }
+}
+
+/// Whether a crashed writer left a rollback journal beside the file.
+fn hot_journal(path: &Path) -> bool {
+    let mut journal = path.as_os_str().to_owned();
+    journal.push("-journal");
+    std::fs::metadata(Path::new(&journal)).is_ok_and(|m| m.len() > 0)
+}
+
+/// Opens the file for writing once so that SQLite rolls back the crashed writer's
+/// half-done transaction (it does so on the first read), then closes it again.
+fn recover_hot_journal(path: &Path, busy: Duration, shown: &str) -> Result<(), DbError> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE)
+        .map_err(|e| DbError::from_sqlite(e, shown))?;
+    conn.busy_timeout(busy)
+        .map_err(|e| DbError::from_sqlite(e, shown))?;
+    conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0))
+        .map_err(|e| match DbError::from_sqlite(e, shown) {
+            DbError::ReadOnly { .. } => DbError::Refused(format!(
+                "'{shown}' holds an unfinished write of a program that stopped mid-way, and rowsmith may not \
+                 write to the file to roll it back. Give yourself write access to the file and its folder, or \
+                 open it once with sqlite3, which rolls it back."
+            )),
+            other => other,
+        })?;
+    Ok(())
 }
 
 /// The 16 bytes every SQLite 3 database file starts with.
@@ -146,10 +176,29 @@ impl Database {
 
         // Reading the schema proves the file is a readable database now, rather
         // than failing later in the middle of some other operation.
-        conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+        let read = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
             r.get::<_, i64>(0)
-        })
-        .map_err(|e| DbError::from_sqlite(e, &shown))?;
+        });
+        if let Err(e) = read {
+            let error = DbError::from_sqlite(e, &shown);
+            if !options.write && matches!(error, DbError::ReadOnly { .. }) && hot_journal(path) {
+                drop(conn);
+                if !options.recover {
+                    return Err(DbError::Refused(format!(
+                        "'{shown}' holds an unfinished write of a program that stopped mid-way (its rollback journal \
+                         '{shown}-journal' is still there), and SQLite must roll it back before the file can be read. \
+                         Run `rowsmith tables {shown}` once without --read-only to recover it."
+                    )));
+                }
+                recover_hot_journal(path, options.busy_timeout, &shown)?;
+                let again = OpenOptions {
+                    recover: false,
+                    ..options.clone()
+                };
+                return Self::open(path, &again);
+            }
+            return Err(error);
+        }
 
         if options.write && conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false) {
             return Err(DbError::ReadOnly { path: shown });

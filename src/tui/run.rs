@@ -61,7 +61,11 @@ pub fn run(launch: Launch, config: &Config) -> TuiResult {
     let keymap = Keymap::with_overrides(&config.tui.keys.overrides())?;
     let busy = busy_timeout(config);
     let options = if launch.read_only {
-        OpenOptions::read_only()
+        // --read-only: not even a crashed writer's leftovers are rolled back.
+        OpenOptions {
+            recover: false,
+            ..OpenOptions::read_only()
+        }
     } else {
         OpenOptions::read_write().create(launch.create)
     };
