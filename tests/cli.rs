@@ -509,3 +509,34 @@ fn a_crashed_writers_journal_is_explained_or_recovered() {
         "the half-done write was rolled back"
     );
 }
+
+/// Issue 11, defect 14: --create is not silently ignored, and a missing file's sentence
+/// offers it only where it can help.
+#[test]
+fn create_is_offered_only_where_it_helps() {
+    let fx = Fixture::new();
+    let missing = fx.path("nope.db");
+    let m = missing.to_str().unwrap();
+    for args in [
+        vec!["generate", m, "t"],
+        vec!["query", m, "SELECT 1"],
+        vec!["undo", m],
+    ] {
+        let out = fx.cmd().args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(stderr.contains("No database at"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("--create"), "{args:?}: {stderr}");
+        let mut with = args.clone();
+        with.push("--create");
+        let out = fx.cmd().args(&with).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("--create makes a new, empty database"),
+            "{with:?}: {stderr}"
+        );
+        assert!(!missing.exists(), "{with:?} created a file");
+    }
+    let out = fx.cmd().args(["tables", m]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pass --create"));
+}

@@ -10,7 +10,7 @@ use crate::db::value::{display, format_real};
 use crate::output::{Align, cell, grid, thousands};
 
 pub fn schema(path: &Path, create: bool, table: Option<&str>, json: bool) -> CommandResult {
-    let db = open(path, create, create)?;
+    let db = super::open_creatable(path, create, create)?;
     let tables = match table {
         Some(name) => vec![table_info(&db, name)?],
         None => load_catalog(&db)?,

@@ -28,6 +28,13 @@ pub fn run(cli: Cli) -> CommandResult {
         )
         .into());
     }
+    if create && let Some(name) = cli.command.as_ref().and_then(needs_a_table) {
+        return Err(format!(
+            "--create makes a new, empty database, and `rowsmith {name}` needs a table in an existing one. \
+             Check the path, or create the database with `rowsmith import DB FILE --create`."
+        )
+        .into());
+    }
     // Every command waits for other writers as long as the config says.
     let base = load_config(&cli.global, &crate::cli::ModelArgs::default())?;
     let _ = BUSY_TIMEOUT.set(Duration::from_millis(base.database.busy_timeout_ms));
@@ -144,6 +151,20 @@ pub fn run(cli: Cli) -> CommandResult {
     }
 }
 
+/// Commands that work on a table of an existing database, where --create cannot help.
+fn needs_a_table(command: &Command) -> Option<&'static str> {
+    match command {
+        Command::Generate { .. } => Some("generate"),
+        Command::Query { .. } => Some("query"),
+        Command::Undo { .. } => Some("undo"),
+        Command::Sample { .. } => Some("sample"),
+        Command::Profile { .. } => Some("profile"),
+        Command::Export { .. } => Some("export"),
+        Command::Drop { .. } => Some("drop"),
+        _ => None,
+    }
+}
+
 /// The name of a command that would write to the database as invoked.
 fn writing_command(command: &Command) -> Option<&'static str> {
     match command {
@@ -201,7 +222,22 @@ fn busy_timeout() -> Duration {
 }
 
 /// Opens a database the way every command does.
+/// [`open`] for the commands that take `--create` (tables, schema, import): a missing
+/// file's sentence offers it.
+pub(crate) fn open_creatable(path: &Path, write: bool, create: bool) -> Result<Database, DbError> {
+    open_with(path, write, create, true)
+}
+
 pub(crate) fn open(path: &Path, write: bool, create: bool) -> Result<Database, DbError> {
+    open_with(path, write, create, false)
+}
+
+fn open_with(
+    path: &Path,
+    write: bool,
+    create: bool,
+    offer_create: bool,
+) -> Result<Database, DbError> {
     let options = if write {
         OpenOptions::read_write()
     } else {
@@ -210,6 +246,7 @@ pub(crate) fn open(path: &Path, write: bool, create: bool) -> Result<Database, D
     let mut options = options.create(create).busy_timeout(busy_timeout());
     // Under --read-only, not even a crashed writer's leftovers are rolled back.
     options.recover = !READ_ONLY.get().copied().unwrap_or(false);
+    options.offer_create = offer_create;
     Database::open(path, &options)
 }
 

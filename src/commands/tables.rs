@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::{CommandResult, open, print_json};
+use super::{CommandResult, print_json};
 use crate::db::catalog::{ObjectKind, list_objects, row_count};
 use crate::output::{Align, grid, thousands};
 
@@ -16,7 +16,7 @@ struct Listed {
 }
 
 pub fn run(path: &Path, create: bool, json: bool) -> CommandResult {
-    let db = open(path, create, create)?;
+    let db = super::open_creatable(path, create, create)?;
     let mut listed = Vec::new();
     for object in list_objects(&db)? {
         let rows = row_count(&db, &object)?;

@@ -17,7 +17,7 @@ use crate::output::thousands;
 const LISTED_COLUMNS: usize = 12;
 
 pub fn import(db: &Path, create: bool, file: &Path, table: Option<String>) -> CommandResult {
-    let mut db = open(db, true, create)?;
+    let mut db = super::open_creatable(db, true, create)?;
     let journal = Journal::open_default()?;
     let options = ImportOptions {
         table,

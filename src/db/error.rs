@@ -4,10 +4,12 @@ use rusqlite::ErrorCode;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error(
-        "No database at '{path}'. Check the path, or pass --create to make a new, empty database there."
-    )]
-    NotFound { path: String },
+    #[error("No database at '{path}'. Check the path{}.", if *.offer_create { ", or pass --create to make a new, empty database there" } else { "" })]
+    NotFound {
+        path: String,
+        /// The command can make a new database (`--create`), so say so.
+        offer_create: bool,
+    },
 
     #[error(
         "'{path}' is a directory, not a SQLite database file. Give the path of the .db file inside it."

@@ -45,6 +45,8 @@ pub struct OpenOptions {
     pub create: bool,
     /// How long to wait for a lock held by another connection.
     pub busy_timeout: Duration,
+    /// The caller can create the file (`--create`): a missing file's sentence says so.
+    pub offer_create: bool,
     /// A read-only open may roll back what a crashed writer left half-done (a hot
     /// journal) by opening for writing once. Off under `--read-only`.
     pub recover: bool,
@@ -56,6 +58,7 @@ impl OpenOptions {
             write: false,
             create: false,
             busy_timeout: DEFAULT_BUSY_TIMEOUT,
+            offer_create: false,
             recover: true,
         }
     }
@@ -136,12 +139,16 @@ impl Database {
             Ok(meta) => check_header(path, meta.len())?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if !options.create {
-                    return Err(DbError::NotFound { path: shown });
+                    return Err(DbError::NotFound {
+                        path: shown,
+                        offer_create: options.offer_create,
+                    });
                 }
                 if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
                     && !parent.is_dir()
                 {
                     return Err(DbError::NotFound {
+                        offer_create: false,
                         path: parent.display().to_string(),
                     });
                 }

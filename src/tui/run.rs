@@ -69,7 +69,9 @@ pub fn run(launch: Launch, config: &Config) -> TuiResult {
     } else {
         OpenOptions::read_write().create(launch.create)
     };
-    let db = Database::open(&launch.db_path, &options.busy_timeout(busy))?;
+    let mut options = options.busy_timeout(busy);
+    options.offer_create = true;
+    let db = Database::open(&launch.db_path, &options)?;
     let db_path = db.path().to_path_buf();
 
     let source = crate::generate::select_source(config);
