@@ -540,3 +540,42 @@ fn create_is_offered_only_where_it_helps() {
     let out = fx.cmd().args(["tables", m]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("pass --create"));
 }
+
+/// Issue 11, defect 15: `export --force` can not replace rowsmith's own undo journal.
+#[test]
+fn export_never_replaces_rowsmiths_own_files() {
+    let fx = Fixture::new();
+    let path = fx.db(
+        "t.db",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t (v) VALUES ('a');",
+    );
+    let p = path.to_str().unwrap();
+    // Any command that records undo creates the journal.
+    let out = fx
+        .cmd()
+        .args(["generate", p, "t", "-n", "2", "--provider", "offline"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let journal = fx.data_dir().join("journal.sqlite");
+    let before = common::bytes(&journal);
+    let out = fx
+        .cmd()
+        .args(["export", p, "t", "-o", journal.to_str().unwrap(), "--force"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("one of rowsmith's own files"), "{stderr}");
+    assert_eq!(common::bytes(&journal), before);
+    let out = fx.cmd().args(["undo", p]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -233,5 +233,17 @@ fn refuse_database_as_target(db: &Database, dest: &Path) -> Result<(), DbError> 
             dest.display()
         )));
     }
+    // rowsmith's own files (the undo journal above all) are never export targets: a CSV
+    // over the journal would lose every undo record.
+    if let (Ok(dest), Ok(data)) = (
+        std::fs::canonicalize(dest),
+        crate::paths::data_dir().and_then(|d| std::fs::canonicalize(d).map_err(|e| e.to_string())),
+    ) && dest.starts_with(&data)
+    {
+        return Err(DbError::Refused(format!(
+            "'{}' is one of rowsmith's own files (its data directory holds the undo journal and the query history); choose another file to export to.",
+            dest.display()
+        )));
+    }
     Ok(())
 }
