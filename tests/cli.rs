@@ -579,3 +579,37 @@ fn export_never_replaces_rowsmiths_own_files() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Issue 11, smaller defects: an error stands alone on stderr (the provider note comes
+/// only once a run starts), and a trigger's RAISE(ROLLBACK) says "Nothing was written."
+/// once.
+#[test]
+fn errors_stand_alone_and_say_things_once() {
+    let fx = Fixture::new();
+    let path = fx.db(
+        "t.db",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);
+         INSERT INTO t (v) VALUES ('a'), ('b'), ('c');
+         CREATE TRIGGER no BEFORE INSERT ON t BEGIN SELECT RAISE(ROLLBACK, 'closed for inserts'); END;",
+    );
+    let p = path.to_str().unwrap();
+    let out = fx.cmd().args(["generate", p, "nosuch"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: There is no table 'nosuch'"),
+        "{stderr}"
+    );
+    let out = fx
+        .cmd()
+        .args(["generate", p, "t", "-n", "3"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(
+        stderr.matches("Nothing was written.").count(),
+        1,
+        "{stderr}"
+    );
+}

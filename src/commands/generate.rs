@@ -29,11 +29,8 @@ const CANCELLED_EXIT: i32 = 130;
 
 pub fn run(args: Args, config: &Config) -> CommandResult {
     let (source, note) = crate::generate::select_source(config)?;
-    if let Some(note) = note
-        && !args.json
-    {
-        crate::say_err!("{note}");
-    }
+    // Said once the run has started, so that an error (a missing table) stands alone.
+    let note = note.filter(|_| !args.json).map(str::to_string);
     let rows = args.rows.unwrap_or(config.generate.default_rows);
     if rows == 0 {
         return Err("Nothing to do: --rows must be at least 1.".into());
@@ -57,7 +54,7 @@ pub fn run(args: Args, config: &Config) -> CommandResult {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let outcome = runtime.block_on(drive(request, source));
+    let outcome = runtime.block_on(drive(request, source, note));
     match outcome {
         Outcome::Done(summary) => report(&summary, args.json),
         Outcome::Failed { message, .. } => Err(message.into()),
@@ -78,7 +75,7 @@ pub fn run(args: Args, config: &Config) -> CommandResult {
     }
 }
 
-async fn drive(request: GenerateRequest, source: Source) -> Outcome {
+async fn drive(request: GenerateRequest, source: Source, note: Option<String>) -> Outcome {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let cancel = CancellationToken::new();
     {
@@ -94,6 +91,7 @@ async fn drive(request: GenerateRequest, source: Source) -> Outcome {
         request.rows,
         request.dry_run,
     );
+    progress.note = note;
     let job = spawn(request, source, tx, cancel);
     let mut outcome = None;
     while let Some(event) = rx.recv().await {
@@ -132,6 +130,8 @@ fn report(summary: &Summary, json: bool) -> CommandResult {
 
 /// Progress on stderr: one live line on a terminal, plain lines otherwise.
 struct Progress {
+    /// Said when the run starts (which provider is in use and why).
+    note: Option<String>,
     live: bool,
     wanted: u64,
     dry_run: bool,
@@ -144,6 +144,7 @@ struct Progress {
 impl Progress {
     fn new(live: bool, wanted: u64, dry_run: bool) -> Self {
         Self {
+            note: None,
             live,
             wanted,
             dry_run,
@@ -162,6 +163,9 @@ impl Progress {
                 model,
                 rows,
             } => {
+                if let Some(note) = self.note.take() {
+                    crate::say_err!("{note}");
+                }
                 let with = if provider == "offline" {
                     "the offline generator".to_string()
                 } else {

@@ -447,6 +447,10 @@ async fn finish(
 
 fn with_kept(message: &str, kept: u64) -> String {
     if kept == 0 {
+        // Some refusals (a trigger's RAISE(ROLLBACK)) already say so.
+        if message.ends_with("Nothing was written.") {
+            return message.to_string();
+        }
         format!("{message} Nothing was written.")
     } else {
         format!(
