@@ -282,3 +282,31 @@ fn row_limit_is_configurable_and_validated() {
     .unwrap();
     assert_eq!(parse(&example, path).unwrap().query.row_limit, 1000);
 }
+
+/// Issue 11, defect 8: a result held in memory copies at most MAX_HELD_CELL_BYTES of one
+/// value; what it leaves out is said with the full size. Streams keep whole values.
+#[test]
+fn huge_values_are_held_cut_with_their_size() {
+    let fx = Fixture::new();
+    let db = fx.db("t.db", "CREATE TABLE t (x);");
+    let s = QuerySession::open(&db, Duration::from_millis(200)).unwrap();
+    let sql = "SELECT randomblob(5000000), printf('%.*c', 3000000, 'x'), 'small'";
+    let result = s.run(sql, &QueryControl::new()).unwrap();
+    let row = &result.rows[0];
+    assert_eq!(row[0], Value::Text("<5,000,000 bytes>".into()));
+    let Value::Text(text) = &row[1] else {
+        panic!("{:?}", row[1])
+    };
+    assert!(text.starts_with("xxxx") && text.ends_with("… (3,000,000 bytes in all)"));
+    assert!(text.len() <= rowsmith::db::query::MAX_HELD_CELL_BYTES + 64);
+    assert_eq!(row[2], Value::Text("small".into()));
+    let mut whole = 0;
+    s.for_each_row(sql, &QueryControl::new(), |_, row| {
+        if let Value::Blob(b) = &row[0] {
+            whole = b.len();
+        }
+        Ok(true)
+    })
+    .unwrap();
+    assert_eq!(whole, 5_000_000, "a stream gets the whole value");
+}

@@ -399,6 +399,29 @@ pub struct QuerySession {
     row_limit: usize,
 }
 
+/// The most bytes of one text or blob value a result held in memory copies (the app's
+/// result view, `rowsmith query`'s table): enough to read any cell, and a bound when a
+/// query makes `randomblob(1e9)`. Streamed output (`--format csv|json`, exports) has none.
+pub const MAX_HELD_CELL_BYTES: usize = 1024 * 1024;
+
+/// A value for a result held in memory: a text cut to `max` bytes with its full size
+/// said, a blob over `max` as the placeholder the views show for blobs.
+fn held(value: rusqlite::types::ValueRef<'_>, max: usize) -> Value {
+    use rusqlite::types::ValueRef;
+    match value {
+        ValueRef::Text(bytes) if bytes.len() > max => Value::Text(format!(
+            "{}… ({} bytes in all)",
+            String::from_utf8_lossy(&bytes[..max]).trim_end_matches('\u{fffd}'),
+            crate::output::thousands(bytes.len() as u64)
+        )),
+        ValueRef::Blob(bytes) if bytes.len() > max => Value::Text(format!(
+            "<{} bytes>",
+            crate::output::thousands(bytes.len() as u64)
+        )),
+        other => owned(other),
+    }
+}
+
 impl std::fmt::Debug for QuerySession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("QuerySession")
@@ -489,7 +512,7 @@ impl QuerySession {
         let mut rows = Vec::with_capacity(limit.min(1024));
         let mut seen = 0usize;
         let mut truncated = false;
-        let (sql, columns) = self.stream(sql, control, |_, row| {
+        let (sql, columns) = self.stream(sql, control, Some(MAX_HELD_CELL_BYTES), |_, row| {
             seen += 1;
             if seen <= offset {
                 return Ok(true);
@@ -520,7 +543,7 @@ impl QuerySession {
         control: &QueryControl,
         each: impl FnMut(&[String], &[Value]) -> Result<bool, QueryError>,
     ) -> Result<(String, Vec<String>), QueryError> {
-        self.stream(sql, control, each)
+        self.stream(sql, control, None, each)
     }
 
     /// Writes the full result of `sql` (no row limit) as CSV with a header
@@ -538,7 +561,7 @@ impl QuerySession {
         };
         let mut written = 0u64;
         let mut failed: Option<csv::Error> = None;
-        let (_, columns) = self.stream(sql, control, |columns, row| {
+        let (_, columns) = self.stream(sql, control, None, |columns, row| {
             let result = if written == 0 {
                 writer.write_record(columns)
             } else {
@@ -677,10 +700,13 @@ impl QuerySession {
 
     /// Runs one gated statement, feeding rows to `each` until it returns
     /// false, with progress and cancellation wired to `control`.
+    /// Runs `sql`, handing each row to `each`. `max_cell` bounds the bytes copied out of
+    /// one text or blob value for results that are kept in memory; streams pass `None`.
     fn stream(
         &self,
         sql: &str,
         control: &QueryControl,
+        max_cell: Option<usize>,
         mut each: impl FnMut(&[String], &[Value]) -> Result<bool, QueryError>,
     ) -> Result<(String, Vec<String>), QueryError> {
         let single = single_statement(sql)?;
@@ -712,7 +738,10 @@ impl QuerySession {
                 buf.clear();
                 for i in 0..width {
                     let v = row.get_ref(i).map_err(|e| self.classify(e, single))?;
-                    buf.push(owned(v));
+                    buf.push(match max_cell {
+                        Some(max) => held(v, max),
+                        None => owned(v),
+                    });
                 }
                 if !each(&columns, &buf)? {
                     return Ok(());
