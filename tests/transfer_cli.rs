@@ -255,3 +255,29 @@ fn in_terminal(fx: &Fixture, args: &[&str], answer: &str) -> String {
     }
     output.lock().unwrap().clone()
 }
+
+/// Issue 11, defect 7: one endless field cannot fill memory; past the record bound the
+/// import stops with one sentence and writes nothing.
+#[test]
+fn an_endless_field_is_refused_at_the_record_bound() {
+    let fx = Fixture::new();
+    let db = fx.db("t.db", "CREATE TABLE keep (x);");
+    let before = common::bytes(&db);
+    let file = fx.path("endless.csv");
+    let mut text = String::from("a,b\n\"");
+    text.push_str(&"x".repeat(rowsmith::db::transfer::MAX_RECORD_BYTES + 1024));
+    std::fs::write(&file, text).unwrap();
+    let out = fx
+        .cmd()
+        .args(["import", db.to_str().unwrap(), file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("has a record larger than 64 MiB"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Nothing was imported."), "{stderr}");
+    assert_eq!(common::bytes(&db), before);
+}

@@ -106,6 +106,9 @@ impl<R: Read> CsvReader<R> {
                                 self.line += 1;
                             }
                             data.push(b);
+                            if data.len() > super::source::MAX_RECORD_BYTES {
+                                return Err(self.src.record_too_big());
+                            }
                         }
                     }
                 }

@@ -245,6 +245,9 @@ impl<R: Read> JsonReader<R> {
                             .malformed(start, "the JSON object that starts here is never closed"));
                     };
                     self.buf.push(b);
+                    if self.buf.len() > super::source::MAX_RECORD_BYTES {
+                        return Err(self.src.record_too_big());
+                    }
                     if b == b'\n' {
                         self.line += 1;
                     }
@@ -293,6 +296,9 @@ impl<R: Read> JsonReader<R> {
                     }
                     self.src.bump();
                     self.buf.push(b);
+                    if self.buf.len() > super::source::MAX_RECORD_BYTES {
+                        return Err(self.src.record_too_big());
+                    }
                 }
                 Ok(())
             }

@@ -88,6 +88,7 @@ pub use import::{
 pub use infer::InferredType;
 pub use names::{export_file_name, table_name_for};
 pub use reader::{FileFormat, detect_format};
+pub use source::MAX_RECORD_BYTES;
 
 /// How many rows pass between two progress reports, unless told otherwise.
 pub const PROGRESS_EVERY: u64 = 10_000;

@@ -5,6 +5,12 @@ use std::io::{self, Read};
 
 use crate::db::DbError;
 
+/// The most bytes one record (a CSV line with its quoted line breaks, or one JSON object)
+/// may hold. A record is kept whole in memory while it is read, so without a bound one
+/// endless field from a pipe (or /dev/zero) would fill memory; 64 MiB is far beyond any
+/// real row and still cheap.
+pub const MAX_RECORD_BYTES: usize = 64 * 1024 * 1024;
+
 /// A buffered byte reader with one byte of look-ahead. Read errors become
 /// a sentence naming the file.
 pub(super) struct ByteSource<R> {
@@ -71,7 +77,8 @@ impl<R: Read> ByteSource<R> {
     }
 
     /// Appends the bytes before the first one `stop` accepts (or before the
-    /// end of the input) to `out`, a buffer at a time.
+    /// end of the input) to `out`, a buffer at a time; refuses to let `out` grow past
+    /// [`MAX_RECORD_BYTES`].
     #[inline]
     pub(super) fn take_until(
         &mut self,
@@ -87,11 +94,25 @@ impl<R: Read> ByteSource<R> {
             out.extend_from_slice(&available[..n]);
             self.pos += n;
             self.consumed += n as u64;
+            if out.len() > MAX_RECORD_BYTES {
+                return Err(self.record_too_big());
+            }
             if found {
                 break;
             }
         }
         Ok(())
+    }
+
+    /// The sentence for a record past [`MAX_RECORD_BYTES`].
+    pub(super) fn record_too_big(&self) -> DbError {
+        DbError::Refused(format!(
+            "{} has a record larger than {} MiB (after {} bytes), more than rowsmith reads as one row. \
+             Check that the file is really CSV or JSON with one row per record. Nothing was imported.",
+            self.name,
+            MAX_RECORD_BYTES / (1024 * 1024),
+            crate::output::thousands(self.consumed)
+        ))
     }
 
     /// Skips a UTF-8 byte-order mark at the start.
