@@ -613,3 +613,41 @@ fn errors_stand_alone_and_say_things_once() {
         "{stderr}"
     );
 }
+
+/// Issue 11, defect 6: a big dry run checks every row but keeps only the rows it shows.
+#[test]
+fn a_big_dry_run_keeps_only_what_it_shows() {
+    let fx = Fixture::new();
+    let path = fx.db(
+        "t.db",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER, name TEXT);
+         WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 50)
+         INSERT INTO t (n, name) SELECT i, 'name ' || i FROM s;",
+    );
+    let out = fx
+        .cmd()
+        .args([
+            "generate",
+            path.to_str().unwrap(),
+            "t",
+            "-n",
+            "12000",
+            "--dry-run",
+            "--provider",
+            "offline",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let shown: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        shown.as_array().unwrap().len(),
+        rowsmith::generate::job::PREVIEW_MAX
+    );
+    assert!(
+        stderr.contains("Showing the first 10,000 of the 12,000 rows."),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Dry run: 12000 rows"), "{stderr}");
+}

@@ -111,6 +111,13 @@ async fn drive(request: GenerateRequest, source: Source, note: Option<String>) -
 fn report(summary: &Summary, json: bool) -> CommandResult {
     if summary.dry_run && !json {
         println!("{}", serde_json::to_string_pretty(&summary.preview)?);
+        if summary.rows_added > summary.preview.len() as u64 {
+            crate::say_err!(
+                "Showing the first {} of the {} rows.",
+                crate::output::thousands(summary.preview.len() as u64),
+                crate::output::thousands(summary.rows_added)
+            );
+        }
         crate::say_err!("{}", summary.sentence());
     } else if json {
         println!("{}", serde_json::to_string(summary)?);

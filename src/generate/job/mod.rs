@@ -39,6 +39,10 @@ pub use estimate::Estimate;
 pub const EMPTY_TABLE: &str =
     "Cannot generate data for empty table. Please add at least one row first.";
 
+/// The most rows a dry run keeps to show (the app's preview, `--dry-run` output); every
+/// row is still generated and checked.
+pub const PREVIEW_MAX: usize = 10_000;
+
 /// Stop asking after this many requests in a row that added nothing.
 const FRUITLESS_LIMIT: u32 = 3;
 
@@ -382,7 +386,10 @@ impl Tally {
     fn record(&mut self, batch: BatchResult, events: &UnboundedSender<Event>) -> usize {
         let added = batch.accepted;
         self.accepted += added as u64;
-        self.preview.extend(batch.preview);
+        // A dry run of a million rows checks them all but keeps only the first few
+        // thousand to show: the rest would only fill memory.
+        let room = PREVIEW_MAX.saturating_sub(self.preview.len());
+        self.preview.extend(batch.preview.into_iter().take(room));
         if added > 0 {
             let _ = events.send(Event::RowsAccepted {
                 rows: added,

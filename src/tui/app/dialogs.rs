@@ -187,6 +187,14 @@ pub(super) fn on_dialog_key(
                     return (Some(Modal::Generate(d)), Vec::new());
                 }
             };
+            if d.preview && rows > crate::generate::job::PREVIEW_MAX as u64 {
+                d.error = Some(format!(
+                    "A preview shows at most {} rows; ask for fewer, or turn the preview off.",
+                    crate::output::thousands(crate::generate::job::PREVIEW_MAX as u64)
+                ));
+                d.field = GenField::Rows;
+                return (Some(Modal::Generate(d)), Vec::new());
+            }
             let model = d.model.text.trim().to_string();
             if model_editable && model.is_empty() {
                 d.error = Some("Name a model, or pick another provider.".into());
