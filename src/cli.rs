@@ -125,6 +125,9 @@ pub enum Command {
         /// Allow an empty table: generate from the schema alone.
         #[arg(long)]
         from_schema: bool,
+        /// Go ahead with a large LLM run (more rows than generate.confirm_rows) without asking.
+        #[arg(long)]
+        yes: bool,
         /// Print the summary as one JSON object.
         #[arg(long)]
         json: bool,

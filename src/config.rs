@@ -179,6 +179,9 @@ pub struct GenerateSection {
     /// disk or send thousands of paid requests.
     #[serde(deserialize_with = "max_rows")]
     pub max_rows: u64,
+    /// An LLM run of more rows than this needs `--yes` (the CLI says what it would cost).
+    #[serde(deserialize_with = "max_rows")]
+    pub confirm_rows: u64,
 }
 
 impl Default for GenerateSection {
@@ -188,6 +191,7 @@ impl Default for GenerateSection {
             concurrency: 4,
             default_rows: 10,
             max_rows: 1_000_000,
+            confirm_rows: 1_000,
         }
     }
 }

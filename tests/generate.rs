@@ -428,3 +428,43 @@ async fn a_dry_run_says_what_the_run_costs_before_it_asks_and_what_it_used_after
     assert!(estimate < tokens);
     assert_eq!(count(&path, "people"), 5, "a dry run writes nothing");
 }
+
+/// Issue 11, defect 6: a typo in -n is not thousands of paid requests. Above
+/// generate.confirm_rows an LLM run says what it would cost and needs --yes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_llm_run_says_its_cost_and_needs_yes() {
+    let fx = Fixture::new();
+    let path = fx.db("people.db", PEOPLE);
+    let counter = Arc::new(AtomicUsize::new(0));
+    let c = counter.clone();
+    let model = FakeModel::openai(move |ask| Reply::Rows(people_rows(ask, &c))).await;
+    let p = path.to_str().unwrap();
+    let run = rowsmith(&fx, &model, &["generate", p, "people", "-n", "5000"]).await;
+    assert!(!run.ok);
+    assert!(
+        run.stderr
+            .contains("5,000 rows is more than generate.confirm_rows (1,000) for a model."),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("Estimate: 200 requests"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("Pass --yes to go ahead."),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(model.calls(), 0, "nothing was sent");
+    assert_eq!(count(&path, "people"), 5);
+    let run = rowsmith(
+        &fx,
+        &model,
+        &["generate", p, "people", "-n", "1001", "--yes"],
+    )
+    .await;
+    assert!(run.ok, "{}", run.stderr);
+    assert_eq!(count(&path, "people"), 1006);
+}

@@ -103,6 +103,7 @@ pub fn run(cli: Cli) -> CommandResult {
             seed,
             dry_run,
             from_schema,
+            yes,
             json,
         }) => {
             let config = load_config(&cli.global, &model)?;
@@ -114,6 +115,7 @@ pub fn run(cli: Cli) -> CommandResult {
                     seed,
                     dry_run,
                     from_schema,
+                    yes,
                     json,
                 },
                 &config,

@@ -256,6 +256,24 @@ pub(super) async fn run_llm(
     finish(shared, request, source, tally, started).await
 }
 
+/// The estimate for `wanted` rows, from the run's first prompt; nothing is sent.
+pub(super) async fn estimate_for(
+    shared: &Arc<Shared>,
+    client: &Client,
+    wanted: u64,
+    batch_size: usize,
+) -> Option<Estimate> {
+    let size = first_prompt(shared, wanted, batch_size).await?;
+    Some(Estimate::new(
+        client,
+        wanted,
+        batch_size,
+        size.prefix_chars,
+        size.varying_chars,
+        size.row_chars,
+    ))
+}
+
 /// The sizes of the run's first prompt, before anything is sent.
 async fn first_prompt(shared: &Arc<Shared>, wanted: u64, batch_size: usize) -> Option<PromptSize> {
     let want = (batch_size as u64).min(wanted) as usize;

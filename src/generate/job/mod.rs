@@ -281,6 +281,23 @@ pub fn rows_word(n: u64) -> &'static str {
     if n == 1 { "row" } else { "rows" }
 }
 
+/// What an LLM run would cost, worked out as the run would start (the table is read and
+/// profiled) without sending a request.
+pub async fn estimate(request: GenerateRequest, source: Source) -> Result<Estimate, String> {
+    let Source::Llm(client) = &source else {
+        return Err("The offline generator costs nothing.".into());
+    };
+    let prepared = {
+        let request = request.clone();
+        let source = source.clone();
+        blocking(move || prepare(&request, &source, CancelFlag::new())).await
+    };
+    let shared = Arc::new(prepared??);
+    llm::estimate_for(&shared, client, request.rows, request.batch_size.max(1))
+        .await
+        .ok_or_else(|| "The first request could not be prepared.".to_string())
+}
+
 /// Starts a job. Events arrive on `events`; `cancel` stops it at any point.
 pub fn spawn(
     request: GenerateRequest,
