@@ -403,3 +403,67 @@ async fn a_rate_limited_run_slows_down_and_finishes() {
         "{told:?}"
     );
 }
+
+/// Issue 11, smaller defect: a server that does not answer is not a silent hang; the run
+/// says it is asking again while it waits.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_silent_server_is_reported_while_the_run_waits() {
+    let fx = Fixture::new();
+    let path = fx.db("people.db", PEOPLE);
+    let server = wiremock::MockServer::start().await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .respond_with(move |request: &wiremock::Request| {
+            let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+            let n = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let rows: Vec<serde_json::Value> = (0..3)
+                .map(|i| json!({"name": format!("P {n} {i}"), "email": format!("p{n}x{i}@example.com"), "age": 30}))
+                .collect();
+            let _ = body;
+            let reply = wiremock::ResponseTemplate::new(200).set_body_json(json!({
+                "id": "c", "object": "chat.completion", "model": "gpt-6.1-terra",
+                "choices": [{"index": 0, "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": json!({"rows": rows}).to_string()}}],
+                "usage": {"prompt_tokens": 10, "completion_tokens": 10}}));
+            if n == 0 {
+                reply.set_delay(Duration::from_secs(3))
+            } else {
+                reply
+            }
+        })
+        .mount(&server)
+        .await;
+    let mut settings = Settings::new(
+        ProviderKind::OpenAi,
+        "gpt-6.1-terra",
+        format!("{}/v1", server.uri()),
+    )
+    .with_api_key("sk-test");
+    settings.timeout = Duration::from_millis(800);
+    settings.retry.base_delay = Duration::from_millis(10);
+    let source = Source::Llm(Client::new(settings).unwrap());
+    let events = collect(
+        request(&fx, &path, 3, 25, 1),
+        source,
+        CancellationToken::new(),
+    )
+    .await;
+    assert!(
+        matches!(outcome(&events), Outcome::Done(s) if s.rows_added == 3),
+        "{:?}",
+        outcome(&events)
+    );
+    let told: Vec<&String> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Notice { text } => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        told.iter()
+            .any(|t| t.contains("did not answer within 0.8 s; asking again (attempt 2 of 4)")),
+        "{told:?}"
+    );
+}

@@ -347,9 +347,39 @@ impl Client {
             max_body_bytes: s.max_body_bytes,
             rates: &self.inner.rates,
         };
-        let (result, made) = retry::run(&s.retry, cancel, |n| {
-            http::attempt(&self.inner.http, url, headers.clone(), body, &ctx, n)
-        })
+        let attempts_in_all = s.retry.max_retries + 1;
+        let (result, made) = retry::run(
+            &s.retry,
+            cancel,
+            |n| http::attempt(&self.inner.http, url, headers.clone(), body, &ctx, n),
+            |error, next, _| {
+                // A slow or silent server should not look like a hang: say what happened
+                // and that rowsmith is asking again (429s are the pacer's to report).
+                let what = match error {
+                    LlmError::Timeout {
+                        provider, after, ..
+                    } => format!(
+                        "{} did not answer within {} s",
+                        provider.subject(),
+                        after.as_secs_f64()
+                    ),
+                    LlmError::Network {
+                        provider, detail, ..
+                    } => {
+                        format!("Could not reach {provider} ({detail})")
+                    }
+                    LlmError::Server {
+                        provider, status, ..
+                    } => format!("{} answered HTTP {status}", provider.subject()),
+                    _ => return,
+                };
+                self.notify(Notice::Retrying {
+                    what,
+                    attempt: next,
+                    of: attempts_in_all,
+                });
+            },
+        )
         .await;
         *attempts += made;
         result

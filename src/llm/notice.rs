@@ -32,6 +32,8 @@ pub enum Notice {
         to: &'static str,
         reason: String,
     },
+    /// A request failed in a way worth another attempt, which is being made.
+    Retrying { what: String, attempt: u32, of: u32 },
     /// The service is rate-limiting: fewer requests at a time from now on.
     SlowedDown { provider: String, in_flight: usize },
     /// The provider publishes a shutdown date for the model, and it is near or past.
@@ -73,6 +75,9 @@ impl fmt::Display for Notice {
                 f,
                 "{provider} refused the answer format ({reason}); using {to} instead. Every value is still checked before insert."
             ),
+            Self::Retrying { what, attempt, of } => {
+                write!(f, "{what}; asking again (attempt {attempt} of {of}).")
+            }
             Self::SlowedDown {
                 provider,
                 in_flight,

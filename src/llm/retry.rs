@@ -77,6 +77,7 @@ pub(crate) async fn run<T, F, Fut>(
     policy: &RetryPolicy,
     cancel: &CancellationToken,
     mut attempt: F,
+    on_retry: impl Fn(&LlmError, u32, Duration),
 ) -> (Result<T, LlmError>, u32)
 where
     F: FnMut(u32) -> Fut,
@@ -98,6 +99,7 @@ where
                     return (Err(error), n);
                 }
                 let delay = policy.wait_for(n, wait);
+                on_retry(&error, n + 1, delay);
                 tracing::warn!(
                     attempt = n,
                     delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),

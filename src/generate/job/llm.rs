@@ -26,6 +26,9 @@ use crate::llm::context::ServerKind;
 use crate::llm::rate::RateState;
 use crate::llm::{JsonRequest, LlmError, Usage};
 
+/// How often notices are passed on while requests are out.
+const NOTICE_TICK: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Random existing rows in the static prefix of every request of a run: drawn once, so the
 /// prefix is cacheable, and enough to show formats and relationships between columns.
 const ANCHOR_ROWS: usize = 8;
@@ -153,6 +156,12 @@ pub(super) async fn run_llm(
                 return Outcome::Cancelled { kept: tally.accepted };
             }
             joined = tasks.join_next() => joined,
+            // While requests are out, pass on what the client has to say (a retry after a
+            // timeout) instead of looking hung.
+            () = tokio::time::sleep(NOTICE_TICK) => {
+                pass_on_notices(source, events);
+                continue;
+            }
         };
         let Some(joined) = next else { break };
         let (want, answer) = match joined {
