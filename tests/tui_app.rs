@@ -1820,3 +1820,17 @@ fn bad_tui_keys_name_the_key_and_the_line() {
     let refused = Keymap::with_overrides(&clash.tui.keys.overrides()).expect_err("q twice");
     assert!(refused.contains("'q'"), "{refused}");
 }
+
+/// Issue 11, defect 11 (the app): messages that quote names show control characters as
+/// escapes instead of sending them to the terminal.
+#[test]
+fn toasts_never_carry_control_characters() {
+    let mut app = App::new(options(80, 24));
+    app.toast(
+        rowsmith::tui::app::Level::Error,
+        "There is no table 'evil\x1b]0;pwned\x07'.",
+    );
+    let text = &app.toasts.last().unwrap().text;
+    assert!(!text.chars().any(char::is_control), "{text:?}");
+    assert!(text.contains("evil\\x1b]0;pwned\\x07"), "{text}");
+}

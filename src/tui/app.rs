@@ -484,7 +484,9 @@ impl App {
             TOAST_TICKS
         };
         self.toasts.push(Toast {
-            text: text.into(),
+            // Messages quote table names and server text: show their control
+            // characters, never send them to the terminal.
+            text: crate::output::printable_lines(&text.into()),
             level,
             ttl,
         });
@@ -495,8 +497,8 @@ impl App {
 
     fn popup(&mut self, title: &str, message: impl Into<String>) {
         self.modal = Some(Modal::Error {
-            title: title.to_string(),
-            message: message.into(),
+            title: crate::output::printable(title).into_owned(),
+            message: crate::output::printable_lines(&message.into()),
         });
     }
 

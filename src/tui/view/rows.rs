@@ -1,6 +1,7 @@
 //! The rows view: a window of rows with a header, scrolled sideways for wide
 //! tables, NULL drawn apart from text, long values cut.
 
+use crate::output::printable;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -157,12 +158,12 @@ fn title(grid: &Grid, total: Option<u64>) -> String {
         (_, Some(0)) => format!(" {} · 0 rows ", grid.table),
         (Some(p), Some(t)) => format!(
             " {} · row {} of {}{cols} ",
-            grid.table,
+            printable(&grid.table),
             thousands(p),
             thousands(t)
         ),
-        (Some(p), None) => format!(" {} · row {}{cols} ", grid.table, thousands(p)),
-        (None, Some(t)) => format!(" {} · {} rows{cols} ", grid.table, thousands(t)),
-        (None, None) => format!(" {} ", grid.table),
+        (Some(p), None) => format!(" {} · row {}{cols} ", printable(&grid.table), thousands(p)),
+        (None, Some(t)) => format!(" {} · {} rows{cols} ", printable(&grid.table), thousands(t)),
+        (None, None) => format!(" {} ", printable(&grid.table)),
     }
 }

@@ -19,7 +19,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border(focused))
-        .title(Span::styled(format!(" {name} · schema "), theme.title()));
+        .title(Span::styled(
+            format!(" {} · schema ", crate::output::printable(name)),
+            theme.title(),
+        ));
     let Some(view) = &app.schema else {
         frame.render_widget(block, area);
         return;
@@ -53,7 +56,10 @@ fn describe(info: &TableInfo, theme: Theme) -> Vec<Line<'static>> {
         flags.push("AUTOINCREMENT".into());
     }
     lines.push(Line::from(vec![
-        Span::styled(info.name.clone(), theme.title()),
+        Span::styled(
+            crate::output::printable(&info.name).into_owned(),
+            theme.title(),
+        ),
         Span::styled(format!("  {}", flags.join(" · ")), theme.dim()),
     ]));
     lines.push(Line::from(""));

@@ -64,7 +64,10 @@ pub fn progress(frame: &mut Frame, area: Rect, app: &App) {
         let what = if job.spec.preview { "preview of " } else { "" };
         let mut spans = vec![
             Span::styled(format!(" {spin} "), theme.accent()),
-            Span::styled(format!("{what}{}", job.spec.table), theme.title()),
+            Span::styled(
+                format!("{what}{}", crate::output::printable(&job.spec.table)),
+                theme.title(),
+            ),
             Span::raw("  "),
             Span::raw(bar),
             Span::raw(format!(
