@@ -97,6 +97,9 @@ pub fn import_file(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ImportOutcome, DbError> {
     db.require_writable()?;
+    // A pipe can be read only once; the import reads twice, so it reads a copy.
+    let spooled = super::spool::spool_if_stream(file)?;
+    let file = spooled.as_ref().map_or(file, |s| s.file.as_path());
     let plan = plan_import(db, file, options, progress)?;
     apply_import(db, &plan, options, progress)
 }

@@ -73,6 +73,7 @@ mod names;
 mod reader;
 mod record;
 mod source;
+mod spool;
 mod temp_file;
 mod tx;
 
