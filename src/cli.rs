@@ -196,6 +196,9 @@ pub enum Command {
         /// Replace the output file if it exists.
         #[arg(long)]
         force: bool,
+        /// Prefix text cells a spreadsheet would run as formulas (=, +, -, @ first) with '.
+        #[arg(long)]
+        neutralize_formulas: bool,
     },
     /// Delete a table (or view) and all its rows.
     Drop {

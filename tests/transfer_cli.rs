@@ -336,3 +336,27 @@ fn streams_are_imported_like_files() {
     );
     assert_eq!(common::count(&db, "fifo"), 1);
 }
+
+/// Issue 11, smaller defect: formula injection in exported CSV can be neutralised on
+/// request (text only; numbers stay numbers, the default keeps the data as it is).
+#[test]
+fn formulas_can_be_neutralised_on_export() {
+    let fx = Fixture::new();
+    let db = fx.db(
+        "t.db",
+        "CREATE TABLE t (v, n); INSERT INTO t VALUES ('=HYPERLINK(\"x\")', -5), ('@SUM(A1)', 1), ('plain', 2);",
+    );
+    let run = |extra: &[&str]| {
+        let mut args = vec!["export", db.to_str().unwrap(), "t", "-o", "-"];
+        args.extend_from_slice(extra);
+        String::from_utf8(fx.cmd().args(&args).output().unwrap().stdout).unwrap()
+    };
+    assert_eq!(
+        run(&[]),
+        "v,n\n\"=HYPERLINK(\"\"x\"\")\",-5\n@SUM(A1),1\nplain,2\n"
+    );
+    assert_eq!(
+        run(&["--neutralize-formulas"]),
+        "v,n\n\"'=HYPERLINK(\"\"x\"\")\",-5\n'@SUM(A1),1\nplain,2\n"
+    );
+}

@@ -147,7 +147,8 @@ pub fn run(cli: Cli) -> CommandResult {
             table,
             output,
             force,
-        }) => transfer::export(&db, &table, output.as_deref(), force),
+            neutralize_formulas,
+        }) => transfer::export(&db, &table, output.as_deref(), force, neutralize_formulas),
         Some(Command::Drop { db, table, yes }) => transfer::drop(&db, &table, yes),
         Some(Command::Demo { reset }) => demo(reset),
     }

@@ -67,10 +67,17 @@ pub fn import(db: &Path, create: bool, file: &Path, table: Option<String>) -> Co
     Ok(())
 }
 
-pub fn export(db: &Path, table: &str, output: Option<&Path>, force: bool) -> CommandResult {
+pub fn export(
+    db: &Path,
+    table: &str,
+    output: Option<&Path>,
+    force: bool,
+    neutralize_formulas: bool,
+) -> CommandResult {
     let db = open(db, false, false)?;
     let options = ExportOptions {
         replace: force,
+        neutralize_formulas,
         ..ExportOptions::default()
     };
     if output == Some(Path::new("-")) {

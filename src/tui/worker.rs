@@ -339,6 +339,7 @@ impl Worker {
                     cancel,
                     progress_every: 5_000,
                     replace: false,
+                    neutralize_formulas: false,
                 };
                 let result =
                     transfer::export_table(&self.db, &table, &path, &options, &mut progress).map(

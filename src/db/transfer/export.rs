@@ -5,6 +5,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use rusqlite::Statement;
+use rusqlite::types::ValueRef;
 use serde::Serialize;
 
 use super::csv::{push_csv_text, push_csv_value};
@@ -23,6 +24,10 @@ pub struct ExportOptions {
     pub progress_every: u64,
     /// Replace a file that exists at the destination (otherwise refused).
     pub replace: bool,
+    /// Prefix text that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab,
+    /// carriage return first) with `'`, OWASP's "CSV injection" advice. Off by default:
+    /// it changes the data.
+    pub neutralize_formulas: bool,
 }
 
 impl Default for ExportOptions {
@@ -31,6 +36,7 @@ impl Default for ExportOptions {
             cancel: CancelFlag::new(),
             progress_every: PROGRESS_EVERY,
             replace: false,
+            neutralize_formulas: false,
         }
     }
 }
@@ -180,7 +186,15 @@ pub fn write_csv<W: Write>(
                 line.push(b',');
             }
             let value = row.get_ref(i).map_err(|e| db.err(e))?;
-            push_csv_value(&mut line, value);
+            match value {
+                ValueRef::Text(t) if options.neutralize_formulas && starts_a_formula(t) => {
+                    let mut guarded = Vec::with_capacity(t.len() + 1);
+                    guarded.push(b'\'');
+                    guarded.extend_from_slice(t);
+                    push_csv_text(&mut line, &guarded);
+                }
+                other => push_csv_value(&mut line, other),
+            }
         }
         line.push(b'\n');
         out.write_all(&line).map_err(write_err)?;
@@ -220,6 +234,14 @@ fn table_statement<'db>(
         .prepare(&format!("SELECT * FROM main.{}", quote(name)))
         .map_err(|e| db.err(e))?;
     Ok((stmt, total))
+}
+
+/// Whether a spreadsheet would take this text as a formula.
+fn starts_a_formula(text: &[u8]) -> bool {
+    matches!(
+        text.first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    )
 }
 
 fn refuse_database_as_target(db: &Database, dest: &Path) -> Result<(), DbError> {
