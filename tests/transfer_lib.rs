@@ -615,6 +615,7 @@ fn export_reports_progress_and_cancelling_leaves_no_file() {
         cancel: cancel.clone(),
         progress_every: 50,
         replace: false,
+        neutralize_formulas: false,
     };
     let dest = out_dir.join("n.csv");
     let result = export_table(&db, "n", &dest, &options, &mut |p| {
