@@ -852,6 +852,7 @@ fn u_asks_with_the_row_count_then_undoes() {
         removed: 10,
         already_gone: 0,
         new_row_count: 50,
+        note: None,
     })));
     assert_eq!(
         h.toasts(),

@@ -673,3 +673,26 @@ fn the_cli_lists_operations_undoes_a_named_one_and_forgets_a_record() {
     let (ok, _, err) = run(&["undo", p]);
     assert!(!ok && err.contains("Nothing to undo"), "{err}");
 }
+
+/// Issue 11, smaller defect: rows an AFTER INSERT trigger wrote elsewhere stay after undo;
+/// undo says so instead of implying everything was taken back.
+#[test]
+fn undo_says_what_insert_triggers_wrote_elsewhere_stays() {
+    let fx = Fixture::new();
+    let path = fx.db(
+        "t.db",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT);
+         CREATE TABLE audit (what TEXT);
+         CREATE TRIGGER log AFTER INSERT ON t BEGIN INSERT INTO audit VALUES ('added ' || NEW.name); END;",
+    );
+    let journal = fx.journal();
+    generate(&path, &journal, "t", &["name"], names(3, "gen"), 1);
+    let mut db = open_rw(&path);
+    let out = undo_last(&mut db, &journal, None).unwrap();
+    assert_eq!(out.removed, 3);
+    assert!(out.note.unwrap().contains("INSERT triggers"));
+    assert_eq!(count(&path, "audit"), 3, "the trigger's rows stay");
+    // A table without such triggers gets no note.
+    generate(&path, &journal, "audit", &["what"], names(2, "x"), 1);
+    assert!(undo_last(&mut db, &journal, None).unwrap().note.is_none());
+}

@@ -82,6 +82,9 @@ pub fn run(args: &Args<'_>) -> CommandResult {
         thousands(outcome.new_row_count),
         plural(outcome.new_row_count)
     );
+    if let Some(note) = &outcome.note {
+        crate::say_err!("{note}");
+    }
     Ok(())
 }
 

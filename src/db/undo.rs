@@ -48,6 +48,10 @@ pub struct UndoOutcome {
     pub removed: u64,
     pub already_gone: u64,
     pub new_row_count: u64,
+    /// Said when the table has INSERT triggers: what they wrote elsewhere when the rows
+    /// were added is not taken back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// The rows of one operation, checked against the table as it is now.
@@ -129,7 +133,14 @@ pub fn undo(
         Ok((plan, removed, new_row_count)) => {
             db.conn().execute_batch("COMMIT").map_err(err)?;
             journal.mark_undone(plan.operation.id)?;
+            let note = insert_triggers(db, &plan.table.name).then(|| {
+                format!(
+                    "Table '{}' has INSERT triggers: whatever they wrote elsewhere when these rows were added stays.",
+                    plan.table.name
+                )
+            });
             Ok(UndoOutcome {
+                note,
                 table: plan.table.name,
                 source: plan.operation.source,
                 created_at: plan.operation.created_at,
@@ -304,6 +315,27 @@ fn plan(db: &Database, journal: &Journal, target: Target<'_>) -> Result<Plan, Db
         ours,
         gone,
     })
+}
+
+/// Whether an INSERT trigger fires on `table` (its effects elsewhere are not undone).
+fn insert_triggers(db: &Database, table: &str) -> bool {
+    static ON_INSERT: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let Some(on_insert) =
+        ON_INSERT.get_or_init(|| regex::Regex::new(r"(?is)\b(BEFORE|AFTER)\s+INSERT\s+ON\b").ok())
+    else {
+        return false;
+    };
+    let sql: Vec<String> = db
+        .conn()
+        .prepare(
+            "SELECT sql FROM main.sqlite_schema WHERE type = 'trigger' AND tbl_name = ?1 COLLATE NOCASE",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_map([table], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .unwrap_or_default();
+    sql.iter().any(|s| on_insert.is_match(s))
 }
 
 /// Fills `temp.rowsmith_undo_keys` with the keys to delete.

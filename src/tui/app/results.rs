@@ -344,6 +344,9 @@ pub(super) fn on_undone(app: &mut App, result: Result<UndoOutcome, String>) -> V
                     rows_word(o.new_row_count)
                 ),
             );
+            if let Some(note) = &o.note {
+                app.toast(Level::Warning, note.clone());
+            }
             let table = o.table.clone();
             refresh_table(app, &table, Some(o.new_row_count))
         }
