@@ -696,3 +696,55 @@ fn undo_says_what_insert_triggers_wrote_elsewhere_stays() {
     generate(&path, &journal, "audit", &["what"], names(2, "x"), 1);
     assert!(undo_last(&mut db, &journal, None).unwrap().note.is_none());
 }
+
+/// The undo contract under kill -9: a generation killed mid-way leaves whole batches and
+/// an unfinished operation whose process is gone; undo takes back exactly those batches
+/// (any batch recorded but not committed is recognised), and the database is as before.
+#[test]
+fn a_generation_killed_mid_way_is_undone_exactly() {
+    let fx = Fixture::new();
+    let path = fx.db(
+        "t.db",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER, name TEXT);
+         WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 200)
+         INSERT INTO t (n, name) SELECT i, 'name ' || i FROM s;",
+    );
+    let before = count(&path, "t");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("rowsmith"))
+        .args([
+            "generate",
+            path.to_str().unwrap(),
+            "t",
+            "-n",
+            "1000000",
+            "--provider",
+            "offline",
+        ])
+        .env("ROWSMITH_DATA_DIR", fx.data_dir())
+        .env("XDG_CONFIG_HOME", fx.path("config-home"))
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("ANTHROPIC_API_KEY")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while count(&path, "t") == before && started.elapsed() < std::time::Duration::from_secs(30) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let added = count(&path, "t") - before;
+    assert!(added > 0, "some batches committed before the kill");
+    let journal = fx.journal();
+    let mut db = open_rw(&path);
+    let out = undo_last(&mut db, &journal, None).unwrap();
+    assert_eq!(out.removed as i64, added);
+    assert_eq!(count(&path, "t"), before);
+    let check: String = Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+}
