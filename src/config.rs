@@ -58,12 +58,16 @@ pub struct Config {
     /// Cap on the output tokens of one answer.
     #[serde(deserialize_with = "max_output_tokens")]
     pub max_output_tokens: u32,
+    /// Bytes of one answer from a model; a larger answer is dropped (and asked again).
+    #[serde(deserialize_with = "byte_bound")]
+    pub max_answer_bytes: usize,
     pub openai: OpenAiSection,
     pub anthropic: ProviderSection,
     pub compatible: ProviderSection,
     pub database: DatabaseSection,
     pub generate: GenerateSection,
     pub query: QuerySection,
+    pub import: ImportSection,
     pub tui: TuiSection,
     /// The file this configuration was read from, if any.
     #[serde(skip)]
@@ -99,12 +103,14 @@ impl Default for Config {
             max_retries: 3,
             temperature: None,
             max_output_tokens: 16_384,
+            max_answer_bytes: crate::llm::DEFAULT_MAX_BODY_BYTES,
             openai: OpenAiSection::default(),
             anthropic: ProviderSection::default(),
             compatible: ProviderSection::default(),
             database: DatabaseSection::default(),
             generate: GenerateSection::default(),
             query: QuerySection::default(),
+            import: ImportSection::default(),
             tui: TuiSection::default(),
             loaded_from: None,
         }
@@ -203,11 +209,35 @@ pub struct QuerySection {
     /// Rows a query shows before its result is reported as truncated.
     #[serde(deserialize_with = "row_limit")]
     pub row_limit: usize,
+    /// Bytes of one text or blob value a shown result holds in memory; longer values are
+    /// shown cut with their size (csv/json output and exports stream whole values).
+    #[serde(deserialize_with = "byte_bound")]
+    pub max_cell_bytes: usize,
 }
 
 impl Default for QuerySection {
     fn default() -> Self {
-        Self { row_limit: 1000 }
+        Self {
+            row_limit: 1000,
+            max_cell_bytes: crate::db::query::MAX_HELD_CELL_BYTES,
+        }
+    }
+}
+
+/// `[import]`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImportSection {
+    /// Bytes one record (a CSV line with its quoted line breaks, one JSON object) may hold.
+    #[serde(deserialize_with = "byte_bound")]
+    pub max_record_bytes: usize,
+}
+
+impl Default for ImportSection {
+    fn default() -> Self {
+        Self {
+            max_record_bytes: crate::db::transfer::MAX_RECORD_BYTES,
+        }
     }
 }
 
@@ -644,6 +674,11 @@ fn max_rows<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
 
 fn default_rows<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     ranged(d, 1, 1_000_000)
+}
+
+/// Byte bounds: from 1 KiB to 1 GiB.
+fn byte_bound<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {
+    ranged(d, 1024, 1 << 30)
 }
 
 fn row_limit<'de, D: Deserializer<'de>>(d: D) -> Result<usize, D::Error> {

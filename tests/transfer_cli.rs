@@ -360,3 +360,26 @@ fn formulas_can_be_neutralised_on_export() {
         "v,n\n\"'=HYPERLINK(\"\"x\"\")\",-5\n'@SUM(A1),1\nplain,2\n"
     );
 }
+
+/// The record bound is a setting: `[import] max_record_bytes`, named in the refusal.
+#[test]
+fn the_record_bound_is_a_setting() {
+    let fx = Fixture::new();
+    let db = fx.db("t.db", "CREATE TABLE keep (x);");
+    let config = fx.path("config.toml");
+    std::fs::write(&config, "[import]\nmax_record_bytes = 2048\n").unwrap();
+    let file = fx.path("wide.csv");
+    std::fs::write(&file, format!("a,b\n{},1\n", "x".repeat(3000))).unwrap();
+    let out = fx
+        .cmd()
+        .env("ROWSMITH_CONFIG", config.to_str().unwrap())
+        .args(["import", db.to_str().unwrap(), file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("larger than 2,048 bytes (import.max_record_bytes)"),
+        "{stderr}"
+    );
+}

@@ -141,7 +141,9 @@ pub fn run(cli: Cli) -> CommandResult {
                 &config,
             )
         }
-        Some(Command::Import { db, file, table }) => transfer::import(&db, create, &file, table),
+        Some(Command::Import { db, file, table }) => {
+            transfer::import(&db, create, &file, table, base.import.max_record_bytes)
+        }
         Some(Command::Export {
             db,
             table,

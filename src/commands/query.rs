@@ -34,7 +34,9 @@ pub fn run(args: Args, config: &Config) -> CommandResult {
         n => n,
     };
     let busy = Duration::from_millis(config.database.busy_timeout_ms);
-    let session = QuerySession::open(&args.db, busy)?.with_row_limit(limit);
+    let session = QuerySession::open(&args.db, busy)?
+        .with_row_limit(limit)
+        .with_max_cell_bytes(config.query.max_cell_bytes);
 
     let typed = classify(&args.input)?;
     let sql = match &typed {

@@ -16,12 +16,19 @@ use crate::output::thousands;
 /// How many columns the import summary lists before it says "and N more".
 const LISTED_COLUMNS: usize = 12;
 
-pub fn import(db: &Path, create: bool, file: &Path, table: Option<String>) -> CommandResult {
+pub fn import(
+    db: &Path,
+    create: bool,
+    file: &Path,
+    table: Option<String>,
+    max_record_bytes: usize,
+) -> CommandResult {
     let mut db = super::open_creatable(db, true, create)?;
     let journal = Journal::open_default()?;
     let options = ImportOptions {
         table,
         journal: Some(&journal),
+        max_record_bytes,
         ..ImportOptions::default()
     };
     let mut meter = Meter::new("Importing");

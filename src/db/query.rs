@@ -397,9 +397,12 @@ pub struct QuerySession {
     db: Database,
     refusal: Arc<Mutex<Option<Refusal>>>,
     row_limit: usize,
+    /// `query.max_cell_bytes`: bytes of one value a held result copies.
+    max_cell_bytes: usize,
 }
 
-/// The most bytes of one text or blob value a result held in memory copies (the app's
+/// The default of `query.max_cell_bytes`: the most bytes of one text or blob value a
+/// result held in memory copies (the app's
 /// result view, `rowsmith query`'s table): enough to read any cell, and a bound when a
 /// query makes `randomblob(1e9)`. Streamed output (`--format csv|json`, exports) has none.
 pub const MAX_HELD_CELL_BYTES: usize = 1024 * 1024;
@@ -458,10 +461,17 @@ impl QuerySession {
             db,
             refusal,
             row_limit: DEFAULT_ROW_LIMIT,
+            max_cell_bytes: MAX_HELD_CELL_BYTES,
         })
     }
 
     /// Sets how many rows [`run`](Self::run) returns (at least 1).
+    /// Sets how many bytes of one value a held result copies (`query.max_cell_bytes`).
+    pub fn with_max_cell_bytes(mut self, bytes: usize) -> Self {
+        self.max_cell_bytes = bytes.max(64);
+        self
+    }
+
     pub fn with_row_limit(mut self, limit: usize) -> Self {
         self.set_row_limit(limit);
         self
@@ -512,7 +522,7 @@ impl QuerySession {
         let mut rows = Vec::with_capacity(limit.min(1024));
         let mut seen = 0usize;
         let mut truncated = false;
-        let (sql, columns) = self.stream(sql, control, Some(MAX_HELD_CELL_BYTES), |_, row| {
+        let (sql, columns) = self.stream(sql, control, Some(self.max_cell_bytes), |_, row| {
             seen += 1;
             if seen <= offset {
                 return Ok(true);

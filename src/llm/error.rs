@@ -102,7 +102,7 @@ pub enum LlmError {
     #[error("{} answered with JSON of the wrong shape ({detail}). Try again, or use a model that supports structured output.", .provider.subject())]
     WrongShape { provider: Provider, detail: String },
 
-    #[error("{} sent an answer larger than {} MiB, so it was dropped. Ask for fewer rows per batch.", .provider.subject(), *.limit_bytes as f64 / (1024.0 * 1024.0))]
+    #[error("{} sent an answer larger than {} MiB (max_answer_bytes), so it was dropped. Ask for fewer rows per batch, or raise max_answer_bytes in the config file.", .provider.subject(), *.limit_bytes as f64 / (1024.0 * 1024.0))]
     TooLarge {
         provider: Provider,
         limit_bytes: usize,

@@ -164,6 +164,7 @@ pub fn select(config: &Config) -> Result<Selection, LlmError> {
     settings.retry.max_retries = config.max_retries;
     settings.temperature = config.temperature;
     settings.max_output_tokens = config.max_output_tokens;
+    settings.max_body_bytes = config.max_answer_bytes;
     if kind == ProviderKind::OpenAi {
         settings.reasoning_effort =
             Some(config.openai.reasoning_effort.clone()).filter(|e| !e.is_empty());

@@ -52,6 +52,8 @@ pub struct QuerySetup {
     pub db_path: PathBuf,
     pub busy: Duration,
     pub row_limit: usize,
+    /// `query.max_cell_bytes`.
+    pub max_cell_bytes: usize,
 }
 
 /// The UI's side of the query thread.
@@ -116,7 +118,8 @@ impl Worker {
         let session = match self.session.take() {
             Some(s) => s,
             None => QuerySession::open(&self.setup.db_path, self.setup.busy)?
-                .with_row_limit(self.setup.row_limit),
+                .with_row_limit(self.setup.row_limit)
+                .with_max_cell_bytes(self.setup.max_cell_bytes),
         };
         Ok(self.session.insert(session))
     }

@@ -398,6 +398,7 @@ async fn event_loop(
             db_path: ctx.db_path.clone(),
             busy: ctx.busy,
             row_limit: ctx.config.query.row_limit,
+            max_cell_bytes: ctx.config.query.max_cell_bytes,
         },
         tx.clone(),
     )?;

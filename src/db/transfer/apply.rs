@@ -34,7 +34,13 @@ pub fn apply_import(
         FileFormat::Csv { .. } => Vec::new(),
         _ => plan.columns.iter().map(|c| c.source.clone()).collect(),
     };
-    let (mut reader, header, size) = open_reader(&plan.file, plan.format, json_keys, false)?;
+    let (mut reader, header, size) = open_reader(
+        &plan.file,
+        plan.format,
+        json_keys,
+        false,
+        options.max_record_bytes,
+    )?;
     if matches!(plan.format, FileFormat::Csv { .. }) && header.len() != plan.columns.len() {
         return Err(DbError::Refused(format!(
             "{shown} changed since it was read (its header now has {} columns, not {}). Nothing was imported.",

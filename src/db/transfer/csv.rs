@@ -67,6 +67,11 @@ impl<R: Read> CsvReader<R> {
         matches!(self.fields.as_slice(), [(s, e, false)] if s == e)
     }
 
+    /// Sets the most bytes one record may hold.
+    pub(super) fn set_record_limit(&mut self, limit: usize) {
+        self.src.limit = limit;
+    }
+
     /// Reads the next record; false at the end of the file.
     pub(super) fn read_record(&mut self) -> Result<bool, DbError> {
         let mut data = std::mem::take(&mut self.text).into_bytes();
@@ -106,7 +111,7 @@ impl<R: Read> CsvReader<R> {
                                 self.line += 1;
                             }
                             data.push(b);
-                            if data.len() > super::source::MAX_RECORD_BYTES {
+                            if data.len() > self.src.limit {
                                 return Err(self.src.record_too_big());
                             }
                         }

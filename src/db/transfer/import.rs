@@ -28,6 +28,8 @@ pub struct ImportOptions<'a> {
     pub cancel: CancelFlag,
     /// Report progress every this many rows.
     pub progress_every: u64,
+    /// The most bytes one record may hold (`import.max_record_bytes`).
+    pub max_record_bytes: usize,
 }
 
 impl Default for ImportOptions<'_> {
@@ -38,6 +40,7 @@ impl Default for ImportOptions<'_> {
             journal: None,
             cancel: CancelFlag::new(),
             progress_every: PROGRESS_EVERY,
+            max_record_bytes: super::MAX_RECORD_BYTES,
         }
     }
 }
@@ -98,7 +101,7 @@ pub fn import_file(
 ) -> Result<ImportOutcome, DbError> {
     db.require_writable()?;
     // A pipe can be read only once; the import reads twice, so it reads a copy.
-    let spooled = super::spool::spool_if_stream(file)?;
+    let spooled = super::spool::spool_if_stream(file, options.max_record_bytes)?;
     let file = spooled.as_ref().map_or(file, |s| s.file.as_path());
     let plan = plan_import(db, file, options, progress)?;
     apply_import(db, &plan, options, progress)
@@ -197,7 +200,8 @@ fn scan_file(
     options: &ImportOptions<'_>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Scan, DbError> {
-    let (mut reader, header, size) = open_reader(file, format, Vec::new(), true)?;
+    let (mut reader, header, size) =
+        open_reader(file, format, Vec::new(), true, options.max_record_bytes)?;
     let mut reporter = Reporter::new(progress, options.progress_every, Some(size));
     reporter.report(Stage::Reading, 0, None, 0);
     let place = shown_name(file);

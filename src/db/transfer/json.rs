@@ -131,6 +131,11 @@ impl<R: Read> JsonReader<R> {
         })
     }
 
+    /// Sets the most bytes one record may hold.
+    pub(super) fn set_record_limit(&mut self, limit: usize) {
+        self.src.limit = limit;
+    }
+
     pub(super) fn cell(&self, i: usize) -> Cell<'_> {
         self.cells
             .get(i)
@@ -245,7 +250,7 @@ impl<R: Read> JsonReader<R> {
                             .malformed(start, "the JSON object that starts here is never closed"));
                     };
                     self.buf.push(b);
-                    if self.buf.len() > super::source::MAX_RECORD_BYTES {
+                    if self.buf.len() > self.src.limit {
                         return Err(self.src.record_too_big());
                     }
                     if b == b'\n' {
@@ -296,7 +301,7 @@ impl<R: Read> JsonReader<R> {
                     }
                     self.src.bump();
                     self.buf.push(b);
-                    if self.buf.len() > super::source::MAX_RECORD_BYTES {
+                    if self.buf.len() > self.src.limit {
                         return Err(self.src.record_too_big());
                     }
                 }

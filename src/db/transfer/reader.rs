@@ -174,6 +174,7 @@ pub(super) fn open_reader(
     format: FileFormat,
     json_keys: Vec<String>,
     first_pass: bool,
+    record_limit: usize,
 ) -> Result<(RowReader, Vec<String>, u64), DbError> {
     let (f, size) = open_file(file)?;
     let place = Place {
@@ -182,6 +183,7 @@ pub(super) fn open_reader(
     match format {
         FileFormat::Csv { delimiter } => {
             let mut reader = CsvReader::new(f, delimiter, place)?;
+            reader.set_record_limit(record_limit);
             // The header: the first line that is not blank.
             loop {
                 if !reader.read_record()? {
@@ -203,13 +205,14 @@ pub(super) fn open_reader(
             Ok((RowReader::Csv(reader), header, size))
         }
         FileFormat::JsonArray | FileFormat::JsonLines => {
-            let reader = JsonReader::new(
+            let mut reader = JsonReader::new(
                 f,
                 format == FileFormat::JsonArray,
                 json_keys,
                 first_pass,
                 place,
             )?;
+            reader.set_record_limit(record_limit);
             Ok((RowReader::Json(reader), Vec::new(), size))
         }
     }

@@ -11,6 +11,24 @@ use crate::db::DbError;
 /// real row and still cheap.
 pub const MAX_RECORD_BYTES: usize = 64 * 1024 * 1024;
 
+/// The sentence for input with a record larger than `limit` bytes.
+pub(super) fn record_too_big(name: &str, limit: usize) -> DbError {
+    DbError::Refused(format!(
+        "{name} has a record larger than {} (import.max_record_bytes), more than rowsmith reads as one row. \
+         Check that the file is really CSV or JSON with one row per record, or raise import.max_record_bytes. \
+         Nothing was imported.",
+        mib(limit)
+    ))
+}
+
+fn mib(bytes: usize) -> String {
+    if bytes.is_multiple_of(1024 * 1024) {
+        format!("{} MiB", bytes / (1024 * 1024))
+    } else {
+        format!("{} bytes", crate::output::thousands(bytes as u64))
+    }
+}
+
 /// A buffered byte reader with one byte of look-ahead. Read errors become
 /// a sentence naming the file.
 pub(super) struct ByteSource<R> {
@@ -21,6 +39,8 @@ pub(super) struct ByteSource<R> {
     len: usize,
     /// Bytes consumed so far, for progress.
     pub(super) consumed: u64,
+    /// The most bytes one record may hold (`import.max_record_bytes`).
+    pub(super) limit: usize,
 }
 
 impl<R: Read> ByteSource<R> {
@@ -32,6 +52,7 @@ impl<R: Read> ByteSource<R> {
             pos: 0,
             len: 0,
             consumed: 0,
+            limit: MAX_RECORD_BYTES,
         }
     }
 
@@ -94,7 +115,7 @@ impl<R: Read> ByteSource<R> {
             out.extend_from_slice(&available[..n]);
             self.pos += n;
             self.consumed += n as u64;
-            if out.len() > MAX_RECORD_BYTES {
+            if out.len() > self.limit {
                 return Err(self.record_too_big());
             }
             if found {
@@ -104,15 +125,9 @@ impl<R: Read> ByteSource<R> {
         Ok(())
     }
 
-    /// The sentence for a record past [`MAX_RECORD_BYTES`].
+    /// The sentence for a record past the limit.
     pub(super) fn record_too_big(&self) -> DbError {
-        DbError::Refused(format!(
-            "{} has a record larger than {} MiB (after {} bytes), more than rowsmith reads as one row. \
-             Check that the file is really CSV or JSON with one row per record. Nothing was imported.",
-            self.name,
-            MAX_RECORD_BYTES / (1024 * 1024),
-            crate::output::thousands(self.consumed)
-        ))
+        record_too_big(&self.name, self.limit)
     }
 
     /// Skips a UTF-8 byte-order mark at the start.

@@ -7,7 +7,6 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::source::MAX_RECORD_BYTES;
 use crate::db::DbError;
 
 /// A copy of a stream in a folder of its own; both go when this is dropped.
@@ -24,7 +23,7 @@ impl Drop for Spooled {
 
 /// `Some` copy when `file` is a stream (a pipe, a character device) rather than a regular
 /// file; `None` for a regular file (or one that does not exist: the reader says so).
-pub(super) fn spool_if_stream(file: &Path) -> Result<Option<Spooled>, DbError> {
+pub(super) fn spool_if_stream(file: &Path, limit: usize) -> Result<Option<Spooled>, DbError> {
     let Ok(meta) = std::fs::metadata(file) else {
         return Ok(None);
     };
@@ -68,12 +67,8 @@ pub(super) fn spool_if_stream(file: &Path) -> Result<Option<Spooled>, DbError> {
             Some(last) => n - last - 1,
             None => since_newline + n,
         };
-        if since_newline > MAX_RECORD_BYTES {
-            return Err(DbError::Refused(format!(
-                "{shown} sends more than {} MiB without a line break, more than rowsmith reads as one row. \
-                 Check that it is really CSV or JSON. Nothing was imported.",
-                MAX_RECORD_BYTES / (1024 * 1024)
-            )));
+        if since_newline > limit {
+            return Err(super::source::record_too_big(&shown, limit));
         }
         out.write_all(chunk).map_err(io_err)?;
     }
