@@ -6,6 +6,7 @@
 
 use serde::Serialize;
 
+use super::fit::PromptSize;
 use crate::llm::pricing::{dollars, price_of};
 use crate::llm::{Client, Usage};
 
@@ -25,19 +26,12 @@ pub struct Estimate {
 }
 
 impl Estimate {
-    /// The parts of one request: the static prefix (instructions, context, schema), the part
-    /// that varies, and a sample row's JSON length.
-    pub fn new(
-        client: &Client,
-        rows: u64,
-        batch_size: usize,
-        prefix_chars: usize,
-        varying_chars: usize,
-        row_chars: usize,
-    ) -> Self {
+    /// `rows` in batches of `batch_size`, each request the size of the run's first one.
+    pub(super) fn new(client: &Client, rows: u64, batch_size: usize, size: &PromptSize) -> Self {
         let requests = rows.div_ceil(batch_size.max(1) as u64).max(1);
-        let prefix = (prefix_chars / CHARS_PER_TOKEN) as u64;
-        let varying = (varying_chars / CHARS_PER_TOKEN) as u64;
+        let prefix = (size.prefix_chars / CHARS_PER_TOKEN) as u64;
+        let varying = (size.varying_chars / CHARS_PER_TOKEN) as u64;
+        let row_chars = size.row_chars;
         let cacheable = if prefix >= MIN_CACHED_PREFIX {
             prefix
         } else {

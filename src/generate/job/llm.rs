@@ -89,12 +89,7 @@ pub(super) async fn run_llm(
             }
         }
         send(Event::Estimate(Estimate::new(
-            client,
-            wanted,
-            batch_size,
-            size.prefix_chars,
-            size.varying_chars,
-            size.row_chars,
+            client, wanted, batch_size, size,
         )));
     }
     let batches_needed = wanted.div_ceil(batch_size as u64).max(1);
@@ -273,14 +268,7 @@ pub(super) async fn estimate_for(
     batch_size: usize,
 ) -> Option<Estimate> {
     let size = first_prompt(shared, wanted, batch_size).await?;
-    Some(Estimate::new(
-        client,
-        wanted,
-        batch_size,
-        size.prefix_chars,
-        size.varying_chars,
-        size.row_chars,
-    ))
+    Some(Estimate::new(client, wanted, batch_size, &size))
 }
 
 /// The sizes of the run's first prompt, before anything is sent.
