@@ -392,7 +392,7 @@ async fn event_loop(
     ctx: Context,
 ) -> TuiResult {
     let (tx, mut rx): (UnboundedSender<Msg>, UnboundedReceiver<Msg>) = unbounded_channel();
-    let worker = WorkerHandle::spawn(db, tx.clone())?;
+    let worker = WorkerHandle::spawn(db, tx.clone(), ctx.config.import.max_record_bytes)?;
     let query_worker = QueryWorker::spawn(
         QuerySetup {
             db_path: ctx.db_path.clone(),

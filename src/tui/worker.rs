@@ -69,7 +69,12 @@ pub struct WorkerHandle {
 
 impl WorkerHandle {
     /// Starts the worker on its own thread; results arrive on `tx`.
-    pub fn spawn(db: Database, tx: UnboundedSender<Msg>) -> std::io::Result<Self> {
+    /// `max_record_bytes` is `import.max_record_bytes` for imports started from the app.
+    pub fn spawn(
+        db: Database,
+        tx: UnboundedSender<Msg>,
+        max_record_bytes: usize,
+    ) -> std::io::Result<Self> {
         let (sender, receiver) = channel();
         let interrupt = Arc::new(db.interrupt_handle());
         let counting = Arc::new(Mutex::new(false));
@@ -79,7 +84,9 @@ impl WorkerHandle {
             .spawn(move || {
                 let gone = tx.clone();
                 let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-                    Worker::new(db, tx, flag).run(receiver)
+                    let mut worker = Worker::new(db, tx, flag);
+                    worker.max_record_bytes = max_record_bytes;
+                    worker.run(receiver)
                 }));
                 if ran.is_err() {
                     let _ = gone.send(Msg::WorkerGone(
@@ -116,6 +123,8 @@ struct Worker {
     journal: Option<Journal>,
     urgent: VecDeque<Request>,
     counts: VecDeque<String>,
+    /// `import.max_record_bytes`.
+    max_record_bytes: usize,
 }
 
 impl Worker {
@@ -129,6 +138,7 @@ impl Worker {
             journal: None,
             urgent: VecDeque::new(),
             counts: VecDeque::new(),
+            max_record_bytes: crate::db::transfer::MAX_RECORD_BYTES,
         }
     }
 
@@ -376,6 +386,7 @@ impl Worker {
                             journal: self.journal.as_ref(),
                             cancel,
                             progress_every: 5_000,
+                            max_record_bytes: self.max_record_bytes,
                             ..ImportOptions::default()
                         };
                         transfer::import_file(&mut self.db, &path, &options, &mut progress)
