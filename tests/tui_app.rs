@@ -1835,3 +1835,26 @@ fn toasts_never_carry_control_characters() {
     assert!(!text.chars().any(char::is_control), "{text:?}");
     assert!(text.contains("evil\\x1b]0;pwned\\x07"), "{text}");
 }
+
+/// Issue 13, point 4: the first `g` on the demo must work, so the list starts on the first
+/// table, not on a view listed before it.
+#[test]
+fn the_list_starts_on_the_first_table_not_a_view() {
+    use rowsmith::db::catalog::ObjectKind;
+    let mut app = App::new(options(80, 24));
+    let objects = vec![
+        rowsmith::db::catalog::ObjectSummary {
+            name: "customer_order_totals".into(),
+            kind: ObjectKind::View,
+        },
+        rowsmith::db::catalog::ObjectSummary {
+            name: "customers".into(),
+            kind: ObjectKind::Table,
+        },
+    ];
+    update(&mut app, Msg::Objects(Ok(objects)));
+    assert_eq!(
+        app.selected_table().map(|t| t.name.as_str()),
+        Some("customers")
+    );
+}

@@ -31,9 +31,15 @@ pub(super) fn on_objects(app: &mut App, result: Result<Vec<ObjectSummary>, Strin
         })
         .collect();
     let visible = app.visible();
+    // On first listing, start on the first table (not a view, which cannot take rows), so
+    // that the first `g` works.
+    let first_table = visible
+        .iter()
+        .position(|&i| app.tables[i].kind == crate::db::catalog::ObjectKind::Table)
+        .unwrap_or(0);
     app.selected = keep
         .and_then(|name| visible.iter().position(|&i| app.tables[i].name == name))
-        .unwrap_or(0)
+        .unwrap_or(first_table)
         .min(visible.len().saturating_sub(1));
     keep_list_visible(app);
     let pending: Vec<String> = app
