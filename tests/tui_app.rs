@@ -1858,3 +1858,23 @@ fn the_list_starts_on_the_first_table_not_a_view() {
         Some("customers")
     );
 }
+
+/// Issue 13, point 3: the hint bar always shows help and quit, says when it was cut, and
+/// under --read-only offers no key that writes.
+#[test]
+fn the_hint_bar_keeps_help_and_quit_and_hides_writing_keys_when_read_only() {
+    let h = Harness::new(80, 24);
+    let bar = h.screen().lines().last().unwrap_or_default().to_string();
+    assert!(
+        bar.contains("? help") && bar.contains("q quit") && bar.contains('…'),
+        "{bar}"
+    );
+    let mut read_only = options(120, 24);
+    read_only.read_only = true;
+    let h = Harness::with(read_only);
+    let bar = h.screen().lines().last().unwrap_or_default().to_string();
+    for writing in ["g generate", "u undo", "i import", "d delete"] {
+        assert!(!bar.contains(writing), "{writing} in {bar}");
+    }
+    assert!(bar.contains("? help") && bar.contains("q quit"), "{bar}");
+}

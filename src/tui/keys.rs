@@ -575,6 +575,14 @@ impl Keymap {
 
     /// The hint bar's actions for a pane, most useful first.
     pub fn hints(&self, pane: Pane) -> Vec<(String, &'static str)> {
+        self.hint_actions(pane)
+            .into_iter()
+            .map(|(_, key, hint)| (key, hint))
+            .collect()
+    }
+
+    /// [`hints`](Self::hints) with the action each hint is for.
+    pub fn hint_actions(&self, pane: Pane) -> Vec<(Action, String, &'static str)> {
         let order: &[Action] = match pane {
             Pane::List => &[
                 Action::Generate,
@@ -630,9 +638,11 @@ impl Keymap {
                 let hint = match (pane, a) {
                     (Pane::Results, Action::Query) => "edit SQL",
                     (Pane::Results, Action::Export) => "export result",
+                    // In the schema view the same key goes back to the rows.
+                    (Pane::Schema, Action::Schema) => "rows",
                     _ => action_info(*a).hint,
                 };
-                Some((key, hint))
+                Some((*a, key, hint))
             })
             .collect()
     }

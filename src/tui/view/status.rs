@@ -118,6 +118,14 @@ pub fn status(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(Paragraph::new(line).style(theme.status()), area);
 }
 
+/// Actions that write to the database (hidden under --read-only).
+fn writes(action: Action) -> bool {
+    matches!(
+        action,
+        Action::Generate | Action::GenerateDialog | Action::Undo | Action::Import | Action::Delete
+    )
+}
+
 /// Keys for the focused pane, from the key map, as many as fit.
 pub fn hints(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme;
@@ -131,25 +139,68 @@ pub fn hints(frame: &mut Frame, area: Rect, app: &App) {
         ]
     } else if app.modal.is_some() {
         Vec::new()
-    } else if app.query.is_some() && app.pane() == crate::tui::keys::Pane::Results {
-        let cancel = app
-            .keymap
-            .short(Action::Cancel)
-            .unwrap_or_else(|| "Esc".into());
-        let mut pairs = vec![(cancel, "interrupt".to_string())];
-        pairs.extend(
-            app.keymap
-                .hints(app.pane())
-                .into_iter()
-                .map(|(k, h)| (k, h.to_string())),
-        );
-        pairs
     } else {
-        app.keymap
-            .hints(app.pane())
+        let mut pairs = Vec::new();
+        if app.query.is_some() && app.pane() == crate::tui::keys::Pane::Results {
+            let cancel = app
+                .keymap
+                .short(Action::Cancel)
+                .unwrap_or_else(|| "Esc".into());
+            pairs.push((cancel, "interrupt".to_string()));
+        }
+        let actions = app.keymap.hint_actions(app.pane());
+        // Under --read-only the keys that write do nothing: do not offer them.
+        let offered = actions
             .into_iter()
-            .map(|(k, h)| (k, h.to_string()))
-            .collect()
+            .filter(|(a, _, _)| !(app.read_only && writes(*a)))
+            .collect::<Vec<_>>();
+        // Help and quit always show, at the end: the rest gives way when the bar is
+        // narrow, and a "…" says that it did.
+        let (last, rest): (Vec<_>, Vec<_>) = offered
+            .into_iter()
+            .partition(|(a, _, _)| matches!(a, Action::Help | Action::Quit));
+        let last: Vec<(String, String)> = last
+            .into_iter()
+            .map(|(_, k, h)| (k, h.to_string()))
+            .collect();
+        // Room for help and quit, and for the "…" (its width plus padding).
+        let reserved: usize = last
+            .iter()
+            .map(|(k, h)| k.width() + h.width() + 3)
+            .sum::<usize>()
+            + 4;
+        let mut used = pairs
+            .iter()
+            .map(|(k, h)| k.width() + h.width() + 3)
+            .sum::<usize>();
+        let everything = used
+            + rest
+                .iter()
+                .map(|(_, k, h)| k.width() + h.width() + 3)
+                .sum::<usize>()
+            + reserved
+            - 4;
+        // The "…" needs room only when something is left out.
+        let reserved = if everything <= area.width as usize {
+            reserved - 4
+        } else {
+            reserved
+        };
+        let mut cut = false;
+        for (_, key, hint) in rest {
+            let width = key.width() + hint.width() + 3;
+            if cut || used + width + reserved > area.width as usize {
+                cut = true;
+                continue;
+            }
+            used += width;
+            pairs.push((key, hint.to_string()));
+        }
+        if cut {
+            pairs.push(("…".into(), String::new()));
+        }
+        pairs.extend(last);
+        pairs
     };
     for (key, hint) in pairs {
         let width = key.width() + hint.width() + 3;
