@@ -9,6 +9,8 @@
 
 use serde_json::{Map, Value};
 
+use super::schema::{add_note, required_names};
+
 /// OpenAI strict mode: "A schema may have up to 5000 object properties total".
 /// Source: developers.openai.com/api/docs/guides/structured-outputs#supported-schemas.
 pub const OPENAI_MAX_PROPERTIES: usize = 5_000;
@@ -192,12 +194,7 @@ fn drop_biggest_enum(schema: &mut Value) -> Option<String> {
     let node = walk_mut(schema, &path)?;
     let obj = node.as_object_mut()?;
     obj.remove("enum");
-    let note = "one of the allowed values given in the instructions";
-    let text = match obj.get("description").and_then(Value::as_str) {
-        Some(d) if !d.trim().is_empty() => format!("{d}; {note}"),
-        _ => note.to_string(),
-    };
-    obj.insert("description".into(), Value::String(text));
+    add_note(obj, "one of the allowed values given in the instructions");
     path.last().cloned()
 }
 
@@ -260,18 +257,6 @@ fn count_unions_and_optional(node: &Value) -> (usize, usize) {
     (unions, optional)
 }
 
-fn required_names(obj: &Map<String, Value>) -> Vec<String> {
-    obj.get("required")
-        .and_then(Value::as_array)
-        .map(|r| {
-            r.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Turns the last `["T", "null"]` property of the row object into plain `"T"` and removes it
 /// from `required`: omitting it means NULL. Only required two-type unions with `null` are
 /// touched (they are what nullable columns look like).
@@ -290,12 +275,7 @@ fn make_one_union_optional(schema: &mut Value) -> Option<String> {
     if let Some(Value::Array(values)) = prop.get_mut("enum") {
         values.retain(|v| !v.is_null());
     }
-    let note = "leave this key out for NULL";
-    let text = match prop.get("description").and_then(Value::as_str) {
-        Some(d) if !d.trim().is_empty() => format!("{d}; {note}"),
-        _ => note.to_string(),
-    };
-    prop.insert("description".into(), Value::String(text));
+    add_note(prop, "leave this key out for NULL");
     if let Some(Value::Array(req)) = row.get_mut("required") {
         req.retain(|r| r.as_str() != Some(name.as_str()));
     }

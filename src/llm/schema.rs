@@ -167,16 +167,7 @@ fn strict_node(node: &mut Value) {
             Some(Value::Object(props)) => props,
             _ => Map::new(),
         };
-        let required: Vec<String> = obj
-            .get("required")
-            .and_then(Value::as_array)
-            .map(|r| {
-                r.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let required = required_names(obj);
         for (name, prop) in props.iter_mut() {
             strict_node(prop);
             if !required.iter().any(|r| r == name) {
@@ -274,6 +265,29 @@ fn take_unsupported_format(obj: &mut Map<String, Value>, supported: &[&str]) -> 
     }
     obj.remove("format");
     Some(format!("format: {format}"))
+}
+
+/// The names an object node lists as `required`.
+pub(super) fn required_names(obj: &Map<String, Value>) -> Vec<String> {
+    obj.get("required")
+        .and_then(Value::as_array)
+        .map(|r| {
+            r.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Adds a sentence to a node's description ("...; note"), where the model still reads
+/// what the schema itself can no longer say.
+pub(super) fn add_note(obj: &mut Map<String, Value>, note: &str) {
+    let text = match obj.get("description").and_then(Value::as_str) {
+        Some(d) if !d.trim().is_empty() => format!("{d}; {note}"),
+        _ => note.to_string(),
+    };
+    obj.insert("description".into(), Value::String(text));
 }
 
 fn append_notes(obj: &mut Map<String, Value>, notes: &[String]) {
