@@ -202,17 +202,18 @@ impl Journal {
         Ok(())
     }
 
-    /// The operation with this id, if it is on record for `database`.
+    /// The operation with this id, if it is on record for `database`, with the time it was
+    /// undone (or cleared), if it was.
     pub fn operation(
         &self,
         database: &Path,
         id: OperationId,
-    ) -> Result<Option<Operation>, DbError> {
+    ) -> Result<Option<(Operation, Option<String>)>, DbError> {
         self.conn
             .query_row(
                 &format!("{OPERATION_SELECT} WHERE o.database = ?1 AND o.id = ?2"),
                 params![database_key(database), id.0],
-                operation_row,
+                |r| Ok((operation_row(r)?, r.get::<_, Option<String>>(7)?)),
             )
             .optional()
             .map_err(|e| self.fail(e))

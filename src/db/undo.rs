@@ -159,7 +159,7 @@ pub fn undo(
 /// Forgets an operation so that undo no longer considers it; no row is touched. For a
 /// record undo cannot act on (its table renamed or dropped, its rows edited or gone).
 pub fn forget(db: &Database, journal: &Journal, id: OperationId) -> Result<Operation, DbError> {
-    let operation = journal
+    let (operation, _) = journal
         .operation(db.path(), id)?
         .ok_or_else(|| unknown_operation(db, id))?;
     journal.forget_operation(id)?;
@@ -200,14 +200,10 @@ fn way_out(db: &Database, op: &Operation) -> String {
 fn plan(db: &Database, journal: &Journal, target: Target<'_>) -> Result<Plan, DbError> {
     let operation = match target {
         Target::Operation(id) => {
-            let op = journal
+            let (op, undone) = journal
                 .operation(db.path(), id)?
                 .ok_or_else(|| unknown_operation(db, id))?;
-            if journal
-                .list(db.path(), None)?
-                .iter()
-                .any(|(o, undone)| o.id == id && undone.is_some())
-            {
+            if undone.is_some() {
                 return Err(DbError::Refused(format!(
                     "Operation {} was already undone or cleared.",
                     id.0
