@@ -12,7 +12,6 @@ mod model;
 mod services;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -47,21 +46,8 @@ async fn one_run(
         Reply::Rows(rows_like_samples(ask, &counter))
     })
     .await;
-    let mut cmd = Command::new(bin);
-    cmd.args(["generate", db.to_str().unwrap(), "customers", "-n", "1000"])
-        .env("ROWSMITH_DATA_DIR", dir.join(format!("{name}-data")))
-        .env("XDG_CONFIG_HOME", dir.join("no-config"));
-    for var in [
-        "ROWSMITH_CONFIG",
-        "ROWSMITH_MODEL",
-        "OPENAI_API_KEY",
-        "ANTHROPIC_API_KEY",
-    ] {
-        cmd.env_remove(var);
-    }
-    for (k, v) in model.env() {
-        cmd.env(k, v);
-    }
+    let mut cmd = model.command(bin, &dir.join(format!("{name}-data")));
+    cmd.args(["generate", db.to_str().unwrap(), "customers", "-n", "1000"]);
     let started = Instant::now();
     let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
         .await

@@ -15,7 +15,6 @@ mod model;
 mod services;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
@@ -56,7 +55,7 @@ async fn one_run(bin: &Path, anthropic: bool, dir: &Path, name: &str) -> Tally {
     } else {
         FakeModel::openai(script).await
     };
-    let mut cmd = Command::new(bin);
+    let mut cmd = model.command(bin, &dir.join(format!("{name}-data")));
     cmd.args([
         "generate",
         db.to_str().unwrap(),
@@ -64,20 +63,7 @@ async fn one_run(bin: &Path, anthropic: bool, dir: &Path, name: &str) -> Tally {
         "-n",
         ROWS,
         "--json",
-    ])
-    .env("ROWSMITH_DATA_DIR", dir.join(format!("{name}-data")))
-    .env("XDG_CONFIG_HOME", dir.join("no-config"));
-    for var in [
-        "ROWSMITH_CONFIG",
-        "ROWSMITH_MODEL",
-        "OPENAI_API_KEY",
-        "ANTHROPIC_API_KEY",
-    ] {
-        cmd.env_remove(var);
-    }
-    for (k, v) in model.env() {
-        cmd.env(k, v);
-    }
+    ]);
     let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
         .await
         .unwrap();

@@ -440,6 +440,30 @@ impl FakeModel {
         }
     }
 
+    /// `bin` (a rowsmith binary) pointed at this server only: its own data directory, no
+    /// config file and no keys from the machine running it.
+    pub fn command(
+        &self,
+        bin: &std::path::Path,
+        data_dir: &std::path::Path,
+    ) -> std::process::Command {
+        let mut cmd = std::process::Command::new(bin);
+        cmd.env("ROWSMITH_DATA_DIR", data_dir)
+            .env("XDG_CONFIG_HOME", data_dir.join("no-config"));
+        for var in [
+            "ROWSMITH_CONFIG",
+            "ROWSMITH_MODEL",
+            "OPENAI_API_KEY",
+            "ANTHROPIC_API_KEY",
+        ] {
+            cmd.env_remove(var);
+        }
+        for (k, v) in self.env() {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
     pub fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
     }
