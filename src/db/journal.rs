@@ -298,27 +298,16 @@ impl Journal {
             .map_err(|e| self.fail(e))
     }
 
-    /// Every row recorded for an operation.
+    /// Every row recorded for an operation, all batches together.
     pub fn rows(&self, op: OperationId) -> Result<Vec<RecordedRow>, DbError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT key_kind, rows FROM chunks WHERE operation_id = ?1 ORDER BY id")
-            .map_err(|e| self.fail(e))?;
-        let chunks: Vec<(String, Vec<u8>)> = stmt
-            .query_map([op.0], |r| Ok((r.get(0)?, r.get(1)?)))
-            .and_then(|rows| rows.collect())
-            .map_err(|e| self.fail(e))?;
-        let mut out = Vec::new();
-        for (kind, blob) in chunks {
-            decode_rows(&kind, &blob, &mut out).ok_or_else(|| DbError::Journal {
-                path: self.path.display().to_string(),
-                detail: format!("a record of operation {} is unreadable", op.0),
-            })?;
-        }
-        Ok(out)
+        Ok(self
+            .batches(op)?
+            .into_iter()
+            .flat_map(|(_, rows)| rows)
+            .collect())
     }
 
-    /// Marks an operation as undone so the next undo goes one further back.
+    /// Marks an operation as undone (or cleared): undo no longer considers it.
     pub fn mark_undone(&self, op: OperationId) -> Result<(), DbError> {
         self.conn
             .execute(
