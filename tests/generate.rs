@@ -459,6 +459,20 @@ async fn a_large_llm_run_says_its_cost_and_needs_yes() {
     );
     assert_eq!(model.calls(), 0, "nothing was sent");
     assert_eq!(count(&path, "people"), 5);
+    // A dry run asks the model for every row too: it costs the same.
+    let run = rowsmith(
+        &fx,
+        &model,
+        &["generate", p, "people", "-n", "5000", "--dry-run"],
+    )
+    .await;
+    assert!(!run.ok);
+    assert!(
+        run.stderr.contains("Pass --yes to go ahead."),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(model.calls(), 0, "nothing was sent for the dry run");
     let run = rowsmith(
         &fx,
         &model,

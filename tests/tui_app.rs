@@ -13,6 +13,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use rowsmith::db::browse::read_page;
 use rowsmith::db::catalog::{list_objects, row_count, table_info};
+use rowsmith::db::journal::{Operation, OperationId};
 use rowsmith::db::query::{QueryControl, QuerySession};
 use rowsmith::db::{Database, OpenOptions};
 use rowsmith::generate::job::{EMPTY_TABLE, Event, Outcome, Stage, Summary, UsageSummary};
@@ -20,7 +21,7 @@ use rowsmith::llm::ProviderChoice;
 use rowsmith::tui::app::{App, Count, Effect, Level, Mode, Msg, Options, update};
 use rowsmith::tui::grid::Purpose;
 use rowsmith::tui::keys::{KeyChord, Keymap, Pane};
-use rowsmith::tui::modal::{ConfirmKind, GenField, Modal, PromptKind, ProviderOption};
+use rowsmith::tui::modal::{ConfirmKind, GenField, Modal, PromptKind, ProviderOption, UndoTarget};
 use rowsmith::tui::query::{Phase, QueryFail, Translated};
 use rowsmith::tui::theme::Theme;
 use rowsmith::tui::view;
@@ -88,6 +89,7 @@ fn options(w: u16, h: u16) -> Options {
         read_only: false,
         default_rows: 10,
         max_rows: 1_000_000,
+        confirm_rows: 1_000,
         source: "OpenAI gpt-5-mini".into(),
         source_note: None,
         providers: providers(),
@@ -813,11 +815,74 @@ fn the_dialog_checks_the_row_count_and_offers_the_configured_providers() {
 }
 
 #[test]
+fn a_large_model_run_shows_its_cost_and_waits_for_a_yes() {
+    let mut h = Harness::new(80, 24);
+    h.key("G");
+    h.keys(&["ctrl-u", "5", "0", "0", "0", "tab", "tab", "tab", "space"]);
+    let effects = h.key("enter");
+    let spec = match effects.as_slice() {
+        [Effect::Estimate(spec)] => spec.clone(),
+        other => panic!("no generation before the estimate: {other:?}"),
+    };
+    assert!(h.app.jobs.is_empty());
+    assert_eq!((spec.rows, spec.preview), (5000, false));
+    assert!(h.screen().contains("Working out what it would cost…"));
+    h.send(Msg::Estimated {
+        spec: spec.clone(),
+        sentence:
+            "Estimate: 200 requests, about 300,000 input tokens; about $0.90 with gpt-5-mini."
+                .into(),
+    });
+    let Some(Modal::Confirm(c)) = &h.app.modal else {
+        panic!("{:?}", h.app.modal)
+    };
+    assert!(!c.on_yes, "defaults to No");
+    let screen = h.screen();
+    assert!(
+        screen.contains("Generate 5,000 rows for 'customers'"),
+        "{screen}"
+    );
+    assert!(screen.contains("generate.confirm_rows (1,000)"), "{screen}");
+    assert!(screen.contains("about $0.90"), "{screen}");
+    assert!(h.key("enter").is_empty(), "Enter takes the default: No");
+    assert!(h.app.jobs.is_empty() && h.app.modal.is_none());
+    // An estimate that comes after the question was answered changes nothing.
+    h.send(Msg::Estimated {
+        spec,
+        sentence: "Estimate: 200 requests.".into(),
+    });
+    assert!(h.app.modal.is_none());
+
+    h.keys(&[
+        "G", "ctrl-u", "5", "0", "0", "0", "tab", "tab", "tab", "space",
+    ]);
+    assert!(matches!(h.key("enter").as_slice(), [Effect::Estimate(_)]));
+    match h.key("y").as_slice() {
+        [Effect::Generate { spec, .. }] => assert_eq!(spec.rows, 5000),
+        other => panic!("{other:?}"),
+    }
+
+    // The offline generator costs nothing: no question.
+    let mut h = Harness::new(80, 24);
+    h.key("G");
+    h.keys(&[
+        "ctrl-u", "5", "0", "0", "0", "tab", "right", "tab", "tab", "space",
+    ]);
+    assert!(matches!(
+        h.key("enter").as_slice(),
+        [Effect::Generate { .. }]
+    ));
+}
+
+#[test]
 fn u_asks_with_the_row_count_then_undoes() {
     let mut h = Harness::new(80, 24);
-    assert_eq!(h.key("u"), vec![Effect::PreviewUndo("customers".into())]);
+    assert_eq!(
+        h.key("u"),
+        vec![Effect::PreviewUndo(UndoTarget::Latest("customers".into()))]
+    );
     h.send(Msg::UndoPreview {
-        table: "customers".into(),
+        target: UndoTarget::Latest("customers".into()),
         preview: Ok(rowsmith::db::undo::UndoPreview {
             table: "customers".into(),
             source: "OpenAI gpt-5-mini".into(),
@@ -835,7 +900,7 @@ fn u_asks_with_the_row_count_then_undoes() {
     assert!(h.app.modal.is_none());
     h.key("u");
     h.send(Msg::UndoPreview {
-        table: "customers".into(),
+        target: UndoTarget::Latest("customers".into()),
         preview: Ok(rowsmith::db::undo::UndoPreview {
             table: "customers".into(),
             source: "offline generator".into(),
@@ -844,7 +909,10 @@ fn u_asks_with_the_row_count_then_undoes() {
             already_gone: 0,
         }),
     });
-    assert_eq!(h.key("y"), vec![Effect::Undo("customers".into())]);
+    assert_eq!(
+        h.key("y"),
+        vec![Effect::Undo(UndoTarget::Latest("customers".into()))]
+    );
     h.send(Msg::Undone(Ok(rowsmith::db::undo::UndoOutcome {
         table: "customers".into(),
         source: "offline generator".into(),
@@ -864,7 +932,7 @@ fn u_asks_with_the_row_count_then_undoes() {
     );
     h.key("u");
     h.send(Msg::UndoPreview {
-        table: "customers".into(),
+        target: UndoTarget::Latest("customers".into()),
         preview: Err(
             "Nothing to undo: rowsmith has no rows of its own on record for table 'customers'."
                 .into(),
@@ -873,6 +941,145 @@ fn u_asks_with_the_row_count_then_undoes() {
     assert!(
         matches!(&h.app.modal, Some(Modal::Error { message, .. }) if message.starts_with("Nothing to undo"))
     );
+}
+
+fn operation(id: i64, table: &str, rows: u64) -> Operation {
+    Operation {
+        id: OperationId(id),
+        database: "/home/dev/shop.db".into(),
+        table: table.into(),
+        created_at: format!("2026-12-0{id} 10:00:00"),
+        source: "offline".into(),
+        columns: vec!["name".into()],
+        rows,
+    }
+}
+
+/// The history the worker sends when the latest generation of customers was edited.
+fn blocked_history(h: &mut Harness) {
+    h.send(Msg::Operations {
+        table: "customers".into(),
+        note: Some(
+            "Cannot undo: 10 of the 10 rows rowsmith added to 'customers' on 2026-12-03 10:00:00 were edited or replaced since, and undo would delete your changes. Nothing was removed."
+                .into(),
+        ),
+        list: Ok(vec![
+            (operation(3, "customers", 10), None),
+            (operation(2, "orders", 5), None),
+            (operation(1, "customers", 7), Some("2026-12-01 11:00:00".into())),
+        ]),
+    });
+}
+
+#[test]
+fn when_the_latest_cannot_be_undone_the_history_lets_the_user_pick_or_clear() {
+    let mut h = Harness::new(100, 30);
+    h.key("u");
+    blocked_history(&mut h);
+    let Some(Modal::History(history)) = &h.app.modal else {
+        panic!("{:?}", h.app.modal)
+    };
+    assert_eq!(history.cursor, 0, "on the operation that was refused");
+    let screen = h.screen();
+    assert!(screen.contains("edited or replaced since"), "{screen}");
+    assert!(screen.contains("Undo history · 3 operations"), "{screen}");
+    assert!(
+        screen.contains("undone or cleared 2026-12-01 11:00:00"),
+        "{screen}"
+    );
+
+    // Nothing older is touched unless the user picks it.
+    h.key("j");
+    assert_eq!(
+        h.key("enter"),
+        vec![Effect::PreviewUndo(UndoTarget::Operation {
+            id: 2,
+            table: "orders".into()
+        })]
+    );
+    h.send(Msg::UndoPreview {
+        target: UndoTarget::Operation {
+            id: 2,
+            table: "orders".into(),
+        },
+        preview: Ok(rowsmith::db::undo::UndoPreview {
+            table: "orders".into(),
+            source: "offline".into(),
+            created_at: "2026-12-02 10:00:00".into(),
+            rows: 5,
+            already_gone: 0,
+        }),
+    });
+    let Some(Modal::Confirm(c)) = &h.app.modal else {
+        panic!("{:?}", h.app.modal)
+    };
+    assert_eq!(c.title, "Undo operation 2 on 'orders'?");
+    assert_eq!(
+        h.key("y"),
+        vec![Effect::Undo(UndoTarget::Operation {
+            id: 2,
+            table: "orders".into()
+        })]
+    );
+
+    // An operation already undone is not offered again.
+    blocked_history(&mut h);
+    h.keys(&["j", "j"]);
+    assert!(h.key("enter").is_empty());
+    assert!(matches!(h.app.modal, Some(Modal::History(_))));
+    assert!(
+        h.toasts()
+            .last()
+            .is_some_and(|t| t.contains("already undone"))
+    );
+
+    // Clearing the refused record asks first, then re-lists.
+    h.key("home");
+    assert!(h.key("f").is_empty());
+    let Some(Modal::Confirm(c)) = &h.app.modal else {
+        panic!("{:?}", h.app.modal)
+    };
+    assert!(c.lines.iter().any(|l| l == "No row is touched."), "{c:?}");
+    assert!(!c.on_yes);
+    assert_eq!(h.key("y"), vec![Effect::Forget(3)]);
+    let effects = h.send(Msg::Forgotten(Ok(operation(3, "customers", 10))));
+    assert_eq!(
+        effects,
+        vec![Effect::ListOperations {
+            table: "customers".into(),
+            note: None
+        }]
+    );
+    assert!(
+        h.toasts()
+            .last()
+            .is_some_and(|t| t.starts_with("Cleared the record of operation 3"))
+    );
+
+    // U opens the history at any time; Esc closes it.
+    assert_eq!(
+        h.key("U"),
+        vec![Effect::ListOperations {
+            table: "customers".into(),
+            note: None
+        }]
+    );
+    blocked_history(&mut h);
+    assert!(h.key("esc").is_empty());
+    assert!(h.app.modal.is_none());
+}
+
+#[test]
+fn the_history_refuses_to_write_under_read_only() {
+    let mut o = options(100, 30);
+    o.read_only = true;
+    let mut h = Harness::with(o);
+    h.key("U");
+    blocked_history(&mut h);
+    assert!(h.key("enter").is_empty());
+    assert!(h.key("f").is_empty());
+    assert!(matches!(h.app.modal, Some(Modal::History(_))));
+    assert!(h.toasts().iter().any(|t| t.contains("read-only")));
 }
 
 #[test]
@@ -1697,7 +1904,7 @@ fn screen_confirm_dialogs() {
         let mut x = Harness::new(w, h);
         x.key("u");
         x.send(Msg::UndoPreview {
-            table: "customers".into(),
+            target: UndoTarget::Latest("customers".into()),
             preview: Ok(rowsmith::db::undo::UndoPreview {
                 table: "customers".into(),
                 source: "OpenAI gpt-5-mini".into(),
@@ -1706,6 +1913,12 @@ fn screen_confirm_dialogs() {
                 already_gone: 0,
             }),
         });
+        x
+    });
+    screens("undo_history", |w, h| {
+        let mut x = Harness::new(w, h);
+        x.key("u");
+        blocked_history(&mut x);
         x
     });
     screens("confirm_delete", |w, h| {

@@ -56,25 +56,16 @@ pub fn run(args: Args, config: &Config) -> CommandResult {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    if let Source::Llm(client) = &source
+    if let Source::Llm(_) = &source
         && rows > config.generate.confirm_rows
         && !args.yes
-        && !args.dry_run
     {
         // A typo in -n must not turn into thousands of paid requests: say what the run
         // would cost and let the user decide.
-        let estimate = runtime.block_on(crate::generate::job::estimate(
+        let what = runtime.block_on(crate::generate::job::cost_sentence(
             request.clone(),
             source.clone(),
         ));
-        let what = match estimate {
-            Ok(e) => e.sentence(),
-            Err(_) => format!(
-                "It would make about {} requests to {}.",
-                crate::output::thousands(rows.div_ceil(request.batch_size.max(1) as u64)),
-                client.describe()
-            ),
-        };
         return Err(format!(
             "{} rows is more than generate.confirm_rows ({}) for a model. {what} Pass --yes to go ahead.",
             crate::output::thousands(rows),

@@ -54,6 +54,18 @@ pub enum DbError {
     #[error("{0}")]
     Refused(String),
 
+    /// Undo cannot act on the operation it looked at (its table renamed, its rows edited
+    /// or gone). It never moves on to an older one by itself; the caller offers the
+    /// history, or clearing this record.
+    #[error(
+        "{why} `rowsmith undo {path} --list` shows older operations; `--forget {operation}` clears this record without touching any row."
+    )]
+    UndoBlocked {
+        why: String,
+        path: String,
+        operation: i64,
+    },
+
     /// Whatever read the output stopped reading (`rowsmith export ... -o - | head`): not
     /// a failure, the reader has what it wanted.
     #[error("The output was closed by the program reading it.")]

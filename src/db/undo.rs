@@ -185,13 +185,13 @@ fn unknown_operation(db: &Database, id: OperationId) -> DbError {
     ))
 }
 
-/// The hint that ends a refusal: how to see older operations and clear this one.
-fn way_out(db: &Database, op: &Operation) -> String {
-    format!(
-        "`rowsmith undo {} --list` shows older operations; `--forget {}` clears this record without touching any row.",
-        db.display_path(),
-        op.id.0
-    )
+/// A refusal about `op` that the caller can follow with the history or `--forget`.
+fn blocked(db: &Database, op: &Operation, why: String) -> DbError {
+    DbError::UndoBlocked {
+        why,
+        path: db.display_path(),
+        operation: op.id.0,
+    }
 }
 
 /// Checks the rows of exactly one operation against the table as it is now. It never
@@ -241,24 +241,28 @@ fn plan(db: &Database, journal: &Journal, target: Target<'_>) -> Result<Plan, Db
     let info = match table_info(db, &operation.table) {
         Ok(info) => info,
         Err(DbError::UnknownTable { .. }) => {
-            return Err(DbError::Refused(format!(
-                "Cannot undo: table '{}', where rowsmith added {} rows on {}, no longer exists (renamed or \
-                 dropped), so its rows cannot be found. Nothing was removed. {}",
-                operation.table,
-                operation.rows,
-                operation.created_at,
-                way_out(db, &operation)
-            )));
+            return Err(blocked(
+                db,
+                &operation,
+                format!(
+                    "Cannot undo: table '{}', where rowsmith added {} rows on {}, no longer exists (renamed or \
+                 dropped), so its rows cannot be found. Nothing was removed.",
+                    operation.table, operation.rows, operation.created_at
+                ),
+            ));
         }
         Err(e) => return Err(e),
     };
     if let Some(missing) = operation.columns.iter().find(|c| info.column(c).is_none()) {
-        return Err(DbError::Refused(format!(
-            "Cannot undo: column '{missing}' of table '{}' was removed since rowsmith added rows, so they cannot be \
-             told apart from yours. Nothing was removed. {}",
-            info.name,
-            way_out(db, &operation)
-        )));
+        return Err(blocked(
+            db,
+            &operation,
+            format!(
+                "Cannot undo: column '{missing}' of table '{}' was removed since rowsmith added rows, so they cannot be \
+             told apart from yours. Nothing was removed.",
+                info.name
+            ),
+        ));
     }
     let (mut ours, mut gone, mut changed) = (Vec::new(), 0u64, 0u64);
     for (confirmed, recorded) in journal.batches(operation.id)? {
@@ -288,22 +292,27 @@ fn plan(db: &Database, journal: &Journal, target: Target<'_>) -> Result<Plan, Db
         gone += batch.2;
     }
     if changed > 0 {
-        return Err(DbError::Refused(format!(
-            "Cannot undo: {changed} of the {} rows rowsmith added to '{}' on {} were edited or replaced since, and \
-             undo would delete your changes. Nothing was removed. {}",
-            ours.len() as u64 + changed + gone,
-            info.name,
-            operation.created_at,
-            way_out(db, &operation)
-        )));
+        return Err(blocked(
+            db,
+            &operation,
+            format!(
+                "Cannot undo: {changed} of the {} rows rowsmith added to '{}' on {} were edited or replaced since, and \
+             undo would delete your changes. Nothing was removed.",
+                ours.len() as u64 + changed + gone,
+                info.name,
+                operation.created_at
+            ),
+        ));
     }
     if ours.is_empty() {
-        return Err(DbError::Refused(format!(
-            "Nothing to undo: none of the rows rowsmith added to '{}' on {} is still in the table. {}",
-            info.name,
-            operation.created_at,
-            way_out(db, &operation)
-        )));
+        return Err(blocked(
+            db,
+            &operation,
+            format!(
+                "Nothing to undo: none of the rows rowsmith added to '{}' on {} is still in the table.",
+                info.name, operation.created_at
+            ),
+        ));
     }
     Ok(Plan {
         operation,

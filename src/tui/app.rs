@@ -16,13 +16,14 @@ use super::grid::{Grid, PageRequest};
 use super::keys::{Action, Keymap, Pane};
 use super::layout;
 use super::modal::{
-    CellView, Confirm, ConfirmKind, GenDialog, GenField, GenSpec, Input, Modal, Preview, Prompt,
-    PromptKind, ProviderOption,
+    CellView, Confirm, ConfirmKind, GenDialog, GenField, GenSpec, History, Input, Modal, Preview,
+    Prompt, PromptKind, ProviderOption, UndoTarget,
 };
 use super::query::{HeadKind, QueryFail, QueryLine, QueryRun, Results, Translated, head_lines};
 use super::theme::Theme;
 use crate::db::browse::{Key, Page};
 use crate::db::catalog::{ObjectKind, ObjectSummary, TableInfo};
+use crate::db::journal::Operation;
 use crate::db::query::QueryResult;
 use crate::db::transfer::DropPreview;
 use crate::db::undo::{UndoOutcome, UndoPreview};
@@ -56,6 +57,8 @@ pub struct Options {
     pub default_rows: u64,
     /// `generate.max_rows`.
     pub max_rows: u64,
+    /// `generate.confirm_rows`: a model run above it shows its cost and asks first.
+    pub confirm_rows: u64,
     /// The configured source, as the status bar names it.
     pub source: String,
     /// Said once, at the first generation (e.g. that no LLM is configured).
@@ -146,6 +149,7 @@ pub struct App {
     pub read_only: bool,
     pub default_rows: u64,
     pub max_rows: u64,
+    pub confirm_rows: u64,
     pub source: String,
     pub source_note: Option<String>,
     pub providers: Vec<ProviderOption>,
@@ -218,10 +222,24 @@ pub enum Msg {
     },
     Cell(Result<Value, String>),
     UndoPreview {
-        table: String,
+        target: UndoTarget,
         preview: Result<UndoPreview, String>,
     },
     Undone(Result<UndoOutcome, String>),
+    /// rowsmith's operations on this database, newest first, with when each was undone;
+    /// `note` says why the latest of `table` could not be undone.
+    Operations {
+        table: String,
+        note: Option<String>,
+        list: Result<Vec<(Operation, Option<String>)>, String>,
+    },
+    /// An operation's record was cleared.
+    Forgotten(Result<Operation, String>),
+    /// What a large model run would cost, in one sentence.
+    Estimated {
+        spec: GenSpec,
+        sentence: String,
+    },
     DropPreview {
         table: String,
         preview: Result<DropPreview, String>,
@@ -284,13 +302,22 @@ pub enum Effect {
         job: u64,
         spec: GenSpec,
     },
+    /// Work out what a model run would cost, without sending a request.
+    Estimate(GenSpec),
     CancelJob(u64),
     InsertPreviewed {
         spec: GenSpec,
         rows: Vec<serde_json::Map<String, serde_json::Value>>,
     },
-    PreviewUndo(String),
-    Undo(String),
+    PreviewUndo(UndoTarget),
+    Undo(UndoTarget),
+    /// List rowsmith's operations on this database (the history opens on `table`).
+    ListOperations {
+        table: String,
+        note: Option<String>,
+    },
+    /// Clear an operation's record; no row is touched.
+    Forget(i64),
     Export {
         table: String,
         path: String,
@@ -331,6 +358,7 @@ impl App {
             read_only: options.read_only,
             default_rows: options.default_rows,
             max_rows: options.max_rows,
+            confirm_rows: options.confirm_rows,
             source: options.source,
             source_note: options.source_note,
             providers: options.providers,
@@ -567,8 +595,11 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
-        Msg::UndoPreview { table, preview } => on_undo_preview(app, table, preview),
+        Msg::UndoPreview { target, preview } => on_undo_preview(app, target, preview),
+        Msg::Operations { table, note, list } => on_operations(app, &table, note, list),
+        Msg::Forgotten(result) => on_forgotten(app, result),
         Msg::Undone(result) => on_undone(app, result),
+        Msg::Estimated { spec, sentence } => on_estimated(app, spec, sentence),
         Msg::DropPreview { table, preview } => on_drop_preview(app, table, preview),
         Msg::Job { job, event } => on_job(app, job, event),
         Msg::PreviewInserted { table, result } => {
@@ -676,6 +707,24 @@ pub(super) fn start_generation(app: &mut App, spec: GenSpec) -> Vec<Effect> {
         ask_from_schema(app, spec);
         return Vec::new();
     }
+    if costs_money(app, &spec) && spec.rows > app.confirm_rows {
+        // A typo in the row count must not turn into thousands of paid requests.
+        ask_large_run(app, spec.clone());
+        return vec![Effect::Estimate(spec)];
+    }
+    launch(app, spec)
+}
+
+/// Whether `spec` goes to a model (which bills its requests).
+fn costs_money(app: &App, spec: &GenSpec) -> bool {
+    let choice = spec
+        .provider
+        .or_else(|| app.providers.get(app.provider).map(|p| p.choice));
+    choice.is_some_and(|c| c.kind().is_some())
+}
+
+/// Starts the generation `spec`, every question asked.
+pub(super) fn launch(app: &mut App, spec: GenSpec) -> Vec<Effect> {
     if let Some(note) = app.source_note.take() {
         app.toast(Level::Info, note);
     }

@@ -61,6 +61,7 @@ pub enum Action {
     Generate,
     GenerateDialog,
     Undo,
+    UndoHistory,
     Export,
     Import,
     Delete,
@@ -115,6 +116,14 @@ pub const ACTIONS: &[ActionInfo] = &[
         "undo",
         Scope::Global,
         &["u"],
+    ),
+    info(
+        Action::UndoHistory,
+        "undo_history",
+        "Undo history: undo an older operation, or clear a record",
+        "history",
+        Scope::Global,
+        &["U"],
     ),
     info(
         Action::Query,

@@ -118,3 +118,47 @@ pub fn preview_box(area: Rect, rows: usize) -> Rect {
 pub fn preview_height(area: Rect, rows: usize) -> usize {
     preview_box(area, rows).height.saturating_sub(5).max(1) as usize
 }
+
+/// The undo history's box: its note, up to 12 operations, a blank line and the keys.
+pub fn history_box(area: Rect, operations: usize, note: Option<&str>) -> Rect {
+    let width = area.width.saturating_sub(8).clamp(area.width.min(40), 96);
+    let note_lines = history_note_lines(width, note);
+    let wanted = (operations.clamp(1, 12) + note_lines + 4) as u16;
+    centered(area, width, wanted.min(area.height.saturating_sub(2)))
+}
+
+/// Operations the undo history shows at once.
+pub fn history_height(area: Rect, operations: usize, note: Option<&str>) -> usize {
+    let rect = history_box(area, operations, note);
+    (rect.height as usize)
+        .saturating_sub(4 + history_note_lines(rect.width, note))
+        .max(1)
+}
+
+/// Lines the note takes in a box `width` wide, with the blank line after it.
+fn history_note_lines(width: u16, note: Option<&str>) -> usize {
+    note.map(|n| wrapped_lines(n, width.saturating_sub(4).max(1) as usize) + 1)
+        .unwrap_or(0)
+}
+
+/// Lines the text takes when word-wrapped at `width` (as ratatui wraps it).
+pub fn wrapped_lines(text: &str, width: usize) -> usize {
+    let mut lines = 1;
+    let mut used = 0;
+    for word in text.split(' ') {
+        let w = word.width();
+        if used == 0 {
+            used = w;
+        } else if used + 1 + w <= width {
+            used += 1 + w;
+        } else {
+            lines += 1;
+            used = w;
+        }
+        while used > width {
+            lines += 1;
+            used -= width;
+        }
+    }
+    lines
+}

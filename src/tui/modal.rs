@@ -1,10 +1,12 @@
 //! Dialogs that take the keys while they are open: help, an error popup,
-//! confirmations, path prompts, the generate dialog, the preview grid and
-//! the whole-cell viewer. State only; `app` decides what their keys do.
+//! confirmations, path prompts, the generate dialog, the preview grid, the
+//! whole-cell viewer and the undo history. State only; `app` decides what their
+//! keys do.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::{Map, Value as Json};
 
+use crate::db::journal::Operation;
 use crate::llm::ProviderChoice;
 
 /// A one-line text field with the cursor at its end.
@@ -44,12 +46,17 @@ impl Input {
 pub enum ConfirmKind {
     /// Generate for an empty table from its schema alone.
     FromSchema(GenSpec),
-    Undo {
+    Undo(UndoTarget),
+    /// Clear an operation's record without touching a row.
+    Forget {
+        id: i64,
         table: String,
     },
     Delete {
         table: String,
     },
+    /// A model run above `generate.confirm_rows`: the estimate was shown.
+    LargeRun(GenSpec),
     /// Quit while generations run.
     Quit,
 }
@@ -200,6 +207,40 @@ pub struct CellView {
     pub scroll: u16,
 }
 
+/// Which operation an undo in the app acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UndoTarget {
+    /// The latest operation on this table.
+    Latest(String),
+    /// One the user picked in the history.
+    Operation { id: i64, table: String },
+}
+
+impl UndoTarget {
+    pub fn table(&self) -> &str {
+        match self {
+            UndoTarget::Latest(table) | UndoTarget::Operation { table, .. } => table,
+        }
+    }
+}
+
+/// rowsmith's operations on this database, newest first: pick one to undo or clear.
+#[derive(Debug, Clone, PartialEq)]
+pub struct History {
+    /// Why the latest operation could not be undone, when that is why the list opened.
+    pub note: Option<String>,
+    /// Each operation, with when it was undone or cleared.
+    pub operations: Vec<(Operation, Option<String>)>,
+    pub cursor: usize,
+    pub top: usize,
+}
+
+impl History {
+    pub fn selected(&self) -> Option<&(Operation, Option<String>)> {
+        self.operations.get(self.cursor)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Modal {
     Help { scroll: u16 },
@@ -209,6 +250,7 @@ pub enum Modal {
     Generate(GenDialog),
     Preview(Preview),
     Cell(CellView),
+    History(History),
 }
 
 #[cfg(test)]

@@ -103,6 +103,7 @@ pub fn run(launch: Launch, config: &Config) -> TuiResult {
         read_only: launch.read_only,
         default_rows: config.generate.default_rows,
         max_rows: config.generate.max_rows,
+        confirm_rows: config.generate.confirm_rows,
         source: source_label,
         source_note,
         providers,
@@ -235,14 +236,19 @@ impl Effects {
                 self.worker.send(Request::Cell { table, key, column })
             }
             Effect::Generate { job, spec } => self.generate(job, spec),
+            Effect::Estimate(spec) => self.estimate(spec),
             Effect::CancelJob(job) => {
                 if let Some(token) = self.jobs.get(&job) {
                     token.cancel();
                 }
             }
             Effect::InsertPreviewed { spec, rows } => self.insert_previewed(spec, rows),
-            Effect::PreviewUndo(table) => self.worker.send(Request::UndoPreview(table)),
-            Effect::Undo(table) => self.worker.send(Request::Undo(table)),
+            Effect::PreviewUndo(target) => self.worker.send(Request::UndoPreview(target)),
+            Effect::Undo(target) => self.worker.send(Request::Undo(target)),
+            Effect::ListOperations { table, note } => {
+                self.worker.send(Request::Operations { table, note })
+            }
+            Effect::Forget(id) => self.worker.send(Request::Forget(id)),
             Effect::PreviewDrop(table) => self.worker.send(Request::DropPreview(table)),
             Effect::Drop(table) => self.worker.send(Request::Drop(table)),
             Effect::Export { table, path } => {
@@ -344,6 +350,20 @@ impl Effects {
         });
         self.forwarders.retain(|f| !f.is_finished());
         self.forwarders.push(forwarder);
+    }
+
+    /// Works out a run's cost in the background; the answer comes back as a message.
+    fn estimate(&mut self, spec: GenSpec) {
+        let tx = self.tx.clone();
+        let request = self.request_for(&spec);
+        let source = self.source_for(&spec);
+        tokio::spawn(async move {
+            let sentence = match source {
+                Ok(source) => crate::generate::job::cost_sentence(request, source).await,
+                Err(message) => message,
+            };
+            let _ = tx.send(Msg::Estimated { spec, sentence });
+        });
     }
 
     fn insert_previewed(

@@ -16,13 +16,14 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::app::Msg;
 use super::grid::PageRequest;
+use super::modal::UndoTarget;
 use crate::db::browse::{Key, read_cell, read_page};
 use crate::db::catalog::{
     ObjectKind, ObjectSummary, TableInfo, list_objects, row_count, table_info,
 };
-use crate::db::journal::Journal;
+use crate::db::journal::{Journal, OperationId};
 use crate::db::transfer::{self, ExportOptions, ImportOptions, Progress};
-use crate::db::undo::{preview_undo, undo_last};
+use crate::db::undo::{Target, forget, list, preview, undo};
 use crate::db::{CancelFlag, Database, DbError};
 use crate::generate::job::rows_word;
 use crate::output::thousands;
@@ -39,8 +40,13 @@ pub enum Request {
         key: Key,
         column: String,
     },
-    UndoPreview(String),
-    Undo(String),
+    UndoPreview(UndoTarget),
+    Undo(UndoTarget),
+    Operations {
+        table: String,
+        note: Option<String>,
+    },
+    Forget(i64),
     DropPreview(String),
     Drop(String),
     Export {
@@ -206,13 +212,29 @@ impl Worker {
         Ok(info)
     }
 
-    fn journal(&mut self) -> Result<&Journal, DbError> {
+    /// Runs `work` with the database and the undo journal (opened on first use).
+    fn with_journal<T>(
+        &mut self,
+        work: impl FnOnce(&mut Database, &Journal) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
         if self.journal.is_none() {
             self.journal = Some(Journal::open_default()?);
         }
-        self.journal
-            .as_ref()
-            .ok_or_else(|| DbError::Refused("The undo journal could not be opened.".into()))
+        match &self.journal {
+            Some(journal) => work(&mut self.db, journal),
+            None => Err(DbError::Refused(
+                "The undo journal could not be opened.".into(),
+            )),
+        }
+    }
+
+    fn list_operations(&mut self, table: String, note: Option<String>) {
+        let list = self.with_journal(|db, j| list(db, j, None));
+        self.send(Msg::Operations {
+            table,
+            note,
+            list: list.map_err(|e| e.to_string()),
+        });
     }
 
     fn count(&mut self, table: String) {
@@ -277,32 +299,30 @@ impl Worker {
                     .and_then(|info| read_cell(&self.db, &info, &key, &column));
                 self.send(Msg::Cell(value.map_err(|e| e.to_string())));
             }
-            Request::UndoPreview(table) => {
-                let preview = self
-                    .journal()
-                    .map(|_| ())
-                    .and_then(|_| match &self.journal {
-                        Some(j) => preview_undo(&self.db, j, Some(&table)),
-                        None => Err(DbError::Refused(
-                            "The undo journal could not be opened.".into(),
-                        )),
-                    });
-                self.send(Msg::UndoPreview {
-                    table,
-                    preview: preview.map_err(|e| e.to_string()),
-                });
+            Request::UndoPreview(target) => {
+                let preview = self.with_journal(|db, j| preview(db, j, db_target(&target)));
+                match preview {
+                    // The latest cannot be undone: show the history, so the user can pick
+                    // an older operation or clear this record (undo never skips by itself).
+                    Err(DbError::UndoBlocked { why, .. })
+                        if matches!(target, UndoTarget::Latest(_)) =>
+                    {
+                        self.list_operations(target.table().to_string(), Some(why));
+                    }
+                    other => self.send(Msg::UndoPreview {
+                        target,
+                        preview: other.map_err(|e| e.to_string()),
+                    }),
+                }
             }
-            Request::Undo(table) => {
-                let result = match self.journal() {
-                    Ok(_) => match &self.journal {
-                        Some(j) => undo_last(&mut self.db, j, Some(&table)),
-                        None => Err(DbError::Refused(
-                            "The undo journal could not be opened.".into(),
-                        )),
-                    },
-                    Err(e) => Err(e),
-                };
+            Request::Undo(target) => {
+                let result = self.with_journal(|db, j| undo(db, j, db_target(&target)));
                 self.send(Msg::Undone(result.map_err(|e| e.to_string())));
+            }
+            Request::Operations { table, note } => self.list_operations(table, note),
+            Request::Forget(id) => {
+                let result = self.with_journal(|db, j| forget(db, j, OperationId(id)));
+                self.send(Msg::Forgotten(result.map_err(|e| e.to_string())));
             }
             Request::DropPreview(table) => {
                 let preview = transfer::preview_drop(&self.db, &table);
@@ -380,19 +400,17 @@ impl Worker {
                         total: p.total_rows,
                     });
                 };
-                let result = match self.journal() {
-                    Ok(_) => {
-                        let options = ImportOptions {
-                            journal: self.journal.as_ref(),
-                            cancel,
-                            progress_every: 5_000,
-                            max_record_bytes: self.max_record_bytes,
-                            ..ImportOptions::default()
-                        };
-                        transfer::import_file(&mut self.db, &path, &options, &mut progress)
-                    }
-                    Err(e) => Err(e),
-                };
+                let max_record_bytes = self.max_record_bytes;
+                let result = self.with_journal(|db, journal| {
+                    let options = ImportOptions {
+                        journal: Some(journal),
+                        cancel,
+                        progress_every: 5_000,
+                        max_record_bytes,
+                        ..ImportOptions::default()
+                    };
+                    transfer::import_file(db, &path, &options, &mut progress)
+                });
                 let (result, changed, relist) = match result {
                     Ok(o) => {
                         self.infos.remove(&o.table);
@@ -425,5 +443,13 @@ impl Worker {
                 });
             }
         }
+    }
+}
+
+/// The core's name for the operation an undo in the app acts on.
+fn db_target(target: &UndoTarget) -> Target<'_> {
+    match target {
+        UndoTarget::Latest(table) => Target::Latest(Some(table)),
+        UndoTarget::Operation { id, .. } => Target::Operation(OperationId(*id)),
     }
 }

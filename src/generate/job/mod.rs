@@ -298,6 +298,23 @@ pub async fn estimate(request: GenerateRequest, source: Source) -> Result<Estima
         .ok_or_else(|| "The first request could not be prepared.".to_string())
 }
 
+/// One sentence on what an LLM run of `request.rows` would cost: the estimate, or, when
+/// the table cannot be prepared, at least the number of requests.
+pub async fn cost_sentence(request: GenerateRequest, source: Source) -> String {
+    let requests = request.rows.div_ceil(request.batch_size.max(1) as u64);
+    let who = match &source {
+        Source::Llm(client) => client.describe(),
+        Source::Offline => return "The offline generator costs nothing.".into(),
+    };
+    match estimate(request, source).await {
+        Ok(e) => e.sentence(),
+        Err(_) => format!(
+            "It would make about {} requests to {who}.",
+            thousands(requests)
+        ),
+    }
+}
+
 /// Starts a job. Events arrive on `events`; `cancel` stops it at any point.
 pub fn spawn(
     request: GenerateRequest,

@@ -47,6 +47,7 @@ pub(super) fn on_modal_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         Modal::Prompt(prompt) => on_prompt_key(app, prompt, key),
         Modal::Generate(dialog) => on_dialog_key(app, dialog, key),
         Modal::Preview(preview) => on_preview_key(app, preview, key),
+        Modal::History(history) => on_history_key(app, history, key),
     };
     // A handler may have opened a new modal (or a popup); it wins.
     if app.modal.is_none() {
@@ -81,7 +82,9 @@ pub(super) fn on_confirm_key(
         Some(true) => {
             let effects = match confirm.kind {
                 ConfirmKind::FromSchema(spec) => start_generation(app, spec),
-                ConfirmKind::Undo { table } => vec![Effect::Undo(table)],
+                ConfirmKind::LargeRun(spec) => launch(app, spec),
+                ConfirmKind::Undo(target) => vec![Effect::Undo(target)],
+                ConfirmKind::Forget { id, .. } => vec![Effect::Forget(id)],
                 ConfirmKind::Delete { table } => {
                     app.transfer = Some(Transfer {
                         label: format!("delete of '{table}'"),
@@ -310,4 +313,77 @@ pub(super) fn on_preview_key(
         p.top = p.cursor + 1 - height.max(1);
     }
     (Some(Modal::Preview(p)), Vec::new())
+}
+
+/// The undo history: move, undo the selected operation, or clear its record.
+pub(super) fn on_history_key(
+    app: &mut App,
+    mut h: History,
+    key: KeyEvent,
+) -> (Option<Modal>, Vec<Effect>) {
+    let last = h.operations.len().saturating_sub(1);
+    let height = layout::history_height(
+        Rect::new(0, 0, app.size.0, app.size.1),
+        h.operations.len(),
+        h.note.as_deref(),
+    );
+    match key.code {
+        KeyCode::Esc | KeyCode::Char('q') => return (None, Vec::new()),
+        KeyCode::Down | KeyCode::Char('j') => h.cursor = (h.cursor + 1).min(last),
+        KeyCode::Up | KeyCode::Char('k') => h.cursor = h.cursor.saturating_sub(1),
+        KeyCode::PageDown => h.cursor = (h.cursor + height).min(last),
+        KeyCode::PageUp => h.cursor = h.cursor.saturating_sub(height),
+        KeyCode::Home | KeyCode::Char('g') => h.cursor = 0,
+        KeyCode::End | KeyCode::Char('G') => h.cursor = last,
+        KeyCode::Enter | KeyCode::Char('u') | KeyCode::Char('f') => {
+            let Some((op, undone)) = h.selected() else {
+                return (Some(Modal::History(h)), Vec::new());
+            };
+            let (id, table) = (op.id.0, op.table.clone());
+            if let Some(when) = undone {
+                app.toast(
+                    Level::Info,
+                    format!("Operation {id} was already undone or cleared on {when}."),
+                );
+                return (Some(Modal::History(h)), Vec::new());
+            }
+            let action = if key.code == KeyCode::Char('f') {
+                Action::UndoHistory
+            } else {
+                Action::Undo
+            };
+            if read_only_refusal(app, action) {
+                return (Some(Modal::History(h)), Vec::new());
+            }
+            if key.code == KeyCode::Char('f') {
+                app.modal = Some(Modal::Confirm(Confirm {
+                    title: format!("Clear the record of operation {id}?"),
+                    lines: vec![
+                        format!(
+                            "rowsmith forgets the {} {} it added to '{table}' on {}: undo will not offer them again.",
+                            thousands(op.rows),
+                            rows_word(op.rows),
+                            op.created_at
+                        ),
+                        "No row is touched.".into(),
+                    ],
+                    yes: "Clear the record".into(),
+                    on_yes: false,
+                    kind: ConfirmKind::Forget { id, table },
+                }));
+                return (None, Vec::new());
+            }
+            return (
+                None,
+                vec![Effect::PreviewUndo(UndoTarget::Operation { id, table })],
+            );
+        }
+        _ => {}
+    }
+    if h.cursor < h.top {
+        h.top = h.cursor;
+    } else if h.cursor >= h.top + height.max(1) {
+        h.top = h.cursor + 1 - height.max(1);
+    }
+    (Some(Modal::History(h)), Vec::new())
 }

@@ -84,6 +84,7 @@ pub(super) fn read_only_refusal(app: &mut App, action: Action) -> bool {
     let what = match action {
         Action::Generate | Action::GenerateDialog => "generate rows",
         Action::Undo => "undo",
+        Action::UndoHistory => "clear undo records",
         Action::Import => "import",
         _ => "delete tables",
     };
@@ -219,7 +220,14 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
                 );
                 return Vec::new();
             }
-            vec![Effect::PreviewUndo(table)]
+            vec![Effect::PreviewUndo(UndoTarget::Latest(table))]
+        }
+        Action::UndoHistory => {
+            let table = app
+                .selected_table()
+                .map(|t| t.name.clone())
+                .unwrap_or_default();
+            vec![Effect::ListOperations { table, note: None }]
         }
         Action::Export => {
             if pane == Pane::Results {

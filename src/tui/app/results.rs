@@ -254,7 +254,7 @@ pub(super) fn order_columns(app: &App, preview: &mut Preview) {
 
 pub(super) fn on_undo_preview(
     app: &mut App,
-    table: String,
+    target: UndoTarget,
     preview: Result<UndoPreview, String>,
 ) -> Vec<Effect> {
     match preview {
@@ -274,17 +274,133 @@ pub(super) fn on_undo_preview(
                     if p.already_gone == 1 { "was" } else { "were" }
                 ));
             }
+            let title = match &target {
+                UndoTarget::Latest(_) => format!("Undo the last generation of '{}'?", p.table),
+                UndoTarget::Operation { id, .. } => {
+                    format!("Undo operation {id} on '{}'?", p.table)
+                }
+            };
             app.modal = Some(Modal::Confirm(Confirm {
-                kind: ConfirmKind::Undo {
-                    table: p.table.clone(),
-                },
-                title: format!("Undo the last generation of '{}'?", p.table),
+                kind: ConfirmKind::Undo(target),
+                title,
                 lines,
                 yes: format!("Remove {} {}", thousands(p.rows), rows_word(p.rows)),
                 on_yes: false,
             }));
         }
-        Err(message) => app.popup(&format!("Cannot undo on '{table}'"), message),
+        Err(message) => app.popup(&format!("Cannot undo on '{}'", target.table()), message),
+    }
+    Vec::new()
+}
+
+/// The undo history arrived: open it on the newest operation of `table` that can still
+/// be undone, with the note on top.
+pub(super) fn on_operations(
+    app: &mut App,
+    table: &str,
+    note: Option<String>,
+    list: Result<Vec<(Operation, Option<String>)>, String>,
+) -> Vec<Effect> {
+    let operations = match list {
+        Ok(list) => list,
+        Err(message) => {
+            app.popup("Cannot read the undo history", message);
+            return Vec::new();
+        }
+    };
+    if operations.is_empty() {
+        match note {
+            Some(note) => app.popup(&format!("Cannot undo on '{table}'"), note),
+            None => app.toast(
+                Level::Info,
+                format!(
+                    "rowsmith has added no rows to '{}' yet: nothing to undo.",
+                    app.db_path
+                ),
+            ),
+        }
+        return Vec::new();
+    }
+    let cursor = operations
+        .iter()
+        .position(|(op, undone)| op.table == table && undone.is_none())
+        .or_else(|| operations.iter().position(|(_, undone)| undone.is_none()))
+        .unwrap_or(0);
+    let mut history = History {
+        note,
+        operations,
+        cursor,
+        top: 0,
+    };
+    let height = layout::history_height(
+        Rect::new(0, 0, app.size.0, app.size.1),
+        history.operations.len(),
+        history.note.as_deref(),
+    );
+    history.top = cursor.saturating_sub(height.saturating_sub(1));
+    app.modal = Some(Modal::History(history));
+    Vec::new()
+}
+
+/// An operation's record was cleared: say so, and show the history again.
+pub(super) fn on_forgotten(app: &mut App, result: Result<Operation, String>) -> Vec<Effect> {
+    match result {
+        Ok(op) => {
+            app.toast(
+                Level::Success,
+                format!(
+                    "Cleared the record of operation {} ({} {} added to '{}' on {}). No row was touched.",
+                    op.id.0,
+                    thousands(op.rows),
+                    rows_word(op.rows),
+                    op.table,
+                    op.created_at
+                ),
+            );
+            vec![Effect::ListOperations {
+                table: op.table,
+                note: None,
+            }]
+        }
+        Err(message) => {
+            app.popup("Cannot clear the record", message);
+            Vec::new()
+        }
+    }
+}
+
+/// A model run above `generate.confirm_rows`: the user decides, with its cost in view
+/// once the estimate arrives.
+pub(super) fn ask_large_run(app: &mut App, spec: GenSpec) {
+    let rows = spec.rows;
+    let verb = if spec.preview { "Preview" } else { "Generate" };
+    app.modal = Some(Modal::Confirm(Confirm {
+        title: format!(
+            "{verb} {} {} for '{}' with a model?",
+            thousands(rows),
+            rows_word(rows),
+            spec.table
+        ),
+        lines: vec![
+            format!(
+                "That is more than generate.confirm_rows ({}), and the provider bills every request.",
+                thousands(app.confirm_rows)
+            ),
+            "Working out what it would cost…".into(),
+        ],
+        yes: format!("{verb} {} {}", thousands(rows), rows_word(rows)),
+        on_yes: false,
+        kind: ConfirmKind::LargeRun(spec),
+    }));
+}
+
+/// The estimate for the run being asked about replaces the "working out" line.
+pub(super) fn on_estimated(app: &mut App, spec: GenSpec, sentence: String) -> Vec<Effect> {
+    if let Some(Modal::Confirm(c)) = app.modal.as_mut()
+        && c.kind == ConfirmKind::LargeRun(spec)
+        && let Some(line) = c.lines.get_mut(1)
+    {
+        *line = sentence;
     }
     Vec::new()
 }

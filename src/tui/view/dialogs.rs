@@ -1,5 +1,6 @@
 //! Dialog boxes drawn over the screen: error popup, confirmations, path
-//! prompts, the generate dialog, the preview grid and the cell viewer.
+//! prompts, the generate dialog, the preview grid, the cell viewer and the undo
+//! history.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -10,11 +11,12 @@ use serde_json::Value as Json;
 use unicode_width::UnicodeWidthStr;
 
 use super::help;
-use super::toasts::wrapped_lines;
-use crate::output::cell;
+use crate::generate::job::rows_word;
+use crate::output::{cell, printable, thousands};
 use crate::tui::app::{App, Level};
-use crate::tui::layout::{centered, preview_box, preview_height};
-use crate::tui::modal::{CellView, Confirm, GenDialog, GenField, Modal, Preview, Prompt};
+use crate::tui::layout::wrapped_lines;
+use crate::tui::layout::{centered, history_box, history_height, preview_box, preview_height};
+use crate::tui::modal::{CellView, Confirm, GenDialog, GenField, History, Modal, Preview, Prompt};
 use crate::tui::theme::Theme;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, modal: &Modal) {
@@ -26,6 +28,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, modal: &Modal) {
         Modal::Generate(d) => generate(frame, area, app, d),
         Modal::Preview(p) => preview(frame, area, app.theme, p),
         Modal::Cell(c) => cell_view(frame, area, app.theme, c),
+        Modal::History(h) => history(frame, area, app.theme, h),
     }
 }
 
@@ -371,4 +374,81 @@ fn cell_view(frame: &mut Frame, area: Rect, theme: Theme, c: &CellView) {
             .block(boxed(theme, &c.title, theme.border(true))),
         rect,
     );
+}
+
+/// rowsmith's operations on this database, newest first, one line each.
+fn history(frame: &mut Frame, area: Rect, theme: Theme, h: &History) {
+    let rect = history_box(area, h.operations.len(), h.note.as_deref());
+    frame.render_widget(Clear, rect);
+    let n = h.operations.len();
+    let title = format!(
+        "Undo history · {n} operation{}",
+        if n == 1 { "" } else { "s" }
+    );
+    let block = boxed(theme, &title, theme.border(true));
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let room = inner.width as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    if let Some(note) = &h.note {
+        lines.push(Line::styled(
+            printable(note).into_owned(),
+            theme.level(Level::Warning),
+        ));
+        lines.push(Line::from(""));
+    }
+    let id_w = h
+        .operations
+        .iter()
+        .map(|(op, _)| op.id.0.to_string().len())
+        .max()
+        .unwrap_or(1);
+    let table_w = h
+        .operations
+        .iter()
+        .map(|(op, _)| cell(&op.table, 20).width())
+        .max()
+        .unwrap_or(5);
+    let height = history_height(area, n, h.note.as_deref());
+    let mut list: Vec<Line> = Vec::new();
+    for (index, (op, undone)) in h.operations.iter().enumerate().skip(h.top).take(height) {
+        let rows = format!("{} {}", thousands(op.rows), rows_word(op.rows));
+        let what = match undone {
+            Some(when) => format!("undone or cleared {when}"),
+            None => op.source.clone(),
+        };
+        let text = format!(
+            " {:>id_w$}  {}  {:<table_w$}  {rows:>10}  {what}",
+            op.id.0,
+            op.created_at,
+            cell(&op.table, table_w)
+        );
+        let style = if undone.is_some() {
+            theme.dim()
+        } else {
+            Style::new()
+        };
+        let line = Line::styled(cell(&text, room), style);
+        list.push(if index == h.cursor {
+            line.style(theme.selected(true))
+        } else {
+            line
+        });
+    }
+    while list.len() < height {
+        list.push(Line::from(""));
+    }
+    lines.extend(list);
+    lines.push(Line::from(""));
+    lines.push(Line::from(vec![
+        Span::styled("Enter", theme.key()),
+        Span::raw(" undo  "),
+        Span::styled("f", theme.key()),
+        Span::raw(" clear record  "),
+        Span::styled("↑↓", theme.key()),
+        Span::raw(" move  "),
+        Span::styled("Esc", theme.key()),
+        Span::raw(" close"),
+    ]));
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }

@@ -6,6 +6,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use unicode_width::UnicodeWidthStr;
 
 use crate::tui::app::App;
+use crate::tui::layout::wrapped_lines;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let theme = app.theme;
@@ -41,26 +42,4 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         );
         y += height;
     }
-}
-
-/// Lines the text takes when word-wrapped at `width` (as ratatui wraps it).
-pub fn wrapped_lines(text: &str, width: usize) -> usize {
-    let mut lines = 1;
-    let mut used = 0;
-    for word in text.split(' ') {
-        let w = word.width();
-        if used == 0 {
-            used = w;
-        } else if used + 1 + w <= width {
-            used += 1 + w;
-        } else {
-            lines += 1;
-            used = w;
-        }
-        while used > width {
-            lines += 1;
-            used -= width;
-        }
-    }
-    lines
 }
