@@ -579,6 +579,44 @@ fn a_recorded_but_uncommitted_batch_is_recognised_after_a_crash() {
     assert_eq!(count(&path, "customers"), 4, "the user's row stays");
 }
 
+/// A run killed before its first commit leaves an operation whose every batch was
+/// recorded and never committed: it never happened, so it is not "the latest" that undo
+/// refuses on; the generation before it is.
+#[test]
+fn an_operation_that_never_committed_is_not_the_latest() {
+    let fx = Fixture::new();
+    let path = fx.db("shop.db", SHOP);
+    let journal = fx.journal();
+    generate(&path, &journal, "customers", &["name"], names(4, "real"), 1);
+    let db = open_rw(&path);
+    let info = table_info(&db, "customers").unwrap();
+    let writer = BatchWriter::new(&info, &["name".to_string()]).unwrap();
+    let op = journal
+        .begin_operation(&path, "customers", "killed", writer.fingerprint_columns())
+        .unwrap();
+    let ghost = |id: i64| rowsmith::db::journal::RecordedRow {
+        key: rowsmith::db::journal::RowKey::Rowid(id),
+        fingerprint: 42,
+    };
+    journal.append_chunk(op, &[ghost(8), ghost(9)]).unwrap();
+    drop(journal);
+    Connection::open(fx.data_dir().join("journal.sqlite"))
+        .unwrap()
+        .execute(
+            "UPDATE operations SET pid = 2147483000 WHERE id = ?1",
+            [op.0],
+        )
+        .unwrap(); // the killed process is gone
+    let journal = fx.journal();
+    let mut db = open_rw(&path);
+    let preview = preview_undo(&db, &journal, Some("customers")).unwrap();
+    assert_eq!(preview.rows, 4);
+    assert_eq!(preview.source, "test generator");
+    let out = undo_last(&mut db, &journal, Some("customers")).unwrap();
+    assert_eq!(out.removed, 4);
+    assert_eq!(count(&path, "customers"), 3);
+}
+
 /// Defect 5: a BEFORE INSERT trigger with RAISE(IGNORE) drops rows silently; rowsmith
 /// reported them as added and recorded duplicate rowids.
 #[test]
@@ -747,4 +785,150 @@ fn a_generation_killed_mid_way_is_undone_exactly() {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(check, "ok");
+}
+
+/// Starts the built binary on `args` with this fixture's data directory and no keys.
+fn spawn(fx: &Fixture, args: &[&str]) -> std::process::Child {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("rowsmith"))
+        .args(args)
+        .env("ROWSMITH_DATA_DIR", fx.data_dir())
+        .env("XDG_CONFIG_HOME", fx.path("config-home"))
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("ANTHROPIC_API_KEY")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Kills `child` with SIGKILL while its write transaction on `db` is open (SQLite's
+/// rollback journal beside the file exists only then). Says whether it caught it there.
+fn kill_while_writing(mut child: std::process::Child, db: &Path) -> bool {
+    let hot = db.with_file_name(format!(
+        "{}-journal",
+        db.file_name().unwrap().to_string_lossy()
+    ));
+    let started = std::time::Instant::now();
+    let mut caught = false;
+    while started.elapsed() < std::time::Duration::from_secs(60) {
+        if hot.exists() {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            caught = child.try_wait().unwrap().is_none();
+            break;
+        }
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    let _ = child.kill();
+    child.wait().unwrap();
+    caught
+}
+
+fn integrity(path: &Path) -> String {
+    Connection::open(path)
+        .unwrap()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap()
+}
+
+fn rows_csv(fx: &Fixture, name: &str, rows: usize) -> std::path::PathBuf {
+    use std::io::Write;
+    let path = fx.path(name);
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    writeln!(out, "n,name").unwrap();
+    for i in 0..rows {
+        writeln!(out, "{i},imported {i}").unwrap();
+    }
+    out.flush().unwrap();
+    path
+}
+
+/// kill -9 of an import, appending or creating a table: nothing of it stays, the file is
+/// sound, and the import recorded-but-never-committed is not in the way of undoing the
+/// generation before it.
+#[test]
+fn an_import_killed_mid_way_leaves_nothing_and_undo_still_takes_back_the_last_generation() {
+    let fx = Fixture::new();
+    let path = fx.db(
+        "t.db",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER, name TEXT);
+         WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 200)
+         INSERT INTO t (n, name) SELECT i, 'name ' || i FROM s;",
+    );
+    let journal = fx.journal();
+    let rows: Vec<Vec<Value>> = (0..50)
+        .map(|i| vec![Value::Integer(i), Value::Text(format!("ours {i}"))])
+        .collect();
+    generate(&path, &journal, "t", &["n", "name"], rows, 2);
+    let csv = rows_csv(&fx, "big.csv", 300_000);
+    let p = path.to_str().unwrap();
+
+    let child = spawn(&fx, &["import", p, csv.to_str().unwrap(), "--table", "t"]);
+    assert!(kill_while_writing(child, &path), "caught while appending");
+    assert_eq!(count(&path, "t"), 250, "nothing of the import stays");
+    assert_eq!(integrity(&path), "ok");
+
+    let child = spawn(&fx, &["import", p, csv.to_str().unwrap(), "--table", "big"]);
+    assert!(kill_while_writing(child, &path), "caught while creating");
+    let tables: i64 = Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE name = 'big'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(tables, 0, "no half-made table");
+
+    let mut db = open_rw(&path);
+    let out = undo_last(&mut db, &journal, Some("t")).unwrap();
+    assert_eq!(
+        out.removed, 50,
+        "the generation, not the import that never was"
+    );
+    assert_eq!(count(&path, "t"), 200);
+    let out = undo_last(&mut db, &journal, None);
+    assert!(
+        out.as_ref()
+            .is_err_and(|e| e.to_string().starts_with("Nothing to undo")),
+        "{out:?}"
+    );
+}
+
+/// kill -9 of an undo: all or nothing. Rows still there are taken back by the next undo;
+/// rows gone leave a record that says so and can be cleared.
+#[test]
+fn an_undo_killed_mid_way_is_all_or_nothing() {
+    let fx = Fixture::new();
+    let path = fx.db(
+        "t.db",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER, name TEXT);
+         INSERT INTO t (n, name) VALUES (1, 'mine'), (2, 'mine too');",
+    );
+    let journal = fx.journal();
+    let rows: Vec<Vec<Value>> = (0..200_000)
+        .map(|i| vec![Value::Integer(i), Value::Text(format!("ours {i}"))])
+        .collect();
+    generate(&path, &journal, "t", &["n", "name"], rows, 20);
+    let p = path.to_str().unwrap();
+    let child = spawn(&fx, &["undo", p]);
+    assert!(kill_while_writing(child, &path), "caught while deleting");
+    assert_eq!(integrity(&path), "ok");
+    let left = count(&path, "t");
+    assert!(left == 200_002 || left == 2, "all or nothing, not {left}");
+    let mut db = open_rw(&path);
+    match undo_last(&mut db, &journal, None) {
+        Ok(out) => {
+            assert_eq!(left, 200_002);
+            assert_eq!(out.removed, 200_000);
+        }
+        Err(e) => {
+            // The delete committed before the kill; only the journal's mark was lost.
+            assert_eq!(left, 2);
+            assert!(e.to_string().starts_with("Nothing to undo"), "{e}");
+        }
+    }
+    assert_eq!(count(&path, "t"), 2, "the user's own rows stay");
 }

@@ -276,28 +276,6 @@ impl Journal {
         Ok(())
     }
 
-    /// The most recent operation on `database` (and `table`, if given) that
-    /// inserted rows and has not been undone.
-    pub fn latest(
-        &self,
-        database: &Path,
-        table: Option<&str>,
-    ) -> Result<Option<Operation>, DbError> {
-        self.conn
-            .query_row(
-                &format!(
-                    "{OPERATION_SELECT}
-                 WHERE o.database = ?1 AND (?2 IS NULL OR o.table_name = ?2) AND o.undone_at IS NULL
-                   AND EXISTS (SELECT 1 FROM chunks c WHERE c.operation_id = o.id)
-                 ORDER BY o.id DESC LIMIT 1"
-                ),
-                params![database_key(database), table],
-                operation_row,
-            )
-            .optional()
-            .map_err(|e| self.fail(e))
-    }
-
     /// Every row recorded for an operation, all batches together.
     pub fn rows(&self, op: OperationId) -> Result<Vec<RecordedRow>, DbError> {
         Ok(self
@@ -473,12 +451,14 @@ mod tests {
         journal.append_chunk(op, &keyed)?;
         let all = journal.rows(op)?;
         assert_eq!(all, [rowids, keyed].concat());
-        let latest = journal
-            .latest(&db, Some("t"))?
-            .ok_or("an operation is on record")?;
-        assert_eq!((latest.id, latest.rows), (op, 3));
+        let listed = journal.list(&db, Some("t"))?;
+        assert_eq!(listed.len(), 1);
+        assert_eq!(
+            (listed[0].0.id, listed[0].0.rows, &listed[0].1),
+            (op, 3, &None)
+        );
         journal.mark_undone(op)?;
-        assert!(journal.latest(&db, None)?.is_none());
+        assert!(journal.list(&db, None)?[0].1.is_some(), "marked undone");
         Ok(())
     }
 
@@ -513,7 +493,7 @@ mod tests {
             }],
         )?;
         journal.remove_chunk(chunk)?;
-        assert!(journal.latest(&db, None)?.is_none());
+        assert!(journal.list(&db, None)?.is_empty());
         Ok(())
     }
 }

@@ -216,8 +216,7 @@ fn plan(db: &Database, journal: &Journal, target: Target<'_>) -> Result<Plan, Db
                 Some(name) => Some(table_info(db, name)?.name),
                 None => None,
             };
-            journal
-                .latest(db.path(), table_name.as_deref())?
+            latest_committed(db, journal, table_name.as_deref())?
                 .ok_or_else(|| {
                     DbError::Refused(match &table_name {
                         Some(t) => format!(
@@ -320,6 +319,57 @@ fn plan(db: &Database, journal: &Journal, target: Target<'_>) -> Result<Plan, Db
         ours,
         gone,
     })
+}
+
+/// The newest operation not yet undone whose rows were ever committed. A run killed
+/// before its first commit leaves a record of batches that never reached the table: that
+/// operation never happened, so it is passed over (not skipped: there is nothing of it).
+fn latest_committed(
+    db: &Database,
+    journal: &Journal,
+    table: Option<&str>,
+) -> Result<Option<Operation>, DbError> {
+    for (operation, undone) in journal.list(db.path(), table)? {
+        if undone.is_none() && !never_committed(db, journal, &operation)? {
+            return Ok(Some(operation));
+        }
+    }
+    Ok(None)
+}
+
+/// Whether no batch of `op` was ever committed: none confirmed, its writer gone, and none
+/// of its recorded rows in the table as written.
+fn never_committed(db: &Database, journal: &Journal, op: &Operation) -> Result<bool, DbError> {
+    let batches = journal.batches(op.id)?;
+    if batches.iter().any(|(confirmed, _)| *confirmed) || journal.writer_of(op.id)?.is_some() {
+        return Ok(false);
+    }
+    let info = match table_info(db, &op.table) {
+        Ok(info) => info,
+        // An import into a new table that was never created.
+        Err(DbError::UnknownTable { .. }) => return Ok(true),
+        Err(e) => return Err(e),
+    };
+    if op.columns.iter().any(|c| info.column(c).is_none()) {
+        return Ok(false);
+    }
+    for (_, recorded) in &batches {
+        let current = read_fingerprints(
+            db.conn(),
+            &info,
+            &op.columns,
+            recorded.iter().map(|r| &r.key),
+        )
+        .map_err(|e| db.err(e))?;
+        let written = recorded
+            .iter()
+            .zip(current)
+            .any(|(row, (_, now))| now == Some(row.fingerprint));
+        if written {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Whether an INSERT trigger fires on `table` (its effects elsewhere are not undone).
