@@ -383,7 +383,7 @@ pub(super) fn ask_large_run(app: &mut App, spec: GenSpec) {
         ),
         lines: vec![
             format!(
-                "That is more than generate.confirm_rows ({}), and the provider bills every request.",
+                "That is more than generate.confirm_rows ({}); every request costs money or model time.",
                 thousands(app.confirm_rows)
             ),
             "Working out what it would cost…".into(),
