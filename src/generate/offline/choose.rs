@@ -74,7 +74,11 @@ pub(super) fn choose_gen(
     let format = profile.and_then(|p| p.format.as_ref()).map(|f| f.format);
     let distinct = profile.map_or(present.len() as u64, |p| p.distinct_count);
 
-    if let Some(semantic) = fakes::semantic_of(name)
+    // A column called `name` may hold songs or products: it is a person's
+    // name only when its values look like one.
+    let semantic = fakes::semantic_of(name)
+        .filter(|s| *s != Semantic::FullName || fakes::looks_like_people(&texts));
+    if let Some(semantic) = semantic
         && !texts.is_empty()
         && texts.len() * 2 >= present.len()
     {

@@ -75,6 +75,35 @@ pub fn semantic_of(column: &str) -> Option<Semantic> {
     }
 }
 
+/// Whether a column's values look like people's full names: most are two
+/// to four capitalised words of letters ("Ada Lovelace", "Jean-Luc de la
+/// Cruz"), with no digits, brackets or common words ("Back In Black",
+/// "Alice In Chains" and "Gel Ink Pens, 12-Pack" are not people).
+pub fn looks_like_people(texts: &[&str]) -> bool {
+    const PARTICLES: &[&str] = &[
+        "de", "da", "di", "do", "dos", "das", "del", "della", "der", "den", "du", "la", "le",
+        "van", "von", "ten", "ter", "bin", "al", "y", "e",
+    ];
+    const COMMON: &[&str] = &[
+        "the", "of", "in", "on", "at", "to", "for", "and", "or", "a", "an", "with", "from", "my",
+        "your", "me", "you", "it", "is", "be", "we", "all", "no", "not", "up", "out", "this",
+        "that", "love",
+    ];
+    let person = |t: &&&str| {
+        let words: Vec<&str> = t.split_whitespace().collect();
+        (2..=4).contains(&words.len())
+            && words.iter().all(|w| {
+                let lower = w.to_lowercase();
+                let first = w.chars().next().unwrap_or(' ');
+                !COMMON.contains(&lower.as_str())
+                    && w.chars()
+                        .all(|c| c.is_alphabetic() || matches!(c, '\'' | '-' | '.' | ','))
+                    && (!first.is_lowercase() || PARTICLES.contains(&lower.as_str()))
+            })
+    };
+    !texts.is_empty() && texts.iter().filter(person).count() * 10 >= texts.len() * 7
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Locale {
     En,
@@ -177,6 +206,25 @@ mod tests {
             Locale::Ja
         );
         assert_eq!(detect_locale(["Ada", "Grace"].into_iter()), Locale::En);
+    }
+
+    #[test]
+    fn tells_people_from_titles() {
+        assert!(looks_like_people(&[
+            "Ada Lovelace",
+            "Grace Hopper",
+            "Jean-Luc de la Cruz",
+            "Seán O'Brien",
+            "山田 太郎",
+        ]));
+        assert!(!looks_like_people(&[
+            "Back In Black",
+            "Alice In Chains",
+            "Gel Ink Pens, 12-Pack",
+            "Snowblind",
+            "Let There Be Rock",
+        ]));
+        assert!(!looks_like_people(&[]));
     }
 
     #[test]
