@@ -3,6 +3,7 @@
 
 use rusqlite::types::Value;
 
+use super::freetext::FreeText;
 use super::values::{bounds, gaps_of, kernel_step, number, text};
 use super::{Gen, fakes, kernel, temporal};
 use crate::db::catalog::Affinity;
@@ -177,6 +178,15 @@ pub(super) fn choose_gen(
             }
         }
         _ => {}
+    }
+
+    let table_distinct_share = profile.and_then(|p| {
+        let s = &p.storage;
+        let non_null = s.integer + s.real + s.text + s.blob;
+        (non_null > 0).then(|| p.distinct_count as f64 / non_null as f64)
+    });
+    if let Some(model) = FreeText::learn(name, &texts, present.len(), table_distinct_share) {
+        return Gen::FreeText(Box::new(model));
     }
 
     let numbers: Vec<f64> = present.iter().filter_map(|v| number(v)).collect();

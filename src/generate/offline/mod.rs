@@ -8,17 +8,21 @@
 //! so their distributions follow the table's without copying it. Keys and
 //! identifiers are new (sequences continue, UUIDs are fresh), names, streets
 //! and companies are recombined or come from the `fake` crate, emails are
-//! built from the row's own names the way the table builds them, and rules
-//! found in the data (start <= end, price * qty = total, product -> price)
+//! built from the row's own names the way the table builds them, free text
+//! that identifies a row (titles, descriptions) is written anew from the
+//! column's own words and never copied, and rules found in the data (start <= end, price * qty = total, product -> price)
 //! are applied last.
 
 mod choose;
 mod fakes;
+mod freetext;
 mod kernel;
 mod relations;
 mod temporal;
 mod text;
+mod textstyle;
 mod values;
+mod wordchain;
 
 use rand::Rng;
 use rand::seq::{IndexedRandom, SliceRandom};
@@ -109,6 +113,9 @@ enum Gen {
         model: Option<EmailModel>,
         locals: Vec<String>,
     },
+    /// New identity-like free text (titles, descriptions) in the column's
+    /// own words and style, never a copy of a training value.
+    FreeText(Box<freetext::FreeText>),
     /// A value of the same shape as the column's values (`AAA-9999`).
     Shape {
         shapes: Vec<(String, u64)>,
@@ -634,6 +641,7 @@ impl OfflineModel {
                         fakes::company(self.locale, r)
                     }))
                 }
+                Gen::FreeText(model) => Value::Text(model.make(text(&anchor), rng)),
                 Gen::Email { .. } => Value::Null, // after the names, below
                 Gen::Choice(values) => values.choose(rng).cloned().unwrap_or(Value::Null),
                 Gen::Typed { affinity, column } => typed_value(*affinity, column, self.locale, rng),
