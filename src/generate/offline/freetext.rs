@@ -239,6 +239,9 @@ pub(super) struct FreeText {
     seen: HashSet<String>,
     /// Hashes of the values made so far.
     made: HashSet<u64>,
+    /// Every training value is different (emails, titles of a catalogue): a made value is
+    /// never made twice, as the realism gate also requires.
+    distinct: bool,
 }
 
 /// A value's words without the marks around them.
@@ -322,6 +325,7 @@ impl FreeText {
             casing: Casing {
                 small_caps: small_upper > small_lower,
             },
+            distinct: seen.len() == texts.len(),
             seen,
             made: HashSet::new(),
         })
@@ -342,6 +346,7 @@ impl FreeText {
             // A value made before keeps the anchor's length; another length
             // only when every draw of this one was a training value.
             if attempt == ANY_LENGTH
+                && !self.distinct
                 && let Some(value) = repeat.take()
             {
                 return value;
@@ -376,13 +381,35 @@ impl FreeText {
             last = (ids, pick, attempt < ANY_LENGTH);
         }
         if let Some(value) = repeat {
-            return value;
+            if !self.distinct {
+                return value;
+            }
+            if value.chars().any(|c| c.is_ascii_digit()) {
+                return self.widen(value, rng);
+            }
         }
         let template = match (own, last.2) {
             (Some(own), true) => own,
             _ => self.templates[last.1].clone(),
         };
         self.lengthen(last.0, &template, rng)
+    }
+
+    /// A value with numbers, made before: its last number grows a digit at a time until
+    /// the value is new ("item 412" -> "item 4127"), as numbered names do when there are
+    /// more of them.
+    fn widen<R: Rng + ?Sized>(&mut self, mut value: String, rng: &mut R) -> String {
+        loop {
+            let at = value
+                .rfind(|c: char| c.is_ascii_digit())
+                .map_or(value.len(), |i| i + 1);
+            value.insert(at, char::from(b'0' + rng.random_range(0..=9u8)));
+            let key = normalise(&value);
+            // Each digit makes ten times the room, so this ends within a few rounds.
+            if !self.seen.contains(&key) && self.remember(&key) {
+                return value;
+            }
+        }
     }
 
     /// The index of a training value's template (there is at least one:
@@ -439,8 +466,7 @@ impl FreeText {
         loop {
             let value = self.render(&ids, template, rng);
             let key = normalise(&value);
-            if !self.seen.contains(&key) {
-                self.remember(&key);
+            if !self.seen.contains(&key) && (self.remember(&key) || !self.distinct) {
                 return value;
             }
             match self.chain.any_word(rng) {
