@@ -128,6 +128,10 @@ pub enum Command {
         /// Go ahead with a large LLM run (more rows than generate.confirm_rows) without asking.
         #[arg(long)]
         yes: bool,
+        /// What judges the rows: the realism gate then SQLite (realism), or SQLite only
+        /// (constraints). Default: generate.gate, realism.
+        #[arg(long, value_enum)]
+        gate: Option<crate::generate::gate::GateMode>,
         /// Print the summary as one JSON object.
         #[arg(long)]
         json: bool,

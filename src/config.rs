@@ -188,6 +188,9 @@ pub struct GenerateSection {
     /// An LLM run of more rows than this needs `--yes` (the CLI says what it would cost).
     #[serde(deserialize_with = "max_rows")]
     pub confirm_rows: u64,
+    /// What judges generated rows: the realism gate learned from the table, then SQLite
+    /// (`realism`), or SQLite's constraints only (`constraints`).
+    pub gate: crate::generate::gate::GateMode,
 }
 
 impl Default for GenerateSection {
@@ -198,6 +201,7 @@ impl Default for GenerateSection {
             default_rows: 10,
             max_rows: 1_000_000,
             confirm_rows: 1_000,
+            gate: crate::generate::gate::GateMode::Realism,
         }
     }
 }

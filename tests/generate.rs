@@ -309,7 +309,7 @@ async fn malformed_answers_are_asked_again_and_a_hopeless_model_gives_a_shortfal
         "Generated 0 rows for table 'people'. New total: 5 rows.\n"
     );
     assert!(
-        run.stderr.contains("Only 0 of 3 rows could be added after 3 model requests; rejected: email is already in the table (UNIQUE)"),
+        run.stderr.contains("Stopped early after 3 model requests: most rows gpt-6.1-terra wrote were rejected (email is already in the table (UNIQUE) (13)), so only 0 of 3 rows were added; try a larger model, or the offline generator (--provider offline)."),
         "{}",
         run.stderr
     );

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use common::Fixture;
 use common::model::{FakeModel, Reply, rows_from_schema};
+use rowsmith::generate::gate::GateMode;
 use rowsmith::generate::job::{Event, GenerateRequest, Outcome, Source, Stage, spawn};
 use rowsmith::llm::{Client, ProviderKind, Settings};
 use serde_json::json;
@@ -41,6 +42,9 @@ fn request(
     r.batch_size = batch;
     r.concurrency = concurrency;
     r.journal_path = Some(fx.data_dir().join("journal.sqlite"));
+    // These tests are about the job's mechanics with a fake that writes mechanical rows;
+    // the realism gate has its own tests (gate.rs).
+    r.gate = GateMode::Constraints;
     r
 }
 
@@ -263,6 +267,7 @@ async fn two_processes_generating_into_one_table_both_succeed() {
         .map(|_| {
             let mut cmd = fx.cmd();
             cmd.args(["generate", path.to_str().unwrap(), "people", "-n", "30"]);
+            cmd.args(["--gate", "constraints"]);
             for (k, v) in model.env() {
                 cmd.env(k, v);
             }

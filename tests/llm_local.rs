@@ -35,6 +35,8 @@ fn generate(
 ) -> std::process::Output {
     let mut cmd = fx.cmd();
     cmd.args(["generate", path.to_str().unwrap(), "customers", "-n", rows]);
+    // The fake writes mechanical rows; the realism gate has its own tests (gate.rs).
+    cmd.args(["--gate", "constraints"]);
     for (k, v) in model.env() {
         cmd.env(k, v);
     }

@@ -89,6 +89,8 @@ fn fill_every_table(fx: &Fixture, path: &Path, model: &FakeModel, key_var: &str)
         let before = common::count(path, table);
         let mut cmd = fx.cmd();
         cmd.args(["generate", path.to_str().unwrap(), table, "-n", "10"]);
+        // The fake writes mechanical rows; the realism gate has its own tests (gate.rs).
+        cmd.args(["--gate", "constraints"]);
         // Only the key and where the test server listens: the provider and model are the
         // defaults a new user gets.
         for (k, v) in model.env() {

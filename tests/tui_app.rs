@@ -284,6 +284,7 @@ fn summary(table: &str, added: u64, total: u64) -> Summary {
         shortfall: None,
         dry_run: false,
         preview: Vec::new(),
+        rejected_rows: Vec::new(),
     }
 }
 

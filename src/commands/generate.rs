@@ -24,6 +24,9 @@ pub struct Args {
     pub json: bool,
 }
 
+/// Rows the gate turned away that a dry run lists on stderr (`--json` has them all).
+const GATED_LISTED: usize = 10;
+
 /// Exit status when fewer rows than requested could be added.
 const SHORTFALL_EXIT: i32 = 3;
 /// Exit status after Ctrl-C, as shells report it.
@@ -52,6 +55,7 @@ pub fn run(args: Args, config: &Config) -> CommandResult {
     request.batch_size = config.generate.batch_size as usize;
     request.concurrency = config.generate.concurrency as usize;
     request.busy_timeout = Duration::from_millis(config.database.busy_timeout_ms);
+    request.gate = config.generate.gate;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -137,6 +141,26 @@ fn report(summary: &Summary, json: bool) -> CommandResult {
                 crate::output::thousands(summary.rows_added)
             );
         }
+        if !summary.rejected_rows.is_empty() {
+            crate::say_err!(
+                "The realism gate turned away {} {} (not shown above):",
+                summary.rejected_rows.len(),
+                rows_word(summary.rejected_rows.len() as u64)
+            );
+            for r in summary.rejected_rows.iter().take(GATED_LISTED) {
+                crate::say_err!(
+                    "  ✗ {}: {}",
+                    r.reason,
+                    serde_json::Value::Object(r.row.clone())
+                );
+            }
+            if summary.rejected_rows.len() > GATED_LISTED {
+                crate::say_err!(
+                    "  … and {} more (--json lists them all).",
+                    summary.rejected_rows.len() - GATED_LISTED
+                );
+            }
+        }
         crate::say_err!("{}", summary.sentence());
     } else if json {
         println!("{}", serde_json::to_string(summary)?);
@@ -215,13 +239,24 @@ impl Progress {
                 self.added = *total;
                 format!("{}/{} rows added", self.added, self.wanted)
             }
-            Event::RowsRejected { reasons } => {
-                format!(
-                    "{} {} rejected: {}",
-                    reasons.len(),
-                    rows_word(reasons.len() as u64),
-                    reasons[0]
-                )
+            Event::RowsRejected { rows, reasons } => {
+                let more = match reasons.len() {
+                    0 | 1 => String::new(),
+                    n => format!(
+                        "; and {} more reason{}",
+                        n - 1,
+                        if n == 2 { "" } else { "s" }
+                    ),
+                };
+                let first = reasons
+                    .first()
+                    .map(String::as_str)
+                    .unwrap_or("no reason given");
+                if *rows == 0 {
+                    format!("answer rejected: {first}")
+                } else {
+                    format!("{rows} {} rejected: {first}{more}", rows_word(*rows as u64))
+                }
             }
             Event::Estimate(estimate) => {
                 // A dry run says what the real run would cost before any request goes out.

@@ -104,9 +104,13 @@ pub fn run(cli: Cli) -> CommandResult {
             dry_run,
             from_schema,
             yes,
+            gate,
             json,
         }) => {
-            let config = load_config(&cli.global, &model)?;
+            let mut config = load_config(&cli.global, &model)?;
+            if let Some(gate) = gate {
+                config.generate.gate = gate;
+            }
             generate::run(
                 generate::Args {
                     db,

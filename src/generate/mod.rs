@@ -4,6 +4,7 @@
 //! the caller's thread and reports over a channel; `plan`, `prompt`, `parse`
 //! and `validate` are its pure parts.
 
+pub mod gate;
 pub mod job;
 pub mod offline;
 pub mod parse;

@@ -41,6 +41,8 @@ pub struct PromptInput<'a> {
     pub parent_keys: &'a [Vec<Vec<Value>>],
     /// Values to avoid for each UNIQUE set of the plan.
     pub avoid: &'a [VecDeque<String>],
+    /// Why rows of earlier answers were turned away (the realism gate), newest last.
+    pub rejected: &'a [String],
     pub rows_wanted: usize,
 }
 
@@ -138,6 +140,19 @@ pub fn user_message(input: &PromptInput<'_>) -> String {
             "\nValues of {} already taken, do not use: {}",
             names.join(" / "),
             values.join(", ")
+        );
+    }
+
+    if !input.rejected.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nRows of earlier answers were rejected because:\n{}\nWrite rows that avoid these mistakes.",
+            input
+                .rejected
+                .iter()
+                .map(|r| format!("- {r}"))
+                .collect::<Vec<_>>()
+                .join("\n")
         );
     }
 

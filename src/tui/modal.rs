@@ -167,6 +167,8 @@ pub struct Preview {
     pub columns: Vec<String>,
     pub rows: Vec<Map<String, Json>>,
     pub dropped: Vec<bool>,
+    /// Rows the realism gate turned away, with why: shown after the rows, never inserted.
+    pub rejected: Vec<(Map<String, Json>, String)>,
     pub cursor: usize,
     pub top: usize,
     pub left: usize,
@@ -183,10 +185,20 @@ impl Preview {
             columns,
             dropped: vec![false; rows.len()],
             rows,
+            rejected: Vec::new(),
             cursor: 0,
             top: 0,
             left: 0,
         }
+    }
+
+    /// Lines the grid shows: the rows, then the rejected ones.
+    pub fn len(&self) -> usize {
+        self.rows.len() + self.rejected.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     pub fn kept(&self) -> Vec<Map<String, Json>> {

@@ -309,6 +309,7 @@ impl Effects {
         request.batch_size = self.ctx.config.generate.batch_size as usize;
         request.concurrency = self.ctx.config.generate.concurrency as usize;
         request.busy_timeout = self.ctx.busy;
+        request.gate = self.ctx.config.generate.gate;
         request
     }
 

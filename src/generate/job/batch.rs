@@ -7,7 +7,10 @@ use serde_json::Value as Json;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::prepare::{Shared, prepare};
-use super::{Event, GenerateRequest, Source, Stage, Summary, UsageSummary, shortfall_sentence};
+use super::{
+    Event, GATED_SHOWN, GenerateRequest, RejectedRow, Source, Stage, Summary, UsageSummary,
+    shortfall_sentence,
+};
 use crate::db::journal::Journal;
 use crate::db::value::to_json;
 use crate::db::write::{BatchWriter, JournalTarget, WriteOptions};
@@ -20,7 +23,12 @@ pub(super) struct BatchResult {
     pub(super) accepted: usize,
     pub(super) rejected: Vec<String>,
     pub(super) preview: Vec<serde_json::Map<String, Json>>,
+    /// In a dry run: the rows the realism gate turned away, each with its reason.
+    pub(super) gated: Vec<RejectedRow>,
 }
+
+/// Reasons the model is told in its next request, at most.
+const FEEDBACK_REASONS: usize = 6;
 
 /// Parses, checks and inserts one answer's rows (at most `needed`).
 pub(super) fn judge_and_write(
@@ -53,27 +61,54 @@ pub(super) fn write_candidates(
     let poisoned =
         || DbError::Refused("An earlier failure left the generation unusable. Try again.".into());
     let mut db = shared.db.lock().map_err(|_| poisoned())?;
-    let candidates = if guarded {
+    let mut gated = Vec::new();
+    let candidates = {
+        let mut gate = shared.gate.lock().map_err(|_| poisoned())?;
         let mut guard = shared.guard.lock().map_err(|_| poisoned())?;
         let mut kept = Vec::with_capacity(candidates.len().min(limit));
+        let mut reasons = Vec::new();
         for parsed in candidates {
             if kept.len() == limit {
                 break;
             }
-            match guard.check(&db, &shared.plan, &parsed)? {
-                Ok(()) => kept.push(parsed),
-                Err(reason) => rejected.push(reason),
+            // The realism gate first: it needs no database work.
+            if let Some(gate) = gate.as_mut()
+                && let Err(r) = gate.check(&shared.plan, &parsed)
+            {
+                if shared.dry_run && gated.len() < GATED_SHOWN {
+                    gated.push(RejectedRow {
+                        row: preview_row(&shared.plan, &parsed),
+                        reason: r.detail,
+                    });
+                }
+                rejected.push(r.reason.clone());
+                reasons.push(r.reason);
+                continue;
             }
+            if guarded && let Err(reason) = guard.check(&db, &shared.plan, &parsed)? {
+                rejected.push(reason);
+                continue;
+            }
+            kept.push(parsed);
+        }
+        if !reasons.is_empty()
+            && let Ok(mut feedback) = shared.feedback.lock()
+        {
+            for reason in reasons {
+                feedback.retain(|r| *r != reason);
+                feedback.push(reason);
+            }
+            let extra = feedback.len().saturating_sub(FEEDBACK_REASONS);
+            feedback.drain(..extra);
         }
         kept
-    } else {
-        candidates.into_iter().take(limit).collect()
     };
     if candidates.is_empty() {
         return Ok(BatchResult {
             accepted: 0,
             rejected,
             preview: Vec::new(),
+            gated,
         });
     }
     let _ = events.send(Event::Stage(Stage::Inserting));
@@ -128,6 +163,7 @@ pub(super) fn write_candidates(
         accepted: outcome.accepted.len(),
         rejected,
         preview,
+        gated,
     })
 }
 
@@ -164,6 +200,8 @@ pub fn insert_previewed(
     let mut preview_request = request.clone();
     preview_request.dry_run = false;
     preview_request.from_schema = true;
+    // The user saw these rows, already judged by the gate, and chose them.
+    preview_request.gate = crate::generate::gate::GateMode::Constraints;
     let shared = prepare(&preview_request, source, CancelFlag::new())?;
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let json_rows: Vec<Json> = rows.iter().cloned().map(Json::Object).collect();
@@ -187,5 +225,6 @@ pub fn insert_previewed(
         elapsed_ms: started.elapsed().as_millis() as u64,
         dry_run: false,
         preview: Vec::new(),
+        rejected_rows: Vec::new(),
     })
 }

@@ -120,6 +120,7 @@ pub(super) async fn run_llm(
             && tally.accepted + in_flight_rows < wanted
             && tally.requests < max_requests + pace.extra_requests()
             && fruitless < FRUITLESS_LIMIT
+            && !tally.hopeless()
         {
             let want = (wanted - tally.accepted - in_flight_rows).min(batch_size as u64);
             // Once rows have been rejected, a top-up asks for half as many again (within
@@ -205,6 +206,7 @@ pub(super) async fn run_llm(
                     *tally.rejected.entry(reason.to_string()).or_default() += 1;
                     fruitless += 1;
                     send(Event::RowsRejected {
+                        rows: 0,
                         reasons: vec![reason.to_string()],
                     });
                     continue;
@@ -247,7 +249,7 @@ pub(super) async fn run_llm(
         } else {
             0
         };
-        if tally.accepted >= wanted {
+        if tally.accepted >= wanted || tally.hopeless() {
             tasks.abort_all();
             break;
         }
@@ -456,6 +458,11 @@ fn prompt_for(shared: &Shared, want: usize) -> Result<(String, String, Json), St
         .guard
         .lock()
         .map_err(|_| "The validation state is unusable.".to_string())?;
+    let feedback = shared
+        .feedback
+        .lock()
+        .map(|f| f.clone())
+        .unwrap_or_default();
     let input = PromptInput {
         plan: &shared.plan,
         profile: shared.profile.as_ref(),
@@ -466,6 +473,7 @@ fn prompt_for(shared: &Shared, want: usize) -> Result<(String, String, Json), St
         table_rows: shared.table_rows,
         parent_keys: &shared.parent_keys,
         avoid: guard.avoid_lists(),
+        rejected: &feedback,
         rows_wanted: want,
     };
     Ok((

@@ -26,6 +26,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
 use crate::db::CancelFlag;
+use crate::generate::gate::GateMode;
 use crate::llm::{Client, Usage};
 use batch::{BatchResult, count_rows};
 use llm::run_llm;
@@ -46,6 +47,20 @@ pub const PREVIEW_MAX: usize = 10_000;
 /// Stop asking after this many requests in a row that added nothing.
 const FRUITLESS_LIMIT: u32 = 3;
 
+/// Stop early after this many answers in a row that were mostly rejected: a model that
+/// writes degenerate rows will not write better ones for being asked again.
+const POOR_ROUNDS: u32 = 3;
+
+/// Rows a dry run keeps of those the realism gate turned away, to show with their reasons.
+pub const GATED_SHOWN: usize = 1_000;
+
+/// A row the realism gate turned away, with why (dry runs show them).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RejectedRow {
+    pub row: serde_json::Map<String, Json>,
+    pub reason: String,
+}
+
 /// What to generate.
 #[derive(Debug, Clone)]
 pub struct GenerateRequest {
@@ -64,6 +79,8 @@ pub struct GenerateRequest {
     pub busy_timeout: Duration,
     /// Where undo records go; `None` uses rowsmith's data directory.
     pub journal_path: Option<PathBuf>,
+    /// What judges the rows before SQLite does.
+    pub gate: GateMode,
 }
 
 impl GenerateRequest {
@@ -79,6 +96,7 @@ impl GenerateRequest {
             concurrency: 4,
             busy_timeout: crate::db::DEFAULT_BUSY_TIMEOUT,
             journal_path: None,
+            gate: GateMode::Realism,
         }
     }
 }
@@ -160,7 +178,9 @@ pub enum Event {
         rows: usize,
         total: u64,
     },
+    /// `rows` rows were turned away (0: a whole answer was unusable), for these reasons.
     RowsRejected {
+        rows: usize,
         reasons: Vec<String>,
     },
     /// What an LLM run is expected to cost, sent before its first request.
@@ -174,6 +194,8 @@ pub enum Event {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "outcome")]
+// One Outcome ends a run: its size costs nothing, and boxing would touch every match.
+#[allow(clippy::large_enum_variant)]
 pub enum Outcome {
     Done(Summary),
     /// One plain sentence; `kept` rows of earlier batches stay committed.
@@ -204,6 +226,9 @@ pub struct Summary {
     /// The rows a dry run would have inserted.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub preview: Vec<serde_json::Map<String, Json>>,
+    /// In a dry run, rows the realism gate turned away, with their reasons.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rejected_rows: Vec<RejectedRow>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
@@ -384,6 +409,9 @@ struct Tally {
     model: String,
     requests: u32,
     preview: Vec<serde_json::Map<String, Json>>,
+    rejected_rows: Vec<RejectedRow>,
+    /// Answers in a row of which more than 80% of the rows were rejected.
+    poor_rounds: u32,
 }
 
 impl Tally {
@@ -395,7 +423,14 @@ impl Tally {
             model: source.model(),
             requests: 0,
             preview: Vec::new(),
+            rejected_rows: Vec::new(),
+            poor_rounds: 0,
         }
+    }
+
+    /// The run should stop: its source keeps writing rows that are turned away.
+    fn hopeless(&self) -> bool {
+        self.poor_rounds >= POOR_ROUNDS
     }
 
     /// A batch's write, or the outcome that ends the run: cancelled, or
@@ -424,6 +459,15 @@ impl Tally {
         // thousand to show: the rest would only fill memory.
         let room = PREVIEW_MAX.saturating_sub(self.preview.len());
         self.preview.extend(batch.preview.into_iter().take(room));
+        let room = GATED_SHOWN.saturating_sub(self.rejected_rows.len());
+        self.rejected_rows
+            .extend(batch.gated.into_iter().take(room));
+        let received = added + batch.rejected.len();
+        self.poor_rounds = if received > 0 && batch.rejected.len() * 5 > received * 4 {
+            self.poor_rounds + 1
+        } else {
+            0
+        };
         if added > 0 {
             let _ = events.send(Event::RowsAccepted {
                 rows: added,
@@ -435,10 +479,11 @@ impl Tally {
                 *self.rejected.entry(reason.clone()).or_default() += 1;
             }
             // A batch may reject many rows for one reason: report each once.
+            let rows = batch.rejected.len();
             let mut reasons = batch.rejected;
             reasons.sort();
             reasons.dedup();
-            let _ = events.send(Event::RowsRejected { reasons });
+            let _ = events.send(Event::RowsRejected { rows, reasons });
         }
         added
     }
@@ -462,13 +507,23 @@ async fn finish(
     };
     let wanted = request.rows;
     let shortfall = (tally.accepted < wanted).then(|| {
-        shortfall_sentence(
-            tally.accepted,
-            wanted,
-            tally.requests,
-            &tally.rejected,
-            source,
-        )
+        if tally.hopeless() {
+            hopeless_sentence(
+                tally.accepted,
+                wanted,
+                tally.requests,
+                &tally.rejected,
+                source,
+            )
+        } else {
+            shortfall_sentence(
+                tally.accepted,
+                wanted,
+                tally.requests,
+                &tally.rejected,
+                source,
+            )
+        }
     });
     Outcome::Done(Summary {
         table: shared.plan.table.name.clone(),
@@ -483,6 +538,7 @@ async fn finish(
         shortfall,
         dry_run: request.dry_run,
         preview: tally.preview,
+        rejected_rows: tally.rejected_rows,
     })
 }
 
@@ -499,6 +555,46 @@ fn with_kept(message: &str, kept: u64) -> String {
             rows_word(kept)
         )
     }
+}
+
+/// The run stopped early because its source kept writing rows that were turned away:
+/// what went wrong and what to try, in one sentence.
+fn hopeless_sentence(
+    accepted: u64,
+    wanted: u64,
+    requests: u32,
+    rejected: &BTreeMap<String, u64>,
+    source: &Source,
+) -> String {
+    let mut reasons: Vec<(&String, &u64)> = rejected.iter().collect();
+    reasons.sort_by(|a, b| b.1.cmp(a.1));
+    let top: Vec<String> = reasons
+        .iter()
+        .take(3)
+        .map(|(r, n)| format!("{r} ({n})"))
+        .collect();
+    let (who, what, advice) = match source {
+        Source::Llm(c) => (
+            c.model().to_string(),
+            format!(
+                "{requests} model {}",
+                if requests == 1 { "request" } else { "requests" }
+            ),
+            "try a larger model, or the offline generator (--provider offline)",
+        ),
+        Source::Offline => (
+            "the offline generator".to_string(),
+            format!(
+                "{requests} {}",
+                if requests == 1 { "round" } else { "rounds" }
+            ),
+            "check the table's rules with `rowsmith profile`, or pass --gate constraints to let SQLite alone judge",
+        ),
+    };
+    format!(
+        "Stopped early after {what}: most rows {who} wrote were rejected ({}), so only {accepted} of {wanted} rows were added; {advice}.",
+        top.join("; ")
+    )
 }
 
 fn shortfall_sentence(

@@ -47,7 +47,11 @@ pub(super) async fn run_offline(
     send(Event::Stage(Stage::Generating));
     let mut pending = Some(generate((wanted.min(OFFLINE_BATCH)) as usize));
     let mut in_hand: u64 = wanted.min(OFFLINE_BATCH);
-    while tally.accepted < wanted && tally.requests < max_rounds && fruitless < FRUITLESS_LIMIT {
+    while tally.accepted < wanted
+        && tally.requests < max_rounds
+        && fruitless < FRUITLESS_LIMIT
+        && !tally.hopeless()
+    {
         if cancel.is_cancelled() {
             return Outcome::Cancelled {
                 kept: tally.accepted,

@@ -13,6 +13,7 @@ use crate::db::journal::{Journal, OperationId};
 use crate::db::profile::{ProfileOptions, TableProfile, profile_table};
 use crate::db::sample::{sample_columns, sample_rows};
 use crate::db::{CancelFlag, Database, OpenOptions};
+use crate::generate::gate::{Existing, Gate, GateMode, WHOLE_TABLE_ROWS};
 use crate::generate::offline::{Learning, OfflineModel};
 use crate::generate::plan::Plan;
 use crate::generate::validate::Guard;
@@ -42,6 +43,10 @@ pub(super) struct Shared {
     /// The sample rows every model request of the run shows in its static prefix, drawn
     /// once so that the prefix stays byte-identical (and cacheable).
     pub(super) anchor: std::sync::OnceLock<crate::db::sample::Sample>,
+    /// The realism gate, when it judges this run (`gate = "realism"` and rows to learn from).
+    pub(super) gate: Mutex<Option<Gate>>,
+    /// Why the gate turned rows away lately, for the model's next request.
+    pub(super) feedback: Mutex<Vec<String>>,
 }
 
 /// Existing rows the offline generator learns from, at most.
@@ -83,6 +88,36 @@ fn learn_offline(
         parent_keys,
         sequence_max: &sequence_max,
     }))
+}
+
+/// Rows the gate learns from at most when the table is too big to read whole: enough for
+/// dependencies and repeats, sized to the job so a 10-row run stays cheap.
+fn gate_sample(rows: u64) -> usize {
+    (rows.saturating_mul(100)).clamp(1_000, 5_000) as usize
+}
+
+/// Learns the realism gate: the whole table when small, else a random sample. Its own
+/// random source, so that a seeded run makes the same rows with or without the gate.
+fn learn_gate(
+    db: &Database,
+    plan: &Plan,
+    profile: &TableProfile,
+    table_rows: u64,
+    request: &GenerateRequest,
+) -> Result<Gate, String> {
+    let k = if table_rows <= WHOLE_TABLE_ROWS {
+        table_rows as usize
+    } else {
+        gate_sample(request.rows)
+    };
+    let mut rng = match request.seed {
+        Some(seed) => StdRng::seed_from_u64(seed ^ 0x6761_7465),
+        None => StdRng::from_os_rng(),
+    };
+    let sample = sample_columns(db, &plan.table, &plan.column_names(), k, &mut rng)
+        .map_err(|e| e.to_string())?;
+    let existing = Existing::learn(plan, profile, &sample.rows);
+    Ok(Gate::learn(plan, profile, &sample.rows, existing))
 }
 
 /// Opens the database and learns the table: plan, row count, profile and
@@ -156,7 +191,15 @@ pub(super) fn prepare(
         )?),
         Source::Llm(_) => None,
     };
+    let gate = match (&profile, request.gate) {
+        (Some(profile), GateMode::Realism) => {
+            Some(learn_gate(&db, &plan, profile, table_rows, request)?)
+        }
+        _ => None,
+    };
     Ok(Shared {
+        gate: Mutex::new(gate),
+        feedback: Mutex::new(Vec::new()),
         offline: Mutex::new(offline),
         anchor: std::sync::OnceLock::new(),
         guard: Mutex::new(Guard::new(&plan)),

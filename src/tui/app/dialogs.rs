@@ -252,8 +252,8 @@ pub(super) fn on_preview_key(
     mut p: Preview,
     key: KeyEvent,
 ) -> (Option<Modal>, Vec<Effect>) {
-    let height = layout::preview_height(Rect::new(0, 0, app.size.0, app.size.1), p.rows.len());
-    let last = p.rows.len().saturating_sub(1);
+    let height = layout::preview_height(Rect::new(0, 0, app.size.0, app.size.1), p.len());
+    let last = p.len().saturating_sub(1);
     match key.code {
         KeyCode::Esc | KeyCode::Char('q') => {
             app.toast(

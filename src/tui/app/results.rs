@@ -103,8 +103,8 @@ pub(super) fn on_job(app: &mut App, id: u64, event: Event) -> Vec<Effect> {
             job.accepted = total;
             Vec::new()
         }
-        Event::RowsRejected { reasons } => {
-            job.rejected += reasons.len() as u64;
+        Event::RowsRejected { rows, .. } => {
+            job.rejected += rows as u64;
             Vec::new()
         }
         Event::Estimate(_) => Vec::new(),
@@ -148,6 +148,11 @@ pub(super) fn finished(app: &mut App, job: Job, outcome: Outcome) -> Vec<Effect>
                 return Vec::new();
             }
             let mut preview = Preview::new(job.spec, summary.preview);
+            preview.rejected = summary
+                .rejected_rows
+                .into_iter()
+                .map(|r| (r.row, r.reason))
+                .collect();
             order_columns(app, &mut preview);
             app.modal = Some(Modal::Preview(preview));
             Vec::new()

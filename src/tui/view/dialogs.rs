@@ -251,18 +251,21 @@ fn json_cell(v: Option<&Json>) -> (String, bool) {
 }
 
 fn preview(frame: &mut Frame, area: Rect, theme: Theme, p: &Preview) {
-    let rect = preview_box(area, p.rows.len());
+    let rect = preview_box(area, p.len());
     frame.render_widget(Clear, rect);
     let kept = p.dropped.iter().filter(|d| !**d).count();
-    let title = format!(
+    let mut title = format!(
         "Preview · {} · {kept} of {} rows kept",
         p.spec.table,
         p.rows.len()
     );
+    if !p.rejected.is_empty() {
+        title.push_str(&format!(" · {} turned away by the gate", p.rejected.len()));
+    }
     let block = boxed(theme, &title, theme.border(true));
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
-    let height = preview_height(area, p.rows.len());
+    let height = preview_height(area, p.len());
     let widths: Vec<usize> = p
         .columns
         .iter()
@@ -293,8 +296,32 @@ fn preview(frame: &mut Frame, area: Rect, theme: Theme, p: &Preview) {
         ));
     }
     lines.push(Line::from(header));
-    let end = (p.top + height).min(p.rows.len());
+    let end = (p.top + height).min(p.len());
     for index in p.top..end {
+        if let Some((row, reason)) = index
+            .checked_sub(p.rows.len())
+            .and_then(|i| p.rejected.get(i))
+        {
+            let mut spans = vec![Span::styled(" ✗  ", theme.level(Level::Error))];
+            spans.push(Span::styled(
+                format!("{reason}  "),
+                theme.level(Level::Error),
+            ));
+            for &i in &shown {
+                let (text, _) = json_cell(row.get(&p.columns[i]));
+                spans.push(Span::styled(
+                    format!("{:<w$} ", cell(&text, widths[i]), w = widths[i]),
+                    theme.dim(),
+                ));
+            }
+            let line = Line::from(spans);
+            lines.push(if index == p.cursor {
+                line.style(theme.selected(true))
+            } else {
+                line
+            });
+            continue;
+        }
         let row = &p.rows[index];
         let dropped = p.dropped.get(index).copied().unwrap_or(false);
         let mut spans = vec![Span::styled(

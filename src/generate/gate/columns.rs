@@ -1,0 +1,258 @@
+//! Rules on one column at a time, learned from its profile.
+
+use rusqlite::types::Value;
+
+use super::{EVIDENCE_ROWS, Rejection, shown};
+use crate::db::formats::{Format, classify, shape};
+use crate::db::profile::ColumnProfile;
+use crate::generate::offline::temporal;
+use crate::generate::plan::{ColumnPlan, allowed_values};
+
+/// A format or set of shapes must cover this share of a column's text to bind new values.
+const KEPT_SHARE: f64 = 0.95;
+/// A closed set has at most this many values (the profile's top values hold them all).
+const CLOSED_SET_MAX: u64 = 10;
+/// How far past the observed range a number or date may go, as a share of the range.
+const RANGE_MARGIN: f64 = 0.1;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ColumnRule {
+    /// The data has no NULL here (the column is nullable, so SQLite would take one).
+    NeverNull,
+    /// The data never has empty (or blank) text here.
+    NeverEmpty,
+    /// At least 95% of the text is in this format.
+    Format(Format),
+    /// The few shapes that cover at least 95% of the text (`(999) 999-9999`, `AAA-9999`).
+    /// `widths_vary`: the data's numbers grow in width (`item 9`, `item 99`), so a digit
+    /// run of any width keeps the shape.
+    Shapes {
+        shapes: Vec<String>,
+        widths_vary: bool,
+    },
+    /// Numbers stay near `[min, max]`.
+    Range {
+        lo: f64,
+        hi: f64,
+        min: f64,
+        max: f64,
+    },
+    /// ISO dates and times stay near `[min, max]` (seconds since 1970).
+    DateRange {
+        lo: f64,
+        hi: f64,
+        min: String,
+        max: String,
+    },
+    /// Text from a small closed set the data always keeps (plus what a CHECK allows).
+    OneOf(Vec<Value>),
+}
+
+/// The rules `profile` supports for `column`, from `rows` rows in all.
+pub fn learn(column: &ColumnPlan, profile: &ColumnProfile, rows: u64) -> Vec<ColumnRule> {
+    let mut rules = Vec::new();
+    if rows < EVIDENCE_ROWS {
+        return rules;
+    }
+    if !column.not_null && profile.null_count == 0 {
+        rules.push(ColumnRule::NeverNull);
+    }
+    let text_values = profile.storage.text;
+    let mostly_text = text_values * 2 > rows - profile.null_count;
+    if mostly_text && profile.text.as_ref().is_some_and(|t| t.min_length > 0) {
+        rules.push(ColumnRule::NeverEmpty);
+    }
+    if text_values >= EVIDENCE_ROWS {
+        if let Some(f) = profile.formats.first().filter(|f| f.share >= KEPT_SHARE) {
+            rules.push(ColumnRule::Format(f.format));
+        }
+        // Formatted values (phones, codes, dates) only: words have a shape per length,
+        // and a closed set says more about categories.
+        let formatted = profile.shapes.iter().all(|s| s.shape.contains('9'));
+        let covered: u64 = profile.shapes.iter().map(|s| s.count).sum();
+        if formatted
+            && covered as f64 >= KEPT_SHARE * text_values as f64
+            && !profile.shapes.is_empty()
+        {
+            let shapes: Vec<String> = profile.shapes.iter().map(|s| s.shape.clone()).collect();
+            let collapsed: std::collections::HashSet<String> =
+                shapes.iter().map(|s| any_width(s)).collect();
+            rules.push(ColumnRule::Shapes {
+                widths_vary: collapsed.len() < shapes.len(),
+                shapes,
+            });
+        }
+    }
+    // A column every row has distinct (a sequence, an id) grows past its maximum.
+    let distinct_everywhere = profile.distinct_count + profile.null_count >= rows;
+    if let Some(n) = &profile.numeric
+        && !n.from_text
+        && !distinct_everywhere
+        && n.max > n.min
+    {
+        let margin = (n.max - n.min) * RANGE_MARGIN;
+        rules.push(ColumnRule::Range {
+            lo: n.min - margin,
+            hi: n.max + margin,
+            min: n.min,
+            max: n.max,
+        });
+    }
+    if let Some(d) = &profile.dates
+        && let (Some((lo, _)), Some((hi, _))) = (temporal::parse(&d.min), temporal::parse(&d.max))
+        && hi > lo
+    {
+        let margin = (hi - lo) * RANGE_MARGIN;
+        rules.push(ColumnRule::DateRange {
+            lo: lo - margin,
+            hi: hi + margin,
+            min: d.min.clone(),
+            max: d.max.clone(),
+        });
+    }
+    let non_null = rows - profile.null_count;
+    if mostly_text
+        && column.foreign_key.is_none()
+        && profile.distinct_count <= CLOSED_SET_MAX
+        && profile.distinct_count >= 1
+        && profile.top_values.len() as u64 == profile.distinct_count
+        // Each value seen several times: the set is kept, not just not yet grown.
+        && non_null >= 3 * profile.distinct_count
+    {
+        let mut set: Vec<Value> = profile.top_values.iter().map(|v| v.value.clone()).collect();
+        for check in &column.checks {
+            if let Some(allowed) = allowed_values(check, &column.name) {
+                set.extend(allowed);
+            }
+        }
+        rules.push(ColumnRule::OneOf(set));
+    }
+    rules
+}
+
+impl ColumnRule {
+    /// `value` is what the row gives the column (`None`: a default only SQLite knows).
+    pub fn check(&self, name: &str, value: Option<&Value>) -> Result<(), Rejection> {
+        let Some(value) = value else {
+            return Ok(());
+        };
+        let reject = |reason: String, detail: String| Err(Rejection { reason, detail });
+        match (self, value) {
+            (ColumnRule::NeverNull, Value::Null) => reject(
+                format!("{name} is NULL, but is never NULL in the data"),
+                format!("{name} is NULL (never NULL in the data)"),
+            ),
+            (_, Value::Null) => Ok(()),
+            (ColumnRule::NeverEmpty, Value::Text(t)) if t.trim().is_empty() => reject(
+                format!("{name} is empty, but is never empty in the data"),
+                format!("{name} is empty (never empty in the data)"),
+            ),
+            (ColumnRule::Format(f), Value::Text(t)) if classify(t) != Some(*f) => reject(
+                format!("{name} is not {} like the data", article(*f)),
+                format!("{name} {} is not {}", shown(value), article(*f)),
+            ),
+            (
+                ColumnRule::Shapes {
+                    shapes,
+                    widths_vary,
+                },
+                Value::Text(t),
+            ) if !has_shape(shapes, *widths_vary, t) => reject(
+                format!("{name} does not have the shape of the data ({})", shapes[0]),
+                format!(
+                    "{name} {} does not have the shape {}",
+                    shown(value),
+                    shapes[0]
+                ),
+            ),
+            (ColumnRule::Range { lo, hi, min, max }, v) => match number(v) {
+                Some(x) if x < *lo || x > *hi => reject(
+                    format!(
+                        "{name} is far outside the data's range ({} to {})",
+                        plain(*min),
+                        plain(*max)
+                    ),
+                    format!(
+                        "{name} {} is far outside {} to {}",
+                        shown(value),
+                        plain(*min),
+                        plain(*max)
+                    ),
+                ),
+                _ => Ok(()),
+            },
+            (ColumnRule::DateRange { lo, hi, min, max }, Value::Text(t)) => {
+                match temporal::parse(t.trim()) {
+                    Some((x, _)) if x < *lo || x > *hi => reject(
+                        format!("{name} is far outside the data's dates ({min} to {max})"),
+                        format!("{name} {} is far outside {min} to {max}", shown(value)),
+                    ),
+                    _ => Ok(()),
+                }
+            }
+            (ColumnRule::OneOf(set), v) if !set.iter().any(|s| same(s, v)) => reject(
+                format!("{name} is not one of the data's values"),
+                format!("{name} {} is not one of the data's values", shown(value)),
+            ),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn article(f: Format) -> String {
+    let name = match f {
+        Format::Email => "an email address",
+        Format::Url => "a URL",
+        Format::Uuid => "a UUID",
+        Format::Phone => "a phone number",
+        Format::IsoDate => "an ISO date (YYYY-MM-DD)",
+        Format::IsoDateTime => "an ISO date and time",
+        Format::Time => "a time of day",
+        Format::IntegerText => "a whole number",
+        Format::DecimalText => "a decimal number",
+        Format::Code => "a code",
+    };
+    name.to_string()
+}
+
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Integer(i) => Some(*i as f64),
+        Value::Real(r) => Some(*r),
+        _ => None,
+    }
+}
+
+fn plain(x: f64) -> String {
+    crate::db::value::format_real(x)
+}
+
+/// Equal as the data means it: numbers by value, text exactly.
+fn same(a: &Value, b: &Value) -> bool {
+    match (number(a), number(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// Whether `text` has one of `shapes` (digit runs of any width when `widths_vary`).
+fn has_shape(shapes: &[String], widths_vary: bool, text: &str) -> bool {
+    let own = shape(text);
+    if widths_vary {
+        let own = any_width(&own);
+        shapes.iter().any(|s| any_width(s) == own)
+    } else {
+        shapes.contains(&own)
+    }
+}
+
+/// A shape with each run of digits as one `9`: `item 999` and `item 9` alike.
+fn any_width(shape: &str) -> String {
+    let mut out = String::with_capacity(shape.len());
+    for c in shape.chars() {
+        if !(c == '9' && out.ends_with('9')) {
+            out.push(c);
+        }
+    }
+    out
+}
