@@ -1890,6 +1890,13 @@ fn screen_preview_grid() {
                     .unwrap_or_default()
             })
             .collect();
+        s.rejected_rows = vec![rowsmith::generate::job::RejectedRow {
+            row: json!({"name": "John Doe", "email": "email@google.com", "city": null, "note": "", "tier": "gold"})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            reason: "email 'email@google.com' repeats another new row".into(),
+        }];
         x.send(Msg::Job {
             job: id,
             event: Event::Finished(Outcome::Done(s)),
@@ -1897,6 +1904,67 @@ fn screen_preview_grid() {
         x.keys(&["j", "x"]);
         x
     });
+}
+
+#[test]
+fn gate_rejections_show_in_the_preview_and_cannot_be_inserted() {
+    let mut h = Harness::new(100, 30);
+    h.key("G");
+    h.key("enter");
+    let id = h.app.jobs[0].id;
+    let mut s = summary("customers", 1, 60);
+    s.dry_run = true;
+    s.preview = vec![
+        json!({"name": "A"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+    ];
+    s.rejected_rows = vec![rowsmith::generate::job::RejectedRow {
+        row: json!({"name": "B"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+        reason: "name 'B' is already in the table".into(),
+    }];
+    h.send(Msg::Job {
+        job: id,
+        event: Event::Finished(Outcome::Done(s)),
+    });
+    let screen = h.screen();
+    assert!(screen.contains("1 turned away by the gate"), "{screen}");
+    assert!(
+        screen.contains("✗  name 'B' is already in the table"),
+        "{screen}"
+    );
+    // Moving onto the rejected row and accepting inserts only the good row.
+    h.keys(&["j", "x"]);
+    match h.key("a").as_slice() {
+        [Effect::InsertPreviewed { rows, .. }] => {
+            assert_eq!(rows.len(), 1);
+            assert_eq!(rows[0]["name"], "A");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_finished_run_says_what_the_gate_turned_away() {
+    let mut h = Harness::new(100, 30);
+    let id = job_id(&h.key("g"));
+    let mut s = summary("customers", 10, 70);
+    s.rejected.insert("phone is already in the table".into(), 4);
+    h.send(Msg::Job {
+        job: id,
+        event: Event::Finished(Outcome::Done(s)),
+    });
+    assert!(
+        h.toasts()
+            .iter()
+            .any(|t| t == "4 rows turned away and asked for again; most often: phone is already in the table."),
+        "{:?}",
+        h.toasts()
+    );
 }
 
 #[test]

@@ -203,6 +203,17 @@ pub(super) fn finished_ok(app: &mut App, summary: &Summary) -> Vec<Effect> {
     app.toast(level, text);
     if let Some(short) = &summary.shortfall {
         app.toast(Level::Warning, short.clone());
+    } else if let Some((reason, _)) = summary.rejected.iter().max_by_key(|(_, n)| **n) {
+        // Every row is in, but some were turned away on the way: say which rule bit most.
+        let turned: u64 = summary.rejected.values().sum();
+        app.toast(
+            Level::Info,
+            format!(
+                "{} {} turned away and asked for again; most often: {reason}.",
+                thousands(turned),
+                rows_word(turned)
+            ),
+        );
     }
     refresh_table(app, &summary.table.clone(), Some(summary.new_row_count))
 }
