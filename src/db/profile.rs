@@ -17,7 +17,7 @@ use super::sample::sample_rows;
 use super::value::to_json;
 use super::{Database, DbError};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProfileOptions {
     /// Tables with more rows than this are profiled from a sample.
     pub full_scan_limit: usize,
@@ -36,6 +36,31 @@ impl Default for ProfileOptions {
             sample_size: 20_000,
             top_values: 10,
             quantiles: 21,
+        }
+    }
+}
+
+impl ProfileOptions {
+    /// Options sized to a generation of `rows` new rows.
+    ///
+    /// A value that turns up in N new rows about once has a share near 1/N; a sample
+    /// of 20 × N rows holds it some 20 times, enough for its share, and a few thousand
+    /// rows are enough for 5% quantiles whatever N is. So a 10-row job reads 2,000 rows
+    /// and a job of 1,000 rows or more reads 20,000, as every job did before. Reading a
+    /// table whole costs about as much per row as the sample (the per-value SQL
+    /// dominates), so small jobs read whole only tables no bigger than their sample,
+    /// and from 1,000 rows on tables up to 100,000 rows are read whole again.
+    pub fn for_job(rows: u64) -> Self {
+        let default = Self::default();
+        let scaled = |per_row: u64, floor: usize, cap: usize| {
+            usize::try_from(rows.saturating_mul(per_row))
+                .unwrap_or(usize::MAX)
+                .clamp(floor, cap)
+        };
+        Self {
+            sample_size: scaled(20, 2_000, default.sample_size),
+            full_scan_limit: scaled(100, 2_000, default.full_scan_limit),
+            ..default
         }
     }
 }
@@ -536,6 +561,17 @@ fn code_pattern(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn options_grow_with_the_job() {
+        let small = ProfileOptions::for_job(10);
+        assert_eq!((small.sample_size, small.full_scan_limit), (2_000, 2_000));
+        let mid = ProfileOptions::for_job(100);
+        assert_eq!((mid.sample_size, mid.full_scan_limit), (2_000, 10_000));
+        // From 1,000 rows on, what every job read before.
+        assert_eq!(ProfileOptions::for_job(1_000), ProfileOptions::default());
+        assert_eq!(ProfileOptions::for_job(u64::MAX), ProfileOptions::default());
+    }
 
     #[test]
     fn quantile_positions_span_the_range() {

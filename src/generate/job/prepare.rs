@@ -49,8 +49,14 @@ pub(super) struct Shared {
     pub(super) feedback: Mutex<Vec<String>>,
 }
 
-/// Existing rows the offline generator learns from, at most.
-const TRAINING_ROWS: usize = 5_000;
+/// Existing rows the offline generator learns from for a job of `rows` new rows: 100
+/// per new row, so that whatever a new row may copy from (a city with its zip, a status
+/// with its dates) turns up many times, between 1,000 and the 5,000 every job read before.
+fn training_rows(rows: u64) -> usize {
+    usize::try_from(rows.saturating_mul(100))
+        .unwrap_or(usize::MAX)
+        .clamp(1_000, 5_000)
+}
 
 /// Learns the offline model from a random sample of the table and the true
 /// maxima of its sequences (through their indexes).
@@ -59,9 +65,11 @@ fn learn_offline(
     plan: &Plan,
     profile: Option<&TableProfile>,
     parent_keys: &[Vec<Vec<Value>>],
+    job_rows: u64,
     rng: &mut StdRng,
 ) -> Result<OfflineModel, String> {
-    let sample = sample_rows(db, &plan.table, TRAINING_ROWS, rng).map_err(|e| e.to_string())?;
+    let sample =
+        sample_rows(db, &plan.table, training_rows(job_rows), rng).map_err(|e| e.to_string())?;
     let sequence_max: Vec<Option<i64>> = plan
         .columns
         .iter()
@@ -143,8 +151,13 @@ pub(super) fn prepare(
     };
     let profile = if table_rows > 0 {
         Some(
-            profile_table(&db, &table, &ProfileOptions::default(), &mut rng)
-                .map_err(|e| e.to_string())?,
+            profile_table(
+                &db,
+                &table,
+                &ProfileOptions::for_job(request.rows),
+                &mut rng,
+            )
+            .map_err(|e| e.to_string())?,
         )
     } else {
         None
@@ -187,6 +200,7 @@ pub(super) fn prepare(
             &plan,
             profile.as_ref(),
             &parent_keys,
+            request.rows,
             &mut rng,
         )?),
         Source::Llm(_) => None,
