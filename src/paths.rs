@@ -1,8 +1,8 @@
 //! Where rowsmith keeps its own files.
 //!
-//! Everything of ours (the undo journal, the demo database, later the query
-//! history) lives in the per-user data directory from `directories`, never
-//! in the user's database. `ROWSMITH_DATA_DIR` overrides it, which tests and
+//! Everything of ours (the undo journal, the demo database, the query history,
+//! the kept table profiles) lives in the per-user data directory from
+//! `directories`, never in the user's database. `ROWSMITH_DATA_DIR` overrides it, which tests and
 //! sandboxed CI runs rely on.
 
 use std::path::PathBuf;

@@ -10,10 +10,10 @@ use std::sync::LazyLock;
 use regex::Regex;
 use rusqlite::Connection;
 use rusqlite::functions::FunctionFlags;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A recognised text format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     Email,

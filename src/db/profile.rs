@@ -8,16 +8,16 @@
 use rand::Rng;
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::catalog::{ColumnKind, TableInfo};
 use super::formats::{Format, code_parts};
 use super::ident::{quote, quote_list};
 use super::sample::sample_rows;
-use super::value::to_json;
+use super::value::{from_json, to_json};
 use super::{Database, DbError};
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProfileOptions {
     /// Tables with more rows than this are profiled from a sample.
     pub full_scan_limit: usize,
@@ -65,7 +65,7 @@ impl ProfileOptions {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TableProfile {
     pub table: String,
     /// Rows the statistics were computed from.
@@ -75,9 +75,12 @@ pub struct TableProfile {
     pub columns: Vec<ColumnProfile>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ValueCount {
-    #[serde(serialize_with = "serialize_value")]
+    #[serde(
+        serialize_with = "serialize_value",
+        deserialize_with = "deserialize_value"
+    )]
     pub value: Value,
     pub count: u64,
 }
@@ -86,8 +89,14 @@ fn serialize_value<S: serde::Serializer>(v: &Value, s: S) -> Result<S::Ok, S::Er
     to_json(v).serialize(s)
 }
 
+/// The inverse of `serialize_value`, for profiles read back from the cache.
+fn deserialize_value<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+    let json = serde_json::Value::deserialize(d)?;
+    from_json(&json).ok_or_else(|| serde::de::Error::custom("not a SQLite value"))
+}
+
 /// How many values of each storage class a column holds.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StorageCounts {
     pub integer: u64,
     pub real: u64,
@@ -95,7 +104,7 @@ pub struct StorageCounts {
     pub blob: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NumericStats {
     pub min: f64,
     pub max: f64,
@@ -110,7 +119,7 @@ pub struct NumericStats {
     pub from_text: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TextStats {
     pub min_length: u64,
     pub max_length: u64,
@@ -118,21 +127,21 @@ pub struct TextStats {
 }
 
 /// Dates and datetimes in ISO text; ISO text sorts chronologically.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DateStats {
     pub min: String,
     pub max: String,
     pub quantiles: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FormatShare {
     pub format: Format,
     /// Share of the column's non-null text values in this format.
     pub share: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ShapeCount {
     pub shape: String,
     pub count: u64,
@@ -140,14 +149,14 @@ pub struct ShapeCount {
 }
 
 /// A code such as `INV-000123`: prefix, zero-padded width, highest number.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CodePattern {
     pub prefix: String,
     pub digits: usize,
     pub max_number: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ColumnProfile {
     pub name: String,
     pub null_count: u64,

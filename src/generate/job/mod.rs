@@ -497,7 +497,11 @@ async fn finish(
     tally: Tally,
     started: Instant,
 ) -> Outcome {
-    let new_row_count = {
+    // A dry run wrote nothing: the count it started from is still the total, and
+    // counting a big table again would cost as much as the rest of a small run.
+    let new_row_count = if request.dry_run {
+        shared.table_rows
+    } else {
         let shared = shared.clone();
         blocking(move || count_rows(&shared))
             .await

@@ -1,17 +1,19 @@
 //! Opening the database and learning the table before any rows are made.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use rand::SeedableRng;
 use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use rusqlite::types::Value;
 
 use super::{EMPTY_TABLE, GenerateRequest, Source};
 use crate::db::catalog::table_info;
 use crate::db::journal::{Journal, OperationId};
-use crate::db::profile::{ProfileOptions, TableProfile, profile_table};
+use crate::db::profile::{ProfileOptions, TableProfile};
+use crate::db::profile_cache::ProfileCache;
 use crate::db::sample::{sample_columns, sample_rows};
+use crate::db::table_stats::{StatsRequest, table_stats};
 use crate::db::{CancelFlag, Database, OpenOptions};
 use crate::generate::gate::{Existing, Gate, GateMode, WHOLE_TABLE_ROWS};
 use crate::generate::offline::{Learning, OfflineModel};
@@ -56,6 +58,16 @@ fn training_rows(rows: u64) -> usize {
     usize::try_from(rows.saturating_mul(100))
         .unwrap_or(usize::MAX)
         .clamp(1_000, 5_000)
+}
+
+/// Kept profiles live in rowsmith's data directory, beside the undo journal.
+fn profile_cache(request: &GenerateRequest) -> Option<ProfileCache> {
+    request
+        .journal_path
+        .as_ref()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .or_else(|| crate::paths::data_dir().ok())
+        .map(|dir| ProfileCache::new(&dir))
 }
 
 /// Learns the offline model from a random sample of the table and the true
@@ -141,27 +153,27 @@ pub(super) fn prepare(
     let table = table_info(&db, &request.table).map_err(|e| e.to_string())?;
     table.require_generatable().map_err(|e| e.to_string())?;
     let plan = Plan::new(&table);
-    let table_rows = crate::db::lookup::count(&db, &table).map_err(|e| e.to_string())?;
-    if table_rows == 0 && !request.from_schema {
-        return Err(EMPTY_TABLE.into());
-    }
     let mut rng = match request.seed {
         Some(seed) => StdRng::seed_from_u64(seed),
         None => StdRng::from_os_rng(),
     };
-    let profile = if table_rows > 0 {
-        Some(
-            profile_table(
-                &db,
-                &table,
-                &ProfileOptions::for_job(request.rows),
-                &mut rng,
-            )
-            .map_err(|e| e.to_string())?,
-        )
-    } else {
-        None
-    };
+    // The profile's sample has a seed of its own, so a seed gives the same rows whether
+    // the profile is computed or read back from the cache.
+    let stats = table_stats(
+        &db,
+        &table,
+        &StatsRequest {
+            options: ProfileOptions::for_job(request.rows),
+            seed: request.seed.map(|_| rng.random()),
+            cache: profile_cache(request).as_ref(),
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    let table_rows = stats.rows;
+    if table_rows == 0 && !request.from_schema {
+        return Err(EMPTY_TABLE.into());
+    }
+    let profile = stats.profile;
     let mut parent_keys = Vec::with_capacity(plan.foreign_keys.len());
     for fk in &plan.foreign_keys {
         let parent = table_info(&db, &fk.parent).map_err(|e| e.to_string())?;

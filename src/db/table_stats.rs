@@ -1,0 +1,86 @@
+//! What a generation learns about its table before making rows: the exact row count and
+//! the column profile, read in one snapshot and reused from the profile cache while the
+//! table is unchanged.
+//!
+//! Both are costly on a big table (a count reads every page; a profile runs several
+//! queries per column over its sample), and both are fixed by the table's state, so a
+//! second run on an unchanged table reads them back instead.
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use super::catalog::TableInfo;
+use super::profile::{ProfileOptions, TableProfile, profile_table};
+use super::profile_cache::{Entry, ProfileCache};
+use super::{Database, DbError, table_state};
+
+/// What to learn, and where kept profiles live.
+#[derive(Debug, Clone)]
+pub struct StatsRequest<'a> {
+    pub options: ProfileOptions,
+    /// Seeds the profile's sample; `None` draws it at random.
+    pub seed: Option<u64>,
+    /// `None` learns afresh and keeps nothing.
+    pub cache: Option<&'a ProfileCache>,
+}
+
+/// A table's row count and profile.
+#[derive(Debug, Clone)]
+pub struct TableStats {
+    pub rows: u64,
+    /// `None` for an empty table.
+    pub profile: Option<TableProfile>,
+    /// Read back from the cache rather than computed.
+    pub reused: bool,
+}
+
+/// Counts and profiles `table`, or reads both back from the cache when they were
+/// learned from this very state of the table.
+pub fn table_stats(
+    db: &Database,
+    table: &TableInfo,
+    request: &StatsRequest,
+) -> Result<TableStats, DbError> {
+    // One read transaction: the state, the count and the profile describe the same
+    // rows, and no commit can land between them (see `table_state`).
+    let snapshot = db.conn().unchecked_transaction().map_err(|e| db.err(e))?;
+    let state = match request.cache {
+        Some(_) => table_state::read(db, table)?,
+        None => None,
+    };
+    if let (Some(cache), Some(state)) = (request.cache, &state)
+        && let Some(entry) = cache.load(state)
+        && entry.serves(&request.options, request.seed)
+    {
+        return Ok(TableStats {
+            rows: entry.rows,
+            profile: Some(entry.profile),
+            reused: true,
+        });
+    }
+    let rows = super::lookup::count(db, table)?;
+    let profile = if rows > 0 {
+        let mut rng = match request.seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => StdRng::from_os_rng(),
+        };
+        Some(profile_table(db, table, &request.options, &mut rng)?)
+    } else {
+        None
+    };
+    snapshot.commit().map_err(|e| db.err(e))?;
+    if let (Some(cache), Some(state), Some(profile)) = (request.cache, state, profile.clone()) {
+        cache.store(&Entry::new(
+            state,
+            request.options.clone(),
+            request.seed,
+            rows,
+            profile,
+        ));
+    }
+    Ok(TableStats {
+        rows,
+        profile,
+        reused: false,
+    })
+}
