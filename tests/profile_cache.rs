@@ -127,6 +127,43 @@ fn not_reused_after_an_insert_an_update_or_a_schema_change() {
 }
 
 #[test]
+fn a_schema_changed_since_the_catalog_was_read_is_not_kept() {
+    let fx = Fixture::new();
+    let path = events(&fx, "a.db", 200);
+    let data = fx.data_dir();
+    let db = open_rw(&path);
+    let stale = table_info(&db, "events").unwrap();
+    change(&path, "ALTER TABLE events ADD COLUMN source TEXT");
+    let cache = ProfileCache::new(&data);
+    let request = StatsRequest {
+        options: ProfileOptions::for_job(10),
+        seed: None,
+        cache: Some(&cache),
+    };
+    assert!(!table_stats(&db, &stale, &request).unwrap().reused);
+    assert!(
+        cache_files(&data).is_empty(),
+        "a profile without 'source' is not kept"
+    );
+    let fresh = table_info(&db, "events").unwrap();
+    assert!(!table_stats(&db, &fresh, &request).unwrap().reused);
+    assert!(table_stats(&db, &fresh, &request).unwrap().reused);
+}
+
+#[cfg(unix)]
+#[test]
+fn kept_profiles_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let fx = Fixture::new();
+    let path = events(&fx, "a.db", 50);
+    let data = fx.data_dir();
+    stats(&path, &data, "events", 10, None);
+    let file = cache_files(&data).pop().unwrap();
+    let mode = std::fs::metadata(file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
 fn a_small_jobs_profile_does_not_serve_a_bigger_job() {
     let fx = Fixture::new();
     // More rows than a 10-row job reads, fewer than a big job reads whole.

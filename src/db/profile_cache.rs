@@ -176,7 +176,7 @@ impl ProfileCache {
         let partial = self
             .dir
             .join(format!(".{}.{nanos}.partial", std::process::id()));
-        std::fs::write(&partial, &bytes)?;
+        write_private(&partial, &bytes)?;
         if let Err(e) = std::fs::rename(&partial, &path) {
             let _ = std::fs::remove_file(&partial);
             return Err(e.into());
@@ -208,4 +208,15 @@ impl ProfileCache {
             let _ = std::fs::remove_file(path);
         }
     }
+}
+
+/// Writes a new file only its owner can read: a profile holds each column's most common
+/// values, which are the user's data.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(bytes)
 }

@@ -44,8 +44,10 @@ pub fn table_stats(
     // One read transaction: the state, the count and the profile describe the same
     // rows, and no commit can land between them (see `table_state`).
     let snapshot = db.conn().unchecked_transaction().map_err(|e| db.err(e))?;
+    // A schema changed since `table` was read would have its profile kept under the new
+    // state with the old columns: such a run neither reads nor keeps anything.
     let state = match request.cache {
-        Some(_) => table_state::read(db, table)?,
+        Some(_) => table_state::read(db, table)?.filter(|s| s.sql == table.sql),
         None => None,
     };
     if let (Some(cache), Some(state)) = (request.cache, &state)
