@@ -283,14 +283,15 @@ async fn people_in_a_name_column_and_repeated_notes_keep_their_generators() {
     );
     generate(&fx, &path, "people", 100, 3).await;
     let made = texts(&path, "SELECT name FROM people WHERE id > 64");
-    // Two capitalised words of letters: a person's name, not recombined text.
+    // Two capitalised words of letters (O'Connell, Smith-Jones too): a person's name, not
+    // recombined text.
     assert!(
         made.iter().all(|v| {
             let w: Vec<&str> = v.split_whitespace().collect();
             w.len() == 2
                 && w.iter().all(|x| {
                     x.chars().next().is_some_and(char::is_uppercase)
-                        && x.chars().all(char::is_alphabetic)
+                        && x.chars().all(|c| c.is_alphabetic() || c == '\'' || c == '-')
                 })
         }),
         "{made:?}"
