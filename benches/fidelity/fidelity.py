@@ -16,10 +16,12 @@ Run it through run.sh, which prepares the virtual environment and the binary.
 """
 
 import argparse
+import csv
 import json
 import math
 import os
 import random
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -27,6 +29,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -63,9 +66,25 @@ def pii(sdtype):
     return col(sdtype, pii=True)
 
 
-def text():
-    """Free text (product names, notes): neither faked nor scored."""
-    return col('unknown', pii=True)
+def text(identity=False):
+    """Free text (product names, notes): neither faked nor scored by SDMetrics.
+
+    `identity`: the values mostly differ from row to row (titles, names of
+    things), so a generator should write new ones rather than copy them; the
+    free-text scores below (copied share, shape agreement) cover these columns.
+    Free text that repeats (delivery notes) is left out of them.
+    """
+    return col('unknown', pii=True, identity=identity)
+
+
+def sdv_columns(columns):
+    """The metadata SDV and SDMetrics see: our own keys taken out."""
+    return {name: {k: v for k, v in meta.items() if k != 'identity'}
+            for name, meta in columns.items()}
+
+
+def identity_columns(columns):
+    return [name for name, meta in columns.items() if meta.get('identity')]
 
 
 @dataclass
@@ -96,7 +115,7 @@ TABLES = [
     Table('products', 'demo', {
         'id': id_col(),
         'sku': id_col(),
-        'name': text(),
+        'name': text(identity=True),
         'category': col('categorical'),
         'price': col('numerical'),
         'stock': col('numerical'),
@@ -121,7 +140,7 @@ TABLES = [
         'line_total': col('numerical'),
     }),
     Table('cars', 'public', {
-        'Name': text(),
+        'Name': text(identity=True),
         'Miles_per_Gallon': col('numerical'),
         'Cylinders': col('categorical'),
         'Displacement': col('numerical'),
@@ -148,7 +167,20 @@ TABLES = [
         ]},
         'class': col('categorical'),
     }, note='scikit-learn load_wine'),
+    Table('tracks', 'fixture', {
+        'name': text(identity=True),
+        'genre': col('categorical'),
+        'milliseconds': col('numerical'),
+        'unit_price': col('categorical'),
+    }, note='invented song titles, tests/fixtures/tracks.csv'),
+    Table('albums', 'fixture', {
+        'title': text(identity=True),
+        'released': col('numerical'),
+    }, note='invented album titles, tests/fixtures/albums.csv'),
 ]
+
+# The repository's own fixtures: invented titles written for the tests.
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'tests', 'fixtures')
 
 
 # --- building the databases ---------------------------------------------------
@@ -210,6 +242,29 @@ def make_public_db(workdir):
             cols = ', '.join(f'"{c}" {types[c]}' for c in frame.columns)
             conn.execute(f'CREATE TABLE "{name}" ({cols})')
             frame.to_sql(name, conn, if_exists='append', index=False)
+    return path
+
+
+def make_fixture_db(workdir):
+    """The tests' fixtures of invented song and album titles, as plain rowid
+    tables: `tracks` (its title column is `name`, as in Chinook) and `albums`
+    (`title`)."""
+    path = os.path.join(workdir, 'fixture.sqlite')
+
+    def rows(name):
+        with open(os.path.join(FIXTURES, name), newline='') as f:
+            return list(csv.DictReader(f))
+
+    with sqlite3.connect(path) as conn:
+        conn.execute('CREATE TABLE tracks (name TEXT NOT NULL, genre TEXT, '
+                     'milliseconds INTEGER, unit_price REAL)')
+        conn.executemany(
+            'INSERT INTO tracks VALUES (?, ?, ?, ?)',
+            [(r['name'], r['genre'], int(r['milliseconds']), float(r['unit_price']))
+             for r in rows('tracks.csv')])
+        conn.execute('CREATE TABLE albums (title TEXT, released INTEGER)')
+        conn.executemany('INSERT INTO albums VALUES (?, ?)',
+                         [(r['title'], int(r['released'])) for r in rows('albums.csv')])
     return path
 
 
@@ -304,6 +359,52 @@ def new_row_rate(real, synthetic, columns):
     seen = {row_key(r) for r in real[columns].itertuples(index=False)}
     fresh = sum(row_key(r) not in seen for r in synthetic[columns].itertuples(index=False))
     return fresh / len(synthetic)
+
+
+# --- free text --------------------------------------------------------------------
+
+
+def char_shape(value):
+    """Character classes with runs collapsed: 'Let There Be Rock' -> 'Aa Aa Aa Aa',
+    "(I Can't Get No) Satisfaction" -> "(A Aa'a Aa Aa) Aa", 'Part 12' -> 'Aa 9'.
+    Upper-case letters are A, other letters a, digits 9, any space one space;
+    punctuation stays itself."""
+    out = []
+    for ch in value:
+        c = ('A' if ch.isupper() else 'a' if ch.isalpha() else '9' if ch.isdigit()
+             else ' ' if ch.isspace() else ch)
+        if not out or out[-1] != c:
+            out.append(c)
+    return ''.join(out)
+
+
+def tv_complement(real, synthetic):
+    """1 - total variation distance between two samples' distributions."""
+    if not real or not synthetic:
+        return float('nan')
+    p, q = Counter(real), Counter(synthetic)
+    tv = 0.5 * sum(abs(p[k] / len(real) - q[k] / len(synthetic)) for k in set(p) | set(q))
+    return max(0.0, 1 - tv)  # not -0.0 from rounding
+
+
+def free_text_scores(real, synthetic, columns):
+    """Per identity-text column: the share of synthetic values equal to a real
+    value of that column (character for character), and shape agreement:
+    1 - TV distance of the word-count distributions and of the char_shape
+    distributions. The table's numbers are the means over its columns."""
+    per_column = {}
+    for name in columns:
+        r = [str(v) for v in real[name].dropna()]
+        s = [str(v) for v in synthetic[name].dropna()]
+        seen = set(r)
+        per_column[name] = {
+            'copied': sum(v in seen for v in s) / len(s) if s else float('nan'),
+            'words': tv_complement([len(v.split()) for v in r], [len(v.split()) for v in s]),
+            'shape': tv_complement([char_shape(v) for v in r], [char_shape(v) for v in s]),
+        }
+    means = {key: float(np.mean([c[key] for c in per_column.values()]))
+             if per_column else float('nan') for key in ('copied', 'words', 'shape')}
+    return {'columns': per_column, **means}
 
 
 # --- the two generators ---------------------------------------------------------
@@ -401,6 +502,7 @@ def score(real, synthetic, metadata_dict, table, columns):
         'new_rows_scored': new_row_rate(real, synthetic, scored),
         'shape_details': report.get_details('Column Shapes'),
         'pair_details': pairs,
+        'text': free_text_scores(real, synthetic, identity_columns(columns)),
     }
 
 
@@ -416,7 +518,7 @@ def evaluate(spec, db_path, binary, workdir, generators, dump=None, seeds=1):
         real.to_csv(os.path.join(dump, f'{spec.name}.real.csv'), index=False)
 
     metadata = Metadata.load_from_dict({
-        'tables': {spec.name: {'columns': spec.columns}},
+        'tables': {spec.name: {'columns': sdv_columns(spec.columns)}},
         'relationships': [],
         'METADATA_SPEC_VERSION': 'V1',
     })
@@ -485,6 +587,29 @@ def summary_table(tables, generators):
                 shown = f'{delta:+.3f}' if abs(delta) < 0.01 else f'{delta:+.2f}'
                 # Bold marks a miss of the target (rowsmith at least GC's score).
                 cells.append(shown if delta >= 0 else f'**{shown}**')
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
+def text_table(tables, generators):
+    """Identity-text columns: copied share and shape agreement, per table."""
+    head = ['table', 'identity-text columns']
+    for g in generators:
+        name = 'rowsmith' if g == 'rowsmith' else 'GaussianCopula'
+        head += [f'{name}: copied', 'word-count agreement', 'shape agreement']
+    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+    for t in tables:
+        names = identity_columns(t.columns)
+        if not names:
+            continue
+        cells = [f'`{t.name}`', ', '.join(f'`{n}`' for n in names)]
+        for g in generators:
+            r = t.results.get(g, {})
+            if 'error' in r:
+                cells += ['error', '', '']
+                continue
+            cells += [pct(r['text']['copied']), pct(r['text']['words']),
+                      pct(r['text']['shape'])]
         lines.append('| ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
 
@@ -569,6 +694,15 @@ def render(tables, generators, meta):
         'Made by `benches/fidelity/run.sh`; see README.md for what is measured.\n',
         meta + '\n',
         summary_table(tables, generators) + '\n',
+        '## Free text\n',
+        'Identity-text columns (titles, names of things: values that mostly differ from '
+        'row to row). `copied`: share of synthetic values equal, character for character, '
+        'to a real value of the same column (target 0). `word-count agreement` and '
+        '`shape agreement`: 1 − total-variation distance between the real and synthetic '
+        'distributions of the number of words and of the character-class shape (runs of '
+        'upper-case A, lower-case a, digits 9, punctuation as is: "Let There Be Rock" → '
+        '"Aa Aa Aa Aa"). Means over the table\'s identity-text columns.\n',
+        text_table(tables, generators) + '\n',
         '## More numbers\n',
         '`all pairs`: the same report with its real-correlation and real-association '
         'thresholds set to 0, so every pair of scored columns counts, also the weakly '
@@ -625,7 +759,8 @@ def main():
         os.makedirs(args.dump, exist_ok=True)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix='rowsmith-fidelity-') as workdir:
-        dbs = {'demo': make_demo_db(args.binary, workdir), 'public': make_public_db(workdir)}
+        dbs = {'demo': make_demo_db(args.binary, workdir), 'public': make_public_db(workdir),
+               'fixture': make_fixture_db(workdir)}
         for spec in tables:
             print(f'{spec.name}: ', end='', flush=True)
             evaluate(spec, dbs[spec.source], args.binary, workdir, generators,
@@ -640,6 +775,8 @@ def main():
     text_out = render(tables, generators, meta)
     print()
     print(summary_table(tables, generators))
+    print()
+    print(text_table(tables, generators))
     for line in errors(tables):
         print(line)
     if args.out:
