@@ -39,6 +39,10 @@ const SEEDED: usize = 8;
 const NEAR_LENGTH: usize = 16;
 const REDRAW_DIGITS: usize = 16;
 const ANY_LENGTH: usize = 24;
+/// After this many draws a value made before (but no training value) is
+/// taken: past a few thousand values from a small column, new ones get
+/// rare and the search would cost more than the repeat.
+const REPEAT_AFTER: usize = 16;
 const ATTEMPTS: usize = 32;
 /// Generated values remembered to avoid repeats, at most (memory stays
 /// bounded on very large runs).
@@ -345,7 +349,7 @@ impl FreeText {
         for attempt in 0..ATTEMPTS {
             // A value made before keeps the anchor's length; another length
             // only when every draw of this one was a training value.
-            if attempt == ANY_LENGTH
+            if attempt >= REPEAT_AFTER
                 && !self.distinct
                 && let Some(value) = repeat.take()
             {
@@ -370,13 +374,14 @@ impl FreeText {
             if attempt >= REDRAW_DIGITS {
                 value = redraw_digits(&value, rng);
             }
-            let near = attempt >= NEAR_LENGTH || template.near(&value, attempt);
-            let key = normalise(&value);
-            if near && !self.seen.contains(&key) {
-                if self.remember(&key) {
-                    return value;
+            if attempt >= NEAR_LENGTH || template.near(&value, attempt) {
+                let key = normalise(&value);
+                if !self.seen.contains(&key) {
+                    if self.remember(&key) {
+                        return value;
+                    }
+                    repeat.get_or_insert(value);
                 }
-                repeat.get_or_insert(value);
             }
             last = (ids, pick, attempt < ANY_LENGTH);
         }

@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 
 use rand::Rng;
-use rand::seq::IndexedRandom;
 
 /// Chain state 0 is the start of a value; state `1 + i` follows word `i`.
 const START: usize = 0;
@@ -272,16 +271,21 @@ impl WordChain {
                 _ => word.goes_on > 0,
             }
         };
-        let options: Vec<(u32, u64)> = self
-            .pairs
-            .get(&(a, b))?
-            .iter()
-            .copied()
-            .filter(|(id, _)| fits(*id))
-            .collect();
-        options
-            .choose_weighted(rng, |(_, n)| *n)
-            .ok()
-            .map(|(id, _)| *id)
+        // A weighted draw over the ways on that fit, without collecting them.
+        let ways = self.pairs.get(&(a, b))?;
+        let fitting = || ways.iter().filter(|(id, _)| fits(*id));
+        let total: u64 = fitting().map(|(_, n)| n).sum();
+        if total == 0 {
+            return None;
+        }
+        let mut r = rng.random_range(0..total);
+        fitting().find_map(|&(id, n)| {
+            if r < n {
+                Some(id)
+            } else {
+                r -= n;
+                None
+            }
+        })
     }
 }
