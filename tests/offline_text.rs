@@ -291,7 +291,8 @@ async fn people_in_a_name_column_and_repeated_notes_keep_their_generators() {
             w.len() == 2
                 && w.iter().all(|x| {
                     x.chars().next().is_some_and(char::is_uppercase)
-                        && x.chars().all(|c| c.is_alphabetic() || c == '\'' || c == '-')
+                        && x.chars()
+                            .all(|c| c.is_alphabetic() || c == '\'' || c == '-')
                 })
         }),
         "{made:?}"

@@ -41,7 +41,8 @@ const REDRAW_DIGITS: usize = 16;
 const ANY_LENGTH: usize = 24;
 /// After this many draws a value made before (but no training value) is
 /// taken: past a few thousand values from a small column, new ones get
-/// rare and the search would cost more than the repeat.
+/// rare and the search would cost more than the repeat. Not in a column whose
+/// values are all different: there a repeat would be turned away by the gate.
 const REPEAT_AFTER: usize = 16;
 const ATTEMPTS: usize = 32;
 /// Generated values remembered to avoid repeats, at most (memory stays
