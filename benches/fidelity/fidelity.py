@@ -411,7 +411,8 @@ def free_text_scores(real, synthetic, columns):
 
 
 def run_rowsmith(binary, db_path, table, n, workdir, seed=SEED):
-    """Generate n rows on a copy of the database; return (new rows, seconds)."""
+    """Generate n rows on a copy of the database; return (new rows, seconds, share of
+    the rows made that the realism gate or SQLite turned away on the way)."""
     copy = os.path.join(workdir, f'{table}.rowsmith.sqlite')
     shutil.copyfile(db_path, copy)
     data_dir = os.path.join(workdir, f'{table}.rowsmith-data')
@@ -435,7 +436,9 @@ def run_rowsmith(binary, db_path, table, n, workdir, seed=SEED):
     rows = added_rows(copy, table, before)
     if len(rows) != n:
         print(f'  note: rowsmith added {len(rows)} of {n} rows: {summary}', file=sys.stderr)
-    return rows, elapsed
+    turned = sum(summary.get('rejected', {}).values())
+    made = summary.get('rows_added', 0) + turned
+    return rows, elapsed, (turned / made if made else float('nan'))
 
 
 def run_gaussian_copula(real, metadata, table, n):
@@ -527,15 +530,17 @@ def evaluate(spec, db_path, binary, workdir, generators, dump=None, seeds=1):
     for gen in generators:
         try:
             if gen == 'rowsmith':
-                rows, secs = run_rowsmith(binary, db_path, spec.name, n, workdir)
+                rows, secs, turned = run_rowsmith(binary, db_path, spec.name, n, workdir)
             else:
                 rows, secs, fitted = run_gaussian_copula(real, metadata, spec.name, n)
+                turned = None
             synthetic = normalise(rows, spec.columns)
             if dump:
                 synthetic.to_csv(os.path.join(dump, f'{spec.name}.{gen}.csv'), index=False)
             result = score(real, synthetic, metadata_dict, spec.name, spec.columns)
             result['seconds'] = secs
             result['rows'] = len(synthetic)
+            result['turned_away'] = turned
             # Small tables make the score depend on the draw: with --seeds K,
             # score seeds 1..K too (the headline stays seed 1).
             if seeds > 1:
@@ -619,17 +624,17 @@ def extra_table(tables, generators):
     head = ['table']
     for g in generators:
         head += [f'{g}: quality (all pairs)', 'pair trends (all pairs)',
-                 'new rows (scored cols)', 'rows made']
+                 'new rows (scored cols)', 'rows made', 'turned away']
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     for t in tables:
         cells = [f'`{t.name}`']
         for g in generators:
             r = t.results.get(g, {})
             if 'error' in r:
-                cells += ['error', '', '', '']
+                cells += ['error', '', '', '', '']
                 continue
             cells += [pct(r['quality_all']), pct(r['pairs_all']),
-                      pct(r['new_rows_scored']), str(r['rows'])]
+                      pct(r['new_rows_scored']), str(r['rows']), pct(r.get('turned_away'))]
         lines.append('| ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
 
@@ -708,7 +713,9 @@ def render(tables, generators, meta):
         'thresholds set to 0, so every pair of scored columns counts, also the weakly '
         'related ones the default leaves out. `new rows (scored cols)`: the new-row '
         'check over the scored columns only (no names, emails, free text). '
-        '`rows made`: synthetic rows read back.\n',
+        '`rows made`: synthetic rows read back. `turned away`: the share of the rows '
+        'rowsmith made that its realism gate (or SQLite) rejected and made again: the '
+        'gate should agree with rowsmith\'s own generator (target: near 0).\n',
         extra_table(tables, generators) + '\n',
     ]
     if any('by_seed' in r for t in tables for r in t.results.values()):
