@@ -59,7 +59,7 @@ fn main() {
 
     println!(
         "a 10-row dry run on a {}-row table, whole processes, {RUNS} runs each in turn",
-        thousands(rows)
+        rowsmith::output::thousands(rows)
     );
     let mut naive_t = Vec::new();
     let mut cold = Vec::new();
@@ -308,16 +308,4 @@ fn pairwise(a: &[Duration], b: &[Duration]) -> f64 {
 
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
-
-fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

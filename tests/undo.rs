@@ -21,6 +21,11 @@ CREATE TABLE kv (k TEXT, n INT, v TEXT, PRIMARY KEY (k, n)) WITHOUT ROWID;
 INSERT INTO customers (name) VALUES ('Ada'), ('Grace'), ('Linus');
 ";
 
+/// A table of 200 numbered rows.
+const T200: &str = "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER, name TEXT);
+WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 200)
+INSERT INTO t (n, name) SELECT i, 'name ' || i FROM s;";
+
 /// Inserts `rows` into `table` as one rowsmith operation of `batches` batches.
 fn generate(
     path: &Path,
@@ -741,15 +746,11 @@ fn undo_says_what_insert_triggers_wrote_elsewhere_stays() {
 #[test]
 fn a_generation_killed_mid_way_is_undone_exactly() {
     let fx = Fixture::new();
-    let path = fx.db(
-        "t.db",
-        "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER, name TEXT);
-         WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 200)
-         INSERT INTO t (n, name) SELECT i, 'name ' || i FROM s;",
-    );
+    let path = fx.db("t.db", T200);
     let before = count(&path, "t");
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("rowsmith"))
-        .args([
+    let mut child = spawn(
+        &fx,
+        &[
             "generate",
             path.to_str().unwrap(),
             "t",
@@ -757,15 +758,8 @@ fn a_generation_killed_mid_way_is_undone_exactly() {
             "1000000",
             "--provider",
             "offline",
-        ])
-        .env("ROWSMITH_DATA_DIR", fx.data_dir())
-        .env("XDG_CONFIG_HOME", fx.path("config-home"))
-        .env_remove("OPENAI_API_KEY")
-        .env_remove("ANTHROPIC_API_KEY")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+        ],
+    );
     let started = std::time::Instant::now();
     while count(&path, "t") == before && started.elapsed() < std::time::Duration::from_secs(30) {
         std::thread::sleep(std::time::Duration::from_millis(20));
@@ -780,11 +774,7 @@ fn a_generation_killed_mid_way_is_undone_exactly() {
     let out = undo_last(&mut db, &journal, None).unwrap();
     assert_eq!(out.removed as i64, added);
     assert_eq!(count(&path, "t"), before);
-    let check: String = Connection::open(&path)
-        .unwrap()
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(check, "ok");
+    assert_eq!(integrity(&path), "ok");
 }
 
 /// Starts the built binary on `args` with this fixture's data directory and no keys.
@@ -851,12 +841,7 @@ fn rows_csv(fx: &Fixture, name: &str, rows: usize) -> std::path::PathBuf {
 #[test]
 fn an_import_killed_mid_way_leaves_nothing_and_undo_still_takes_back_the_last_generation() {
     let fx = Fixture::new();
-    let path = fx.db(
-        "t.db",
-        "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER, name TEXT);
-         WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 200)
-         INSERT INTO t (n, name) SELECT i, 'name ' || i FROM s;",
-    );
+    let path = fx.db("t.db", T200);
     let journal = fx.journal();
     let rows: Vec<Vec<Value>> = (0..50)
         .map(|i| vec![Value::Integer(i), Value::Text(format!("ours {i}"))])

@@ -570,34 +570,20 @@ fn hopeless_sentence(
     rejected: &BTreeMap<String, u64>,
     source: &Source,
 ) -> String {
-    let mut reasons: Vec<(&String, &u64)> = rejected.iter().collect();
-    reasons.sort_by(|a, b| b.1.cmp(a.1));
-    let top: Vec<String> = reasons
-        .iter()
-        .take(3)
-        .map(|(r, n)| format!("{r} ({n})"))
-        .collect();
-    let (who, what, advice) = match source {
+    let (who, advice) = match source {
         Source::Llm(c) => (
             c.model().to_string(),
-            format!(
-                "{requests} model {}",
-                if requests == 1 { "request" } else { "requests" }
-            ),
             "try a larger model, or the offline generator (--provider offline)",
         ),
         Source::Offline => (
             "the offline generator".to_string(),
-            format!(
-                "{requests} {}",
-                if requests == 1 { "round" } else { "rounds" }
-            ),
             "check the table's rules with `rowsmith profile`, or pass --gate constraints to let SQLite alone judge",
         ),
     };
     format!(
-        "Stopped early after {what}: most rows {who} wrote were rejected ({}), so only {accepted} of {wanted} rows were added; {advice}.",
-        top.join("; ")
+        "Stopped early after {}: most rows {who} wrote were rejected ({}), so only {accepted} of {wanted} rows were added; {advice}.",
+        attempts(requests, source),
+        top_reasons(rejected).join("; ")
     )
 }
 
@@ -608,29 +594,36 @@ fn shortfall_sentence(
     rejected: &BTreeMap<String, u64>,
     source: &Source,
 ) -> String {
-    let mut reasons: Vec<(&String, &u64)> = rejected.iter().collect();
-    reasons.sort_by(|a, b| b.1.cmp(a.1));
-    let top: Vec<String> = reasons
-        .iter()
-        .take(3)
-        .map(|(r, n)| format!("{r} ({n})"))
-        .collect();
+    let top = top_reasons(rejected);
     let why = if top.is_empty() {
         "the model returned too few rows".to_string()
     } else {
         top.join("; ")
     };
-    let attempts = match source {
-        Source::Llm(_) => format!(
-            "{requests} model {}",
-            if requests == 1 { "request" } else { "requests" }
-        ),
-        Source::Offline => format!(
-            "{requests} {}",
-            if requests == 1 { "round" } else { "rounds" }
-        ),
+    format!(
+        "Only {accepted} of {wanted} rows could be added after {}; rejected: {why}.",
+        attempts(requests, source)
+    )
+}
+
+/// The three most frequent reasons, with their counts: "email is already in the table (4)".
+fn top_reasons(rejected: &BTreeMap<String, u64>) -> Vec<String> {
+    let mut reasons: Vec<(&String, &u64)> = rejected.iter().collect();
+    reasons.sort_by(|a, b| b.1.cmp(a.1));
+    reasons
+        .iter()
+        .take(3)
+        .map(|(r, n)| format!("{r} ({n})"))
+        .collect()
+}
+
+/// "3 model requests" or "3 rounds" (the offline generator's).
+fn attempts(requests: u32, source: &Source) -> String {
+    let (one, many) = match source {
+        Source::Llm(_) => ("model request", "model requests"),
+        Source::Offline => ("round", "rounds"),
     };
-    format!("Only {accepted} of {wanted} rows could be added after {attempts}; rejected: {why}.")
+    format!("{requests} {}", if requests == 1 { one } else { many })
 }
 
 /// Runs database work on a blocking thread; a panic there becomes a message.
