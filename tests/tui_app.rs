@@ -99,6 +99,7 @@ fn options(w: u16, h: u16) -> Options {
         theme: Theme::plain(),
         size: (w, h),
         ask: Ok("OpenAI gpt-5-mini".into()),
+        clock: || "10:00:00".into(),
     }
 }
 
@@ -531,7 +532,7 @@ fn g_starts_the_default_generation_with_a_spinner_and_says_when_it_is_busy() {
     assert!(h.key("g").is_empty());
     assert_eq!(
         h.toasts(),
-        ["'customers' is already generating; Esc cancels it."]
+        ["'customers' is already generating; x cancels it."]
     );
     // Another table may generate at the same time.
     h.select("orders");
@@ -651,15 +652,25 @@ fn failure_is_a_popup_with_the_sentence() {
 }
 
 #[test]
-fn esc_cancels_and_the_toast_says_what_was_kept() {
+fn x_cancels_the_selected_tables_job_and_esc_never_does() {
     let mut h = Harness::new(80, 24);
     let id = job_id(&h.key("g"));
-    assert_eq!(h.key("esc"), vec![Effect::CancelJob(id)]);
+    assert!(h.key("esc").is_empty(), "Esc never cancels work");
+    assert!(h.app.job_for("customers").is_some_and(|j| !j.cancelling));
+    // Another table selected: its job, not the latest one, is what x is about.
+    h.select("orders");
+    assert!(h.key("x").is_empty());
+    assert!(h.toasts().last().is_some_and(|t| {
+        t.contains("'orders' is not generating. To cancel 'customers', select its table first.")
+    }));
+    h.select("customers");
+    h.key("esc"); // dismisses that message
+    assert_eq!(h.key("x"), vec![Effect::CancelJob(id)]);
     assert_eq!(
         h.app.job_for("customers").map(|j| j.stage.as_str()),
         Some("cancelling")
     );
-    assert!(h.key("esc").is_empty(), "one cancel is enough");
+    assert!(h.key("x").is_empty(), "one cancel is enough");
     h.send(Msg::Job {
         job: id,
         event: Event::Finished(Outcome::Cancelled { kept: 25 }),
@@ -671,7 +682,7 @@ fn esc_cancels_and_the_toast_says_what_was_kept() {
         ]
     );
     let id = job_id(&h.key("g"));
-    h.key("esc");
+    h.key("x");
     h.send(Msg::Job {
         job: id,
         event: Event::Finished(Outcome::Cancelled { kept: 0 }),
@@ -681,6 +692,107 @@ fn esc_cancels_and_the_toast_says_what_was_kept() {
             .last()
             .is_some_and(|t| t.ends_with("Nothing was written."))
     );
+}
+
+#[test]
+fn a_job_that_has_run_a_while_is_cancelled_only_after_a_yes() {
+    let mut h = Harness::new(80, 24);
+    let id = job_id(&h.key("g"));
+    for _ in 0..60 {
+        h.send(Msg::Tick);
+    }
+    assert!(h.key("x").is_empty());
+    let Some(Modal::Confirm(c)) = &h.app.modal else {
+        panic!("{:?}", h.app.modal)
+    };
+    assert!(!c.on_yes, "defaults to No");
+    assert!(h.key("enter").is_empty(), "Enter takes the default: No");
+    assert!(h.app.job_for("customers").is_some_and(|j| !j.cancelling));
+    h.key("x");
+    assert_eq!(h.key("y"), vec![Effect::CancelJob(id)]);
+}
+
+#[test]
+fn esc_dismisses_messages_and_the_log_keeps_them_with_their_time() {
+    let mut h = Harness::new(80, 24);
+    let id = job_id(&h.key("g"));
+    h.send(Msg::Job {
+        job: id,
+        event: Event::Finished(Outcome::Done(summary("customers", 10, 70))),
+    });
+    assert_eq!(h.app.toasts.len(), 1);
+    // The message sits under the grid, never over it.
+    let screen = h.screen();
+    let rows_visible = screen
+        .lines()
+        .filter(|l| l.contains("@example.com"))
+        .count();
+    assert!(
+        screen.contains("✓ Generated 10 rows for table 'customers'."),
+        "{screen}"
+    );
+    assert!(screen.contains("Esc dismiss · L log"), "{screen}");
+    assert!(h.key("esc").is_empty());
+    assert!(h.app.toasts.is_empty(), "dismissed");
+    assert!(h.app.job_for("customers").is_none());
+    let after = h.screen();
+    assert!(
+        after.lines().filter(|l| l.contains("@example.com")).count() >= rows_visible,
+        "no row was hidden by the message"
+    );
+    h.send(Msg::WorkerGone("The file is not CSV.".into()));
+    h.key("enter");
+    assert!(h.key("L").is_empty());
+    let log = h.screen();
+    assert!(log.contains("Messages · 2 (times in UTC)"), "{log}");
+    assert!(
+        log.contains("10:00:00 ✓ Generated 10 rows for table 'customers'."),
+        "{log}"
+    );
+    assert!(
+        log.contains("10:00:00 ✗ The database stopped answering: The file is not CSV."),
+        "{log}"
+    );
+    match h.key("y").as_slice() {
+        [Effect::Copy(text)] => assert!(text.contains("stopped answering"), "{text}"),
+        other => panic!("{other:?}"),
+    }
+    h.key("esc");
+    assert!(h.app.modal.is_none());
+}
+
+#[test]
+fn quitting_during_an_undo_or_an_export_asks_first() {
+    let mut h = Harness::new(80, 24);
+    h.key("u");
+    h.send(Msg::UndoPreview {
+        target: UndoTarget::Latest("customers".into()),
+        preview: Ok(rowsmith::db::undo::UndoPreview {
+            table: "customers".into(),
+            source: "offline generator".into(),
+            created_at: "2026-12-04 10:00:00".into(),
+            rows: 1_000_000,
+            already_gone: 0,
+        }),
+    });
+    h.key("y");
+    assert_eq!(h.app.undoing.as_deref(), Some("customers"));
+    assert!(
+        h.screen()
+            .contains("undoing the last generation of 'customers'")
+    );
+    assert!(h.key("q").is_empty());
+    let Some(Modal::Confirm(c)) = &h.app.modal else {
+        panic!("{:?}", h.app.modal)
+    };
+    assert!(c.lines[0].contains("The undo on 'customers' is still running"));
+    h.key("n");
+    assert!(!h.app.quit);
+    h.send(Msg::Undone(Err("stopped".into())));
+    assert!(h.app.undoing.is_none());
+    h.key("enter");
+    let effects = h.key("q");
+    assert!(h.app.quit, "{effects:?}");
 }
 
 #[test]
@@ -1106,7 +1218,8 @@ fn e_exports_to_the_path_typed_with_progress() {
     });
     assert_eq!(h.app.transfer.as_ref().map(|t| t.done), Some(30));
     assert!(h.key("e").is_empty(), "one transfer at a time");
-    assert_eq!(h.key("esc"), vec![Effect::CancelTransfer]);
+    assert!(h.key("esc").is_empty(), "Esc never cancels work");
+    assert_eq!(h.key("x"), vec![Effect::CancelTransfer]);
     h.send(Msg::TransferDone {
         result: Ok("Exported 60 rows of 'customers' to out.csv.".into()),
         changed: Vec::new(),
@@ -1581,7 +1694,7 @@ fn e_on_a_result_exports_every_row_to_the_path_typed() {
 }
 
 #[test]
-fn esc_interrupts_a_long_query_with_a_toast() {
+fn x_interrupts_a_long_query_with_a_toast() {
     let mut h = Harness::new(80, 24);
     h.run_queries = false;
     let effects = h.query(
@@ -1593,16 +1706,17 @@ fn esc_interrupts_a_long_query_with_a_toast() {
     assert_eq!(h.app.query.as_ref().map(|q| q.rows), Some(12_345));
     let screen = h.screen();
     assert!(screen.contains("12,345 rows so far"), "{screen}");
-    assert!(screen.contains("Esc interrupts"), "{screen}");
+    assert!(screen.contains("x interrupts"), "{screen}");
     // A second query waits for the first.
     h.key(":");
     h.type_text("SELECT 1");
     assert!(h.key("enter").is_empty());
     assert!(h.toasts()[0].starts_with("A query is still running"));
     h.key("esc");
-    assert_eq!(h.key("esc"), vec![Effect::CancelQuery(id)]);
+    assert!(h.key("esc").is_empty(), "Esc never interrupts");
+    assert_eq!(h.key("x"), vec![Effect::CancelQuery(id)]);
     assert!(h.app.query.as_ref().is_some_and(|q| q.stopping));
-    assert!(h.key("esc").is_empty(), "asked once");
+    assert!(h.key("x").is_empty(), "asked once");
     h.send(Msg::QueryDone {
         id,
         result: Err(QueryFail::Cancelled),
@@ -1614,9 +1728,9 @@ fn esc_interrupts_a_long_query_with_a_toast() {
     );
     assert!(!h.app.animating() || !h.app.toasts.is_empty());
 
-    // Esc while the model writes the SQL stops that too.
+    // x while the model writes the SQL stops that too.
     let id = query_id(&h.query("the busiest day"));
-    assert_eq!(h.key("esc"), vec![Effect::CancelQuery(id)]);
+    assert_eq!(h.key("x"), vec![Effect::CancelQuery(id)]);
     h.send(Msg::QueryDone {
         id,
         result: Err(QueryFail::Cancelled),

@@ -73,6 +73,8 @@ pub struct Options {
     /// Who answers plain-language questions (`OpenAI gpt-6.1-terra`), or the
     /// sentence saying why nobody can.
     pub ask: Result<String, String>,
+    /// The time of day for the message log (`HH:MM:SS`).
+    pub clock: fn() -> String,
 }
 
 /// A table's row count as far as it is known.
@@ -102,6 +104,8 @@ pub struct Job {
     pub accepted: u64,
     pub rejected: u64,
     pub cancelling: bool,
+    /// The app's tick when it started (ten a second while it runs).
+    pub started: u64,
 }
 
 /// An export, import or delete in progress (one at a time: the worker runs them).
@@ -125,7 +129,12 @@ pub struct Toast {
     pub text: String,
     pub level: Level,
     pub ttl: u32,
+    /// When it was said (`HH:MM:SS`, from the app's clock).
+    pub at: String,
 }
+
+/// Messages the log keeps, at most (the oldest go first).
+pub const LOG_LIMIT: usize = 1_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -179,6 +188,12 @@ pub struct App {
     next_job: u64,
     pub transfer: Option<Transfer>,
     pub toasts: Vec<Toast>,
+    /// The table whose undo is running (it cannot be cancelled; quitting asks first).
+    pub undoing: Option<String>,
+    /// Every message since the app started, oldest first (the message log).
+    pub log: std::collections::VecDeque<Toast>,
+    /// The time of day for the log; a fixed one in tests.
+    pub clock: fn() -> String,
     pub modal: Option<Modal>,
     pub tick: u64,
     pub quit: bool,
@@ -343,6 +358,8 @@ pub enum Effect {
     },
     /// Interrupt query `id`, asking or running.
     CancelQuery(u64),
+    /// Put text on the terminal's clipboard (OSC 52: works over SSH too).
+    Copy(String),
     /// Write the whole result of `sql` to a CSV file.
     ExportQuery {
         sql: String,
@@ -386,6 +403,9 @@ impl App {
             toasts: Vec::new(),
             modal: None,
             tick: 0,
+            undoing: None,
+            log: std::collections::VecDeque::new(),
+            clock: options.clock,
             quit: false,
             query_line: None,
             history: Vec::new(),
@@ -441,6 +461,7 @@ impl App {
         !self.jobs.is_empty()
             || !self.toasts.is_empty()
             || self.transfer.is_some()
+            || self.undoing.is_some()
             || self.query.is_some()
             || self.tables.iter().any(|t| t.count == Count::Pending)
     }
@@ -511,23 +532,38 @@ impl App {
         } else {
             TOAST_TICKS
         };
-        self.toasts.push(Toast {
+        let toast = Toast {
             // Messages quote table names and server text: show their control
             // characters, never send them to the terminal.
             text: crate::output::printable_lines(&text.into()),
             level,
             ttl,
-        });
+            at: (self.clock)(),
+        };
+        if self.log.len() == LOG_LIMIT {
+            self.log.pop_front();
+        }
+        self.log.push_back(toast.clone());
+        self.toasts.push(toast);
         if self.toasts.len() > MAX_TOASTS {
             self.toasts.remove(0);
         }
     }
 
     fn popup(&mut self, title: &str, message: impl Into<String>) {
-        self.modal = Some(Modal::Error {
-            title: crate::output::printable(title).into_owned(),
-            message: crate::output::printable_lines(&message.into()),
+        let title = crate::output::printable(title).into_owned();
+        let message = crate::output::printable_lines(&message.into());
+        // Popups go to the log too, so they can be read again after they are closed.
+        if self.log.len() == LOG_LIMIT {
+            self.log.pop_front();
+        }
+        self.log.push_back(Toast {
+            text: format!("{title}: {message}"),
+            level: Level::Error,
+            ttl: 0,
+            at: (self.clock)(),
         });
+        self.modal = Some(Modal::Error { title, message });
     }
 
     fn view_id(&mut self) -> u64 {
@@ -598,7 +634,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::UndoPreview { target, preview } => on_undo_preview(app, target, preview),
         Msg::Operations { table, note, list } => on_operations(app, &table, note, list),
         Msg::Forgotten(result) => on_forgotten(app, result),
-        Msg::Undone(result) => on_undone(app, result),
+        Msg::Undone(result) => {
+            app.undoing = None;
+            on_undone(app, result)
+        }
         Msg::Estimated { spec, sentence } => on_estimated(app, spec, sentence),
         Msg::DropPreview { table, preview } => on_drop_preview(app, table, preview),
         Msg::Job { job, event } => on_job(app, job, event),
@@ -738,6 +777,7 @@ pub(super) fn launch(app: &mut App, spec: GenSpec) -> Vec<Effect> {
         accepted: 0,
         rejected: 0,
         cancelling: false,
+        started: app.tick,
     });
     vec![Effect::Generate { job: id, spec }]
 }

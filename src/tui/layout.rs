@@ -53,8 +53,21 @@ pub fn list_width_of(tables: &[TableEntry], total: u16) -> u16 {
 
 /// Lines of the progress area: one per generation, transfer or query, at most 3.
 pub fn progress_lines(app: &App) -> u16 {
-    let n = app.jobs.len() + usize::from(app.transfer.is_some()) + usize::from(app.query.is_some());
+    work_lines(app) + toast_lines(app)
+}
+
+/// Lines for work in progress: generations, a transfer, an undo, a query.
+pub fn work_lines(app: &App) -> u16 {
+    let n = app.jobs.len()
+        + usize::from(app.transfer.is_some())
+        + usize::from(app.undoing.is_some())
+        + usize::from(app.query.is_some());
     n.min(3) as u16
+}
+
+/// Lines for messages: the newest two, one line each, under the work and never over data.
+pub fn toast_lines(app: &App) -> u16 {
+    app.toasts.len().min(2) as u16
 }
 
 /// Rows of data the rows view shows (borders and header line left out).
@@ -161,4 +174,41 @@ pub fn wrapped_lines(text: &str, width: usize) -> usize {
         }
     }
     lines
+}
+
+/// The message log's box: nearly the whole screen.
+pub fn log_box(area: Rect) -> Rect {
+    centered(
+        area,
+        area.width.saturating_sub(4),
+        area.height.saturating_sub(2),
+    )
+}
+
+/// Lines of the log the box shows at once (borders, a blank line and the keys left out).
+pub fn log_height(area: Rect) -> u16 {
+    log_box(area).height.saturating_sub(4).max(1)
+}
+
+/// One message of the log as shown: its time, a mark, the text.
+pub fn log_line(toast: &super::app::Toast) -> String {
+    let mark = match toast.level {
+        super::app::Level::Success => "✓",
+        super::app::Level::Info => "·",
+        super::app::Level::Warning => "!",
+        super::app::Level::Error => "✗",
+    };
+    format!("{} {mark} {}", toast.at, toast.text.replace('\n', " "))
+}
+
+/// The first line to show for the newest messages to end at the bottom of the box.
+pub fn log_last_scroll(app: &App) -> u16 {
+    let area = Rect::new(0, 0, app.size.0, app.size.1);
+    let width = log_box(area).width.saturating_sub(4).max(1) as usize;
+    let lines: usize = app
+        .log
+        .iter()
+        .map(|t| wrapped_lines(&log_line(t), width))
+        .sum();
+    (lines as u16).saturating_sub(log_height(area))
 }

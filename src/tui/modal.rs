@@ -57,6 +57,8 @@ pub enum ConfirmKind {
     },
     /// A model run above `generate.confirm_rows`: the estimate was shown.
     LargeRun(GenSpec),
+    /// Cancel a generation that has run a while.
+    CancelJob(u64),
     /// Quit while generations run.
     Quit,
 }
@@ -255,14 +257,23 @@ impl History {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Modal {
-    Help { scroll: u16 },
-    Error { title: String, message: String },
+    Help {
+        scroll: u16,
+    },
+    Error {
+        title: String,
+        message: String,
+    },
     Confirm(Confirm),
     Prompt(Prompt),
     Generate(GenDialog),
     Preview(Preview),
     Cell(CellView),
     History(History),
+    /// The message log; `scroll` is the first line shown (past the end: the newest).
+    Log {
+        scroll: u16,
+    },
 }
 
 #[cfg(test)]

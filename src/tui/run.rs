@@ -113,6 +113,7 @@ pub fn run(launch: Launch, config: &Config) -> TuiResult {
         theme: Theme::from_env(),
         size,
         ask: asker.as_ref().map(Client::describe).map_err(Clone::clone),
+        clock: utc_clock,
     });
     let context = Context {
         config: config.clone(),
@@ -125,6 +126,31 @@ pub fn run(launch: Launch, config: &Config) -> TuiResult {
     restore(mouse);
     runtime.shutdown_timeout(Duration::from_millis(200));
     result
+}
+
+/// Puts `text` on the clipboard of the terminal the user sits at, over SSH too: the OSC 52
+/// sequence most terminals (and tmux with `set-clipboard on`) honour.
+fn copy_to_clipboard(text: &str) {
+    use base64::Engine;
+    use std::io::Write;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+    let mut out = stdout();
+    let _ = write!(out, "\x1b]52;c;{encoded}\x07");
+    let _ = out.flush();
+}
+
+/// The time of day in UTC, `HH:MM:SS`, for the message log.
+fn utc_clock() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    format!(
+        "{:02}:{:02}:{:02}",
+        (secs / 3600) % 24,
+        (secs / 60) % 60,
+        secs % 60
+    )
 }
 
 /// The model that answers plain-language questions, or the sentence saying
@@ -282,6 +308,7 @@ impl Effects {
                 self.transfer = Some(cancel.clone());
                 self.queries.export(sql, PathBuf::from(path), cancel);
             }
+            Effect::Copy(text) => copy_to_clipboard(&text),
             Effect::Quit => {}
         }
     }

@@ -8,6 +8,32 @@ pub(super) fn on_modal_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         return Vec::new();
     };
     let (keep, effects) = match modal {
+        Modal::Log { scroll } => {
+            let last = layout::log_last_scroll(app);
+            let scroll = scroll.min(last);
+            let scroll = match key.code {
+                KeyCode::Down | KeyCode::Char('j') => Some(scroll.saturating_add(1).min(last)),
+                KeyCode::Up | KeyCode::Char('k') => Some(scroll.saturating_sub(1)),
+                KeyCode::PageDown => Some(scroll.saturating_add(10).min(last)),
+                KeyCode::PageUp => Some(scroll.saturating_sub(10)),
+                KeyCode::Home | KeyCode::Char('g') => Some(0),
+                KeyCode::End | KeyCode::Char('G') => Some(last),
+                KeyCode::Char('y') => {
+                    let text = log_text(app);
+                    let lines = app.log.len();
+                    app.toast(
+                        Level::Info,
+                        format!(
+                            "Copied the log ({lines} message{}) to the clipboard (OSC 52).",
+                            if lines == 1 { "" } else { "s" }
+                        ),
+                    );
+                    return vec![Effect::Copy(text)];
+                }
+                _ => None,
+            };
+            (scroll.map(|scroll| Modal::Log { scroll }), Vec::new())
+        }
         Modal::Help { scroll } => {
             let scroll = match key.code {
                 KeyCode::Down | KeyCode::Char('j') => Some(scroll.saturating_add(1)),
@@ -83,7 +109,10 @@ pub(super) fn on_confirm_key(
             let effects = match confirm.kind {
                 ConfirmKind::FromSchema(spec) => start_generation(app, spec),
                 ConfirmKind::LargeRun(spec) => launch(app, spec),
-                ConfirmKind::Undo(target) => vec![Effect::Undo(target)],
+                ConfirmKind::Undo(target) => {
+                    app.undoing = Some(target.table().to_string());
+                    vec![Effect::Undo(target)]
+                }
                 ConfirmKind::Forget { id, .. } => vec![Effect::Forget(id)],
                 ConfirmKind::Delete { table } => {
                     app.transfer = Some(Transfer {
@@ -93,6 +122,10 @@ pub(super) fn on_confirm_key(
                     });
                     vec![Effect::Drop(table)]
                 }
+                ConfirmKind::CancelJob(id) => match app.jobs.iter().position(|j| j.id == id) {
+                    Some(index) if !app.jobs[index].cancelling => cancel_job(app, index),
+                    _ => Vec::new(),
+                },
                 ConfirmKind::Quit => quit_now(app),
             };
             (None, effects)
@@ -302,6 +335,7 @@ pub(super) fn on_preview_key(
                 accepted: 0,
                 rejected: 0,
                 cancelling: false,
+                started: app.tick,
             });
             return (None, vec![Effect::InsertPreviewed { spec, rows }]);
         }
@@ -386,4 +420,13 @@ pub(super) fn on_history_key(
         h.top = h.cursor + 1 - height.max(1);
     }
     (Some(Modal::History(h)), Vec::new())
+}
+
+/// The whole log as plain text, a message a line: what `y` copies.
+pub(super) fn log_text(app: &App) -> String {
+    app.log
+        .iter()
+        .map(|t| format!("{} {}", t.at, t.text.replace('\n', " ")))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -100,21 +100,33 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
     let pane = app.pane();
     match action {
         Action::Quit => {
-            if app.jobs.is_empty() {
+            let mut lines = Vec::new();
+            let n = app.jobs.len();
+            if n > 0 {
+                lines.push(format!(
+                    "{n} generation{} still running. Quitting cancels {}; rows already added stay.",
+                    if n == 1 { " is" } else { "s are" },
+                    if n == 1 { "it" } else { "them" }
+                ));
+            }
+            if let Some(t) = &app.transfer {
+                lines.push(format!(
+                    "The {} is still running. Quitting cancels it and leaves the database as it was.",
+                    t.label
+                ));
+            }
+            if let Some(table) = &app.undoing {
+                lines.push(format!(
+                    "The undo on '{table}' is still running. Quitting rolls it back: nothing is removed."
+                ));
+            }
+            if lines.is_empty() {
                 return quit_now(app);
             }
-            let n = app.jobs.len();
             app.modal = Some(Modal::Confirm(Confirm {
                 kind: ConfirmKind::Quit,
                 title: "Quit?".into(),
-                lines: vec![
-                    format!(
-                        "{n} generation{} still running. Quitting cancels {}.",
-                        if n == 1 { " is" } else { "s are" },
-                        if n == 1 { "it" } else { "them" }
-                    ),
-                    "Rows already added stay in the database.".into(),
-                ],
+                lines,
                 yes: "Quit".into(),
                 on_yes: false,
             }));
@@ -206,6 +218,12 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Cancel => cancel(app),
+        Action::Back => back(app),
+        Action::Log => {
+            // Opens on the newest message.
+            app.modal = Some(Modal::Log { scroll: u16::MAX });
+            Vec::new()
+        }
         Action::Undo => {
             if read_only_refusal(app, action) {
                 return Vec::new();
@@ -216,7 +234,7 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             if app.job_for(&table).is_some() {
                 app.toast(
                     Level::Warning,
-                    format!("'{table}' is still generating; wait for it to finish, or press Esc to cancel it first."),
+                    format!("'{table}' is still generating; wait for it to finish, or press {} to cancel it first.", cancel_key(app)),
                 );
                 return Vec::new();
             }
@@ -276,7 +294,7 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             if app.job_for(&table).is_some() {
                 app.toast(
                     Level::Warning,
-                    format!("'{table}' is still generating; cancel it with Esc before deleting the table."),
+                    format!("'{table}' is still generating; cancel it with {} before deleting the table.", cancel_key(app)),
                 );
                 return Vec::new();
             }
@@ -302,8 +320,9 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
 pub(super) fn busy_transfer(app: &mut App) -> bool {
     if let Some(t) = &app.transfer {
         let text = format!(
-            "Wait for the {} to finish, or press Esc to cancel it.",
-            t.label
+            "Wait for the {} to finish, or press {} to cancel it.",
+            t.label,
+            cancel_key(app)
         );
         app.toast(Level::Warning, text);
         return true;
@@ -432,44 +451,103 @@ pub(super) fn generatable(app: &mut App) -> Option<String> {
     if app.job_for(&entry.name).is_some() {
         app.toast(
             Level::Info,
-            format!("'{}' is already generating; Esc cancels it.", entry.name),
+            format!(
+                "'{}' is already generating; {} cancels it.",
+                entry.name,
+                cancel_key(app)
+            ),
         );
         return None;
     }
     Some(entry.name)
 }
 
-pub(super) fn cancel(app: &mut App) -> Vec<Effect> {
-    if let Some(effects) = cancel_query(app) {
-        return effects;
+/// The cancel key as the hint bar shows it.
+pub(super) fn cancel_key(app: &App) -> String {
+    app.keymap
+        .short(Action::Cancel)
+        .unwrap_or_else(|| "x".into())
+}
+
+/// A generation that has run this many ticks (ten a second) is cancelled only after a yes:
+/// by then it has done work the user may not want to lose to a stray key.
+const ASK_BEFORE_CANCEL_TICKS: u64 = 50;
+
+/// Esc: closes the topmost thing (messages, the filter, the focus on a pane) and never
+/// cancels work; that is the cancel key's job.
+pub(super) fn back(app: &mut App) -> Vec<Effect> {
+    if !app.toasts.is_empty() {
+        // They stay in the message log.
+        app.toasts.clear();
+        return Vec::new();
     }
     if !app.filter.text.is_empty() {
         app.filter.text.clear();
         return refilter(app);
     }
+    if app.focus != Pane::List {
+        app.focus = Pane::List;
+    }
+    Vec::new()
+}
+
+/// The cancel key: the running query, else a transfer, else the selected table's
+/// generation (asking first once it has run a while). Never another table's job.
+pub(super) fn cancel(app: &mut App) -> Vec<Effect> {
+    if let Some(effects) = cancel_query(app) {
+        return effects;
+    }
     if app.transfer.is_some() {
         app.toast(Level::Info, "Cancelling…");
         return vec![Effect::CancelTransfer];
     }
-    let selected = app.selected_table().map(|t| t.name.clone());
-    // The selected table's generation, else the latest one.
-    let index = selected
-        .and_then(|name| app.jobs.iter().position(|j| j.spec.table == name))
-        .or_else(|| app.jobs.len().checked_sub(1));
-    let Some(index) = index else {
-        if app.focus != Pane::List {
-            app.focus = Pane::List;
-        }
+    let Some(table) = app.selected_table().map(|t| t.name.clone()) else {
         return Vec::new();
     };
+    let Some(index) = app.jobs.iter().position(|j| j.spec.table == table) else {
+        let others: Vec<String> = app
+            .jobs
+            .iter()
+            .filter(|j| j.id != 0)
+            .map(|j| format!("'{}'", j.spec.table))
+            .collect();
+        let text = if others.is_empty() {
+            format!("Nothing to cancel: '{table}' is not generating.")
+        } else {
+            format!(
+                "'{table}' is not generating. To cancel {}, select its table first.",
+                others.join(", ")
+            )
+        };
+        app.toast(Level::Info, text);
+        return Vec::new();
+    };
+    let job = &app.jobs[index];
+    if job.id == 0 || job.cancelling {
+        // Inserting accepted preview rows is short and not cancellable.
+        return Vec::new();
+    }
+    if app.tick.saturating_sub(job.started) >= ASK_BEFORE_CANCEL_TICKS {
+        let (id, done, wanted) = (job.id, job.accepted, job.spec.rows);
+        app.modal = Some(Modal::Confirm(Confirm {
+            title: format!("Cancel the generation of '{table}'?"),
+            lines: vec![format!(
+                "It has added {} of {} rows; those stay (undo removes them).",
+                thousands(done),
+                thousands(wanted)
+            )],
+            yes: "Cancel it".into(),
+            on_yes: false,
+            kind: ConfirmKind::CancelJob(id),
+        }));
+        return Vec::new();
+    }
+    cancel_job(app, index)
+}
+
+/// Marks job `index` as cancelling and asks the runtime to stop it.
+pub(super) fn cancel_job(app: &mut App, index: usize) -> Vec<Effect> {
     let job = &mut app.jobs[index];
-    if job.id == 0 {
-        // Inserting accepted preview rows: short, and not cancellable.
-        return Vec::new();
-    }
-    if job.cancelling {
-        return Vec::new();
-    }
     job.cancelling = true;
     job.stage = "cancelling".into();
     vec![Effect::CancelJob(job.id)]

@@ -29,6 +29,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, modal: &Modal) {
         Modal::Preview(p) => preview(frame, area, app.theme, p),
         Modal::Cell(c) => cell_view(frame, area, app.theme, c),
         Modal::History(h) => history(frame, area, app.theme, h),
+        Modal::Log { scroll } => log(frame, area, app, *scroll),
     }
 }
 
@@ -478,4 +479,45 @@ fn history(frame: &mut Frame, area: Rect, theme: Theme, h: &History) {
         Span::raw(" close"),
     ]));
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+/// Every message since the app started, oldest first, opened on the newest.
+fn log(frame: &mut Frame, area: Rect, app: &App, scroll: u16) {
+    let theme = app.theme;
+    let rect = crate::tui::layout::log_box(area);
+    frame.render_widget(Clear, rect);
+    let title = format!("Messages · {} (times in UTC)", app.log.len());
+    let block = boxed(theme, &title, theme.border(true));
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let height = crate::tui::layout::log_height(area);
+    let scroll = scroll.min(crate::tui::layout::log_last_scroll(app));
+    let lines: Vec<Line> = if app.log.is_empty() {
+        vec![Line::styled("No messages yet.", theme.dim())]
+    } else {
+        app.log
+            .iter()
+            .map(|t| Line::styled(crate::tui::layout::log_line(t), theme.level(t.level)))
+            .collect()
+    };
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0)),
+        Rect::new(inner.x, inner.y, inner.width, height.min(inner.height)),
+    );
+    let keys = Line::from(vec![
+        Span::styled("↑↓", theme.key()),
+        Span::raw(" scroll  "),
+        Span::styled("y", theme.key()),
+        Span::raw(" copy all  "),
+        Span::styled("Esc", theme.key()),
+        Span::raw(" close"),
+    ]);
+    if inner.height > 1 {
+        frame.render_widget(
+            Paragraph::new(keys),
+            Rect::new(inner.x, inner.y + inner.height - 1, inner.width, 1),
+        );
+    }
 }

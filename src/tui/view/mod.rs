@@ -36,10 +36,10 @@ pub fn draw(frame: &mut Frame, app: &App) {
         Mode::Query => query::draw(frame, areas.main, app),
     }
     status::progress(frame, areas.progress, app);
+    toasts::draw(frame, areas.progress, app);
     status::status(frame, areas.status, app);
     status::hints(frame, areas.hints, app);
     query::line(frame, area, app);
-    toasts::draw(frame, areas.main, app);
     if let Some(modal) = &app.modal {
         dialogs::draw(frame, area, app, modal);
     }

@@ -40,6 +40,19 @@ pub fn progress(frame: &mut Frame, area: Rect, app: &App) {
             Span::styled(format!("  {cancel} cancels"), theme.dim()),
         ]));
     }
+    if let Some(table) = &app.undoing {
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {spin} "), theme.accent()),
+            Span::raw(format!(
+                "undoing the last generation of '{}'  ",
+                crate::output::printable(table)
+            )),
+            Span::styled(
+                "one transaction: it cannot be stopped half-way",
+                theme.dim(),
+            ),
+        ]));
+    }
     if let Some(q) = &app.query {
         let what = match (q.phase, q.stopping) {
             (_, true) => "interrupting…".to_string(),

@@ -1,45 +1,56 @@
-//! Toasts: results that fade, stacked at the top right of the main pane.
+//! Messages: the newest two, one line each, below the work in progress and above the
+//! status bar, so they never cover data. A message too long for its line is cut and
+//! points to the log, where every message stays.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
 use unicode_width::UnicodeWidthStr;
 
-use crate::tui::app::App;
-use crate::tui::layout::wrapped_lines;
+use crate::output::cell;
+use crate::tui::app::{App, Level};
+use crate::tui::keys::Action;
+use crate::tui::layout::{toast_lines, work_lines};
 
+/// Draws the messages in the lines of `area` (the progress area) after the work lines.
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let theme = app.theme;
-    let most = area.width.saturating_sub(4).min(64) as usize;
-    if most < 10 {
+    let (skip, lines) = (work_lines(app), toast_lines(app));
+    if lines == 0 || area.height < skip + lines || area.width < 10 {
         return;
     }
-    let mut y = area.y + 1;
-    for toast in app.toasts.iter().rev() {
-        let text_w = toast.text.width();
-        let width = (text_w + 4).min(most);
-        let inner_w = width.saturating_sub(4).max(1);
-        let lines = wrapped_lines(&toast.text, inner_w);
-        let height = lines as u16 + 2;
-        if y + height > area.y + area.height {
-            break;
-        }
-        let rect = Rect::new(
-            area.x + area.width.saturating_sub(width as u16 + 1),
-            y,
-            width as u16,
-            height,
-        );
-        frame.render_widget(Clear, rect);
-        let block = Block::default()
-            .borders(Borders::ALL)
-            .border_style(theme.level(toast.level));
-        frame.render_widget(
-            Paragraph::new(toast.text.clone())
-                .block(block.padding(ratatui::widgets::Padding::horizontal(1)))
-                .wrap(Wrap { trim: true }),
-            rect,
-        );
-        y += height;
-    }
+    let theme = app.theme;
+    let log = app.keymap.short(Action::Log).unwrap_or_else(|| "L".into());
+    let back = app
+        .keymap
+        .short(Action::Back)
+        .unwrap_or_else(|| "Esc".into());
+    let newest: Vec<_> = app.toasts.iter().rev().take(lines as usize).collect();
+    let text: Vec<Line> = newest
+        .iter()
+        .enumerate()
+        .map(|(i, toast)| {
+            let mark = match toast.level {
+                Level::Success => "✓",
+                Level::Info => "·",
+                Level::Warning => "!",
+                Level::Error => "✗",
+            };
+            // The newest says how to dismiss it or read it whole.
+            let tail = if i == 0 {
+                format!("  {back} dismiss · {log} log")
+            } else {
+                String::new()
+            };
+            let room = (area.width as usize).saturating_sub(4 + tail.width());
+            let flat = toast.text.replace('\n', " ");
+            Line::from(vec![
+                Span::styled(format!(" {mark} "), theme.level(toast.level)),
+                Span::styled(cell(&flat, room), theme.level(toast.level)),
+                Span::styled(tail, theme.dim()),
+            ])
+        })
+        .collect();
+    let rect = Rect::new(area.x, area.y + skip, area.width, lines);
+    frame.render_widget(Paragraph::new(text), rect);
 }
