@@ -649,5 +649,5 @@ fn a_big_dry_run_keeps_only_what_it_shows() {
         stderr.contains("Showing the first 10,000 of the 12,000 rows."),
         "{stderr}"
     );
-    assert!(stderr.contains("Dry run: 12000 rows"), "{stderr}");
+    assert!(stderr.contains("Dry run: 12,000 rows"), "{stderr}");
 }

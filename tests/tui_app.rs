@@ -762,6 +762,49 @@ fn esc_dismisses_messages_and_the_log_keeps_them_with_their_time() {
 }
 
 #[test]
+fn the_quit_question_follows_the_work_that_still_runs() {
+    let mut h = Harness::new(80, 24);
+    let id = job_id(&h.key("g"));
+    h.key("q");
+    let lines = |h: &Harness| match &h.app.modal {
+        Some(Modal::Confirm(c)) if c.kind == ConfirmKind::Quit => c.lines.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert!(lines(&h)[0].contains("1 generation is still running"));
+    h.send(Msg::Job {
+        job: id,
+        event: Event::Finished(Outcome::Done(summary("customers", 1_000_000, 1_000_060))),
+    });
+    assert_eq!(lines(&h), ["Nothing is running any more."]);
+    h.key("y");
+    assert!(h.app.quit);
+    // Big numbers read as the list shows them.
+    assert!(
+        h.toasts().iter().any(|t| t.starts_with(
+            "Generated 1,000,000 rows for table 'customers'. New total: 1,000,060 rows."
+        )),
+        "{:?}",
+        h.toasts()
+    );
+}
+
+#[test]
+fn a_running_generation_shows_its_elapsed_time_and_what_is_left() {
+    let mut h = Harness::new(120, 30);
+    let id = job_id(&h.key("g"));
+    for _ in 0..100 {
+        h.send(Msg::Tick);
+    }
+    h.send(Msg::Job {
+        job: id,
+        event: Event::RowsAccepted { rows: 5, total: 5 },
+    });
+    let screen = h.screen();
+    assert!(screen.contains("5/10 rows"), "{screen}");
+    assert!(screen.contains("· 10 s, about 10 s left"), "{screen}");
+}
+
+#[test]
 fn quitting_during_an_undo_or_an_export_asks_first() {
     let mut h = Harness::new(80, 24);
     h.key("u");

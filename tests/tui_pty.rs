@@ -128,6 +128,18 @@ impl Session {
         );
     }
 
+    /// Waits until the screen no longer shows `text`.
+    fn wait_for_gone(&self, text: &str, timeout: Duration) {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if !self.contents().contains(text) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("the screen still shows {text:?}:\n{}", self.contents());
+    }
+
     fn press(&mut self, keys: &str) {
         self.writer.write_all(keys.as_bytes()).expect("type");
         self.writer.flush().expect("flush");
@@ -178,6 +190,24 @@ fn g_in_a_real_terminal_adds_ten_rows_and_quitting_restores_the_screen() {
     assert!(!app.contents().contains("Tables"), "{}", app.contents());
     assert_eq!(count(&db, "people"), 15);
     assert!(model.calls() >= 1);
+}
+
+#[test]
+fn sigterm_quits_cleanly_with_the_status_a_shell_expects() {
+    let fx = Fixture::new();
+    let db = fx.db("people.db", PEOPLE);
+    let mut app = Session::start(&fx, &[db.as_os_str()], &[]);
+    app.wait_for("people", Duration::from_secs(60));
+    let pid = app.child.process_id().expect("a pid");
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(sent.success());
+    let status = app.wait_exit(Duration::from_secs(10));
+    assert_eq!(status.exit_code(), 143, "128 + SIGTERM");
+    // The alternate screen was left: the app's frame is gone from the screen.
+    app.wait_for_gone("Tables (1)", Duration::from_secs(5));
 }
 
 #[test]

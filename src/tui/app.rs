@@ -582,6 +582,24 @@ impl App {
 
 /// The one transition function.
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
+    let effects = transition(app, msg);
+    // An open quit question follows what still runs, so it never speaks of work that ended.
+    if let Some(Modal::Confirm(c)) = app.modal.as_mut()
+        && c.kind == ConfirmKind::Quit
+    {
+        let lines = quit_lines(app);
+        if let Some(Modal::Confirm(c)) = app.modal.as_mut() {
+            c.lines = if lines.is_empty() {
+                vec!["Nothing is running any more.".into()]
+            } else {
+                lines
+            };
+        }
+    }
+    effects
+}
+
+fn transition(app: &mut App, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(key) => on_key(app, key),
         Msg::Mouse(mouse) => on_mouse(app, mouse),

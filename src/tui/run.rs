@@ -125,7 +125,12 @@ pub fn run(launch: Launch, config: &Config) -> TuiResult {
     let result = runtime.block_on(event_loop(&mut terminal, app, db, context));
     restore(mouse);
     runtime.shutdown_timeout(Duration::from_millis(200));
-    result
+    match result {
+        // Ended by a signal: the status says so, as shells expect (128 + the signal).
+        Ok(Some(signal)) => std::process::exit(128 + signal),
+        Ok(None) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Puts `text` on the clipboard of the terminal the user sits at, over SSH too: the OSC 52
@@ -438,7 +443,7 @@ async fn event_loop(
     mut app: App,
     db: Database,
     ctx: Context,
-) -> TuiResult {
+) -> Result<Option<i32>, Box<dyn std::error::Error>> {
     let (tx, mut rx): (UnboundedSender<Msg>, UnboundedReceiver<Msg>) = unbounded_channel();
     let worker = WorkerHandle::spawn(db, tx.clone(), ctx.config.import.max_record_bytes)?;
     let query_worker = QueryWorker::spawn(
@@ -464,6 +469,7 @@ async fn event_loop(
     let mut ticker = tokio::time::interval(TICK);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let (_hangup_tx, mut hangup) = hangup_signals();
+    let mut signalled = None;
 
     // Names first: the first frame shows the empty layout at once, the list
     // follows as soon as the worker has read the schema.
@@ -498,7 +504,10 @@ async fn event_loop(
             },
             Some(msg) = rx.recv() => Some(msg),
             _ = ticker.tick(), if animating => Some(Msg::Tick),
-            _ = hangup.recv() => Some(Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL))),
+            Some(signal) = hangup.recv() => {
+                signalled = Some(signal);
+                Some(Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)))
+            }
         };
         if let Some(msg) = first {
             handle(&mut app, &mut effects, msg);
@@ -533,21 +542,22 @@ async fn event_loop(
         }
     }
     effects.shutdown().await;
-    Ok(())
+    Ok(signalled)
 }
 
-/// SIGTERM and SIGHUP (a closed SSH session) quit cleanly, like Ctrl-C.
-fn hangup_signals() -> (UnboundedSender<()>, UnboundedReceiver<()>) {
+/// SIGTERM and SIGHUP (a closed SSH session) quit cleanly, like Ctrl-C; the channel
+/// carries the signal's number for the exit status.
+fn hangup_signals() -> (UnboundedSender<i32>, UnboundedReceiver<i32>) {
     let (tx, rx) = unbounded_channel();
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        for kind in [SignalKind::terminate(), SignalKind::hangup()] {
+        for (kind, number) in [(SignalKind::terminate(), 15), (SignalKind::hangup(), 1)] {
             if let Ok(mut s) = signal(kind) {
                 let tx = tx.clone();
                 tokio::spawn(async move {
                     while s.recv().await.is_some() {
-                        let _ = tx.send(());
+                        let _ = tx.send(number);
                     }
                 });
             }

@@ -286,17 +286,17 @@ impl Summary {
         if self.dry_run {
             return format!(
                 "Dry run: {} {} for table '{}' passed every check; nothing was written.",
-                self.rows_added,
+                thousands(self.rows_added),
                 rows_word(self.rows_added),
                 self.table
             );
         }
         format!(
             "Generated {} {} for table '{}'. New total: {} {}.",
-            self.rows_added,
+            thousands(self.rows_added),
             rows_word(self.rows_added),
             self.table,
-            self.new_row_count,
+            thousands(self.new_row_count),
             rows_word(self.new_row_count)
         )
     }

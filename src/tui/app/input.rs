@@ -100,26 +100,7 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
     let pane = app.pane();
     match action {
         Action::Quit => {
-            let mut lines = Vec::new();
-            let n = app.jobs.len();
-            if n > 0 {
-                lines.push(format!(
-                    "{n} generation{} still running. Quitting cancels {}; rows already added stay.",
-                    if n == 1 { " is" } else { "s are" },
-                    if n == 1 { "it" } else { "them" }
-                ));
-            }
-            if let Some(t) = &app.transfer {
-                lines.push(format!(
-                    "The {} is still running. Quitting cancels it and leaves the database as it was.",
-                    t.label
-                ));
-            }
-            if let Some(table) = &app.undoing {
-                lines.push(format!(
-                    "The undo on '{table}' is still running. Quitting rolls it back: nothing is removed."
-                ));
-            }
+            let lines = quit_lines(app);
             if lines.is_empty() {
                 return quit_now(app);
             }
@@ -467,6 +448,31 @@ pub(super) fn cancel_key(app: &App) -> String {
     app.keymap
         .short(Action::Cancel)
         .unwrap_or_else(|| "x".into())
+}
+
+/// What quitting now would stop, a sentence each; empty when nothing runs.
+pub(super) fn quit_lines(app: &App) -> Vec<String> {
+    let mut lines = Vec::new();
+    let n = app.jobs.len();
+    if n > 0 {
+        lines.push(format!(
+            "{n} generation{} still running. Quitting cancels {}; rows already added stay.",
+            if n == 1 { " is" } else { "s are" },
+            if n == 1 { "it" } else { "them" }
+        ));
+    }
+    if let Some(t) = &app.transfer {
+        lines.push(format!(
+            "The {} is still running. Quitting cancels it and leaves the database as it was.",
+            t.label
+        ));
+    }
+    if let Some(table) = &app.undoing {
+        lines.push(format!(
+            "The undo on '{table}' is still running. Quitting rolls it back: nothing is removed."
+        ));
+    }
+    lines
 }
 
 /// A generation that has run this many ticks (ten a second) is cancelled only after a yes:

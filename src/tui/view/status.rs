@@ -92,10 +92,11 @@ pub fn progress(frame: &mut Frame, area: Rect, app: &App) {
         ];
         if job.rejected > 0 {
             spans.push(Span::styled(
-                format!(" · {} rejected", job.rejected),
+                format!(" · {} rejected", thousands(job.rejected)),
                 theme.dim(),
             ));
         }
+        spans.push(Span::styled(timing(app.tick, job), theme.dim()));
         if job.id != 0 && !job.cancelling {
             spans.push(Span::styled(format!("  {cancel} cancels"), theme.dim()));
         }
@@ -103,6 +104,26 @@ pub fn progress(frame: &mut Frame, area: Rect, app: &App) {
     }
     lines.truncate(area.height as usize);
     frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// " · 12 s, about 40 s left": elapsed time from the app's ticks (ten a second while work
+/// runs) and the rest at the pace so far.
+fn timing(tick: u64, job: &crate::tui::app::Job) -> String {
+    let elapsed = tick.saturating_sub(job.started) / 10;
+    let mut out = format!(" · {}", duration(elapsed));
+    if job.accepted > 0 && job.accepted < job.spec.rows && elapsed > 0 {
+        let left = elapsed * (job.spec.rows - job.accepted) / job.accepted;
+        out.push_str(&format!(", about {} left", duration(left.max(1))));
+    }
+    out
+}
+
+fn duration(seconds: u64) -> String {
+    match seconds {
+        0..60 => format!("{seconds} s"),
+        60..3600 => format!("{}:{:02} min", seconds / 60, seconds % 60),
+        _ => format!("{}:{:02} h", seconds / 3600, (seconds / 60) % 60),
+    }
 }
 
 fn bar(done: u64, total: u64, width: usize) -> String {
