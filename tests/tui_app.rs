@@ -762,6 +762,68 @@ fn esc_dismisses_messages_and_the_log_keeps_them_with_their_time() {
 }
 
 #[test]
+fn the_selection_stays_put_through_filters_deletes_and_imports() {
+    let mut h = Harness::new(80, 24);
+    h.select("orders");
+    h.keys(&["/", "o"]);
+    assert_eq!(
+        h.app.selected_table().map(|t| t.name.as_str()),
+        Some("orders"),
+        "still matches, so it stays"
+    );
+    h.key("esc");
+    assert_eq!(
+        h.app.selected_table().map(|t| t.name.as_str()),
+        Some("orders")
+    );
+
+    let objects = |names: &[&str]| {
+        Msg::Objects(Ok(names
+            .iter()
+            .map(|n| rowsmith::db::catalog::ObjectSummary {
+                name: n.to_string(),
+                kind: rowsmith::db::catalog::ObjectKind::Table,
+            })
+            .collect()))
+    };
+    // Deleting 'orders' leaves the selection where it was: on its neighbour. (These go to
+    // update() alone: the tables exist only in the messages.)
+    update(
+        &mut h.app,
+        Msg::TransferDone {
+            result: Ok("Deleted table 'orders' and its 3 rows.".into()),
+            changed: vec!["orders".into()],
+            relist: true,
+        },
+    );
+    update(
+        &mut h.app,
+        objects(&["customers", "gold_customers", "wishlist"]),
+    );
+    assert_eq!(
+        h.app.selected_table().map(|t| t.name.as_str()),
+        Some("wishlist")
+    );
+    // An imported table is selected once listed.
+    update(
+        &mut h.app,
+        Msg::TransferDone {
+            result: Ok("Imported 5 rows into the new table 'leads' (2 columns).".into()),
+            changed: vec!["leads".into()],
+            relist: true,
+        },
+    );
+    update(
+        &mut h.app,
+        objects(&["customers", "gold_customers", "leads", "wishlist"]),
+    );
+    assert_eq!(
+        h.app.selected_table().map(|t| t.name.as_str()),
+        Some("leads")
+    );
+}
+
+#[test]
 fn the_quit_question_follows_the_work_that_still_runs() {
     let mut h = Harness::new(80, 24);
     let id = job_id(&h.key("g"));

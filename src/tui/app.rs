@@ -174,6 +174,10 @@ pub struct App {
     pub list_error: Option<String>,
     pub listed: bool,
     pub selected: usize,
+    /// A table to select when the list is read next (one just imported).
+    pub prefer: Option<String>,
+    /// The list has been read before: a later listing keeps the selection's place.
+    pub listed_before: bool,
     pub list_top: usize,
     pub filter: Input,
     pub filtering: bool,
@@ -403,6 +407,8 @@ impl App {
             toasts: Vec::new(),
             modal: None,
             tick: 0,
+            prefer: None,
+            listed_before: false,
             undoing: None,
             log: std::collections::VecDeque::new(),
             clock: options.clock,

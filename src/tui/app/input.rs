@@ -45,9 +45,10 @@ pub(super) fn quit_now(app: &mut App) -> Vec<Effect> {
 pub(super) fn on_filter_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     match key.code {
         KeyCode::Esc => {
+            let before = selected_name(app);
             app.filtering = false;
             app.filter.text.clear();
-            refilter(app)
+            refilter(app, before)
         }
         KeyCode::Enter => {
             app.filtering = false;
@@ -56,8 +57,9 @@ pub(super) fn on_filter_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Up => move_list(app, -1),
         KeyCode::Down => move_list(app, 1),
         _ => {
+            let before = selected_name(app);
             if app.filter.edit(&key) {
-                refilter(app)
+                refilter(app, before)
             } else {
                 Vec::new()
             }
@@ -65,11 +67,21 @@ pub(super) fn on_filter_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     }
 }
 
-pub(super) fn refilter(app: &mut App) -> Vec<Effect> {
-    let keep = app.grid.as_ref().map(|g| g.table.clone());
+fn selected_name(app: &App) -> Option<String> {
+    app.selected_table().map(|t| t.name.clone())
+}
+
+/// After the filter changed: `before` (the table selected until now) stays selected while
+/// it still matches; else the open table; else the first match.
+pub(super) fn refilter(app: &mut App, before: Option<String>) -> Vec<Effect> {
+    let selected = before;
+    let open = app.grid.as_ref().map(|g| g.table.clone());
     let visible = app.visible();
-    app.selected = keep
-        .and_then(|name| visible.iter().position(|&i| app.tables[i].name == name))
+    let at = |name: &String| visible.iter().position(|&i| app.tables[i].name == *name);
+    app.selected = selected
+        .as_ref()
+        .and_then(at)
+        .or_else(|| open.as_ref().and_then(at))
         .unwrap_or(0);
     app.list_top = 0;
     keep_list_visible(app);
@@ -488,8 +500,9 @@ pub(super) fn back(app: &mut App) -> Vec<Effect> {
         return Vec::new();
     }
     if !app.filter.text.is_empty() {
+        let before = selected_name(app);
         app.filter.text.clear();
-        return refilter(app);
+        return refilter(app, before);
     }
     if app.focus != Pane::List {
         app.focus = Pane::List;

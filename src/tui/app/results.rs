@@ -13,7 +13,12 @@ pub(super) fn on_objects(app: &mut App, result: Result<Vec<ObjectSummary>, Strin
         }
     };
     app.list_error = None;
-    let keep = app.selected_table().map(|t| t.name.clone());
+    let keep = app
+        .prefer
+        .take()
+        .filter(|name| objects.iter().any(|o| o.name == *name))
+        .or_else(|| app.selected_table().map(|t| t.name.clone()));
+    let was = app.selected;
     let old = std::mem::take(&mut app.tables);
     app.tables = objects
         .into_iter()
@@ -37,9 +42,12 @@ pub(super) fn on_objects(app: &mut App, result: Result<Vec<ObjectSummary>, Strin
         .iter()
         .position(|&i| app.tables[i].kind == crate::db::catalog::ObjectKind::Table)
         .unwrap_or(0);
+    // A deleted table's neighbour takes its place; only the first listing starts on top.
+    let fallback = if app.listed_before { was } else { first_table };
+    app.listed_before = true;
     app.selected = keep
         .and_then(|name| visible.iter().position(|&i| app.tables[i].name == name))
-        .unwrap_or(first_table)
+        .unwrap_or(fallback)
         .min(visible.len().saturating_sub(1));
     keep_list_visible(app);
     let pending: Vec<String> = app
@@ -518,6 +526,8 @@ pub(super) fn on_transfer_done(
         }
     }
     if relist {
+        // An imported table is selected once listed; a deleted one is not there to be.
+        app.prefer = changed.first().cloned();
         effects.push(Effect::ListObjects);
     }
     for table in changed {
