@@ -93,13 +93,37 @@ fn pages_are_fetched_by_offset_and_limit() {
 }
 
 #[test]
+fn csv_export_replaces_an_existing_file_only_when_asked() {
+    let fx = Fixture::new();
+    let (_db, s) = session(&fx);
+    let out = fx.path("result.csv");
+    std::fs::write(&out, "old").unwrap();
+    let err = s
+        .export_csv_file("SELECT 1 AS one", &out, &QueryControl::new(), false)
+        .unwrap_err();
+    assert!(matches!(err, QueryError::FileExists { .. }), "{err:?}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "old");
+    let n = s
+        .export_csv_file("SELECT 1 AS one", &out, &QueryControl::new(), true)
+        .unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "one\n1\n");
+    assert!(!fx.path("result.csv.partial").exists());
+}
+
+#[test]
 fn csv_export_writes_every_row_with_correct_quoting() {
     let fx = Fixture::new();
     let (db, s) = session(&fx);
     let before = common::bytes(&db);
     let out = fx.path("export.csv");
     let n = s
-        .export_csv_file("SELECT n, label FROM numbers", &out, &QueryControl::new())
+        .export_csv_file(
+            "SELECT n, label FROM numbers",
+            &out,
+            &QueryControl::new(),
+            false,
+        )
         .unwrap();
     assert_eq!(n, 2500, "export ignores the row cap");
     let mut reader = csv::Reader::from_path(&out).unwrap();
@@ -107,8 +131,13 @@ fn csv_export_writes_every_row_with_correct_quoting() {
     assert_eq!(reader.records().count(), 2500);
 
     let odd = fx.path("odd.csv");
-    s.export_csv_file("SELECT * FROM odd ORDER BY id", &odd, &QueryControl::new())
-        .unwrap();
+    s.export_csv_file(
+        "SELECT * FROM odd ORDER BY id",
+        &odd,
+        &QueryControl::new(),
+        false,
+    )
+    .unwrap();
     let records: Vec<Vec<String>> = csv::Reader::from_path(&odd)
         .unwrap()
         .records()
@@ -137,13 +166,13 @@ fn csv_export_writes_every_row_with_correct_quoting() {
     // Refused SQL and the database itself as a target leave no file behind.
     let refused = fx.path("refused.csv");
     let err = s
-        .export_csv_file("DELETE FROM numbers", &refused, &QueryControl::new())
+        .export_csv_file("DELETE FROM numbers", &refused, &QueryControl::new(), false)
         .unwrap_err();
     assert!(err.refusal().is_some());
     assert!(!refused.exists());
     assert!(!fx.path("refused.csv.partial").exists());
     let err = s
-        .export_csv_file("SELECT 1", &db, &QueryControl::new())
+        .export_csv_file("SELECT 1", &db, &QueryControl::new(), false)
         .unwrap_err();
     assert!(
         err.to_string().contains("that is the database itself"),

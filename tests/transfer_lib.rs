@@ -6,9 +6,9 @@ use std::path::Path;
 
 use common::{Fixture, bytes, count, open_ro, open_rw};
 use rowsmith::db::transfer::{
-    ExportOptions, FileFormat, ImportOptions, InferredType, Progress, Stage, detect_format,
-    drop_table, export_query, export_table, export_table_to, import_file, plan_import,
-    preview_drop,
+    ExportOptions, FileFormat, ImportOptions, ImportStep, InferredType, Progress, Stage,
+    detect_format, drop_table, export_query, export_table, export_table_to, free_table_name,
+    import_file, import_unless_appending, plan_import, preview_drop,
 };
 use rowsmith::db::undo::undo_last;
 use rowsmith::db::{CancelFlag, DbError};
@@ -827,4 +827,104 @@ fn plan_says_what_will_happen_without_writing() {
         import_file(&mut db, &file, &ImportOptions::default(), &mut |_| {}),
         Err(DbError::ReadOnly { .. })
     ));
+}
+
+#[test]
+fn an_existing_export_file_is_replaced_only_when_asked() {
+    let fx = Fixture::new();
+    let path = fx.db("shop.db", PEOPLE);
+    let db = open_ro(&path);
+    let out_dir = fx.path("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let dest = out_dir.join("people.csv");
+    std::fs::write(&dest, "old").unwrap();
+
+    // A folder as the destination: the file inside it is the one named.
+    let e = export_table(
+        &db,
+        "people",
+        &out_dir,
+        &ExportOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&e, DbError::FileExists { path } if *path == dest),
+        "{e:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&dest).unwrap(), "old");
+
+    // Cancelled while replacing: the old file stays, no temporary file is left.
+    let cancel = CancelFlag::new();
+    cancel.cancel();
+    let options = ExportOptions {
+        cancel,
+        replace: true,
+        ..ExportOptions::default()
+    };
+    let e = export_table(&db, "people", &dest, &options, &mut |_| {}).unwrap_err();
+    assert!(matches!(e, DbError::Cancelled), "{e:?}");
+    assert_eq!(std::fs::read_to_string(&dest).unwrap(), "old");
+    assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 1);
+
+    let options = ExportOptions {
+        replace: true,
+        ..ExportOptions::default()
+    };
+    let outcome = export_table(&db, "people", &dest, &options, &mut |_| {}).unwrap();
+    assert_eq!(outcome.path.as_deref(), Some(dest.as_path()));
+    assert!(
+        std::fs::read_to_string(&dest)
+            .unwrap()
+            .starts_with("id,name,email,country,age\n1,Ada,")
+    );
+    assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 1);
+}
+
+#[test]
+fn import_unless_appending_asks_before_appending() {
+    let fx = Fixture::new();
+    let path = fx.db("shop.db", PEOPLE);
+    let file = fx.path("people.csv");
+    std::fs::write(&file, "name,email\nLin,lin@x.org\n").unwrap();
+    let before = bytes(&path);
+    let mut db = open_rw(&path);
+    let step =
+        import_unless_appending(&mut db, &file, &ImportOptions::default(), &mut |_| {}).unwrap();
+    let ImportStep::WouldAppend { plan, free_name } = step else {
+        panic!("{step:?}")
+    };
+    assert_eq!((plan.table.as_str(), plan.rows), ("people", 1));
+    assert_eq!(plan.columns.len(), 2);
+    assert_eq!(free_name, "people_2");
+    drop(db);
+    assert_eq!(bytes(&path), before, "nothing written before the answer");
+
+    // Into the free name: a new table, the old one untouched.
+    let mut db = open_rw(&path);
+    let options = ImportOptions {
+        table: Some(free_name),
+        ..ImportOptions::default()
+    };
+    let step = import_unless_appending(&mut db, &file, &options, &mut |_| {}).unwrap();
+    let ImportStep::Imported(outcome) = step else {
+        panic!("{step:?}")
+    };
+    assert!(outcome.created);
+    assert_eq!((outcome.table.as_str(), outcome.rows), ("people_2", 1));
+    drop(db);
+    assert_eq!(count(&path, "people"), 2);
+    assert_eq!(count(&path, "people_2"), 1);
+}
+
+#[test]
+fn a_free_table_name_skips_every_name_in_use() {
+    let fx = Fixture::new();
+    let path = fx.db(
+        "shop.db",
+        "CREATE TABLE t (a); CREATE TABLE T_2 (a); CREATE INDEX t_3 ON t (a); CREATE VIEW t_4 AS SELECT 1;",
+    );
+    let db = open_ro(&path);
+    assert_eq!(free_table_name(&db, "t").unwrap(), "t_5");
+    assert_eq!(free_table_name(&db, "other").unwrap(), "other_2");
 }

@@ -6,6 +6,7 @@
 //! effect is returned for the test to inspect.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crossterm::event::{KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
@@ -21,7 +22,10 @@ use rowsmith::llm::ProviderChoice;
 use rowsmith::tui::app::{App, Count, Effect, Level, Mode, Msg, Options, update};
 use rowsmith::tui::grid::Purpose;
 use rowsmith::tui::keys::{KeyChord, Keymap, Pane};
-use rowsmith::tui::modal::{ConfirmKind, GenField, Modal, PromptKind, ProviderOption, UndoTarget};
+use rowsmith::tui::modal::{
+    ConfirmKind, GenField, Modal, PromptKind, ProviderOption, Question, UndoTarget,
+};
+use rowsmith::tui::paths::{Entry, Places};
 use rowsmith::tui::query::{Phase, QueryFail, Translated};
 use rowsmith::tui::theme::Theme;
 use rowsmith::tui::view;
@@ -100,6 +104,10 @@ fn options(w: u16, h: u16) -> Options {
         size: (w, h),
         ask: Ok("OpenAI gpt-5-mini".into()),
         clock: || "10:00:00".into(),
+        places: Places {
+            launch_dir: PathBuf::from("/home/dev/work"),
+            home: Some(PathBuf::from("/home/dev")),
+        },
     }
 }
 
@@ -1307,14 +1315,16 @@ fn e_exports_to_the_path_typed_with_progress() {
     let Some(Modal::Prompt(p)) = &h.app.modal else {
         panic!("{:?}", h.app.modal)
     };
-    assert_eq!(p.input.text, "customers.csv");
+    // Absolute, so the user sees where the file goes.
+    assert_eq!(p.input.text, "/home/dev/work/customers.csv");
     h.keys(&["ctrl-w", "o", "u", "t", ".", "c", "s", "v"]);
     let effects = h.key("enter");
     assert_eq!(
         effects,
         vec![Effect::Export {
             table: "customers".into(),
-            path: "out.csv".into()
+            path: PathBuf::from("/home/dev/work/out.csv"),
+            replace: false,
         }]
     );
     h.send(Msg::TransferProgress {
@@ -1326,14 +1336,30 @@ fn e_exports_to_the_path_typed_with_progress() {
     assert!(h.key("esc").is_empty(), "Esc never cancels work");
     assert_eq!(h.key("x"), vec![Effect::CancelTransfer]);
     h.send(Msg::TransferDone {
-        result: Ok("Exported 60 rows of 'customers' to out.csv.".into()),
+        result: Err("The operation was cancelled; the database was left as it was.".into()),
         changed: Vec::new(),
         relist: false,
     });
+    // Cancelled on purpose: no prompt comes back.
     assert!(h.app.transfer.is_none());
     assert!(
-        h.toasts()
-            .contains(&"Exported 60 rows of 'customers' to out.csv.".to_string())
+        matches!(h.app.modal, Some(Modal::Error { .. })),
+        "{:?}",
+        h.app.modal
+    );
+    h.key("enter");
+    h.key("e");
+    h.key("enter");
+    h.send(Msg::TransferDone {
+        result: Ok("Exported 60 rows of 'customers' to /home/dev/work/customers.csv.".into()),
+        changed: Vec::new(),
+        relist: false,
+    });
+    assert!(h.app.modal.is_none());
+    assert!(
+        h.toasts().contains(
+            &"Exported 60 rows of 'customers' to /home/dev/work/customers.csv.".to_string()
+        )
     );
 }
 
@@ -1343,26 +1369,276 @@ fn i_imports_a_file_and_lists_the_new_table() {
     h.key("i");
     h.keys(&["enter"]);
     assert!(
-        matches!(&h.app.modal, Some(Modal::Prompt(p)) if p.note.as_deref() == Some("Type a file path first."))
+        matches!(&h.app.modal, Some(Modal::Prompt(p)) if p.error.as_deref() == Some("Type a file path first."))
     );
     h.keys(&["a", ".", "c", "s", "v"]);
     assert_eq!(
         h.key("enter"),
         vec![Effect::Import {
-            path: "a.csv".into()
+            path: PathBuf::from("/home/dev/work/a.csv"),
+            table: None,
+            append: false,
         }]
     );
+    let message = "Line 3 of 'a.csv' has 4 fields where the header has 3. Nothing was imported.";
     let effects = h.send(Msg::TransferDone {
-        result: Err(
-            "Line 3 of 'a.csv' has 4 fields where the header has 3. Nothing was imported.".into(),
-        ),
+        result: Err(message.into()),
         changed: Vec::new(),
         relist: false,
     });
     assert!(effects.is_empty());
+    // The prompt comes back with the path as typed and why it failed.
+    let Some(Modal::Prompt(p)) = &h.app.modal else {
+        panic!("{:?}", h.app.modal)
+    };
+    assert_eq!(p.input.text, "a.csv");
+    assert_eq!(p.error.as_deref(), Some(message));
+    assert!(h.app.transfer.is_none());
+    // Mending the path clears the error.
+    h.key("backspace");
     assert!(
-        matches!(&h.app.modal, Some(Modal::Error { title, .. }) if title == "Import of 'a.csv' failed")
+        matches!(&h.app.modal, Some(Modal::Prompt(p)) if p.error.is_none() && p.input.text == "a.cs")
     );
+    h.key("esc");
+    assert!(h.app.modal.is_none());
+}
+
+/// What the runtime lists for Tab: names, `/` marking directories.
+fn listing(names: &[&str]) -> Result<Vec<Entry>, String> {
+    Ok(names
+        .iter()
+        .map(|n| Entry {
+            name: n.trim_end_matches('/').into(),
+            dir: n.ends_with('/'),
+        })
+        .collect())
+}
+
+fn prompt_of(h: &Harness) -> &rowsmith::tui::modal::Prompt {
+    match &h.app.modal {
+        Some(Modal::Prompt(p)) => p,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn tilde_is_the_home_in_every_path_prompt() {
+    let mut h = Harness::new(80, 24);
+    h.key("e");
+    h.key("ctrl-u");
+    h.type_text("~/out.csv");
+    let [Effect::Export { path, .. }] = &h.key("enter")[..] else {
+        panic!()
+    };
+    assert_eq!(path, &PathBuf::from("/home/dev/out.csv"));
+    h.send(Msg::TransferDone {
+        result: Ok("done".into()),
+        changed: Vec::new(),
+        relist: false,
+    });
+    h.key("i");
+    h.type_text("~");
+    let [Effect::Import { path, .. }] = &h.key("enter")[..] else {
+        panic!()
+    };
+    assert_eq!(path, &PathBuf::from("/home/dev"));
+    h.send(Msg::TransferDone {
+        result: Ok("done".into()),
+        changed: Vec::new(),
+        relist: false,
+    });
+    h.query("SELECT 1");
+    h.key("e");
+    h.key("ctrl-u");
+    h.type_text("~/q.csv");
+    let [Effect::ExportQuery { path, .. }] = &h.key("enter")[..] else {
+        panic!()
+    };
+    assert_eq!(path, &PathBuf::from("/home/dev/q.csv"));
+}
+
+#[test]
+fn tab_completes_like_a_shell() {
+    let mut h = Harness::new(80, 24);
+    h.key("i");
+    h.type_text("~/da");
+    assert_eq!(
+        h.key("tab"),
+        vec![Effect::ListDir {
+            text: "~/da".into(),
+            dir: PathBuf::from("/home/dev/"),
+        }]
+    );
+    h.send(Msg::DirListed {
+        text: "~/da".into(),
+        entries: listing(&["data/", "notes.txt", ".dash"]),
+    });
+    assert_eq!(prompt_of(&h).input.text, "~/data/");
+    // Several matches: the first Tab completes the common part, the second lists them.
+    let [Effect::ListDir { dir, .. }] = &h.key("tab")[..] else {
+        panic!()
+    };
+    assert_eq!(dir, &PathBuf::from("/home/dev/data/"));
+    let files = listing(&["users_2023.csv", "users_2024.csv", "orders.csv", ".users"]);
+    h.send(Msg::DirListed {
+        text: "~/data/".into(),
+        entries: files.clone(),
+    });
+    assert_eq!(prompt_of(&h).input.text, "~/data/");
+    assert!(prompt_of(&h).candidates.is_empty());
+    h.key("tab");
+    h.send(Msg::DirListed {
+        text: "~/data/".into(),
+        entries: files.clone(),
+    });
+    assert_eq!(
+        prompt_of(&h).candidates,
+        ["orders.csv", "users_2023.csv", "users_2024.csv"]
+    );
+    h.key("u");
+    assert!(prompt_of(&h).candidates.is_empty(), "typing hides the list");
+    h.key("tab");
+    h.send(Msg::DirListed {
+        text: "~/data/u".into(),
+        entries: files.clone(),
+    });
+    assert_eq!(prompt_of(&h).input.text, "~/data/users_202");
+    h.key("tab");
+    h.send(Msg::DirListed {
+        text: "~/data/users_202".into(),
+        entries: files.clone(),
+    });
+    assert_eq!(
+        prompt_of(&h).candidates,
+        ["users_2023.csv", "users_2024.csv"]
+    );
+    // A listing for text typed over since is stale.
+    h.key("3");
+    h.send(Msg::DirListed {
+        text: "~/data/users_202".into(),
+        entries: listing(&["users_2020.csv"]),
+    });
+    assert_eq!(prompt_of(&h).input.text, "~/data/users_2023");
+    // A folder that cannot be read says so in the prompt.
+    h.key("tab");
+    h.send(Msg::DirListed {
+        text: "~/data/users_2023".into(),
+        entries: Err("Cannot list '/home/dev/data/' (Permission denied).".into()),
+    });
+    assert_eq!(
+        prompt_of(&h).error.as_deref(),
+        Some("Cannot list '/home/dev/data/' (Permission denied).")
+    );
+    assert_eq!(
+        h.key("enter"),
+        vec![Effect::Import {
+            path: PathBuf::from("/home/dev/data/users_2023"),
+            table: None,
+            append: false,
+        }]
+    );
+}
+
+#[test]
+fn export_over_an_existing_file_asks_and_defaults_to_no() {
+    let mut h = Harness::new(80, 24);
+    h.key("e");
+    let first = h.key("enter");
+    let out = PathBuf::from("/home/dev/work/customers.csv");
+    assert_eq!(
+        first,
+        vec![Effect::Export {
+            table: "customers".into(),
+            path: out.clone(),
+            replace: false,
+        }]
+    );
+    h.send(Msg::ExportExists(out.clone()));
+    assert!(h.app.transfer.is_none());
+    assert_eq!(
+        prompt_of(&h).question,
+        Some(Question::Overwrite { path: out.clone() })
+    );
+    // Other keys do not answer; Enter is No: back to the path, nothing written.
+    assert!(h.key("x").is_empty());
+    assert!(prompt_of(&h).question.is_some());
+    assert!(h.key("enter").is_empty());
+    assert!(prompt_of(&h).question.is_none());
+    assert_eq!(prompt_of(&h).input.text, "/home/dev/work/customers.csv");
+    h.key("enter");
+    h.send(Msg::ExportExists(out.clone()));
+    assert_eq!(
+        h.key("y"),
+        vec![Effect::Export {
+            table: "customers".into(),
+            path: out.clone(),
+            replace: true,
+        }]
+    );
+    assert!(h.app.modal.is_none());
+    assert!(h.app.transfer.is_some());
+    // The query export asks the same.
+    h.send(Msg::TransferDone {
+        result: Ok("done".into()),
+        changed: Vec::new(),
+        relist: false,
+    });
+    h.query("SELECT 1");
+    h.key("e");
+    h.key("enter");
+    let q = PathBuf::from("/home/dev/work/query.csv");
+    h.send(Msg::ExportExists(q.clone()));
+    let [Effect::ExportQuery { path, replace, .. }] = &h.key("Y")[..] else {
+        panic!()
+    };
+    assert_eq!((path, *replace), (&q, true));
+}
+
+#[test]
+fn import_into_an_existing_table_asks_and_defaults_to_a_new_table() {
+    let mut h = Harness::new(80, 24);
+    h.key("i");
+    h.type_text("orders.csv");
+    h.key("enter");
+    let file = PathBuf::from("/home/dev/work/orders.csv");
+    let asked = Msg::ImportWouldAppend {
+        path: file.clone(),
+        table: "orders".into(),
+        columns: 4,
+        new_table: "orders_2".into(),
+    };
+    h.send(asked.clone());
+    assert!(matches!(
+        &prompt_of(&h).question,
+        Some(Question::Append { new_table, columns: 4, .. }) if new_table == "orders_2"
+    ));
+    // Esc goes back to the path.
+    assert!(h.key("esc").is_empty());
+    assert!(prompt_of(&h).question.is_none());
+    h.key("enter");
+    h.send(asked.clone());
+    assert_eq!(
+        h.key("enter"),
+        vec![Effect::Import {
+            path: file.clone(),
+            table: Some("orders_2".into()),
+            append: false,
+        }]
+    );
+    h.send(asked.clone());
+    assert_eq!(
+        h.key("a"),
+        vec![Effect::Import {
+            path: file.clone(),
+            table: None,
+            append: true,
+        }]
+    );
+    // Cancelled while it was being read: nothing is asked.
+    assert_eq!(h.key("x"), vec![Effect::CancelTransfer]);
+    h.send(asked);
+    assert!(h.app.modal.is_none());
+    assert!(h.app.transfer.is_none());
 }
 
 #[test]
@@ -1753,23 +2029,30 @@ fn e_on_a_result_exports_every_row_to_the_path_typed() {
     let Some(Modal::Prompt(p)) = &h.app.modal else {
         panic!("{:?}", h.app.modal)
     };
-    assert_eq!(p.input.text, "query.csv");
+    assert_eq!(p.input.text, "/home/dev/work/query.csv");
     assert!(matches!(&p.kind, PromptKind::ExportQuery { .. }));
     let path = h._dir.path().join("eight.csv");
     h.key("ctrl-u");
     h.type_text(&path.display().to_string());
     let effects = h.key("enter");
-    let [Effect::ExportQuery { sql, path: typed }] = &effects[..] else {
+    let [
+        Effect::ExportQuery {
+            sql,
+            path: typed,
+            replace: false,
+        },
+    ] = &effects[..]
+    else {
         panic!("{effects:?}")
     };
     assert_eq!(sql, "SELECT id, note FROM customers WHERE id <= 8");
-    assert_eq!(typed, &path.display().to_string());
+    assert_eq!(typed, &path);
     assert!(h.app.transfer.is_some());
     assert!(h.key("e").is_empty(), "one transfer at a time");
     // What the query thread does with it: every row, beyond the cap.
     let n = h
         .session
-        .export_csv_file(sql, &path, &QueryControl::new())
+        .export_csv_file(sql, &path, &QueryControl::new(), false)
         .expect("export");
     assert_eq!(n, 8);
     let text = std::fs::read_to_string(&path).expect("csv");
@@ -2184,6 +2467,57 @@ fn a_finished_run_says_what_the_gate_turned_away() {
         "{:?}",
         h.toasts()
     );
+}
+
+#[test]
+fn screen_path_completion() {
+    screens("path_completion", |w, h| {
+        let mut x = Harness::new(w, h);
+        x.key("i");
+        x.type_text("~/data/");
+        let names: Vec<String> = (1..=40).map(|i| format!("export_{i:02}.csv")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        for _ in 0..2 {
+            let text = prompt_of(&x).input.text.clone();
+            x.key("tab");
+            x.send(Msg::DirListed {
+                text,
+                entries: listing(&names),
+            });
+        }
+        assert_eq!(prompt_of(&x).candidates.len(), 40);
+        x
+    });
+}
+
+#[test]
+fn screen_overwrite_question() {
+    screens("overwrite_question", |w, h| {
+        let mut x = Harness::new(w, h);
+        x.key("e");
+        x.key("enter");
+        x.send(Msg::ExportExists(PathBuf::from(
+            "/home/dev/work/customers.csv",
+        )));
+        x
+    });
+}
+
+#[test]
+fn screen_append_question() {
+    screens("append_question", |w, h| {
+        let mut x = Harness::new(w, h);
+        x.key("i");
+        x.type_text("~/orders.csv");
+        x.key("enter");
+        x.send(Msg::ImportWouldAppend {
+            path: PathBuf::from("/home/dev/orders.csv"),
+            table: "orders".into(),
+            columns: 4,
+            new_table: "orders_2".into(),
+        });
+        x
+    });
 }
 
 #[test]

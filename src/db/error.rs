@@ -54,6 +54,14 @@ pub enum DbError {
     #[error("{0}")]
     Refused(String),
 
+    /// An export's file exists and replacing was not asked for: the caller may
+    /// ask whether to replace it.
+    #[error(
+        "'{}' exists already. Choose another file name, or delete it first. Nothing was exported.",
+        path.display()
+    )]
+    FileExists { path: std::path::PathBuf },
+
     /// Undo cannot act on the operation it looked at (its table renamed, its rows edited
     /// or gone). It never moves on to an older one by itself; the caller offers the
     /// history, or clearing this record.

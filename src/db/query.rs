@@ -223,6 +223,12 @@ pub enum QueryError {
     #[error("Cannot write the export to '{path}': {detail}.")]
     Export { path: String, detail: String },
 
+    /// The export's file exists and replacing was not asked for.
+    #[error(
+        "Cannot write the export to '{path}': a file of that name exists already; choose another name or delete it first."
+    )]
+    FileExists { path: String },
+
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -605,12 +611,14 @@ impl QuerySession {
     /// Exports the full result of `sql` to a CSV file. The file appears only
     /// when the export is complete (written beside it, then renamed); a
     /// cancelled or failed export leaves nothing behind. Refuses to write
-    /// over the database itself or its journal files.
+    /// over the database itself or its journal files, and over rowsmith's own
+    /// files; replaces another file only when `replace` says so.
     pub fn export_csv_file(
         &self,
         sql: &str,
         path: &Path,
         control: &QueryControl,
+        replace: bool,
     ) -> Result<u64, QueryError> {
         let shown = path.display().to_string();
         if self.is_database_file(path) {
@@ -619,13 +627,14 @@ impl QuerySession {
                 detail: "that is the database itself; choose another file name".into(),
             });
         }
-        if path.exists() {
+        if is_own_file(path) {
             return Err(QueryError::Export {
                 path: shown,
-                detail:
-                    "a file of that name exists already; choose another name or delete it first"
-                        .into(),
+                detail: "that is one of rowsmith's own files (its data directory holds the undo journal and the query history); choose another file name".into(),
             });
+        }
+        if path.exists() && !replace {
+            return Err(QueryError::FileExists { path: shown });
         }
         // A refused or broken statement never touches the file system.
         self.check(sql)?;
@@ -834,6 +843,17 @@ fn column_names(stmt: &Statement<'_>) -> Vec<String> {
         .into_iter()
         .map(str::to_string)
         .collect()
+}
+
+/// Whether `path` lies in rowsmith's data directory (the undo journal, the query history).
+fn is_own_file(path: &Path) -> bool {
+    match (
+        std::fs::canonicalize(path),
+        crate::paths::data_dir().and_then(|d| std::fs::canonicalize(d).map_err(|e| e.to_string())),
+    ) {
+        (Ok(path), Ok(data)) => path.starts_with(data),
+        _ => false,
+    }
 }
 
 fn partial_path(path: &Path) -> PathBuf {

@@ -6,6 +6,8 @@
 //! runtime (`run.rs`) carries out. No IO happens here, so every transition is
 //! a plain unit test.
 
+use std::path::PathBuf;
+
 use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
@@ -17,8 +19,9 @@ use super::keys::{Action, Keymap, Pane};
 use super::layout;
 use super::modal::{
     CellView, Confirm, ConfirmKind, GenDialog, GenField, GenSpec, History, Input, Modal, Preview,
-    Prompt, PromptKind, ProviderOption, UndoTarget,
+    Prompt, PromptKind, ProviderOption, Question, UndoTarget,
 };
+use super::paths::{Entry, Places};
 use super::query::{HeadKind, QueryFail, QueryLine, QueryRun, Results, Translated, head_lines};
 use super::theme::Theme;
 use crate::db::browse::{Key, Page};
@@ -75,6 +78,8 @@ pub struct Options {
     pub ask: Result<String, String>,
     /// The time of day for the message log (`HH:MM:SS`).
     pub clock: fn() -> String,
+    /// Where typed paths start: the launch directory and the home.
+    pub places: Places,
 }
 
 /// A table's row count as far as it is known.
@@ -114,6 +119,8 @@ pub struct Transfer {
     pub label: String,
     pub done: u64,
     pub total: Option<u64>,
+    /// The prompt it came from: reopened, path kept, on a failure or a question.
+    pub prompt: Option<Prompt>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,6 +175,7 @@ pub struct App {
     pub theme: Theme,
     pub size: (u16, u16),
     pub ask: Result<String, String>,
+    pub places: Places,
 
     pub tables: Vec<TableEntry>,
     /// The list could not be read: one sentence.
@@ -282,6 +290,20 @@ pub enum Msg {
         changed: Vec<String>,
         relist: bool,
     },
+    /// An export stopped before writing: its file exists.
+    ExportExists(PathBuf),
+    /// An import stopped before writing: it would append to `table`.
+    ImportWouldAppend {
+        path: PathBuf,
+        table: String,
+        columns: usize,
+        new_table: String,
+    },
+    /// The entries of a directory, to complete `text` in the open prompt.
+    DirListed {
+        text: String,
+        entries: Result<Vec<Entry>, String>,
+    },
     /// The database worker stopped; nothing more can be read.
     WorkerGone(String),
     /// Text pasted into the terminal.
@@ -339,10 +361,21 @@ pub enum Effect {
     Forget(i64),
     Export {
         table: String,
-        path: String,
+        path: PathBuf,
+        /// Replace the file if it exists (the user said yes).
+        replace: bool,
     },
     Import {
-        path: String,
+        path: PathBuf,
+        /// The table to import into; by default named after the file.
+        table: Option<String>,
+        /// Append to an existing table without asking (the user chose it).
+        append: bool,
+    },
+    /// List a directory's entries for Tab completion of `text`.
+    ListDir {
+        text: String,
+        dir: PathBuf,
     },
     PreviewDrop(String),
     Drop(String),
@@ -367,7 +400,8 @@ pub enum Effect {
     /// Write the whole result of `sql` to a CSV file.
     ExportQuery {
         sql: String,
-        path: String,
+        path: PathBuf,
+        replace: bool,
     },
     Quit,
 }
@@ -389,6 +423,7 @@ impl App {
             theme: options.theme,
             size: options.size,
             ask: options.ask,
+            places: options.places,
             tables: Vec::new(),
             list_error: None,
             listed: false,
@@ -687,6 +722,14 @@ fn transition(app: &mut App, msg: Msg) -> Vec<Effect> {
             changed,
             relist,
         } => on_transfer_done(app, result, changed, relist),
+        Msg::ExportExists(path) => on_export_exists(app, path),
+        Msg::ImportWouldAppend {
+            path,
+            table,
+            columns,
+            new_table,
+        } => on_import_would_append(app, path, table, columns, new_table),
+        Msg::DirListed { text, entries } => on_dir_listed(app, &text, entries),
         Msg::WorkerGone(message) => {
             app.query = None;
             app.popup("The database stopped answering", message);

@@ -10,6 +10,7 @@ pub mod keys;
 pub mod layout;
 pub mod line;
 pub mod modal;
+pub mod paths;
 pub mod queries;
 pub mod query;
 pub mod query_worker;

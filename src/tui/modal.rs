@@ -3,6 +3,8 @@
 //! whole-cell viewer and the undo history. State only; `app` decides what their
 //! keys do.
 
+use std::path::PathBuf;
+
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::{Map, Value as Json};
 
@@ -87,6 +89,21 @@ pub enum PromptKind {
     },
 }
 
+/// A question about the path, asked in the prompt before anything is written.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Question {
+    /// The export's file exists: replace it? (default no)
+    Overwrite { path: PathBuf },
+    /// The imported file's table exists: append to it, or import as a new
+    /// table? (default: the new table)
+    Append {
+        path: PathBuf,
+        table: String,
+        columns: usize,
+        new_table: String,
+    },
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prompt {
     pub kind: PromptKind,
@@ -94,6 +111,29 @@ pub struct Prompt {
     pub label: String,
     pub input: Input,
     pub note: Option<String>,
+    /// Why the last try failed: the prompt reopens with it, the path kept to mend.
+    pub error: Option<String>,
+    /// The names that complete the path, shown after a second Tab.
+    pub candidates: Vec<String>,
+    /// The text a Tab left ambiguous: another Tab on it shows the candidates.
+    pub listable: Option<String>,
+    pub question: Option<Question>,
+}
+
+impl Prompt {
+    pub fn new(kind: PromptKind, title: String, label: &str, text: String) -> Self {
+        Self {
+            kind,
+            title,
+            label: label.into(),
+            input: Input::new(text),
+            note: None,
+            error: None,
+            candidates: Vec::new(),
+            listable: None,
+            question: None,
+        }
+    }
 }
 
 /// Everything a generation needs to know, from `g` or the dialog.

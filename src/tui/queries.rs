@@ -126,7 +126,7 @@ impl Queries {
     }
 
     /// Writes a result to CSV on the query thread; `cancel` is the transfer's flag.
-    pub fn export(&mut self, sql: String, path: PathBuf, cancel: CancelFlag) {
+    pub fn export(&mut self, sql: String, path: PathBuf, replace: bool, cancel: CancelFlag) {
         let control = QueryControl::with_cancel(cancel);
         let poller = self.poll(control.clone(), |rows| Msg::TransferProgress {
             done: rows,
@@ -135,8 +135,12 @@ impl Queries {
         if let Some(old) = self.exporting.replace(poller) {
             old.abort();
         }
-        self.worker
-            .send(QueryRequest::Export { sql, path, control });
+        self.worker.send(QueryRequest::Export {
+            sql,
+            path,
+            replace,
+            control,
+        });
     }
 
     /// Sends `msg(rows)` whenever the count of rows so far changes.
@@ -173,7 +177,7 @@ impl Queries {
                     poller.abort();
                 }
             }
-            Msg::TransferDone { .. } => {
+            Msg::TransferDone { .. } | Msg::ExportExists(_) => {
                 if let Some(poller) = self.exporting.take() {
                     poller.abort();
                 }

@@ -38,10 +38,12 @@ pub enum QueryRequest {
         typed: bool,
         control: QueryControl,
     },
-    /// Write the whole result to CSV (answers `Msg::TransferDone`).
+    /// Write the whole result to CSV (answers `Msg::TransferDone`, or
+    /// `Msg::ExportExists` when the file exists and `replace` is off).
     Export {
         sql: String,
         path: PathBuf,
+        replace: bool,
         control: QueryControl,
     },
 }
@@ -162,18 +164,27 @@ impl Worker {
                 let result = result.map_err(|e| QueryFail::from_error(e, typed));
                 self.send(Msg::QueryDone { id, result });
             }
-            QueryRequest::Export { sql, path, control } => {
+            QueryRequest::Export {
+                sql,
+                path,
+                replace,
+                control,
+            } => {
                 let shown = path.display().to_string();
                 let result = self
                     .session()
-                    .and_then(|s| s.export_csv_file(&sql, &path, &control))
-                    .map(|n| {
-                        format!(
-                            "Exported {} {} of the query result to {shown}.",
-                            thousands(n),
-                            rows_word(n)
-                        )
-                    });
+                    .and_then(|s| s.export_csv_file(&sql, &path, &control, replace));
+                if let Err(QueryError::FileExists { .. }) = &result {
+                    self.send(Msg::ExportExists(path));
+                    return;
+                }
+                let result = result.map(|n| {
+                    format!(
+                        "Exported {} {} of the query result to {shown}.",
+                        thousands(n),
+                        rows_word(n)
+                    )
+                });
                 let result = result.map_err(|e| match e {
                     QueryError::Cancelled => {
                         "Cancelled the export of the query result; no file was written.".to_string()

@@ -28,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 use super::app::{App, Effect, Msg, Options, update};
 use super::keys::Keymap;
 use super::modal::{GenSpec, ProviderOption};
+use super::paths::{Entry, Places};
 use super::queries::Queries;
 use super::query_worker::{QuerySetup, QueryWorker};
 use super::theme::Theme;
@@ -114,6 +115,7 @@ pub fn run(launch: Launch, config: &Config) -> TuiResult {
         size,
         ask: asker.as_ref().map(Client::describe).map_err(Clone::clone),
         clock: utc_clock,
+        places: places(),
     });
     let context = Context {
         config: config.clone(),
@@ -160,6 +162,15 @@ fn utc_clock() -> String {
 
 /// The model that answers plain-language questions, or the sentence saying
 /// how to configure one.
+/// Where typed paths start: read once here, so `update` stays free of IO.
+fn places() -> Places {
+    Places {
+        // No launch directory (it was deleted): `/` still gives absolute paths.
+        launch_dir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
+        home: directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf()),
+    }
+}
+
 fn question_client(config: &Config) -> Result<Client, String> {
     let selection = crate::llm::select(config).map_err(|e| e.to_string())?;
     crate::ask::require_client(&selection)
@@ -282,23 +293,35 @@ impl Effects {
             Effect::Forget(id) => self.worker.send(Request::Forget(id)),
             Effect::PreviewDrop(table) => self.worker.send(Request::DropPreview(table)),
             Effect::Drop(table) => self.worker.send(Request::Drop(table)),
-            Effect::Export { table, path } => {
+            Effect::Export {
+                table,
+                path,
+                replace,
+            } => {
                 let cancel = CancelFlag::new();
                 self.transfer = Some(cancel.clone());
                 self.worker.send(Request::Export {
                     table,
-                    path: PathBuf::from(path),
+                    path,
+                    replace,
                     cancel,
                 });
             }
-            Effect::Import { path } => {
+            Effect::Import {
+                path,
+                table,
+                append,
+            } => {
                 let cancel = CancelFlag::new();
                 self.transfer = Some(cancel.clone());
                 self.worker.send(Request::Import {
-                    path: PathBuf::from(path),
+                    path,
+                    table,
+                    append,
                     cancel,
                 });
             }
+            Effect::ListDir { text, dir } => list_dir(self.tx.clone(), text, dir),
             Effect::CancelTransfer => {
                 if let Some(flag) = &self.transfer {
                     flag.cancel();
@@ -308,10 +331,10 @@ impl Effects {
             Effect::Ask { id, question } => self.queries.ask(id, question),
             Effect::RunQuery { id, input, sql } => self.queries.run(id, input, sql),
             Effect::CancelQuery(id) => self.queries.cancel(id),
-            Effect::ExportQuery { sql, path } => {
+            Effect::ExportQuery { sql, path, replace } => {
                 let cancel = CancelFlag::new();
                 self.transfer = Some(cancel.clone());
-                self.queries.export(sql, PathBuf::from(path), cancel);
+                self.queries.export(sql, path, replace, cancel);
             }
             Effect::Copy(text) => copy_to_clipboard(&text),
             Effect::Quit => {}
@@ -428,6 +451,29 @@ impl Effects {
     }
 }
 
+/// The most entries one Tab reads: a huge directory must not stall completion.
+const LIST_DIR_LIMIT: usize = 10_000;
+
+/// Reads one directory for Tab completion on a blocking thread (a network
+/// mount can take its time), answering `Msg::DirListed`.
+fn list_dir(tx: UnboundedSender<Msg>, text: String, dir: PathBuf) {
+    tokio::task::spawn_blocking(move || {
+        let entries = std::fs::read_dir(&dir)
+            .map(|read| {
+                read.filter_map(Result::ok)
+                    .take(LIST_DIR_LIMIT)
+                    .map(|e| Entry {
+                        name: e.file_name().to_string_lossy().into_owned(),
+                        // Follows links: a link to a folder completes as a folder.
+                        dir: std::fs::metadata(e.path()).is_ok_and(|m| m.is_dir()),
+                    })
+                    .collect()
+            })
+            .map_err(|e| format!("Cannot list '{}' ({e}).", dir.display()));
+        let _ = tx.send(Msg::DirListed { text, entries });
+    });
+}
+
 fn to_msg(event: TermEvent) -> Option<Msg> {
     match event {
         TermEvent::Key(key) if key.kind != KeyEventKind::Release => Some(Msg::Key(key)),
@@ -485,7 +531,9 @@ async fn event_loop(
         {
             effects.jobs.remove(job);
         }
-        if let Msg::TransferDone { .. } = &msg {
+        if let Msg::TransferDone { .. } | Msg::ExportExists(_) | Msg::ImportWouldAppend { .. } =
+            &msg
+        {
             effects.transfer = None;
         }
         effects.queries.seen(&msg);

@@ -22,7 +22,7 @@ use crate::db::catalog::{
     ObjectKind, ObjectSummary, TableInfo, list_objects, row_count, table_info,
 };
 use crate::db::journal::{Journal, OperationId};
-use crate::db::transfer::{self, ExportOptions, ImportOptions, Progress};
+use crate::db::transfer::{self, ExportOptions, ImportOptions, ImportStep, Progress};
 use crate::db::undo::{Target, forget, list, preview, undo};
 use crate::db::{CancelFlag, Database, DbError};
 use crate::generate::job::rows_word;
@@ -52,10 +52,16 @@ pub enum Request {
     Export {
         table: String,
         path: PathBuf,
+        /// The user agreed to replace the file.
+        replace: bool,
         cancel: CancelFlag,
     },
     Import {
         path: PathBuf,
+        /// By default the table named after the file.
+        table: Option<String>,
+        /// Append to an existing table; otherwise ask first (`Msg::ImportWouldAppend`).
+        append: bool,
         cancel: CancelFlag,
     },
 }
@@ -354,6 +360,7 @@ impl Worker {
             Request::Export {
                 table,
                 path,
+                replace,
                 cancel,
             } => {
                 let tx = self.tx.clone();
@@ -363,12 +370,12 @@ impl Worker {
                         total: p.total_rows,
                     });
                 };
-                // Never replace a file from the app: the prompt shows the path,
-                // and the refusal says to choose another.
+                // A file is replaced only once the user said yes to the question
+                // `Msg::ExportExists` brings up; rowsmith's own files never are.
                 let options = ExportOptions {
                     cancel,
                     progress_every: 5_000,
-                    replace: false,
+                    replace,
                     neutralize_formulas: false,
                 };
                 let result =
@@ -386,13 +393,22 @@ impl Worker {
                             )
                         },
                     );
+                if let Err(DbError::FileExists { path }) = result {
+                    self.send(Msg::ExportExists(path));
+                    return;
+                }
                 self.send(Msg::TransferDone {
                     result: result.map_err(|e| e.to_string()),
                     changed: Vec::new(),
                     relist: false,
                 });
             }
-            Request::Import { path, cancel } => {
+            Request::Import {
+                path,
+                table,
+                append,
+                cancel,
+            } => {
                 let tx = self.tx.clone();
                 let mut progress = |p: Progress| {
                     let _ = tx.send(Msg::TransferProgress {
@@ -403,16 +419,31 @@ impl Worker {
                 let max_record_bytes = self.max_record_bytes;
                 let result = self.with_journal(|db, journal| {
                     let options = ImportOptions {
+                        table,
                         journal: Some(journal),
                         cancel,
                         progress_every: 5_000,
                         max_record_bytes,
                         ..ImportOptions::default()
                     };
-                    transfer::import_file(db, &path, &options, &mut progress)
+                    if append {
+                        transfer::import_file(db, &path, &options, &mut progress)
+                            .map(ImportStep::Imported)
+                    } else {
+                        transfer::import_unless_appending(db, &path, &options, &mut progress)
+                    }
                 });
                 let (result, changed, relist) = match result {
-                    Ok(o) => {
+                    Ok(ImportStep::WouldAppend { plan, free_name }) => {
+                        self.send(Msg::ImportWouldAppend {
+                            path,
+                            table: plan.table,
+                            columns: plan.columns.len(),
+                            new_table: free_name,
+                        });
+                        return;
+                    }
+                    Ok(ImportStep::Imported(o)) => {
                         self.infos.remove(&o.table);
                         let sentence = if o.created {
                             format!(

@@ -127,10 +127,9 @@ pub fn export_statement(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ExportOutcome, DbError> {
     if !options.replace && dest.exists() {
-        return Err(DbError::Refused(format!(
-            "'{}' exists already. Choose another file name, or delete it first. Nothing was exported.",
-            dest.display()
-        )));
+        return Err(DbError::FileExists {
+            path: dest.to_path_buf(),
+        });
     }
     let mut file = TempFile::create(dest)?;
     let mut outcome = {

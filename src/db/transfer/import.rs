@@ -107,6 +107,57 @@ pub fn import_file(
     apply_import(db, &plan, options, progress)
 }
 
+/// What [`import_unless_appending`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ImportStep {
+    Imported(ImportOutcome),
+    /// The file's table exists and its columns fit: nothing was imported, so
+    /// the caller can ask whether to append, or to make the table `free_name`.
+    WouldAppend {
+        plan: ImportPlan,
+        free_name: String,
+    },
+}
+
+/// Imports like [`import_file`] when that makes a new table. When it would
+/// append to an existing table, nothing changes: the plan comes back with a
+/// free name for a new table, so an app can ask first instead of appending
+/// silently. (A pipe is read once: asking about one leaves nothing to import.)
+pub fn import_unless_appending(
+    db: &mut Database,
+    file: &Path,
+    options: &ImportOptions<'_>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ImportStep, DbError> {
+    db.require_writable()?;
+    let spooled = super::spool::spool_if_stream(file, options.max_record_bytes)?;
+    let read = spooled.as_ref().map_or(file, |s| s.file.as_path());
+    let plan = plan_import(db, read, options, progress)?;
+    if !plan.create {
+        let free_name = free_table_name(db, &plan.table)?;
+        return Ok(ImportStep::WouldAppend { plan, free_name });
+    }
+    apply_import(db, &plan, options, progress).map(ImportStep::Imported)
+}
+
+/// `base_2`, `base_3`, ...: the first name no table, view, index or trigger
+/// of the main schema uses (SQLite compares names without ASCII case).
+pub fn free_table_name(db: &Database, base: &str) -> Result<String, DbError> {
+    let mut stmt = db
+        .conn()
+        .prepare("SELECT 1 FROM main.sqlite_schema WHERE name = ?1 COLLATE NOCASE")
+        .map_err(|e| db.err(e))?;
+    for n in 2..=u32::MAX {
+        let name = format!("{base}_{n}");
+        if !stmt.exists([&name]).map_err(|e| db.err(e))? {
+            return Ok(name);
+        }
+    }
+    Err(DbError::Refused(format!(
+        "Every name from '{base}_2' on is taken; import the file under another name."
+    )))
+}
+
 /// Reads the file once and works out what importing it would do: which
 /// table, new or appended to, and each column's name and type. Nothing in
 /// the database changes.

@@ -84,7 +84,8 @@ pub use export::{
     export_table, export_table_to, write_csv,
 };
 pub use import::{
-    ImportOptions, ImportOutcome, ImportPlan, PlannedColumn, import_file, plan_import,
+    ImportOptions, ImportOutcome, ImportPlan, ImportStep, PlannedColumn, free_table_name,
+    import_file, import_unless_appending, plan_import,
 };
 pub use infer::InferredType;
 pub use names::{export_file_name, table_name_for};

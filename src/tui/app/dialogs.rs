@@ -119,6 +119,7 @@ pub(super) fn on_confirm_key(
                         label: format!("delete of '{table}'"),
                         done: 0,
                         total: None,
+                        prompt: None,
                     });
                     vec![Effect::Drop(table)]
                 }
@@ -138,46 +139,209 @@ pub(super) fn on_prompt_key(
     mut prompt: Prompt,
     key: KeyEvent,
 ) -> (Option<Modal>, Vec<Effect>) {
+    if let Some(question) = prompt.question.take() {
+        return on_question_key(app, prompt, question, key);
+    }
     match key.code {
         KeyCode::Esc => (None, Vec::new()),
+        KeyCode::Tab => {
+            let text = prompt.input.text.clone();
+            let dir = app.places.listing_dir(&text);
+            (
+                Some(Modal::Prompt(prompt)),
+                vec![Effect::ListDir { text, dir }],
+            )
+        }
         KeyCode::Enter => {
-            let path = prompt.input.text.trim().to_string();
-            if path.is_empty() {
-                prompt.note = Some("Type a file path first.".into());
+            let typed = prompt.input.text.trim();
+            if typed.is_empty() {
+                prompt.error = Some("Type a file path first.".into());
                 return (Some(Modal::Prompt(prompt)), Vec::new());
             }
-            match prompt.kind {
-                PromptKind::Export { table } => {
-                    app.transfer = Some(Transfer {
-                        label: format!("export of '{table}'"),
-                        done: 0,
-                        total: app.count_of(&table),
-                    });
-                    (None, vec![Effect::Export { table, path }])
-                }
-                PromptKind::ExportQuery { sql } => {
-                    app.transfer = Some(Transfer {
-                        label: "export of the query result".into(),
-                        done: 0,
-                        total: None,
-                    });
-                    (None, vec![Effect::ExportQuery { sql, path }])
-                }
-                PromptKind::Import => {
-                    app.transfer = Some(Transfer {
-                        label: format!("import of '{path}'"),
-                        done: 0,
-                        total: None,
-                    });
-                    (None, vec![Effect::Import { path }])
-                }
-            }
+            let path = app.places.resolve(typed);
+            let effect = match &prompt.kind {
+                PromptKind::Export { table } => Effect::Export {
+                    table: table.clone(),
+                    path,
+                    replace: false,
+                },
+                PromptKind::ExportQuery { sql } => Effect::ExportQuery {
+                    sql: sql.clone(),
+                    path,
+                    replace: false,
+                },
+                PromptKind::Import => Effect::Import {
+                    path,
+                    table: None,
+                    append: false,
+                },
+            };
+            start_transfer(app, prompt, effect)
         }
         _ => {
-            prompt.input.edit(&key);
+            if prompt.input.edit(&key) {
+                prompt.error = None;
+                prompt.candidates.clear();
+                prompt.listable = None;
+            }
             (Some(Modal::Prompt(prompt)), Vec::new())
         }
     }
+}
+
+/// The keys of a question asked in a prompt: the answer starts the transfer,
+/// or goes back to the path.
+fn on_question_key(
+    app: &mut App,
+    mut prompt: Prompt,
+    question: Question,
+    key: KeyEvent,
+) -> (Option<Modal>, Vec<Effect>) {
+    let back = |prompt: Prompt| (Some(Modal::Prompt(prompt)), Vec::new());
+    let effect = match (&question, key.code) {
+        (Question::Overwrite { path }, KeyCode::Char('y' | 'Y')) => match &prompt.kind {
+            PromptKind::Export { table } => Effect::Export {
+                table: table.clone(),
+                path: path.clone(),
+                replace: true,
+            },
+            PromptKind::ExportQuery { sql } => Effect::ExportQuery {
+                sql: sql.clone(),
+                path: path.clone(),
+                replace: true,
+            },
+            PromptKind::Import => return back(prompt),
+        },
+        // No is the default: Enter keeps the file.
+        (Question::Overwrite { .. }, KeyCode::Char('n' | 'N') | KeyCode::Enter | KeyCode::Esc) => {
+            return back(prompt);
+        }
+        (Question::Append { path, .. }, KeyCode::Char('a' | 'A')) => Effect::Import {
+            path: path.clone(),
+            table: None,
+            append: true,
+        },
+        // The new table is the default: appending is the one that cannot be taken back
+        // by deleting a table.
+        (
+            Question::Append {
+                path, new_table, ..
+            },
+            KeyCode::Char('n' | 'N') | KeyCode::Enter,
+        ) => Effect::Import {
+            path: path.clone(),
+            table: Some(new_table.clone()),
+            append: false,
+        },
+        (Question::Append { .. }, KeyCode::Esc) => return back(prompt),
+        _ => {
+            prompt.question = Some(question);
+            return back(prompt);
+        }
+    };
+    start_transfer(app, prompt, effect)
+}
+
+/// Starts the transfer a prompt asked for, keeping the prompt to reopen on a
+/// failure or a question.
+fn start_transfer(
+    app: &mut App,
+    mut prompt: Prompt,
+    effect: Effect,
+) -> (Option<Modal>, Vec<Effect>) {
+    let (label, total) = match &effect {
+        Effect::Export { table, .. } => (format!("export of '{table}'"), app.count_of(table)),
+        Effect::Import { path, .. } => (format!("import of '{}'", path.display()), None),
+        _ => ("export of the query result".to_string(), None),
+    };
+    prompt.error = None;
+    prompt.candidates.clear();
+    prompt.listable = None;
+    prompt.question = None;
+    app.transfer = Some(Transfer {
+        label,
+        done: 0,
+        total,
+        prompt: Some(prompt),
+    });
+    (None, vec![effect])
+}
+
+/// Takes back the prompt of the transfer that stopped, to ask or to show why.
+fn reopen(app: &mut App) -> Option<Prompt> {
+    app.transfer.take().and_then(|t| t.prompt)
+}
+
+pub(super) fn on_export_exists(app: &mut App, path: PathBuf) -> Vec<Effect> {
+    match reopen(app) {
+        Some(mut prompt) => {
+            prompt.question = Some(Question::Overwrite { path });
+            app.modal = Some(Modal::Prompt(prompt));
+        }
+        None => app.toast(
+            Level::Info,
+            format!("'{}' exists; nothing was exported.", path.display()),
+        ),
+    }
+    Vec::new()
+}
+
+pub(super) fn on_import_would_append(
+    app: &mut App,
+    path: PathBuf,
+    table: String,
+    columns: usize,
+    new_table: String,
+) -> Vec<Effect> {
+    match reopen(app) {
+        Some(mut prompt) => {
+            prompt.question = Some(Question::Append {
+                path,
+                table,
+                columns,
+                new_table,
+            });
+            app.modal = Some(Modal::Prompt(prompt));
+        }
+        None => app.toast(Level::Info, "Cancelled the import. Nothing was imported."),
+    }
+    Vec::new()
+}
+
+/// A directory's entries for the Tab pressed on `text`: complete, or on a
+/// second Tab that cannot complete further, list the candidates.
+pub(super) fn on_dir_listed(
+    app: &mut App,
+    text: &str,
+    entries: Result<Vec<Entry>, String>,
+) -> Vec<Effect> {
+    let Some(Modal::Prompt(p)) = app.modal.as_mut() else {
+        return Vec::new();
+    };
+    // Typed on since, or a question came up: this listing is stale.
+    if p.input.text != text || p.question.is_some() {
+        return Vec::new();
+    }
+    let entries = match entries {
+        Ok(e) => e,
+        Err(e) => {
+            p.error = Some(e);
+            return Vec::new();
+        }
+    };
+    let done = crate::tui::paths::complete(text, &entries);
+    if done.text != text {
+        p.input.text = done.text;
+        p.candidates.clear();
+        p.listable = (done.candidates.len() > 1).then(|| p.input.text.clone());
+    } else if done.candidates.len() > 1 {
+        if p.listable.as_deref() == Some(text) {
+            p.candidates = done.candidates;
+        } else {
+            p.listable = Some(text.to_string());
+        }
+    }
+    Vec::new()
 }
 
 pub(super) fn on_dialog_key(

@@ -250,31 +250,32 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             if busy_transfer(app) {
                 return Vec::new();
             }
-            app.modal = Some(Modal::Prompt(Prompt {
-                kind: PromptKind::Export {
+            let path = default_path(app, &file_stem_for(&table));
+            app.modal = Some(Modal::Prompt(Prompt::new(
+                PromptKind::Export {
                     table: table.clone(),
                 },
-                title: format!("Export '{table}'"),
-                label: "CSV file".into(),
-                input: Input::new(format!("{}.csv", file_stem_for(&table))),
-                note: None,
-            }));
+                format!("Export '{table}'"),
+                "CSV file",
+                path,
+            )));
             Vec::new()
         }
         Action::Import => {
             if read_only_refusal(app, action) || busy_transfer(app) {
                 return Vec::new();
             }
-            app.modal = Some(Modal::Prompt(Prompt {
-                kind: PromptKind::Import,
-                title: "Import a file".into(),
-                label: "CSV or JSON file".into(),
-                input: Input::default(),
-                note: Some(
-                    "A new table named after the file, or appended to the table of that name when its columns match."
-                        .into(),
-                ),
-            }));
+            let mut prompt = Prompt::new(
+                PromptKind::Import,
+                "Import a file".into(),
+                "CSV or JSON file",
+                String::new(),
+            );
+            prompt.note = Some(
+                "A new table named after the file; when a table of that name exists, you choose: append to it, or a new table."
+                    .into(),
+            );
+            app.modal = Some(Modal::Prompt(prompt));
             Vec::new()
         }
         Action::Delete => {
@@ -324,6 +325,15 @@ pub(super) fn busy_transfer(app: &mut App) -> bool {
 }
 
 /// A file name for a table: its name with path separators replaced.
+/// `<stem>.csv` in the launch directory, absolute so the user sees where it goes.
+pub(super) fn default_path(app: &App, stem: &str) -> String {
+    app.places
+        .launch_dir
+        .join(format!("{stem}.csv"))
+        .display()
+        .to_string()
+}
+
 pub(super) fn file_stem_for(table: &str) -> String {
     table
         .chars()
@@ -516,7 +526,9 @@ pub(super) fn cancel(app: &mut App) -> Vec<Effect> {
     if let Some(effects) = cancel_query(app) {
         return effects;
     }
-    if app.transfer.is_some() {
+    if let Some(t) = app.transfer.as_mut() {
+        // Given up on: nothing to reopen when it stops.
+        t.prompt = None;
         app.toast(Level::Info, "Cancelling…");
         return vec![Effect::CancelTransfer];
     }

@@ -274,12 +274,13 @@ pub(super) fn export_results(app: &mut App) -> Vec<Effect> {
     if busy_transfer(app) {
         return Vec::new();
     }
-    app.modal = Some(Modal::Prompt(Prompt {
-        kind: PromptKind::ExportQuery { sql },
-        title: "Export the query result".into(),
-        label: "CSV file".into(),
-        input: Input::new("query.csv"),
-        note: Some("Every row of the result is written, beyond the rows shown.".into()),
-    }));
+    let mut prompt = Prompt::new(
+        PromptKind::ExportQuery { sql },
+        "Export the query result".into(),
+        "CSV file",
+        default_path(app, "query"),
+    );
+    prompt.note = Some("Every row of the result is written, beyond the rows shown.".into());
+    app.modal = Some(Modal::Prompt(prompt));
     Vec::new()
 }

@@ -509,14 +509,21 @@ pub(super) fn on_transfer_done(
     changed: Vec<String>,
     relist: bool,
 ) -> Vec<Effect> {
-    let label = app
+    let (label, prompt) = app
         .transfer
         .take()
-        .map(|t| t.label)
-        .unwrap_or_else(|| "operation".into());
+        .map(|t| (t.label, t.prompt))
+        .unwrap_or_else(|| ("operation".into(), None));
     let mut effects = Vec::new();
     match result {
         Ok(sentence) => app.toast(Level::Success, sentence),
+        // The path typed stays, with why it failed, to be mended.
+        Err(message) if prompt.is_some() => {
+            if let Some(mut prompt) = prompt {
+                prompt.error = Some(crate::output::printable_lines(&message));
+                app.modal = Some(Modal::Prompt(prompt));
+            }
+        }
         Err(message) => {
             let mut title = label;
             if let Some(first) = title.get(..1) {

@@ -16,7 +16,9 @@ use crate::output::{cell, printable, thousands};
 use crate::tui::app::{App, Level};
 use crate::tui::layout::wrapped_lines;
 use crate::tui::layout::{centered, history_box, history_height, preview_box, preview_height};
-use crate::tui::modal::{CellView, Confirm, GenDialog, GenField, History, Modal, Preview, Prompt};
+use crate::tui::modal::{
+    CellView, Confirm, GenDialog, GenField, History, Modal, Preview, Prompt, Question,
+};
 use crate::tui::theme::Theme;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, modal: &Modal) {
@@ -110,15 +112,12 @@ fn confirm(frame: &mut Frame, area: Rect, theme: Theme, c: &Confirm) {
     );
 }
 
+/// Candidate lines shown under a prompt's input at most.
+const CANDIDATE_LINES: usize = 4;
+
 fn prompt(frame: &mut Frame, area: Rect, theme: Theme, p: &Prompt) {
     let width = area.width.saturating_sub(8).clamp(30, 72);
-    let note_lines = p
-        .note
-        .as_ref()
-        .map(|n| wrapped_lines(n, width as usize - 4) as u16 + 1)
-        .unwrap_or(0);
-    let rect = centered(area, width, 6 + note_lines);
-    frame.render_widget(Clear, rect);
+    let inner = (width as usize).saturating_sub(4).max(1);
     let room = (width as usize).saturating_sub(6);
     let text = &p.input.text;
     // Keep the end of a long path (where the cursor is) in view.
@@ -135,18 +134,117 @@ fn prompt(frame: &mut Frame, area: Rect, theme: Theme, p: &Prompt) {
             Span::styled("█", theme.key()),
         ]),
     ];
+    for packed in pack(&p.candidates, inner, CANDIDATE_LINES) {
+        lines.push(Line::styled(packed, theme.accent()));
+    }
     if let Some(note) = &p.note {
         lines.push(Line::from(""));
         lines.push(Line::styled(note.clone(), theme.dim()));
     }
+    if let Some(error) = &p.error {
+        lines.push(Line::from(""));
+        lines.push(Line::styled(error.clone(), theme.level(Level::Error)));
+    }
     lines.push(Line::from(""));
-    lines.push(Line::styled("Enter confirms · Esc cancels", theme.dim()));
+    match &p.question {
+        None => lines.push(Line::styled(
+            "Enter confirms · Tab completes · Esc cancels",
+            theme.dim(),
+        )),
+        Some(Question::Overwrite { path }) => {
+            lines.push(Line::styled(
+                format!(
+                    "'{}' exists: overwrite? (y/n)",
+                    printable(&path.display().to_string())
+                ),
+                theme.level(Level::Warning),
+            ));
+            lines.push(Line::styled(
+                "y replaces it · n or Enter keeps it and goes back",
+                theme.dim(),
+            ));
+        }
+        Some(Question::Append {
+            table,
+            columns,
+            new_table,
+            ..
+        }) => {
+            lines.push(Line::styled(
+                format!(
+                    "Append {columns} columns' rows to the existing table '{}', or import as a new table '{}'?",
+                    printable(table),
+                    printable(new_table)
+                ),
+                theme.level(Level::Warning),
+            ));
+            lines.push(Line::styled(
+                format!(
+                    "Enter or n: new table '{}' · a: append · Esc: back",
+                    printable(new_table)
+                ),
+                theme.dim(),
+            ));
+        }
+    }
+    let height: usize = lines
+        .iter()
+        .map(|l| wrapped_lines(&l.to_string(), inner))
+        .sum();
+    let rect = centered(area, width, height as u16 + 2);
+    frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
             .block(boxed(theme, &p.title, theme.border(true))),
         rect,
     );
+}
+
+/// Names side by side, two spaces apart, in at most `max_lines` lines of
+/// `room` columns; what does not fit is counted: "… 12 more".
+fn pack(names: &[String], room: usize, max_lines: usize) -> Vec<String> {
+    let width = |line: &[&str]| -> usize { line.iter().map(|n| n.width() + 2).sum() };
+    let mut lines: Vec<Vec<&str>> = Vec::new();
+    let mut shown = 0;
+    for name in names {
+        let full = lines
+            .last()
+            .is_none_or(|l| !l.is_empty() && width(l) + name.width() > room);
+        if full {
+            if lines.len() == max_lines {
+                break;
+            }
+            lines.push(Vec::new());
+        }
+        if let Some(line) = lines.last_mut() {
+            line.push(name);
+        }
+        shown += 1;
+    }
+    let mut out: Vec<String> = lines.iter().map(|l| l.join("  ")).collect();
+    if shown < names.len()
+        && let Some(last) = lines.last_mut()
+    {
+        // Make room on the last line for the count.
+        loop {
+            let more = format!("… {} more", names.len() - shown);
+            if last.is_empty() || width(last) + more.width() <= room {
+                let mut line = last.join("  ");
+                if !line.is_empty() {
+                    line.push_str("  ");
+                }
+                line.push_str(&more);
+                if let Some(slot) = out.last_mut() {
+                    *slot = line;
+                }
+                break;
+            }
+            last.pop();
+            shown -= 1;
+        }
+    }
+    out
 }
 
 fn generate(frame: &mut Frame, area: Rect, app: &App, d: &GenDialog) {
@@ -518,6 +616,39 @@ fn log(frame: &mut Frame, area: Rect, app: &App, scroll: u16) {
         frame.render_widget(
             Paragraph::new(keys),
             Rect::new(inner.x, inner.y + inner.height - 1, inner.width, 1),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pack;
+
+    fn names(n: usize) -> Vec<String> {
+        (1..=n).map(|i| format!("file{i:02}.csv")).collect()
+    }
+
+    #[test]
+    fn packs_names_side_by_side() {
+        assert_eq!(
+            pack(&names(3), 40, 4),
+            ["file01.csv  file02.csv  file03.csv"]
+        );
+        assert_eq!(
+            pack(&names(3), 24, 4),
+            ["file01.csv  file02.csv", "file03.csv"]
+        );
+        assert!(pack(&[], 40, 4).is_empty());
+    }
+
+    #[test]
+    fn counts_what_does_not_fit() {
+        let lines = pack(&names(20), 24, 2);
+        assert_eq!(lines, ["file01.csv  file02.csv", "file03.csv  … 17 more"]);
+        assert!(
+            lines
+                .iter()
+                .all(|l| unicode_width::UnicodeWidthStr::width(l.as_str()) <= 24)
         );
     }
 }
