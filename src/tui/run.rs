@@ -589,9 +589,25 @@ async fn event_loop(
             terminal.draw(|f| view::draw(f, &app))?;
         }
     }
+    let transferring = effects.transfer.is_some();
     effects.shutdown().await;
+    if transferring {
+        // The cancelled export or import cleans up after itself (its temp file, its
+        // transaction): wait for it to say so before the process ends.
+        let done = async {
+            while let Some(msg) = rx.recv().await {
+                if matches!(msg, Msg::TransferDone { .. }) {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(TRANSFER_GRACE, done).await;
+    }
     Ok(signalled)
 }
+
+/// How long quitting waits for a cancelled export or import to clean up.
+const TRANSFER_GRACE: Duration = Duration::from_secs(5);
 
 /// SIGTERM and SIGHUP (a closed SSH session) quit cleanly, like Ctrl-C; the channel
 /// carries the signal's number for the exit status.
