@@ -832,6 +832,30 @@ fn the_selection_stays_put_through_filters_deletes_and_imports() {
 }
 
 #[test]
+fn y_copies_the_cell_and_shift_y_the_row() {
+    let mut h = Harness::new(100, 30);
+    h.key("enter");
+    h.key("right");
+    match h.key("y").as_slice() {
+        [Effect::Copy(text)] => assert_eq!(text, "Customer 1"),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        h.toasts()
+            .last()
+            .is_some_and(|t| t.starts_with("Copied name (10 characters)"))
+    );
+    match h.key("Y").as_slice() {
+        [Effect::Copy(text)] => {
+            let row: serde_json::Value = serde_json::from_str(text).unwrap();
+            assert_eq!(row["name"], "Customer 1");
+            assert_eq!(row["id"], 1);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn the_quit_question_follows_the_work_that_still_runs() {
     let mut h = Harness::new(80, 24);
     let id = job_id(&h.key("g"));

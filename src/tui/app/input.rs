@@ -163,6 +163,8 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             show_selected(app, was != Mode::Rows)
         }
         Action::ViewCell => view_cell(app),
+        Action::CopyCell => copy_cell(app, false),
+        Action::CopyRow => copy_cell(app, true),
         Action::Schema => {
             app.mode = if app.mode == Mode::Schema {
                 Mode::Rows
@@ -423,6 +425,54 @@ pub(super) fn view_cell(app: &mut App) -> Vec<Effect> {
         scroll: 0,
     }));
     Vec::new()
+}
+
+/// `y` / `Y`: the selected cell, or its whole row as one JSON object, onto the clipboard.
+pub(super) fn copy_cell(app: &mut App, whole_row: bool) -> Vec<Effect> {
+    let Some(g) = app.active_grid() else {
+        return Vec::new();
+    };
+    let Some(row) = g.current() else {
+        return Vec::new();
+    };
+    let cut = if whole_row {
+        (0..row.values.len()).any(|i| row.cut_len(i).is_some())
+    } else {
+        row.cut_len(g.col).is_some()
+    };
+    if cut {
+        app.toast(
+            Level::Warning,
+            "That value is longer than the grid holds (query.max_cell_bytes); v shows it whole, export writes it whole.",
+        );
+        return Vec::new();
+    }
+    let (text, what) = if whole_row {
+        let object: serde_json::Map<String, serde_json::Value> = g
+            .columns
+            .iter()
+            .zip(&row.values)
+            .map(|(c, v)| (c.clone(), crate::db::value::to_json(v)))
+            .collect();
+        (
+            serde_json::Value::Object(object).to_string(),
+            "the row".to_string(),
+        )
+    } else {
+        let Some(value) = row.values.get(g.col) else {
+            return Vec::new();
+        };
+        let column = g.columns.get(g.col).cloned().unwrap_or_default();
+        (full_text(value), column)
+    };
+    app.toast(
+        Level::Info,
+        format!(
+            "Copied {what} ({} characters) to the clipboard.",
+            thousands(text.chars().count() as u64)
+        ),
+    );
+    vec![Effect::Copy(text)]
 }
 
 /// A value shown whole: text as is, blobs as hex.
