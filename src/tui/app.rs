@@ -395,6 +395,8 @@ pub enum Effect {
     },
     /// Interrupt query `id`, asking or running.
     CancelQuery(u64),
+    /// Hand the terminal back to the shell until `fg` (Ctrl-Z).
+    Suspend,
     /// Put text on the terminal's clipboard (OSC 52: works over SSH too).
     Copy(String),
     /// Write the whole result of `sql` to a CSV file.

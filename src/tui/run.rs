@@ -218,6 +218,32 @@ fn init(mouse: bool) -> std::io::Result<DefaultTerminal> {
     Terminal::new(CrosstermBackend::new(stdout()))
 }
 
+/// Ctrl-Z: gives the terminal back as it was, stops the process as a shell's job, and
+/// takes the screen again when `fg` resumes it.
+fn suspend(terminal: &mut DefaultTerminal, mouse: bool) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        restore(mouse);
+        // SAFETY: raise() only sends a signal to this process; the default action of
+        // SIGTSTP stops it here until SIGCONT.
+        unsafe {
+            libc::raise(libc::SIGTSTP);
+        }
+        enable_raw_mode()?;
+        execute!(stdout(), EnterAlternateScreen, EnableBracketedPaste)?;
+        if mouse {
+            execute!(stdout(), EnableMouseCapture)?;
+        }
+        // A resize clears the screen and forces a full redraw without asking the terminal
+        // for its cursor (`clear` would, and the event reader owns the answer).
+        let size = terminal.size()?;
+        terminal.resize(ratatui::layout::Rect::new(0, 0, size.width, size.height))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (terminal, mouse);
+    Ok(())
+}
+
 fn restore(mouse: bool) {
     if mouse {
         let _ = execute!(stdout(), DisableMouseCapture);
@@ -260,6 +286,8 @@ struct Effects {
     tx: UnboundedSender<Msg>,
     jobs: HashMap<u64, CancellationToken>,
     forwarders: Vec<JoinHandle<()>>,
+    /// Ctrl-Z was pressed: stop once this message is handled.
+    suspend: bool,
     transfer: Option<CancelFlag>,
 }
 
@@ -337,6 +365,8 @@ impl Effects {
                 self.queries.export(sql, path, replace, cancel);
             }
             Effect::Copy(text) => copy_to_clipboard(&text),
+            // Needs the terminal: the event loop does it after this message.
+            Effect::Suspend => self.suspend = true,
             Effect::Quit => {}
         }
     }
@@ -510,6 +540,7 @@ async fn event_loop(
         jobs: HashMap::new(),
         forwarders: Vec::new(),
         transfer: None,
+        suspend: false,
     };
     let mut events = EventStream::new();
     let mut ticker = tokio::time::interval(TICK);
@@ -584,6 +615,9 @@ async fn event_loop(
                 handle(&mut app, &mut effects, msg);
             }
             handled += 1;
+        }
+        if std::mem::take(&mut effects.suspend) {
+            suspend(terminal, app.mouse)?;
         }
         if !app.quit {
             terminal.draw(|f| view::draw(f, &app))?;

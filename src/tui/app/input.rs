@@ -14,6 +14,10 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
         return quit_now(app);
     }
+    if key.code == KeyCode::Char('z') && key.modifiers.contains(KeyModifiers::CONTROL) {
+        // Back to the shell; `fg` resumes where the user was, work still running.
+        return vec![Effect::Suspend];
+    }
     if app.modal.is_some() {
         return on_modal_key(app, key);
     }
