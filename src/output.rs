@@ -135,9 +135,52 @@ pub fn cell(text: &str, max: usize) -> String {
     out
 }
 
+/// Cuts text to `max` display columns in the middle, keeping its start and its end
+/// (`customer_subscri…_2024`): names that differ only at the end stay apart.
+pub fn cell_middle(text: &str, max: usize) -> String {
+    let flat = printable(text).into_owned();
+    if flat.width() <= max || max < 5 {
+        return cell(&flat, max);
+    }
+    let chars: Vec<char> = flat.chars().collect();
+    let width = |c: &char| unicode_width::UnicodeWidthChar::width(*c).unwrap_or(0);
+    let tail_room = (max - 1) / 3;
+    let mut tail = Vec::new();
+    let mut used = 0;
+    for c in chars.iter().rev() {
+        if used + width(c) > tail_room {
+            break;
+        }
+        used += width(c);
+        tail.push(*c);
+    }
+    let head_room = max - 1 - used;
+    let mut head = String::new();
+    let mut used = 0;
+    for c in &chars {
+        if used + width(c) > head_room {
+            break;
+        }
+        used += width(c);
+        head.push(*c);
+    }
+    let tail: String = tail.into_iter().rev().collect();
+    format!("{head}…{tail}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn middle_cuts_keep_the_end() {
+        let a = cell_middle("customer_subscription_billing_history_archive_2024", 24);
+        let b = cell_middle("customer_subscription_billing_history_archive_2025", 24);
+        assert_ne!(a, b);
+        assert!(a.ends_with("_2024") && a.contains('…'), "{a}");
+        assert_eq!(a.width(), 24);
+        assert_eq!(cell_middle("orders", 24), "orders");
+    }
 
     #[test]
     fn aligns_wide_characters() {

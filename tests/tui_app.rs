@@ -2737,3 +2737,19 @@ fn the_hint_bar_keeps_help_and_quit_and_hides_writing_keys_when_read_only() {
     }
     assert!(bar.contains("? help") && bar.contains("q quit"), "{bar}");
 }
+
+#[test]
+fn narrow_panes_keep_names_apart_the_position_in_view_and_cut_cells_marked() {
+    let mut h = Harness::new(60, 15);
+    h.key("enter");
+    for _ in 0..4 {
+        h.key("right");
+    }
+    let screen = h.screen();
+    // Cut in the middle: names that differ at the end stay apart.
+    assert!(screen.contains("gold_cus…ers view 20"), "{screen}");
+    // The position always fits in the title.
+    assert!(screen.contains("· row 1 of 60 · col 5/6"), "{screen}");
+    // A column wider than the pane is shown cut, with its mark.
+    assert!(screen.contains("asked about bulk p…"), "{screen}");
+}

@@ -10,7 +10,7 @@ use unicode_width::UnicodeWidthStr;
 
 use super::spinner;
 use crate::db::catalog::ObjectKind;
-use crate::output::{cell, thousands};
+use crate::output::{cell_middle, thousands};
 use crate::tui::app::{App, Count};
 use crate::tui::keys::Pane;
 
@@ -74,7 +74,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             ObjectKind::Virtual => format!("virt {count}"),
         };
         let room = width.saturating_sub(count.width() + 3);
-        let name = cell(&t.name, room.max(1));
+        let name = cell_middle(&t.name, room.max(1));
         let pad = width.saturating_sub(2 + name.width() + count.width());
         let selected = pos == app.selected;
         let base = if selected {

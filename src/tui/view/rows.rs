@@ -1,7 +1,6 @@
 //! The rows view: a window of rows with a header, scrolled sideways for wide
 //! tables, NULL drawn apart from text, long values cut.
 
-use crate::output::printable;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -38,7 +37,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border(focused))
-        .title(Span::styled(title(grid, total), theme.title()));
+        .title(Span::styled(
+            title(grid, total, area.width as usize),
+            theme.title(),
+        ));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if let Some(err) = &grid.error {
@@ -76,7 +78,13 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
 /// cell marked when `focused`.
 pub fn draw_grid(frame: &mut Frame, inner: Rect, grid: &Grid, theme: Theme, focused: bool) {
     let height = inner.height.saturating_sub(1).max(1) as usize;
-    let widths = grid.widths(height);
+    // A column wider than the pane is shown cut, with its mark, not clipped.
+    let room = (inner.width as usize).max(1);
+    let widths: Vec<usize> = grid
+        .widths(height)
+        .into_iter()
+        .map(|w| w.min(room))
+        .collect();
     let shown = shown_columns(grid, &widths, inner.width as usize);
     let mut lines = Vec::with_capacity(height + 1);
     let mut header = Vec::new();
@@ -148,22 +156,22 @@ fn pad(text: &str, width: usize, right: bool) -> String {
     }
 }
 
-fn title(grid: &Grid, total: Option<u64>) -> String {
+/// "customers · row 3 of 60 · col 2/6": the position always fits; a long table name is
+/// cut in the middle to make room for it.
+fn title(grid: &Grid, total: Option<u64>, width: usize) -> String {
     let cols = if grid.columns.len() > 1 {
         format!(" · col {}/{}", grid.col + 1, grid.columns.len())
     } else {
         String::new()
     };
-    match (grid.position(), total) {
-        (_, Some(0)) => format!(" {} · 0 rows ", grid.table),
-        (Some(p), Some(t)) => format!(
-            " {} · row {} of {}{cols} ",
-            printable(&grid.table),
-            thousands(p),
-            thousands(t)
-        ),
-        (Some(p), None) => format!(" {} · row {}{cols} ", printable(&grid.table), thousands(p)),
-        (None, Some(t)) => format!(" {} · {} rows{cols} ", printable(&grid.table), thousands(t)),
-        (None, None) => format!(" {} ", printable(&grid.table)),
-    }
+    let place = match (grid.position(), total) {
+        (_, Some(0)) => " · 0 rows".to_string(),
+        (Some(p), Some(t)) => format!(" · row {} of {}{cols}", thousands(p), thousands(t)),
+        (Some(p), None) => format!(" · row {}{cols}", thousands(p)),
+        (None, Some(t)) => format!(" · {} rows{cols}", thousands(t)),
+        (None, None) => String::new(),
+    };
+    // Two corners and a space either side of the title.
+    let room = width.saturating_sub(4 + place.width()).max(8);
+    format!(" {}{place} ", crate::output::cell_middle(&grid.table, room))
 }
