@@ -2739,6 +2739,33 @@ fn the_hint_bar_keeps_help_and_quit_and_hides_writing_keys_when_read_only() {
 }
 
 #[test]
+fn after_g_the_grid_shows_the_new_rows_at_the_end_and_marks_them() {
+    let mut h = Harness::new(100, 30);
+    h.key("enter");
+    let id = job_id(&h.key("g"));
+    // Done: 10 rows added, 70 in all. The harness's database still has 60, which is
+    // what its pages read; the mark and the jump are what is checked.
+    let effects = update(
+        &mut h.app,
+        Msg::Job {
+            job: id,
+            event: Event::Finished(Outcome::Done(summary("customers", 10, 70))),
+        },
+    );
+    let loads: Vec<_> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::LoadPage(r) => Some(r.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(loads.len(), 1, "one page, at the end: {effects:?}");
+    assert_eq!(loads[0].anchor, rowsmith::db::browse::Anchor::End);
+    let g = h.app.grid.as_ref().unwrap();
+    assert_eq!(g.fresh_from, Some(61));
+}
+
+#[test]
 fn narrow_panes_keep_names_apart_the_position_in_view_and_cut_cells_marked() {
     let mut h = Harness::new(60, 15);
     h.key("enter");

@@ -86,6 +86,9 @@ pub struct Grid {
     /// The first page has arrived.
     pub loaded: bool,
     pub error: Option<String>,
+    /// 1-based position of the first row the last generation added: from there on, rows
+    /// are marked as new.
+    pub fresh_from: Option<u64>,
 }
 
 impl Grid {
@@ -105,6 +108,7 @@ impl Grid {
             loading: false,
             loaded: false,
             error: None,
+            fresh_from: None,
         }
     }
 
@@ -156,6 +160,24 @@ impl Grid {
         let anchor = Anchor::At(first.key.clone());
         let cursor = Cursor::At(self.cursor);
         self.request(anchor, Purpose::Replace { cursor })
+    }
+
+    /// Reads the last page again, cursor on the last row (after rows were added there).
+    pub fn show_end(&mut self) -> PageRequest {
+        self.request(
+            Anchor::End,
+            Purpose::Replace {
+                cursor: Cursor::Last,
+            },
+        )
+    }
+
+    /// Whether row `index` of the window is one the last generation added.
+    pub fn is_fresh(&self, index: usize) -> bool {
+        match (self.fresh_from, self.base) {
+            (Some(from), Some(base)) => base + index as u64 + 1 >= from,
+            _ => false,
+        }
     }
 
     pub fn jump_start(&mut self) -> Option<PageRequest> {

@@ -223,7 +223,18 @@ pub(super) fn finished_ok(app: &mut App, summary: &Summary) -> Vec<Effect> {
             ),
         );
     }
-    refresh_table(app, &summary.table.clone(), Some(summary.new_row_count))
+    let mut effects = refresh_table(app, &summary.table.clone(), Some(summary.new_row_count));
+    // The new rows are at the end of a rowid table: show them there, marked.
+    if !summary.dry_run
+        && summary.rows_added > 0
+        && let Some(g) = app.grid.as_mut().filter(|g| g.table == summary.table)
+    {
+        g.fresh_from = Some(summary.new_row_count.saturating_sub(summary.rows_added) + 1);
+        let table = g.table.clone();
+        effects.retain(|e| !matches!(e, Effect::LoadPage(r) if r.table == table));
+        effects.push(Effect::LoadPage(g.show_end()));
+    }
+    effects
 }
 
 /// After rows changed: the new count (or a recount) and a fresh rows view.

@@ -109,6 +109,9 @@ pub fn draw_grid(frame: &mut Frame, inner: Rect, grid: &Grid, theme: Theme, focu
             let text = pad(&cell(&cell_text(value, row.cut_len(i)), w), w, numeric);
             let mut style = if matches!(value, Value::Null) {
                 theme.null()
+            } else if grid.is_fresh(index) {
+                // Rows the last generation added stand out.
+                theme.accent()
             } else {
                 Style::new()
             };
@@ -170,6 +173,10 @@ fn title(grid: &Grid, total: Option<u64>, width: usize) -> String {
         (Some(p), None) => format!(" · row {}{cols}", thousands(p)),
         (None, Some(t)) => format!(" · {} rows{cols}", thousands(t)),
         (None, None) => String::new(),
+    };
+    let place = match grid.fresh_from.zip(total) {
+        Some((from, t)) if t >= from => format!("{place} · {} new", thousands(t - from + 1)),
+        _ => place,
     };
     // Two corners and a space either side of the title.
     let room = width.saturating_sub(4 + place.width()).max(8);
