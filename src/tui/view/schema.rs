@@ -210,5 +210,16 @@ fn describe(info: &TableInfo, theme: Theme) -> Vec<Line<'static>> {
             ]));
         }
     }
+    // The statement itself, as SQLite keeps it: what a workbench's DDL view shows.
+    if let Some(sql) = &info.sql {
+        lines.push(Line::from(""));
+        lines.push(Line::styled("CREATE statement", theme.header()));
+        for line in sql.lines() {
+            lines.push(Line::from(format!(
+                "  {}",
+                crate::output::printable(line)
+            )));
+        }
+    }
     lines
 }
