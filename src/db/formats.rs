@@ -148,6 +148,33 @@ pub fn classify(text: &str) -> Option<Format> {
     None
 }
 
+/// Whether `text` is in format `f`, testing that format alone: what a check of many values
+/// against one known format needs ([`classify`] tries every format in turn).
+pub fn has_format(text: &str, f: Format) -> bool {
+    let t = text.trim();
+    if t.is_empty() || t.len() != text.len() {
+        return false;
+    }
+    match f {
+        Format::Email => EMAIL.is_match(t),
+        Format::Url => URL.is_match(t),
+        Format::Uuid => UUID.is_match(t),
+        Format::Phone => {
+            PHONE.is_match(t) && (7..=15).contains(&t.chars().filter(char::is_ascii_digit).count())
+        }
+        Format::IsoDate => DATE
+            .captures(t)
+            .is_some_and(|c| plausible_date(&c[1], &c[2], &c[3])),
+        Format::IsoDateTime => DATETIME
+            .captures(t)
+            .is_some_and(|c| plausible_date(&c[1], &c[2], &c[3])),
+        Format::Time => TIME.is_match(t),
+        Format::IntegerText => INTEGER.is_match(t),
+        Format::DecimalText => DECIMAL.is_match(t),
+        Format::Code => CODE.is_match(t),
+    }
+}
+
 /// Abstracts a value into its pattern: digits become `9`, upper-case letters
 /// `A`, lower-case letters `a`, everything else stays. Long values are cut so
 /// free text does not produce endless distinct shapes.
@@ -204,6 +231,32 @@ pub fn register_sql_functions(conn: &Connection) -> rusqlite::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn has_format_agrees_with_classify() {
+        for text in [
+            "ada@example.com",
+            "https://example.com/a",
+            "(215) 555-0123",
+            "2024-02-29",
+            "2024-02-30",
+            "2024-02-29 10:11:12",
+            "10:11",
+            "42",
+            "4.5",
+            "INV-000123",
+            "550e8400-e29b-41d4-a716-446655440000",
+            "Let There Be Rock",
+        ] {
+            for f in ALL {
+                if classify(text) == Some(f) {
+                    assert!(has_format(text, f), "{text} is {f:?}");
+                }
+            }
+        }
+        assert!(!has_format("2024-13-01", Format::IsoDate));
+        assert!(!has_format("(1200) 793-48", Format::Email));
+    }
+
     type TestResult = Result<(), Box<dyn std::error::Error>>;
 
     use super::*;

@@ -3,7 +3,7 @@
 use rusqlite::types::Value;
 
 use super::{EVIDENCE_ROWS, Rejection, shown};
-use crate::db::formats::{Format, classify, shape};
+use crate::db::formats::{Format, has_format, shape};
 use crate::db::profile::ColumnProfile;
 use crate::generate::offline::temporal;
 use crate::generate::plan::{ColumnPlan, allowed_values};
@@ -25,10 +25,12 @@ pub enum ColumnRule {
     Format(Format),
     /// The few shapes that cover at least 95% of the text (`(999) 999-9999`, `AAA-9999`).
     /// `widths_vary`: the data's numbers grow in width (`item 9`, `item 99`), so a digit
-    /// run of any width keeps the shape.
+    /// run of any width keeps the shape. `tail_grows`: every value is different (a
+    /// sequence such as `EV-000123`), so its last number may outgrow its width.
     Shapes {
         shapes: Vec<String>,
         widths_vary: bool,
+        tail_grows: bool,
     },
     /// Numbers stay near `[min, max]`.
     Range {
@@ -54,6 +56,8 @@ pub fn learn(column: &ColumnPlan, profile: &ColumnProfile, rows: u64) -> Vec<Col
     if rows < EVIDENCE_ROWS {
         return rules;
     }
+    // A column every row has distinct (a sequence, an id) grows past its maximum.
+    let distinct_everywhere = profile.distinct_count + profile.null_count >= rows;
     if !column.not_null && profile.null_count == 0 {
         rules.push(ColumnRule::NeverNull);
     }
@@ -79,12 +83,12 @@ pub fn learn(column: &ColumnPlan, profile: &ColumnProfile, rows: u64) -> Vec<Col
                 shapes.iter().map(|s| any_width(s)).collect();
             rules.push(ColumnRule::Shapes {
                 widths_vary: collapsed.len() < shapes.len(),
+                tail_grows: distinct_everywhere,
                 shapes,
             });
         }
     }
-    // A column every row has distinct (a sequence, an id) grows past its maximum.
-    let distinct_everywhere = profile.distinct_count + profile.null_count >= rows;
+
     if let Some(n) = &profile.numeric
         && !n.from_text
         && !distinct_everywhere
@@ -147,7 +151,7 @@ impl ColumnRule {
                 format!("{name} is empty, but is never empty in the data"),
                 format!("{name} is empty (never empty in the data)"),
             ),
-            (ColumnRule::Format(f), Value::Text(t)) if classify(t) != Some(*f) => reject(
+            (ColumnRule::Format(f), Value::Text(t)) if !has_format(t, *f) => reject(
                 format!("{name} is not {} like the data", article(*f)),
                 format!("{name} {} is not {}", shown(value), article(*f)),
             ),
@@ -155,9 +159,10 @@ impl ColumnRule {
                 ColumnRule::Shapes {
                     shapes,
                     widths_vary,
+                    tail_grows,
                 },
                 Value::Text(t),
-            ) if !has_shape(shapes, *widths_vary, t) => reject(
+            ) if !has_shape(shapes, *widths_vary, *tail_grows, t) => reject(
                 format!("{name} does not have the shape of the data ({})", shapes[0]),
                 format!(
                     "{name} {} does not have the shape {}",
@@ -235,14 +240,29 @@ fn same(a: &Value, b: &Value) -> bool {
     }
 }
 
-/// Whether `text` has one of `shapes` (digit runs of any width when `widths_vary`).
-fn has_shape(shapes: &[String], widths_vary: bool, text: &str) -> bool {
+/// Whether `text` has one of `shapes`: exactly; with digit runs of any width when
+/// `widths_vary`; with a longer last number when `tail_grows`.
+fn has_shape(shapes: &[String], widths_vary: bool, tail_grows: bool, text: &str) -> bool {
     let own = shape(text);
     if widths_vary {
         let own = any_width(&own);
-        shapes.iter().any(|s| any_width(s) == own)
-    } else {
-        shapes.contains(&own)
+        return shapes.iter().any(|s| any_width(s) == own);
+    }
+    shapes.contains(&own) || (tail_grows && shapes.iter().any(|s| longer_tail(s, &own)))
+}
+
+/// `own` is `shape` with its last run of digits longer (`AA-9999999` for `AA-999999`).
+fn longer_tail(shape: &str, own: &str) -> bool {
+    let split = |s: &str| -> Option<(String, usize, String)> {
+        let end = s.rfind('9')? + 1;
+        let start = s[..end].trim_end_matches('9').len();
+        Some((s[..start].to_string(), end - start, s[end..].to_string()))
+    };
+    match (split(shape), split(own)) {
+        (Some((head, width, tail)), Some((own_head, own_width, own_tail))) => {
+            head == own_head && tail == own_tail && own_width >= width
+        }
+        _ => false,
     }
 }
 
@@ -255,4 +275,26 @@ fn any_width(shape: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_are_kept_and_sequences_may_outgrow_their_width() {
+        let phones = vec!["(999) 999-9999".to_string()];
+        assert!(has_shape(&phones, false, false, "(215) 555-0123"));
+        assert!(!has_shape(&phones, false, false, "(1200) 793-4837"));
+        // A sequence's last number grows past its width; nothing else may change.
+        let codes = vec!["AA-999999".to_string()];
+        assert!(has_shape(&codes, false, true, "EV-1000001"));
+        assert!(!has_shape(&codes, false, true, "EV-99999"));
+        assert!(!has_shape(&codes, false, true, "EVX-1000001"));
+        assert!(!has_shape(&codes, false, false, "EV-1000001"));
+        // Numbers that already vary in width may take any width.
+        let items = vec!["aaaa 9".to_string(), "aaaa 99".to_string()];
+        assert!(has_shape(&items, true, false, "item 12345"));
+        assert!(!has_shape(&items, true, false, "item twelve"));
+    }
 }

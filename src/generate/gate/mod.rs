@@ -127,9 +127,12 @@ impl Gate {
     /// Accepts a row (and remembers it, so a repeat is caught) or says why not.
     pub fn check(&mut self, plan: &Plan, row: &Candidate) -> Result<(), Rejection> {
         for (i, rules) in self.columns.iter().enumerate() {
+            if rules.is_empty() {
+                continue;
+            }
             let value = effective(plan, row, i);
             for rule in rules {
-                rule.check(&self.names[i], value.as_ref())?;
+                rule.check(&self.names[i], value)?;
             }
         }
         for d in &self.dependencies {
@@ -196,12 +199,13 @@ impl Gate {
 
 /// The value a row gives column `i`: what it holds, or the column's default when left out
 /// (`None` when the default is an expression only SQLite can work out).
-fn effective(plan: &Plan, row: &Candidate, i: usize) -> Option<Value> {
+fn effective<'r>(plan: &Plan, row: &'r Candidate, i: usize) -> Option<&'r Value> {
+    static NULL: Value = Value::Null;
     match row.get(i) {
-        Some(Some(v)) => Some(v.clone()),
+        Some(Some(v)) => Some(v),
         _ => match plan.columns[i].default.as_deref() {
-            None => Some(Value::Null),
-            Some(d) if d.eq_ignore_ascii_case("null") => Some(Value::Null),
+            None => Some(&NULL),
+            Some(d) if d.eq_ignore_ascii_case("null") => Some(&NULL),
             Some(_) => None,
         },
     }

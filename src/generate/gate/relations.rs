@@ -47,7 +47,12 @@ pub fn dependencies(plan: &Plan, rows: &[Vec<Value>], existing: &Existing) -> Ve
         .collect();
     let mut found = Vec::new();
     for by in 0..width {
-        if keyish.contains(&by) || !mostly_text(rows, by) || repeated_keys(rows, by) < REPEATED_KEYS
+        // Categories decide (a city, a zip), not times: a timestamp that happens to repeat
+        // with the same customer is a coincidence of the data, not a rule.
+        if keyish.contains(&by)
+            || !mostly_text(rows, by)
+            || mostly_times(rows, by)
+            || repeated_keys(rows, by) < REPEATED_KEYS
         {
             continue;
         }
@@ -167,6 +172,11 @@ fn mostly_text(rows: &[Vec<Value>], i: usize) -> bool {
         .filter(|r| matches!(r[i], Value::Text(_)))
         .count();
     text * 2 > rows.len()
+}
+
+fn mostly_times(rows: &[Vec<Value>], i: usize) -> bool {
+    let times = rows.iter().filter(|r| seconds(&r[i]).is_some()).count();
+    times * 2 > rows.len()
 }
 
 fn distinct(rows: &[Vec<Value>], i: usize) -> usize {

@@ -102,12 +102,12 @@ impl Existing {
 
     /// A row's fingerprint over the compared columns (a left-out value counts as NULL).
     pub fn row_print(&self, row: &Candidate) -> u64 {
-        let values: Vec<Value> = self
-            .compared
-            .iter()
-            .map(|&i| row.get(i).cloned().flatten().unwrap_or(Value::Null))
-            .collect();
-        fingerprint_of(values.iter())
+        static NULL: Value = Value::Null;
+        fingerprint_of(
+            self.compared
+                .iter()
+                .map(|&i| row.get(i).and_then(Option::as_ref).unwrap_or(&NULL)),
+        )
     }
 
     pub fn has_row(&self, print: u64) -> bool {

@@ -215,10 +215,7 @@ fn describe(info: &TableInfo, theme: Theme) -> Vec<Line<'static>> {
         lines.push(Line::from(""));
         lines.push(Line::styled("CREATE statement", theme.header()));
         for line in sql.lines() {
-            lines.push(Line::from(format!(
-                "  {}",
-                crate::output::printable(line)
-            )));
+            lines.push(Line::from(format!("  {}", crate::output::printable(line))));
         }
     }
     lines
