@@ -45,6 +45,10 @@ pub enum ColumnRule {
         hi: f64,
         min: String,
         max: String,
+        /// `lo` and `hi` written like the data: ISO text of one style sorts in time order,
+        /// so a value of the same length is judged by comparing text, without parsing.
+        lo_text: Option<String>,
+        hi_text: Option<String>,
     },
     /// Text from a small closed set the data always keeps (plus what a CHECK allows).
     OneOf(Vec<Value>),
@@ -103,15 +107,20 @@ pub fn learn(column: &ColumnPlan, profile: &ColumnProfile, rows: u64) -> Vec<Col
         });
     }
     if let Some(d) = &profile.dates
-        && let (Some((lo, _)), Some((hi, _))) = (temporal::parse(&d.min), temporal::parse(&d.max))
+        && let (Some((lo, style)), Some((hi, _))) =
+            (temporal::parse(&d.min), temporal::parse(&d.max))
         && hi > lo
     {
         let margin = (hi - lo) * RANGE_MARGIN;
+        let (lo, hi) = (lo - margin, hi + margin);
+        let same_length = |t: Option<String>| t.filter(|t| t.len() == d.min.len());
         rules.push(ColumnRule::DateRange {
-            lo: lo - margin,
-            hi: hi + margin,
+            lo,
+            hi,
             min: d.min.clone(),
             max: d.max.clone(),
+            lo_text: same_length(temporal::format(lo.max(0.0), &style)),
+            hi_text: same_length(temporal::format(hi, &style)),
         });
     }
     let non_null = rows - profile.null_count;
@@ -186,13 +195,36 @@ impl ColumnRule {
                 ),
                 _ => Ok(()),
             },
-            (ColumnRule::DateRange { lo, hi, min, max }, Value::Text(t)) => {
-                match temporal::parse(t.trim()) {
-                    Some((x, _)) if x < *lo || x > *hi => reject(
+            (
+                ColumnRule::DateRange {
+                    lo,
+                    hi,
+                    min,
+                    max,
+                    lo_text,
+                    hi_text,
+                },
+                Value::Text(t),
+            ) => {
+                let inside_as_text = match (lo_text, hi_text) {
+                    (Some(l), Some(h)) if t.len() == l.len() && t.is_char_boundary(10) => {
+                        // Same style as the data (the date part is digits): text order is
+                        // time order.
+                        Some(t.as_str() >= l.as_str() && t.as_str() <= h.as_str())
+                    }
+                    _ => None,
+                };
+                let outside = match inside_as_text {
+                    Some(true) => false,
+                    _ => temporal::parse(t.trim()).is_some_and(|(x, _)| x < *lo || x > *hi),
+                };
+                if outside {
+                    reject(
                         format!("{name} is far outside the data's dates ({min} to {max})"),
                         format!("{name} {} is far outside {min} to {max}", shown(value)),
-                    ),
-                    _ => Ok(()),
+                    )
+                } else {
+                    Ok(())
                 }
             }
             (ColumnRule::OneOf(set), v) if !set.iter().any(|s| same(s, v)) => reject(
@@ -243,6 +275,10 @@ fn same(a: &Value, b: &Value) -> bool {
 /// Whether `text` has one of `shapes`: exactly; with digit runs of any width when
 /// `widths_vary`; with a longer last number when `tail_grows`.
 fn has_shape(shapes: &[String], widths_vary: bool, tail_grows: bool, text: &str) -> bool {
+    // The common case, checked without building the value's shape.
+    if shapes.iter().any(|s| shape_is(text, s)) {
+        return true;
+    }
     let own = shape(text);
     if widths_vary {
         let own = any_width(&own);
@@ -266,6 +302,27 @@ fn longer_tail(shape: &str, own: &str) -> bool {
     }
 }
 
+/// Whether `text` has exactly `shape` (as `formats::shape` writes it), without allocating.
+fn shape_is(text: &str, shape: &str) -> bool {
+    let mut expected = shape.chars();
+    for (i, ch) in text.chars().enumerate() {
+        if i == 40 {
+            // `shape` cuts long values with a mark.
+            return expected.next() == Some('…') && expected.next().is_none();
+        }
+        let class = match ch {
+            '0'..='9' => '9',
+            c if c.is_uppercase() => 'A',
+            c if c.is_lowercase() => 'a',
+            c => c,
+        };
+        if expected.next() != Some(class) {
+            return false;
+        }
+    }
+    expected.next().is_none()
+}
+
 /// A shape with each run of digits as one `9`: `item 999` and `item 9` alike.
 fn any_width(shape: &str) -> String {
     let mut out = String::with_capacity(shape.len());
@@ -280,6 +337,20 @@ fn any_width(shape: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shape_is_agrees_with_shape() {
+        for text in [
+            "(215) 555-0123",
+            "EV-000123",
+            "Ünïcode 9",
+            "",
+            &"x".repeat(50),
+        ] {
+            assert!(shape_is(text, &shape(text)), "{text}");
+            assert!(!shape_is(text, "(999) 999-999"), "{text}");
+        }
+    }
 
     #[test]
     fn shapes_are_kept_and_sequences_may_outgrow_their_width() {
