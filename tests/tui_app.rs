@@ -173,7 +173,15 @@ impl Harness {
                 }
                 Effect::LoadPage(request) => {
                     let page = table_info(&self.db, &request.table)
-                        .and_then(|info| read_page(&self.db, &info, &request.anchor, request.limit))
+                        .and_then(|info| {
+                            read_page(
+                                &self.db,
+                                &info,
+                                &request.lens,
+                                &request.anchor,
+                                request.limit,
+                            )
+                        })
                         .map_err(|e| e.to_string());
                     vec![Msg::Page { request, page }]
                 }
@@ -853,6 +861,89 @@ fn y_copies_the_cell_and_shift_y_the_row() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// The values of one column on the rows held by the open grid.
+fn column_values(h: &Harness, column: usize) -> Vec<String> {
+    h.app
+        .grid
+        .as_ref()
+        .expect("a grid")
+        .rows
+        .iter()
+        .map(|r| match &r.values[column] {
+            rusqlite::types::Value::Text(s) => s.clone(),
+            rusqlite::types::Value::Integer(i) => i.to_string(),
+            other => format!("{other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn slash_searches_the_rows_o_sorts_them_hash_goes_to_a_row_and_esc_shows_all() {
+    let mut h = Harness::new(100, 30);
+    h.key("enter");
+    assert_eq!(h.app.pane(), Pane::Rows);
+    // `/` in the rows searches them (the table list keeps its own filter).
+    h.key("/");
+    h.type_text("osaka");
+    assert!(h.screen().contains("/osaka█"), "{}", h.screen());
+    h.key("enter");
+    assert!(h.app.filter.text.is_empty());
+    let cities = column_values(&h, 3);
+    assert_eq!(cities.len(), 20, "every third customer lives in Osaka");
+    assert!(cities.iter().all(|c| c == "Osaka"), "{cities:?}");
+    let screen = h.screen();
+    assert!(
+        screen.contains("row 1 of 20"),
+        "the title counts the matches:\n{screen}"
+    );
+    // `o` on the name column: ascending, then descending (text order).
+    h.key("right");
+    h.key("o");
+    assert_eq!(
+        column_values(&h, 1)[..3],
+        ["Customer 1", "Customer 10", "Customer 13"]
+    );
+    h.key("o");
+    assert_eq!(column_values(&h, 1)[..2], ["Customer 7", "Customer 58"]);
+    assert!(h.screen().contains("/osaka · by name ↓"), "{}", h.screen());
+    // `#` 3 Enter: the third row of this order.
+    h.key("#");
+    h.type_text("3");
+    h.key("enter");
+    let grid = h.app.grid.as_ref().expect("grid");
+    assert_eq!(grid.position(), Some(3));
+    assert_eq!(
+        grid.current().map(|r| r.values[1].clone()),
+        Some(rusqlite::types::Value::Text("Customer 55".into()))
+    );
+    // Not a number: said plainly, nothing moves.
+    h.key("#");
+    h.type_text("third");
+    h.key("enter");
+    assert!(
+        h.toasts()
+            .iter()
+            .any(|t| t.contains("'third' is not a row number"))
+    );
+    assert_eq!(h.app.grid.as_ref().and_then(|g| g.position()), Some(3));
+    // Esc: the message first, then every row in the table's order.
+    h.key("esc");
+    h.key("esc");
+    let grid = h.app.grid.as_ref().expect("grid");
+    assert!(grid.lens.is_plain());
+    assert_eq!(column_values(&h, 0)[..3], ["1", "2", "3"]);
+    assert!(h.screen().contains("row 1 of 60"), "{}", h.screen());
+    // A search that finds nothing says so.
+    h.key("/");
+    h.type_text("nobody");
+    h.key("enter");
+    assert!(
+        h.screen().contains("No row has 'nobody' in any column"),
+        "{}",
+        h.screen()
+    );
 }
 
 #[test]
@@ -1735,6 +1826,64 @@ fn q_quits_but_asks_while_generating_and_ctrl_c_always_quits() {
 }
 
 #[test]
+fn capital_o_opens_another_database_and_keeps_the_prompt_on_a_failure() {
+    let mut h = Harness::new(80, 24);
+    assert!(h.key("O").is_empty());
+    let Some(Modal::Prompt(p)) = &h.app.modal else {
+        panic!("{:?}", h.app.modal)
+    };
+    assert_eq!(p.kind, PromptKind::OpenDatabase);
+    // It starts in the folder of the database open now.
+    assert_eq!(p.input.text, "/home/dev/");
+    h.type_text("old.db");
+    let effects = h.key("enter");
+    assert_eq!(
+        effects,
+        vec![Effect::OpenDatabase("/home/dev/old.db".into())]
+    );
+    h.send(Msg::DatabaseOpened(Err(
+        "'/home/dev/old.db' is not a SQLite database. Check that you gave the right file.".into(),
+    )));
+    let Some(Modal::Prompt(p)) = &h.app.modal else {
+        panic!("the prompt stays up: {:?}", h.app.modal)
+    };
+    assert!(
+        p.error
+            .as_deref()
+            .is_some_and(|e| e.contains("not a SQLite database"))
+    );
+    assert_eq!(p.input.text, "/home/dev/old.db", "the path is kept to mend");
+    assert!(!h.app.quit);
+    h.send(Msg::DatabaseOpened(Ok("/home/dev/new.db".into())));
+    assert!(h.app.quit && h.app.reopen);
+    assert!(h.app.modal.is_none());
+    assert!(
+        h.app
+            .log
+            .iter()
+            .any(|t| t.text == "Opened /home/dev/new.db.")
+    );
+}
+
+#[test]
+fn another_database_waits_for_the_work_running_here() {
+    let mut h = Harness::new(80, 24);
+    h.key("g");
+    assert!(h.key("O").is_empty());
+    assert!(h.app.modal.is_none());
+    assert!(
+        h.toasts()
+            .iter()
+            .any(|t| t.contains("once the work running here is done")),
+        "{:?}",
+        h.toasts()
+    );
+    // An answer for a prompt that was closed meanwhile changes nothing.
+    h.send(Msg::DatabaseOpened(Ok("/home/dev/new.db".into())));
+    assert!(!h.app.quit);
+}
+
+#[test]
 fn question_mark_opens_help_and_any_key_closes_it() {
     let mut h = Harness::new(80, 24);
     h.key("?");
@@ -2324,11 +2473,30 @@ fn screen_generation_in_progress() {
         let id = job_id(&x.key("g"));
         x.send(Msg::Job {
             job: id,
-            event: Event::Stage(Stage::AskingModel { request: 1 }),
+            event: Event::Started {
+                table: "customers".into(),
+                provider: "OpenAI".into(),
+                model: "gpt-6.1-terra".into(),
+                rows: 10,
+            },
+        });
+        x.send(Msg::Job {
+            job: id,
+            event: Event::Stage(Stage::AskingModel { request: 2 }),
         });
         x.send(Msg::Job {
             job: id,
             event: Event::RowsAccepted { rows: 4, total: 4 },
+        });
+        // The line says which request this is, how many were asked again and what the
+        // run has used so far.
+        x.send(Msg::Job {
+            job: id,
+            event: Event::Usage {
+                input_tokens: 1_800,
+                output_tokens: 650,
+                retries: 2,
+            },
         });
         x
     });
@@ -2724,10 +2892,7 @@ fn the_list_starts_on_the_first_table_not_a_view() {
 fn the_hint_bar_keeps_help_and_quit_and_hides_writing_keys_when_read_only() {
     let h = Harness::new(80, 24);
     let bar = h.screen().lines().last().unwrap_or_default().to_string();
-    assert!(
-        bar.contains("? help") && bar.contains("q quit") && bar.contains('…'),
-        "{bar}"
-    );
+    assert!(bar.contains("…  ? more") && bar.contains("q quit"), "{bar}");
     let mut read_only = options(120, 24);
     read_only.read_only = true;
     let h = Harness::with(read_only);

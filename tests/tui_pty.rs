@@ -193,6 +193,45 @@ fn g_in_a_real_terminal_adds_ten_rows_and_quitting_restores_the_screen() {
 }
 
 #[test]
+fn o_opens_another_database_in_place_and_a_bad_path_keeps_the_first() {
+    let fx = Fixture::new();
+    let db = fx.db("people.db", PEOPLE);
+    let other = fx.db(
+        "shop.db",
+        "CREATE TABLE products (id INTEGER PRIMARY KEY, title TEXT);
+         INSERT INTO products (title) VALUES ('lamp'), ('desk');",
+    );
+    std::fs::write(fx.path("notes.txt"), "not a database").expect("write");
+    let mut app = Session::start(&fx, &[db.as_os_str()], &[]);
+    app.wait_for("people", Duration::from_secs(60));
+    app.press("O");
+    app.wait_for("Open another database", Duration::from_secs(10));
+    // The prompt starts in the open database's folder: a name completes with Tab.
+    app.press("notes.txt\r");
+    app.wait_for_flat("not a SQLite database", Duration::from_secs(10));
+    assert!(app.contents().contains("people"), "{}", app.contents());
+    // Mend the path: Ctrl-U clears the line.
+    app.press("\x15");
+    app.press(&format!("{}\r", other.display()));
+    app.wait_for("products", Duration::from_secs(20));
+    app.wait_for_gone("people", Duration::from_secs(10));
+    assert!(app.contents().contains("shop.db"), "{}", app.contents());
+    // Generating works on the new database.
+    app.press("g");
+    app.wait_for("New total: 12 rows", Duration::from_secs(60));
+    // The message log says what happened.
+    app.press("L");
+    app.wait_for_flat("Opened", Duration::from_secs(10));
+    // Esc and q apart: together a terminal reads them as Alt-q.
+    app.press("\x1b");
+    app.wait_for_gone("times in UTC", Duration::from_secs(10));
+    app.press("q");
+    assert!(app.wait_exit(Duration::from_secs(10)).success());
+    assert_eq!(count(&other, "products"), 12);
+    assert_eq!(count(&db, "people"), 5);
+}
+
+#[test]
 fn sigterm_quits_cleanly_with_the_status_a_shell_expects() {
     let fx = Fixture::new();
     let db = fx.db("people.db", PEOPLE);

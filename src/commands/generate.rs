@@ -276,7 +276,8 @@ impl Progress {
                 crate::say_err!("rowsmith: note: {text}");
                 return;
             }
-            Event::Finished(_) => return,
+            // The summary says it all at the end.
+            Event::Usage { .. } | Event::Finished(_) => return,
         };
         if self.live {
             const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];

@@ -37,11 +37,15 @@ mod dialogs;
 mod input;
 mod query;
 mod results;
+mod rows;
+
+pub use rows::{RowInput, RowInputKind, lens_line};
 
 use dialogs::*;
 use input::*;
 use query::*;
 use results::*;
+use rows::*;
 
 /// Ticks a toast stays up (at 10 ticks a second).
 pub const TOAST_TICKS: u32 = 50;
@@ -111,6 +115,11 @@ pub struct Job {
     pub cancelling: bool,
     /// The app's tick when it started (ten a second while it runs).
     pub started: u64,
+    /// Provider and model, as the job named them when it started.
+    pub source: String,
+    /// Tokens used so far (input and output) and requests asked again.
+    pub tokens: u64,
+    pub retries: u32,
 }
 
 /// An export, import or delete in progress (one at a time: the worker runs them).
@@ -189,6 +198,8 @@ pub struct App {
     pub list_top: usize,
     pub filter: Input,
     pub filtering: bool,
+    /// The line typed under the rows (a search, a row number), while it is open.
+    pub row_input: Option<RowInput>,
 
     pub focus: Pane,
     pub mode: Mode,
@@ -209,6 +220,8 @@ pub struct App {
     pub modal: Option<Modal>,
     pub tick: u64,
     pub quit: bool,
+    /// The app ends to start again on another database (already opened by the runtime).
+    pub reopen: bool,
 
     /// The `:` line, while it is open.
     pub query_line: Option<QueryLine>,
@@ -306,6 +319,8 @@ pub enum Msg {
     },
     /// The database worker stopped; nothing more can be read.
     WorkerGone(String),
+    /// Another database was opened (its path as shown), or why it could not be.
+    DatabaseOpened(Result<String, String>),
     /// Text pasted into the terminal.
     Paste(String),
     /// The query history of this database, newest first.
@@ -336,6 +351,8 @@ pub enum Effect {
     LoadSchema(String),
     LoadCell {
         table: String,
+        /// The lens the row was read through (a sorted row is found by its place).
+        lens: crate::db::browse::Lens,
         key: Key,
         column: String,
     },
@@ -399,6 +416,9 @@ pub enum Effect {
     Suspend,
     /// Put text on the terminal's clipboard (OSC 52: works over SSH too).
     Copy(String),
+    /// Open this database; `Msg::DatabaseOpened` answers, and on success the app
+    /// starts again on it.
+    OpenDatabase(PathBuf),
     /// Write the whole result of `sql` to a CSV file.
     ExportQuery {
         sql: String,
@@ -433,6 +453,7 @@ impl App {
             list_top: 0,
             filter: Input::default(),
             filtering: false,
+            row_input: None,
             focus: Pane::List,
             mode: Mode::Rows,
             grid: None,
@@ -450,6 +471,7 @@ impl App {
             log: std::collections::VecDeque::new(),
             clock: options.clock,
             quit: false,
+            reopen: false,
             query_line: None,
             history: Vec::new(),
             query: None,
@@ -732,6 +754,7 @@ fn transition(app: &mut App, msg: Msg) -> Vec<Effect> {
             new_table,
         } => on_import_would_append(app, path, table, columns, new_table),
         Msg::DirListed { text, entries } => on_dir_listed(app, &text, entries),
+        Msg::DatabaseOpened(result) => on_database_opened(app, result),
         Msg::WorkerGone(message) => {
             app.query = None;
             app.popup("The database stopped answering", message);
@@ -847,6 +870,9 @@ pub(super) fn launch(app: &mut App, spec: GenSpec) -> Vec<Effect> {
         rejected: 0,
         cancelling: false,
         started: app.tick,
+        source: String::new(),
+        tokens: 0,
+        retries: 0,
     });
     vec![Effect::Generate { job: id, spec }]
 }

@@ -7,7 +7,7 @@
 use rusqlite::types::Value;
 use unicode_width::UnicodeWidthStr;
 
-use crate::db::browse::{Anchor, Key, Page, PageRow};
+use crate::db::browse::{Anchor, Key, Lens, Page, PageRow};
 
 /// Rows read per request.
 pub const CHUNK: usize = 200;
@@ -61,6 +61,8 @@ pub enum Cursor {
 pub struct PageRequest {
     pub view: u64,
     pub table: String,
+    /// The rows and order the grid shows (a search, a sort).
+    pub lens: Lens,
     pub anchor: Anchor,
     pub limit: usize,
     pub purpose: Purpose,
@@ -89,6 +91,10 @@ pub struct Grid {
     /// 1-based position of the first row the last generation added: from there on, rows
     /// are marked as new.
     pub fresh_from: Option<u64>,
+    /// A search and a sort over the rows (`/` and `o` in the rows pane).
+    pub lens: Lens,
+    /// How many rows the search lets through, once counted.
+    pub matches: Option<u64>,
 }
 
 impl Grid {
@@ -109,6 +115,8 @@ impl Grid {
             loaded: false,
             error: None,
             fresh_from: None,
+            lens: Lens::default(),
+            matches: None,
         }
     }
 
@@ -136,6 +144,7 @@ impl Grid {
         PageRequest {
             view: self.view,
             table: self.table.clone(),
+            lens: self.lens.clone(),
             anchor,
             limit: CHUNK,
             purpose,
@@ -172,8 +181,49 @@ impl Grid {
         )
     }
 
-    /// Whether row `index` of the window is one the last generation added.
+    /// Shows the rows through another lens, from its first row; the column stays.
+    pub fn relens(&mut self, lens: Lens) -> PageRequest {
+        self.lens = lens;
+        self.matches = None;
+        self.rows.clear();
+        self.base = None;
+        self.loaded = false;
+        self.error = None;
+        // A late page of the old order must not land in the new one.
+        self.loading = false;
+        self.open()
+    }
+
+    /// Reads the rows from 1-based row `row` of the lens's order on, cursor on it.
+    pub fn go_to(&mut self, row: u64) -> PageRequest {
+        self.request(
+            Anchor::Position(row.saturating_sub(1)),
+            Purpose::Replace {
+                cursor: Cursor::First,
+            },
+        )
+    }
+
+    /// Whether a search narrows the rows.
+    pub fn searching(&self) -> bool {
+        self.lens.search.as_deref().is_some_and(|s| !s.is_empty())
+    }
+
+    /// How many rows the grid can show: the search's matches, or the table's count.
+    pub fn total(&self, table_count: Option<u64>) -> Option<u64> {
+        if self.searching() {
+            self.matches
+        } else {
+            table_count
+        }
+    }
+
+    /// Whether row `index` of the window is one the last generation added (in the
+    /// table's own order: a search or a sort moves new rows elsewhere).
     pub fn is_fresh(&self, index: usize) -> bool {
+        if !self.lens.is_plain() {
+            return false;
+        }
         match (self.fresh_from, self.base) {
             (Some(from), Some(base)) => base + index as u64 + 1 >= from,
             _ => false,
@@ -282,6 +332,10 @@ impl Grid {
         self.loading = false;
         self.loaded = true;
         self.error = None;
+        if page.matches.is_some() {
+            self.matches = page.matches;
+        }
+        let total = self.total(total);
         if self.columns != page.columns {
             self.col = self.col.min(page.columns.len().saturating_sub(1));
             self.left = self.left.min(self.col);
@@ -290,7 +344,9 @@ impl Grid {
         match purpose {
             Purpose::Replace { cursor } => {
                 let n = page.rows.len();
-                self.base = if page.at_start {
+                self.base = if let Some(position) = page.position {
+                    Some(position)
+                } else if page.at_start {
                     Some(0)
                 } else if page.at_end {
                     total.map(|t| t.saturating_sub(n as u64))
@@ -421,6 +477,8 @@ mod tests {
                 .collect(),
             at_start,
             at_end,
+            position: None,
+            matches: None,
         }
     }
 

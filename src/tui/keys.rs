@@ -55,6 +55,8 @@ pub enum Action {
     SwitchPane,
     Open,
     ViewCell,
+    Sort,
+    GoToRow,
     CopyCell,
     CopyRow,
     Schema,
@@ -70,6 +72,7 @@ pub enum Action {
     Cancel,
     Back,
     Log,
+    OpenDatabase,
     Reload,
     Help,
     Quit,
@@ -178,6 +181,22 @@ pub const ACTIONS: &[ActionInfo] = &[
         &["v"],
     ),
     info(
+        Action::Sort,
+        "sort",
+        "Sort the rows by the selected column: ascending, descending, table order",
+        "sort",
+        Scope::Rows,
+        &["o"],
+    ),
+    info(
+        Action::GoToRow,
+        "go_to_row",
+        "Go to row N (type the number, Enter)",
+        "go to",
+        Scope::Rows,
+        &["#"],
+    ),
+    info(
         Action::CopyCell,
         "copy_cell",
         "Copy the selected cell to the clipboard (OSC 52, over SSH too)",
@@ -196,7 +215,7 @@ pub const ACTIONS: &[ActionInfo] = &[
     info(
         Action::Filter,
         "filter",
-        "Filter the tables by name",
+        "Filter the tables by name; in a table's rows, search them (Esc shows all)",
         "filter",
         Scope::Global,
         &["/"],
@@ -224,6 +243,14 @@ pub const ACTIONS: &[ActionInfo] = &[
         "delete",
         Scope::Global,
         &["d"],
+    ),
+    info(
+        Action::OpenDatabase,
+        "open_database",
+        "Open another database file (Tab completes the path)",
+        "open db",
+        Scope::Global,
+        &["O"],
     ),
     info(
         Action::Reload,
@@ -645,6 +672,9 @@ impl Keymap {
             ],
             Pane::Rows => &[
                 Action::Generate,
+                Action::Filter,
+                Action::Sort,
+                Action::GoToRow,
                 Action::Query,
                 Action::ViewCell,
                 Action::Right,
@@ -683,6 +713,7 @@ impl Keymap {
                 let hint = match (pane, a) {
                     (Pane::Results, Action::Query) => "edit SQL",
                     (Pane::Results, Action::Export) => "export result",
+                    (Pane::Rows, Action::Filter) => "search",
                     // In the schema view the same key goes back to the rows.
                     (Pane::Schema, Action::Schema) => "rows",
                     _ => action_info(*a).hint,

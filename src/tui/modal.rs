@@ -87,6 +87,8 @@ pub enum PromptKind {
     ExportQuery {
         sql: String,
     },
+    /// Another database to open in place of this one.
+    OpenDatabase,
 }
 
 /// A question about the path, asked in the prompt before anything is written.

@@ -72,8 +72,14 @@ pub fn run(launch: Launch, config: &Config) -> TuiResult {
     };
     let mut options = options.busy_timeout(busy);
     options.offer_create = true;
-    let db = Database::open(&launch.db_path, &options)?;
-    let db_path = db.path().to_path_buf();
+    let mut db = Database::open(&launch.db_path, &options)?;
+    // Another database opened from inside the app: never created, never recovered
+    // under --read-only, like the first.
+    let reopen_options = OpenOptions {
+        create: false,
+        offer_create: false,
+        ..options
+    };
 
     let source = crate::generate::select_source(config);
     let (source_label, source_note) = match &source {
@@ -95,36 +101,56 @@ pub fn run(launch: Launch, config: &Config) -> TuiResult {
             return Err(format!("Cannot start the terminal app ({e}). Is this a terminal?").into());
         }
     };
-    let size = terminal
-        .size()
-        .map(|s| (s.width, s.height))
-        .unwrap_or((80, 24));
-    let app = App::new(Options {
-        db_path: db_path.display().to_string(),
-        read_only: launch.read_only,
-        default_rows: config.generate.default_rows,
-        max_rows: config.generate.max_rows,
-        confirm_rows: config.generate.confirm_rows,
-        source: source_label,
-        source_note,
-        providers,
-        provider,
-        keymap,
-        mouse,
-        theme: Theme::from_env(),
-        size,
-        ask: asker.as_ref().map(Client::describe).map_err(Clone::clone),
-        clock: utc_clock,
-        places: places(),
-    });
-    let context = Context {
-        config: config.clone(),
-        db_path,
-        source: source.map(|(s, _)| s),
-        asker,
-        busy,
+    let ask = asker.as_ref().map(Client::describe).map_err(Clone::clone);
+    let source = source.map(|(s, _)| s);
+    let mut carried: Option<App> = None;
+    let result = loop {
+        let size = terminal
+            .size()
+            .map(|s| (s.width, s.height))
+            .unwrap_or((80, 24));
+        let db_path = db.path().to_path_buf();
+        let mut app = App::new(Options {
+            db_path: db_path.display().to_string(),
+            read_only: launch.read_only,
+            default_rows: config.generate.default_rows,
+            max_rows: config.generate.max_rows,
+            confirm_rows: config.generate.confirm_rows,
+            source: source_label.clone(),
+            source_note: source_note.clone(),
+            providers: providers.clone(),
+            provider,
+            keymap: keymap.clone(),
+            mouse,
+            theme: Theme::from_env(),
+            size,
+            ask: ask.clone(),
+            clock: utc_clock,
+            places: places(),
+        });
+        if let Some(before) = carried.take() {
+            // The message log and what is on screen come along to the next database.
+            app.log = before.log;
+            app.toasts = before.toasts;
+            app.provider = before.provider;
+        }
+        let context = Context {
+            config: config.clone(),
+            db_path,
+            source: source.clone(),
+            asker: asker.clone(),
+            busy,
+            reopen: reopen_options.clone(),
+        };
+        match runtime.block_on(event_loop(&mut terminal, app, db, context)) {
+            Ok(Ended::Reopen { app, db: next }) => {
+                carried = Some(*app);
+                db = *next;
+            }
+            Ok(Ended::Quit { signal }) => break Ok(signal),
+            Err(e) => break Err(e),
+        }
     };
-    let result = runtime.block_on(event_loop(&mut terminal, app, db, context));
     restore(mouse);
     runtime.shutdown_timeout(Duration::from_millis(200));
     match result {
@@ -133,6 +159,14 @@ pub fn run(launch: Launch, config: &Config) -> TuiResult {
         Ok(None) => Ok(()),
         Err(e) => Err(e),
     }
+}
+
+/// How one database's session of the app ended.
+enum Ended {
+    /// The user quit, or a signal (its number) ended the app.
+    Quit { signal: Option<i32> },
+    /// The user opened another database: the app starts again on it.
+    Reopen { app: Box<App>, db: Box<Database> },
 }
 
 /// Puts `text` on the clipboard of the terminal the user sits at, over SSH too: the OSC 52
@@ -160,8 +194,6 @@ fn utc_clock() -> String {
     )
 }
 
-/// The model that answers plain-language questions, or the sentence saying
-/// how to configure one.
 /// Where typed paths start: read once here, so `update` stays free of IO.
 fn places() -> Places {
     Places {
@@ -171,6 +203,8 @@ fn places() -> Places {
     }
 }
 
+/// The model that answers plain-language questions, or the sentence saying
+/// how to configure one.
 fn question_client(config: &Config) -> Result<Client, String> {
     let selection = crate::llm::select(config).map_err(|e| e.to_string())?;
     crate::ask::require_client(&selection)
@@ -276,6 +310,8 @@ struct Context {
     /// The model for questions, or why there is none.
     asker: Result<Client, String>,
     busy: Duration,
+    /// How another database is opened from inside the app.
+    reopen: OpenOptions,
 }
 
 /// Carries out effects.
@@ -289,6 +325,8 @@ struct Effects {
     /// Ctrl-Z was pressed: stop once this message is handled.
     suspend: bool,
     transfer: Option<CancelFlag>,
+    /// Another database, opened and waiting for the app to start again on it.
+    opened: std::sync::Arc<std::sync::Mutex<Option<Database>>>,
 }
 
 impl Effects {
@@ -302,9 +340,17 @@ impl Effects {
             }
             Effect::LoadPage(request) => self.worker.send(Request::Page(request)),
             Effect::LoadSchema(table) => self.worker.send(Request::Schema(table)),
-            Effect::LoadCell { table, key, column } => {
-                self.worker.send(Request::Cell { table, key, column })
-            }
+            Effect::LoadCell {
+                table,
+                lens,
+                key,
+                column,
+            } => self.worker.send(Request::Cell {
+                table,
+                lens,
+                key,
+                column,
+            }),
             Effect::Generate { job, spec } => self.generate(job, spec),
             Effect::Estimate(spec) => self.estimate(spec),
             Effect::CancelJob(job) => {
@@ -365,6 +411,7 @@ impl Effects {
                 self.queries.export(sql, path, replace, cancel);
             }
             Effect::Copy(text) => copy_to_clipboard(&text),
+            Effect::OpenDatabase(path) => self.open_database(path),
             // Needs the terminal: the event loop does it after this message.
             Effect::Suspend => self.suspend = true,
             Effect::Quit => {}
@@ -467,6 +514,26 @@ impl Effects {
         });
     }
 
+    /// Opens another database on a blocking thread (a slow disk must not stall keys); it
+    /// waits in `opened` and `Msg::DatabaseOpened` says so, or why it could not be opened.
+    fn open_database(&mut self, path: PathBuf) {
+        let tx = self.tx.clone();
+        let slot = self.opened.clone();
+        let options = self.ctx.reopen.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = Database::open(&path, &options)
+                .map(|db| {
+                    let shown = db.path().display().to_string();
+                    if let Ok(mut slot) = slot.lock() {
+                        *slot = Some(db);
+                    }
+                    shown
+                })
+                .map_err(|e| e.to_string());
+            let _ = tx.send(Msg::DatabaseOpened(result));
+        });
+    }
+
     /// Cancels every generation and waits a little for them to roll back.
     async fn shutdown(&mut self) {
         for token in self.jobs.values() {
@@ -519,7 +586,7 @@ async fn event_loop(
     mut app: App,
     db: Database,
     ctx: Context,
-) -> Result<Option<i32>, Box<dyn std::error::Error>> {
+) -> Result<Ended, Box<dyn std::error::Error>> {
     let (tx, mut rx): (UnboundedSender<Msg>, UnboundedReceiver<Msg>) = unbounded_channel();
     let worker = WorkerHandle::spawn(db, tx.clone(), ctx.config.import.max_record_bytes)?;
     let query_worker = QueryWorker::spawn(
@@ -541,6 +608,7 @@ async fn event_loop(
         forwarders: Vec::new(),
         transfer: None,
         suspend: false,
+        opened: Default::default(),
     };
     let mut events = EventStream::new();
     let mut ticker = tokio::time::interval(TICK);
@@ -637,7 +705,16 @@ async fn event_loop(
         };
         let _ = tokio::time::timeout(TRANSFER_GRACE, done).await;
     }
-    Ok(signalled)
+    let opened = effects.opened.lock().ok().and_then(|mut slot| slot.take());
+    // The old database's workers let go of it when `effects` goes.
+    drop(effects);
+    match opened {
+        Some(db) if app.reopen && signalled.is_none() => Ok(Ended::Reopen {
+            app: Box::new(app),
+            db: Box::new(db),
+        }),
+        _ => Ok(Ended::Quit { signal: signalled }),
+    }
 }
 
 /// How long quitting waits for a cancelled export or import to clean up.

@@ -17,7 +17,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::app::Msg;
 use super::grid::PageRequest;
 use super::modal::UndoTarget;
-use crate::db::browse::{Key, read_cell, read_page};
+use crate::db::browse::{Key, Lens, read_cell, read_page};
 use crate::db::catalog::{
     ObjectKind, ObjectSummary, TableInfo, list_objects, row_count, table_info,
 };
@@ -37,6 +37,7 @@ pub enum Request {
     Schema(String),
     Cell {
         table: String,
+        lens: Lens,
         key: Key,
         column: String,
     },
@@ -283,9 +284,15 @@ impl Worker {
             }
             Request::Count(table) => self.count(table),
             Request::Page(request) => {
-                let page = self
-                    .info(&request.table)
-                    .and_then(|info| read_page(&self.db, &info, &request.anchor, request.limit));
+                let page = self.info(&request.table).and_then(|info| {
+                    read_page(
+                        &self.db,
+                        &info,
+                        &request.lens,
+                        &request.anchor,
+                        request.limit,
+                    )
+                });
                 if page.is_err() {
                     self.infos.remove(&request.table);
                 }
@@ -299,10 +306,15 @@ impl Worker {
                 let info = self.info(&table).map_err(|e| e.to_string());
                 self.send(Msg::Schema { table, info });
             }
-            Request::Cell { table, key, column } => {
+            Request::Cell {
+                table,
+                lens,
+                key,
+                column,
+            } => {
                 let value = self
                     .info(&table)
-                    .and_then(|info| read_cell(&self.db, &info, &key, &column));
+                    .and_then(|info| read_cell(&self.db, &info, &lens, &key, &column));
                 self.send(Msg::Cell(value.map_err(|e| e.to_string())));
             }
             Request::UndoPreview(target) => {

@@ -155,7 +155,7 @@ pub(super) async fn run_llm(
             // While requests are out, pass on what the client has to say (a retry after a
             // timeout) instead of looking hung.
             () = tokio::time::sleep(NOTICE_TICK) => {
-                pass_on_notices(source, events);
+                pass_on_notices(source, events, &mut tally);
                 continue;
             }
         };
@@ -183,7 +183,7 @@ pub(super) async fn run_llm(
                 in_flight,
             });
         }
-        pass_on_notices(source, events);
+        pass_on_notices(source, events, &mut tally);
         let (rows, answer_usage, answer_model) = match answer {
             Ok(answer) => answer,
             Err(AskError::Llm(LlmError::Cancelled)) => {
@@ -229,6 +229,7 @@ pub(super) async fn run_llm(
         };
         tally.usage += answer_usage;
         tally.model = answer_model;
+        pass_on_notices(source, events, &mut tally);
         send(Event::RowsReceived { rows: rows.len() });
         send(Event::Stage(Stage::Validating));
         let needed = (wanted - tally.accepted) as usize;
@@ -258,7 +259,7 @@ pub(super) async fn run_llm(
     if let Some(check) = lifecycle {
         check.abort();
     }
-    pass_on_notices(source, events);
+    pass_on_notices(source, events, &mut tally);
     finish(shared, request, source, tally, started).await
 }
 
@@ -343,14 +344,28 @@ async fn fit_to_server(
     }
 }
 
-/// Sends what the client wants the user to hear (each notice once per run).
-fn pass_on_notices(source: &Source, events: &UnboundedSender<Event>) {
-    if let Source::Llm(client) = source {
-        for notice in client.take_notices() {
-            let _ = events.send(Event::Notice {
-                text: notice.to_string(),
-            });
+/// Sends what the client wants the user to hear (each notice once per run), counting the
+/// retries among them, and the run's usage when it changed.
+fn pass_on_notices(source: &Source, events: &UnboundedSender<Event>, tally: &mut Tally) {
+    let Source::Llm(client) = source else {
+        return;
+    };
+    let retries_before = tally.retries;
+    for notice in client.take_notices() {
+        if matches!(notice, Notice::Retrying { .. }) {
+            tally.retries += 1;
         }
+        let _ = events.send(Event::Notice {
+            text: notice.to_string(),
+        });
+    }
+    if tally.retries != retries_before || tally.usage != tally.usage_told {
+        tally.usage_told = tally.usage;
+        let _ = events.send(Event::Usage {
+            input_tokens: tally.usage.input_tokens,
+            output_tokens: tally.usage.output_tokens,
+            retries: tally.retries,
+        });
     }
 }
 

@@ -189,6 +189,13 @@ pub enum Event {
     Notice {
         text: String,
     },
+    /// What an LLM run has used so far (running totals), sent when it changes.
+    Usage {
+        input_tokens: u64,
+        output_tokens: u64,
+        /// Requests asked again after a timeout, a network error or a server error.
+        retries: u32,
+    },
     Finished(Outcome),
 }
 
@@ -412,6 +419,10 @@ struct Tally {
     rejected_rows: Vec<RejectedRow>,
     /// Answers in a row of which more than 80% of the rows were rejected.
     poor_rounds: u32,
+    /// Requests the client asked again (from its retry notices).
+    retries: u32,
+    /// The usage last sent as an event.
+    usage_told: Usage,
 }
 
 impl Tally {
@@ -425,6 +436,8 @@ impl Tally {
             preview: Vec::new(),
             rejected_rows: Vec::new(),
             poor_rounds: 0,
+            retries: 0,
+            usage_told: Usage::default(),
         }
     }
 

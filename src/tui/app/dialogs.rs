@@ -175,6 +175,15 @@ pub(super) fn on_prompt_key(
                     table: None,
                     append: false,
                 },
+                PromptKind::OpenDatabase => {
+                    // The prompt stays up until the file has been opened (or said why not).
+                    prompt.error = None;
+                    prompt.note = Some(format!("Opening {}…", path.display()));
+                    return (
+                        Some(Modal::Prompt(prompt)),
+                        vec![Effect::OpenDatabase(path)],
+                    );
+                }
             };
             start_transfer(app, prompt, effect)
         }
@@ -210,7 +219,7 @@ fn on_question_key(
                 path: path.clone(),
                 replace: true,
             },
-            PromptKind::Import => return back(prompt),
+            PromptKind::Import | PromptKind::OpenDatabase => return back(prompt),
         },
         // No is the default: Enter keeps the file.
         (Question::Overwrite { .. }, KeyCode::Char('n' | 'N') | KeyCode::Enter | KeyCode::Esc) => {
@@ -339,6 +348,29 @@ pub(super) fn on_dir_listed(
             p.candidates = done.candidates;
         } else {
             p.listable = Some(text.to_string());
+        }
+    }
+    Vec::new()
+}
+
+/// The answer to opening another database: on success the app ends to start again on it
+/// (the runtime holds it); otherwise the prompt says why, the path kept to mend.
+pub(super) fn on_database_opened(app: &mut App, result: Result<String, String>) -> Vec<Effect> {
+    let prompt = match app.modal.as_mut() {
+        Some(Modal::Prompt(p)) if p.kind == PromptKind::OpenDatabase => p,
+        // The prompt was closed meanwhile: the user changed their mind.
+        _ => return Vec::new(),
+    };
+    match result {
+        Ok(path) => {
+            app.modal = None;
+            app.toast(Level::Info, format!("Opened {path}."));
+            app.reopen = true;
+            app.quit = true;
+        }
+        Err(message) => {
+            prompt.note = None;
+            prompt.error = Some(message);
         }
     }
     Vec::new()
@@ -500,6 +532,9 @@ pub(super) fn on_preview_key(
                 rejected: 0,
                 cancelling: false,
                 started: app.tick,
+                source: String::new(),
+                tokens: 0,
+                retries: 0,
             });
             return (None, vec![Effect::InsertPreviewed { spec, rows }]);
         }

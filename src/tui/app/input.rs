@@ -24,6 +24,9 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     if app.filtering {
         return on_filter_key(app, key);
     }
+    if app.row_input.is_some() {
+        return on_row_input_key(app, key);
+    }
     if app.query_line.is_some() {
         return on_query_key(app, key);
     }
@@ -178,6 +181,10 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             show_selected(app, false)
         }
         Action::Query => open_line(app),
+        // In a table's rows, `/` searches them; elsewhere it filters the tables.
+        Action::Filter if pane == Pane::Rows => open_search(app),
+        Action::Sort => sort(app),
+        Action::GoToRow => open_go_to(app),
         Action::Filter => {
             app.filtering = true;
             app.focus = Pane::List;
@@ -221,6 +228,40 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Log => {
             // Opens on the newest message.
             app.modal = Some(Modal::Log { scroll: u16::MAX });
+            Vec::new()
+        }
+        Action::OpenDatabase => {
+            // Work in flight belongs to this database: it finishes (or is cancelled) here.
+            if !app.jobs.is_empty()
+                || app.transfer.is_some()
+                || app.undoing.is_some()
+                || app.query.is_some()
+            {
+                let text = format!(
+                    "Another database can be opened once the work running here is done, or cancelled with {}.",
+                    cancel_key(app)
+                );
+                app.toast(Level::Warning, text);
+                return Vec::new();
+            }
+            // Starts in the folder of the database open now: its neighbours are the likely ones.
+            let folder = std::path::Path::new(&app.db_path)
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(|p| format!("{}/", p.display()))
+                .unwrap_or_default();
+            let mut prompt = Prompt::new(
+                PromptKind::OpenDatabase,
+                "Open another database".into(),
+                "SQLite file",
+                folder,
+            );
+            prompt.note = Some(if app.read_only {
+                "Opens read-only, as this one is. The message log comes along.".into()
+            } else {
+                "Tab completes the path. The message log comes along.".into()
+            });
+            app.modal = Some(Modal::Prompt(prompt));
             Vec::new()
         }
         Action::Undo => {
@@ -412,6 +453,7 @@ pub(super) fn view_cell(app: &mut App) -> Vec<Effect> {
     if row.cut_len(g.col).is_some() {
         let effect = Effect::LoadCell {
             table: g.table.clone(),
+            lens: g.lens.clone(),
             key: row.key.clone(),
             column: column.clone(),
         };
@@ -562,6 +604,9 @@ pub(super) fn back(app: &mut App) -> Vec<Effect> {
         // They stay in the message log.
         app.toasts.clear();
         return Vec::new();
+    }
+    if let Some(effects) = clear_lens(app) {
+        return effects;
     }
     if !app.filter.text.is_empty() {
         let before = selected_name(app);

@@ -71,7 +71,12 @@ pub(super) fn on_page(
 ) -> Vec<Effect> {
     let height = app.grid_height();
     let total = app.count_of(&request.table);
-    let Some(grid) = app.grid.as_mut().filter(|g| g.view == request.view) else {
+    // A page read through another lens (before a search or sort changed) is stale.
+    let Some(grid) = app
+        .grid
+        .as_mut()
+        .filter(|g| g.view == request.view && g.lens == request.lens)
+    else {
         return Vec::new();
     };
     match page {
@@ -93,8 +98,27 @@ pub(super) fn on_job(app: &mut App, id: u64, event: Event) -> Vec<Effect> {
     };
     let job = &mut app.jobs[index];
     match event {
-        Event::Started { rows, .. } => {
+        Event::Started {
+            rows,
+            provider,
+            model,
+            ..
+        } => {
             job.spec.rows = rows;
+            job.source = if model.is_empty() {
+                provider
+            } else {
+                format!("{provider} {model}")
+            };
+            Vec::new()
+        }
+        Event::Usage {
+            input_tokens,
+            output_tokens,
+            retries,
+        } => {
+            job.tokens = input_tokens + output_tokens;
+            job.retries = retries;
             Vec::new()
         }
         Event::Stage(stage) => {
@@ -132,7 +156,9 @@ pub(super) fn stage_label(stage: &Stage) -> String {
     match stage {
         Stage::Sampling => "sampling".into(),
         Stage::Profiling => "profiling".into(),
-        Stage::AskingModel { request } if *request > 1 => format!("asking the model ({request})"),
+        Stage::AskingModel { request } if *request > 1 => {
+            format!("asking the model (request {request})")
+        }
         Stage::AskingModel { .. } => "asking the model".into(),
         Stage::Validating => "validating".into(),
         Stage::Inserting => "inserting".into(),

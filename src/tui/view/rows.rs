@@ -10,7 +10,7 @@ use rusqlite::types::Value;
 use unicode_width::UnicodeWidthStr;
 
 use crate::output::{cell, thousands};
-use crate::tui::app::{App, Count, Level};
+use crate::tui::app::{App, Count, Level, RowInputKind, lens_line};
 use crate::tui::grid::{Grid, cell_text};
 use crate::tui::keys::{Action, Pane};
 use crate::tui::theme::Theme;
@@ -30,17 +30,22 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         frame.render_widget(Paragraph::new(text).style(theme.dim()).block(block), area);
         return;
     };
-    let total = match app.entry(&grid.table).map(|t| &t.count) {
+    let count = match app.entry(&grid.table).map(|t| &t.count) {
         Some(Count::Known(n)) => Some(*n),
         _ => None,
     };
-    let block = Block::default()
+    // Under a search the title counts the matches.
+    let total = grid.total(count);
+    let mut block = Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border(focused))
         .title(Span::styled(
             title(grid, total, area.width as usize),
             theme.title(),
         ));
+    if let Some(bottom) = bottom_line(app, grid) {
+        block = block.title_bottom(bottom);
+    }
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if let Some(err) = &grid.error {
@@ -54,6 +59,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     }
     if !grid.loaded {
         frame.render_widget(Paragraph::new("Reading rows…").style(theme.dim()), inner);
+        return;
+    }
+    if grid.rows.is_empty() && grid.searching() {
+        let text = format!(
+            "No row has '{}' in any column. Esc shows every row.",
+            grid.lens.search.as_deref().unwrap_or_default()
+        );
+        frame.render_widget(Paragraph::new(text).style(theme.dim()), inner);
         return;
     }
     if grid.rows.is_empty() {
@@ -71,6 +84,27 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         return;
     }
     draw_grid(frame, inner, grid, theme, focused);
+}
+
+/// The line being typed under the rows (a search, a row number), or else the search and
+/// sort that shape them.
+fn bottom_line<'a>(app: &App, grid: &Grid) -> Option<Line<'a>> {
+    let theme = app.theme;
+    if let Some(line) = &app.row_input {
+        let label = match line.kind {
+            RowInputKind::Search => " /",
+            RowInputKind::GoTo => " go to row ",
+        };
+        return Some(Line::from(vec![
+            Span::styled(label, theme.key()),
+            Span::raw(format!("{}█ ", line.input.text)),
+        ]));
+    }
+    let lens = lens_line(grid)?;
+    Some(Line::from(Span::styled(
+        format!(" {} ", crate::output::printable(&lens)),
+        theme.accent(),
+    )))
 }
 
 /// A grid's header and the rows on screen, in `inner` (one line of header,

@@ -73,37 +73,102 @@ pub fn progress(frame: &mut Frame, area: Rect, app: &App) {
         lines.push(Line::from(spans));
     }
     for job in &app.jobs {
-        let bar = bar(job.accepted, job.spec.rows, 10);
-        let what = if job.spec.preview { "preview of " } else { "" };
-        let mut spans = vec![
-            Span::styled(format!(" {spin} "), theme.accent()),
-            Span::styled(
-                format!("{what}{}", crate::output::printable(&job.spec.table)),
-                theme.title(),
-            ),
-            Span::raw("  "),
-            Span::raw(bar),
-            Span::raw(format!(
+        lines.push(job_line(app, job, &spin, &cancel, area.width as usize));
+    }
+    lines.truncate(area.height as usize);
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// One generation's line. What does not fit the width gives way, least useful first: the
+/// model's name, the bar, the token count, the cancel hint, then the rest; the table, the
+/// counts and the stage always stay.
+fn job_line<'a>(
+    app: &App,
+    job: &crate::tui::app::Job,
+    spin: &str,
+    cancel: &str,
+    width: usize,
+) -> Line<'a> {
+    let theme = app.theme;
+    let what = if job.spec.preview { "preview of " } else { "" };
+    // (text, style, rank): the highest rank is left out first; 0 never is.
+    let mut parts: Vec<(String, Style, u8)> = vec![
+        (format!(" {spin} "), theme.accent(), 0),
+        (
+            format!("{what}{}", crate::output::printable(&job.spec.table)),
+            theme.title(),
+            0,
+        ),
+        (
+            format!("  {}", bar(job.accepted, job.spec.rows, 10)),
+            Style::new(),
+            6,
+        ),
+        (
+            format!(
                 " {}/{} rows · {}",
                 thousands(job.accepted),
                 thousands(job.spec.rows),
                 job.stage
-            )),
-        ];
-        if job.rejected > 0 {
-            spans.push(Span::styled(
-                format!(" · {} rejected", thousands(job.rejected)),
-                theme.dim(),
-            ));
-        }
-        spans.push(Span::styled(timing(app.tick, job), theme.dim()));
-        if job.id != 0 && !job.cancelling {
-            spans.push(Span::styled(format!("  {cancel} cancels"), theme.dim()));
-        }
-        lines.push(Line::from(spans));
+            ),
+            Style::new(),
+            0,
+        ),
+    ];
+    if job.rejected > 0 {
+        parts.push((
+            format!(" · {} rejected", thousands(job.rejected)),
+            theme.dim(),
+            2,
+        ));
     }
-    lines.truncate(area.height as usize);
-    frame.render_widget(Paragraph::new(lines), area);
+    parts.push((timing(app.tick, job), theme.dim(), 1));
+    if job.retries > 0 {
+        parts.push((
+            format!(
+                " · {} {}",
+                job.retries,
+                if job.retries == 1 { "retry" } else { "retries" }
+            ),
+            theme.level(crate::tui::app::Level::Warning),
+            3,
+        ));
+    }
+    if job.tokens > 0 {
+        parts.push((
+            format!(" · {} tokens", thousands(job.tokens)),
+            theme.dim(),
+            5,
+        ));
+    }
+    if !job.source.is_empty() {
+        parts.push((
+            format!(" · {}", crate::output::printable(&job.source)),
+            theme.dim(),
+            7,
+        ));
+    }
+    if job.id != 0 && !job.cancelling {
+        parts.push((format!("  {cancel} cancels"), theme.dim(), 4));
+    }
+    while parts.iter().map(|(t, _, _)| t.width()).sum::<usize>() > width {
+        let Some(at) = parts
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, _, rank))| *rank > 0)
+            .max_by_key(|(_, (_, _, rank))| *rank)
+            .map(|(i, _)| i)
+        else {
+            break;
+        };
+        parts.remove(at);
+    }
+    Line::from(
+        parts
+            .into_iter()
+            .map(|(text, style, _)| Span::styled(text, style))
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// " · 12 s, about 40 s left": elapsed time from the app's ticks (ten a second while work
@@ -171,6 +236,16 @@ pub fn hints(frame: &mut Frame, area: Rect, app: &App) {
             ("Enter".into(), "keep".into()),
             ("Esc".into(), "clear".into()),
         ]
+    } else if let Some(line) = &app.row_input {
+        let (what, enter) = match line.kind {
+            crate::tui::app::RowInputKind::Search => ("text in any column", "search"),
+            crate::tui::app::RowInputKind::GoTo => ("a row number", "go"),
+        };
+        vec![
+            ("type".into(), what.into()),
+            ("Enter".into(), enter.into()),
+            ("Esc".into(), "close".into()),
+        ]
     } else if app.modal.is_some() {
         Vec::new()
     } else {
@@ -233,7 +308,15 @@ pub fn hints(frame: &mut Frame, area: Rect, app: &App) {
         if cut {
             pairs.push(("…".into(), String::new()));
         }
-        pairs.extend(last);
+        // When keys were left out, help is where the rest are: it says so.
+        let help = app.keymap.short(Action::Help);
+        pairs.extend(last.into_iter().map(|(k, h)| {
+            if cut && Some(&k) == help.as_ref() {
+                (k, "more".to_string())
+            } else {
+                (k, h)
+            }
+        }));
         pairs
     };
     for (key, hint) in pairs {
@@ -244,7 +327,13 @@ pub fn hints(frame: &mut Frame, area: Rect, app: &App) {
         used += width;
         spans.push(Span::raw(" "));
         spans.push(Span::styled(key, theme.key()));
-        spans.push(Span::styled(format!(" {hint} "), Style::new()));
+        // The "…" has no word after it.
+        let after = if hint.is_empty() {
+            " ".to_string()
+        } else {
+            format!(" {hint} ")
+        };
+        spans.push(Span::styled(after, Style::new()));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
