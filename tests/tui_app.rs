@@ -1004,10 +1004,16 @@ fn quitting_during_an_undo_or_an_export_asks_first() {
         }),
     });
     h.key("y");
-    assert_eq!(h.app.undoing.as_deref(), Some("customers"));
+    assert_eq!(h.app.undoing.as_ref().map(|u| u.table()), Some("customers"));
+    // Two and a half seconds of ticks (ten a second): the line says how long it has run.
+    for _ in 0..25 {
+        h.send(Msg::Tick);
+    }
     assert!(
         h.screen()
-            .contains("undoing the last generation of 'customers'")
+            .contains("undoing the last generation of 'customers' · 2 s"),
+        "{}",
+        h.screen()
     );
     assert!(h.key("q").is_empty());
     let Some(Modal::Confirm(c)) = &h.app.modal else {

@@ -122,9 +122,25 @@ pub struct Job {
     pub retries: u32,
 }
 
+/// An undo in progress.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Undoing {
+    pub target: UndoTarget,
+    /// The app's tick when it started.
+    pub started: u64,
+}
+
+impl Undoing {
+    pub fn table(&self) -> &str {
+        self.target.table()
+    }
+}
+
 /// An export, import or delete in progress (one at a time: the worker runs them).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transfer {
+    /// The app's tick when it started.
+    pub started: u64,
     pub label: String,
     pub done: u64,
     pub total: Option<u64>,
@@ -211,8 +227,8 @@ pub struct App {
     next_job: u64,
     pub transfer: Option<Transfer>,
     pub toasts: Vec<Toast>,
-    /// The table whose undo is running (it cannot be cancelled; quitting asks first).
-    pub undoing: Option<String>,
+    /// The undo that is running (it cannot be cancelled; quitting asks first).
+    pub undoing: Option<Undoing>,
     /// Every message since the app started, oldest first (the message log).
     pub log: std::collections::VecDeque<Toast>,
     /// The time of day for the log; a fixed one in tests.

@@ -103,6 +103,8 @@ pub struct QueryRun {
     pub rows: u64,
     /// Esc was pressed; the interruption is on its way.
     pub stopping: bool,
+    /// The app's tick when it started.
+    pub started: u64,
 }
 
 /// The result being browsed.

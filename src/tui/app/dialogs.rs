@@ -110,12 +110,16 @@ pub(super) fn on_confirm_key(
                 ConfirmKind::FromSchema(spec) => start_generation(app, spec),
                 ConfirmKind::LargeRun(spec) => launch(app, spec),
                 ConfirmKind::Undo(target) => {
-                    app.undoing = Some(target.table().to_string());
+                    app.undoing = Some(Undoing {
+                        target: target.clone(),
+                        started: app.tick,
+                    });
                     vec![Effect::Undo(target)]
                 }
                 ConfirmKind::Forget { id, .. } => vec![Effect::Forget(id)],
                 ConfirmKind::Delete { table } => {
                     app.transfer = Some(Transfer {
+                        started: app.tick,
                         label: format!("delete of '{table}'"),
                         done: 0,
                         total: None,
@@ -268,6 +272,7 @@ fn start_transfer(
     prompt.listable = None;
     prompt.question = None;
     app.transfer = Some(Transfer {
+        started: app.tick,
         label,
         done: 0,
         total,

@@ -585,7 +585,7 @@ pub(super) fn quit_lines(app: &App) -> Vec<String> {
             t.label
         ));
     }
-    if let Some(table) = &app.undoing {
+    if let Some(table) = app.undoing.as_ref().map(Undoing::table) {
         lines.push(format!(
             "The undo on '{table}' is still running. Quitting rolls it back: nothing is removed."
         ));

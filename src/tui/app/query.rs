@@ -97,6 +97,7 @@ fn submit(app: &mut App, line: QueryLine) -> Vec<Effect> {
         }
     };
     app.query = Some(QueryRun {
+        started: app.tick,
         id,
         input: input.clone(),
         sql: match &effect {

@@ -11,6 +11,7 @@ use super::spinner;
 use crate::output::{cell, thousands};
 use crate::tui::app::App;
 use crate::tui::keys::Action;
+use crate::tui::modal::UndoTarget;
 use crate::tui::query::Phase;
 
 /// One line per generation (and one for an export, import or delete).
@@ -37,18 +38,24 @@ pub fn progress(frame: &mut Frame, area: Rect, app: &App) {
             Span::styled(format!(" {spin} "), theme.accent()),
             Span::raw(format!("{}  ", t.label)),
             Span::raw(amount),
+            Span::styled(since(app.tick, t.started), theme.dim()),
             Span::styled(format!("  {cancel} cancels"), theme.dim()),
         ]));
     }
-    if let Some(table) = &app.undoing {
+    if let Some(undo) = &app.undoing {
+        let what = match &undo.target {
+            UndoTarget::Latest(_) => "the last generation".to_string(),
+            UndoTarget::Operation { id, .. } => format!("operation #{id}"),
+        };
         lines.push(Line::from(vec![
             Span::styled(format!(" {spin} "), theme.accent()),
             Span::raw(format!(
-                "undoing the last generation of '{}'  ",
-                crate::output::printable(table)
+                "undoing {what} of '{}'",
+                crate::output::printable(undo.table())
             )),
+            Span::styled(since(app.tick, undo.started), theme.dim()),
             Span::styled(
-                "one transaction: it cannot be stopped half-way",
+                "  one transaction: it cannot be stopped half-way",
                 theme.dim(),
             ),
         ]));
@@ -66,6 +73,7 @@ pub fn progress(frame: &mut Frame, area: Rect, app: &App) {
             Span::styled(format!(" {spin} "), theme.accent()),
             Span::styled("query", theme.title()),
             Span::raw(format!("  {what}")),
+            Span::styled(since(app.tick, q.started), theme.dim()),
         ];
         if !q.stopping {
             spans.push(Span::styled(format!("  {cancel} interrupts"), theme.dim()));
@@ -169,6 +177,11 @@ fn job_line<'a>(
             .map(|(text, style, _)| Span::styled(text, style))
             .collect::<Vec<_>>(),
     )
+}
+
+/// " · 12 s": how long something has run, from the app's ticks (ten a second).
+fn since(tick: u64, started: u64) -> String {
+    format!(" · {}", duration(tick.saturating_sub(started) / 10))
 }
 
 /// " · 12 s, about 40 s left": elapsed time from the app's ticks (ten a second while work
