@@ -2934,6 +2934,14 @@ fn after_g_the_grid_shows_the_new_rows_at_the_end_and_marks_them() {
     assert_eq!(loads[0].anchor, rowsmith::db::browse::Anchor::End);
     let g = h.app.grid.as_ref().unwrap();
     assert_eq!(g.fresh_from, Some(61));
+    // At 60 columns the title still closes: the new-row count gives way before it is cut.
+    update(&mut h.app, Msg::Resize(60, 15));
+    h.app.grid.as_mut().unwrap().fresh_from = Some(51);
+    let title = h.screen().lines().next().unwrap_or_default().to_string();
+    assert!(title.contains("row 1 of 70 · col 1/6 ┐"), "{title}");
+    update(&mut h.app, Msg::Resize(100, 30));
+    let title = h.screen().lines().next().unwrap_or_default().to_string();
+    assert!(title.contains("· 20 new"), "{title}");
 }
 
 #[test]

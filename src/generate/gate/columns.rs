@@ -54,6 +54,9 @@ pub enum ColumnRule {
     OneOf(Vec<Value>),
 }
 
+/// Words a format has at most: a phone (`(999) 999-9999`) or a timestamp has two or three.
+const MAX_FORMAT_WORDS: usize = 3;
+
 /// The rules `profile` supports for `column`, from `rows` rows in all.
 pub fn learn(column: &ColumnPlan, profile: &ColumnProfile, rows: u64) -> Vec<ColumnRule> {
     let mut rules = Vec::new();
@@ -75,8 +78,13 @@ pub fn learn(column: &ColumnPlan, profile: &ColumnProfile, rows: u64) -> Vec<Col
             rules.push(ColumnRule::Format(f.format));
         }
         // Formatted values (phones, codes, dates) only: words have a shape per length,
-        // and a closed set says more about categories.
-        let formatted = profile.shapes.iter().all(|s| s.shape.contains('9'));
+        // and a closed set says more about categories. A longer templated sentence
+        // (`note number 12 about …`) is text, not a format: new rows write new words.
+        let formatted = profile.shapes.iter().all(|s| {
+            s.shape.contains('9')
+                && !s.shape.ends_with('…')
+                && s.shape.split_whitespace().count() <= MAX_FORMAT_WORDS
+        });
         let covered: u64 = profile.shapes.iter().map(|s| s.count).sum();
         if formatted
             && covered as f64 >= KEPT_SHARE * text_values as f64

@@ -208,11 +208,23 @@ fn title(grid: &Grid, total: Option<u64>, width: usize) -> String {
         (None, Some(t)) => format!(" · {} rows{cols}", thousands(t)),
         (None, None) => String::new(),
     };
-    let place = match grid.fresh_from.zip(total) {
-        Some((from, t)) if t >= from => format!("{place} · {} new", thousands(t - from + 1)),
-        _ => place,
+    let fresh = match grid.fresh_from.zip(total) {
+        Some((from, t)) if t >= from && grid.lens.is_plain() => {
+            format!(" · {} new", thousands(t - from + 1))
+        }
+        _ => String::new(),
     };
-    // Two corners and a space either side of the title.
+    // Two corners and a space either side of the title; the name keeps 8 columns. When
+    // that is too little room, the new-row count goes, then the column.
+    let fits = |place: &str| width.saturating_sub(4 + place.width()) >= 8;
+    let place = [
+        format!("{place}{fresh}"),
+        place.clone(),
+        place.replace(&cols, ""),
+    ]
+    .into_iter()
+    .find(|p| fits(p))
+    .unwrap_or_else(|| place.replace(&cols, ""));
     let room = width.saturating_sub(4 + place.width()).max(8);
     format!(" {}{place} ", crate::output::cell_middle(&grid.table, room))
 }

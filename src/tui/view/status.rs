@@ -159,22 +159,24 @@ fn job_line<'a>(
     if job.id != 0 && !job.cancelling {
         parts.push((format!("  {cancel} cancels"), theme.dim(), 4));
     }
-    while parts.iter().map(|(t, _, _)| t.width()).sum::<usize>() > width {
-        let Some(at) = parts
-            .iter()
-            .enumerate()
-            .filter(|(_, (_, _, rank))| *rank > 0)
-            .max_by_key(|(_, (_, _, rank))| *rank)
-            .map(|(i, _)| i)
-        else {
-            break;
-        };
-        parts.remove(at);
+    // Most useful first, each part taken while it fits; shown in their own order.
+    let mut by_rank: Vec<usize> = (0..parts.len()).collect();
+    by_rank.sort_by_key(|&i| parts[i].2);
+    let mut kept = vec![false; parts.len()];
+    let mut used = 0;
+    for i in by_rank {
+        let w = parts[i].0.width();
+        if parts[i].2 == 0 || used + w <= width {
+            kept[i] = true;
+            used += w;
+        }
     }
     Line::from(
         parts
             .into_iter()
-            .map(|(text, style, _)| Span::styled(text, style))
+            .zip(kept)
+            .filter(|(_, keep)| *keep)
+            .map(|((text, style, _), _)| Span::styled(text, style))
             .collect::<Vec<_>>(),
     )
 }
