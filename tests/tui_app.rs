@@ -2509,6 +2509,22 @@ fn screen_generation_in_progress() {
 }
 
 #[test]
+fn a_run_that_added_nothing_says_why_in_one_message() {
+    let mut h = Harness::new(80, 24);
+    let id = job_id(&h.key("g"));
+    let mut done = summary("customers", 0, 60);
+    done.shortfall = Some(
+        "Stopped early after 3 model requests: most rows the model wrote were rejected, so only 0 of 10 rows were added.".into(),
+    );
+    h.send(Msg::Job {
+        job: id,
+        event: Event::Finished(Outcome::Done(done)),
+    });
+    assert_eq!(h.toasts().len(), 1, "{:?}", h.toasts());
+    assert!(h.toasts()[0].starts_with("Stopped early after 3 model requests"));
+}
+
+#[test]
 fn screen_success_toast() {
     screens("success_toast", |w, h| {
         let mut x = Harness::new(w, h);

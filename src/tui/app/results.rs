@@ -230,14 +230,25 @@ pub(super) fn finished_ok(app: &mut App, summary: &Summary) -> Vec<Effect> {
     } else {
         Level::Success
     };
-    let text = match summary.usage.sentence() {
-        Some(tokens) => format!("{} {tokens}", summary.sentence()),
-        None => summary.sentence(),
-    };
-    app.toast(level, text);
-    if let Some(short) = &summary.shortfall {
-        app.toast(Level::Warning, short.clone());
-    } else if let Some((reason, _)) = summary.rejected.iter().max_by_key(|(_, n)| **n) {
+    let tokens = summary
+        .usage
+        .sentence()
+        .map(|t| format!(" {t}"))
+        .unwrap_or_default();
+    match &summary.shortfall {
+        // Nothing landed: the reason is the whole story ("Generated 0 rows" says nothing).
+        Some(short) if summary.rows_added == 0 => {
+            app.toast(Level::Warning, format!("{short}{tokens}"));
+        }
+        Some(short) => {
+            app.toast(level, format!("{}{tokens}", summary.sentence()));
+            app.toast(Level::Warning, short.clone());
+        }
+        None => app.toast(level, format!("{}{tokens}", summary.sentence())),
+    }
+    if summary.shortfall.is_none()
+        && let Some((reason, _)) = summary.rejected.iter().max_by_key(|(_, n)| **n)
+    {
         // Every row is in, but some were turned away on the way: say which rule bit most.
         let turned: u64 = summary.rejected.values().sum();
         app.toast(
