@@ -974,6 +974,26 @@ fn the_quit_question_follows_the_work_that_still_runs() {
 }
 
 #[test]
+fn q_asks_first_while_a_query_runs() {
+    let mut h = Harness::new(80, 24);
+    h.run_queries = false;
+    h.query("SELECT count(*) FROM customers");
+    assert!(h.app.query.is_some());
+    assert!(h.key("q").is_empty());
+    match &h.app.modal {
+        Some(Modal::Confirm(c)) if c.kind == ConfirmKind::Quit => {
+            assert!(
+                c.lines[0].contains("A query is still running"),
+                "{:?}",
+                c.lines
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!h.app.quit);
+}
+
+#[test]
 fn a_running_generation_shows_its_elapsed_time_and_what_is_left() {
     let mut h = Harness::new(120, 30);
     let id = job_id(&h.key("g"));

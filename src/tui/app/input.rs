@@ -590,6 +590,9 @@ pub(super) fn quit_lines(app: &App) -> Vec<String> {
             "The undo on '{table}' is still running. Quitting rolls it back: nothing is removed."
         ));
     }
+    if app.query.is_some() {
+        lines.push("A query is still running. Quitting interrupts it; it changes nothing.".into());
+    }
     lines
 }
 
