@@ -1013,6 +1013,13 @@ fn a_running_generation_shows_its_elapsed_time_and_what_is_left() {
 fn quitting_during_an_undo_or_an_export_asks_first() {
     let mut h = Harness::new(80, 24);
     h.key("u");
+    // Counting a million rows takes a moment: the line says what is happening meanwhile.
+    assert!(
+        h.screen()
+            .contains("working out what undo would remove from 'customers'"),
+        "{}",
+        h.screen()
+    );
     h.send(Msg::UndoPreview {
         target: UndoTarget::Latest("customers".into()),
         preview: Ok(rowsmith::db::undo::UndoPreview {
@@ -1023,6 +1030,7 @@ fn quitting_during_an_undo_or_an_export_asks_first() {
             already_gone: 0,
         }),
     });
+    assert!(h.app.checking.is_none());
     h.key("y");
     assert_eq!(h.app.undoing.as_ref().map(|u| u.table()), Some("customers"));
     // Two and a half seconds of ticks (ten a second): the line says how long it has run.

@@ -122,6 +122,14 @@ pub struct Job {
     pub retries: u32,
 }
 
+/// A question being prepared (what an undo or a delete would remove).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checking {
+    pub label: String,
+    /// The app's tick when it started.
+    pub started: u64,
+}
+
 /// An undo in progress.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Undoing {
@@ -229,6 +237,9 @@ pub struct App {
     pub toasts: Vec<Toast>,
     /// The undo that is running (it cannot be cancelled; quitting asks first).
     pub undoing: Option<Undoing>,
+    /// What an undo or a delete would do is being worked out (counting a million rows
+    /// takes a moment): the line says so until the question comes up.
+    pub checking: Option<Checking>,
     /// Every message since the app started, oldest first (the message log).
     pub log: std::collections::VecDeque<Toast>,
     /// The time of day for the log; a fixed one in tests.
@@ -484,6 +495,7 @@ impl App {
             prefer: None,
             listed_before: false,
             undoing: None,
+            checking: None,
             log: std::collections::VecDeque::new(),
             clock: options.clock,
             quit: false,
@@ -543,6 +555,7 @@ impl App {
             || !self.toasts.is_empty()
             || self.transfer.is_some()
             || self.undoing.is_some()
+            || self.checking.is_some()
             || self.query.is_some()
             || self.tables.iter().any(|t| t.count == Count::Pending)
     }
@@ -730,15 +743,24 @@ fn transition(app: &mut App, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
-        Msg::UndoPreview { target, preview } => on_undo_preview(app, target, preview),
-        Msg::Operations { table, note, list } => on_operations(app, &table, note, list),
+        Msg::UndoPreview { target, preview } => {
+            app.checking = None;
+            on_undo_preview(app, target, preview)
+        }
+        Msg::Operations { table, note, list } => {
+            app.checking = None;
+            on_operations(app, &table, note, list)
+        }
         Msg::Forgotten(result) => on_forgotten(app, result),
         Msg::Undone(result) => {
             app.undoing = None;
             on_undone(app, result)
         }
         Msg::Estimated { spec, sentence } => on_estimated(app, spec, sentence),
-        Msg::DropPreview { table, preview } => on_drop_preview(app, table, preview),
+        Msg::DropPreview { table, preview } => {
+            app.checking = None;
+            on_drop_preview(app, table, preview)
+        }
         Msg::Job { job, event } => on_job(app, job, event),
         Msg::PreviewInserted { table, result } => {
             app.jobs.retain(|j| !(j.spec.table == table && j.id == 0));

@@ -61,6 +61,7 @@ pub fn work_lines(app: &App) -> u16 {
     let n = app.jobs.len()
         + usize::from(app.transfer.is_some())
         + usize::from(app.undoing.is_some())
+        + usize::from(app.checking.is_some())
         + usize::from(app.query.is_some());
     n.min(3) as u16
 }

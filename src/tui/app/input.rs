@@ -278,6 +278,10 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
                 );
                 return Vec::new();
             }
+            app.checking = Some(Checking {
+                label: format!("working out what undo would remove from '{table}'"),
+                started: app.tick,
+            });
             vec![Effect::PreviewUndo(UndoTarget::Latest(table))]
         }
         Action::UndoHistory => {
@@ -339,6 +343,10 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
                 );
                 return Vec::new();
             }
+            app.checking = Some(Checking {
+                label: format!("working out what deleting '{table}' would remove"),
+                started: app.tick,
+            });
             vec![Effect::PreviewDrop(table)]
         }
         Action::Reload => {

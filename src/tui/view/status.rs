@@ -42,6 +42,13 @@ pub fn progress(frame: &mut Frame, area: Rect, app: &App) {
             Span::styled(format!("  {cancel} cancels"), theme.dim()),
         ]));
     }
+    if let Some(c) = &app.checking {
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {spin} "), theme.accent()),
+            Span::raw(crate::output::printable(&c.label).into_owned()),
+            Span::styled(since(app.tick, c.started), theme.dim()),
+        ]));
+    }
     if let Some(undo) = &app.undoing {
         let what = match &undo.target {
             UndoTarget::Latest(_) => "the last generation".to_string(),
