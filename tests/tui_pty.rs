@@ -24,6 +24,23 @@ struct Session {
 
 impl Session {
     fn start(fx: &Fixture, args: &[&std::ffi::OsStr], env: &[(String, String)]) -> Self {
+        Self::start_program(fx, env!("CARGO_BIN_EXE_rowsmith"), args, env)
+    }
+
+    /// An interactive shell with job control, as a user has: `Ctrl-Z` and `fg` work there
+    /// (a stop signal to a process group without a shell is discarded by the kernel).
+    fn start_in_shell(fx: &Fixture) -> Self {
+        let args = ["--norc", "--noprofile", "-i"].map(std::ffi::OsStr::new);
+        let env = [("PS1".to_string(), "$ ".to_string())];
+        Self::start_program(fx, "bash", &args, &env)
+    }
+
+    fn start_program(
+        fx: &Fixture,
+        program: &str,
+        args: &[&std::ffi::OsStr],
+        env: &[(String, String)],
+    ) -> Self {
         let pty = native_pty_system();
         let pair = pty
             .openpty(PtySize {
@@ -33,7 +50,7 @@ impl Session {
                 pixel_height: 0,
             })
             .expect("pty");
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_rowsmith"));
+        let mut cmd = CommandBuilder::new(program);
         cmd.args(args);
         cmd.cwd(fx.dir.path());
         cmd.env("TERM", "xterm-256color");
@@ -229,6 +246,35 @@ fn o_opens_another_database_in_place_and_a_bad_path_keeps_the_first() {
     assert!(app.wait_exit(Duration::from_secs(10)).success());
     assert_eq!(count(&other, "products"), 12);
     assert_eq!(count(&db, "people"), 5);
+}
+
+#[test]
+fn ctrl_z_stops_like_a_shell_job_and_fg_redraws_the_screen() {
+    let fx = Fixture::new();
+    let db = fx.db("people.db", PEOPLE);
+    let mut shell = Session::start_in_shell(&fx);
+    shell.wait_for("$", Duration::from_secs(20));
+    shell.press(&format!(
+        "{} {}\r",
+        env!("CARGO_BIN_EXE_rowsmith"),
+        db.display()
+    ));
+    shell.wait_for("Tables (1)", Duration::from_secs(60));
+    shell.press("\x1a");
+    // The shell has the terminal back, with the screen as it was, and says the job stopped.
+    shell.wait_for("Stopped", Duration::from_secs(10));
+    assert!(
+        !shell.contents().contains("Tables (1)"),
+        "{}",
+        shell.contents()
+    );
+    shell.press("fg\r");
+    shell.wait_for("Tables (1)", Duration::from_secs(10));
+    shell.wait_for("people", Duration::from_secs(10));
+    shell.press("q");
+    shell.wait_for_gone("Tables (1)", Duration::from_secs(10));
+    shell.press("exit\r");
+    shell.wait_exit(Duration::from_secs(10));
 }
 
 #[test]
