@@ -347,6 +347,22 @@ async fn formats_limits_and_the_configured_cap() {
     )
     .await;
     assert_eq!(run.stdout, "[]\n");
+
+    // CSV on stdout is the dialect of every export: NULL empty, empty text `""`.
+    let run = rowsmith(
+        &fx,
+        None,
+        &[
+            "query",
+            db_arg,
+            "SELECT NULL AS missing, '' AS empty, 1.0 AS one",
+            "--format",
+            "csv",
+        ],
+    )
+    .await;
+    assert!(run.ok, "{}", run.stderr);
+    assert_eq!(run.stdout, "missing,empty,one\n,\"\",1.0\n");
 }
 
 #[tokio::test(flavor = "multi_thread")]

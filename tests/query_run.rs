@@ -149,9 +149,12 @@ fn csv_export_writes_every_row_with_correct_quoting() {
             vec!["1", "plain", "2.0", ""],
             vec!["2", "comma, and \"quotes\"", "", "00ff"],
             vec!["3", "two\nlines", "-0.5", ""],
-            vec!["4", "", "100000000000000000000", ""],
+            vec!["4", "", "1e20", ""],
         ]
     );
+    // One dialect with table exports: NULL is an empty field, empty text is `""`.
+    let text = std::fs::read_to_string(&odd).unwrap();
+    assert!(text.ends_with("4,,1e20,\n"), "{text}");
 
     // An empty result still has its header.
     let mut buf = Vec::new();
@@ -338,4 +341,46 @@ fn huge_values_are_held_cut_with_their_size() {
     })
     .unwrap();
     assert_eq!(whole, 5_000_000, "a stream gets the whole value");
+}
+
+/// A query's CSV keeps NULL and empty text apart, and importing it gives both back.
+#[test]
+fn a_query_export_round_trips_null_and_empty_text_through_import() {
+    let fx = Fixture::new();
+    let (_db, s) = session(&fx);
+    let out = fx.path("kinds.csv");
+    s.export_csv_file(
+        "SELECT 1 AS id, NULL AS missing, '' AS empty, 'x' AS text \
+         UNION ALL SELECT 2, 'a', NULL, ''",
+        &out,
+        &QueryControl::new(),
+        false,
+    )
+    .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "id,missing,empty,text\n1,,\"\",x\n2,a,,\"\"\n"
+    );
+    let target = fx.db("back.db", "");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_rowsmith"))
+        .args(["import", target.to_str().unwrap(), out.to_str().unwrap()])
+        .env("ROWSMITH_DATA_DIR", fx.data_dir())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let conn = rusqlite::Connection::open(&target).unwrap();
+    let rows: Vec<(Option<String>, Option<String>, Option<String>)> = conn
+        .prepare("SELECT missing, empty, text FROM kinds ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            (None, Some(String::new()), Some("x".into())),
+            (Some("a".into()), None, Some(String::new())),
+        ]
+    );
 }

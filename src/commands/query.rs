@@ -13,9 +13,11 @@ use crate::ask::history::History;
 use crate::ask::{self, Input};
 use crate::cli::QueryFormat;
 use crate::config::Config;
-use crate::db::query::{QueryControl, QueryError, QuerySession, csv_field, json_keys, row_json};
+use crate::db::query::{QueryControl, QueryError, QuerySession, json_keys, row_json};
+use crate::db::transfer::CsvWriter;
 use crate::db::value::display;
 use crate::output::{Align, cell, grid};
+use rusqlite::types::ValueRef;
 
 pub struct Args {
     pub db: PathBuf,
@@ -197,8 +199,9 @@ fn print_csv(
     limit: usize,
     control: &QueryControl,
 ) -> Result<Printed, Failure> {
-    let mut writer = csv::Writer::from_writer(std::io::stdout().lock());
-    let mut failed: Option<csv::Error> = None;
+    // The one CSV dialect of every export: NULL an empty field, empty text `""`.
+    let mut writer = CsvWriter::new(std::io::BufWriter::new(std::io::stdout().lock()));
+    let mut failed: Option<std::io::Error> = None;
     let (mut rows, mut truncated) = (0usize, false);
     let (_, columns) = session.for_each_row(sql, control, |columns, row| {
         if rows >= limit {
@@ -206,11 +209,11 @@ fn print_csv(
             return Ok(false);
         }
         let written = if rows == 0 {
-            writer.write_record(columns)
+            writer.header(columns)
         } else {
             Ok(())
         }
-        .and_then(|()| writer.write_record(row.iter().map(csv_field)));
+        .and_then(|()| writer.row(row.iter().map(ValueRef::from)));
         match written {
             Ok(()) => {
                 rows += 1;
@@ -223,14 +226,10 @@ fn print_csv(
         }
     })?;
     if rows == 0 && failed.is_none() {
-        failed = writer.write_record(&columns).err();
+        failed = writer.header(&columns).err();
     }
     if let Some(e) = failed {
-        // csv wraps the write error; unwrap it so a closed pipe is seen as one.
-        return Err(match e.into_kind() {
-            csv::ErrorKind::Io(io) => io.into(),
-            other => std::io::Error::other(format!("{other:?}")).into(),
-        });
+        return Err(e.into());
     }
     writer.flush()?;
     Ok((rows, truncated))

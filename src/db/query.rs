@@ -28,11 +28,11 @@ use std::time::{Duration, Instant};
 
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization, TransactionOperation};
 use rusqlite::limits::Limit;
-use rusqlite::types::Value;
+use rusqlite::types::{Value, ValueRef};
 use rusqlite::{ErrorCode, Statement};
 use serde::Serialize;
 
-use super::value::{format_real, owned, to_json};
+use super::value::{owned, to_json};
 use super::{CancelFlag, Database, DbError, OpenOptions};
 
 /// Rows returned by one run unless the caller asks for another limit.
@@ -377,18 +377,6 @@ pub fn row_json(keys: &[String], row: &[Value]) -> String {
     format!("{{{}}}", fields.join(","))
 }
 
-/// A value as one CSV field: NULL is empty, reals keep a decimal point, a
-/// blob is written as hex.
-pub fn csv_field(value: &Value) -> String {
-    match value {
-        Value::Null => String::new(),
-        Value::Integer(i) => i.to_string(),
-        Value::Real(f) => format_real(*f),
-        Value::Text(s) => s.clone(),
-        Value::Blob(b) => b.iter().map(|x| format!("{x:02x}")).collect(),
-    }
-}
-
 /// A statement that passed the gate, prepared but not run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Checked {
@@ -570,20 +558,20 @@ impl QuerySession {
         out: W,
         control: &QueryControl,
     ) -> Result<u64, QueryError> {
-        let mut writer = csv::Writer::from_writer(out);
-        let export_err = |e: csv::Error| QueryError::Export {
+        let mut writer = super::transfer::CsvWriter::new(out);
+        let export_err = |e: std::io::Error| QueryError::Export {
             path: "the output".into(),
             detail: e.to_string(),
         };
         let mut written = 0u64;
-        let mut failed: Option<csv::Error> = None;
+        let mut failed: Option<std::io::Error> = None;
         let (_, columns) = self.stream(sql, control, None, |columns, row| {
             let result = if written == 0 {
-                writer.write_record(columns)
+                writer.header(columns)
             } else {
                 Ok(())
             }
-            .and_then(|()| writer.write_record(row.iter().map(csv_field)));
+            .and_then(|()| writer.row(row.iter().map(ValueRef::from)));
             match result {
                 Ok(()) => {
                     written += 1;
@@ -599,12 +587,9 @@ impl QuerySession {
             return Err(export_err(e));
         }
         if written == 0 {
-            writer.write_record(&columns).map_err(export_err)?;
+            writer.header(&columns).map_err(export_err)?;
         }
-        writer.flush().map_err(|e| QueryError::Export {
-            path: "the output".into(),
-            detail: e.to_string(),
-        })?;
+        writer.flush().map_err(export_err)?;
         Ok(written)
     }
 
@@ -1283,8 +1268,5 @@ mod tests {
             json_keys(&["id".into(), "id".into(), "x".into()]),
             vec!["id", "id_2", "x"]
         );
-        assert_eq!(csv_field(&Value::Blob(vec![0, 255])), "00ff");
-        assert_eq!(csv_field(&Value::Null), "");
-        assert_eq!(csv_field(&Value::Real(2.0)), "2.0");
     }
 }

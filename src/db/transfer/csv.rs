@@ -163,6 +163,83 @@ impl<R: Read> CsvReader<R> {
     }
 }
 
+/// Writes rows as CSV in rowsmith's one dialect, for every export (tables, query results,
+/// `query --format csv`): NULL is an empty field, empty text is `""`, reals keep a decimal
+/// point or an exponent, blobs are hex. Our import reads it back value for value.
+pub struct CsvWriter<W: Write> {
+    out: W,
+    line: Vec<u8>,
+    neutralize_formulas: bool,
+}
+
+impl<W: Write> CsvWriter<W> {
+    pub fn new(out: W) -> Self {
+        Self {
+            out,
+            line: Vec::with_capacity(1024),
+            neutralize_formulas: false,
+        }
+    }
+
+    /// Text a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first) gets a
+    /// leading `'` (`export --neutralize-formulas`).
+    pub fn neutralize_formulas(mut self, on: bool) -> Self {
+        self.neutralize_formulas = on;
+        self
+    }
+
+    /// The header: column names as text (an empty name is quoted, so the width holds).
+    pub fn header<S: AsRef<str>>(&mut self, names: &[S]) -> std::io::Result<()> {
+        self.line.clear();
+        for (i, name) in names.iter().enumerate() {
+            if i > 0 {
+                self.line.push(b',');
+            }
+            push_csv_text(&mut self.line, name.as_ref().as_bytes());
+        }
+        self.end_line()
+    }
+
+    pub fn row<'a>(
+        &mut self,
+        values: impl IntoIterator<Item = ValueRef<'a>>,
+    ) -> std::io::Result<()> {
+        self.line.clear();
+        for (i, value) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.line.push(b',');
+            }
+            match value {
+                ValueRef::Text(t) if self.neutralize_formulas && starts_a_formula(t) => {
+                    let mut guarded = Vec::with_capacity(t.len() + 1);
+                    guarded.push(b'\'');
+                    guarded.extend_from_slice(t);
+                    push_csv_text(&mut self.line, &guarded);
+                }
+                other => push_csv_value(&mut self.line, other),
+            }
+        }
+        self.end_line()
+    }
+
+    fn end_line(&mut self) -> std::io::Result<()> {
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)
+    }
+
+    pub fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// Whether a spreadsheet would take this text as a formula.
+fn starts_a_formula(text: &[u8]) -> bool {
+    matches!(
+        text.first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    )
+}
+
 /// Appends one value as a CSV field.
 pub(super) fn push_csv_value(line: &mut Vec<u8>, value: ValueRef<'_>) {
     match value {

@@ -5,10 +5,9 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use rusqlite::Statement;
-use rusqlite::types::ValueRef;
 use serde::Serialize;
 
-use super::csv::{push_csv_text, push_csv_value};
+use super::csv::CsvWriter;
 use super::names::export_file_name;
 use super::temp_file::TempFile;
 use super::{PROGRESS_EVERY, Progress, Reporter, Stage};
@@ -146,7 +145,7 @@ pub fn export_statement(
 pub fn write_csv<W: Write>(
     db: &Database,
     stmt: &mut Statement<'_>,
-    mut out: W,
+    out: W,
     total: Option<u64>,
     options: &ExportOptions,
     progress: &mut dyn FnMut(Progress),
@@ -158,16 +157,8 @@ pub fn write_csv<W: Write>(
     let columns: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
     let mut reporter = Reporter::new(progress, options.progress_every, None);
     reporter.report(Stage::Writing, 0, total, 0);
-    let mut line: Vec<u8> = Vec::with_capacity(1024);
-    for (i, name) in columns.iter().enumerate() {
-        if i > 0 {
-            line.push(b',');
-        }
-        // An empty column name is quoted so the header keeps its width.
-        push_csv_text(&mut line, name.as_bytes());
-    }
-    line.push(b'\n');
-    out.write_all(&line).map_err(write_err)?;
+    let mut csv = CsvWriter::new(out).neutralize_formulas(options.neutralize_formulas);
+    csv.header(&columns).map_err(write_err)?;
 
     let width = columns.len();
     let mut rows = stmt.raw_query();
@@ -179,30 +170,17 @@ pub fn write_csv<W: Write>(
         let Some(row) = rows.next().map_err(|e| db.err(e))? else {
             break;
         };
-        line.clear();
-        for i in 0..width {
-            if i > 0 {
-                line.push(b',');
-            }
-            let value = row.get_ref(i).map_err(|e| db.err(e))?;
-            match value {
-                ValueRef::Text(t) if options.neutralize_formulas && starts_a_formula(t) => {
-                    let mut guarded = Vec::with_capacity(t.len() + 1);
-                    guarded.push(b'\'');
-                    guarded.extend_from_slice(t);
-                    push_csv_text(&mut line, &guarded);
-                }
-                other => push_csv_value(&mut line, other),
-            }
-        }
-        line.push(b'\n');
-        out.write_all(&line).map_err(write_err)?;
+        let values = (0..width)
+            .map(|i| row.get_ref(i))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| db.err(e))?;
+        csv.row(values).map_err(write_err)?;
         written += 1;
         if reporter.due(written) {
             reporter.report(Stage::Writing, written, total, 0);
         }
     }
-    out.flush().map_err(write_err)?;
+    csv.flush().map_err(write_err)?;
     reporter.report(Stage::Writing, written, total.or(Some(written)), 0);
     Ok(ExportOutcome {
         rows: written,
@@ -233,14 +211,6 @@ fn table_statement<'db>(
         .prepare(&format!("SELECT * FROM main.{}", quote(name)))
         .map_err(|e| db.err(e))?;
     Ok((stmt, total))
-}
-
-/// Whether a spreadsheet would take this text as a formula.
-fn starts_a_formula(text: &[u8]) -> bool {
-    matches!(
-        text.first(),
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
-    )
 }
 
 fn refuse_database_as_target(db: &Database, dest: &Path) -> Result<(), DbError> {

@@ -78,6 +78,7 @@ mod temp_file;
 mod tx;
 
 pub use apply::apply_import;
+pub use csv::CsvWriter;
 pub use drop::{DropOutcome, DropPreview, drop_table, preview_drop};
 pub use export::{
     ExportOptions, ExportOutcome, default_export_path, export_query, export_statement,
