@@ -49,10 +49,14 @@ fn extreme_keys_and_values_do_not_break_sampling_or_generation() {
                                    ('H7', 8), ('i8', 9), ('J9', 10), ('k10', 11), ('L11', 12);
          CREATE TABLE badutf (id INTEGER PRIMARY KEY, s TEXT);
          WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 29)
-         INSERT INTO badutf (s) SELECT CASE WHEN i % 3 = 0 THEN CAST(x'ff01fe' AS TEXT) ELSE 'ok ' || i END FROM n;",
+         INSERT INTO badutf (s) SELECT CASE WHEN i % 3 = 0 THEN CAST(x'ff01fe' AS TEXT) ELSE 'ok ' || i END FROM n;
+         CREATE TABLE aliases (id INTEGER PRIMARY KEY, f TEXT, s TEXT, n INTEGER, v TEXT);
+         WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 39)
+         INSERT INTO aliases (f, s, n, v) SELECT 'user' || i || '@example.com', 'INV-' || (1000 + i), i, 'v' FROM n;",
     );
     let p = path.to_str().unwrap();
-    for table in ["big", "realpk", "nocase", "badutf"] {
+    // `aliases` has columns named like the profile's own query aliases (f, s, n, v).
+    for table in ["big", "realpk", "nocase", "badutf", "aliases"] {
         for args in [
             vec!["sample", p, table, "-n", "5"],
             vec!["profile", p, table],
@@ -68,9 +72,20 @@ fn extreme_keys_and_values_do_not_break_sampling_or_generation() {
                 "1",
             ],
         ] {
-            let (_, _, err) = run(&fx, &args);
+            let (ok, _, err) = run(&fx, &args);
             no_panic(&err);
+            assert!(ok, "{args:?} failed: {err}");
         }
+    }
+    // Each generation added its 20 rows (or said plainly why fewer).
+    for (table, before) in [
+        ("big", 31),
+        ("realpk", 22),
+        ("nocase", 12),
+        ("badutf", 30),
+        ("aliases", 40),
+    ] {
+        assert_eq!(common::count(&path, table), before + 20, "{table}");
     }
 }
 

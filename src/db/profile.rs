@@ -371,8 +371,10 @@ fn format_shares(
     text: u64,
 ) -> rusqlite::Result<Vec<FormatShare>> {
     let mut stmt = conn.prepare(&format!(
-        "SELECT rowsmith_format({c}) AS f, count(*) AS n FROM {source} \
-         WHERE typeof({c}) = 'text' GROUP BY f HAVING f IS NOT NULL ORDER BY n DESC, f"
+        // Named in a subquery: in GROUP BY and HAVING a column of the table called `f`
+        // would win over an alias.
+        "SELECT f, count(*) AS n FROM (SELECT rowsmith_format({c}) AS f FROM {source} \
+         WHERE typeof({c}) = 'text') WHERE f IS NOT NULL GROUP BY f ORDER BY n DESC, f"
     ))?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))?;
     let mut out = Vec::new();
@@ -390,8 +392,10 @@ fn format_shares(
 
 fn shapes(conn: &Connection, source: &str, c: &str) -> rusqlite::Result<Vec<ShapeCount>> {
     let mut stmt = conn.prepare(&format!(
-        "SELECT rowsmith_shape({c}) AS s, count(*) AS n, min({c}) FROM {source} \
-         WHERE typeof({c}) = 'text' GROUP BY s HAVING s IS NOT NULL ORDER BY n DESC, s LIMIT 5"
+        // Named in a subquery (see `format_shares`): a column called `s` must not win.
+        "SELECT s, count(*) AS n, min(v) FROM (SELECT rowsmith_shape({c}) AS s, {c} AS v \
+         FROM {source} WHERE typeof({c}) = 'text') WHERE s IS NOT NULL GROUP BY s \
+         ORDER BY n DESC, s LIMIT 5"
     ))?;
     // Text that is not valid UTF-8 has no shape (NULL, left out above) and
     // may still be the group's smallest value: read it lossily.

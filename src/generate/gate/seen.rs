@@ -63,9 +63,10 @@ impl Existing {
                 .map(|r| encode_row(std::slice::from_ref(&r[i])))
                 .collect();
         }
-        let mut compared: Vec<usize> = (0..width)
-            .filter(|&i| !declared(i) && !unique_looking.contains(&i))
-            .collect();
+        // Every non-key column, the unique-looking ones too: a row with a new email is not
+        // a copy of an existing one, however ordinary its other values (a table of emails,
+        // a few numbers and a constant repeated every row on the rest).
+        let mut compared: Vec<usize> = (0..width).filter(|&i| !declared(i)).collect();
         let mut prints = HashSet::with_capacity(rows.len());
         if compared.len() >= 2 && rows.len() as u64 >= EVIDENCE_ROWS {
             for row in rows {

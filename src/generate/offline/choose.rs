@@ -4,7 +4,7 @@
 use rusqlite::types::Value;
 
 use super::freetext::FreeText;
-use super::values::{bounds, gaps_of, kernel_step, number, text};
+use super::values::{bounds, gaps_of, kernel_step, number, restart_of, text};
 use super::{Gen, fakes, kernel, temporal};
 use crate::db::catalog::Affinity;
 use crate::db::formats::Format;
@@ -25,6 +25,7 @@ pub(super) fn schema_only_gen(column: &crate::generate::plan::ColumnPlan) -> Gen
         return Gen::Counter {
             next: 1,
             gaps: vec![1],
+            restart: 0,
         };
     }
     if let Some(part) = fakes::semantic_of(&column.name) {
@@ -55,6 +56,16 @@ pub(super) fn schema_only_gen(column: &crate::generate::plan::ColumnPlan) -> Gen
         affinity: column.affinity,
         column: column.name.clone(),
     }
+}
+
+/// Whether every profiled value is different, with enough values to say so (the gate's
+/// evidence threshold).
+fn all_distinct(profile: Option<&ColumnProfile>) -> bool {
+    profile.is_some_and(|p| {
+        let s = &p.storage;
+        let non_null = s.integer + s.real + s.text + s.blob;
+        non_null >= crate::generate::gate::EVIDENCE_ROWS && p.distinct_count >= non_null
+    })
 }
 
 /// Picks how a column is generated from what its values look like.
@@ -140,7 +151,9 @@ pub(super) fn choose_gen(
             };
         }
         Some(Format::Phone) => return Gen::Phone,
-        Some(Format::Code) if unique => {
+        // A code every row has its own (`INV-001043`), declared UNIQUE or not: the gate
+        // keeps such a column unique, so the sequence goes on instead of repeating one.
+        Some(Format::Code) if unique || all_distinct(profile) => {
             if let Some(code) = profile.and_then(|p| p.code.as_ref()) {
                 let max = sequence_max.unwrap_or(code.max_number).max(code.max_number);
                 let mut numbers: Vec<i64> = texts
@@ -155,6 +168,7 @@ pub(super) fn choose_gen(
                     prefix: code.prefix.clone(),
                     width: code.digits,
                     next: max.saturating_add(1),
+                    restart: restart_of(&numbers),
                     gaps,
                 };
             }
@@ -200,6 +214,7 @@ pub(super) fn choose_gen(
             let gaps = gaps_of(&mut ints);
             return Gen::Counter {
                 next: max.saturating_add(1),
+                restart: restart_of(&ints),
                 gaps,
             };
         }
@@ -211,6 +226,7 @@ pub(super) fn choose_gen(
                 Gen::Counter {
                     next: sequence_max.unwrap_or(0).saturating_add(1),
                     gaps: vec![1],
+                    restart: 0,
                 }
             } else {
                 Gen::Shape {

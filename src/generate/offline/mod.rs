@@ -83,11 +83,15 @@ enum Gen {
         width: usize,
         next: i64,
         gaps: Vec<i64>,
+        /// Where to go on when the sequence reaches the end of i64.
+        restart: i64,
     },
     /// A unique integer continuing the sequence.
     Counter {
         next: i64,
         gaps: Vec<i64>,
+        /// Where to go on when the sequence reaches the end of i64.
+        restart: i64,
     },
     Uuid {
         upper: bool,
@@ -577,17 +581,16 @@ impl OfflineModel {
                     width,
                     next,
                     gaps,
+                    restart,
                 } => {
-                    let n = *next;
-                    // A sequence at the end of i64 stays there; UNIQUE rejects repeats.
-                    *next = next.saturating_add(gaps.choose(rng).copied().unwrap_or(1).max(1));
+                    let n = values::step_sequence(next, gaps, restart, rng);
                     Value::Text(format!("{prefix}{n:0width$}", width = *width))
                 }
-                Gen::Counter { next, gaps } => {
-                    let n = *next;
-                    *next = next.saturating_add(gaps.choose(rng).copied().unwrap_or(1).max(1));
-                    Value::Integer(n)
-                }
+                Gen::Counter {
+                    next,
+                    gaps,
+                    restart,
+                } => Value::Integer(values::step_sequence(next, gaps, restart, rng)),
                 Gen::Uuid { upper } => {
                     let id = uuid::Builder::from_random_bytes(rng.random())
                         .into_uuid()

@@ -72,6 +72,37 @@ pub(super) fn gaussian<R: Rng + ?Sized>(rng: &mut R, sd: f64) -> f64 {
 
 /// The differences between consecutive sorted numbers, to space a
 /// continued sequence the way the table spaces it.
+/// The next number of a sequence: `next`, moving on by one of the data's gaps. A sequence
+/// that reaches the end of i64 goes on from `restart` (the middle of the data's range,
+/// where a column that holds both ends of i64 has room), so UNIQUE columns keep taking rows.
+pub(super) fn step_sequence<R: rand::Rng + ?Sized>(
+    next: &mut i64,
+    gaps: &[i64],
+    restart: &mut i64,
+    rng: &mut R,
+) -> i64 {
+    use rand::seq::IndexedRandom;
+    let n = *next;
+    let gap = gaps.choose(rng).copied().unwrap_or(1).max(1);
+    *next = match n.checked_add(gap) {
+        Some(after) => after,
+        None => {
+            let from = *restart;
+            // A second wrap starts past the first one's values.
+            *restart = from.saturating_add(1 << 32);
+            from
+        }
+    };
+    n
+}
+
+/// Where a sequence over `numbers` goes on once it reaches the end of i64.
+pub(super) fn restart_of(numbers: &[i64]) -> i64 {
+    let lo = numbers.iter().copied().min().unwrap_or(0);
+    let hi = numbers.iter().copied().max().unwrap_or(0);
+    lo / 2 + hi / 2
+}
+
 pub(super) fn gaps_of(numbers: &mut [i64]) -> Vec<i64> {
     numbers.sort_unstable();
     let gaps: Vec<i64> = numbers
