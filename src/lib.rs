@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod db;
+pub mod exit;
 pub mod generate;
 pub mod llm;
 pub mod output;

@@ -29,6 +29,10 @@ fn main() -> ExitCode {
         {
             ExitCode::SUCCESS
         }
+        // The command has said what it had to; only the status is left.
+        Err(e) if e.downcast_ref::<rowsmith::exit::ExitStatus>().is_some() => e
+            .downcast_ref::<rowsmith::exit::ExitStatus>()
+            .map_or(ExitCode::FAILURE, |s| ExitCode::from(s.0)),
         Err(e) => {
             // Errors quote table names and server text: never let them drive the terminal.
             eprintln!("error: {}", rowsmith::output::printable(&e.to_string()));

@@ -2264,7 +2264,10 @@ fn e_on_a_result_exports_every_row_to_the_path_typed() {
     assert_eq!(n, 8);
     let text = std::fs::read_to_string(&path).expect("csv");
     assert_eq!(text.lines().count(), 9, "{text}");
-    assert!(text.starts_with("id,note\n1,\"\"\n2,Prefers email"), "{text}");
+    assert!(
+        text.starts_with("id,note\n1,\"\"\n2,Prefers email"),
+        "{text}"
+    );
     h.send(Msg::TransferDone {
         result: Ok(format!(
             "Exported 8 rows of the query result to {}.",

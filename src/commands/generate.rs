@@ -28,9 +28,9 @@ pub struct Args {
 const GATED_LISTED: usize = 10;
 
 /// Exit status when fewer rows than requested could be added.
-const SHORTFALL_EXIT: i32 = 3;
+const SHORTFALL_EXIT: u8 = 3;
 /// Exit status after Ctrl-C, as shells report it.
-const CANCELLED_EXIT: i32 = 130;
+const CANCELLED_EXIT: u8 = 130;
 
 pub fn run(args: Args, config: &Config) -> CommandResult {
     let (source, note) = crate::generate::select_source(config)?;
@@ -93,7 +93,7 @@ pub fn run(args: Args, config: &Config) -> CommandResult {
                     )
                 }
             );
-            std::process::exit(CANCELLED_EXIT);
+            Err(super::ExitStatus(CANCELLED_EXIT).into())
         }
     }
 }
@@ -173,7 +173,7 @@ fn report(summary: &Summary, json: bool) -> CommandResult {
     if let Some(shortfall) = &summary.shortfall {
         crate::say_err!("{shortfall}");
         std::io::stdout().flush()?;
-        std::process::exit(SHORTFALL_EXIT);
+        return Err(super::ExitStatus(SHORTFALL_EXIT).into());
     }
     Ok(())
 }

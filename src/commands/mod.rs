@@ -16,6 +16,8 @@ use crate::db::{Database, DbError, OpenOptions};
 
 pub type CommandResult = Result<(), Box<dyn std::error::Error>>;
 
+pub use crate::exit::ExitStatus;
+
 /// Runs the command line.
 pub fn run(cli: Cli) -> CommandResult {
     let create = cli.global.create;

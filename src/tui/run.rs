@@ -155,7 +155,7 @@ pub fn run(launch: Launch, config: &Config) -> TuiResult {
     runtime.shutdown_timeout(Duration::from_millis(200));
     match result {
         // Ended by a signal: the status says so, as shells expect (128 + the signal).
-        Ok(Some(signal)) => std::process::exit(128 + signal),
+        Ok(Some(signal)) => Err(crate::exit::ExitStatus((128 + signal) as u8).into()),
         Ok(None) => Ok(()),
         Err(e) => Err(e),
     }
