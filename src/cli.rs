@@ -29,6 +29,27 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+impl Cli {
+    /// The subcommand's name (`generate`), or `app` for the terminal app: for the log,
+    /// which never records arguments (SQL may hold values).
+    pub fn command_name(&self) -> &'static str {
+        match &self.command {
+            None => "app",
+            Some(Command::Tables { .. }) => "tables",
+            Some(Command::Schema { .. }) => "schema",
+            Some(Command::Sample { .. }) => "sample",
+            Some(Command::Profile { .. }) => "profile",
+            Some(Command::Generate { .. }) => "generate",
+            Some(Command::Undo { .. }) => "undo",
+            Some(Command::Query { .. }) => "query",
+            Some(Command::Import { .. }) => "import",
+            Some(Command::Export { .. }) => "export",
+            Some(Command::Drop { .. }) => "drop",
+            Some(Command::Demo { .. }) => "demo",
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Create the database file if it does not exist (otherwise a missing file is an error).

@@ -11,6 +11,7 @@ pub mod db;
 pub mod exit;
 pub mod generate;
 pub mod llm;
+pub mod log;
 pub mod output;
 pub mod paths;
 pub mod tui;

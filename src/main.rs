@@ -15,10 +15,27 @@ fn main() -> ExitCode {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        eprintln!("error: rowsmith hit an internal error ({what}{place}). Please report it.");
+        tracing::error!("internal error: {what}{place}");
+        let log = rowsmith::paths::data_dir()
+            .map(|d| format!(" Details: {}.", rowsmith::log::today_path(&d).display()))
+            .unwrap_or_default();
+        eprintln!("error: rowsmith hit an internal error ({what}{place}). Please report it.{log}");
     }));
     let cli = rowsmith::cli::Cli::parse();
-    match rowsmith::commands::run(cli) {
+    if let Ok(dir) = rowsmith::paths::data_dir() {
+        rowsmith::log::init(&dir);
+    }
+    // The subcommand's name only: its arguments may hold SQL with values in it.
+    let command = cli.command_name();
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), command, "started");
+    let started = std::time::Instant::now();
+    let result = rowsmith::commands::run(cli);
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    match &result {
+        Ok(()) => tracing::info!(command, elapsed_ms, "finished"),
+        Err(e) => tracing::warn!(command, elapsed_ms, "ended: {e}"),
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         // `| head` stopped reading: like any Unix tool, end quietly.
         Err(e)

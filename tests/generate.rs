@@ -129,6 +129,53 @@ async fn generates_ten_rows_and_says_so_then_undo_removes_them() {
     assert_eq!(count(&path, "people"), 5);
 }
 
+/// The log file says what ran and what a generation did, and never holds the API key or a
+/// row's values, even at the most detailed level.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_log_file_records_the_run_without_keys_or_values() {
+    let fx = Fixture::new();
+    let path = fx.db("people.db", PEOPLE);
+    let counter = AtomicUsize::new(0);
+    let model = FakeModel::openai(move |ask| Reply::Rows(people_rows(ask, &counter))).await;
+    let p = path.to_str().unwrap();
+    let mut cmd = fx.cmd();
+    cmd.args(["generate", p, "people"])
+        .env("ROWSMITH_LOG", "trace");
+    for (k, v) in model.env() {
+        cmd.env(k, v);
+    }
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert!(out.status.success());
+    let logs: Vec<_> = std::fs::read_dir(fx.data_dir())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("rowsmith."))
+        .collect();
+    assert_eq!(logs.len(), 1, "one file a day");
+    let log = std::fs::read_to_string(logs[0].path()).unwrap();
+    assert!(log.contains("command=\"generate\""), "{log}");
+    assert!(log.contains("generation finished"), "{log}");
+    assert!(log.contains("added=10"), "{log}");
+    assert!(log.contains("JSON answer received"), "{log}");
+    assert!(
+        !log.contains("sk-test-key"),
+        "the API key is never written:\n{log}"
+    );
+    for value in [
+        "person0@example.org",
+        "Person 0",
+        "ada@example.com",
+        "Leeds",
+    ] {
+        assert!(
+            !log.contains(value),
+            "a row value is in the log: {value}\n{log}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn anthropic_json_summary_reports_usage_and_rejections() {
     let fx = Fixture::new();

@@ -104,6 +104,7 @@ fn options(w: u16, h: u16) -> Options {
         size: (w, h),
         ask: Ok("OpenAI gpt-5-mini".into()),
         clock: || "10:00:00".into(),
+        log_file: Some("/home/dev/.local/share/rowsmith/rowsmith.2026-12-04.log".into()),
         places: Places {
             launch_dir: PathBuf::from("/home/dev/work"),
             home: Some(PathBuf::from("/home/dev")),
@@ -769,6 +770,8 @@ fn esc_dismisses_messages_and_the_log_keeps_them_with_their_time() {
         log.contains("10:00:00 ✗ The database stopped answering: The file is not CSV."),
         "{log}"
     );
+    // It names the log file for the details.
+    assert!(log.contains("· details: /home/dev/.local"), "{log}");
     match h.key("y").as_slice() {
         [Effect::Copy(text)] => assert!(text.contains("stopped answering"), "{text}"),
         other => panic!("{other:?}"),

@@ -81,6 +81,8 @@ pub struct Options {
     /// sentence saying why nobody can.
     pub ask: Result<String, String>,
     /// The time of day for the message log (`HH:MM:SS`).
+    /// Today's log file, where the message log points for details.
+    pub log_file: Option<String>,
     pub clock: fn() -> String,
     /// Where typed paths start: the launch directory and the home.
     pub places: Places,
@@ -243,6 +245,8 @@ pub struct App {
     /// Every message since the app started, oldest first (the message log).
     pub log: std::collections::VecDeque<Toast>,
     /// The time of day for the log; a fixed one in tests.
+    /// Today's log file, where the message log points for details.
+    pub log_file: Option<String>,
     pub clock: fn() -> String,
     pub modal: Option<Modal>,
     pub tick: u64,
@@ -498,6 +502,7 @@ impl App {
             checking: None,
             log: std::collections::VecDeque::new(),
             clock: options.clock,
+            log_file: options.log_file,
             quit: false,
             reopen: false,
             query_line: None,

@@ -126,6 +126,9 @@ pub fn run(launch: Launch, config: &Config) -> TuiResult {
             size,
             ask: ask.clone(),
             clock: utc_clock,
+            log_file: crate::paths::data_dir()
+                .ok()
+                .map(|d| crate::log::today_path(&d).display().to_string()),
             places: places(),
         });
         if let Some(before) = carried.take() {

@@ -355,9 +355,37 @@ pub fn spawn(
     cancel: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let table = request.table.clone();
         let outcome = run(request, source, &events, cancel).await;
+        log_outcome(&table, &outcome);
         let _ = events.send(Event::Finished(outcome));
     })
+}
+
+/// One line in the log file per job: counts, rules and timings, never a row's values (the
+/// rejection reasons are the rules' names; the values are only in the summary's rows).
+fn log_outcome(table: &str, outcome: &Outcome) {
+    match outcome {
+        Outcome::Done(s) => tracing::info!(
+            table,
+            provider = %s.provider,
+            model = %s.model,
+            requested = s.requested,
+            added = s.rows_added,
+            rejected = s.rejected.values().sum::<u64>(),
+            input_tokens = s.usage.input_tokens,
+            output_tokens = s.usage.output_tokens,
+            elapsed_ms = s.elapsed_ms,
+            dry_run = s.dry_run,
+            short = s.shortfall.is_some(),
+            "generation finished; rejected by rule: {:?}",
+            s.rejected
+        ),
+        Outcome::Failed { message, kept } => {
+            tracing::warn!(table, kept, "generation failed: {message}")
+        }
+        Outcome::Cancelled { kept } => tracing::info!(table, kept, "generation cancelled"),
+    }
 }
 
 async fn run(

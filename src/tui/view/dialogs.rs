@@ -604,14 +604,18 @@ fn log(frame: &mut Frame, area: Rect, app: &App, scroll: u16) {
             .scroll((scroll, 0)),
         Rect::new(inner.x, inner.y, inner.width, height.min(inner.height)),
     );
-    let keys = Line::from(vec![
+    let mut keys = vec![
         Span::styled("↑↓", theme.key()),
         Span::raw(" scroll  "),
         Span::styled("y", theme.key()),
         Span::raw(" copy all  "),
         Span::styled("Esc", theme.key()),
         Span::raw(" close"),
-    ]);
+    ];
+    if let Some(file) = &app.log_file {
+        keys.push(Span::styled(format!("  · details: {file}"), theme.dim()));
+    }
+    let keys = Line::from(keys);
     if inner.height > 1 {
         frame.render_widget(
             Paragraph::new(keys),
