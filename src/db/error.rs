@@ -43,6 +43,10 @@ pub enum DbError {
     #[error("Cannot read '{path}': {detail}.")]
     Io { path: String, detail: String },
 
+    /// An export's file could not be written; nothing was left behind.
+    #[error("Cannot write '{path}' ({detail}). Nothing was exported.")]
+    WriteFailed { path: String, detail: String },
+
     #[error("The operation was cancelled; the database was left as it was.")]
     Cancelled,
 

@@ -623,21 +623,25 @@ impl QuerySession {
         }
         // A refused or broken statement never touches the file system.
         self.check(sql)?;
-        let partial = partial_path(path);
-        let io_err = |e: std::io::Error| QueryError::Export {
-            path: shown.clone(),
-            detail: e.to_string(),
+        // The one temp-file scheme of every export: a hidden name beside the file, moved
+        // into place when complete, never over a file that appeared meanwhile.
+        let as_export_error = |e: DbError| match e {
+            DbError::FileExists { .. } => QueryError::FileExists {
+                path: shown.clone(),
+            },
+            DbError::WriteFailed { detail, .. } => QueryError::Export {
+                path: shown.clone(),
+                detail,
+            },
+            other => QueryError::Export {
+                path: shown.clone(),
+                detail: other.to_string(),
+            },
         };
-        let file = std::fs::File::create(&partial).map_err(io_err)?;
+        let mut file = super::transfer::TempFile::create(path).map_err(as_export_error)?;
         let result = self
-            .export_csv(sql, std::io::BufWriter::new(file), control)
-            .and_then(|n| {
-                std::fs::rename(&partial, path).map_err(io_err)?;
-                Ok(n)
-            });
-        if result.is_err() {
-            let _ = std::fs::remove_file(&partial);
-        }
+            .export_csv(sql, std::io::BufWriter::new(file.file()), control)
+            .and_then(|n| file.persist(replace).map(|()| n).map_err(as_export_error));
         result.map_err(|e| match e {
             QueryError::Export { detail, .. } => QueryError::Export {
                 path: shown.clone(),
@@ -839,12 +843,6 @@ fn is_own_file(path: &Path) -> bool {
         (Ok(path), Ok(data)) => path.starts_with(data),
         _ => false,
     }
-}
-
-fn partial_path(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".partial");
-    PathBuf::from(name)
 }
 
 /// The authorizer's verdict on one action: `None` allows it.

@@ -132,10 +132,10 @@ pub fn export_statement(
     }
     let mut file = TempFile::create(dest)?;
     let mut outcome = {
-        let out = io::BufWriter::with_capacity(1 << 16, &mut file.file);
+        let out = io::BufWriter::with_capacity(1 << 16, file.file());
         write_csv(db, stmt, out, total, options, progress)?
     };
-    file.persist()?;
+    file.persist(options.replace)?;
     outcome.path = Some(dest.to_path_buf());
     Ok(outcome)
 }

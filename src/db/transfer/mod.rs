@@ -75,6 +75,7 @@ mod record;
 mod source;
 mod spool;
 mod temp_file;
+pub(crate) use temp_file::TempFile;
 mod tx;
 
 pub use apply::apply_import;

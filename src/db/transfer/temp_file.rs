@@ -1,5 +1,9 @@
-//! The file an export writes: under a temporary name beside its
-//! destination, renamed into place only when complete.
+//! The file an export writes: under a temporary name beside its destination, moved into
+//! place only when complete; dropped before that, it is removed. One scheme for every
+//! export (tables, queries, the app's and the CLI's).
+//!
+//! `tempfile` creates the hidden name race-free and persists it without clobbering: a file
+//! that appeared at the destination meanwhile is never replaced unless the user said so.
 
 use std::fs::File;
 use std::io;
@@ -7,83 +11,69 @@ use std::path::{Path, PathBuf};
 
 use crate::db::DbError;
 
-/// A file written under a temporary name beside its destination and
-/// renamed into place by [`persist`](Self::persist); dropped before that,
-/// it is removed.
-pub(super) struct TempFile {
-    pub(super) file: File,
-    temp: PathBuf,
+/// A file written under a temporary name beside its destination.
+pub(crate) struct TempFile {
+    inner: tempfile::NamedTempFile,
     dest: PathBuf,
-    done: bool,
 }
 
 impl TempFile {
-    pub(super) fn create(dest: &Path) -> Result<Self, DbError> {
-        let fail = |e: io::Error| write_failed(dest, e);
-        let name = dest.file_name().ok_or_else(|| {
-            DbError::Refused(format!(
-                "'{}' is not a file name to export to.",
-                dest.display()
-            ))
-        })?;
+    pub(crate) fn create(dest: &Path) -> Result<Self, DbError> {
+        let name = dest
+            .file_name()
+            .ok_or_else(|| write_failed(dest, "that is not a file name"))?;
         let folder = match dest.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
         if !folder.is_dir() {
-            return Err(DbError::Refused(format!(
-                "Cannot write '{}': the folder '{}' does not exist.",
-                dest.display(),
-                folder.display()
-            )));
-        }
-        for attempt in 0..100u32 {
-            let temp = folder.join(format!(
-                ".{}.{}-{}.rowsmith-tmp",
-                name.to_string_lossy(),
-                std::process::id(),
-                rand::random::<u32>().wrapping_add(attempt)
+            return Err(write_failed(
+                dest,
+                format!("the folder '{}' does not exist", folder.display()),
             ));
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&temp)
-            {
-                Ok(file) => {
-                    return Ok(Self {
-                        file,
-                        temp,
-                        dest: dest.to_path_buf(),
-                        done: false,
-                    });
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(fail(e)),
+        }
+        let inner = tempfile::Builder::new()
+            .prefix(&format!(".{}.", name.to_string_lossy()))
+            .suffix(".rowsmith-tmp")
+            .tempfile_in(&folder)
+            .map_err(|e| write_failed(dest, e))?;
+        Ok(Self {
+            inner,
+            dest: dest.to_path_buf(),
+        })
+    }
+
+    pub(crate) fn file(&mut self) -> &mut File {
+        self.inner.as_file_mut()
+    }
+
+    /// Moves the finished file into place. `replace`: the user said an existing file may
+    /// go; otherwise one that exists (even one that appeared while writing) is kept and
+    /// the export fails with [`DbError::FileExists`].
+    pub(crate) fn persist(self, replace: bool) -> Result<(), DbError> {
+        let dest = self.dest;
+        self.inner
+            .as_file()
+            .sync_all()
+            .map_err(|e| write_failed(&dest, e))?;
+        let kept = if replace {
+            self.inner.persist(&dest)
+        } else {
+            self.inner.persist_noclobber(&dest)
+        };
+        match kept {
+            Ok(_) => Ok(()),
+            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => {
+                Err(DbError::FileExists { path: dest })
             }
-        }
-        Err(fail(io::Error::other("no free temporary name")))
-    }
-
-    pub(super) fn persist(mut self) -> Result<(), DbError> {
-        let fail = |e: io::Error| write_failed(&self.dest, e);
-        self.file.sync_all().map_err(fail)?;
-        std::fs::rename(&self.temp, &self.dest).map_err(fail)?;
-        self.done = true;
-        Ok(())
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if !self.done {
-            let _ = std::fs::remove_file(&self.temp);
+            Err(e) => Err(write_failed(&dest, e.error)),
         }
     }
 }
 
-fn write_failed(dest: &Path, e: io::Error) -> DbError {
-    DbError::Refused(format!(
-        "Cannot write '{}' ({e}). Nothing was exported.",
-        dest.display()
-    ))
+fn write_failed(dest: &Path, detail: impl std::fmt::Display) -> DbError {
+    DbError::WriteFailed {
+        path: dest.display().to_string(),
+        detail: detail.to_string(),
+    }
 }
