@@ -328,10 +328,9 @@ fn operation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Operation> {
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     // Under the write lock: two processes opening an old journal at once must not both
     // add the same column.
-    conn.execute_batch("BEGIN IMMEDIATE")?;
-    let result = add_missing_columns(conn);
-    conn.execute_batch(if result.is_ok() { "COMMIT" } else { "ROLLBACK" })?;
-    result
+    let tx = super::write_transaction(conn)?;
+    add_missing_columns(conn)?;
+    tx.commit()
 }
 
 fn add_missing_columns(conn: &Connection) -> rusqlite::Result<()> {

@@ -132,6 +132,14 @@ fn recover_hot_journal(path: &Path, busy: Duration, shown: &str) -> Result<(), D
 /// The 16 bytes every SQLite 3 database file starts with.
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
 
+/// The one way rowsmith writes: a transaction that takes the write lock at once
+/// (IMMEDIATE: the busy timeout applies, and two writers queue instead of failing half-way),
+/// rolled back when dropped uncommitted, and rolled back too when COMMIT itself fails, so
+/// the connection is never left inside a transaction.
+pub(crate) fn write_transaction(conn: &Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+    rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
+}
+
 impl Database {
     /// Opens `path`, checking first that it exists and really is a SQLite file,
     /// so every failure is one clear sentence rather than a late SQLite error.
@@ -311,5 +319,29 @@ impl CancelFlag {
 
     pub fn is_cancelled(&self) -> bool {
         self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A COMMIT that fails (a deferred foreign key still broken) leaves the connection
+    /// out of any transaction, so the next write is not silently part of this one.
+    #[test]
+    fn a_failed_commit_leaves_no_transaction_open() -> rusqlite::Result<()> {
+        let conn = Connection::open_in_memory()?;
+        conn.execute_batch(
+            "PRAGMA foreign_keys = ON;
+             CREATE TABLE p (id INTEGER PRIMARY KEY);
+             CREATE TABLE c (pid INTEGER REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED);",
+        )?;
+        let tx = write_transaction(&conn)?;
+        conn.execute("INSERT INTO c VALUES (7)", [])?;
+        assert!(tx.commit().is_err());
+        assert!(conn.is_autocommit());
+        let left: i64 = conn.query_row("SELECT count(*) FROM c", [], |r| r.get(0))?;
+        assert_eq!(left, 0, "the failed transaction was rolled back");
+        Ok(())
     }
 }

@@ -117,7 +117,7 @@ pub fn undo(
     let err = |e: rusqlite::Error| DbError::from_sqlite(e, &path);
     // Holding the write lock while checking means nothing can change the rows
     // between the check and the delete.
-    db.conn().execute_batch("BEGIN IMMEDIATE").map_err(err)?;
+    let tx = super::write_transaction(db.conn()).map_err(err)?;
     let result = plan(db, journal, target).and_then(|plan| {
         let key_cols = stage_keys(db.conn(), &plan).map_err(err)?;
         check_references(db, &plan, &key_cols)?;
@@ -131,7 +131,7 @@ pub fn undo(
     });
     match result {
         Ok((plan, removed, new_row_count)) => {
-            db.conn().execute_batch("COMMIT").map_err(err)?;
+            tx.commit().map_err(err)?;
             journal.mark_undone(plan.operation.id)?;
             let note = insert_triggers(db, &plan.table.name).then(|| {
                 format!(
@@ -149,10 +149,8 @@ pub fn undo(
                 new_row_count,
             })
         }
-        Err(e) => {
-            let _ = db.conn().execute_batch("ROLLBACK");
-            Err(e)
-        }
+        // Dropping the transaction rolls it back.
+        Err(e) => Err(e),
     }
 }
 

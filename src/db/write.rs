@@ -194,13 +194,8 @@ impl<'t> BatchWriter<'t> {
             db.require_writable()?;
         }
         let path = db.display_path();
-        let conn = db.conn_mut();
         let err = |e: rusqlite::Error| DbError::from_sqlite(e, &path);
-        // IMMEDIATE takes the write lock now, so the busy timeout applies and
-        // two writers queue instead of failing half-way.
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(err)?;
+        let tx = super::write_transaction(db.conn()).map_err(err)?;
         let outcome = self.insert_rows(&tx, rows, options.cancel, &path)?;
         if options.cancel.is_cancelled() {
             return Err(DbError::Cancelled);

@@ -10,7 +10,7 @@ use rusqlite::{Connection, ErrorCode, Statement};
 use super::convert::{Bound, convert};
 use super::reader::{FileFormat, next_row, open_reader, shown_name};
 use super::record::{Keys, forget, record_rows};
-use super::tx::{CacheBoost, TxGuard};
+use super::tx::CacheBoost;
 use super::{ImportOptions, ImportOutcome, ImportPlan, Progress, Reporter, Stage};
 use crate::db::catalog::{ColumnKind, TableInfo, table_info};
 use crate::db::ident::{quote, quote_list, validate};
@@ -52,7 +52,7 @@ pub fn apply_import(
     reporter.report(Stage::Writing, 0, Some(plan.rows), 0);
 
     let _cache = CacheBoost::new(conn);
-    let tx = TxGuard::begin(conn).map_err(err)?;
+    let tx = crate::db::write_transaction(conn).map_err(err)?;
     if plan.create {
         let columns: Vec<String> = plan
             .columns

@@ -3,7 +3,6 @@
 
 use serde::Serialize;
 
-use super::tx::TxGuard;
 use crate::db::catalog::{ObjectKind, find_object, referencing_keys, row_count};
 use crate::db::ident::quote;
 use crate::db::{Database, DbError};
@@ -61,7 +60,7 @@ fn referencing_tables(db: &Database, table: &str) -> Result<Vec<String>, DbError
 pub fn drop_table(db: &mut Database, name: &str) -> Result<DropOutcome, DbError> {
     db.require_writable()?;
     let db: &Database = db;
-    let tx = TxGuard::begin(db.conn()).map_err(|e| db.err(e))?;
+    let tx = crate::db::write_transaction(db.conn()).map_err(|e| db.err(e))?;
     let preview = preview_drop(db, name)?;
     if !preview.referenced_by.is_empty() {
         let n = preview.referenced_by.len();

@@ -1,35 +1,7 @@
-//! Guards on the connection for the length of a write: a transaction rolled
-//! back unless committed, and a page cache raised for an import.
+//! A page cache raised on the connection for the length of an import (the transaction
+//! itself is `db::write_transaction`).
 
 use rusqlite::Connection;
-
-/// Rolls an open transaction back unless it was committed.
-pub(super) struct TxGuard<'c> {
-    conn: &'c Connection,
-    open: bool,
-}
-
-impl<'c> TxGuard<'c> {
-    pub(super) fn begin(conn: &'c Connection) -> rusqlite::Result<Self> {
-        // IMMEDIATE takes the write lock now, so the busy timeout applies.
-        conn.execute_batch("BEGIN IMMEDIATE")?;
-        Ok(Self { conn, open: true })
-    }
-
-    pub(super) fn commit(mut self) -> rusqlite::Result<()> {
-        self.conn.execute_batch("COMMIT")?;
-        self.open = false;
-        Ok(())
-    }
-}
-
-impl Drop for TxGuard<'_> {
-    fn drop(&mut self) {
-        if self.open && !self.conn.is_autocommit() {
-            let _ = self.conn.execute_batch("ROLLBACK");
-        }
-    }
-}
 
 /// Raises the page cache for the length of an import, so a transaction
 /// larger than SQLite's default 2 MB cache is not written out and read back
