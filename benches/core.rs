@@ -6,6 +6,7 @@
 //! of the big table (default 5,000,000); `ROWSMITH_BENCH_ROWS=200000 cargo
 //! bench --bench core` is a quick check. Every measurement is repeated and
 //! its median reported; see `benches/README.md`.
+#![allow(clippy::unwrap_used)] // a test that fails should fail loudly
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

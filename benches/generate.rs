@@ -9,6 +9,7 @@
 //!
 //! cargo bench --bench generate
 //! ROWSMITH_BENCH_CALL_MS=200 cargo bench --bench generate   # shorter step 2
+#![allow(clippy::unwrap_used)] // a test that fails should fail loudly
 
 #[path = "../tests/common/model.rs"]
 mod model;

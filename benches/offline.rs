@@ -4,6 +4,7 @@
 //!
 //! cargo bench --bench offline                                 # 1,000,000 rows
 //! ROWSMITH_BENCH_OFFLINE_ROWS=100000 cargo bench --bench offline   # quick
+#![allow(clippy::unwrap_used)] // a test that fails should fail loudly
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -5,6 +5,7 @@
 //!
 //! cargo bench --bench rate_limit
 //! ROWSMITH_BASELINE_BIN=/path/to/older/rowsmith cargo bench --bench rate_limit
+#![allow(clippy::unwrap_used)] // a test that fails should fail loudly
 
 #[path = "../tests/common/model.rs"]
 mod model;

@@ -10,6 +10,7 @@
 //!
 //! The table is built once (about a minute) and kept in `ROWSMITH_BENCH_CACHE`
 //! (default: the system temp folder, `rowsmith-bench/`), so later runs start at once.
+#![allow(clippy::unwrap_used)] // a test that fails should fail loudly
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

@@ -8,6 +8,7 @@
 //!
 //! cargo bench --bench tokens
 //! ROWSMITH_BASELINE_BIN=/path/to/older/rowsmith cargo bench --bench tokens   # before/after
+#![allow(clippy::unwrap_used)] // a test that fails should fail loudly
 
 #[path = "../tests/common/model.rs"]
 mod model;

@@ -11,6 +11,7 @@
 //!
 //! Run with `cargo bench --bench tui`; `ROWSMITH_BENCH_ROWS=200000 cargo
 //! bench --bench tui` is a quick check. Medians are printed, with p90 and max.
+#![allow(clippy::unwrap_used)] // a test that fails should fail loudly
 
 #[path = "../tests/common/model.rs"]
 mod model;

@@ -1,5 +1,6 @@
 //! The catalog on odd schemas: composite keys, STRICT, WITHOUT ROWID,
 //! generated columns, quoted and unicode names, views, triggers, virtual tables.
+#![allow(clippy::unwrap_used)] // a test that fails should fail loudly
 
 mod common;
 

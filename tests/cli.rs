@@ -1,5 +1,6 @@
 //! The binary as a user runs it: table listings, and every bad input ends in
 //! one clear sentence and a non-zero exit, never a panic or a new empty file.
+#![allow(clippy::unwrap_used)] // a test that fails should fail loudly
 
 mod common;
 

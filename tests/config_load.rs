@@ -1,4 +1,5 @@
 //! Loading the configuration: file < environment < flags, errors that name key and line.
+#![allow(clippy::unwrap_used)] // a test that fails should fail loudly
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

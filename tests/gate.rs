@@ -1,6 +1,7 @@
 //! The realism gate: rows that break what the table always keeps never land, the model is
 //! told why, and a model that keeps writing such rows is stopped early. The test server
 //! answers with degenerate rows of each kind a small real model writes.
+#![allow(clippy::unwrap_used)] // a test that fails should fail loudly
 
 mod common;
 

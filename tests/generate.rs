@@ -1,5 +1,6 @@
 //! `rowsmith generate` end to end: real SQLite files, the real binary, and a
 //! local HTTP server playing the model in OpenAI's and Anthropic's formats.
+#![allow(clippy::unwrap_used)] // a test that fails should fail loudly
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The generation job through the library: its events, batching, failure in
 //! the middle of a run, cancellation, and two processes racing.
+#![allow(clippy::unwrap_used)] // a test that fails should fail loudly
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Generation on odd schemas: tiny and NULL-heavy tables, quoted and unicode
 //! names, STRICT, WITHOUT ROWID, generated columns, composite keys, foreign
 //! keys, and values that look like SQL.
+#![allow(clippy::unwrap_used)] // a test that fails should fail loudly
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! OpenAI-compatible servers (Ollama, llama.cpp, vLLM, LM Studio) against a real HTTP
 //! server on 127.0.0.1: no key needed, schema without `strict`, and the fallback chain.
+#![allow(clippy::unwrap_used)] // a test that fails should fail loudly
 
 mod llm_support;
 

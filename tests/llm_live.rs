@@ -9,6 +9,7 @@
 //! ```
 //!
 //! `ROWSMITH_LIVE_MODEL` defaults to `smollm2`; `ROWSMITH_LIVE_API_KEY` is sent if set.
+#![allow(clippy::unwrap_used)] // a test that fails should fail loudly
 
 use std::time::Duration;
 

@@ -2,6 +2,7 @@
 //! (tests/common/services.rs `Local`): rowsmith learns the window, sizes each request to
 //! fit, says what it did and how to raise the limit, and refuses a table that cannot fit
 //! one row before it sends anything.
+#![allow(clippy::unwrap_used)] // a test that fails should fail loudly
 
 mod common;
 

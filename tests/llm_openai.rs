@@ -1,4 +1,5 @@
 //! OpenAI Chat Completions against a real HTTP server on 127.0.0.1.
+#![allow(clippy::unwrap_used)] // a test that fails should fail loudly
 
 mod llm_support;
 

@@ -1,6 +1,7 @@
 //! Per-model request rules against test servers that refuse what OpenAI and Anthropic refuse
 //! (tests/common/services.rs): current default models, shut-down models, temperature and
 //! reasoning effort per model family, and optional parameters a service refuses.
+#![allow(clippy::unwrap_used)] // a test that fails should fail loudly
 
 mod llm_support;
 #[path = "common/services.rs"]

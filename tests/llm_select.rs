@@ -1,4 +1,5 @@
 //! Provider selection from the configuration.
+#![allow(clippy::unwrap_used)] // a test that fails should fail loudly
 
 use rowsmith::config::{self, Config, ConfigSources, Overrides};
 use rowsmith::llm::{self, LlmError, OfflineReason, ProviderChoice, ProviderKind, Selection};

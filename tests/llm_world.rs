@@ -3,6 +3,7 @@
 //! keys — against test servers that refuse what the real services refuse
 //! (tests/common/services.rs: models, parameters, strict-schema limits, Anthropic's union
 //! and optional-parameter limits).
+#![allow(clippy::unwrap_used)] // a test that fails should fail loudly
 
 mod common;
 

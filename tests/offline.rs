@@ -1,6 +1,7 @@
 //! The offline generator on the demo database and odd schemas, with fixed
 //! seeds: distributions, formats, coherent columns, constraints, new rows,
 //! determinism.
+#![allow(clippy::unwrap_used)] // a test that fails should fail loudly
 
 mod common;
 

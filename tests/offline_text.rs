@@ -5,6 +5,7 @@
 //!
 //! The fixtures in tests/fixtures are invented titles and comments in the
 //! style of a music store (Chinook-like) and a shop's reviews.
+#![allow(clippy::unwrap_used)] // a test that fails should fail loudly
 
 mod common;
 

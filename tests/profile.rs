@@ -1,5 +1,6 @@
 //! Column profiles computed in SQL: counts, quantiles, formats, and a
 //! bounded sample on large tables.
+#![allow(clippy::unwrap_used)] // a test that fails should fail loudly
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Profiles (and row counts) kept between runs: reused while the table is unchanged,
 //! never after a change, never for a job that wants a bigger sample; a damaged cache is
 //! recomputed silently; the folder stays bounded. Real SQLite files, real cache files.
+#![allow(clippy::unwrap_used)] // a test that fails should fail loudly
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! `rowsmith query` as a user runs it: plain language through a local server
 //! playing the model, typed SQL, the three output formats, the row cap, the
 //! SQL on stderr, the history, and the message when no LLM is configured.
+#![allow(clippy::unwrap_used)] // a test that fails should fail loudly
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! and coming back from a model's answer, all refused with a clear sentence
 //! and the database file left byte-for-byte as it was, with no journal, WAL
 //! or other file appearing beside it.
+#![allow(clippy::unwrap_used)] // a test that fails should fail loudly
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Running read-only queries: the row cap, paging, CSV export, interrupting
 //! a long query from another thread, progress, and the query history.
+#![allow(clippy::unwrap_used)] // a test that fails should fail loudly
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! `rowsmith import`, `export` and `drop` as a user runs them: the exact
 //! lines they print, and one-sentence errors that change nothing.
+#![allow(clippy::unwrap_used)] // a test that fails should fail loudly
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Import, export and drop through the library, on real files in temp dirs.
+#![allow(clippy::unwrap_used)] // a test that fails should fail loudly
 
 mod common;
 

@@ -4,6 +4,7 @@
 //! Database effects (list, count, page, schema) run for real against a
 //! SQLite file, through the same library calls the worker makes; every other
 //! effect is returned for the test to inspect.
+#![allow(clippy::unwrap_used)] // a test that fails should fail loudly
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;

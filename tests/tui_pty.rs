@@ -1,6 +1,7 @@
 //! The real binary in a pseudo-terminal: open a database, press `g`, see the
 //! toast, quit, and find the new rows in the file; and the terminal is given
 //! back in the state it was found.
+#![allow(clippy::unwrap_used)] // a test that fails should fail loudly
 
 mod common;
 

@@ -1,4 +1,5 @@
 //! Undo removes exactly rowsmith's own rows, and refuses when that is unsafe.
+#![allow(clippy::unwrap_used)] // a test that fails should fail loudly
 
 mod common;
 

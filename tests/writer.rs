@@ -1,5 +1,6 @@
 //! The batch writer: SQLite judges each row inside its own savepoint; a
 //! failure, a cancellation or a crash never leaves half a batch.
+#![allow(clippy::unwrap_used)] // a test that fails should fail loudly
 
 mod common;
 
