@@ -266,7 +266,7 @@ impl Default for TuiSection {
 
 /// Keys as written under `[tui.keys]`: `action = "key"` or `action = ["key", "key"]`.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct KeyList(pub Vec<crate::tui::keys::KeyChord>);
+pub struct KeyList(pub Vec<crate::keychord::KeyChord>);
 
 impl<'de> Deserialize<'de> for KeyList {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -284,7 +284,7 @@ impl<'de> Deserialize<'de> for KeyList {
         };
         texts
             .iter()
-            .map(|t| crate::tui::keys::KeyChord::parse(t).map_err(D::Error::custom))
+            .map(|t| crate::keychord::KeyChord::parse(t).map_err(D::Error::custom))
             .collect::<Result<Vec<_>, _>>()
             .map(KeyList)
     }
@@ -331,7 +331,7 @@ pub struct TuiKeys {
 
 impl TuiKeys {
     /// The entries that were set, as (action name, keys).
-    pub fn overrides(&self) -> Vec<(String, Vec<crate::tui::keys::KeyChord>)> {
+    pub fn overrides(&self) -> Vec<(String, Vec<crate::keychord::KeyChord>)> {
         let all = [
             ("generate", &self.generate),
             ("generate_dialog", &self.generate_dialog),

@@ -10,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod exit;
 pub mod generate;
+pub mod keychord;
 pub mod llm;
 pub mod log;
 pub mod output;
