@@ -1,0 +1,39 @@
+//! Every integration test in one crate: the library and its dependencies are linked once,
+//! not once per test file. Each module is what a `tests/*.rs` file was.
+#![allow(clippy::unwrap_used)] // a test that fails should fail loudly
+
+#[path = "../common/mod.rs"]
+mod common;
+#[path = "../llm_support/mod.rs"]
+mod llm_support;
+
+mod catalog;
+mod cli;
+mod config_load;
+mod gate;
+mod generate;
+mod generate_job;
+mod generate_schemas;
+mod llm_anthropic;
+mod llm_compatible;
+mod llm_live;
+mod llm_local;
+mod llm_openai;
+mod llm_rules;
+mod llm_select;
+mod llm_world;
+mod odd_data;
+mod offline;
+mod offline_text;
+mod profile;
+mod profile_cache;
+mod query_cli;
+mod query_gate;
+mod query_run;
+mod sampling;
+mod transfer_cli;
+mod transfer_lib;
+mod tui_app;
+mod tui_pty;
+mod undo;
+mod writer;
