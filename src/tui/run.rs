@@ -334,26 +334,16 @@ struct Effects {
 
 impl Effects {
     fn apply(&mut self, effect: Effect) {
-        match effect {
-            Effect::ListObjects => self.worker.send(Request::List),
-            Effect::Count(tables) => {
-                for t in tables {
-                    self.worker.send(Request::Count(t));
+        let effect = match worker_requests(effect) {
+            Ok(requests) => {
+                for request in requests {
+                    self.worker.send(request);
                 }
+                return;
             }
-            Effect::LoadPage(request) => self.worker.send(Request::Page(request)),
-            Effect::LoadSchema(table) => self.worker.send(Request::Schema(table)),
-            Effect::LoadCell {
-                table,
-                lens,
-                key,
-                column,
-            } => self.worker.send(Request::Cell {
-                table,
-                lens,
-                key,
-                column,
-            }),
+            Err(other) => *other,
+        };
+        match effect {
             Effect::Generate { job, spec } => self.generate(job, spec),
             Effect::Estimate(spec) => self.estimate(spec),
             Effect::CancelJob(job) => {
@@ -362,14 +352,6 @@ impl Effects {
                 }
             }
             Effect::InsertPreviewed { spec, rows } => self.insert_previewed(spec, rows),
-            Effect::PreviewUndo(target) => self.worker.send(Request::UndoPreview(target)),
-            Effect::Undo(target) => self.worker.send(Request::Undo(target)),
-            Effect::ListOperations { table, note } => {
-                self.worker.send(Request::Operations { table, note })
-            }
-            Effect::Forget(id) => self.worker.send(Request::Forget(id)),
-            Effect::PreviewDrop(table) => self.worker.send(Request::DropPreview(table)),
-            Effect::Drop(table) => self.worker.send(Request::Drop(table)),
             Effect::Export {
                 table,
                 path,
@@ -418,6 +400,18 @@ impl Effects {
             // Needs the terminal: the event loop does it after this message.
             Effect::Suspend => self.suspend = true,
             Effect::Quit => {}
+            // Taken by `worker_requests` above.
+            Effect::ListObjects
+            | Effect::Count(_)
+            | Effect::LoadPage(_)
+            | Effect::LoadSchema(_)
+            | Effect::LoadCell { .. }
+            | Effect::PreviewUndo(_)
+            | Effect::Undo(_)
+            | Effect::ListOperations { .. }
+            | Effect::Forget(_)
+            | Effect::PreviewDrop(_)
+            | Effect::Drop(_) => {}
         }
     }
 
@@ -549,6 +543,36 @@ impl Effects {
         let waiting = std::mem::take(&mut self.forwarders);
         let _ = tokio::time::timeout(QUIT_GRACE, futures_util::future::join_all(waiting)).await;
     }
+}
+
+/// The database work an effect asks of the worker, or the effect back when it is not
+/// the worker's (exports and imports carry a cancel flag the runtime keeps). The app's
+/// tests use the same mapping with [`InlineWorker`](super::worker::InlineWorker).
+pub fn worker_requests(effect: Effect) -> Result<Vec<Request>, Box<Effect>> {
+    Ok(match effect {
+        Effect::ListObjects => vec![Request::List],
+        Effect::Count(tables) => tables.into_iter().map(Request::Count).collect(),
+        Effect::LoadPage(request) => vec![Request::Page(request)],
+        Effect::LoadSchema(table) => vec![Request::Schema(table)],
+        Effect::LoadCell {
+            table,
+            lens,
+            key,
+            column,
+        } => vec![Request::Cell {
+            table,
+            lens,
+            key,
+            column,
+        }],
+        Effect::PreviewUndo(target) => vec![Request::UndoPreview(target)],
+        Effect::Undo(target) => vec![Request::Undo(target)],
+        Effect::ListOperations { table, note } => vec![Request::Operations { table, note }],
+        Effect::Forget(id) => vec![Request::Forget(id)],
+        Effect::PreviewDrop(table) => vec![Request::DropPreview(table)],
+        Effect::Drop(table) => vec![Request::Drop(table)],
+        other => return Err(Box::new(other)),
+    })
 }
 
 /// The most entries one Tab reads: a huge directory must not stall completion.

@@ -127,6 +127,39 @@ impl WorkerHandle {
     }
 }
 
+/// The worker without its thread: answers each request with the very messages the app
+/// gets from the threaded one, so the app's tests drive the real database code.
+pub struct InlineWorker {
+    worker: Worker,
+    messages: tokio::sync::mpsc::UnboundedReceiver<Msg>,
+}
+
+impl InlineWorker {
+    pub fn new(db: Database) -> Self {
+        let (tx, messages) = tokio::sync::mpsc::unbounded_channel();
+        Self {
+            worker: Worker::new(db, tx, Arc::new(Mutex::new(false))),
+            messages,
+        }
+    }
+
+    /// Carries out `request` (and the counts it queued) and returns what it said.
+    pub fn answer(&mut self, request: Request) -> Vec<Msg> {
+        self.worker.queue(request);
+        while let Some(next) = self.worker.urgent.pop_front() {
+            self.worker.handle(next);
+        }
+        while let Some(table) = self.worker.counts.pop_front() {
+            self.worker.count(table);
+        }
+        let mut out = Vec::new();
+        while let Ok(msg) = self.messages.try_recv() {
+            out.push(msg);
+        }
+        out
+    }
+}
+
 struct Worker {
     db: Database,
     tx: UnboundedSender<Msg>,

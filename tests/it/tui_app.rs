@@ -13,8 +13,6 @@ use std::time::Duration;
 use crossterm::event::{KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use rowsmith::db::browse::read_page;
-use rowsmith::db::catalog::{list_objects, row_count, table_info};
 use rowsmith::db::journal::{Operation, OperationId};
 use rowsmith::db::query::{QueryControl, QuerySession};
 use rowsmith::db::{Database, OpenOptions};
@@ -28,8 +26,10 @@ use rowsmith::tui::modal::{
 };
 use rowsmith::tui::paths::{Entry, Places};
 use rowsmith::tui::query::{Phase, QueryFail, Translated};
+use rowsmith::tui::run::worker_requests;
 use rowsmith::tui::theme::Theme;
 use rowsmith::tui::view;
+use rowsmith::tui::worker::InlineWorker;
 use serde_json::json;
 
 const SHOP: &str = "
@@ -64,6 +64,8 @@ CREATE VIEW gold_customers AS SELECT id, name FROM customers WHERE tier = 'gold'
 struct Harness {
     app: App,
     db: Database,
+    /// The app's database worker, without its thread.
+    worker: InlineWorker,
     /// The read-only session queries run on, as the query thread's.
     session: QuerySession,
     /// Carry out `RunQuery` at once; off to hold a query in flight.
@@ -130,12 +132,16 @@ impl Harness {
         conn.execute_batch(SHOP).expect("schema");
         drop(conn);
         let db = Database::open(&path, &OpenOptions::read_only()).expect("open");
+        let worker = InlineWorker::new(
+            Database::open(&path, &OpenOptions::read_only()).expect("open for the worker"),
+        );
         let session = QuerySession::open(&path, Duration::from_millis(200))
             .expect("query session")
             .with_row_limit(row_limit);
         let mut h = Self {
             app: App::new(options),
             db,
+            worker,
             session,
             run_queries: true,
             _dir: dir,
@@ -157,40 +163,22 @@ impl Harness {
         let mut rest = Vec::new();
         while let Some(effect) = queue.pop_front() {
             let msgs = match effect {
-                Effect::ListObjects => vec![Msg::Objects(
-                    list_objects(&self.db).map_err(|e| e.to_string()),
-                )],
-                Effect::Count(tables) => {
-                    let objects = list_objects(&self.db).expect("list");
-                    tables
+                // Reads go to the app's own worker code, answered at once; the rest
+                // (undo, delete, transfers) stay with the test, which answers for them.
+                e @ (Effect::ListObjects
+                | Effect::Count(_)
+                | Effect::LoadPage(_)
+                | Effect::LoadSchema(_)
+                | Effect::LoadCell { .. }) => match worker_requests(e) {
+                    Ok(requests) => requests
                         .into_iter()
-                        .map(|t| {
-                            let object = objects.iter().find(|o| o.name == t).expect("object");
-                            Msg::Count {
-                                count: row_count(&self.db, object).map_err(|e| e.to_string()),
-                                table: t,
-                            }
-                        })
-                        .collect()
-                }
-                Effect::LoadPage(request) => {
-                    let page = table_info(&self.db, &request.table)
-                        .and_then(|info| {
-                            read_page(
-                                &self.db,
-                                &info,
-                                &request.lens,
-                                &request.anchor,
-                                request.limit,
-                            )
-                        })
-                        .map_err(|e| e.to_string());
-                    vec![Msg::Page { request, page }]
-                }
-                Effect::LoadSchema(table) => vec![Msg::Schema {
-                    info: table_info(&self.db, &table).map_err(|e| e.to_string()),
-                    table,
-                }],
+                        .flat_map(|r| self.worker.answer(r))
+                        .collect(),
+                    Err(other) => {
+                        rest.push(*other);
+                        Vec::new()
+                    }
+                },
                 Effect::RunQuery { id, input, sql } if self.run_queries => {
                     rest.push(Effect::RunQuery {
                         id,
