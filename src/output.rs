@@ -52,6 +52,19 @@ pub fn grid(headers: &[&str], aligns: &[Align], rows: &[Vec<String>]) -> String 
     out
 }
 
+/// `one` for exactly one, `many` otherwise: `plural(n, "row", "rows")`.
+pub fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}
+
+/// "row" or "rows", the word most counts come with.
+pub fn rows_word(n: u64) -> &'static str {
+    plural(n, "row", "rows")
+}
+
+/// The spinner the app and the command line draw while work runs.
+pub const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
 /// `1234567` -> `1,234,567`.
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();

@@ -280,7 +280,7 @@ impl Progress {
             Event::Usage { .. } | Event::Finished(_) => return,
         };
         if self.live {
-            const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+            const FRAMES: [char; 10] = crate::output::SPINNER;
             self.spinner = (self.spinner + 1) % FRAMES.len();
             let status = format!(
                 "{} {} · {}/{} rows",

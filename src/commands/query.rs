@@ -83,10 +83,10 @@ pub fn run(args: Args, config: &Config) -> CommandResult {
     if truncated {
         crate::say_err!(
             "-- Showing the first {rows} {}; the result has more. Pass --limit N for more, or --limit 0 for all.",
-            rows_word(rows)
+            crate::output::rows_word(rows as u64)
         );
     } else {
-        crate::say_err!("-- {rows} {}.", rows_word(rows));
+        crate::say_err!("-- {rows} {}.", crate::output::rows_word(rows as u64));
     }
     Ok(())
 }
@@ -267,10 +267,6 @@ fn print_json(
     out.write_all(if rows == 0 { b"[]\n" } else { b"\n]\n" })?;
     out.flush()?;
     Ok((rows, truncated))
-}
-
-fn rows_word(n: usize) -> &'static str {
-    if n == 1 { "row" } else { "rows" }
 }
 
 #[cfg(test)]

@@ -51,7 +51,7 @@ pub fn import(
         crate::say!(
             "Imported {} {} into new table '{}' ({} {}: {}).",
             thousands(outcome.rows),
-            rows_word(outcome.rows),
+            crate::output::rows_word(outcome.rows),
             outcome.table,
             outcome.columns.len(),
             if outcome.columns.len() == 1 {
@@ -65,10 +65,10 @@ pub fn import(
         crate::say!(
             "Appended {} {} to table '{}'. New total: {} {}.",
             thousands(outcome.rows),
-            rows_word(outcome.rows),
+            crate::output::rows_word(outcome.rows),
             outcome.table,
             thousands(outcome.new_row_count),
-            rows_word(outcome.new_row_count)
+            crate::output::rows_word(outcome.new_row_count)
         );
     }
     Ok(())
@@ -122,7 +122,7 @@ pub fn export(
     crate::say!(
         "Exported {} {} of '{}' to {}.",
         thousands(outcome.rows),
-        rows_word(outcome.rows),
+        crate::output::rows_word(outcome.rows),
         name,
         outcome.path.as_deref().unwrap_or(&dest).display()
     );
@@ -147,7 +147,7 @@ pub fn drop(db: &Path, table: &str, yes: bool) -> CommandResult {
                     "Delete {what} '{}' and its {} {}? [y/N] ",
                     preview.name,
                     thousands(n),
-                    rows_word(n)
+                    crate::output::rows_word(n)
                 )
             }
             _ => format!("Delete {what} '{}'? [y/N] ", preview.name),
@@ -169,15 +169,11 @@ pub fn drop(db: &Path, table: &str, yes: bool) -> CommandResult {
             outcome.kind.as_str(),
             outcome.name,
             thousands(n),
-            rows_word(n)
+            crate::output::rows_word(n)
         ),
         _ => crate::say!("Deleted {} '{}'.", outcome.kind.as_str(), outcome.name),
     }
     Ok(())
-}
-
-fn rows_word(n: u64) -> &'static str {
-    if n == 1 { "row" } else { "rows" }
 }
 
 /// A one-line progress meter on stderr, shown only when stderr is a

@@ -52,7 +52,7 @@ pub fn run(args: &Args<'_>) -> CommandResult {
         crate::say!(
             "Undo would remove {} {} from table '{}' (added {} UTC by {}).",
             thousands(preview.rows),
-            plural(preview.rows),
+            crate::output::rows_word(preview.rows),
             preview.table,
             preview.created_at,
             preview.source
@@ -75,12 +75,12 @@ pub fn run(args: &Args<'_>) -> CommandResult {
     crate::say!(
         "Removed {} {} from table '{}' (added {} UTC by {}){gone}. New total: {} {}.",
         thousands(outcome.removed),
-        plural(outcome.removed),
+        crate::output::rows_word(outcome.removed),
         outcome.table,
         outcome.created_at,
         outcome.source,
         thousands(outcome.new_row_count),
-        plural(outcome.new_row_count)
+        crate::output::rows_word(outcome.new_row_count)
     );
     if let Some(note) = &outcome.note {
         crate::say_err!("{note}");
@@ -115,14 +115,10 @@ fn list(ops: &[(crate::db::journal::Operation, Option<String>)], json: bool) -> 
             op.id.0,
             op.created_at,
             thousands(op.rows),
-            plural(op.rows),
+            crate::output::rows_word(op.rows),
             op.table,
             op.source
         );
     }
     Ok(())
-}
-
-fn plural(n: u64) -> &'static str {
-    if n == 1 { "row" } else { "rows" }
 }

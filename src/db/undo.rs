@@ -463,7 +463,7 @@ fn check_references(db: &Database, plan: &Plan, key_cols: &[String]) -> Result<(
             return Err(DbError::Refused(format!(
                 "Cannot undo: {n} row{} in '{child}' now reference{} rows rowsmith added to '{}'. Delete or undo those \
                  first. Nothing was removed.",
-                if n == 1 { "" } else { "s" },
+                crate::output::plural(n as u64, "", "s"),
                 if n == 1 { "s" } else { "" },
                 plan.table.name
             )));

@@ -160,7 +160,7 @@ pub fn user_message(input: &PromptInput<'_>) -> String {
         out,
         "\nWrite exactly {} new row{}.",
         input.rows_wanted,
-        if input.rows_wanted == 1 { "" } else { "s" }
+        crate::output::plural(input.rows_wanted as u64, "", "s")
     );
     out.trim_start().to_string()
 }

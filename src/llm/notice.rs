@@ -84,7 +84,7 @@ impl fmt::Display for Notice {
             } => write!(
                 f,
                 "{provider} is rate-limiting requests (HTTP 429), so rowsmith slowed down to {in_flight} request{} at a time; it speeds up again when the limit allows.",
-                if *in_flight == 1 { "" } else { "s" }
+                crate::output::plural(*in_flight as u64, "", "s")
             ),
             Self::ModelShutsDown {
                 model,
@@ -100,7 +100,7 @@ impl fmt::Display for Notice {
                     write!(
                         f,
                         "The model {model} shuts down on {date} (in {days_left} day{}). Choose another with --model or the model key of the config file.",
-                        if *days_left == 1 { "" } else { "s" }
+                        crate::output::plural(days_left.unsigned_abs(), "", "s")
                     )
                 }
             }

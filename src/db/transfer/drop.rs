@@ -67,14 +67,14 @@ pub fn drop_table(db: &mut Database, name: &str) -> Result<DropOutcome, DbError>
         return Err(DbError::Refused(format!(
             "Cannot delete table '{}': {} {} {} foreign {} that {} at it. Delete {} first, or remove {} foreign {}.",
             preview.name,
-            plural_word(n, "table", "tables"),
+            crate::output::plural(n as u64, "table", "tables"),
             and_list(&preview.referenced_by),
-            plural_word(n, "has a", "have"),
-            plural_word(n, "key", "keys"),
-            plural_word(n, "points", "point"),
-            plural_word(n, "that table", "those tables"),
-            plural_word(n, "its", "their"),
-            plural_word(n, "key", "keys"),
+            crate::output::plural(n as u64, "has a", "have"),
+            crate::output::plural(n as u64, "key", "keys"),
+            crate::output::plural(n as u64, "points", "point"),
+            crate::output::plural(n as u64, "that table", "those tables"),
+            crate::output::plural(n as u64, "its", "their"),
+            crate::output::plural(n as u64, "key", "keys"),
         )));
     }
     let what = if preview.kind == ObjectKind::View {
@@ -101,8 +101,4 @@ fn and_list(names: &[String]) -> String {
         Some((last, [])) => last.clone(),
         Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
     }
-}
-
-fn plural_word<'w>(n: usize, one: &'w str, many: &'w str) -> &'w str {
-    if n == 1 { one } else { many }
 }

@@ -234,7 +234,7 @@ pub(super) fn next_row(reader: &mut RowReader, width: usize, place: &str) -> Res
                 return Err(DbError::Refused(format!(
                     "{place} line {}: expected {width} field{}, found {}. Nothing was imported.",
                     csv.record_line,
-                    if width == 1 { "" } else { "s" },
+                    crate::output::plural(width as u64, "", "s"),
                     csv.width()
                 )));
             }

@@ -74,7 +74,7 @@ impl Estimate {
         format!(
             "Estimate: {} request{}, about {} input tokens{cached} and {} output tokens{cost}.",
             self.requests,
-            if self.requests == 1 { "" } else { "s" },
+            crate::output::plural(self.requests, "", "s"),
             thousands(self.input_tokens),
             thousands(self.output_tokens)
         )

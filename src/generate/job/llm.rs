@@ -327,7 +327,7 @@ async fn fit_to_server(
                         client.provider().subject(),
                         thousands(u64::from(window.tokens)),
                         fitted.batch_size,
-                        if fitted.batch_size == 1 { "" } else { "s" },
+                        crate::output::plural(fitted.batch_size as u64, "", "s"),
                         window.server.how_to_raise(window.tokens.saturating_mul(4).max(8_192))
                     ),
                 });

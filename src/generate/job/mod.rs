@@ -309,9 +309,7 @@ impl Summary {
     }
 }
 
-pub fn rows_word(n: u64) -> &'static str {
-    if n == 1 { "row" } else { "rows" }
-}
+pub use crate::output::rows_word;
 
 /// What an LLM run would cost, worked out as the run would start (the table is read and
 /// profiled) without sending a request.

@@ -25,7 +25,7 @@ pub(super) fn on_modal_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
                         Level::Info,
                         format!(
                             "Copied the log ({lines} message{}) to the clipboard (OSC 52).",
-                            if lines == 1 { "" } else { "s" }
+                            crate::output::plural(lines as u64, "", "s")
                         ),
                     );
                     return vec![Effect::Copy(text)];

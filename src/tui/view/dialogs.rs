@@ -509,7 +509,7 @@ fn history(frame: &mut Frame, area: Rect, theme: Theme, h: &History) {
     let n = h.operations.len();
     let title = format!(
         "Undo history · {n} operation{}",
-        if n == 1 { "" } else { "s" }
+        crate::output::plural(n as u64, "", "s")
     );
     let block = boxed(theme, &title, theme.border(true));
     let inner = block.inner(rect);

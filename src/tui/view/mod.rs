@@ -15,7 +15,7 @@ use super::app::{App, Mode};
 use super::layout;
 
 /// Braille spinner, one frame per tick.
-const SPINNER: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+use crate::output::SPINNER;
 
 pub fn spinner(app: &App) -> char {
     SPINNER[(app.tick % SPINNER.len() as u64) as usize]

@@ -120,7 +120,7 @@ fn foot(app: &App, room: usize) -> Option<String> {
         return Some(format!(
             " {} {} in {} ms ",
             thousands(n),
-            if n == 1 { "row" } else { "rows" },
+            crate::output::rows_word(n),
             thousands(r.elapsed_ms)
         ));
     }
