@@ -94,14 +94,8 @@ impl Journal {
             detail: e.to_string(),
         };
         let conn = Connection::open(path).map_err(fail)?;
-        conn.busy_timeout(Duration::from_secs(10)).map_err(fail)?;
-        // WAL lets several rowsmith processes record batches side by side.
-        conn.pragma_update(None, "journal_mode", "wal")
-            .map_err(fail)?;
-        conn.pragma_update(None, "foreign_keys", true)
-            .map_err(fail)?;
-        conn.execute_batch(SCHEMA).map_err(fail)?;
-        migrate(&conn).map_err(fail)?;
+        conn.busy_timeout(BUSY_WAIT).map_err(fail)?;
+        set_up(&conn).map_err(fail)?;
         Ok(Self {
             conn,
             path: path.to_path_buf(),
@@ -321,6 +315,36 @@ fn operation_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Operation> {
         columns: serde_json::from_str(&columns).unwrap_or_default(),
         rows: r.get::<_, Option<i64>>(6)?.unwrap_or(0).max(0) as u64,
     })
+}
+
+/// How long a journal statement waits for another rowsmith process.
+const BUSY_WAIT: Duration = Duration::from_secs(10);
+
+/// WAL mode, the schema and its migration. Two processes creating the journal at the same
+/// moment can find it locked in ways SQLite's busy handler does not wait out (switching to
+/// WAL needs the file to itself): such a first open is tried again until `BUSY_WAIT`.
+fn set_up(conn: &Connection) -> rusqlite::Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        let attempt = (|| {
+            // WAL lets several rowsmith processes record batches side by side.
+            conn.pragma_update(None, "journal_mode", "wal")?;
+            conn.pragma_update(None, "foreign_keys", true)?;
+            conn.execute_batch(SCHEMA)?;
+            migrate(conn)
+        })();
+        match attempt {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) && started.elapsed() < BUSY_WAIT =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Brings a journal written by an older rowsmith up to date. Chunks recorded before
