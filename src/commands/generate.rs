@@ -10,7 +10,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::CommandResult;
 use crate::config::Config;
-use crate::generate::job::{Event, GenerateRequest, Outcome, Source, Summary, rows_word, spawn};
+use crate::generate::job::{
+    Event, GenerateError, GenerateRequest, Outcome, Source, Summary, rows_word, spawn,
+};
 
 pub struct Args {
     pub db: PathBuf,
@@ -80,7 +82,7 @@ pub fn run(args: Args, config: &Config) -> CommandResult {
     let outcome = runtime.block_on(drive(request, source, note));
     match outcome {
         Outcome::Done(summary) => report(&summary, args.json),
-        Outcome::Failed { message, .. } => Err(message.into()),
+        Outcome::Failed { error, .. } => Err(error.to_string().into()),
         Outcome::Cancelled { kept } => {
             eprintln!(
                 "Cancelled. {}",
@@ -126,7 +128,7 @@ async fn drive(request: GenerateRequest, source: Source, note: Option<String>) -
     progress.finish();
     let _ = job.await;
     outcome.unwrap_or(Outcome::Failed {
-        message: "The generation stopped without a result.".into(),
+        error: GenerateError::Internal("The generation stopped without a result.".into()),
         kept: 0,
     })
 }

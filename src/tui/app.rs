@@ -30,7 +30,7 @@ use crate::db::journal::Operation;
 use crate::db::query::QueryResult;
 use crate::db::transfer::DropPreview;
 use crate::db::undo::{UndoOutcome, UndoPreview};
-use crate::generate::job::{EMPTY_TABLE, Event, Outcome, Stage, Summary, rows_word};
+use crate::generate::job::{Event, GenerateError, Outcome, Stage, Summary, rows_word};
 use crate::output::thousands;
 
 mod dialogs;

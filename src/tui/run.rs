@@ -36,7 +36,9 @@ use super::view;
 use super::worker::{Request, WorkerHandle};
 use crate::config::Config;
 use crate::db::{CancelFlag, Database, OpenOptions};
-use crate::generate::job::{Event, GenerateRequest, Outcome, Source, insert_previewed, spawn};
+use crate::generate::job::{
+    Event, GenerateError, GenerateRequest, Outcome, Source, insert_previewed, spawn,
+};
 use crate::llm::{Client, ProviderChoice};
 
 /// Ticks while something animates (spinners, toasts).
@@ -448,7 +450,10 @@ impl Effects {
             Err(message) => {
                 let _ = self.tx.send(Msg::Job {
                     job,
-                    event: Event::Finished(Outcome::Failed { message, kept: 0 }),
+                    event: Event::Finished(Outcome::Failed {
+                        error: GenerateError::Refused(message),
+                        kept: 0,
+                    }),
                 });
                 return;
             }
@@ -472,7 +477,7 @@ impl Effects {
                 let _ = tx.send(Msg::Job {
                     job,
                     event: Event::Finished(Outcome::Failed {
-                        message: "The generation stopped unexpectedly. Rows of finished batches may have been kept; reload to see them.".into(),
+                        error: GenerateError::Internal("The generation stopped unexpectedly. Rows of finished batches may have been kept; reload to see them.".into()),
                         kept: 0,
                     }),
                 });

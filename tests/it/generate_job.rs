@@ -11,7 +11,9 @@ use std::time::Duration;
 use common::Fixture;
 use common::model::{FakeModel, Reply, rows_from_schema};
 use rowsmith::generate::gate::GateMode;
-use rowsmith::generate::job::{Event, GenerateRequest, Outcome, Source, Stage, spawn};
+use rowsmith::generate::job::{
+    Event, GenerateError, GenerateRequest, Outcome, Source, Stage, spawn,
+};
 use rowsmith::llm::{Client, ProviderKind, Settings};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -215,10 +217,11 @@ async fn a_model_failure_mid_run_keeps_only_whole_committed_batches() {
     )
     .await;
     match outcome(&events) {
-        Outcome::Failed { message, kept } => {
+        Outcome::Failed { error, kept } => {
             assert_eq!(*kept, 40);
+            assert!(matches!(error, GenerateError::Provider(_)), "{error:?}");
             assert_eq!(
-                message,
+                error.to_string(),
                 "OpenAI rejected the API key (HTTP 401). Check OPENAI_API_KEY. Kept the 40 rows already added."
             );
         }

@@ -16,7 +16,7 @@ use ratatui::backend::TestBackend;
 use rowsmith::db::journal::{Operation, OperationId};
 use rowsmith::db::query::{QueryControl, QuerySession};
 use rowsmith::db::{Database, OpenOptions};
-use rowsmith::generate::job::{EMPTY_TABLE, Event, Outcome, Stage, Summary, UsageSummary};
+use rowsmith::generate::job::{Event, GenerateError, Outcome, Stage, Summary, UsageSummary};
 use rowsmith::llm::ProviderChoice;
 use rowsmith::tui::app::{App, Count, Effect, Level, Mode, Msg, Options, update};
 use rowsmith::tui::grid::Purpose;
@@ -588,7 +588,7 @@ fn an_empty_table_asks_before_generating_from_the_schema() {
     h.send(Msg::Job {
         job: id,
         event: Event::Finished(Outcome::Failed {
-            message: EMPTY_TABLE.into(),
+            error: GenerateError::EmptyTable,
             kept: 0,
         }),
     });
@@ -641,8 +641,9 @@ fn failure_is_a_popup_with_the_sentence() {
     h.send(Msg::Job {
         job: id,
         event: Event::Finished(Outcome::Failed {
-            message: "OpenAI rejected the API key. Check OPENAI_API_KEY. Nothing was written."
-                .into(),
+            error: GenerateError::Provider(
+                "OpenAI rejected the API key. Check OPENAI_API_KEY. Nothing was written.".into(),
+            ),
             kept: 0,
         }),
     });
@@ -2568,7 +2569,7 @@ fn screen_error_popup() {
         x.send(Msg::Job {
             job: id,
             event: Event::Finished(Outcome::Failed {
-                message: "OpenAI rejected the API key (401). Check OPENAI_API_KEY or openai.api_key in the config file. Nothing was written.".into(),
+                error: GenerateError::Provider("OpenAI rejected the API key (401). Check OPENAI_API_KEY or openai.api_key in the config file. Nothing was written.".into()),
                 kept: 0,
             }),
         });

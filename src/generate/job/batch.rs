@@ -202,7 +202,7 @@ pub fn insert_previewed(
     preview_request.from_schema = true;
     // The user saw these rows, already judged by the gate, and chose them.
     preview_request.gate = crate::generate::gate::GateMode::Constraints;
-    let shared = prepare(&preview_request, source, CancelFlag::new())?;
+    let shared = prepare(&preview_request, source, CancelFlag::new()).map_err(|e| e.to_string())?;
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let json_rows: Vec<Json> = rows.iter().cloned().map(Json::Object).collect();
     let batch = judge_and_write(&shared, json_rows, rows.len(), &tx).map_err(|e| e.to_string())?;

@@ -12,7 +12,7 @@ use super::batch::judge_and_write;
 use super::fit::{self, PromptSize};
 use super::pace::Pace;
 use super::prepare::Shared;
-use super::{Estimate, thousands};
+use super::{Estimate, GenerateError, thousands};
 use super::{
     Event, FRUITLESS_LIMIT, GenerateRequest, Outcome, Source, Stage, Tally, blocking, finish,
     with_kept,
@@ -83,7 +83,7 @@ pub(super) async fn run_llm(
                     check.abort();
                 }
                 return Outcome::Failed {
-                    message: format!("{message} Nothing was written."),
+                    error: GenerateError::Provider(format!("{message} Nothing was written.")),
                     kept: 0,
                 };
             }
@@ -165,7 +165,9 @@ pub(super) async fn run_llm(
             Err(e) => {
                 tasks.abort_all();
                 return Outcome::Failed {
-                    message: format!("A generation task stopped unexpectedly ({e})."),
+                    error: GenerateError::Internal(format!(
+                        "A generation task stopped unexpectedly ({e})."
+                    )),
                     kept: tally.accepted,
                 };
             }
@@ -214,7 +216,7 @@ pub(super) async fn run_llm(
                 None => {
                     tasks.abort_all();
                     return Outcome::Failed {
-                        message: with_kept(&e.to_string(), tally.accepted),
+                        error: GenerateError::Provider(with_kept(&e.to_string(), tally.accepted)),
                         kept: tally.accepted,
                     };
                 }
@@ -222,7 +224,7 @@ pub(super) async fn run_llm(
             Err(AskError::Local(message)) => {
                 tasks.abort_all();
                 return Outcome::Failed {
-                    message: with_kept(&message, tally.accepted),
+                    error: GenerateError::Database(with_kept(&message, tally.accepted)),
                     kept: tally.accepted,
                 };
             }

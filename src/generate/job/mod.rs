@@ -40,6 +40,40 @@ pub use estimate::Estimate;
 pub const EMPTY_TABLE: &str =
     "Cannot generate data for empty table. Please add at least one row first.";
 
+/// Why a generation failed: the kind for whoever decides what comes next (the app offers
+/// to generate from the schema for an empty table), the sentence for whoever shows it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum GenerateError {
+    /// The table has no rows to learn from.
+    #[error("{}", EMPTY_TABLE)]
+    EmptyTable,
+    /// The job refused before it started (a parent table without rows, a configuration
+    /// that names no usable provider).
+    #[error("{0}")]
+    Refused(String),
+    /// The database could not be read or written.
+    #[error("{0}")]
+    Database(String),
+    /// The model or its service failed.
+    #[error("{0}")]
+    Provider(String),
+    /// A task of the job stopped unexpectedly.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<DbError> for GenerateError {
+    fn from(e: DbError) -> Self {
+        Self::Database(e.to_string())
+    }
+}
+
+impl Serialize for GenerateError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
 /// The most rows a dry run keeps to show (the app's preview, `--dry-run` output); every
 /// row is still generated and checked.
 pub const PREVIEW_MAX: usize = 10_000;
@@ -205,9 +239,9 @@ pub enum Event {
 #[allow(clippy::large_enum_variant)]
 pub enum Outcome {
     Done(Summary),
-    /// One plain sentence; `kept` rows of earlier batches stay committed.
+    /// Why, in one plain sentence; `kept` rows of earlier batches stay committed.
     Failed {
-        message: String,
+        error: GenerateError,
         kept: u64,
     },
     Cancelled {
@@ -322,7 +356,7 @@ pub async fn estimate(request: GenerateRequest, source: Source) -> Result<Estima
         let source = source.clone();
         blocking(move || prepare(&request, &source, CancelFlag::new())).await
     };
-    let shared = Arc::new(prepared??);
+    let shared = Arc::new(prepared?.map_err(|e| e.to_string())?);
     llm::estimate_for(&shared, client, request.rows, request.batch_size.max(1))
         .await
         .ok_or_else(|| "The first request could not be prepared.".to_string())
@@ -379,8 +413,8 @@ fn log_outcome(table: &str, outcome: &Outcome) {
             "generation finished; rejected by rule: {:?}",
             s.rejected
         ),
-        Outcome::Failed { message, kept } => {
-            tracing::warn!(table, kept, "generation failed: {message}")
+        Outcome::Failed { error, kept } => {
+            tracing::warn!(table, kept, "generation failed: {error}")
         }
         Outcome::Cancelled { kept } => tracing::info!(table, kept, "generation cancelled"),
     }
@@ -415,8 +449,13 @@ async fn run(
     };
     let shared = match prepared {
         Ok(Ok(shared)) => Arc::new(shared),
-        Ok(Err(message)) => return Outcome::Failed { message, kept: 0 },
-        Err(message) => return Outcome::Failed { message, kept: 0 },
+        Ok(Err(error)) => return Outcome::Failed { error, kept: 0 },
+        Err(message) => {
+            return Outcome::Failed {
+                error: GenerateError::Internal(message),
+                kept: 0,
+            };
+        }
     };
     if cancel.is_cancelled() {
         return Outcome::Cancelled { kept: 0 };
@@ -483,10 +522,13 @@ impl Tally {
             Ok(Ok(batch)) => Ok(batch),
             Ok(Err(DbError::Cancelled)) => Err(Box::new(Outcome::Cancelled { kept })),
             Ok(Err(e)) => Err(Box::new(Outcome::Failed {
-                message: with_kept(&e.to_string(), kept),
+                error: GenerateError::Database(with_kept(&e.to_string(), kept)),
                 kept,
             })),
-            Err(message) => Err(Box::new(Outcome::Failed { message, kept })),
+            Err(message) => Err(Box::new(Outcome::Failed {
+                error: GenerateError::Internal(message),
+                kept,
+            })),
         }
     }
 

@@ -9,8 +9,8 @@ use tokio_util::sync::CancellationToken;
 use super::batch::write_candidates;
 use super::prepare::Shared;
 use super::{
-    Event, FRUITLESS_LIMIT, GenerateRequest, Outcome, Source, Stage, Tally, blocking, finish,
-    with_kept,
+    Event, FRUITLESS_LIMIT, GenerateError, GenerateRequest, Outcome, Source, Stage, Tally,
+    blocking, finish, with_kept,
 };
 use crate::db::DbError;
 use crate::generate::parse::Candidate;
@@ -69,16 +69,16 @@ pub(super) async fn run_offline(
             Ok(Ok(rows)) => rows,
             Ok(Err(e)) => {
                 return Outcome::Failed {
-                    message: with_kept(&e.to_string(), tally.accepted),
+                    error: GenerateError::Database(with_kept(&e.to_string(), tally.accepted)),
                     kept: tally.accepted,
                 };
             }
             Err(e) => {
                 return Outcome::Failed {
-                    message: with_kept(
+                    error: GenerateError::Internal(with_kept(
                         &format!("The generator stopped unexpectedly ({e})."),
                         tally.accepted,
-                    ),
+                    )),
                     kept: tally.accepted,
                 };
             }

@@ -7,7 +7,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rusqlite::types::Value;
 
-use super::{EMPTY_TABLE, GenerateRequest, Source};
+use super::{GenerateError, GenerateRequest, Source};
 use crate::db::catalog::table_info;
 use crate::db::journal::{Journal, OperationId};
 use crate::db::profile::{ProfileOptions, TableProfile};
@@ -146,12 +146,12 @@ pub(super) fn prepare(
     request: &GenerateRequest,
     source: &Source,
     stop: CancelFlag,
-) -> Result<Shared, String> {
+) -> Result<Shared, GenerateError> {
     let source_name = source.describe();
     let options = OpenOptions::read_write().busy_timeout(request.busy_timeout);
-    let db = Database::open(&request.db_path, &options).map_err(|e| e.to_string())?;
-    let table = table_info(&db, &request.table).map_err(|e| e.to_string())?;
-    table.require_generatable().map_err(|e| e.to_string())?;
+    let db = Database::open(&request.db_path, &options)?;
+    let table = table_info(&db, &request.table)?;
+    table.require_generatable()?;
     let plan = Plan::new(&table);
     let mut rng = match request.seed {
         Some(seed) => StdRng::seed_from_u64(seed),
@@ -167,21 +167,19 @@ pub(super) fn prepare(
             seed: request.seed.map(|_| rng.random()),
             cache: profile_cache(request).as_ref(),
         },
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     let table_rows = stats.rows;
     if table_rows == 0 && !request.from_schema {
-        return Err(EMPTY_TABLE.into());
+        return Err(GenerateError::EmptyTable);
     }
     let profile = stats.profile;
     let mut parent_keys = Vec::with_capacity(plan.foreign_keys.len());
     for fk in &plan.foreign_keys {
-        let parent = table_info(&db, &fk.parent).map_err(|e| e.to_string())?;
-        let keys = sample_columns(&db, &parent, &fk.parent_columns, PARENT_KEYS, &mut rng)
-            .map_err(|e| e.to_string())?;
+        let parent = table_info(&db, &fk.parent)?;
+        let keys = sample_columns(&db, &parent, &fk.parent_columns, PARENT_KEYS, &mut rng)?;
         let nullable = fk.columns.iter().all(|&i| !plan.columns[i].not_null);
         if keys.rows.is_empty() && !nullable {
-            return Err(format!(
+            return Err(GenerateError::Refused(format!(
                 "Table '{}' points at '{}' through {}, but '{}' has no rows yet. Add rows to '{}' first.",
                 table.name,
                 parent.name,
@@ -192,7 +190,7 @@ pub(super) fn prepare(
                     .join(", "),
                 parent.name,
                 parent.name
-            ));
+            )));
         }
         parent_keys.push(keys.rows);
     }
@@ -207,20 +205,24 @@ pub(super) fn prepare(
         })
         .collect();
     let offline = match source {
-        Source::Offline => Some(learn_offline(
-            &db,
-            &plan,
-            profile.as_ref(),
-            &parent_keys,
-            request.rows,
-            &mut rng,
-        )?),
+        Source::Offline => Some(
+            learn_offline(
+                &db,
+                &plan,
+                profile.as_ref(),
+                &parent_keys,
+                request.rows,
+                &mut rng,
+            )
+            .map_err(GenerateError::Database)?,
+        ),
         Source::Llm(_) => None,
     };
     let gate = match (&profile, request.gate) {
-        (Some(profile), GateMode::Realism) => {
-            Some(learn_gate(&db, &plan, profile, table_rows, request)?)
-        }
+        (Some(profile), GateMode::Realism) => Some(
+            learn_gate(&db, &plan, profile, table_rows, request)
+                .map_err(GenerateError::Database)?,
+        ),
         _ => None,
     };
     Ok(Shared {

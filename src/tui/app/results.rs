@@ -192,12 +192,19 @@ pub(super) fn finished(app: &mut App, job: Job, outcome: Outcome) -> Vec<Effect>
             Vec::new()
         }
         Outcome::Done(summary) => finished_ok(app, &summary),
-        Outcome::Failed { message, kept } => {
-            if message == EMPTY_TABLE && kept == 0 {
-                ask_from_schema(app, job.spec);
-                return Vec::new();
-            }
-            app.popup(&format!("Generation for '{table}' failed"), message);
+        // Nothing to learn from: offer to generate from the schema alone.
+        Outcome::Failed {
+            error: GenerateError::EmptyTable,
+            kept: 0,
+        } => {
+            ask_from_schema(app, job.spec);
+            Vec::new()
+        }
+        Outcome::Failed { error, kept } => {
+            app.popup(
+                &format!("Generation for '{table}' failed"),
+                error.to_string(),
+            );
             if kept > 0 {
                 return refresh_table(app, &table, None);
             }
