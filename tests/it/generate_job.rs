@@ -476,3 +476,34 @@ async fn a_silent_server_is_reported_while_the_run_waits() {
         "{told:?}"
     );
 }
+
+/// An answer that is JSON but holds no list of rows is an unusable answer with its reason,
+/// not silently zero rows.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_answer_without_a_list_of_rows_is_rejected_with_its_reason() {
+    let fx = Fixture::new();
+    let path = fx.db("people.db", PEOPLE);
+    let model = FakeModel::openai(|_| {
+        Reply::Text(json!({"first": [{"name": "A"}], "second": [{"name": "B"}]}).to_string())
+    })
+    .await;
+    let events = collect(
+        request(&fx, &path, 5, 5, 1),
+        client(&model),
+        CancellationToken::new(),
+    )
+    .await;
+    let reasons: Vec<&String> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::RowsRejected { rows: 0, reasons } => reasons.first(),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.as_str() == "the model's answer had the wrong shape"),
+        "{events:?}"
+    );
+}

@@ -430,7 +430,14 @@ async fn ask(
         .complete_json(request, &cancel)
         .await
         .map_err(AskError::Llm)?;
-    let rows = row_list(&answer.value).unwrap_or_default();
+    // An answer that holds no list of rows is an unusable answer with its reason (asked
+    // again, counted, told to the user), not silently zero rows.
+    let rows = row_list(&answer.value).map_err(|detail| {
+        AskError::Llm(LlmError::WrongShape {
+            provider: client.provider().clone(),
+            detail,
+        })
+    })?;
     Ok((rows, answer.usage, answer.model))
 }
 
