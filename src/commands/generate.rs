@@ -293,7 +293,14 @@ impl Progress {
             } else {
                 format!("{status} · {line}")
             };
-            eprint!("\r\x1b[2K{}", crate::output::cell(&text, 100));
+            // One line as wide as the terminal is now (a wrapped line would not be
+            // redrawn in place); 80 when it cannot say.
+            let width = crossterm::terminal::size()
+                .map(|(w, _)| usize::from(w))
+                .unwrap_or(80)
+                .saturating_sub(1)
+                .max(20);
+            eprint!("\r\x1b[2K{}", crate::output::cell(&text, width));
             self.drew = true;
         } else if !line.is_empty() {
             crate::say_err!("rowsmith: {line}");
