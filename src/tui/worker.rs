@@ -243,6 +243,17 @@ impl Worker {
         let _ = self.tx.send(msg);
     }
 
+    /// Reports an export's or an import's progress to the app.
+    fn transfer_progress(&self) -> impl FnMut(Progress) + use<> {
+        let tx = self.tx.clone();
+        move |p: Progress| {
+            let _ = tx.send(Msg::TransferProgress {
+                done: p.rows,
+                total: p.total_rows,
+            });
+        }
+    }
+
     fn info(&mut self, table: &str) -> Result<TableInfo, DbError> {
         if let Some(info) = self.infos.get(table) {
             return Ok(info.clone());
@@ -408,13 +419,7 @@ impl Worker {
                 replace,
                 cancel,
             } => {
-                let tx = self.tx.clone();
-                let mut progress = |p: Progress| {
-                    let _ = tx.send(Msg::TransferProgress {
-                        done: p.rows,
-                        total: p.total_rows,
-                    });
-                };
+                let mut progress = self.transfer_progress();
                 // A file is replaced only once the user said yes to the question
                 // `Msg::ExportExists` brings up; rowsmith's own files never are.
                 let options = ExportOptions {
@@ -454,13 +459,7 @@ impl Worker {
                 append,
                 cancel,
             } => {
-                let tx = self.tx.clone();
-                let mut progress = |p: Progress| {
-                    let _ = tx.send(Msg::TransferProgress {
-                        done: p.rows,
-                        total: p.total_rows,
-                    });
-                };
+                let mut progress = self.transfer_progress();
                 let max_record_bytes = self.max_record_bytes;
                 let result = self.with_journal(|db, journal| {
                     let options = ImportOptions {

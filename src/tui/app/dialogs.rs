@@ -611,10 +611,10 @@ pub(super) fn on_history_key(
                 }));
                 return (None, Vec::new());
             }
-            app.checking = Some(Checking {
-                label: format!("working out what undoing operation #{id} would remove"),
-                started: app.tick,
-            });
+            checking(
+                app,
+                format!("working out what undoing operation #{id} would remove"),
+            );
             return (
                 None,
                 vec![Effect::PreviewUndo(UndoTarget::Operation { id, table })],

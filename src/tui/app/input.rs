@@ -268,20 +268,16 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             if read_only_refusal(app, action) {
                 return Vec::new();
             }
-            let Some(table) = app.selected_table().map(|t| t.name.clone()) else {
+            let Some(table) = idle_selected_table(
+                app,
+                "wait for it to finish, or press {cancel} to cancel it first",
+            ) else {
                 return Vec::new();
             };
-            if app.job_for(&table).is_some() {
-                app.toast(
-                    Level::Warning,
-                    format!("'{table}' is still generating; wait for it to finish, or press {} to cancel it first.", cancel_key(app)),
-                );
-                return Vec::new();
-            }
-            app.checking = Some(Checking {
-                label: format!("working out what undo would remove from '{table}'"),
-                started: app.tick,
-            });
+            checking(
+                app,
+                format!("working out what undo would remove from '{table}'"),
+            );
             vec![Effect::PreviewUndo(UndoTarget::Latest(table))]
         }
         Action::UndoHistory => {
@@ -333,20 +329,15 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             if read_only_refusal(app, action) || busy_transfer(app) {
                 return Vec::new();
             }
-            let Some(table) = app.selected_table().map(|t| t.name.clone()) else {
+            let Some(table) =
+                idle_selected_table(app, "cancel it with {cancel} before deleting the table")
+            else {
                 return Vec::new();
             };
-            if app.job_for(&table).is_some() {
-                app.toast(
-                    Level::Warning,
-                    format!("'{table}' is still generating; cancel it with {} before deleting the table.", cancel_key(app)),
-                );
-                return Vec::new();
-            }
-            app.checking = Some(Checking {
-                label: format!("working out what deleting '{table}' would remove"),
-                started: app.tick,
-            });
+            checking(
+                app,
+                format!("working out what deleting '{table}' would remove"),
+            );
             vec![Effect::PreviewDrop(table)]
         }
         Action::Reload => {
@@ -364,6 +355,29 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             effects
         }
     }
+}
+
+/// The selected table, unless a generation is still writing to it: then the user hears
+/// so, with `what_to_do` (`{cancel}` stands for the cancel key), and gets `None`.
+fn idle_selected_table(app: &mut App, what_to_do: &str) -> Option<String> {
+    let table = app.selected_table().map(|t| t.name.clone())?;
+    if app.job_for(&table).is_some() {
+        let what_to_do = what_to_do.replace("{cancel}", &cancel_key(app));
+        app.toast(
+            Level::Warning,
+            format!("'{table}' is still generating; {what_to_do}."),
+        );
+        return None;
+    }
+    Some(table)
+}
+
+/// Says on the work line what is being worked out until its answer comes.
+pub(super) fn checking(app: &mut App, label: String) {
+    app.checking = Some(Checking {
+        label,
+        started: app.tick,
+    });
 }
 
 pub(super) fn busy_transfer(app: &mut App) -> bool {
