@@ -6,26 +6,25 @@
 //! describe columns (`profile`), insert candidate rows (`write`) and remember
 //! what was inserted so it can be taken back (`journal`, `undo`).
 
-pub mod browse;
-pub mod catalog;
+// Reading the user's database.
+pub mod read;
+pub use read::{browse, catalog, lookup, profile, sample, table_state, table_stats};
+// Writing it: the batch writer, undo, import, export and delete.
+pub mod transfer;
+pub mod undo;
+pub mod write;
+// The read-only gate for SQL from a user or a model.
+pub mod query;
+// rowsmith's own files.
+pub mod store;
+pub use store::{history, journal, profile_cache};
+// Helpers: identifiers, values, formats, CREATE TABLE text, the demo, errors.
 pub mod demo;
 mod error;
 pub mod formats;
-pub mod history;
 pub mod ident;
-pub mod journal;
-pub mod lookup;
-pub mod profile;
-pub mod profile_cache;
-pub mod query;
-pub mod sample;
 pub mod sql_text;
-pub mod table_state;
-pub mod table_stats;
-pub mod transfer;
-pub mod undo;
 pub mod value;
-pub mod write;
 
 use std::fs::File;
 use std::io::Read;

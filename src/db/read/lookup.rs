@@ -4,9 +4,9 @@
 use rusqlite::params_from_iter;
 use rusqlite::types::Value;
 
-use super::catalog::TableInfo;
-use super::ident::{quote, quote_list};
-use super::{Database, DbError};
+use crate::db::catalog::TableInfo;
+use crate::db::ident::{quote, quote_list};
+use crate::db::{Database, DbError};
 
 /// Whether `table` has a row whose `columns` equal `values` (an index
 /// lookup when the columns are indexed, as UNIQUE and key columns are).

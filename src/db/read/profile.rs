@@ -10,12 +10,12 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 use serde::{Deserialize, Serialize};
 
-use super::catalog::{ColumnKind, TableInfo};
-use super::formats::{Format, code_parts};
-use super::ident::{quote, quote_list};
-use super::sample::sample_rows;
-use super::value::{from_json, to_json};
-use super::{Database, DbError};
+use crate::db::catalog::{ColumnKind, TableInfo};
+use crate::db::formats::{Format, code_parts};
+use crate::db::ident::{quote, quote_list};
+use crate::db::sample::sample_rows;
+use crate::db::value::{from_json, to_json};
+use crate::db::{Database, DbError};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProfileOptions {
@@ -277,7 +277,7 @@ fn profile_column(
     let top_values = top
         .query_map([options.top_values as i64], |r| {
             Ok(ValueCount {
-                value: super::value::value_at(r, 0)?,
+                value: crate::db::value::value_at(r, 0)?,
                 count: r.get(1)?,
             })
         })?
@@ -403,7 +403,7 @@ fn shapes(conn: &Connection, source: &str, c: &str) -> rusqlite::Result<Vec<Shap
         Ok(ShapeCount {
             shape: r.get(0)?,
             count: r.get(1)?,
-            example: super::value::display(&super::value::value_at(r, 2)?),
+            example: crate::db::value::display(&crate::db::value::value_at(r, 2)?),
         })
     })?
     .collect()
@@ -448,7 +448,9 @@ fn values_at_positions(
                            FROM {source} WHERE {filter}) WHERE rn IN rarray(?1)"
     ))?;
     let found: Vec<(u64, Value)> = stmt
-        .query_map([wanted], |r| Ok((r.get(0)?, super::value::value_at(r, 1)?)))?
+        .query_map([wanted], |r| {
+            Ok((r.get(0)?, crate::db::value::value_at(r, 1)?))
+        })?
         .collect::<rusqlite::Result<_>>()?;
     // Positions may repeat (few values, many quantiles): look each one up.
     Ok(positions

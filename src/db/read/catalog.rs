@@ -8,9 +8,9 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
-use super::ident::quote;
-use super::sql_text::{CheckConstraint, parse_create_table};
-use super::{Database, DbError};
+use crate::db::ident::quote;
+use crate::db::sql_text::{CheckConstraint, parse_create_table};
+use crate::db::{Database, DbError};
 
 /// What kind of schema object a name refers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

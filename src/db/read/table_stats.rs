@@ -9,10 +9,10 @@
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 
-use super::catalog::TableInfo;
-use super::profile::{ProfileOptions, TableProfile, profile_table};
-use super::profile_cache::{Entry, ProfileCache};
-use super::{Database, DbError, table_state};
+use crate::db::catalog::TableInfo;
+use crate::db::profile::{ProfileOptions, TableProfile, profile_table};
+use crate::db::profile_cache::{Entry, ProfileCache};
+use crate::db::{Database, DbError, table_state};
 
 /// What to learn, and where kept profiles live.
 #[derive(Debug, Clone)]
@@ -60,7 +60,7 @@ pub fn table_stats(
             reused: true,
         });
     }
-    let rows = super::lookup::count(db, table)?;
+    let rows = crate::db::lookup::count(db, table)?;
     let profile = if rows > 0 {
         let mut rng = match request.seed {
             Some(seed) => StdRng::seed_from_u64(seed),

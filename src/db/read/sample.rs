@@ -17,9 +17,9 @@ use rusqlite::OptionalExtension;
 use rusqlite::types::Value;
 use serde::Serialize;
 
-use super::catalog::{Affinity, TableInfo};
-use super::ident::{quote, quote_list};
-use super::{Database, DbError};
+use crate::db::catalog::{Affinity, TableInfo};
+use crate::db::ident::{quote, quote_list};
+use crate::db::{Database, DbError};
 
 /// How a sample was drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -46,7 +46,7 @@ fn serialize_rows<S: serde::Serializer>(rows: &[Vec<Value>], s: S) -> Result<S::
     use serde::ser::SerializeSeq;
     let mut seq = s.serialize_seq(Some(rows.len()))?;
     for row in rows {
-        let json: Vec<serde_json::Value> = row.iter().map(super::value::to_json).collect();
+        let json: Vec<serde_json::Value> = row.iter().map(crate::db::value::to_json).collect();
         seq.serialize_element(&json)?;
     }
     seq.end()
@@ -159,7 +159,10 @@ impl<'a> Sampler<'a> {
                     self.db
                         .conn()
                         .query_row(&bounds_sql(expr, &self.from), [], |r| {
-                            Ok((super::value::value_at(r, 0)?, super::value::value_at(r, 1)?))
+                            Ok((
+                                crate::db::value::value_at(r, 0)?,
+                                crate::db::value::value_at(r, 1)?,
+                            ))
                         })?;
                 match bounds {
                     (Value::Integer(lo), Value::Integer(hi)) => {
@@ -224,12 +227,15 @@ impl<'a> Sampler<'a> {
         drop(stmt);
         // Too sparse: top up by seeking, skipping rows already chosen.
         let (more, _) = self.seek_draws(expr, expr, k, rng)?;
-        let mut have: HashSet<Vec<u8>> = rows.iter().map(|r| super::value::encode_row(r)).collect();
+        let mut have: HashSet<Vec<u8>> = rows
+            .iter()
+            .map(|r| crate::db::value::encode_row(r))
+            .collect();
         for row in more {
             if rows.len() == k {
                 break;
             }
-            if have.insert(super::value::encode_row(&row)) {
+            if have.insert(crate::db::value::encode_row(&row)) {
                 rows.push(row);
             }
         }
@@ -248,7 +254,10 @@ impl<'a> Sampler<'a> {
     ) -> rusqlite::Result<(Vec<Vec<Value>>, SampleMethod)> {
         let conn = self.db.conn();
         let (lo, hi): (Value, Value) = conn.query_row(&bounds_sql(lead, &self.from), [], |r| {
-            Ok((super::value::value_at(r, 0)?, super::value::value_at(r, 1)?))
+            Ok((
+                crate::db::value::value_at(r, 0)?,
+                crate::db::value::value_at(r, 1)?,
+            ))
         })?;
         let mut seek = conn.prepare_cached(&format!(
             "SELECT {lead} FROM {} WHERE {lead} >= ?1 ORDER BY {lead} LIMIT 1",
@@ -274,7 +283,7 @@ impl<'a> Sampler<'a> {
             }
             let probe = between(&lo, &hi, rng);
             let Some(mut lead_value) = seek
-                .query_row([&probe], |r| super::value::value_at(r, 0))
+                .query_row([&probe], |r| crate::db::value::value_at(r, 0))
                 .optional()?
             else {
                 continue;
@@ -287,14 +296,14 @@ impl<'a> Sampler<'a> {
                     let offset = rng.random_range(0..n);
                     let found = collect_rows(pick.query(rusqlite::params![lead_value, offset])?)?;
                     if let Some(row) = found.into_iter().next()
-                        && seen.insert(super::value::encode_row(&row))
+                        && seen.insert(crate::db::value::encode_row(&row))
                     {
                         rows.push(row);
                         break;
                     }
                 }
                 lead_value = next
-                    .query_row([&lead_value], |r| super::value::value_at(r, 0))
+                    .query_row([&lead_value], |r| crate::db::value::value_at(r, 0))
                     .optional()?
                     .unwrap_or_else(|| lo.clone());
             }
@@ -347,7 +356,7 @@ fn collect_rows(mut rows: rusqlite::Rows<'_>) -> rusqlite::Result<Vec<Vec<Value>
         let n = row.as_ref().column_count();
         out.push(
             (0..n)
-                .map(|i| super::value::value_at(row, i))
+                .map(|i| crate::db::value::value_at(row, i))
                 .collect::<rusqlite::Result<_>>()?,
         );
     }

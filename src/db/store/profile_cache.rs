@@ -16,8 +16,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use super::profile::{ProfileOptions, TableProfile};
-use super::table_state::TableState;
+use crate::db::profile::{ProfileOptions, TableProfile};
+use crate::db::table_state::TableState;
 
 /// The folder inside the data directory.
 pub const CACHE_DIR: &str = "profiles";

@@ -26,8 +26,8 @@ use std::time::UNIX_EPOCH;
 use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 
-use super::catalog::TableInfo;
-use super::{Database, DbError};
+use crate::db::catalog::TableInfo;
+use crate::db::{Database, DbError};
 
 /// Bytes of the database header.
 const HEADER_BYTES: usize = 100;

@@ -13,8 +13,8 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
-use super::DbError;
-use super::value::{from_json, to_json};
+use crate::db::DbError;
+use crate::db::value::{from_json, to_json};
 
 /// How the rows of one table are addressed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -352,7 +352,7 @@ fn set_up(conn: &Connection) -> rusqlite::Result<()> {
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     // Under the write lock: two processes opening an old journal at once must not both
     // add the same column.
-    let tx = super::write_transaction(conn)?;
+    let tx = crate::db::write_transaction(conn)?;
     add_missing_columns(conn)?;
     tx.commit()
 }

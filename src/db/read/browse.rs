@@ -22,10 +22,10 @@
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
 
-use super::catalog::{ObjectKind, TableInfo};
-use super::ident::{quote, quote_list};
-use super::sample::rowid_name;
-use super::{Database, DbError};
+use crate::db::catalog::{ObjectKind, TableInfo};
+use crate::db::ident::{quote, quote_list};
+use crate::db::sample::rowid_name;
+use crate::db::{Database, DbError};
 
 /// Text and blobs longer than this many bytes are cut in pages; the whole
 /// value is read on demand with [`read_cell`].
@@ -457,7 +457,7 @@ fn key_at(
         params_from_iter(scope.params(Vec::new(), &[n])),
         |row| {
             let mut values = (0..key.cols.len())
-                .map(|i| super::value::value_at(row, i))
+                .map(|i| crate::db::value::value_at(row, i))
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(key.take(&mut values))
         },
@@ -611,7 +611,7 @@ fn fetch(
     while let Some(row) = rows.next()? {
         let mut values = Vec::with_capacity(n);
         for i in 0..n {
-            values.push(super::value::value_at(row, i)?);
+            values.push(crate::db::value::value_at(row, i)?);
         }
         let key = make_key(&mut values);
         out.push(bounded(key, values));
