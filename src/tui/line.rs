@@ -1,4 +1,4 @@
-//! A one-line editor with a cursor, for the query line: typing, moving,
+//! The one-line editor with a cursor, for every text field: typing, moving,
 //! deleting by character, word or to either end, and a window that keeps
 //! the cursor in view when the text is wider than the screen.
 
@@ -32,6 +32,29 @@ impl LineEdit {
 
     fn len(&self) -> usize {
         self.text.chars().count()
+    }
+
+    /// Replaces the text (a completed path, a recalled query), the cursor at its end.
+    pub fn set(&mut self, text: impl Into<String>) {
+        *self = Self::new(text);
+    }
+
+    pub fn clear(&mut self) {
+        self.set(String::new());
+    }
+
+    /// Where the path part or word before the cursor starts (Ctrl-W): a `/` ends a part
+    /// too, so Ctrl-W in a path takes back one folder.
+    fn part_start(&self) -> usize {
+        let chars: Vec<char> = self.text.chars().collect();
+        let mut i = self.cursor.min(chars.len());
+        while i > 0 && (chars[i - 1].is_whitespace() || chars[i - 1] == '/') {
+            i -= 1;
+        }
+        while i > 0 && !chars[i - 1].is_whitespace() && chars[i - 1] != '/' {
+            i -= 1;
+        }
+        i
     }
 
     fn byte(&self, char_index: usize) -> usize {
@@ -91,12 +114,13 @@ impl LineEdit {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         let alt = key.modifiers.contains(KeyModifiers::ALT);
         let len = self.len();
+        self.cursor = self.cursor.min(len);
         match key.code {
             KeyCode::Char('a') if ctrl => self.cursor = 0,
             KeyCode::Char('e') if ctrl => self.cursor = len,
             KeyCode::Char('u') if ctrl => self.delete_range(0, self.cursor),
             KeyCode::Char('k') if ctrl => self.delete_range(self.cursor, len),
-            KeyCode::Char('w') if ctrl => self.delete_range(self.word_start(), self.cursor),
+            KeyCode::Char('w') if ctrl => self.delete_range(self.part_start(), self.cursor),
             KeyCode::Char('b') if alt => self.cursor = self.word_start(),
             KeyCode::Char('f') if alt => self.cursor = self.word_end(),
             KeyCode::Char(c) if !ctrl && !alt => self.insert(&c.to_string()),

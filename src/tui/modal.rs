@@ -5,43 +5,13 @@
 
 use std::path::PathBuf;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::{Map, Value as Json};
 
 use crate::db::journal::Operation;
 use crate::llm::ProviderChoice;
 
-/// A one-line text field with the cursor at its end.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Input {
-    pub text: String,
-}
-
-impl Input {
-    pub fn new(text: impl Into<String>) -> Self {
-        Self { text: text.into() }
-    }
-
-    /// Applies an editing key; false when the key is not an edit.
-    pub fn edit(&mut self, key: &KeyEvent) -> bool {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        match key.code {
-            KeyCode::Char('u') if ctrl => self.text.clear(),
-            KeyCode::Char('w') if ctrl => {
-                let trimmed = self.text.trim_end().len();
-                self.text.truncate(trimmed);
-                let cut = self.text.rfind([' ', '/']).map(|i| i + 1).unwrap_or(0);
-                self.text.truncate(cut);
-            }
-            KeyCode::Char(c) if !ctrl => self.text.push(c),
-            KeyCode::Backspace => {
-                self.text.pop();
-            }
-            _ => return false,
-        }
-        true
-    }
-}
+/// Every text field is the one line editor (a cursor, word and line keys).
+pub use super::line::LineEdit as Input;
 
 /// What a confirmation is about.
 #[derive(Debug, Clone, PartialEq)]
@@ -321,6 +291,7 @@ pub enum Modal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
     #[test]
     fn input_edits() {
@@ -333,5 +304,12 @@ mod tests {
         assert!(!i.edit(&KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
         assert!(i.edit(&KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL)));
         assert_eq!(i.text, "");
+        // A path prompt has a cursor: mend the middle of a path without retyping the end.
+        let mut p = Input::new("data/usrs.csv");
+        for _ in 0..6 {
+            p.edit(&KeyEvent::new(KeyCode::Left, KeyModifiers::NONE));
+        }
+        p.edit(&KeyEvent::new(KeyCode::Char('e'), KeyModifiers::NONE));
+        assert_eq!(p.text, "data/users.csv");
     }
 }

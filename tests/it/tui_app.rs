@@ -880,7 +880,7 @@ fn slash_searches_the_rows_o_sorts_them_hash_goes_to_a_row_and_esc_shows_all() {
     // `/` in the rows searches them (the table list keeps its own filter).
     h.key("/");
     h.type_text("osaka");
-    assert!(h.screen().contains("/osaka█"), "{}", h.screen());
+    assert!(h.screen().contains("└ /osaka"), "{}", h.screen());
     h.key("enter");
     assert!(h.app.filter.text.is_empty());
     let cities = column_values(&h, 3);

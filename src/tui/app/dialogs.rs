@@ -345,7 +345,7 @@ pub(super) fn on_dir_listed(
     };
     let done = crate::tui::paths::complete(text, &entries);
     if done.text != text {
-        p.input.text = done.text;
+        p.input.set(done.text);
         p.candidates.clear();
         p.listable = (done.candidates.len() > 1).then(|| p.input.text.clone());
     } else if done.candidates.len() > 1 {

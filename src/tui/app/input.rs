@@ -54,7 +54,7 @@ pub(super) fn on_filter_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         KeyCode::Esc => {
             let before = selected_name(app);
             app.filtering = false;
-            app.filter.text.clear();
+            app.filter.clear();
             refilter(app, before)
         }
         KeyCode::Enter => {
@@ -635,7 +635,7 @@ pub(super) fn back(app: &mut App) -> Vec<Effect> {
     }
     if !app.filter.text.is_empty() {
         let before = selected_name(app);
-        app.filter.text.clear();
+        app.filter.clear();
         return refilter(app, before);
     }
     if app.focus != Pane::List {

@@ -45,7 +45,7 @@ pub(super) fn on_paste(app: &mut App, text: &str) -> Vec<Effect> {
     if let Some(line) = app.query_line.as_mut() {
         line.edit.insert(text);
     } else if let Some(Modal::Prompt(p)) = app.modal.as_mut() {
-        p.input.text.push_str(&text.replace(['\r', '\n'], ""));
+        p.input.insert(&text.replace(['\r', '\n'], ""));
     }
     Vec::new()
 }

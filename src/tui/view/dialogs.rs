@@ -119,20 +119,9 @@ fn prompt(frame: &mut Frame, area: Rect, theme: Theme, p: &Prompt) {
     let width = area.width.saturating_sub(8).clamp(30, 72);
     let inner = (width as usize).saturating_sub(4).max(1);
     let room = (width as usize).saturating_sub(6);
-    let text = &p.input.text;
-    // Keep the end of a long path (where the cursor is) in view.
-    let shown: String = if text.width() > room {
-        let skip = text.chars().count().saturating_sub(room.saturating_sub(1));
-        format!("…{}", text.chars().skip(skip + 1).collect::<String>())
-    } else {
-        text.clone()
-    };
     let mut lines = vec![
         Line::styled(format!("{}:", p.label), theme.dim()),
-        Line::from(vec![
-            Span::styled(shown, Style::new().add_modifier(Modifier::UNDERLINED)),
-            Span::styled("█", theme.key()),
-        ]),
+        Line::from(super::field(&p.input, room, theme, true)),
     ];
     for packed in pack(&p.candidates, inner, CANDIDATE_LINES) {
         lines.push(Line::styled(packed, theme.accent()));
@@ -268,22 +257,15 @@ fn generate(frame: &mut Frame, area: Rect, app: &App, d: &GenDialog) {
         spans.extend(value);
         Line::from(spans)
     };
-    let input = |text: &str, focus: bool| -> Vec<Span<'static>> {
-        let mut v = vec![Span::styled(
-            text.to_string(),
-            Style::new().add_modifier(Modifier::UNDERLINED),
-        )];
-        if focus {
-            v.push(Span::styled("█", theme.key()));
-        }
-        v
+    let input = |edit: &crate::tui::modal::Input, focus: bool| -> Vec<Span<'static>> {
+        super::field(edit, 40, theme, focus)
     };
     let n = app.providers.len();
     let mut lines = vec![
         field(
             GenField::Rows,
             "Rows",
-            input(&d.rows.text, d.field == GenField::Rows),
+            input(&d.rows, d.field == GenField::Rows),
         ),
         field(
             GenField::Provider,
@@ -298,7 +280,7 @@ fn generate(frame: &mut Frame, area: Rect, app: &App, d: &GenDialog) {
             GenField::Model,
             "Model",
             if editable {
-                input(&d.model.text, d.field == GenField::Model)
+                input(&d.model, d.field == GenField::Model)
             } else {
                 vec![Span::styled(d.model.text.clone(), theme.dim())]
             },

@@ -28,11 +28,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         .border_style(theme.border(focused))
         .title(Span::styled(title, theme.title()));
     if app.filtering || !app.filter.text.is_empty() {
-        let cursor = if app.filtering { "█" } else { "" };
-        block = block.title_bottom(Line::from(vec![
-            Span::styled(" /", theme.key()),
-            Span::raw(format!("{}{cursor} ", app.filter.text)),
-        ]));
+        let room = (area.width as usize).saturating_sub(6);
+        let mut spans = vec![Span::styled(" /", theme.key())];
+        spans.extend(crate::tui::view::field(
+            &app.filter,
+            room,
+            theme,
+            app.filtering,
+        ));
+        spans.push(Span::raw(" "));
+        block = block.title_bottom(Line::from(spans));
     }
     let inner = block.inner(area);
     frame.render_widget(block, area);

@@ -16,6 +16,28 @@ use super::layout;
 
 /// Braille spinner, one frame per tick.
 use crate::output::SPINNER;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::Span;
+
+/// A text field in at most `width` columns: with the focus, the part around the cursor and
+/// the cursor itself as a block; without, the text cut to fit.
+pub fn field(
+    edit: &super::line::LineEdit,
+    width: usize,
+    theme: super::theme::Theme,
+    focus: bool,
+) -> Vec<Span<'static>> {
+    let text = Style::new().add_modifier(Modifier::UNDERLINED);
+    if !focus {
+        return vec![Span::styled(crate::output::cell(&edit.text, width), text)];
+    }
+    let w = edit.window(width);
+    vec![
+        Span::styled(w.before, text),
+        Span::styled(w.at, theme.cell()),
+        Span::styled(w.after, text),
+    ]
+}
 
 pub fn spinner(app: &App) -> char {
     SPINNER[(app.tick % SPINNER.len() as u64) as usize]

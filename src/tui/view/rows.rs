@@ -95,10 +95,10 @@ fn bottom_line<'a>(app: &App, grid: &Grid) -> Option<Line<'a>> {
             RowInputKind::Search => " /",
             RowInputKind::GoTo => " go to row ",
         };
-        return Some(Line::from(vec![
-            Span::styled(label, theme.key()),
-            Span::raw(format!("{}█ ", line.input.text)),
-        ]));
+        let mut spans = vec![Span::styled(label, theme.key())];
+        spans.extend(crate::tui::view::field(&line.input, 40, theme, true));
+        spans.push(Span::raw(" "));
+        return Some(Line::from(spans));
     }
     let lens = lens_line(grid)?;
     Some(Line::from(Span::styled(
