@@ -1,5 +1,6 @@
 //! Text output for people: aligned columns that respect wide characters.
 
+use unicode_truncate::UnicodeTruncateStr;
 use unicode_width::UnicodeWidthStr;
 
 /// How a column is aligned.
@@ -134,18 +135,9 @@ pub fn cell(text: &str, max: usize) -> String {
     if flat.width() <= max {
         return flat;
     }
-    let mut out = String::new();
-    let mut used = 0;
-    for ch in flat.chars() {
-        let w = unicode_width::UnicodeWidthChar::width(ch).unwrap_or(0);
-        if used + w + 1 > max {
-            break;
-        }
-        used += w;
-        out.push(ch);
-    }
-    out.push('…');
-    out
+    // Whole grapheme clusters only: an accent or a joined emoji is never split from its base.
+    let (head, _) = flat.unicode_truncate(max.saturating_sub(1));
+    format!("{head}…")
 }
 
 /// Cuts text to `max` display columns in the middle, keeping its start and its end
@@ -155,35 +147,25 @@ pub fn cell_middle(text: &str, max: usize) -> String {
     if flat.width() <= max || max < 5 {
         return cell(&flat, max);
     }
-    let chars: Vec<char> = flat.chars().collect();
-    let width = |c: &char| unicode_width::UnicodeWidthChar::width(*c).unwrap_or(0);
-    let tail_room = (max - 1) / 3;
-    let mut tail = Vec::new();
-    let mut used = 0;
-    for c in chars.iter().rev() {
-        if used + width(c) > tail_room {
-            break;
-        }
-        used += width(c);
-        tail.push(*c);
-    }
-    let head_room = max - 1 - used;
-    let mut head = String::new();
-    let mut used = 0;
-    for c in &chars {
-        if used + width(c) > head_room {
-            break;
-        }
-        used += width(c);
-        head.push(*c);
-    }
-    let tail: String = tail.into_iter().rev().collect();
+    let (tail, used) = flat.unicode_truncate_start((max - 1) / 3);
+    let (head, _) = flat.unicode_truncate(max - 1 - used);
     format!("{head}…{tail}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cuts_never_split_a_character_from_its_accent_or_a_joined_emoji() {
+        let accented = "cafe\u{301} cafe\u{301} cafe\u{301}";
+        let cut = cell(accented, 5);
+        assert_eq!(cut, "cafe\u{301}…");
+        let coder = "\u{1F469}\u{200D}\u{1F4BB} works";
+        let cut = cell(coder, 4);
+        assert!(cut.starts_with("\u{1F469}\u{200D}\u{1F4BB}"), "{cut:?}");
+        assert!(cut.width() <= 4);
+    }
 
     #[test]
     fn middle_cuts_keep_the_end() {
