@@ -34,6 +34,7 @@ use crate::generate::job::{Event, GenerateError, Outcome, Stage, Summary, rows_w
 use crate::output::thousands;
 
 mod dialogs;
+mod geometry;
 mod input;
 mod query;
 mod results;
@@ -158,22 +159,7 @@ pub struct Transfer {
     pub prompt: Option<Prompt>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
-    Info,
-    Success,
-    Warning,
-    Error,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Toast {
-    pub text: String,
-    pub level: Level,
-    pub ttl: u32,
-    /// When it was said (`HH:MM:SS`, from the app's clock).
-    pub at: String,
-}
+pub use super::message::{Level, Toast};
 
 /// Messages the log keeps, at most (the oldest go first).
 pub const LOG_LIMIT: usize = 1_000;
@@ -568,15 +554,15 @@ impl App {
     pub fn areas(&self) -> layout::Areas {
         layout::areas(
             Rect::new(0, 0, self.size.0, self.size.1),
-            layout::list_width(self),
-            layout::progress_lines(self),
+            self.list_width(),
+            self.progress_lines(),
         )
     }
 
     /// Lines of rows the main pane's grid shows (a table's rows or a result).
     pub fn grid_height(&self) -> usize {
         match self.mode {
-            Mode::Query => layout::results_grid_height(self),
+            Mode::Query => self.results_grid_height(),
             _ => layout::grid_height(self.areas().main),
         }
     }

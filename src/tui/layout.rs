@@ -4,8 +4,6 @@
 use ratatui::layout::{Constraint, Layout, Rect};
 use unicode_width::UnicodeWidthStr;
 
-use super::app::{App, TableEntry};
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Areas {
     pub list: Rect,
@@ -34,65 +32,18 @@ pub fn areas(area: Rect, list_width: u16, progress_lines: u16) -> Areas {
     }
 }
 
-/// The table list is as wide as its longest line, within limits.
-pub fn list_width(app: &App) -> u16 {
-    list_width_of(&app.tables, app.size.0)
-}
-
-pub fn list_width_of(tables: &[TableEntry], total: u16) -> u16 {
-    let widest = tables
-        .iter()
-        .map(|t| t.name.width() + 10)
-        .max()
-        .unwrap_or(16) as u16;
+/// The table list is as wide as its longest name (`widest_name` columns), within limits.
+pub fn list_width_of(widest_name: Option<usize>, total: u16) -> u16 {
+    let widest = widest_name.map_or(16, |w| w + 10) as u16;
     // Borders, the spinner column and a gap.
     let wanted = widest + 4;
     let most = (total * 2 / 5).max(16);
     wanted.clamp(20.min(most), most)
 }
 
-/// Lines of the progress area: one per generation, transfer or query, at most 3.
-pub fn progress_lines(app: &App) -> u16 {
-    work_lines(app) + toast_lines(app)
-}
-
-/// Lines for work in progress: generations, a transfer, an undo, a query.
-pub fn work_lines(app: &App) -> u16 {
-    let n = app.jobs.len()
-        + usize::from(app.transfer.is_some())
-        + usize::from(app.undoing.is_some())
-        + usize::from(app.checking.is_some())
-        + usize::from(app.query.is_some());
-    n.min(3) as u16
-}
-
-/// Lines for messages: the newest two, one line each, under the work and never over data.
-pub fn toast_lines(app: &App) -> u16 {
-    app.toasts.len().min(2) as u16
-}
-
 /// Rows of data the rows view shows (borders and header line left out).
 pub fn grid_height(main: Rect) -> usize {
     main.height.saturating_sub(3).max(1) as usize
-}
-
-/// Lines above a result's grid (question, SQL, explanation) in `main`.
-pub fn results_head(app: &App, main: Rect) -> u16 {
-    app.query_head(grid_width(main) as usize).len() as u16
-}
-
-/// Rows of data the query pane shows below its SQL.
-pub fn results_grid_height(app: &App) -> usize {
-    let main = app.areas().main;
-    main.height
-        .saturating_sub(3 + results_head(app, main))
-        .max(1) as usize
-}
-
-/// The screen line of a result's first data row.
-pub fn results_first_line(app: &App) -> u16 {
-    let main = app.areas().main;
-    main.y + 2 + results_head(app, main)
 }
 
 /// The screen line of the rows view's first data row.
@@ -189,27 +140,4 @@ pub fn log_box(area: Rect) -> Rect {
 /// Lines of the log the box shows at once (borders, a blank line and the keys left out).
 pub fn log_height(area: Rect) -> u16 {
     log_box(area).height.saturating_sub(4).max(1)
-}
-
-/// One message of the log as shown: its time, a mark, the text.
-pub fn log_line(toast: &super::app::Toast) -> String {
-    let mark = match toast.level {
-        super::app::Level::Success => "✓",
-        super::app::Level::Info => "·",
-        super::app::Level::Warning => "!",
-        super::app::Level::Error => "✗",
-    };
-    format!("{} {mark} {}", toast.at, toast.text.replace('\n', " "))
-}
-
-/// The first line to show for the newest messages to end at the bottom of the box.
-pub fn log_last_scroll(app: &App) -> u16 {
-    let area = Rect::new(0, 0, app.size.0, app.size.1);
-    let width = log_box(area).width.saturating_sub(4).max(1) as usize;
-    let lines: usize = app
-        .log
-        .iter()
-        .map(|t| wrapped_lines(&log_line(t), width))
-        .sum();
-    (lines as u16).saturating_sub(log_height(area))
 }

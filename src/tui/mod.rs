@@ -9,6 +9,7 @@ pub mod grid;
 pub mod keys;
 pub mod layout;
 pub mod line;
+pub mod message;
 pub mod modal;
 pub mod paths;
 pub mod queries;

@@ -3,7 +3,7 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
-use super::app::Level;
+use super::message::Level;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Theme {

@@ -9,7 +9,7 @@ pub(super) fn on_modal_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     };
     let (keep, effects) = match modal {
         Modal::Log { scroll } => {
-            let last = layout::log_last_scroll(app);
+            let last = app.log_last_scroll();
             let scroll = scroll.min(last);
             let scroll = match key.code {
                 KeyCode::Down | KeyCode::Char('j') => Some(scroll.saturating_add(1).min(last)),

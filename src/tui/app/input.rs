@@ -760,7 +760,7 @@ pub(super) fn on_mouse(app: &mut App, mouse: MouseEvent) -> Vec<Effect> {
             if in_main {
                 app.focus = Pane::Rows;
                 let first_line = match app.mode {
-                    Mode::Query => layout::results_first_line(app),
+                    Mode::Query => app.results_first_line(),
                     _ => layout::grid_first_line(areas.main),
                 };
                 if mouse.row >= first_line

@@ -571,13 +571,13 @@ fn log(frame: &mut Frame, area: Rect, app: &App, scroll: u16) {
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
     let height = crate::tui::layout::log_height(area);
-    let scroll = scroll.min(crate::tui::layout::log_last_scroll(app));
+    let scroll = scroll.min(app.log_last_scroll());
     let lines: Vec<Line> = if app.log.is_empty() {
         vec![Line::styled("No messages yet.", theme.dim())]
     } else {
         app.log
             .iter()
-            .map(|t| Line::styled(crate::tui::layout::log_line(t), theme.level(t.level)))
+            .map(|t| Line::styled(crate::tui::message::log_line(t), theme.level(t.level)))
             .collect()
     };
     frame.render_widget(

@@ -48,8 +48,8 @@ pub fn draw(frame: &mut Frame, app: &App) {
     let area = frame.area();
     let areas = layout::areas(
         area,
-        layout::list_width_of(&app.tables, area.width),
-        layout::progress_lines(app),
+        layout::list_width_of(app.widest_name(), area.width),
+        app.progress_lines(),
     );
     list::draw(frame, areas.list, app);
     match app.mode {

@@ -11,11 +11,10 @@ use unicode_width::UnicodeWidthStr;
 use crate::output::cell;
 use crate::tui::app::{App, Level};
 use crate::tui::keys::Action;
-use crate::tui::layout::{toast_lines, work_lines};
 
 /// Draws the messages in the lines of `area` (the progress area) after the work lines.
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let (skip, lines) = (work_lines(app), toast_lines(app));
+    let (skip, lines) = (app.work_lines(), app.toast_lines());
     if lines == 0 || area.height < skip + lines || area.width < 10 {
         return;
     }
