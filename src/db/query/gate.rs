@@ -6,7 +6,8 @@
 use rusqlite::hooks::{AuthAction, TransactionOperation};
 use serde::Serialize;
 
-use super::lexer::leading_words;
+use super::QueryError;
+use super::lexer::{leading_words, split_statements};
 
 /// PRAGMAs whose argument names a table or index (or a check limit), never
 /// a new setting: allowed with or without one.
@@ -362,4 +363,17 @@ pub fn lead_phrase(single: &str) -> Option<String> {
         },
         _ => first,
     })
+}
+
+/// The one statement in `sql`, or why there is not exactly one.
+pub fn single_statement(sql: &str) -> Result<&str, QueryError> {
+    let statements = split_statements(sql);
+    match statements.as_slice() {
+        [] => Err(QueryError::Empty),
+        [one] => Ok(one),
+        [_, second, ..] => Err(QueryError::Refused(Refusal {
+            kind: RefusalKind::Several,
+            what: lead_phrase(second).unwrap_or_else(|| crate::output::cell(second, 30)),
+        })),
+    }
 }

@@ -2,9 +2,6 @@
 //! quoted names and comments), the first words of a statement, and the words that start
 //! SQL rather than a question.
 
-use super::QueryError;
-use super::gate::{Refusal, RefusalKind, lead_phrase};
-
 /// Words that start SQL rather than a question. Write keywords are included
 /// so that `DELETE FROM users` is refused by the gate, not sent to a model.
 pub const SQL_KEYWORDS: &[&str] = &[
@@ -153,17 +150,4 @@ fn quoted_end(bytes: &[u8], i: usize, quote: u8) -> usize {
         j += 1;
     }
     bytes.len()
-}
-
-/// The one statement in `sql`, or why there is not exactly one.
-pub fn single_statement(sql: &str) -> Result<&str, QueryError> {
-    let statements = split_statements(sql);
-    match statements.as_slice() {
-        [] => Err(QueryError::Empty),
-        [one] => Ok(one),
-        [_, second, ..] => Err(QueryError::Refused(Refusal {
-            kind: RefusalKind::Several,
-            what: lead_phrase(second).unwrap_or_else(|| crate::output::cell(second, 30)),
-        })),
-    }
 }

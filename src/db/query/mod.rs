@@ -39,8 +39,8 @@ mod gate;
 mod lexer;
 
 use gate::{DENIED_FUNCTIONS, judge, lexical_refusal, refine};
-pub use gate::{Refusal, RefusalKind, lead_phrase};
-pub use lexer::{SQL_KEYWORDS, first_keyword, single_statement, split_statements};
+pub use gate::{Refusal, RefusalKind, lead_phrase, single_statement};
+pub use lexer::{SQL_KEYWORDS, first_keyword, split_statements};
 
 /// Rows returned by one run unless the caller asks for another limit.
 pub const DEFAULT_ROW_LIMIT: usize = 1000;
