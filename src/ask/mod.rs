@@ -19,8 +19,9 @@ pub mod schema;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+use crate::config::{OfflineReason, Selection};
 use crate::db::query::{SQL_KEYWORDS, first_keyword};
-use crate::llm::{Client, JsonRequest, LlmError, OfflineReason, Selection, Usage};
+use crate::llm::{Client, JsonRequest, LlmError, Usage};
 use schema::SchemaContext;
 
 /// Longest SQL accepted from a model.

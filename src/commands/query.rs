@@ -104,7 +104,7 @@ fn translate(
     config: &Config,
     question: &str,
 ) -> Result<ask::Translation, Box<dyn std::error::Error>> {
-    let selection = crate::llm::select(config)?;
+    let selection = crate::config::select(config)?;
     let client = ask::require_client(&selection)?;
     let schema = ask::schema::describe_schema(session.database(), &mut super::rng(None))?;
     let runtime = tokio::runtime::Builder::new_current_thread()

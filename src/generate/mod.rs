@@ -13,14 +13,14 @@ pub mod prompt;
 pub mod validate;
 
 use crate::config::Config;
-use crate::llm::{OfflineReason, Selection};
+use crate::config::{OfflineReason, Selection};
 use job::Source;
 
 /// Chooses where rows come from, from the configuration: the configured LLM,
 /// else the offline generator (the embedded default). The second value is a
 /// note for the user when no LLM is configured.
 pub fn select_source(config: &Config) -> Result<(Source, Option<&'static str>), String> {
-    match crate::llm::select(config).map_err(|e| e.to_string())? {
+    match crate::config::select(config).map_err(|e| e.to_string())? {
         Selection::Client(client) => Ok((Source::Llm(client), None)),
         Selection::Offline(OfflineReason::NothingConfigured) => Ok((
             Source::Offline,

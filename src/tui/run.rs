@@ -211,7 +211,7 @@ fn places() -> Places {
 /// The model that answers plain-language questions, or the sentence saying
 /// how to configure one.
 fn question_client(config: &Config) -> Result<Client, String> {
-    let selection = crate::llm::select(config).map_err(|e| e.to_string())?;
+    let selection = crate::config::select(config).map_err(|e| e.to_string())?;
     crate::ask::require_client(&selection)
         .cloned()
         .map_err(|e| e.to_string())

@@ -2,7 +2,8 @@
 #![allow(clippy::unwrap_used)] // a test that fails should fail loudly
 
 use rowsmith::config::{self, Config, ConfigSources, Overrides};
-use rowsmith::llm::{self, LlmError, OfflineReason, ProviderChoice, ProviderKind, Selection};
+use rowsmith::config::{OfflineReason, Selection, select};
+use rowsmith::llm::{self, LlmError, ProviderChoice, ProviderKind};
 
 const KEY: &str = "sk-select-test-987654321";
 
@@ -30,7 +31,7 @@ fn client_of(selection: Result<Selection, LlmError>) -> llm::Client {
 
 #[test]
 fn nothing_configured_is_offline_with_a_hint() {
-    let selection = llm::select(&Config::default()).expect("selection");
+    let selection = select(&Config::default()).expect("selection");
     assert!(matches!(
         selection,
         Selection::Offline(OfflineReason::NothingConfigured)
@@ -49,14 +50,14 @@ fn auto_prefers_openai_then_anthropic() {
         &[("OPENAI_API_KEY", KEY), ("ANTHROPIC_API_KEY", KEY)],
         Overrides::default(),
     );
-    let c = client_of(llm::select(&both));
+    let c = client_of(select(&both));
     assert_eq!(c.kind(), ProviderKind::OpenAi);
     assert_eq!(c.describe(), "OpenAI gpt-6.1-terra");
     assert_eq!(c.base_url(), "https://api.openai.com/v1");
     assert_eq!(c.settings().timeout, std::time::Duration::from_secs(120));
 
     let anthropic_only = config_with_env(&[("ANTHROPIC_API_KEY", KEY)], Overrides::default());
-    let c = client_of(llm::select(&anthropic_only));
+    let c = client_of(select(&anthropic_only));
     assert_eq!(c.describe(), "Anthropic claude-haiku-5-5");
     assert_eq!(c.base_url(), "https://api.anthropic.com");
 }
@@ -68,7 +69,7 @@ fn offline_can_be_chosen_even_with_keys() {
         Overrides::default(),
     );
     assert!(matches!(
-        llm::select(&c),
+        select(&c),
         Ok(Selection::Offline(OfflineReason::Chosen))
     ));
 }
@@ -82,7 +83,7 @@ fn a_chosen_provider_without_key_says_which_variable() {
             ..Overrides::default()
         },
     );
-    let err = llm::select(&c).expect_err("no key");
+    let err = select(&c).expect_err("no key");
     assert_eq!(
         err.to_string(),
         "OpenAI needs an API key. Set OPENAI_API_KEY or openai.api_key in the config file."
@@ -95,7 +96,7 @@ fn compatible_needs_base_url_and_model_and_names_the_keys() {
         provider: Some(ProviderChoice::Compatible),
         ..Overrides::default()
     };
-    let err = llm::select(&config_with_env(&[], flags.clone())).expect_err("no url");
+    let err = select(&config_with_env(&[], flags.clone())).expect_err("no url");
     assert!(err.to_string().contains("compatible.base_url"), "{err}");
     assert!(err.to_string().contains("--base-url"), "{err}");
 
@@ -103,14 +104,14 @@ fn compatible_needs_base_url_and_model_and_names_the_keys() {
         base_url: Some("http://127.0.0.1:8089/v1".into()),
         ..flags.clone()
     };
-    let err = llm::select(&config_with_env(&[], with_url.clone())).expect_err("no model");
+    let err = select(&config_with_env(&[], with_url.clone())).expect_err("no model");
     assert!(err.to_string().contains("compatible.model"), "{err}");
 
     let complete = Overrides {
         model: Some("smollm2".into()),
         ..with_url
     };
-    let c = client_of(llm::select(&config_with_env(&[], complete)));
+    let c = client_of(select(&config_with_env(&[], complete)));
     assert_eq!(
         c.describe(),
         "compatible smollm2 at http://127.0.0.1:8089/v1"
@@ -136,7 +137,7 @@ fn flags_beat_sections_and_settings_flow_into_the_client() {
         ..ConfigSources::default()
     };
     let cfg = config::load(&sources).expect("config");
-    let c = client_of(llm::select(&cfg));
+    let c = client_of(select(&cfg));
     assert_eq!(
         c.describe(),
         "OpenAI gpt-4.1-mini at https://proxy.example.com/v1"
@@ -155,7 +156,7 @@ fn flags_beat_sections_and_settings_flow_into_the_client() {
         },
         ..sources
     };
-    let c = client_of(llm::select(&config::load(&sources).expect("config")));
+    let c = client_of(select(&config::load(&sources).expect("config")));
     assert_eq!(c.model(), "gpt-5-nano");
 }
 
@@ -165,12 +166,12 @@ fn keys_never_show_in_debug_output() {
         &[("OPENAI_API_KEY", KEY), ("ANTHROPIC_API_KEY", KEY)],
         Overrides::default(),
     );
-    let client = client_of(llm::select(&c));
+    let client = client_of(select(&c));
     for text in [
         format!("{c:?}"),
         format!("{client:?}"),
         format!("{:?}", client.settings()),
-        format!("{:?}", llm::select(&c)),
+        format!("{:?}", select(&c)),
     ] {
         assert!(!text.contains(KEY), "key leaked: {text}");
         assert!(text.contains("***"));

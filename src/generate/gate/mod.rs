@@ -17,7 +17,6 @@ use std::collections::HashSet;
 use std::fmt;
 
 use rusqlite::types::Value;
-use serde::Serialize;
 
 use super::parse::Candidate;
 use super::plan::Plan;
@@ -31,26 +30,7 @@ pub use seen::{Existing, WHOLE_TABLE_ROWS};
 /// than this and the gate would too often reject values the data simply has not shown yet.
 pub const EVIDENCE_ROWS: u64 = 30;
 
-/// What judges generated rows before SQLite does.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[derive(clap::ValueEnum)]
-pub enum GateMode {
-    /// The realism gate, then SQLite's constraints.
-    #[default]
-    Realism,
-    /// SQLite's constraints only.
-    Constraints,
-}
-
-impl GateMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GateMode::Realism => "realism",
-            GateMode::Constraints => "constraints",
-        }
-    }
-}
+pub use crate::config::GateMode;
 
 /// Why the gate turned a row away: `reason` groups rows (no values in it), `detail` names
 /// the value for the one row.

@@ -9,6 +9,9 @@
 //! Every key is documented, with its default, in `config.example.toml`. New sections (for
 //! example `[tui]`, `[query]`) are added as one more field with `#[serde(default)]`.
 
+mod select;
+pub use select::{OfflineReason, Selection, select};
+
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
@@ -190,7 +193,7 @@ pub struct GenerateSection {
     pub confirm_rows: u64,
     /// What judges generated rows: the realism gate learned from the table, then SQLite
     /// (`realism`), or SQLite's constraints only (`constraints`).
-    pub gate: crate::generate::gate::GateMode,
+    pub gate: GateMode,
 }
 
 impl Default for GenerateSection {
@@ -201,7 +204,7 @@ impl Default for GenerateSection {
             default_rows: 10,
             max_rows: 1_000_000,
             confirm_rows: 1_000,
-            gate: crate::generate::gate::GateMode::Realism,
+            gate: GateMode::Realism,
         }
     }
 }
@@ -754,5 +757,26 @@ mod tests {
         );
         assert_eq!(c.max_retries, 3);
         assert_eq!(parse("", Path::new("x")), Ok(Config::default()));
+    }
+}
+
+/// What judges generated rows before SQLite does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[derive(clap::ValueEnum)]
+pub enum GateMode {
+    /// The realism gate, then SQLite's constraints.
+    #[default]
+    Realism,
+    /// SQLite's constraints only.
+    Constraints,
+}
+
+impl GateMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GateMode::Realism => "realism",
+            GateMode::Constraints => "constraints",
+        }
     }
 }
