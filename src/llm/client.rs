@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::Url;
 use reqwest::header::HeaderMap;
@@ -17,7 +17,6 @@ use super::provider::{Provider, ProviderKind};
 use super::rate::RateState;
 use super::retry::{self, RetryPolicy};
 use super::secret::ApiKey;
-use super::{anthropic, openai, schema};
 
 /// Default per-request timeout. A 50-row answer from a hosted model takes 10-60 s (longer
 /// for a reasoning model or a busy local server); 120 s leaves room without hanging forever.
@@ -155,7 +154,7 @@ struct Inner {
     /// Rate limits as the service last reported them.
     rates: Mutex<RateState>,
     /// A compatible server's context window, asked once per client.
-    context: tokio::sync::OnceCell<Option<super::context::ContextWindow>>,
+    context: tokio::sync::OnceCell<Option<super::window::ContextWindow>>,
 }
 
 impl Client {
@@ -262,73 +261,6 @@ impl Client {
         }
     }
 
-    /// Asks the model for JSON matching `req.schema`. Retries transient failures, falls back
-    /// to weaker structured-output modes where a server refuses one, and returns promptly
-    /// with [`LlmError::Cancelled`] when `cancel` fires (the HTTP request is aborted).
-    pub async fn complete_json(
-        &self,
-        req: JsonRequest,
-        cancel: &CancellationToken,
-    ) -> Result<JsonAnswer, LlmError> {
-        if cancel.is_cancelled() {
-            return Err(LlmError::Cancelled);
-        }
-        let started = Instant::now();
-        let (wire_schema, wrapped) = schema::wrap_root(&req.schema);
-        let mut attempts = 0u32;
-        let work = async {
-            match self.kind() {
-                ProviderKind::OpenAi => {
-                    openai::complete(self, &req, &wire_schema, cancel, &mut attempts).await
-                }
-                ProviderKind::Compatible => {
-                    openai::complete_compatible(self, &req, &wire_schema, cancel, &mut attempts)
-                        .await
-                }
-                ProviderKind::Anthropic => {
-                    anthropic::complete(self, &req, &wire_schema, cancel, &mut attempts).await
-                }
-            }
-        };
-        let raw = tokio::select! {
-            biased;
-            () = cancel.cancelled() => return Err(LlmError::Cancelled),
-            raw = work => raw?,
-        };
-        let value = if wrapped {
-            match raw.value {
-                Value::Object(mut map) if map.contains_key(schema::WRAP_KEY) => {
-                    map.remove(schema::WRAP_KEY).unwrap_or(Value::Null)
-                }
-                other => other,
-            }
-        } else {
-            raw.value
-        };
-        let value =
-            schema::fit_root(value, &req.schema).map_err(|detail| LlmError::WrongShape {
-                provider: self.provider().clone(),
-                detail,
-            })?;
-        let latency = started.elapsed();
-        tracing::info!(
-            provider = %self.describe(),
-            model = %raw.model,
-            attempts,
-            input_tokens = raw.usage.input_tokens,
-            output_tokens = raw.usage.output_tokens,
-            latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX),
-            "JSON answer received"
-        );
-        Ok(JsonAnswer {
-            value,
-            usage: raw.usage,
-            model: raw.model,
-            latency,
-            attempts,
-        })
-    }
-
     /// POSTs `body` to `url` with retries; adds the attempts made to `attempts`.
     pub(crate) async fn post(
         &self,
@@ -394,13 +326,11 @@ impl Client {
             .unwrap_or_default()
     }
 
-    /// The server's context window (compatible servers that say), asked once per client.
-    pub async fn context_window(&self) -> Option<super::context::ContextWindow> {
-        *self
-            .inner
-            .context
-            .get_or_init(|| super::context::learn(self))
-            .await
+    /// Where the server's context window is kept once learned (`context` asks for it).
+    pub(crate) fn context_cell(
+        &self,
+    ) -> &tokio::sync::OnceCell<Option<super::window::ContextWindow>> {
+        &self.inner.context
     }
 
     pub(crate) fn http(&self) -> &reqwest::Client {

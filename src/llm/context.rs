@@ -24,39 +24,7 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 /// Ollama's context when nothing sets it on machines under 24 GiB of VRAM.
 pub const OLLAMA_DEFAULT_CONTEXT: u32 = 4_096;
 
-/// Which kind of server answered, for the advice on raising the limit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ServerKind {
-    LlamaCpp,
-    Ollama,
-    Vllm,
-    LmStudio,
-}
-
-impl ServerKind {
-    /// How to give the server a bigger context.
-    pub fn how_to_raise(self, tokens: u32) -> String {
-        match self {
-            Self::LlamaCpp => format!("start llama-server with -c {tokens} (or more)"),
-            Self::Ollama => format!(
-                "start Ollama with OLLAMA_CONTEXT_LENGTH={tokens}, or create a model with PARAMETER num_ctx {tokens}"
-            ),
-            Self::Vllm => format!("start vLLM with --max-model-len {tokens}"),
-            Self::LmStudio => {
-                format!("load the model in LM Studio with a context length of {tokens}")
-            }
-        }
-    }
-}
-
-/// A server's context window.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ContextWindow {
-    pub tokens: u32,
-    pub server: ServerKind,
-    /// Whether the window was assumed (Ollama's default) rather than read.
-    pub assumed: bool,
-}
+pub use super::window::{ContextWindow, ServerKind};
 
 /// Asks the compatible server for its context window; `None` for other providers and for
 /// servers that do not say.
@@ -144,4 +112,11 @@ async fn post(client: &Client, url: &str, body: &Value) -> Option<Value> {
     let headers = super::openai::headers(client).ok()?;
     let request = client.http().post(url).headers(headers).json(body);
     super::http::fetch_json(request, PROBE_TIMEOUT).await
+}
+
+impl Client {
+    /// The server's context window (compatible servers that say), asked once per client.
+    pub async fn context_window(&self) -> Option<ContextWindow> {
+        *self.context_cell().get_or_init(|| learn(self)).await
+    }
 }

@@ -86,8 +86,11 @@ pub async fn check(client: &Client, cache_dir: Option<&Path>) {
     let shutdown_date = match cached {
         Some(entry) => entry.shutdown_date,
         None => {
-            let Ok(Some(date)) =
-                tokio::time::timeout(CHECK_TIMEOUT, super::openai::shutdown_date(client)).await
+            let Ok(Some(date)) = tokio::time::timeout(
+                CHECK_TIMEOUT,
+                super::openai::shutdown_date(client, CHECK_TIMEOUT),
+            )
+            .await
             else {
                 return;
             };

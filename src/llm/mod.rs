@@ -9,6 +9,7 @@
 mod anthropic;
 pub mod budget;
 mod client;
+mod complete;
 pub mod context;
 mod error;
 mod http;
@@ -23,6 +24,7 @@ pub mod rate;
 mod retry;
 pub mod schema;
 mod secret;
+mod window;
 
 pub use anthropic::{ANTHROPIC_VERSION, uses_tool_fallback};
 pub use client::{

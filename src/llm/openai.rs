@@ -242,10 +242,13 @@ pub(crate) async fn complete_compatible(
 /// The model's published shutdown date (`GET {base}/models/{model}`, field
 /// `shutdown_date`: a `YYYY-MM-DD` string, null or absent). `None` when the question could
 /// not be answered; `Some(None)` when no date is announced.
-pub(crate) async fn shutdown_date(client: &Client) -> Option<Option<String>> {
+pub(crate) async fn shutdown_date(
+    client: &Client,
+    timeout: std::time::Duration,
+) -> Option<Option<String>> {
     let url = client.endpoint(&format!("models/{}", client.model()));
     let request = client.http().get(url).headers(headers(client).ok()?);
-    let body = super::http::fetch_json(request, super::lifecycle::CHECK_TIMEOUT).await?;
+    let body = super::http::fetch_json(request, timeout).await?;
     Some(
         body.get("shutdown_date")
             .and_then(Value::as_str)
