@@ -2,7 +2,7 @@
 
 use rusqlite::ErrorCode;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DbError {
     #[error("No database at '{path}'. Check the path{}.", if *.offer_create { ", or pass --create to make a new, empty database there" } else { "" })]
     NotFound {

@@ -24,6 +24,7 @@ use super::modal::{
 use super::paths::{Entry, Places};
 use super::query::{HeadKind, QueryFail, QueryLine, QueryRun, Results, Translated, head_lines};
 use super::theme::Theme;
+use crate::db::DbError;
 use crate::db::browse::{Key, Page};
 use crate::db::catalog::{ObjectKind, ObjectSummary, TableInfo};
 use crate::db::journal::Operation;
@@ -264,34 +265,34 @@ pub enum Msg {
     Mouse(MouseEvent),
     Resize(u16, u16),
     Tick,
-    Objects(Result<Vec<ObjectSummary>, String>),
+    Objects(Result<Vec<ObjectSummary>, DbError>),
     Count {
         table: String,
-        count: Result<Option<u64>, String>,
+        count: Result<Option<u64>, DbError>,
     },
     Page {
         request: PageRequest,
-        page: Result<Page, String>,
+        page: Result<Page, DbError>,
     },
     Schema {
         table: String,
-        info: Result<TableInfo, String>,
+        info: Result<TableInfo, DbError>,
     },
-    Cell(Result<Value, String>),
+    Cell(Result<Value, DbError>),
     UndoPreview {
         target: UndoTarget,
-        preview: Result<UndoPreview, String>,
+        preview: Result<UndoPreview, DbError>,
     },
-    Undone(Result<UndoOutcome, String>),
+    Undone(Result<UndoOutcome, DbError>),
     /// rowsmith's operations on this database, newest first, with when each was undone;
     /// `note` says why the latest of `table` could not be undone.
     Operations {
         table: String,
         note: Option<String>,
-        list: Result<Vec<(Operation, Option<String>)>, String>,
+        list: Result<Vec<(Operation, Option<String>)>, DbError>,
     },
     /// An operation's record was cleared.
-    Forgotten(Result<Operation, String>),
+    Forgotten(Result<Operation, DbError>),
     /// What a large model run would cost, in one sentence.
     Estimated {
         spec: GenSpec,
@@ -299,7 +300,7 @@ pub enum Msg {
     },
     DropPreview {
         table: String,
-        preview: Result<DropPreview, String>,
+        preview: Result<DropPreview, DbError>,
     },
     Job {
         job: u64,
@@ -713,7 +714,7 @@ fn transition(app: &mut App, msg: Msg) -> Vec<Effect> {
                 entry.count = match count {
                     Ok(Some(n)) => Count::Known(n),
                     Ok(None) => Count::Unknown,
-                    Err(e) => Count::Failed(e),
+                    Err(e) => Count::Failed(e.to_string()),
                 };
             }
             Vec::new()
@@ -721,7 +722,7 @@ fn transition(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::Page { request, page } => on_page(app, request, page),
         Msg::Schema { table, info } => {
             if let Some(s) = app.schema.as_mut().filter(|s| s.table == table) {
-                s.info = Some(info);
+                s.info = Some(info.map_err(|e| e.to_string()));
             }
             Vec::new()
         }
@@ -729,7 +730,7 @@ fn transition(app: &mut App, msg: Msg) -> Vec<Effect> {
             if let Some(Modal::Cell(cell)) = app.modal.as_mut() {
                 cell.text = Some(match result {
                     Ok(v) => full_text(&v),
-                    Err(e) => e,
+                    Err(e) => e.to_string(),
                 });
             }
             Vec::new()

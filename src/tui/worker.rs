@@ -281,11 +281,7 @@ impl Worker {
 
     fn list_operations(&mut self, table: String, note: Option<String>) {
         let list = self.with_journal(|db, j| list(db, j, None));
-        self.send(Msg::Operations {
-            table,
-            note,
-            list: list.map_err(|e| e.to_string()),
-        });
+        self.send(Msg::Operations { table, note, list });
     }
 
     fn count(&mut self, table: String) {
@@ -311,7 +307,7 @@ impl Worker {
             Err(DbError::Cancelled) => self.counts.push_front(table),
             other => self.send(Msg::Count {
                 table,
-                count: other.map_err(|e| e.to_string()),
+                count: other,
             }),
         }
     }
@@ -324,7 +320,7 @@ impl Worker {
                 if let Ok(objects) = &result {
                     self.objects = objects.clone();
                 }
-                self.send(Msg::Objects(result.map_err(|e| e.to_string())));
+                self.send(Msg::Objects(result));
             }
             Request::Count(table) => self.count(table),
             Request::Page(request) => {
@@ -340,14 +336,11 @@ impl Worker {
                 if page.is_err() {
                     self.infos.remove(&request.table);
                 }
-                self.send(Msg::Page {
-                    request,
-                    page: page.map_err(|e| e.to_string()),
-                });
+                self.send(Msg::Page { request, page });
             }
             Request::Schema(table) => {
                 self.infos.remove(&table);
-                let info = self.info(&table).map_err(|e| e.to_string());
+                let info = self.info(&table);
                 self.send(Msg::Schema { table, info });
             }
             Request::Cell {
@@ -359,7 +352,7 @@ impl Worker {
                 let value = self
                     .info(&table)
                     .and_then(|info| read_cell(&self.db, &info, &lens, &key, &column));
-                self.send(Msg::Cell(value.map_err(|e| e.to_string())));
+                self.send(Msg::Cell(value));
             }
             Request::UndoPreview(target) => {
                 let preview = self.with_journal(|db, j| preview(db, j, db_target(&target)));
@@ -373,25 +366,22 @@ impl Worker {
                     }
                     other => self.send(Msg::UndoPreview {
                         target,
-                        preview: other.map_err(|e| e.to_string()),
+                        preview: other,
                     }),
                 }
             }
             Request::Undo(target) => {
                 let result = self.with_journal(|db, j| undo(db, j, db_target(&target)));
-                self.send(Msg::Undone(result.map_err(|e| e.to_string())));
+                self.send(Msg::Undone(result));
             }
             Request::Operations { table, note } => self.list_operations(table, note),
             Request::Forget(id) => {
                 let result = self.with_journal(|db, j| forget(db, j, OperationId(id)));
-                self.send(Msg::Forgotten(result.map_err(|e| e.to_string())));
+                self.send(Msg::Forgotten(result));
             }
             Request::DropPreview(table) => {
                 let preview = transfer::preview_drop(&self.db, &table);
-                self.send(Msg::DropPreview {
-                    table,
-                    preview: preview.map_err(|e| e.to_string()),
-                });
+                self.send(Msg::DropPreview { table, preview });
             }
             Request::Drop(table) => {
                 let result = transfer::drop_table(&mut self.db, &table).map(|o| {

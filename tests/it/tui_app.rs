@@ -15,7 +15,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use rowsmith::db::journal::{Operation, OperationId};
 use rowsmith::db::query::{QueryControl, QuerySession};
-use rowsmith::db::{Database, OpenOptions};
+use rowsmith::db::{Database, DbError, OpenOptions};
 use rowsmith::generate::job::{Event, GenerateError, Outcome, Stage, Summary, UsageSummary};
 use rowsmith::llm::ProviderChoice;
 use rowsmith::tui::app::{App, Count, Effect, Level, Mode, Msg, Options, update};
@@ -1043,7 +1043,7 @@ fn quitting_during_an_undo_or_an_export_asks_first() {
     assert!(c.lines[0].contains("The undo on 'customers' is still running"));
     h.key("n");
     assert!(!h.app.quit);
-    h.send(Msg::Undone(Err("stopped".into())));
+    h.send(Msg::Undone(Err(DbError::Cancelled)));
     assert!(h.app.undoing.is_none());
     h.key("enter");
     let effects = h.key("q");
@@ -1301,10 +1301,10 @@ fn u_asks_with_the_row_count_then_undoes() {
     h.key("u");
     h.send(Msg::UndoPreview {
         target: UndoTarget::Latest("customers".into()),
-        preview: Err(
+        preview: Err(DbError::Refused(
             "Nothing to undo: rowsmith has no rows of its own on record for table 'customers'."
                 .into(),
-        ),
+        )),
     });
     assert!(
         matches!(&h.app.modal, Some(Modal::Error { message, .. }) if message.starts_with("Nothing to undo"))

@@ -3,12 +3,15 @@
 
 use super::*;
 
-pub(super) fn on_objects(app: &mut App, result: Result<Vec<ObjectSummary>, String>) -> Vec<Effect> {
+pub(super) fn on_objects(
+    app: &mut App,
+    result: Result<Vec<ObjectSummary>, DbError>,
+) -> Vec<Effect> {
     app.listed = true;
     let objects = match result {
         Ok(o) => o,
         Err(e) => {
-            app.list_error = Some(e);
+            app.list_error = Some(e.to_string());
             return Vec::new();
         }
     };
@@ -67,7 +70,7 @@ pub(super) fn on_objects(app: &mut App, result: Result<Vec<ObjectSummary>, Strin
 pub(super) fn on_page(
     app: &mut App,
     request: PageRequest,
-    page: Result<Page, String>,
+    page: Result<Page, DbError>,
 ) -> Vec<Effect> {
     let height = app.grid_height();
     let total = app.count_of(&request.table);
@@ -86,7 +89,7 @@ pub(super) fn on_page(
             .into_iter()
             .collect(),
         Err(e) => {
-            grid.fail(e);
+            grid.fail(e.to_string());
             Vec::new()
         }
     }
@@ -334,7 +337,7 @@ pub(super) fn order_columns(app: &App, preview: &mut Preview) {
 pub(super) fn on_undo_preview(
     app: &mut App,
     target: UndoTarget,
-    preview: Result<UndoPreview, String>,
+    preview: Result<UndoPreview, DbError>,
 ) -> Vec<Effect> {
     match preview {
         Ok(p) => {
@@ -367,7 +370,10 @@ pub(super) fn on_undo_preview(
                 on_yes: false,
             }));
         }
-        Err(message) => app.popup(&format!("Cannot undo on '{}'", target.table()), message),
+        Err(message) => app.popup(
+            &format!("Cannot undo on '{}'", target.table()),
+            message.to_string(),
+        ),
     }
     Vec::new()
 }
@@ -378,12 +384,12 @@ pub(super) fn on_operations(
     app: &mut App,
     table: &str,
     note: Option<String>,
-    list: Result<Vec<(Operation, Option<String>)>, String>,
+    list: Result<Vec<(Operation, Option<String>)>, DbError>,
 ) -> Vec<Effect> {
     let operations = match list {
         Ok(list) => list,
         Err(message) => {
-            app.popup("Cannot read the undo history", message);
+            app.popup("Cannot read the undo history", message.to_string());
             return Vec::new();
         }
     };
@@ -422,7 +428,7 @@ pub(super) fn on_operations(
 }
 
 /// An operation's record was cleared: say so, and show the history again.
-pub(super) fn on_forgotten(app: &mut App, result: Result<Operation, String>) -> Vec<Effect> {
+pub(super) fn on_forgotten(app: &mut App, result: Result<Operation, DbError>) -> Vec<Effect> {
     match result {
         Ok(op) => {
             app.toast(
@@ -442,7 +448,7 @@ pub(super) fn on_forgotten(app: &mut App, result: Result<Operation, String>) -> 
             }]
         }
         Err(message) => {
-            app.popup("Cannot clear the record", message);
+            app.popup("Cannot clear the record", message.to_string());
             Vec::new()
         }
     }
@@ -487,12 +493,12 @@ pub(super) fn on_estimated(app: &mut App, spec: GenSpec, sentence: String) -> Ve
 pub(super) fn on_drop_preview(
     app: &mut App,
     table: String,
-    preview: Result<DropPreview, String>,
+    preview: Result<DropPreview, DbError>,
 ) -> Vec<Effect> {
     let p = match preview {
         Ok(p) => p,
         Err(message) => {
-            app.popup(&format!("Cannot delete '{table}'"), message);
+            app.popup(&format!("Cannot delete '{table}'"), message.to_string());
             return Vec::new();
         }
     };
@@ -531,7 +537,7 @@ pub(super) fn on_drop_preview(
     Vec::new()
 }
 
-pub(super) fn on_undone(app: &mut App, result: Result<UndoOutcome, String>) -> Vec<Effect> {
+pub(super) fn on_undone(app: &mut App, result: Result<UndoOutcome, DbError>) -> Vec<Effect> {
     match result {
         Ok(o) => {
             app.toast(
@@ -552,7 +558,7 @@ pub(super) fn on_undone(app: &mut App, result: Result<UndoOutcome, String>) -> V
             refresh_table(app, &table, Some(o.new_row_count))
         }
         Err(message) => {
-            app.popup("Undo failed", message);
+            app.popup("Undo failed", message.to_string());
             Vec::new()
         }
     }
