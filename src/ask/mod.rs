@@ -66,7 +66,7 @@ pub struct Translation {
     pub usage: Usage,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum AskError {
     #[error(
         "Plain-language questions need an LLM, and none is configured. Set OPENAI_API_KEY or ANTHROPIC_API_KEY, or pass --provider compatible --base-url URL --model NAME for a local server; SQL (SELECT, WITH, PRAGMA table_info, ...) runs without one."
@@ -89,6 +89,14 @@ pub enum AskError {
 
     #[error(transparent)]
     Llm(#[from] LlmError),
+
+    /// The schema could not be read to put in the question (one sentence from the database).
+    #[error("{0}")]
+    Schema(String),
+
+    /// The thread that reads the database for questions is gone.
+    #[error("The query worker stopped; quit and start rowsmith again.")]
+    WorkerStopped,
 }
 
 /// The client to ask, or why there is none.

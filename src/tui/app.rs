@@ -346,7 +346,7 @@ pub enum Msg {
     /// The model's SQL for question `id`.
     Translated {
         id: u64,
-        result: Result<Translated, String>,
+        result: Result<Translated, crate::ask::AskError>,
     },
     /// Rows the running query has produced so far.
     QueryProgress {

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::app::Msg;
 use super::query::{QueryFail, Translated};
 use super::query_worker::{QueryRequest, QueryWorker};
-use crate::ask;
+use crate::ask::{self, AskError};
 use crate::db::CancelFlag;
 use crate::db::query::QueryControl;
 use crate::llm::Client;
@@ -25,7 +25,7 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(100);
 pub struct Queries {
     worker: QueryWorker,
     /// The model that answers questions, or why there is none.
-    client: Result<Client, String>,
+    client: Result<Client, AskError>,
     tx: UnboundedSender<Msg>,
     asking: Option<(u64, CancellationToken)>,
     running: Option<(u64, QueryControl, JoinHandle<()>)>,
@@ -35,7 +35,7 @@ pub struct Queries {
 impl Queries {
     pub fn new(
         worker: QueryWorker,
-        client: Result<Client, String>,
+        client: Result<Client, AskError>,
         tx: UnboundedSender<Msg>,
     ) -> Self {
         Self {
@@ -71,29 +71,28 @@ impl Queries {
         let tx = self.tx.clone();
         tokio::spawn(async move {
             let result = async {
-                let schema = schema.await.map_err(|_| {
-                    "The query worker stopped; quit and start rowsmith again.".to_string()
-                })??;
-                ask::translate(&client, &schema, &question, &token)
+                let schema = schema
                     .await
-                    .map_err(|e| e.to_string())
+                    .map_err(|_| AskError::WorkerStopped)?
+                    .map_err(AskError::Schema)?;
+                ask::translate(&client, &schema, &question, &token).await
             };
             let result = tokio::select! {
-                r = result => r,
-                _ = token.cancelled() => Err(String::new()),
+                r = result => Some(r),
+                _ = token.cancelled() => None,
             };
-            let msg = if token.is_cancelled() {
-                Msg::QueryDone {
-                    id,
-                    result: Err(QueryFail::Cancelled),
-                }
-            } else {
+            let msg = if let (Some(result), false) = (result, token.is_cancelled()) {
                 Msg::Translated {
                     id,
                     result: result.map(|t| Translated {
                         sql: t.sql,
                         explanation: t.explanation,
                     }),
+                }
+            } else {
+                Msg::QueryDone {
+                    id,
+                    result: Err(QueryFail::Cancelled),
                 }
             };
             let _ = tx.send(msg);

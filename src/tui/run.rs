@@ -34,6 +34,7 @@ use super::query_worker::{QuerySetup, QueryWorker};
 use super::theme::Theme;
 use super::view;
 use super::worker::{Request, WorkerHandle};
+use crate::ask::AskError;
 use crate::config::Config;
 use crate::db::{CancelFlag, Database, OpenOptions};
 use crate::generate::job::{
@@ -103,7 +104,10 @@ pub fn run(launch: Launch, config: &Config) -> TuiResult {
             return Err(format!("Cannot start the terminal app ({e}). Is this a terminal?").into());
         }
     };
-    let ask = asker.as_ref().map(Client::describe).map_err(Clone::clone);
+    let ask = asker
+        .as_ref()
+        .map(Client::describe)
+        .map_err(ToString::to_string);
     let source = source.map(|(s, _)| s);
     let mut carried: Option<App> = None;
     let result = loop {
@@ -208,13 +212,10 @@ fn places() -> Places {
     }
 }
 
-/// The model that answers plain-language questions, or the sentence saying
-/// how to configure one.
-fn question_client(config: &Config) -> Result<Client, String> {
-    let selection = crate::config::select(config).map_err(|e| e.to_string())?;
-    crate::ask::require_client(&selection)
-        .cloned()
-        .map_err(|e| e.to_string())
+/// The model that answers plain-language questions, or why there is none.
+fn question_client(config: &Config) -> Result<Client, AskError> {
+    let selection = crate::config::select(config)?;
+    crate::ask::require_client(&selection).cloned()
 }
 
 fn busy_timeout(config: &Config) -> Duration {
@@ -313,7 +314,7 @@ struct Context {
     db_path: PathBuf,
     source: Result<Source, String>,
     /// The model for questions, or why there is none.
-    asker: Result<Client, String>,
+    asker: Result<Client, AskError>,
     busy: Duration,
     /// How another database is opened from inside the app.
     reopen: OpenOptions,

@@ -2136,13 +2136,15 @@ fn model_failures_and_a_missing_model_are_plain_sentences() {
     let id = query_id(&h.query("top customers"));
     h.send(Msg::Translated {
         id,
-        result: Err("OpenAI rejected the API key (401). Check OPENAI_API_KEY.".into()),
+        result: Err(rowsmith::ask::AskError::NoQuery(
+            "no table holds orders".into(),
+        )),
     });
     assert_eq!(
         popup(&h),
         (
             "The model could not answer".into(),
-            "OpenAI rejected the API key (401). Check OPENAI_API_KEY.".into()
+            "The model could not write a query for this question: no table holds orders".into()
         )
     );
     assert!(h.app.query.is_none());

@@ -139,7 +139,7 @@ pub(super) fn on_history(app: &mut App, result: Result<Vec<String>, String>) -> 
 pub(super) fn on_translated(
     app: &mut App,
     id: u64,
-    result: Result<Translated, String>,
+    result: Result<Translated, crate::ask::AskError>,
 ) -> Vec<Effect> {
     let Some(run) = app.query.as_mut().filter(|q| q.id == id) else {
         return Vec::new();
@@ -165,7 +165,7 @@ pub(super) fn on_translated(
         Err(message) => {
             app.query = None;
             leave_empty_results(app);
-            app.popup("The model could not answer", message);
+            app.popup("The model could not answer", message.to_string());
             Vec::new()
         }
     }
