@@ -342,7 +342,7 @@ pub enum Msg {
     /// Text pasted into the terminal.
     Paste(String),
     /// The query history of this database, newest first.
-    History(Result<Vec<String>, String>),
+    History(Result<Vec<String>, crate::ask::history::HistoryError>),
     /// The model's SQL for question `id`.
     Translated {
         id: u64,

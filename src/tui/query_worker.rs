@@ -12,7 +12,7 @@ use tokio::sync::oneshot;
 
 use super::app::Msg;
 use super::query::QueryFail;
-use crate::ask::history::History;
+use crate::ask::history::{History, HistoryError};
 use crate::ask::schema::{SchemaContext, describe_schema};
 use crate::db::query::{QueryControl, QueryError, QuerySession};
 use crate::generate::job::rows_word;
@@ -126,10 +126,10 @@ impl Worker {
         Ok(self.session.insert(session))
     }
 
-    fn history(&mut self) -> Result<&History, String> {
+    fn history(&mut self) -> Result<&History, HistoryError> {
         let history = match self.history.take() {
             Some(h) => h,
-            None => History::open_default().map_err(|e| e.to_string())?,
+            None => History::open_default()?,
         };
         Ok(self.history.insert(history))
     }
@@ -141,7 +141,6 @@ impl Worker {
                 let entries = self.history().and_then(|h| {
                     h.recent(&path, HISTORY_READ)
                         .map(|entries| entries.into_iter().map(|e| e.input).collect())
-                        .map_err(|e| e.to_string())
                 });
                 self.send(Msg::History(entries));
             }

@@ -2440,12 +2440,16 @@ fn up_and_down_walk_the_history_of_this_database() {
     h.send(Msg::Paste("SELECT\n  5".into()));
     assert_eq!(text(&h).as_deref(), Some("SELECT\n  5"));
     // A history file that cannot be read is a warning, not a stop.
-    h.send(Msg::History(Err(
-        "The query history could not be used.".into()
-    )));
+    h.send(Msg::History(Err(rowsmith::ask::history::HistoryError {
+        path: "/home/dev/.local/share/rowsmith/history.sqlite".into(),
+        detail: "disk I/O error".into(),
+    })));
     assert!(
+        h.toasts().iter().any(|t| t.starts_with(
+            "The query history in '/home/dev/.local/share/rowsmith/history.sqlite' could not be used (disk I/O error)."
+        )),
+        "{:?}",
         h.toasts()
-            .contains(&"The query history could not be used.".to_string())
     );
 }
 

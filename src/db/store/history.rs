@@ -33,7 +33,7 @@ impl HistoryEntry {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error(
     "The query history in '{path}' could not be used ({detail}). Check that the folder is writable."
 )]

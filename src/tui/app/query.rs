@@ -119,7 +119,10 @@ fn submit(app: &mut App, line: QueryLine) -> Vec<Effect> {
     vec![effect]
 }
 
-pub(super) fn on_history(app: &mut App, result: Result<Vec<String>, String>) -> Vec<Effect> {
+pub(super) fn on_history(
+    app: &mut App,
+    result: Result<Vec<String>, crate::ask::history::HistoryError>,
+) -> Vec<Effect> {
     match result {
         Ok(entries) => {
             // Inputs typed before the file answered stay newest.
@@ -131,7 +134,7 @@ pub(super) fn on_history(app: &mut App, result: Result<Vec<String>, String>) -> 
                 remember(&mut app.history, &entry);
             }
         }
-        Err(message) => app.toast(Level::Warning, message),
+        Err(message) => app.toast(Level::Warning, message.to_string()),
     }
     Vec::new()
 }
