@@ -338,7 +338,7 @@ pub enum Msg {
     /// The database worker stopped; nothing more can be read.
     WorkerGone(String),
     /// Another database was opened (its path as shown), or why it could not be.
-    DatabaseOpened(Result<String, String>),
+    DatabaseOpened(Result<String, DbError>),
     /// Text pasted into the terminal.
     Paste(String),
     /// The query history of this database, newest first.

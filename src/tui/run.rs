@@ -524,15 +524,13 @@ impl Effects {
         let slot = self.opened.clone();
         let options = self.ctx.reopen.clone();
         tokio::task::spawn_blocking(move || {
-            let result = Database::open(&path, &options)
-                .map(|db| {
-                    let shown = db.path().display().to_string();
-                    if let Ok(mut slot) = slot.lock() {
-                        *slot = Some(db);
-                    }
-                    shown
-                })
-                .map_err(|e| e.to_string());
+            let result = Database::open(&path, &options).map(|db| {
+                let shown = db.path().display().to_string();
+                if let Ok(mut slot) = slot.lock() {
+                    *slot = Some(db);
+                }
+                shown
+            });
             let _ = tx.send(Msg::DatabaseOpened(result));
         });
     }

@@ -1868,9 +1868,9 @@ fn capital_o_opens_another_database_and_keeps_the_prompt_on_a_failure() {
         effects,
         vec![Effect::OpenDatabase("/home/dev/old.db".into())]
     );
-    h.send(Msg::DatabaseOpened(Err(
-        "'/home/dev/old.db' is not a SQLite database. Check that you gave the right file.".into(),
-    )));
+    h.send(Msg::DatabaseOpened(Err(DbError::NotSqlite {
+        path: "/home/dev/old.db".into(),
+    })));
     let Some(Modal::Prompt(p)) = &h.app.modal else {
         panic!("the prompt stays up: {:?}", h.app.modal)
     };

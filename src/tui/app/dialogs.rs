@@ -360,7 +360,7 @@ pub(super) fn on_dir_listed(
 
 /// The answer to opening another database: on success the app ends to start again on it
 /// (the runtime holds it); otherwise the prompt says why, the path kept to mend.
-pub(super) fn on_database_opened(app: &mut App, result: Result<String, String>) -> Vec<Effect> {
+pub(super) fn on_database_opened(app: &mut App, result: Result<String, DbError>) -> Vec<Effect> {
     let prompt = match app.modal.as_mut() {
         Some(Modal::Prompt(p)) if p.kind == PromptKind::OpenDatabase => p,
         // The prompt was closed meanwhile: the user changed their mind.
@@ -375,7 +375,7 @@ pub(super) fn on_database_opened(app: &mut App, result: Result<String, String>) 
         }
         Err(message) => {
             prompt.note = None;
-            prompt.error = Some(message);
+            prompt.error = Some(message.to_string());
         }
     }
     Vec::new()
