@@ -13,6 +13,8 @@ pub struct Places {
     pub launch_dir: PathBuf,
     /// The user's home directory, when one is known.
     pub home: Option<PathBuf>,
+    /// rowsmith's own data directory (the demo database lives there), when known.
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Places {
@@ -127,6 +129,7 @@ mod tests {
         Places {
             launch_dir: PathBuf::from("/work/here"),
             home: Some(PathBuf::from("/home/ana")),
+            data_dir: None,
         }
     }
 

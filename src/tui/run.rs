@@ -209,6 +209,7 @@ fn places() -> Places {
         // No launch directory (it was deleted): `/` still gives absolute paths.
         launch_dir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/")),
         home: directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf()),
+        data_dir: crate::paths::data_dir().ok(),
     }
 }
 

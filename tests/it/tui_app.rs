@@ -111,6 +111,7 @@ fn options(w: u16, h: u16) -> Options {
         places: Places {
             launch_dir: PathBuf::from("/home/dev/work"),
             home: Some(PathBuf::from("/home/dev")),
+            data_dir: Some(PathBuf::from("/home/dev/.local/share/rowsmith")),
         },
     }
 }
@@ -1890,6 +1891,15 @@ fn capital_o_opens_another_database_and_keeps_the_prompt_on_a_failure() {
             .iter()
             .any(|t| t.text == "Opened /home/dev/new.db.")
     );
+    // From the demo, which lives in rowsmith's own folder, it starts where rowsmith was started.
+    let mut demo = options(80, 24);
+    demo.db_path = "/home/dev/.local/share/rowsmith/demo.sqlite".into();
+    let mut h = Harness::with(demo);
+    h.key("O");
+    let Some(Modal::Prompt(p)) = &h.app.modal else {
+        panic!("{:?}", h.app.modal)
+    };
+    assert_eq!(p.input.text, "/home/dev/work/");
 }
 
 #[test]

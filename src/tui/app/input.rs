@@ -244,12 +244,14 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
                 app.toast(Level::Warning, text);
                 return Vec::new();
             }
-            // Starts in the folder of the database open now: its neighbours are the likely ones.
+            // Starts in the folder of the database open now, whose neighbours are the likely
+            // ones; from the demo (in rowsmith's own folder), where rowsmith was started.
             let folder = std::path::Path::new(&app.db_path)
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
-                .map(|p| format!("{}/", p.display()))
-                .unwrap_or_default();
+                .filter(|p| app.places.data_dir.as_deref() != Some(*p))
+                .unwrap_or(&app.places.launch_dir);
+            let folder = format!("{}/", folder.display()).replace("//", "/");
             let mut prompt = Prompt::new(
                 PromptKind::OpenDatabase,
                 "Open another database".into(),
