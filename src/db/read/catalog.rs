@@ -521,11 +521,12 @@ fn read_foreign_keys(
                 false,
             ));
         }
-        let (_, key, to_missing) = keys.last_mut().expect("pushed above");
-        key.from.push(from);
-        match to {
-            Some(to) => key.to.push(to),
-            None => *to_missing = true,
+        if let Some((_, key, to_missing)) = keys.last_mut() {
+            key.from.push(from);
+            match to {
+                Some(to) => key.to.push(to),
+                None => *to_missing = true,
+            }
         }
     }
     let mut out = Vec::with_capacity(keys.len());
