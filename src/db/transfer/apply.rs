@@ -7,10 +7,10 @@ use std::collections::HashMap;
 
 use rusqlite::{Connection, ErrorCode, Statement};
 
+use super::cache_boost::CacheBoost;
 use super::convert::{Bound, convert};
 use super::reader::{FileFormat, next_row, open_reader, shown_name};
 use super::record::{Keys, forget, record_rows};
-use super::tx::CacheBoost;
 use super::{ImportOptions, ImportOutcome, ImportPlan, Progress, Reporter, Stage};
 use crate::db::catalog::{ColumnKind, TableInfo, table_info};
 use crate::db::ident::{quote, quote_list, validate};

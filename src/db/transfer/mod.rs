@@ -62,6 +62,7 @@
 use serde::Serialize;
 
 mod apply;
+mod cache_boost;
 mod convert;
 mod csv;
 mod drop;
@@ -76,7 +77,6 @@ mod source;
 mod spool;
 mod temp_file;
 pub(crate) use temp_file::TempFile;
-mod tx;
 
 pub use apply::apply_import;
 pub use csv::CsvWriter;
