@@ -11,7 +11,8 @@ use tokio_util::sync::CancellationToken;
 use super::CommandResult;
 use crate::config::Config;
 use crate::generate::job::{
-    Event, GenerateError, GenerateRequest, Outcome, Source, Summary, rows_word, spawn,
+    Event, GenerateError, GenerateRequest, Outcome, Source, Summary, failure_sentence, rows_word,
+    spawn,
 };
 
 pub struct Args {
@@ -82,7 +83,7 @@ pub fn run(args: Args, config: &Config) -> CommandResult {
     let outcome = runtime.block_on(drive(request, source, note));
     match outcome {
         Outcome::Done(summary) => report(&summary, args.json),
-        Outcome::Failed { error, .. } => Err(error.to_string().into()),
+        Outcome::Failed { error, kept } => Err(failure_sentence(&error, kept).into()),
         Outcome::Cancelled { kept } => {
             eprintln!(
                 "Cancelled. {}",
@@ -128,7 +129,7 @@ async fn drive(request: GenerateRequest, source: Source, note: Option<String>) -
     progress.finish();
     let _ = job.await;
     outcome.unwrap_or(Outcome::Failed {
-        error: GenerateError::Internal("The generation stopped without a result.".into()),
+        error: GenerateError::Vanished,
         kept: 0,
     })
 }

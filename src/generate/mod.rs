@@ -19,8 +19,10 @@ use job::Source;
 /// Chooses where rows come from, from the configuration: the configured LLM,
 /// else the offline generator (the embedded default). The second value is a
 /// note for the user when no LLM is configured.
-pub fn select_source(config: &Config) -> Result<(Source, Option<&'static str>), String> {
-    match crate::config::select(config).map_err(|e| e.to_string())? {
+pub fn select_source(
+    config: &Config,
+) -> Result<(Source, Option<&'static str>), crate::llm::LlmError> {
+    match crate::config::select(config)? {
         Selection::Client(client) => Ok((Source::Llm(client), None)),
         Selection::Offline(OfflineReason::NothingConfigured) => Ok((
             Source::Offline,

@@ -31,7 +31,9 @@ use crate::db::journal::Operation;
 use crate::db::query::QueryResult;
 use crate::db::transfer::DropPreview;
 use crate::db::undo::{UndoOutcome, UndoPreview};
-use crate::generate::job::{Event, GenerateError, Outcome, Stage, Summary, rows_word};
+use crate::generate::job::{
+    Event, GenerateError, Outcome, Stage, Summary, failure_sentence, rows_word,
+};
 use crate::output::thousands;
 
 mod dialogs;
@@ -308,7 +310,7 @@ pub enum Msg {
     },
     PreviewInserted {
         table: String,
-        result: Result<Summary, String>,
+        result: Result<Summary, GenerateError>,
     },
     TransferProgress {
         done: u64,
@@ -758,8 +760,8 @@ fn transition(app: &mut App, msg: Msg) -> Vec<Effect> {
             app.jobs.retain(|j| !(j.spec.table == table && j.id == 0));
             match result {
                 Ok(summary) => finished_ok(app, &summary),
-                Err(message) => {
-                    app.popup("Could not insert the previewed rows", message);
+                Err(error) => {
+                    app.popup("Could not insert the previewed rows", error.to_string());
                     Vec::new()
                 }
             }

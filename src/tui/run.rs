@@ -40,7 +40,7 @@ use crate::db::{CancelFlag, Database, OpenOptions};
 use crate::generate::job::{
     Event, GenerateError, GenerateRequest, Outcome, Source, insert_previewed, spawn,
 };
-use crate::llm::{Client, ProviderChoice};
+use crate::llm::{Client, LlmError, ProviderChoice};
 
 /// Ticks while something animates (spinners, toasts).
 const TICK: Duration = Duration::from_millis(100);
@@ -87,7 +87,7 @@ pub fn run(launch: Launch, config: &Config) -> TuiResult {
     let source = crate::generate::select_source(config);
     let (source_label, source_note) = match &source {
         Ok((s, note)) => (s.describe(), note.map(str::to_string)),
-        Err(e) => ("no provider".to_string(), Some(e.clone())),
+        Err(e) => ("no provider".to_string(), Some(e.to_string())),
     };
     let (providers, provider) = provider_options(config, source.as_ref().ok().map(|(s, _)| s));
     let asker = question_client(config);
@@ -313,7 +313,7 @@ fn install_panic_hook(mouse: bool) {
 struct Context {
     config: Config,
     db_path: PathBuf,
-    source: Result<Source, String>,
+    source: Result<Source, LlmError>,
     /// The model for questions, or why there is none.
     asker: Result<Client, AskError>,
     busy: Duration,
@@ -420,7 +420,7 @@ impl Effects {
     }
 
     /// The source a spec asks for: the configured one, or another provider or model.
-    fn source_for(&self, spec: &GenSpec) -> Result<Source, String> {
+    fn source_for(&self, spec: &GenSpec) -> Result<Source, LlmError> {
         if spec.provider.is_none() && spec.model.is_none() {
             return self.ctx.source.clone();
         }
@@ -449,11 +449,11 @@ impl Effects {
     fn generate(&mut self, job: u64, spec: GenSpec) {
         let source = match self.source_for(&spec) {
             Ok(s) => s,
-            Err(message) => {
+            Err(error) => {
                 let _ = self.tx.send(Msg::Job {
                     job,
                     event: Event::Finished(Outcome::Failed {
-                        error: GenerateError::Refused(message),
+                        error: GenerateError::Source(error),
                         kept: 0,
                     }),
                 });
@@ -479,7 +479,7 @@ impl Effects {
                 let _ = tx.send(Msg::Job {
                     job,
                     event: Event::Finished(Outcome::Failed {
-                        error: GenerateError::Internal("The generation stopped unexpectedly. Rows of finished batches may have been kept; reload to see them.".into()),
+                        error: GenerateError::Vanished,
                         kept: 0,
                     }),
                 });
@@ -497,7 +497,7 @@ impl Effects {
         tokio::spawn(async move {
             let sentence = match source {
                 Ok(source) => crate::generate::job::cost_sentence(request, source).await,
-                Err(message) => message,
+                Err(error) => error.to_string(),
             };
             let _ = tx.send(Msg::Estimated { spec, sentence });
         });
@@ -513,7 +513,9 @@ impl Effects {
         let source = self.source_for(&spec);
         let request = self.request_for(&spec);
         tokio::task::spawn_blocking(move || {
-            let result = source.and_then(|source| insert_previewed(&request, &source, &rows));
+            let result = source
+                .map_err(GenerateError::Source)
+                .and_then(|source| insert_previewed(&request, &source, &rows));
             let _ = tx.send(Msg::PreviewInserted { table, result });
         });
     }

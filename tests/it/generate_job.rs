@@ -12,7 +12,7 @@ use common::Fixture;
 use common::model::{FakeModel, Reply, rows_from_schema};
 use rowsmith::generate::gate::GateMode;
 use rowsmith::generate::job::{
-    Event, GenerateError, GenerateRequest, Outcome, Source, Stage, spawn,
+    Event, GenerateError, GenerateRequest, Outcome, Source, Stage, failure_sentence, spawn,
 };
 use rowsmith::llm::{Client, ProviderKind, Settings};
 use serde_json::json;
@@ -221,7 +221,7 @@ async fn a_model_failure_mid_run_keeps_only_whole_committed_batches() {
             assert_eq!(*kept, 40);
             assert!(matches!(error, GenerateError::Provider(_)), "{error:?}");
             assert_eq!(
-                error.to_string(),
+                failure_sentence(error, *kept),
                 "OpenAI rejected the API key (HTTP 401). Check OPENAI_API_KEY. Kept the 40 rows already added."
             );
         }

@@ -635,6 +635,17 @@ fn progress_then_success_updates_the_count_and_the_open_rows() {
     assert!(h.app.toasts.is_empty());
 }
 
+/// What the OpenAI client reports for a 401.
+fn openai_key_rejected() -> rowsmith::llm::LlmError {
+    rowsmith::llm::LlmError::Auth {
+        provider: rowsmith::llm::Provider::new(
+            rowsmith::llm::ProviderKind::OpenAi,
+            rowsmith::llm::OPENAI_BASE_URL,
+        ),
+        status: 401,
+    }
+}
+
 #[test]
 fn failure_is_a_popup_with_the_sentence() {
     let mut h = Harness::new(80, 24);
@@ -642,16 +653,15 @@ fn failure_is_a_popup_with_the_sentence() {
     h.send(Msg::Job {
         job: id,
         event: Event::Finished(Outcome::Failed {
-            error: GenerateError::Provider(
-                "OpenAI rejected the API key. Check OPENAI_API_KEY. Nothing was written.".into(),
-            ),
+            error: GenerateError::Provider(openai_key_rejected()),
             kept: 0,
         }),
     });
     match &h.app.modal {
         Some(Modal::Error { title, message }) => {
             assert_eq!(title, "Generation for 'customers' failed");
-            assert!(message.starts_with("OpenAI rejected the API key."));
+            assert!(message.starts_with("OpenAI rejected the API key (HTTP 401)."));
+            assert!(message.ends_with("Nothing was written."));
         }
         other => panic!("{other:?}"),
     }
@@ -2585,7 +2595,7 @@ fn screen_error_popup() {
         x.send(Msg::Job {
             job: id,
             event: Event::Finished(Outcome::Failed {
-                error: GenerateError::Provider("OpenAI rejected the API key (401). Check OPENAI_API_KEY or openai.api_key in the config file. Nothing was written.".into()),
+                error: GenerateError::Provider(openai_key_rejected()),
                 kept: 0,
             }),
         });

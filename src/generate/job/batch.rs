@@ -8,8 +8,8 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::prepare::{Shared, prepare};
 use super::{
-    Event, GATED_SHOWN, GenerateRequest, RejectedRow, Source, Stage, Summary, UsageSummary,
-    shortfall_sentence,
+    Event, GATED_SHOWN, GenerateError, GenerateRequest, RejectedRow, Source, Stage, Summary,
+    UsageSummary, shortfall_sentence,
 };
 use crate::db::journal::Journal;
 use crate::db::value::to_json;
@@ -195,17 +195,17 @@ pub fn insert_previewed(
     request: &GenerateRequest,
     source: &Source,
     rows: &[serde_json::Map<String, Json>],
-) -> Result<Summary, String> {
+) -> Result<Summary, GenerateError> {
     let started = Instant::now();
     let mut preview_request = request.clone();
     preview_request.dry_run = false;
     preview_request.from_schema = true;
     // The user saw these rows, already judged by the gate, and chose them.
     preview_request.gate = crate::generate::gate::GateMode::Constraints;
-    let shared = prepare(&preview_request, source, CancelFlag::new()).map_err(|e| e.to_string())?;
+    let shared = prepare(&preview_request, source, CancelFlag::new())?;
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let json_rows: Vec<Json> = rows.iter().cloned().map(Json::Object).collect();
-    let batch = judge_and_write(&shared, json_rows, rows.len(), &tx).map_err(|e| e.to_string())?;
+    let batch = judge_and_write(&shared, json_rows, rows.len(), &tx)?;
     let mut rejected = BTreeMap::new();
     for reason in &batch.rejected {
         *rejected.entry(reason.clone()).or_default() += 1;
@@ -215,7 +215,7 @@ pub fn insert_previewed(
         table: shared.plan.table.name.clone(),
         requested: rows.len() as u64,
         rows_added: accepted,
-        new_row_count: count_rows(&shared).map_err(|e| e.to_string())?,
+        new_row_count: count_rows(&shared)?,
         shortfall: (accepted < rows.len() as u64)
             .then(|| shortfall_sentence(accepted, rows.len() as u64, 0, &rejected, source)),
         rejected,

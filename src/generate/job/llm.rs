@@ -15,7 +15,6 @@ use super::prepare::Shared;
 use super::{Estimate, GenerateError, thousands};
 use super::{
     Event, FRUITLESS_LIMIT, GenerateRequest, Outcome, Source, Stage, Tally, blocking, finish,
-    with_kept,
 };
 use crate::db::sample::sample_rows;
 use crate::generate::parse::row_list;
@@ -78,14 +77,11 @@ pub(super) async fn run_llm(
                 max_tokens = Some(fitted.max_tokens);
             }
             Ok(None) => {}
-            Err(message) => {
+            Err(error) => {
                 if let Some(check) = lifecycle {
                     check.abort();
                 }
-                return Outcome::Failed {
-                    error: GenerateError::Provider(format!("{message} Nothing was written.")),
-                    kept: 0,
-                };
+                return Outcome::Failed { error, kept: 0 };
             }
         }
         send(Event::Estimate(Estimate::new(
@@ -216,15 +212,15 @@ pub(super) async fn run_llm(
                 None => {
                     tasks.abort_all();
                     return Outcome::Failed {
-                        error: GenerateError::Provider(with_kept(&e.to_string(), tally.accepted)),
+                        error: GenerateError::Provider(e),
                         kept: tally.accepted,
                     };
                 }
             },
-            Err(AskError::Local(message)) => {
+            Err(AskError::Local(error)) => {
                 tasks.abort_all();
                 return Outcome::Failed {
-                    error: GenerateError::Database(with_kept(&message, tally.accepted)),
+                    error,
                     kept: tally.accepted,
                 };
             }
@@ -310,7 +306,7 @@ async fn fit_to_server(
     size: &PromptSize,
     batch_size: usize,
     events: &UnboundedSender<Event>,
-) -> Result<Option<fit::Fit>, String> {
+) -> Result<Option<fit::Fit>, GenerateError> {
     let Some(window) = client.context_window().await else {
         return Ok(None);
     };
@@ -336,13 +332,12 @@ async fn fit_to_server(
             }
             Ok(Some(fitted))
         }
-        Err(needed) => Err(format!(
-            "{} reads at most {} tokens at a time, but a request for one row of this table needs about {}. To fix it, {}.",
-            client.provider().subject(),
-            thousands(u64::from(window.tokens)),
-            thousands(u64::from(needed)),
-            window.server.how_to_raise(needed.next_power_of_two())
-        )),
+        Err(needed) => Err(GenerateError::ContextTooSmall {
+            provider: client.provider().subject(),
+            window: window.tokens,
+            needed,
+            server: window.server,
+        }),
     }
 }
 
@@ -386,8 +381,8 @@ fn unusable_answer(e: &LlmError) -> Option<&'static str> {
 /// Why one model request produced no rows.
 enum AskError {
     Llm(LlmError),
-    /// Preparing the request failed on our side (one plain sentence).
-    Local(String),
+    /// Preparing the request failed on our side.
+    Local(GenerateError),
 }
 
 type Answer = (Vec<Json>, Usage, String);
@@ -401,9 +396,9 @@ async fn ask(
     cancel: CancellationToken,
 ) -> Result<Answer, AskError> {
     let Source::Llm(client) = source else {
-        return Err(AskError::Local(
+        return Err(AskError::Local(GenerateError::Internal(
             "The offline generator does not take model requests.".into(),
-        ));
+        )));
     };
     let context = {
         let shared = shared.clone();
@@ -413,9 +408,9 @@ async fn ask(
         Ok(Ok(parts)) => parts,
         Ok(Err(message)) => return Err(AskError::Local(message)),
         Err(e) => {
-            return Err(AskError::Local(format!(
+            return Err(AskError::Local(GenerateError::Internal(format!(
                 "Preparing the model request failed ({e})."
-            )));
+            ))));
         }
     };
     let request = JsonRequest {
@@ -443,25 +438,25 @@ async fn ask(
 
 /// Builds the static context (with the run's anchor sample), the varying user message
 /// (with a few fresh rows) and the schema.
-fn prompt_for(shared: &Shared, want: usize) -> Result<(String, String, Json), String> {
+fn prompt_for(shared: &Shared, want: usize) -> Result<(String, String, Json), GenerateError> {
     let empty = || crate::db::sample::Sample {
         columns: Vec::new(),
         rows: Vec::new(),
         method: crate::db::sample::SampleMethod::AllRows,
     };
-    let draw = |n: usize| -> Result<crate::db::sample::Sample, String> {
+    let draw = |n: usize| -> Result<crate::db::sample::Sample, GenerateError> {
         if shared.table_rows == 0 {
             return Ok(empty());
         }
         let db = shared
             .db
             .lock()
-            .map_err(|_| "The database connection is unusable.".to_string())?;
+            .map_err(|_| GenerateError::Internal("The database connection is unusable.".into()))?;
         let mut rng = shared
             .rng
             .lock()
-            .map_err(|_| "The random source is unusable.".to_string())?;
-        sample_rows(&db, &shared.plan.table, n, &mut *rng).map_err(|e| e.to_string())
+            .map_err(|_| GenerateError::Internal("The random source is unusable.".into()))?;
+        Ok(sample_rows(&db, &shared.plan.table, n, &mut *rng)?)
     };
     let anchor = match shared.anchor.get() {
         Some(anchor) => anchor,
@@ -481,7 +476,7 @@ fn prompt_for(shared: &Shared, want: usize) -> Result<(String, String, Json), St
     let guard = shared
         .guard
         .lock()
-        .map_err(|_| "The validation state is unusable.".to_string())?;
+        .map_err(|_| GenerateError::Internal("The validation state is unusable.".into()))?;
     let feedback = shared
         .feedback
         .lock()

@@ -27,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::db::CancelFlag;
 use crate::generate::gate::GateMode;
-use crate::llm::{Client, Usage};
+use crate::llm::{Client, LlmError, Usage};
 use batch::{BatchResult, count_rows};
 use llm::run_llm;
 use offline::run_offline;
@@ -47,24 +47,85 @@ pub enum GenerateError {
     /// The table has no rows to learn from.
     #[error("{}", EMPTY_TABLE)]
     EmptyTable,
-    /// The job refused before it started (a parent table without rows, a configuration
-    /// that names no usable provider).
+    /// A foreign key that must be filled points at a table with no rows.
+    #[error(
+        "Table '{table}' points at '{parent}' through {}, but '{parent}' has no rows yet. Add rows to '{parent}' first.",
+        columns.join(", ")
+    )]
+    ParentEmpty {
+        table: String,
+        parent: String,
+        columns: Vec<String>,
+    },
+    /// The configuration names no usable provider.
     #[error("{0}")]
-    Refused(String),
+    Source(LlmError),
     /// The database could not be read or written.
     #[error("{0}")]
-    Database(String),
+    Database(DbError),
     /// The model or its service failed.
     #[error("{0}")]
-    Provider(String),
-    /// A task of the job stopped unexpectedly.
+    Provider(LlmError),
+    /// A local server's context window cannot hold a request for even one row.
+    #[error(
+        "{provider} reads at most {} tokens at a time, but a request for one row of this table needs about {}. To fix it, {}.",
+        crate::output::thousands(u64::from(*window)),
+        crate::output::thousands(u64::from(*needed)),
+        server.how_to_raise(needed.next_power_of_two())
+    )]
+    ContextTooSmall {
+        provider: String,
+        window: u32,
+        needed: u32,
+        server: crate::llm::context::ServerKind,
+    },
+    /// A task of the job stopped unexpectedly (its panic or join error, as told).
     #[error("{0}")]
     Internal(String),
+    /// The job ended without its last word; finished batches may have been kept.
+    #[error(
+        "The generation stopped unexpectedly. Rows of finished batches may have been kept; reload to see them."
+    )]
+    Vanished,
+}
+
+impl GenerateError {
+    /// Whether the run may have written rows before this failure (so the sentence says
+    /// what was kept). Refusals before the start never wrote anything.
+    fn after_start(&self) -> bool {
+        matches!(
+            self,
+            Self::Database(_)
+                | Self::Provider(_)
+                | Self::ContextTooSmall { .. }
+                | Self::Internal(_)
+        )
+    }
 }
 
 impl From<DbError> for GenerateError {
     fn from(e: DbError) -> Self {
-        Self::Database(e.to_string())
+        Self::Database(e)
+    }
+}
+
+/// The one sentence for a failed run: why it failed, then what it kept.
+pub fn failure_sentence(error: &GenerateError, kept: u64) -> String {
+    let message = error.to_string();
+    if !error.after_start() {
+        return message;
+    }
+    if kept == 0 {
+        // Some refusals (a trigger's RAISE(ROLLBACK)) already say so.
+        if message.ends_with("Nothing was written.") {
+            return message;
+        }
+        format!("{message} Nothing was written.")
+    } else {
+        format!(
+            "{message} Kept the {kept} {} already added.",
+            rows_word(kept)
+        )
     }
 }
 
@@ -347,34 +408,29 @@ pub use crate::output::rows_word;
 
 /// What an LLM run would cost, worked out as the run would start (the table is read and
 /// profiled) without sending a request.
-pub async fn estimate(request: GenerateRequest, source: Source) -> Result<Estimate, String> {
-    let Source::Llm(client) = &source else {
-        return Err("The offline generator costs nothing.".into());
-    };
+async fn estimate(request: GenerateRequest, client: &Client) -> Option<Estimate> {
     let prepared = {
         let request = request.clone();
-        let source = source.clone();
+        let source = Source::Llm(client.clone());
         blocking(move || prepare(&request, &source, CancelFlag::new())).await
     };
-    let shared = Arc::new(prepared?.map_err(|e| e.to_string())?);
-    llm::estimate_for(&shared, client, request.rows, request.batch_size.max(1))
-        .await
-        .ok_or_else(|| "The first request could not be prepared.".to_string())
+    let shared = Arc::new(prepared.ok()?.ok()?);
+    llm::estimate_for(&shared, client, request.rows, request.batch_size.max(1)).await
 }
 
 /// One sentence on what an LLM run of `request.rows` would cost: the estimate, or, when
 /// the table cannot be prepared, at least the number of requests.
 pub async fn cost_sentence(request: GenerateRequest, source: Source) -> String {
     let requests = request.rows.div_ceil(request.batch_size.max(1) as u64);
-    let who = match &source {
-        Source::Llm(client) => client.describe(),
-        Source::Offline => return "The offline generator costs nothing.".into(),
+    let Source::Llm(client) = &source else {
+        return "The offline generator costs nothing.".into();
     };
-    match estimate(request, source).await {
-        Ok(e) => e.sentence(),
-        Err(_) => format!(
-            "It would make about {} requests to {who}.",
-            thousands(requests)
+    match estimate(request, client).await {
+        Some(e) => e.sentence(),
+        None => format!(
+            "It would make about {} requests to {}.",
+            thousands(requests),
+            client.describe()
         ),
     }
 }
@@ -414,7 +470,12 @@ fn log_outcome(table: &str, outcome: &Outcome) {
             s.rejected
         ),
         Outcome::Failed { error, kept } => {
-            tracing::warn!(table, kept, "generation failed: {error}")
+            tracing::warn!(
+                table,
+                kept,
+                "generation failed: {}",
+                failure_sentence(error, *kept)
+            )
         }
         Outcome::Cancelled { kept } => tracing::info!(table, kept, "generation cancelled"),
     }
@@ -522,7 +583,7 @@ impl Tally {
             Ok(Ok(batch)) => Ok(batch),
             Ok(Err(DbError::Cancelled)) => Err(Box::new(Outcome::Cancelled { kept })),
             Ok(Err(e)) => Err(Box::new(Outcome::Failed {
-                error: GenerateError::Database(with_kept(&e.to_string(), kept)),
+                error: GenerateError::Database(e),
                 kept,
             })),
             Err(message) => Err(Box::new(Outcome::Failed {
@@ -625,21 +686,6 @@ async fn finish(
         preview: tally.preview,
         rejected_rows: tally.rejected_rows,
     })
-}
-
-fn with_kept(message: &str, kept: u64) -> String {
-    if kept == 0 {
-        // Some refusals (a trigger's RAISE(ROLLBACK)) already say so.
-        if message.ends_with("Nothing was written.") {
-            return message.to_string();
-        }
-        format!("{message} Nothing was written.")
-    } else {
-        format!(
-            "{message} Kept the {kept} {} already added.",
-            rows_word(kept)
-        )
-    }
 }
 
 /// The run stopped early because its source kept writing rows that were turned away:

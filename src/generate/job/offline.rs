@@ -10,7 +10,7 @@ use super::batch::write_candidates;
 use super::prepare::Shared;
 use super::{
     Event, FRUITLESS_LIMIT, GenerateError, GenerateRequest, Outcome, Source, Stage, Tally,
-    blocking, finish, with_kept,
+    blocking, finish,
 };
 use crate::db::DbError;
 use crate::generate::parse::Candidate;
@@ -69,15 +69,14 @@ pub(super) async fn run_offline(
             Ok(Ok(rows)) => rows,
             Ok(Err(e)) => {
                 return Outcome::Failed {
-                    error: GenerateError::Database(with_kept(&e.to_string(), tally.accepted)),
+                    error: GenerateError::Database(e),
                     kept: tally.accepted,
                 };
             }
             Err(e) => {
                 return Outcome::Failed {
-                    error: GenerateError::Internal(with_kept(
-                        &format!("The generator stopped unexpectedly ({e})."),
-                        tally.accepted,
+                    error: GenerateError::Internal(format!(
+                        "The generator stopped unexpectedly ({e})."
                     )),
                     kept: tally.accepted,
                 };

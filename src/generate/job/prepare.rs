@@ -14,7 +14,7 @@ use crate::db::profile::{ProfileOptions, TableProfile};
 use crate::db::profile_cache::ProfileCache;
 use crate::db::sample::{sample_columns, sample_rows};
 use crate::db::table_stats::{StatsRequest, table_stats};
-use crate::db::{CancelFlag, Database, OpenOptions};
+use crate::db::{CancelFlag, Database, DbError, OpenOptions};
 use crate::generate::gate::{Existing, Gate, GateMode, WHOLE_TABLE_ROWS};
 use crate::generate::offline::{Learning, OfflineModel};
 use crate::generate::plan::Plan;
@@ -79,9 +79,8 @@ fn learn_offline(
     parent_keys: &[Vec<Vec<Value>>],
     job_rows: u64,
     rng: &mut StdRng,
-) -> Result<OfflineModel, String> {
-    let sample =
-        sample_rows(db, &plan.table, training_rows(job_rows), rng).map_err(|e| e.to_string())?;
+) -> Result<OfflineModel, DbError> {
+    let sample = sample_rows(db, &plan.table, training_rows(job_rows), rng)?;
     let sequence_max: Vec<Option<i64>> = plan
         .columns
         .iter()
@@ -124,7 +123,7 @@ fn learn_gate(
     profile: &TableProfile,
     table_rows: u64,
     request: &GenerateRequest,
-) -> Result<Gate, String> {
+) -> Result<Gate, DbError> {
     let k = if table_rows <= WHOLE_TABLE_ROWS {
         table_rows as usize
     } else {
@@ -134,8 +133,7 @@ fn learn_gate(
         Some(seed) => StdRng::seed_from_u64(seed ^ 0x6761_7465),
         None => StdRng::from_os_rng(),
     };
-    let sample = sample_columns(db, &plan.table, &plan.column_names(), k, &mut rng)
-        .map_err(|e| e.to_string())?;
+    let sample = sample_columns(db, &plan.table, &plan.column_names(), k, &mut rng)?;
     let existing = Existing::learn(plan, profile, &sample.rows);
     Ok(Gate::learn(plan, profile, &sample.rows, existing))
 }
@@ -179,18 +177,15 @@ pub(super) fn prepare(
         let keys = sample_columns(&db, &parent, &fk.parent_columns, PARENT_KEYS, &mut rng)?;
         let nullable = fk.columns.iter().all(|&i| !plan.columns[i].not_null);
         if keys.rows.is_empty() && !nullable {
-            return Err(GenerateError::Refused(format!(
-                "Table '{}' points at '{}' through {}, but '{}' has no rows yet. Add rows to '{}' first.",
-                table.name,
-                parent.name,
-                fk.columns
+            return Err(GenerateError::ParentEmpty {
+                table: table.name.clone(),
+                parent: parent.name.clone(),
+                columns: fk
+                    .columns
                     .iter()
-                    .map(|&i| plan.columns[i].name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                parent.name,
-                parent.name
-            )));
+                    .map(|&i| plan.columns[i].name.clone())
+                    .collect(),
+            });
         }
         parent_keys.push(keys.rows);
     }

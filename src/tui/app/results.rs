@@ -206,7 +206,7 @@ pub(super) fn finished(app: &mut App, job: Job, outcome: Outcome) -> Vec<Effect>
         Outcome::Failed { error, kept } => {
             app.popup(
                 &format!("Generation for '{table}' failed"),
-                error.to_string(),
+                failure_sentence(&error, kept),
             );
             if kept > 0 {
                 return refresh_table(app, &table, None);
