@@ -18,11 +18,13 @@ pub mod query;
 // rowsmith's own files.
 pub mod store;
 pub use store::{history, journal, profile_cache};
-// Helpers: identifiers, values, formats, CREATE TABLE text, the demo, errors.
+// Helpers: identifiers, values, formats, the SQL tokenizer, CREATE TABLE text, the demo,
+// errors.
 pub mod demo;
 mod error;
 pub mod formats;
 pub mod ident;
+mod sql_lex;
 pub mod sql_text;
 pub mod value;
 

@@ -7,7 +7,7 @@ use rusqlite::hooks::{AuthAction, TransactionOperation};
 use serde::Serialize;
 
 use super::QueryError;
-use super::lexer::{leading_words, split_statements};
+use super::statements::{leading_words, split_statements};
 
 /// PRAGMAs whose argument names a table or index (or a check limit), never
 /// a new setting: allowed with or without one.

@@ -36,11 +36,11 @@ use super::value::{owned, to_json};
 use super::{CancelFlag, Database, DbError, OpenOptions};
 
 mod gate;
-mod lexer;
+mod statements;
 
 use gate::{DENIED_FUNCTIONS, judge, lexical_refusal, refine};
 pub use gate::{Refusal, RefusalKind, lead_phrase, single_statement};
-pub use lexer::{SQL_KEYWORDS, first_keyword, split_statements};
+pub use statements::{SQL_KEYWORDS, first_keyword, split_statements};
 
 /// Rows returned by one run unless the caller asks for another limit.
 pub const DEFAULT_ROW_LIMIT: usize = 1000;
@@ -692,7 +692,7 @@ fn is_own_file(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::gate::*;
-    use super::lexer::*;
+    use super::statements::*;
     use super::*;
 
     #[test]
