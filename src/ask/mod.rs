@@ -90,9 +90,9 @@ pub enum AskError {
     #[error(transparent)]
     Llm(#[from] LlmError),
 
-    /// The schema could not be read to put in the question (one sentence from the database).
+    /// The schema could not be read to put in the question.
     #[error("{0}")]
-    Schema(String),
+    Schema(crate::db::DbError),
 
     /// The thread that reads the database for questions is gone.
     #[error("The query worker stopped; quit and start rowsmith again.")]

@@ -24,6 +24,7 @@ use super::modal::{
 use super::paths::{Entry, Places};
 use super::query::{HeadKind, QueryFail, QueryLine, QueryRun, Results, Translated, head_lines};
 use super::theme::Theme;
+use super::transferred::{TransferFailed, Transferred};
 use crate::db::DbError;
 use crate::db::browse::{Key, Page};
 use crate::db::catalog::{ObjectKind, ObjectSummary, TableInfo};
@@ -319,7 +320,7 @@ pub enum Msg {
     /// An export, import or delete finished: the sentence to show, and the
     /// tables whose rows or existence changed.
     TransferDone {
-        result: Result<String, String>,
+        result: Result<Transferred, TransferFailed>,
         changed: Vec<String>,
         relist: bool,
     },

@@ -14,9 +14,9 @@ use super::app::Msg;
 use super::query::QueryFail;
 use crate::ask::history::{History, HistoryError};
 use crate::ask::schema::{SchemaContext, describe_schema};
+use crate::db::DbError;
 use crate::db::query::{QueryControl, QueryError, QuerySession};
-use crate::generate::job::rows_word;
-use crate::output::thousands;
+use crate::tui::transferred::{TransferFailed, Transferred};
 
 /// Entries of the history read at start.
 const HISTORY_READ: usize = 500;
@@ -28,7 +28,7 @@ pub enum QueryRequest {
     History,
     /// Describe the schema for the model (answers on `reply`).
     Describe {
-        reply: oneshot::Sender<Result<SchemaContext, String>>,
+        reply: oneshot::Sender<Result<SchemaContext, DbError>>,
     },
     /// Run SQL (answers `Msg::QueryDone`); `typed` when the user wrote it.
     Run {
@@ -116,7 +116,7 @@ impl Worker {
     }
 
     /// The read-only session, opened on first use.
-    fn session(&mut self) -> Result<&QuerySession, QueryError> {
+    fn session(&mut self) -> Result<&QuerySession, DbError> {
         let session = match self.session.take() {
             Some(s) => s,
             None => QuerySession::open(&self.setup.db_path, self.setup.busy)?
@@ -147,9 +147,9 @@ impl Worker {
             QueryRequest::Describe { reply } => {
                 use rand::SeedableRng;
                 let mut rng = rand::rngs::StdRng::from_os_rng();
-                let schema = self.session().map_err(|e| e.to_string()).and_then(|s| {
-                    describe_schema(s.database(), &mut rng).map_err(|e| e.to_string())
-                });
+                let schema = self
+                    .session()
+                    .and_then(|s| describe_schema(s.database(), &mut rng));
                 let _ = reply.send(schema);
             }
             QueryRequest::Run {
@@ -169,27 +169,21 @@ impl Worker {
                 replace,
                 control,
             } => {
-                let shown = path.display().to_string();
                 let result = self
                     .session()
+                    .map_err(QueryError::from)
                     .and_then(|s| s.export_csv_file(&sql, &path, &control, replace));
                 if let Err(QueryError::FileExists { .. }) = &result {
                     self.send(Msg::ExportExists(path));
                     return;
                 }
-                let result = result.map(|n| {
-                    format!(
-                        "Exported {} {} of the query result to {shown}.",
-                        thousands(n),
-                        rows_word(n)
-                    )
-                });
-                let result = result.map_err(|e| match e {
-                    QueryError::Cancelled => {
-                        "Cancelled the export of the query result; no file was written.".to_string()
-                    }
-                    other => other.to_string(),
-                });
+                let result = result
+                    .map(|rows| Transferred::Exported {
+                        table: None,
+                        rows,
+                        path,
+                    })
+                    .map_err(TransferFailed::Query);
                 self.send(Msg::TransferDone {
                     result,
                     changed: Vec::new(),

@@ -25,8 +25,7 @@ use crate::db::journal::{Journal, OperationId};
 use crate::db::transfer::{self, ExportOptions, ImportOptions, ImportStep, Progress};
 use crate::db::undo::{Target, forget, list, preview, undo};
 use crate::db::{CancelFlag, Database, DbError};
-use crate::generate::job::rows_word;
-use crate::output::thousands;
+use crate::tui::transferred::{TransferFailed, Transferred};
 
 /// Work for the database thread.
 #[derive(Debug)]
@@ -384,21 +383,12 @@ impl Worker {
                 self.send(Msg::DropPreview { table, preview });
             }
             Request::Drop(table) => {
-                let result = transfer::drop_table(&mut self.db, &table).map(|o| {
-                    let what = o.kind.as_str();
-                    match o.rows {
-                        Some(n) => format!(
-                            "Deleted {what} '{}' and its {} {}.",
-                            o.name,
-                            thousands(n),
-                            rows_word(n)
-                        ),
-                        None => format!("Deleted {what} '{}'.", o.name),
-                    }
-                });
+                let result = transfer::drop_table(&mut self.db, &table)
+                    .map(Transferred::Deleted)
+                    .map_err(TransferFailed::Db);
                 self.infos.remove(&table);
                 self.send(Msg::TransferDone {
-                    result: result.map_err(|e| e.to_string()),
+                    result,
                     changed: Vec::new(),
                     relist: true,
                 });
@@ -419,26 +409,20 @@ impl Worker {
                     neutralize_formulas: false,
                 };
                 let result =
-                    transfer::export_table(&self.db, &table, &path, &options, &mut progress).map(
-                        |o| {
-                            let shown = o
-                                .path
-                                .as_ref()
-                                .map(|p| p.display().to_string())
-                                .unwrap_or_else(|| path.display().to_string());
-                            format!(
-                                "Exported {} {} of '{table}' to {shown}.",
-                                thousands(o.rows),
-                                rows_word(o.rows)
-                            )
-                        },
-                    );
+                    transfer::export_table(&self.db, &table, &path, &options, &mut progress);
                 if let Err(DbError::FileExists { path }) = result {
                     self.send(Msg::ExportExists(path));
                     return;
                 }
+                let result = result
+                    .map(|o| Transferred::Exported {
+                        table: Some(table),
+                        rows: o.rows,
+                        path: o.path.unwrap_or(path),
+                    })
+                    .map_err(TransferFailed::Db);
                 self.send(Msg::TransferDone {
-                    result: result.map_err(|e| e.to_string()),
+                    result,
                     changed: Vec::new(),
                     relist: false,
                 });
@@ -479,27 +463,10 @@ impl Worker {
                     }
                     Ok(ImportStep::Imported(o)) => {
                         self.infos.remove(&o.table);
-                        let sentence = if o.created {
-                            format!(
-                                "Imported {} {} into the new table '{}' ({} columns).",
-                                thousands(o.rows),
-                                rows_word(o.rows),
-                                o.table,
-                                o.columns.len()
-                            )
-                        } else {
-                            format!(
-                                "Appended {} {} to '{}'. New total: {} {}.",
-                                thousands(o.rows),
-                                rows_word(o.rows),
-                                o.table,
-                                thousands(o.new_row_count),
-                                rows_word(o.new_row_count)
-                            )
-                        };
-                        (Ok(sentence), vec![o.table], o.created)
+                        let (changed, relist) = (vec![o.table.clone()], o.created);
+                        (Ok(Transferred::Imported(o)), changed, relist)
                     }
-                    Err(e) => (Err(e.to_string()), Vec::new(), false),
+                    Err(e) => (Err(TransferFailed::Db(e)), Vec::new(), false),
                 };
                 self.send(Msg::TransferDone {
                     result,

@@ -15,6 +15,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use rowsmith::db::journal::{Operation, OperationId};
 use rowsmith::db::query::{QueryControl, QuerySession};
+use rowsmith::db::transfer::{DropOutcome, ImportOptions, ImportOutcome, import_file};
 use rowsmith::db::{Database, DbError, OpenOptions};
 use rowsmith::generate::job::{Event, GenerateError, Outcome, Stage, Summary, UsageSummary};
 use rowsmith::llm::ProviderChoice;
@@ -28,6 +29,7 @@ use rowsmith::tui::paths::{Entry, Places};
 use rowsmith::tui::query::{Phase, QueryFail, Translated};
 use rowsmith::tui::run::worker_requests;
 use rowsmith::tui::theme::Theme;
+use rowsmith::tui::transferred::{TransferFailed, Transferred};
 use rowsmith::tui::view;
 use rowsmith::tui::worker::InlineWorker;
 use serde_json::json;
@@ -309,6 +311,25 @@ fn job_id(effects: &[Effect]) -> u64 {
 // ---------------------------------------------------------------------------
 // update(): one test per action
 // ---------------------------------------------------------------------------
+
+/// A finished export of 'customers' to `path`.
+fn exported(path: &str) -> Transferred {
+    Transferred::Exported {
+        table: Some("customers".into()),
+        rows: 60,
+        path: PathBuf::from(path),
+    }
+}
+
+/// A real import's outcome: 5 rows of 2 columns into a new table 'leads'.
+fn imported_leads() -> ImportOutcome {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let csv = dir.path().join("leads.csv");
+    std::fs::write(&csv, "name,score\na,1\nb,2\nc,3\nd,4\ne,5\n").expect("write csv");
+    let options = OpenOptions::read_write().create(true);
+    let mut db = Database::open(&dir.path().join("t.db"), &options).expect("db");
+    import_file(&mut db, &csv, &ImportOptions::default(), &mut |_| {}).expect("import")
+}
 
 #[test]
 fn names_come_first_then_counts_and_the_first_rows() {
@@ -811,7 +832,11 @@ fn the_selection_stays_put_through_filters_deletes_and_imports() {
     update(
         &mut h.app,
         Msg::TransferDone {
-            result: Ok("Deleted table 'orders' and its 3 rows.".into()),
+            result: Ok(Transferred::Deleted(DropOutcome {
+                name: "orders".into(),
+                kind: rowsmith::db::catalog::ObjectKind::Table,
+                rows: Some(3),
+            })),
             changed: vec!["orders".into()],
             relist: true,
         },
@@ -828,7 +853,7 @@ fn the_selection_stays_put_through_filters_deletes_and_imports() {
     update(
         &mut h.app,
         Msg::TransferDone {
-            result: Ok("Imported 5 rows into the new table 'leads' (2 columns).".into()),
+            result: Ok(Transferred::Imported(imported_leads())),
             changed: vec!["leads".into()],
             relist: true,
         },
@@ -1489,7 +1514,7 @@ fn e_exports_to_the_path_typed_with_progress() {
     assert!(h.key("esc").is_empty(), "Esc never cancels work");
     assert_eq!(h.key("x"), vec![Effect::CancelTransfer]);
     h.send(Msg::TransferDone {
-        result: Err("The operation was cancelled; the database was left as it was.".into()),
+        result: Err(TransferFailed::Db(DbError::Cancelled)),
         changed: Vec::new(),
         relist: false,
     });
@@ -1504,7 +1529,11 @@ fn e_exports_to_the_path_typed_with_progress() {
     h.key("e");
     h.key("enter");
     h.send(Msg::TransferDone {
-        result: Ok("Exported 60 rows of 'customers' to /home/dev/work/customers.csv.".into()),
+        result: Ok(Transferred::Exported {
+            table: Some("customers".into()),
+            rows: 60,
+            path: PathBuf::from("/home/dev/work/customers.csv"),
+        }),
         changed: Vec::new(),
         relist: false,
     });
@@ -1535,7 +1564,7 @@ fn i_imports_a_file_and_lists_the_new_table() {
     );
     let message = "Line 3 of 'a.csv' has 4 fields where the header has 3. Nothing was imported.";
     let effects = h.send(Msg::TransferDone {
-        result: Err(message.into()),
+        result: Err(TransferFailed::Db(DbError::Refused(message.into()))),
         changed: Vec::new(),
         relist: false,
     });
@@ -1585,7 +1614,7 @@ fn tilde_is_the_home_in_every_path_prompt() {
     };
     assert_eq!(path, &PathBuf::from("/home/dev/out.csv"));
     h.send(Msg::TransferDone {
-        result: Ok("done".into()),
+        result: Ok(exported("/home/dev/out.csv")),
         changed: Vec::new(),
         relist: false,
     });
@@ -1596,7 +1625,7 @@ fn tilde_is_the_home_in_every_path_prompt() {
     };
     assert_eq!(path, &PathBuf::from("/home/dev"));
     h.send(Msg::TransferDone {
-        result: Ok("done".into()),
+        result: Ok(exported("/home/dev/out.csv")),
         changed: Vec::new(),
         relist: false,
     });
@@ -1732,7 +1761,7 @@ fn export_over_an_existing_file_asks_and_defaults_to_no() {
     assert!(h.app.transfer.is_some());
     // The query export asks the same.
     h.send(Msg::TransferDone {
-        result: Ok("done".into()),
+        result: Ok(exported("/home/dev/out.csv")),
         changed: Vec::new(),
         relist: false,
     });
@@ -1823,7 +1852,11 @@ fn d_confirms_with_the_row_count_and_defaults_to_no() {
     h.key("right");
     assert_eq!(h.key("enter"), vec![Effect::Drop("orders".into())]);
     let effects = h.send(Msg::TransferDone {
-        result: Ok("Deleted table 'orders' and its 3 rows.".into()),
+        result: Ok(Transferred::Deleted(DropOutcome {
+            name: "orders".into(),
+            kind: rowsmith::db::catalog::ObjectKind::Table,
+            rows: Some(3),
+        })),
         changed: Vec::new(),
         relist: true,
     });
@@ -2284,10 +2317,11 @@ fn e_on_a_result_exports_every_row_to_the_path_typed() {
         "{text}"
     );
     h.send(Msg::TransferDone {
-        result: Ok(format!(
-            "Exported 8 rows of the query result to {}.",
-            path.display()
-        )),
+        result: Ok(Transferred::Exported {
+            table: None,
+            rows: 8,
+            path: path.clone(),
+        }),
         changed: Vec::new(),
         relist: false,
     });

@@ -50,7 +50,7 @@ pub const DEFAULT_ROW_LIMIT: usize = 1000;
 const PROGRESS_STEPS: i32 = 1000;
 
 /// Everything that can stop a query, each one plain sentence.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum QueryError {
     #[error("Nothing to run: the query is empty.")]
     Empty,
@@ -275,7 +275,7 @@ impl std::fmt::Debug for QuerySession {
 impl QuerySession {
     /// Opens `path` read-only, turns on `query_only`, allows no attached
     /// databases and installs the authorizer.
-    pub fn open(path: &Path, busy_timeout: Duration) -> Result<Self, QueryError> {
+    pub fn open(path: &Path, busy_timeout: Duration) -> Result<Self, DbError> {
         let db = Database::open(path, &OpenOptions::read_only().busy_timeout(busy_timeout))?;
         let conn = db.conn();
         conn.pragma_update(None, "query_only", true)

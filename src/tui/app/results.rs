@@ -566,7 +566,7 @@ pub(super) fn on_undone(app: &mut App, result: Result<UndoOutcome, DbError>) -> 
 
 pub(super) fn on_transfer_done(
     app: &mut App,
-    result: Result<String, String>,
+    result: Result<Transferred, TransferFailed>,
     changed: Vec<String>,
     relist: bool,
 ) -> Vec<Effect> {
@@ -577,15 +577,17 @@ pub(super) fn on_transfer_done(
         .unwrap_or_else(|| ("operation".into(), None));
     let mut effects = Vec::new();
     match result {
-        Ok(sentence) => app.toast(Level::Success, sentence),
+        Ok(done) => app.toast(Level::Success, done.to_string()),
         // The path typed stays, with why it failed, to be mended.
-        Err(message) if prompt.is_some() => {
+        Err(failed) if prompt.is_some() => {
+            let message = failed.to_string();
             if let Some(mut prompt) = prompt {
                 prompt.error = Some(crate::output::printable_lines(&message));
                 app.modal = Some(Modal::Prompt(prompt));
             }
         }
-        Err(message) => {
+        Err(failed) => {
+            let message = failed.to_string();
             let mut title = label;
             if let Some(first) = title.get(..1) {
                 title = format!("{}{} failed", first.to_uppercase(), &title[1..]);
