@@ -2,7 +2,7 @@
 //! mouse hits) and drawing agree on one layout.
 
 use ratatui::layout::{Constraint, Layout, Rect};
-use unicode_width::UnicodeWidthStr;
+use ratatui::widgets::{Paragraph, Wrap};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Areas {
@@ -106,26 +106,14 @@ fn history_note_lines(width: u16, note: Option<&str>) -> usize {
         .unwrap_or(0)
 }
 
-/// Lines the text takes when word-wrapped at `width` (as ratatui wraps it).
+/// Lines the text takes when word-wrapped at `width`: ratatui's own count, so a box
+/// sized by it fits what the paragraph draws.
 pub fn wrapped_lines(text: &str, width: usize) -> usize {
-    let mut lines = 1;
-    let mut used = 0;
-    for word in text.split(' ') {
-        let w = word.width();
-        if used == 0 {
-            used = w;
-        } else if used + 1 + w <= width {
-            used += 1 + w;
-        } else {
-            lines += 1;
-            used = w;
-        }
-        while used > width {
-            lines += 1;
-            used -= width;
-        }
-    }
-    lines
+    let width = u16::try_from(width).unwrap_or(u16::MAX).max(1);
+    Paragraph::new(text)
+        .wrap(Wrap { trim: false })
+        .line_count(width)
+        .max(1)
 }
 
 /// The message log's box: nearly the whole screen.
@@ -140,4 +128,42 @@ pub fn log_box(area: Rect) -> Rect {
 /// Lines of the log the box shows at once (borders, a blank line and the keys left out).
 pub fn log_height(area: Rect) -> u16 {
     log_box(area).height.saturating_sub(4).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use ratatui::buffer::Buffer;
+    use ratatui::widgets::Widget;
+
+    /// Rows a paragraph actually fills when drawn `width` wide.
+    fn drawn_rows(text: &str, width: u16) -> usize {
+        let area = Rect::new(0, 0, width, 40);
+        let mut buffer = Buffer::empty(area);
+        Paragraph::new(text)
+            .wrap(Wrap { trim: false })
+            .render(area, &mut buffer);
+        (0..area.height)
+            .filter(|&y| (0..width).any(|x| buffer[(x, y)].symbol() != " "))
+            .count()
+    }
+
+    #[test]
+    fn the_count_is_what_ratatui_draws_for_wide_and_unbreakable_text() {
+        for text in [
+            "OpenAI rejected the API key (HTTP 401). Check OPENAI_API_KEY.",
+            "東京都渋谷区神南一丁目 の 住所 は 長い です 東京都渋谷区神南一丁目",
+            "see /home/dev/a/very/long/path/without/any/spaces/in/it/at/all/data.csv now",
+            "emoji 👩‍👩‍👧‍👦 family 👩‍👩‍👧‍👦 and more words after them to wrap",
+        ] {
+            for width in [7u16, 12, 20, 33] {
+                assert_eq!(
+                    wrapped_lines(text, width as usize),
+                    drawn_rows(text, width),
+                    "{text:?} at {width}"
+                );
+            }
+        }
+    }
 }
