@@ -129,6 +129,25 @@ pub struct Job {
     pub retries: u32,
 }
 
+impl Job {
+    /// A job just started at `tick`, at `stage`, with `received` rows already in hand.
+    pub fn new(id: u64, spec: GenSpec, stage: &str, received: u64, tick: u64) -> Self {
+        Self {
+            id,
+            spec,
+            stage: stage.into(),
+            received,
+            accepted: 0,
+            rejected: 0,
+            cancelling: false,
+            started: tick,
+            source: String::new(),
+            tokens: 0,
+            retries: 0,
+        }
+    }
+}
+
 /// A question being prepared (what an undo or a delete would remove).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Checking {
@@ -894,19 +913,8 @@ pub(super) fn launch(app: &mut App, spec: GenSpec) -> Vec<Effect> {
     }
     let id = app.next_job;
     app.next_job += 1;
-    app.jobs.push(Job {
-        id,
-        spec: spec.clone(),
-        stage: "starting".into(),
-        received: 0,
-        accepted: 0,
-        rejected: 0,
-        cancelling: false,
-        started: app.tick,
-        source: String::new(),
-        tokens: 0,
-        retries: 0,
-    });
+    app.jobs
+        .push(Job::new(id, spec.clone(), "starting", 0, app.tick));
     vec![Effect::Generate { job: id, spec }]
 }
 

@@ -13,9 +13,7 @@ use super::fit::{self, PromptSize};
 use super::pace::Pace;
 use super::prepare::Shared;
 use super::{Estimate, GenerateError, thousands};
-use super::{
-    Event, FRUITLESS_LIMIT, GenerateRequest, Outcome, Source, Stage, Tally, blocking, finish,
-};
+use super::{Event, FRUITLESS_LIMIT, Outcome, Run, Source, Stage, Tally, blocking, finish};
 use crate::db::sample::sample_rows;
 use crate::generate::parse::row_list;
 use crate::generate::prompt::{PromptInput, SYSTEM, answer_schema, context_message, user_message};
@@ -37,14 +35,15 @@ const FRESH_ROWS: usize = 3;
 
 /// The model's run: requests in flight up to the concurrency limit, each
 /// answer judged and written as one batch, topping up rejected rows.
-pub(super) async fn run_llm(
-    request: &GenerateRequest,
-    source: &Source,
-    shared: &Arc<Shared>,
-    events: &UnboundedSender<Event>,
-    cancel: &CancellationToken,
-    started: Instant,
-) -> Outcome {
+pub(super) async fn run_llm(run: Run<'_>) -> Outcome {
+    let Run {
+        request,
+        source,
+        shared,
+        events,
+        cancel,
+        started,
+    } = run;
     let send = |e: Event| {
         let _ = events.send(e);
     };

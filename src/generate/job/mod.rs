@@ -528,10 +528,28 @@ async fn run(
         rows: request.rows,
     });
 
-    if let Source::Offline = source {
-        return run_offline(&request, &source, &shared, events, &cancel, started).await;
+    let run = Run {
+        request: &request,
+        source: &source,
+        shared: &shared,
+        events,
+        cancel: &cancel,
+        started,
+    };
+    match source {
+        Source::Offline => run_offline(run).await,
+        Source::Llm(_) => run_llm(run).await,
     }
-    run_llm(&request, &source, &shared, events, &cancel, started).await
+}
+
+/// What a prepared run works with, whichever source writes its rows.
+struct Run<'a> {
+    request: &'a GenerateRequest,
+    source: &'a Source,
+    shared: &'a Arc<Shared>,
+    events: &'a UnboundedSender<Event>,
+    cancel: &'a CancellationToken,
+    started: Instant,
 }
 
 /// What a run added and met along the way.

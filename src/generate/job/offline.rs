@@ -1,17 +1,8 @@
 //! The offline generator's run: batches generated and written in turn.
 
-use std::sync::Arc;
-use std::time::Instant;
-
-use tokio::sync::mpsc::UnboundedSender;
-use tokio_util::sync::CancellationToken;
-
 use super::batch::write_candidates;
 use super::prepare::Shared;
-use super::{
-    Event, FRUITLESS_LIMIT, GenerateError, GenerateRequest, Outcome, Source, Stage, Tally,
-    blocking, finish,
-};
+use super::{Event, FRUITLESS_LIMIT, GenerateError, Outcome, Run, Stage, Tally, blocking, finish};
 use crate::db::DbError;
 use crate::generate::parse::Candidate;
 
@@ -21,14 +12,15 @@ const OFFLINE_BATCH: u64 = 20_000;
 
 /// The offline generator's run: generate and insert batch after batch on a
 /// blocking thread, topping up rejected rows, until N are in.
-pub(super) async fn run_offline(
-    request: &GenerateRequest,
-    source: &Source,
-    shared: &Arc<Shared>,
-    events: &UnboundedSender<Event>,
-    cancel: &CancellationToken,
-    started: Instant,
-) -> Outcome {
+pub(super) async fn run_offline(run: Run<'_>) -> Outcome {
+    let Run {
+        request,
+        source,
+        shared,
+        events,
+        cancel,
+        started,
+    } = run;
     let send = |e: Event| {
         let _ = events.send(e);
     };

@@ -528,19 +528,9 @@ pub(super) fn on_preview_key(
             let mut spec = p.spec.clone();
             spec.preview = false;
             // Id 0 marks the insert of accepted rows: it shows a spinner too.
-            app.jobs.push(Job {
-                id: 0,
-                spec: spec.clone(),
-                stage: "inserting".into(),
-                received: rows.len() as u64,
-                accepted: 0,
-                rejected: 0,
-                cancelling: false,
-                started: app.tick,
-                source: String::new(),
-                tokens: 0,
-                retries: 0,
-            });
+            let received = rows.len() as u64;
+            app.jobs
+                .push(Job::new(0, spec.clone(), "inserting", received, app.tick));
             return (None, vec![Effect::InsertPreviewed { spec, rows }]);
         }
         _ => {}
