@@ -85,9 +85,9 @@ pub struct Options {
     /// Who answers plain-language questions (`OpenAI gpt-6.1-terra`), or the
     /// sentence saying why nobody can.
     pub ask: Result<String, String>,
-    /// The time of day for the message log (`HH:MM:SS`).
     /// Today's log file, where the message log points for details.
     pub log_file: Option<String>,
+    /// The time of day for the message log (`HH:MM:SS`); a fixed one in tests.
     pub clock: fn() -> String,
     /// Where typed paths start: the launch directory and the home.
     pub places: Places,
@@ -253,9 +253,9 @@ pub struct App {
     pub checking: Option<Checking>,
     /// Every message since the app started, oldest first (the message log).
     pub log: std::collections::VecDeque<Toast>,
-    /// The time of day for the log; a fixed one in tests.
     /// Today's log file, where the message log points for details.
     pub log_file: Option<String>,
+    /// The time of day for the log (`HH:MM:SS`); a fixed one in tests.
     pub clock: fn() -> String,
     pub modal: Option<Modal>,
     pub tick: u64,
