@@ -15,4 +15,5 @@ pub mod llm;
 pub mod log;
 pub mod output;
 pub mod paths;
+pub mod transferred;
 pub mod tui;

@@ -12,9 +12,7 @@ use crate::db::transfer::{
     export_table_to, import_file, preview_drop,
 };
 use crate::output::thousands;
-
-/// How many columns the import summary lists before it says "and N more".
-const LISTED_COLUMNS: usize = 12;
+use crate::transferred::Transferred;
 
 pub fn import(
     db: &Path,
@@ -35,42 +33,7 @@ pub fn import(
     let outcome = import_file(&mut db, file, &options, &mut |p| meter.show(p));
     meter.clear();
     let outcome = outcome?;
-    if outcome.created {
-        let mut listed: Vec<String> = outcome
-            .columns
-            .iter()
-            .take(LISTED_COLUMNS)
-            .map(|c| format!("{} {}", c.name, c.sql_type))
-            .collect();
-        if outcome.columns.len() > LISTED_COLUMNS {
-            listed.push(format!(
-                "and {} more",
-                outcome.columns.len() - LISTED_COLUMNS
-            ));
-        }
-        crate::say!(
-            "Imported {} {} into new table '{}' ({} {}: {}).",
-            thousands(outcome.rows),
-            crate::output::rows_word(outcome.rows),
-            outcome.table,
-            outcome.columns.len(),
-            if outcome.columns.len() == 1 {
-                "column"
-            } else {
-                "columns"
-            },
-            listed.join(", ")
-        );
-    } else {
-        crate::say!(
-            "Appended {} {} to table '{}'. New total: {} {}.",
-            thousands(outcome.rows),
-            crate::output::rows_word(outcome.rows),
-            outcome.table,
-            thousands(outcome.new_row_count),
-            crate::output::rows_word(outcome.new_row_count)
-        );
-    }
+    crate::say!("{}", Transferred::Imported(outcome));
     Ok(())
 }
 
@@ -120,11 +83,12 @@ pub fn export(
     meter.clear();
     let outcome = outcome?;
     crate::say!(
-        "Exported {} {} of '{}' to {}.",
-        thousands(outcome.rows),
-        crate::output::rows_word(outcome.rows),
-        name,
-        outcome.path.as_deref().unwrap_or(&dest).display()
+        "{}",
+        Transferred::Exported {
+            table: Some(name),
+            rows: outcome.rows,
+            path: outcome.path.unwrap_or(dest),
+        }
     );
     Ok(())
 }
@@ -163,16 +127,7 @@ pub fn drop(db: &Path, table: &str, yes: bool) -> CommandResult {
         }
     }
     let outcome = drop_table(&mut db, &preview.name)?;
-    match outcome.rows {
-        Some(n) if outcome.kind != crate::db::catalog::ObjectKind::View => crate::say!(
-            "Deleted {} '{}' and its {} {}.",
-            outcome.kind.as_str(),
-            outcome.name,
-            thousands(n),
-            crate::output::rows_word(n)
-        ),
-        _ => crate::say!("Deleted {} '{}'.", outcome.kind.as_str(), outcome.name),
-    }
+    crate::say!("{}", Transferred::Deleted(outcome));
     Ok(())
 }
 

@@ -24,7 +24,6 @@ use super::modal::{
 use super::paths::{Entry, Places};
 use super::query::{HeadKind, QueryFail, QueryLine, QueryRun, Results, Translated, head_lines};
 use super::theme::Theme;
-use super::transferred::{TransferFailed, Transferred};
 use crate::db::DbError;
 use crate::db::browse::{Key, Page};
 use crate::db::catalog::{ObjectKind, ObjectSummary, TableInfo};
@@ -36,6 +35,7 @@ use crate::generate::job::{
     Event, GenerateError, Outcome, Stage, Summary, failure_sentence, rows_word,
 };
 use crate::output::thousands;
+use crate::transferred::{TransferFailed, Transferred};
 
 mod dialogs;
 mod geometry;

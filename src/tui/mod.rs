@@ -17,7 +17,6 @@ pub mod query;
 pub mod query_worker;
 pub mod run;
 pub mod theme;
-pub mod transferred;
 pub mod view;
 pub mod worker;
 

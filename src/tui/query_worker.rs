@@ -16,7 +16,7 @@ use crate::ask::history::{History, HistoryError};
 use crate::ask::schema::{SchemaContext, describe_schema};
 use crate::db::DbError;
 use crate::db::query::{QueryControl, QueryError, QuerySession};
-use crate::tui::transferred::{TransferFailed, Transferred};
+use crate::transferred::{TransferFailed, Transferred};
 
 /// Entries of the history read at start.
 const HISTORY_READ: usize = 500;

@@ -25,7 +25,7 @@ use crate::db::journal::{Journal, OperationId};
 use crate::db::transfer::{self, ExportOptions, ImportOptions, ImportStep, Progress};
 use crate::db::undo::{Target, forget, list, preview, undo};
 use crate::db::{CancelFlag, Database, DbError};
-use crate::tui::transferred::{TransferFailed, Transferred};
+use crate::transferred::{TransferFailed, Transferred};
 
 /// Work for the database thread.
 #[derive(Debug)]

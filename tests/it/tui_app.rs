@@ -19,6 +19,7 @@ use rowsmith::db::transfer::{DropOutcome, ImportOptions, ImportOutcome, import_f
 use rowsmith::db::{Database, DbError, OpenOptions};
 use rowsmith::generate::job::{Event, GenerateError, Outcome, Stage, Summary, UsageSummary};
 use rowsmith::llm::ProviderChoice;
+use rowsmith::transferred::{TransferFailed, Transferred};
 use rowsmith::tui::app::{App, Count, Effect, Level, Mode, Msg, Options, update};
 use rowsmith::tui::grid::Purpose;
 use rowsmith::tui::keys::{KeyChord, Keymap, Pane};
@@ -29,7 +30,6 @@ use rowsmith::tui::paths::{Entry, Places};
 use rowsmith::tui::query::{Phase, QueryFail, Translated};
 use rowsmith::tui::run::worker_requests;
 use rowsmith::tui::theme::Theme;
-use rowsmith::tui::transferred::{TransferFailed, Transferred};
 use rowsmith::tui::view;
 use rowsmith::tui::worker::InlineWorker;
 use serde_json::json;

@@ -1,13 +1,17 @@
-//! What an export, import or delete did, or why it failed, as the worker reports it;
-//! the sentences are made here, where the app shows them.
+//! What an export, import or delete did, or why it failed: the one sentence for each,
+//! said the same by the CLI and the app.
 
 use std::fmt;
 use std::path::PathBuf;
 
 use crate::db::DbError;
+use crate::db::catalog::ObjectKind;
 use crate::db::query::QueryError;
 use crate::db::transfer::{DropOutcome, ImportOutcome};
-use crate::output::{rows_word, thousands};
+use crate::output::{plural, rows_word, thousands};
+
+/// Columns an import's sentence names before "and N more".
+const LISTED_COLUMNS: usize = 12;
 
 /// A finished export, import or delete.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,14 +40,14 @@ impl fmt::Display for Transferred {
             Self::Deleted(o) => {
                 let what = o.kind.as_str();
                 match o.rows {
-                    Some(n) => write!(
+                    Some(n) if o.kind != ObjectKind::View => write!(
                         f,
                         "Deleted {what} '{}' and its {} {}.",
                         o.name,
                         thousands(n),
                         rows_word(n)
                     ),
-                    None => write!(f, "Deleted {what} '{}'.", o.name),
+                    _ => write!(f, "Deleted {what} '{}'.", o.name),
                 }
             }
             Self::Exported { table, rows, path } => {
@@ -59,17 +63,30 @@ impl fmt::Display for Transferred {
                     path.display()
                 )
             }
-            Self::Imported(o) if o.created => write!(
-                f,
-                "Imported {} {} into the new table '{}' ({} columns).",
-                thousands(o.rows),
-                rows_word(o.rows),
-                o.table,
-                o.columns.len()
-            ),
+            Self::Imported(o) if o.created => {
+                let mut listed: Vec<String> = o
+                    .columns
+                    .iter()
+                    .take(LISTED_COLUMNS)
+                    .map(|c| format!("{} {}", c.name, c.sql_type))
+                    .collect();
+                if o.columns.len() > LISTED_COLUMNS {
+                    listed.push(format!("and {} more", o.columns.len() - LISTED_COLUMNS));
+                }
+                write!(
+                    f,
+                    "Imported {} {} into new table '{}' ({} column{}: {}).",
+                    thousands(o.rows),
+                    rows_word(o.rows),
+                    o.table,
+                    o.columns.len(),
+                    plural(o.columns.len() as u64, "", "s"),
+                    listed.join(", ")
+                )
+            }
             Self::Imported(o) => write!(
                 f,
-                "Appended {} {} to '{}'. New total: {} {}.",
+                "Appended {} {} to table '{}'. New total: {} {}.",
                 thousands(o.rows),
                 rows_word(o.rows),
                 o.table,
