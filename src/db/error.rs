@@ -2,6 +2,8 @@
 
 use rusqlite::ErrorCode;
 
+use super::transfer::{DropRefusal, ExportRefusal, ImportRefusal};
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DbError {
     #[error("No database at '{path}'. Check the path{}.", if *.offer_create { ", or pass --create to make a new, empty database there" } else { "" })]
@@ -57,6 +59,19 @@ pub enum DbError {
 
     #[error("{0}")]
     Refused(String),
+
+    /// An import was refused: the file could not be read as rows, did not fit the
+    /// table, or SQLite turned a row away. Nothing was imported.
+    #[error(transparent)]
+    Import(#[from] ImportRefusal),
+
+    /// An export was refused before it wrote, or writing its CSV failed.
+    #[error(transparent)]
+    Export(#[from] ExportRefusal),
+
+    /// Deleting a table or view was refused; nothing was deleted.
+    #[error(transparent)]
+    Drop(#[from] DropRefusal),
 
     /// An export's file exists and replacing was not asked for: the caller may
     /// ask whether to replace it.
