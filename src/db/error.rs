@@ -3,6 +3,7 @@
 use rusqlite::ErrorCode;
 
 use super::transfer::{DropRefusal, ExportRefusal, ImportRefusal};
+use super::undo::UndoRefusal;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DbError {
@@ -72,6 +73,11 @@ pub enum DbError {
     /// Deleting a table or view was refused; nothing was deleted.
     #[error(transparent)]
     Drop(#[from] DropRefusal),
+
+    /// An undo was refused outright (nothing to undo, or undoing now would break
+    /// something); nothing was removed.
+    #[error(transparent)]
+    Undo(#[from] UndoRefusal),
 
     /// An export's file exists and replacing was not asked for: the caller may
     /// ask whether to replace it.

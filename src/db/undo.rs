@@ -54,6 +54,48 @@ pub struct UndoOutcome {
     pub note: Option<String>,
 }
 
+/// An undo that was refused outright: the operation asked for is not there to undo,
+/// or undoing it now would break something. Nothing was removed. (Refusals about one
+/// operation that the history or `--forget` can resolve are [`DbError::UndoBlocked`].)
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum UndoRefusal {
+    /// The journal has no operation with this id for the database.
+    #[error(
+        "There is no operation {operation} on record for '{path}'. `rowsmith undo {path} --list` shows them."
+    )]
+    UnknownOperation { operation: i64, path: String },
+
+    /// The operation asked for was undone or cleared before.
+    #[error("Operation {operation} was already undone or cleared.")]
+    AlreadyUndone { operation: i64 },
+
+    /// The table has no operation of rowsmith's left to undo.
+    #[error("Nothing to undo: rowsmith has no rows of its own on record for table '{table}'.")]
+    NothingForTable { table: String },
+
+    /// The database has no operation of rowsmith's left to undo.
+    #[error("Nothing to undo: rowsmith has no rows of its own on record in '{path}'.")]
+    NothingInDatabase { path: String },
+
+    /// The generation that writes the operation is still running (process `pid`).
+    #[error(
+        "Cannot undo yet: rowsmith (process {pid}) is still adding rows to '{table}' in this operation. Cancel or wait for that generation, then undo. Nothing was removed."
+    )]
+    StillWriting { pid: u32, table: String },
+
+    /// `rows` rows of `child` now reference rows the operation added to `table`.
+    #[error(
+        "Cannot undo: {rows} row{} in '{child}' now reference{} rows rowsmith added to '{table}'. Delete or undo those first. Nothing was removed.",
+        crate::output::plural(*rows, "", "s"),
+        crate::output::plural(*rows, "s", "")
+    )]
+    StillReferenced {
+        rows: u64,
+        child: String,
+        table: String,
+    },
+}
+
 /// The rows of one operation, checked against the table as it is now.
 struct Plan {
     operation: Operation,
@@ -175,12 +217,11 @@ pub fn list(
 }
 
 fn unknown_operation(db: &Database, id: OperationId) -> DbError {
-    DbError::Refused(format!(
-        "There is no operation {} on record for '{}'. `rowsmith undo {} --list` shows them.",
-        id.0,
-        db.display_path(),
-        db.display_path()
-    ))
+    UndoRefusal::UnknownOperation {
+        operation: id.0,
+        path: db.display_path(),
+    }
+    .into()
 }
 
 /// A refusal about `op` that the caller can follow with the history or `--forget`.
@@ -202,10 +243,7 @@ fn plan(db: &Database, journal: &Journal, target: Target<'_>) -> Result<Plan, Db
                 .operation(db.path(), id)?
                 .ok_or_else(|| unknown_operation(db, id))?;
             if undone.is_some() {
-                return Err(DbError::Refused(format!(
-                    "Operation {} was already undone or cleared.",
-                    id.0
-                )));
+                return Err(UndoRefusal::AlreadyUndone { operation: id.0 }.into());
             }
             op
         }
@@ -214,26 +252,22 @@ fn plan(db: &Database, journal: &Journal, target: Target<'_>) -> Result<Plan, Db
                 Some(name) => Some(table_info(db, name)?.name),
                 None => None,
             };
-            latest_committed(db, journal, table_name.as_deref())?
-                .ok_or_else(|| {
-                    DbError::Refused(match &table_name {
-                        Some(t) => format!(
-                            "Nothing to undo: rowsmith has no rows of its own on record for table '{t}'."
-                        ),
-                        None => format!(
-                            "Nothing to undo: rowsmith has no rows of its own on record in '{}'.",
-                            db.display_path()
-                        ),
-                    })
-                })?
+            latest_committed(db, journal, table_name.as_deref())?.ok_or_else(|| {
+                DbError::from(match table_name {
+                    Some(table) => UndoRefusal::NothingForTable { table },
+                    None => UndoRefusal::NothingInDatabase {
+                        path: db.display_path(),
+                    },
+                })
+            })?
         }
     };
     if let Some(pid) = journal.writer_of(operation.id)? {
-        return Err(DbError::Refused(format!(
-            "Cannot undo yet: rowsmith (process {pid}) is still adding rows to '{}' in this operation. \
-             Cancel or wait for that generation, then undo. Nothing was removed.",
-            operation.table
-        )));
+        return Err(UndoRefusal::StillWriting {
+            pid,
+            table: operation.table,
+        }
+        .into());
     }
     let info = match table_info(db, &operation.table) {
         Ok(info) => info,
@@ -460,13 +494,12 @@ fn check_references(db: &Database, plan: &Plan, key_cols: &[String]) -> Result<(
             .query_row(&sql, [], |r| r.get(0))
             .map_err(|e| db.err(e))?;
         if n > 0 {
-            return Err(DbError::Refused(format!(
-                "Cannot undo: {n} row{} in '{child}' now reference{} rows rowsmith added to '{}'. Delete or undo those \
-                 first. Nothing was removed.",
-                crate::output::plural(n as u64, "", "s"),
-                if n == 1 { "s" } else { "" },
-                plan.table.name
-            )));
+            return Err(UndoRefusal::StillReferenced {
+                rows: n as u64,
+                child,
+                table: plan.table.name.clone(),
+            }
+            .into());
         }
     }
     Ok(())
@@ -481,4 +514,67 @@ fn delete_rows(conn: &Connection, plan: &Plan, key_cols: &[String]) -> rusqlite:
     let removed = conn.execute(&sql, [])?;
     conn.execute_batch("DROP TABLE IF EXISTS temp.rowsmith_undo_keys")?;
     Ok(removed as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::UndoRefusal;
+
+    #[test]
+    fn refusals_read_as_before() {
+        let cases = [
+            (
+                UndoRefusal::UnknownOperation {
+                    operation: 7,
+                    path: "shop.db".into(),
+                },
+                "There is no operation 7 on record for 'shop.db'. `rowsmith undo shop.db --list` shows them.",
+            ),
+            (
+                UndoRefusal::AlreadyUndone { operation: 7 },
+                "Operation 7 was already undone or cleared.",
+            ),
+            (
+                UndoRefusal::NothingForTable {
+                    table: "orders".into(),
+                },
+                "Nothing to undo: rowsmith has no rows of its own on record for table 'orders'.",
+            ),
+            (
+                UndoRefusal::NothingInDatabase {
+                    path: "shop.db".into(),
+                },
+                "Nothing to undo: rowsmith has no rows of its own on record in 'shop.db'.",
+            ),
+            (
+                UndoRefusal::StillWriting {
+                    pid: 42,
+                    table: "orders".into(),
+                },
+                "Cannot undo yet: rowsmith (process 42) is still adding rows to 'orders' in this operation. \
+                 Cancel or wait for that generation, then undo. Nothing was removed.",
+            ),
+            (
+                UndoRefusal::StillReferenced {
+                    rows: 1,
+                    child: "items".into(),
+                    table: "orders".into(),
+                },
+                "Cannot undo: 1 row in 'items' now references rows rowsmith added to 'orders'. Delete or undo \
+                 those first. Nothing was removed.",
+            ),
+            (
+                UndoRefusal::StillReferenced {
+                    rows: 3,
+                    child: "items".into(),
+                    table: "orders".into(),
+                },
+                "Cannot undo: 3 rows in 'items' now reference rows rowsmith added to 'orders'. Delete or undo \
+                 those first. Nothing was removed.",
+            ),
+        ];
+        for (refusal, sentence) in cases {
+            assert_eq!(refusal.to_string(), sentence);
+        }
+    }
 }

@@ -15,6 +15,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use rowsmith::db::journal::{Operation, OperationId};
 use rowsmith::db::query::{QueryControl, QuerySession};
+use rowsmith::db::undo::UndoRefusal;
 use rowsmith::db::{Database, DbError, OpenOptions};
 use rowsmith::generate::job::{Event, GenerateError, Outcome, Stage, Summary, UsageSummary};
 use rowsmith::llm::ProviderChoice;
@@ -1302,10 +1303,9 @@ fn u_asks_with_the_row_count_then_undoes() {
     h.key("u");
     h.send(Msg::UndoPreview {
         target: UndoTarget::Latest("customers".into()),
-        preview: Err(DbError::Refused(
-            "Nothing to undo: rowsmith has no rows of its own on record for table 'customers'."
-                .into(),
-        )),
+        preview: Err(DbError::Undo(UndoRefusal::NothingForTable {
+            table: "customers".into(),
+        })),
     });
     assert!(
         matches!(&h.app.modal, Some(Modal::Error { message, .. }) if message.starts_with("Nothing to undo"))
