@@ -2,6 +2,8 @@
 
 use rusqlite::ErrorCode;
 
+use super::browse::BrowseRefusal;
+use super::ident::IdentifierProblem;
 use super::transfer::{DropRefusal, ExportRefusal, ImportRefusal};
 use super::undo::UndoRefusal;
 
@@ -60,6 +62,37 @@ pub enum DbError {
 
     #[error("{0}")]
     Refused(String),
+
+    /// A name given for a table or column cannot be an identifier (empty, or with a NUL).
+    #[error("A table or column name cannot {0}.")]
+    BadIdentifier(IdentifierProblem),
+
+    /// A column named for writing is not in the table.
+    #[error("Table '{table}' has no column '{column}'.")]
+    UnknownColumn { table: String, column: String },
+
+    /// A column named for writing is one SQLite computes (a generated column).
+    #[error("Column '{column}' of table '{table}' is computed by SQLite and cannot be written.")]
+    ComputedColumn { table: String, column: String },
+
+    /// A rowid table whose columns take all three names of the rowid, so written rows
+    /// cannot be told apart for the undo journal.
+    #[error(
+        "Table '{table}' has columns named rowid, _rowid_ and oid, so rowsmith cannot address its rows."
+    )]
+    RowidShadowed { table: String },
+
+    /// A trigger ran RAISE(ROLLBACK) while a batch was written: the whole batch is gone.
+    /// `detail` is SQLite's message (the trigger's own text).
+    #[error(
+        "A trigger on table '{table}' rolled back the whole batch ({detail}). Nothing was written."
+    )]
+    TriggerRolledBack { table: String, detail: String },
+
+    /// Reading the rows of a table for the grid was refused (a sort column that is not
+    /// there, a row that moved or went away since it was shown).
+    #[error(transparent)]
+    Browse(#[from] BrowseRefusal),
 
     /// An import was refused: the file could not be read as rows, did not fit the
     /// table, or SQLite turned a row away. Nothing was imported.

@@ -85,11 +85,8 @@ pub fn apply_import(
         }
     }
     let rowid = if info.has_rowid() {
-        Some(rowid_name(&info).ok_or_else(|| {
-            DbError::Refused(format!(
-                "Table '{}' has columns named rowid, _rowid_ and oid, so rowsmith cannot address its rows.",
-                info.name
-            ))
+        Some(rowid_name(&info).ok_or_else(|| DbError::RowidShadowed {
+            table: info.name.clone(),
         })?)
     } else {
         None
