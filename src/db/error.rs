@@ -2,6 +2,8 @@
 
 use rusqlite::ErrorCode;
 
+use crate::paths::DataDirError;
+
 use super::browse::BrowseRefusal;
 use super::ident::IdentifierProblem;
 use super::transfer::{DropRefusal, ExportRefusal, ImportRefusal};
@@ -88,6 +90,43 @@ pub enum DbError {
         "A trigger on table '{table}' rolled back the whole batch ({detail}). Nothing was written."
     )]
     TriggerRolledBack { table: String, detail: String },
+
+    /// The database holds a half-done write of a program that stopped mid-way (its
+    /// rollback journal is still there), and it was opened read-only: SQLite must roll
+    /// the write back first, which only opening it writable does.
+    #[error(
+        "'{path}' holds an unfinished write of a program that stopped mid-way (its rollback journal '{path}-journal' is still there), and SQLite must roll it back before the file can be read. Run `rowsmith tables {path}` once without --read-only to recover it."
+    )]
+    UnfinishedWrite { path: String },
+
+    /// Rolling back such a half-done write was refused: the file or its folder is
+    /// read-only.
+    #[error(
+        "'{path}' holds an unfinished write of a program that stopped mid-way, and rowsmith may not write to the file to roll it back. Give yourself write access to the file and its folder, or open it once with sqlite3, which rolls it back."
+    )]
+    CannotRollBack { path: String },
+
+    /// rowsmith's data directory (the undo journal, the demo) cannot be used.
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
+
+    /// The app's worker has no undo journal to work with.
+    #[error("The undo journal could not be opened.")]
+    JournalNotOpen,
+
+    /// A generation's shared state was left unusable by a failure in another of its
+    /// tasks (a poisoned lock).
+    #[error("An earlier failure left the generation unusable. Try again.")]
+    GenerationUnusable,
+
+    /// A generation's database connection was left unusable by a failure in another
+    /// of its tasks (a poisoned lock).
+    #[error("The database connection is unusable.")]
+    ConnectionUnusable,
+
+    /// An offline generation ran without its model being prepared first.
+    #[error("The offline generator was not prepared.")]
+    OfflineNotPrepared,
 
     /// Reading the rows of a table for the grid was refused (a sort column that is not
     /// there, a row that moved or went away since it was shown).

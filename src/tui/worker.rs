@@ -273,9 +273,7 @@ impl Worker {
         }
         match &self.journal {
             Some(journal) => work(&mut self.db, journal),
-            None => Err(DbError::Refused(
-                "The undo journal could not be opened.".into(),
-            )),
+            None => Err(DbError::JournalNotOpen),
         }
     }
 

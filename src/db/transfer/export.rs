@@ -228,9 +228,11 @@ fn refuse_database_as_target(db: &Database, dest: &Path) -> Result<(), DbError> 
     }
     // rowsmith's own files (the undo journal above all) are never export targets: a CSV
     // over the journal would lose every undo record.
-    if let (Ok(dest), Ok(data)) = (
+    if let (Ok(dest), Some(data)) = (
         std::fs::canonicalize(dest),
-        crate::paths::data_dir().and_then(|d| std::fs::canonicalize(d).map_err(|e| e.to_string())),
+        crate::paths::data_dir()
+            .ok()
+            .and_then(|d| std::fs::canonicalize(d).ok()),
     ) && dest.starts_with(&data)
     {
         return Err(ExportRefusal::TargetIsOwnFile { path: dest }.into());
