@@ -62,9 +62,6 @@ pub enum DbError {
     )]
     Journal { path: String, detail: String },
 
-    #[error("{0}")]
-    Refused(String),
-
     /// A name given for a table or column cannot be an identifier (empty, or with a NUL).
     #[error("A table or column name cannot {0}.")]
     BadIdentifier(IdentifierProblem),
@@ -202,6 +199,80 @@ impl DbError {
         DbError::Sqlite {
             path,
             detail: e.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_read_as_the_sentences_they_replaced() {
+        let cases = [
+            (
+                DbError::BadIdentifier(IdentifierProblem::Empty),
+                "A table or column name cannot be empty.",
+            ),
+            (
+                DbError::BadIdentifier(IdentifierProblem::Nul),
+                "A table or column name cannot contain a NUL character.",
+            ),
+            (
+                DbError::RowidShadowed { table: "t".into() },
+                "Table 't' has columns named rowid, _rowid_ and oid, so rowsmith cannot address its rows.",
+            ),
+            (
+                DbError::UnfinishedWrite {
+                    path: "a.db".into(),
+                },
+                "'a.db' holds an unfinished write of a program that stopped mid-way (its rollback journal \
+                 'a.db-journal' is still there), and SQLite must roll it back before the file can be read. \
+                 Run `rowsmith tables a.db` once without --read-only to recover it.",
+            ),
+            (
+                DbError::CannotRollBack {
+                    path: "a.db".into(),
+                },
+                "'a.db' holds an unfinished write of a program that stopped mid-way, and rowsmith may not \
+                 write to the file to roll it back. Give yourself write access to the file and its folder, or \
+                 open it once with sqlite3, which rolls it back.",
+            ),
+            (
+                DbError::DataDir(DataDirError::NoHome),
+                "Cannot find a home directory for rowsmith's files. Set ROWSMITH_DATA_DIR to a writable folder.",
+            ),
+            (
+                DbError::DataDir(DataDirError::CannotCreate {
+                    dir: "/x/rowsmith".into(),
+                    detail: "Permission denied".into(),
+                }),
+                "Cannot create rowsmith's data folder '/x/rowsmith' (Permission denied). Set ROWSMITH_DATA_DIR \
+                 to a writable folder.",
+            ),
+            (
+                BrowseRefusal::UnknownSortColumn {
+                    table: "t".into(),
+                    column: "nope".into(),
+                }
+                .into(),
+                "'t' has no column 'nope' to sort by.",
+            ),
+            (
+                BrowseRefusal::OtherOrder.into(),
+                "That row was read in another order of the table; read the table again from its start.",
+            ),
+            (
+                BrowseRefusal::RowLost.into(),
+                "That row can no longer be found; reload the table.",
+            ),
+            (
+                BrowseRefusal::RowGone.into(),
+                "That row is gone: it was deleted or changed since it was shown.",
+            ),
+        ];
+        for (error, sentence) in cases {
+            assert_eq!(error.to_string(), sentence);
         }
     }
 }

@@ -522,7 +522,7 @@ impl Tally {
             Ok(Ok(batch)) => Ok(batch),
             Ok(Err(DbError::Cancelled)) => Err(Box::new(Outcome::Cancelled { kept })),
             Ok(Err(e)) => Err(Box::new(Outcome::Failed {
-                error: GenerateError::Database(with_kept(&e.to_string(), kept)),
+                error: GenerateError::Database(db_failed(&e, kept)),
                 kept,
             })),
             Err(message) => Err(Box::new(Outcome::Failed {
@@ -627,12 +627,18 @@ async fn finish(
     })
 }
 
+/// The sentence for a database failure that ended the run, with what became of the
+/// rows kept so far.
+fn db_failed(e: &DbError, kept: u64) -> String {
+    // A trigger's RAISE(ROLLBACK) already says that nothing was written.
+    if kept == 0 && matches!(e, DbError::TriggerRolledBack { .. }) {
+        return e.to_string();
+    }
+    with_kept(&e.to_string(), kept)
+}
+
 fn with_kept(message: &str, kept: u64) -> String {
     if kept == 0 {
-        // Some refusals (a trigger's RAISE(ROLLBACK)) already say so.
-        if message.ends_with("Nothing was written.") {
-            return message.to_string();
-        }
         format!("{message} Nothing was written.")
     } else {
         format!(

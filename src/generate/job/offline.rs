@@ -10,7 +10,7 @@ use super::batch::write_candidates;
 use super::prepare::Shared;
 use super::{
     Event, FRUITLESS_LIMIT, GenerateError, GenerateRequest, Outcome, Source, Stage, Tally,
-    blocking, finish, with_kept,
+    blocking, db_failed, finish, with_kept,
 };
 use crate::db::DbError;
 use crate::generate::parse::Candidate;
@@ -69,7 +69,7 @@ pub(super) async fn run_offline(
             Ok(Ok(rows)) => rows,
             Ok(Err(e)) => {
                 return Outcome::Failed {
-                    error: GenerateError::Database(with_kept(&e.to_string(), tally.accepted)),
+                    error: GenerateError::Database(db_failed(&e, tally.accepted)),
                     kept: tally.accepted,
                 };
             }
