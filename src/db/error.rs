@@ -7,7 +7,7 @@ use crate::paths::DataDirError;
 use super::browse::BrowseRefusal;
 use super::ident::IdentifierProblem;
 use super::transfer::{DropRefusal, ExportRefusal, ImportRefusal};
-use super::undo::UndoRefusal;
+use super::undo::{UndoBlock, UndoRefusal};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DbError {
@@ -163,7 +163,7 @@ pub enum DbError {
         "{why} `rowsmith undo {path} --list` shows older operations; `--forget {operation}` clears this record without touching any row."
     )]
     UndoBlocked {
-        why: String,
+        why: UndoBlock,
         path: String,
         operation: i64,
     },

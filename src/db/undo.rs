@@ -96,6 +96,44 @@ pub enum UndoRefusal {
     },
 }
 
+/// Why undo cannot act on the one operation it looked at (the first part of
+/// [`DbError::UndoBlocked`]'s sentence).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum UndoBlock {
+    /// The operation's table is gone (renamed or dropped).
+    #[error(
+        "Cannot undo: table '{table}', where rowsmith added {rows} rows on {created_at}, no longer exists (renamed or dropped), so its rows cannot be found. Nothing was removed."
+    )]
+    TableGone {
+        table: String,
+        rows: u64,
+        created_at: String,
+    },
+
+    /// A column the rows' fingerprints cover was removed from the table.
+    #[error(
+        "Cannot undo: column '{column}' of table '{table}' was removed since rowsmith added rows, so they cannot be told apart from yours. Nothing was removed."
+    )]
+    ColumnGone { table: String, column: String },
+
+    /// `changed` of the operation's `total` rows were edited or replaced since.
+    #[error(
+        "Cannot undo: {changed} of the {total} rows rowsmith added to '{table}' on {created_at} were edited or replaced since, and undo would delete your changes. Nothing was removed."
+    )]
+    RowsEdited {
+        changed: u64,
+        total: u64,
+        table: String,
+        created_at: String,
+    },
+
+    /// Every row of the operation was deleted already.
+    #[error(
+        "Nothing to undo: none of the rows rowsmith added to '{table}' on {created_at} is still in the table."
+    )]
+    NoneLeft { table: String, created_at: String },
+}
+
 /// The rows of one operation, checked against the table as it is now.
 struct Plan {
     operation: Operation,
@@ -225,7 +263,7 @@ fn unknown_operation(db: &Database, id: OperationId) -> DbError {
 }
 
 /// A refusal about `op` that the caller can follow with the history or `--forget`.
-fn blocked(db: &Database, op: &Operation, why: String) -> DbError {
+fn blocked(db: &Database, op: &Operation, why: UndoBlock) -> DbError {
     DbError::UndoBlocked {
         why,
         path: db.display_path(),
@@ -275,11 +313,11 @@ fn plan(db: &Database, journal: &Journal, target: Target<'_>) -> Result<Plan, Db
             return Err(blocked(
                 db,
                 &operation,
-                format!(
-                    "Cannot undo: table '{}', where rowsmith added {} rows on {}, no longer exists (renamed or \
-                 dropped), so its rows cannot be found. Nothing was removed.",
-                    operation.table, operation.rows, operation.created_at
-                ),
+                UndoBlock::TableGone {
+                    table: operation.table.clone(),
+                    rows: operation.rows,
+                    created_at: operation.created_at.clone(),
+                },
             ));
         }
         Err(e) => return Err(e),
@@ -288,11 +326,10 @@ fn plan(db: &Database, journal: &Journal, target: Target<'_>) -> Result<Plan, Db
         return Err(blocked(
             db,
             &operation,
-            format!(
-                "Cannot undo: column '{missing}' of table '{}' was removed since rowsmith added rows, so they cannot be \
-             told apart from yours. Nothing was removed.",
-                info.name
-            ),
+            UndoBlock::ColumnGone {
+                table: info.name.clone(),
+                column: missing.clone(),
+            },
         ));
     }
     let (mut ours, mut gone, mut changed) = (Vec::new(), 0u64, 0u64);
@@ -326,23 +363,22 @@ fn plan(db: &Database, journal: &Journal, target: Target<'_>) -> Result<Plan, Db
         return Err(blocked(
             db,
             &operation,
-            format!(
-                "Cannot undo: {changed} of the {} rows rowsmith added to '{}' on {} were edited or replaced since, and \
-             undo would delete your changes. Nothing was removed.",
-                ours.len() as u64 + changed + gone,
-                info.name,
-                operation.created_at
-            ),
+            UndoBlock::RowsEdited {
+                changed,
+                total: ours.len() as u64 + changed + gone,
+                table: info.name.clone(),
+                created_at: operation.created_at.clone(),
+            },
         ));
     }
     if ours.is_empty() {
         return Err(blocked(
             db,
             &operation,
-            format!(
-                "Nothing to undo: none of the rows rowsmith added to '{}' on {} is still in the table.",
-                info.name, operation.created_at
-            ),
+            UndoBlock::NoneLeft {
+                table: info.name.clone(),
+                created_at: operation.created_at.clone(),
+            },
         ));
     }
     Ok(Plan {
@@ -518,7 +554,51 @@ fn delete_rows(conn: &Connection, plan: &Plan, key_cols: &[String]) -> rusqlite:
 
 #[cfg(test)]
 mod tests {
-    use super::UndoRefusal;
+    use super::{UndoBlock, UndoRefusal};
+
+    #[test]
+    fn blocks_read_as_before() {
+        let cases = [
+            (
+                UndoBlock::TableGone {
+                    table: "orders".into(),
+                    rows: 10,
+                    created_at: "2026-12-03 10:00:00".into(),
+                },
+                "Cannot undo: table 'orders', where rowsmith added 10 rows on 2026-12-03 10:00:00, no longer exists \
+                 (renamed or dropped), so its rows cannot be found. Nothing was removed.",
+            ),
+            (
+                UndoBlock::ColumnGone {
+                    table: "orders".into(),
+                    column: "note".into(),
+                },
+                "Cannot undo: column 'note' of table 'orders' was removed since rowsmith added rows, so they \
+                 cannot be told apart from yours. Nothing was removed.",
+            ),
+            (
+                UndoBlock::RowsEdited {
+                    changed: 2,
+                    total: 10,
+                    table: "orders".into(),
+                    created_at: "2026-12-03 10:00:00".into(),
+                },
+                "Cannot undo: 2 of the 10 rows rowsmith added to 'orders' on 2026-12-03 10:00:00 were edited or \
+                 replaced since, and undo would delete your changes. Nothing was removed.",
+            ),
+            (
+                UndoBlock::NoneLeft {
+                    table: "orders".into(),
+                    created_at: "2026-12-03 10:00:00".into(),
+                },
+                "Nothing to undo: none of the rows rowsmith added to 'orders' on 2026-12-03 10:00:00 is still in \
+                 the table.",
+            ),
+        ];
+        for (block, sentence) in cases {
+            assert_eq!(block.to_string(), sentence);
+        }
+    }
 
     #[test]
     fn refusals_read_as_before() {

@@ -360,7 +360,7 @@ impl Worker {
                     Err(DbError::UndoBlocked { why, .. })
                         if matches!(target, UndoTarget::Latest(_)) =>
                     {
-                        self.list_operations(target.table().to_string(), Some(why));
+                        self.list_operations(target.table().to_string(), Some(why.to_string()));
                     }
                     other => self.send(Msg::UndoPreview {
                         target,
