@@ -344,6 +344,96 @@ mod tests {
              'r', which is NOT NULL without a default. Import it under another table name to make a new table. \
              Nothing was imported."
         );
+        let more: [(crate::db::DbError, &str); 11] = [
+            (
+                ImportRefusal::IsFolder { path: "d".into() }.into(),
+                "'d' is a folder; give the CSV or JSON file to import.",
+            ),
+            (
+                ImportRefusal::NotJson {
+                    file: "a.json".into(),
+                }
+                .into(),
+                "a.json does not start with '[' or '{', so it is neither a JSON array of objects nor JSON Lines. \
+                 Nothing was imported.",
+            ),
+            (
+                ImportRefusal::NoColumns {
+                    file: "a.csv".into(),
+                }
+                .into(),
+                "a.csv has no rows, so there are no columns to make a table from. Nothing was imported.",
+            ),
+            (
+                ImportRefusal::ReservedName {
+                    table: "sqlite_x".into(),
+                }
+                .into(),
+                "Table names starting with 'sqlite_' belong to SQLite; choose another name than 'sqlite_x'.",
+            ),
+            (
+                ImportRefusal::NamesTaken { base: "t".into() }.into(),
+                "Every name from 't_2' on is taken; import the file under another name.",
+            ),
+            (
+                ImportRefusal::HeaderChanged {
+                    file: "a.csv".into(),
+                    now: 3,
+                    was: 2,
+                }
+                .into(),
+                "a.csv changed since it was read (its header now has 3 columns, not 2). Nothing was imported.",
+            ),
+            (
+                ImportRefusal::ColumnGone {
+                    table: "t".into(),
+                    file: "a.csv".into(),
+                    column: "c".into(),
+                }
+                .into(),
+                "Table 't' changed since a.csv was read (column 'c' is gone). Nothing was imported.",
+            ),
+            (
+                ImportRefusal::CommitRefused {
+                    file: "a.csv".into(),
+                    detail: "CHECK constraint failed".into(),
+                }
+                .into(),
+                "a.csv could not be imported: CHECK constraint failed. Nothing was imported.",
+            ),
+            (
+                ImportRefusal::Malformed {
+                    file: "a.jsonl".into(),
+                    line: 4,
+                    problem: LineProblem::NewKey { key: "k".into() },
+                }
+                .into(),
+                "a.jsonl line 4: the key 'k' was not in the file when it was first read, so it changed during \
+                 the import. Nothing was imported.",
+            ),
+            (
+                ImportRefusal::Malformed {
+                    file: "a.csv".into(),
+                    line: 2,
+                    problem: LineProblem::FieldCount {
+                        expected: 3,
+                        found: 2,
+                    },
+                }
+                .into(),
+                "a.csv line 2: expected 3 fields, found 2. Nothing was imported.",
+            ),
+            (
+                ExportRefusal::CsvWrite {
+                    detail: "No space left on device (os error 28)".into(),
+                }
+                .into(),
+                "Cannot write the CSV (No space left on device (os error 28)).",
+            ),
+        ];
+        for (error, sentence) in more {
+            assert_eq!(error.to_string(), sentence);
+        }
         let refused = DropRefusal::Referenced {
             table: "p".into(),
             referenced_by: vec!["a".into(), "b".into(), "c".into()],
