@@ -199,7 +199,7 @@ static BUSY_TIMEOUT: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
 
 fn demo(reset: bool) -> CommandResult {
     let path: PathBuf = if reset {
-        let path = crate::paths::demo_db_path().map_err(DbError::Refused)?;
+        let path = crate::paths::demo_db_path().map_err(DbError::DataDir)?;
         crate::db::demo::create_demo(&path)?;
         path
     } else {

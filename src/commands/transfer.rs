@@ -8,8 +8,8 @@ use super::{CommandResult, open};
 use crate::db::DbError;
 use crate::db::journal::Journal;
 use crate::db::transfer::{
-    ExportOptions, ImportOptions, Progress, Stage, default_export_path, drop_table, export_table,
-    export_table_to, import_file, preview_drop,
+    DropRefusal, ExportOptions, ImportOptions, Progress, Stage, default_export_path, drop_table,
+    export_table, export_table_to, import_file, preview_drop,
 };
 use crate::output::thousands;
 use crate::transferred::Transferred;
@@ -99,10 +99,10 @@ pub fn drop(db: &Path, table: &str, yes: bool) -> CommandResult {
     let what = preview.kind.as_str();
     if !yes {
         if !std::io::stdin().is_terminal() {
-            return Err(DbError::Refused(format!(
-                "Refusing to delete {what} '{}' without confirmation: pass --yes to delete it from a script.",
-                preview.name
-            ))
+            return Err(DbError::from(DropRefusal::Unconfirmed {
+                kind: preview.kind,
+                name: preview.name,
+            })
             .into());
         }
         let question = match preview.rows {

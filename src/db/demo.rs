@@ -12,7 +12,7 @@ pub const DEMO_SQL: &str = include_str!("../../assets/demo.sql");
 
 /// Returns the demo database's path, building it first if it does not exist.
 pub fn ensure_demo() -> Result<PathBuf, DbError> {
-    let path = crate::paths::demo_db_path().map_err(DbError::Refused)?;
+    let path = crate::paths::demo_db_path().map_err(DbError::DataDir)?;
     if !path.exists() {
         create_demo(&path)?;
     }

@@ -2,6 +2,13 @@
 
 use rusqlite::ErrorCode;
 
+use crate::paths::DataDirError;
+
+use super::browse::BrowseRefusal;
+use super::ident::IdentifierProblem;
+use super::transfer::{DropRefusal, ExportRefusal, ImportRefusal};
+use super::undo::{UndoBlock, UndoRefusal};
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DbError {
     #[error("No database at '{path}'. Check the path{}.", if *.offer_create { ", or pass --create to make a new, empty database there" } else { "" })]
@@ -55,8 +62,91 @@ pub enum DbError {
     )]
     Journal { path: String, detail: String },
 
-    #[error("{0}")]
-    Refused(String),
+    /// A name given for a table or column cannot be an identifier (empty, or with a NUL).
+    #[error("A table or column name cannot {0}.")]
+    BadIdentifier(IdentifierProblem),
+
+    /// A column named for writing is not in the table.
+    #[error("Table '{table}' has no column '{column}'.")]
+    UnknownColumn { table: String, column: String },
+
+    /// A column named for writing is one SQLite computes (a generated column).
+    #[error("Column '{column}' of table '{table}' is computed by SQLite and cannot be written.")]
+    ComputedColumn { table: String, column: String },
+
+    /// A rowid table whose columns take all three names of the rowid, so written rows
+    /// cannot be told apart for the undo journal.
+    #[error(
+        "Table '{table}' has columns named rowid, _rowid_ and oid, so rowsmith cannot address its rows."
+    )]
+    RowidShadowed { table: String },
+
+    /// A trigger ran RAISE(ROLLBACK) while a batch was written: the whole batch is gone.
+    /// `detail` is SQLite's message (the trigger's own text).
+    #[error(
+        "A trigger on table '{table}' rolled back the whole batch ({detail}). Nothing was written."
+    )]
+    TriggerRolledBack { table: String, detail: String },
+
+    /// The database holds a half-done write of a program that stopped mid-way (its
+    /// rollback journal is still there), and it was opened read-only: SQLite must roll
+    /// the write back first, which only opening it writable does.
+    #[error(
+        "'{path}' holds an unfinished write of a program that stopped mid-way (its rollback journal '{path}-journal' is still there), and SQLite must roll it back before the file can be read. Run `rowsmith tables {path}` once without --read-only to recover it."
+    )]
+    UnfinishedWrite { path: String },
+
+    /// Rolling back such a half-done write was refused: the file or its folder is
+    /// read-only.
+    #[error(
+        "'{path}' holds an unfinished write of a program that stopped mid-way, and rowsmith may not write to the file to roll it back. Give yourself write access to the file and its folder, or open it once with sqlite3, which rolls it back."
+    )]
+    CannotRollBack { path: String },
+
+    /// rowsmith's data directory (the undo journal, the demo) cannot be used.
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
+
+    /// The app's worker has no undo journal to work with.
+    #[error("The undo journal could not be opened.")]
+    JournalNotOpen,
+
+    /// A generation's shared state was left unusable by a failure in another of its
+    /// tasks (a poisoned lock).
+    #[error("An earlier failure left the generation unusable. Try again.")]
+    GenerationUnusable,
+
+    /// A generation's database connection was left unusable by a failure in another
+    /// of its tasks (a poisoned lock).
+    #[error("The database connection is unusable.")]
+    ConnectionUnusable,
+
+    /// An offline generation ran without its model being prepared first.
+    #[error("The offline generator was not prepared.")]
+    OfflineNotPrepared,
+
+    /// Reading the rows of a table for the grid was refused (a sort column that is not
+    /// there, a row that moved or went away since it was shown).
+    #[error(transparent)]
+    Browse(#[from] BrowseRefusal),
+
+    /// An import was refused: the file could not be read as rows, did not fit the
+    /// table, or SQLite turned a row away. Nothing was imported.
+    #[error(transparent)]
+    Import(#[from] ImportRefusal),
+
+    /// An export was refused before it wrote, or writing its CSV failed.
+    #[error(transparent)]
+    Export(#[from] ExportRefusal),
+
+    /// Deleting a table or view was refused; nothing was deleted.
+    #[error(transparent)]
+    Drop(#[from] DropRefusal),
+
+    /// An undo was refused outright (nothing to undo, or undoing now would break
+    /// something); nothing was removed.
+    #[error(transparent)]
+    Undo(#[from] UndoRefusal),
 
     /// An export's file exists and replacing was not asked for: the caller may
     /// ask whether to replace it.
@@ -73,7 +163,7 @@ pub enum DbError {
         "{why} `rowsmith undo {path} --list` shows older operations; `--forget {operation}` clears this record without touching any row."
     )]
     UndoBlocked {
-        why: String,
+        why: UndoBlock,
         path: String,
         operation: i64,
     },
@@ -109,6 +199,80 @@ impl DbError {
         DbError::Sqlite {
             path,
             detail: e.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_read_as_the_sentences_they_replaced() {
+        let cases = [
+            (
+                DbError::BadIdentifier(IdentifierProblem::Empty),
+                "A table or column name cannot be empty.",
+            ),
+            (
+                DbError::BadIdentifier(IdentifierProblem::Nul),
+                "A table or column name cannot contain a NUL character.",
+            ),
+            (
+                DbError::RowidShadowed { table: "t".into() },
+                "Table 't' has columns named rowid, _rowid_ and oid, so rowsmith cannot address its rows.",
+            ),
+            (
+                DbError::UnfinishedWrite {
+                    path: "a.db".into(),
+                },
+                "'a.db' holds an unfinished write of a program that stopped mid-way (its rollback journal \
+                 'a.db-journal' is still there), and SQLite must roll it back before the file can be read. \
+                 Run `rowsmith tables a.db` once without --read-only to recover it.",
+            ),
+            (
+                DbError::CannotRollBack {
+                    path: "a.db".into(),
+                },
+                "'a.db' holds an unfinished write of a program that stopped mid-way, and rowsmith may not \
+                 write to the file to roll it back. Give yourself write access to the file and its folder, or \
+                 open it once with sqlite3, which rolls it back.",
+            ),
+            (
+                DbError::DataDir(DataDirError::NoHome),
+                "Cannot find a home directory for rowsmith's files. Set ROWSMITH_DATA_DIR to a writable folder.",
+            ),
+            (
+                DbError::DataDir(DataDirError::CannotCreate {
+                    dir: "/x/rowsmith".into(),
+                    detail: "Permission denied".into(),
+                }),
+                "Cannot create rowsmith's data folder '/x/rowsmith' (Permission denied). Set ROWSMITH_DATA_DIR \
+                 to a writable folder.",
+            ),
+            (
+                BrowseRefusal::UnknownSortColumn {
+                    table: "t".into(),
+                    column: "nope".into(),
+                }
+                .into(),
+                "'t' has no column 'nope' to sort by.",
+            ),
+            (
+                BrowseRefusal::OtherOrder.into(),
+                "That row was read in another order of the table; read the table again from its start.",
+            ),
+            (
+                BrowseRefusal::RowLost.into(),
+                "That row can no longer be found; reload the table.",
+            ),
+            (
+                BrowseRefusal::RowGone.into(),
+                "That row is gone: it was deleted or changed since it was shown.",
+            ),
+        ];
+        for (error, sentence) in cases {
+            assert_eq!(error.to_string(), sentence);
         }
     }
 }

@@ -6,6 +6,16 @@
 
 use super::DbError;
 
+/// Why a name cannot be an identifier at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum IdentifierProblem {
+    #[error("be empty")]
+    Empty,
+    /// Quoting cannot carry a NUL character.
+    #[error("contain a NUL character")]
+    Nul,
+}
+
 /// Quotes `name` as a SQL identifier: `my "odd" table` -> `"my ""odd"" table"`.
 pub fn quote(name: &str) -> String {
     let mut out = String::with_capacity(name.len() + 2);
@@ -23,14 +33,10 @@ pub fn quote(name: &str) -> String {
 /// Checks that `name` can be used as an identifier at all.
 pub fn validate(name: &str) -> Result<(), DbError> {
     if name.is_empty() {
-        return Err(DbError::Refused(
-            "A table or column name cannot be empty.".into(),
-        ));
+        return Err(DbError::BadIdentifier(IdentifierProblem::Empty));
     }
     if name.contains('\0') {
-        return Err(DbError::Refused(
-            "A table or column name cannot contain a NUL character.".into(),
-        ));
+        return Err(DbError::BadIdentifier(IdentifierProblem::Nul));
     }
     Ok(())
 }

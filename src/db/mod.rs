@@ -118,15 +118,13 @@ fn recover_hot_journal(path: &Path, busy: Duration, shown: &str) -> Result<(), D
         .map_err(|e| DbError::from_sqlite(e, shown))?;
     conn.busy_timeout(busy)
         .map_err(|e| DbError::from_sqlite(e, shown))?;
-    conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0))
-        .map_err(|e| match DbError::from_sqlite(e, shown) {
-            DbError::ReadOnly { .. } => DbError::Refused(format!(
-                "'{shown}' holds an unfinished write of a program that stopped mid-way, and rowsmith may not \
-                 write to the file to roll it back. Give yourself write access to the file and its folder, or \
-                 open it once with sqlite3, which rolls it back."
-            )),
-            other => other,
-        })?;
+    conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map_err(|e| match DbError::from_sqlite(e, shown) {
+        DbError::ReadOnly { path } => DbError::CannotRollBack { path },
+        other => other,
+    })?;
     Ok(())
 }
 
@@ -203,11 +201,7 @@ impl Database {
             if !options.write && matches!(error, DbError::ReadOnly { .. }) && hot_journal(path) {
                 drop(conn);
                 if !options.recover {
-                    return Err(DbError::Refused(format!(
-                        "'{shown}' holds an unfinished write of a program that stopped mid-way (its rollback journal \
-                         '{shown}-journal' is still there), and SQLite must roll it back before the file can be read. \
-                         Run `rowsmith tables {shown}` once without --read-only to recover it."
-                    )));
+                    return Err(DbError::UnfinishedWrite { path: shown });
                 }
                 recover_hot_journal(path, options.busy_timeout, &shown)?;
                 let again = OpenOptions {

@@ -54,6 +54,86 @@ pub struct UndoOutcome {
     pub note: Option<String>,
 }
 
+/// An undo that was refused outright: the operation asked for is not there to undo,
+/// or undoing it now would break something. Nothing was removed. (Refusals about one
+/// operation that the history or `--forget` can resolve are [`DbError::UndoBlocked`].)
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum UndoRefusal {
+    /// The journal has no operation with this id for the database.
+    #[error(
+        "There is no operation {operation} on record for '{path}'. `rowsmith undo {path} --list` shows them."
+    )]
+    UnknownOperation { operation: i64, path: String },
+
+    /// The operation asked for was undone or cleared before.
+    #[error("Operation {operation} was already undone or cleared.")]
+    AlreadyUndone { operation: i64 },
+
+    /// The table has no operation of rowsmith's left to undo.
+    #[error("Nothing to undo: rowsmith has no rows of its own on record for table '{table}'.")]
+    NothingForTable { table: String },
+
+    /// The database has no operation of rowsmith's left to undo.
+    #[error("Nothing to undo: rowsmith has no rows of its own on record in '{path}'.")]
+    NothingInDatabase { path: String },
+
+    /// The generation that writes the operation is still running (process `pid`).
+    #[error(
+        "Cannot undo yet: rowsmith (process {pid}) is still adding rows to '{table}' in this operation. Cancel or wait for that generation, then undo. Nothing was removed."
+    )]
+    StillWriting { pid: u32, table: String },
+
+    /// `rows` rows of `child` now reference rows the operation added to `table`.
+    #[error(
+        "Cannot undo: {rows} row{} in '{child}' now reference{} rows rowsmith added to '{table}'. Delete or undo those first. Nothing was removed.",
+        crate::output::plural(*rows, "", "s"),
+        crate::output::plural(*rows, "s", "")
+    )]
+    StillReferenced {
+        rows: u64,
+        child: String,
+        table: String,
+    },
+}
+
+/// Why undo cannot act on the one operation it looked at (the first part of
+/// [`DbError::UndoBlocked`]'s sentence).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum UndoBlock {
+    /// The operation's table is gone (renamed or dropped).
+    #[error(
+        "Cannot undo: table '{table}', where rowsmith added {rows} rows on {created_at}, no longer exists (renamed or dropped), so its rows cannot be found. Nothing was removed."
+    )]
+    TableGone {
+        table: String,
+        rows: u64,
+        created_at: String,
+    },
+
+    /// A column the rows' fingerprints cover was removed from the table.
+    #[error(
+        "Cannot undo: column '{column}' of table '{table}' was removed since rowsmith added rows, so they cannot be told apart from yours. Nothing was removed."
+    )]
+    ColumnGone { table: String, column: String },
+
+    /// `changed` of the operation's `total` rows were edited or replaced since.
+    #[error(
+        "Cannot undo: {changed} of the {total} rows rowsmith added to '{table}' on {created_at} were edited or replaced since, and undo would delete your changes. Nothing was removed."
+    )]
+    RowsEdited {
+        changed: u64,
+        total: u64,
+        table: String,
+        created_at: String,
+    },
+
+    /// Every row of the operation was deleted already.
+    #[error(
+        "Nothing to undo: none of the rows rowsmith added to '{table}' on {created_at} is still in the table."
+    )]
+    NoneLeft { table: String, created_at: String },
+}
+
 /// The rows of one operation, checked against the table as it is now.
 struct Plan {
     operation: Operation,
@@ -175,16 +255,15 @@ pub fn list(
 }
 
 fn unknown_operation(db: &Database, id: OperationId) -> DbError {
-    DbError::Refused(format!(
-        "There is no operation {} on record for '{}'. `rowsmith undo {} --list` shows them.",
-        id.0,
-        db.display_path(),
-        db.display_path()
-    ))
+    UndoRefusal::UnknownOperation {
+        operation: id.0,
+        path: db.display_path(),
+    }
+    .into()
 }
 
 /// A refusal about `op` that the caller can follow with the history or `--forget`.
-fn blocked(db: &Database, op: &Operation, why: String) -> DbError {
+fn blocked(db: &Database, op: &Operation, why: UndoBlock) -> DbError {
     DbError::UndoBlocked {
         why,
         path: db.display_path(),
@@ -202,10 +281,7 @@ fn plan(db: &Database, journal: &Journal, target: Target<'_>) -> Result<Plan, Db
                 .operation(db.path(), id)?
                 .ok_or_else(|| unknown_operation(db, id))?;
             if undone.is_some() {
-                return Err(DbError::Refused(format!(
-                    "Operation {} was already undone or cleared.",
-                    id.0
-                )));
+                return Err(UndoRefusal::AlreadyUndone { operation: id.0 }.into());
             }
             op
         }
@@ -214,26 +290,22 @@ fn plan(db: &Database, journal: &Journal, target: Target<'_>) -> Result<Plan, Db
                 Some(name) => Some(table_info(db, name)?.name),
                 None => None,
             };
-            latest_committed(db, journal, table_name.as_deref())?
-                .ok_or_else(|| {
-                    DbError::Refused(match &table_name {
-                        Some(t) => format!(
-                            "Nothing to undo: rowsmith has no rows of its own on record for table '{t}'."
-                        ),
-                        None => format!(
-                            "Nothing to undo: rowsmith has no rows of its own on record in '{}'.",
-                            db.display_path()
-                        ),
-                    })
-                })?
+            latest_committed(db, journal, table_name.as_deref())?.ok_or_else(|| {
+                DbError::from(match table_name {
+                    Some(table) => UndoRefusal::NothingForTable { table },
+                    None => UndoRefusal::NothingInDatabase {
+                        path: db.display_path(),
+                    },
+                })
+            })?
         }
     };
     if let Some(pid) = journal.writer_of(operation.id)? {
-        return Err(DbError::Refused(format!(
-            "Cannot undo yet: rowsmith (process {pid}) is still adding rows to '{}' in this operation. \
-             Cancel or wait for that generation, then undo. Nothing was removed.",
-            operation.table
-        )));
+        return Err(UndoRefusal::StillWriting {
+            pid,
+            table: operation.table,
+        }
+        .into());
     }
     let info = match table_info(db, &operation.table) {
         Ok(info) => info,
@@ -241,11 +313,11 @@ fn plan(db: &Database, journal: &Journal, target: Target<'_>) -> Result<Plan, Db
             return Err(blocked(
                 db,
                 &operation,
-                format!(
-                    "Cannot undo: table '{}', where rowsmith added {} rows on {}, no longer exists (renamed or \
-                 dropped), so its rows cannot be found. Nothing was removed.",
-                    operation.table, operation.rows, operation.created_at
-                ),
+                UndoBlock::TableGone {
+                    table: operation.table.clone(),
+                    rows: operation.rows,
+                    created_at: operation.created_at.clone(),
+                },
             ));
         }
         Err(e) => return Err(e),
@@ -254,11 +326,10 @@ fn plan(db: &Database, journal: &Journal, target: Target<'_>) -> Result<Plan, Db
         return Err(blocked(
             db,
             &operation,
-            format!(
-                "Cannot undo: column '{missing}' of table '{}' was removed since rowsmith added rows, so they cannot be \
-             told apart from yours. Nothing was removed.",
-                info.name
-            ),
+            UndoBlock::ColumnGone {
+                table: info.name.clone(),
+                column: missing.clone(),
+            },
         ));
     }
     let (mut ours, mut gone, mut changed) = (Vec::new(), 0u64, 0u64);
@@ -292,23 +363,22 @@ fn plan(db: &Database, journal: &Journal, target: Target<'_>) -> Result<Plan, Db
         return Err(blocked(
             db,
             &operation,
-            format!(
-                "Cannot undo: {changed} of the {} rows rowsmith added to '{}' on {} were edited or replaced since, and \
-             undo would delete your changes. Nothing was removed.",
-                ours.len() as u64 + changed + gone,
-                info.name,
-                operation.created_at
-            ),
+            UndoBlock::RowsEdited {
+                changed,
+                total: ours.len() as u64 + changed + gone,
+                table: info.name.clone(),
+                created_at: operation.created_at.clone(),
+            },
         ));
     }
     if ours.is_empty() {
         return Err(blocked(
             db,
             &operation,
-            format!(
-                "Nothing to undo: none of the rows rowsmith added to '{}' on {} is still in the table.",
-                info.name, operation.created_at
-            ),
+            UndoBlock::NoneLeft {
+                table: info.name.clone(),
+                created_at: operation.created_at.clone(),
+            },
         ));
     }
     Ok(Plan {
@@ -460,13 +530,12 @@ fn check_references(db: &Database, plan: &Plan, key_cols: &[String]) -> Result<(
             .query_row(&sql, [], |r| r.get(0))
             .map_err(|e| db.err(e))?;
         if n > 0 {
-            return Err(DbError::Refused(format!(
-                "Cannot undo: {n} row{} in '{child}' now reference{} rows rowsmith added to '{}'. Delete or undo those \
-                 first. Nothing was removed.",
-                crate::output::plural(n as u64, "", "s"),
-                if n == 1 { "s" } else { "" },
-                plan.table.name
-            )));
+            return Err(UndoRefusal::StillReferenced {
+                rows: n as u64,
+                child,
+                table: plan.table.name.clone(),
+            }
+            .into());
         }
     }
     Ok(())
@@ -481,4 +550,111 @@ fn delete_rows(conn: &Connection, plan: &Plan, key_cols: &[String]) -> rusqlite:
     let removed = conn.execute(&sql, [])?;
     conn.execute_batch("DROP TABLE IF EXISTS temp.rowsmith_undo_keys")?;
     Ok(removed as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{UndoBlock, UndoRefusal};
+
+    #[test]
+    fn blocks_read_as_before() {
+        let cases = [
+            (
+                UndoBlock::TableGone {
+                    table: "orders".into(),
+                    rows: 10,
+                    created_at: "2026-12-03 10:00:00".into(),
+                },
+                "Cannot undo: table 'orders', where rowsmith added 10 rows on 2026-12-03 10:00:00, no longer exists \
+                 (renamed or dropped), so its rows cannot be found. Nothing was removed.",
+            ),
+            (
+                UndoBlock::ColumnGone {
+                    table: "orders".into(),
+                    column: "note".into(),
+                },
+                "Cannot undo: column 'note' of table 'orders' was removed since rowsmith added rows, so they \
+                 cannot be told apart from yours. Nothing was removed.",
+            ),
+            (
+                UndoBlock::RowsEdited {
+                    changed: 2,
+                    total: 10,
+                    table: "orders".into(),
+                    created_at: "2026-12-03 10:00:00".into(),
+                },
+                "Cannot undo: 2 of the 10 rows rowsmith added to 'orders' on 2026-12-03 10:00:00 were edited or \
+                 replaced since, and undo would delete your changes. Nothing was removed.",
+            ),
+            (
+                UndoBlock::NoneLeft {
+                    table: "orders".into(),
+                    created_at: "2026-12-03 10:00:00".into(),
+                },
+                "Nothing to undo: none of the rows rowsmith added to 'orders' on 2026-12-03 10:00:00 is still in \
+                 the table.",
+            ),
+        ];
+        for (block, sentence) in cases {
+            assert_eq!(block.to_string(), sentence);
+        }
+    }
+
+    #[test]
+    fn refusals_read_as_before() {
+        let cases = [
+            (
+                UndoRefusal::UnknownOperation {
+                    operation: 7,
+                    path: "shop.db".into(),
+                },
+                "There is no operation 7 on record for 'shop.db'. `rowsmith undo shop.db --list` shows them.",
+            ),
+            (
+                UndoRefusal::AlreadyUndone { operation: 7 },
+                "Operation 7 was already undone or cleared.",
+            ),
+            (
+                UndoRefusal::NothingForTable {
+                    table: "orders".into(),
+                },
+                "Nothing to undo: rowsmith has no rows of its own on record for table 'orders'.",
+            ),
+            (
+                UndoRefusal::NothingInDatabase {
+                    path: "shop.db".into(),
+                },
+                "Nothing to undo: rowsmith has no rows of its own on record in 'shop.db'.",
+            ),
+            (
+                UndoRefusal::StillWriting {
+                    pid: 42,
+                    table: "orders".into(),
+                },
+                "Cannot undo yet: rowsmith (process 42) is still adding rows to 'orders' in this operation. \
+                 Cancel or wait for that generation, then undo. Nothing was removed.",
+            ),
+            (
+                UndoRefusal::StillReferenced {
+                    rows: 1,
+                    child: "items".into(),
+                    table: "orders".into(),
+                },
+                "Cannot undo: 1 row in 'items' now references rows rowsmith added to 'orders'. Delete or undo \
+                 those first. Nothing was removed.",
+            ),
+            (
+                UndoRefusal::StillReferenced {
+                    rows: 3,
+                    child: "items".into(),
+                    table: "orders".into(),
+                },
+                "Cannot undo: 3 rows in 'items' now reference rows rowsmith added to 'orders'. Delete or undo \
+                 those first. Nothing was removed.",
+            ),
+        ];
+        for (refusal, sentence) in cases {
+            assert_eq!(refusal.to_string(), sentence);
+        }
+    }
 }

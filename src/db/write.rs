@@ -107,23 +107,21 @@ impl<'t> BatchWriter<'t> {
         let mut resolved = Vec::with_capacity(columns.len());
         for name in columns {
             super::ident::validate(name)?;
-            let column = table.column(name).ok_or_else(|| {
-                DbError::Refused(format!("Table '{}' has no column '{name}'.", table.name))
+            let column = table.column(name).ok_or_else(|| DbError::UnknownColumn {
+                table: table.name.clone(),
+                column: name.clone(),
             })?;
             if column.kind != ColumnKind::Normal {
-                return Err(DbError::Refused(format!(
-                    "Column '{}' of table '{}' is computed by SQLite and cannot be written.",
-                    column.name, table.name
-                )));
+                return Err(DbError::ComputedColumn {
+                    table: table.name.clone(),
+                    column: column.name.clone(),
+                });
             }
             resolved.push(column.name.clone());
         }
         let key = if table.has_rowid() {
-            KeyShape::Rowid(rowid_name(table).ok_or_else(|| {
-                DbError::Refused(format!(
-                    "Table '{}' has columns named rowid, _rowid_ and oid, so rowsmith cannot address its rows.",
-                    table.name
-                ))
+            KeyShape::Rowid(rowid_name(table).ok_or_else(|| DbError::RowidShadowed {
+                table: table.name.clone(),
             })?)
         } else {
             KeyShape::Primary(table.primary_key().iter().map(|c| c.name.clone()).collect())
@@ -307,11 +305,10 @@ impl<'t> BatchWriter<'t> {
                 Err(e) if is_row_error(&e) => {
                     if conn.is_autocommit() {
                         // A trigger ran RAISE(ROLLBACK): the batch is gone.
-                        return Err(DbError::Refused(format!(
-                            "A trigger on table '{}' rolled back the whole batch ({}). Nothing was written.",
-                            self.table.name,
-                            sqlite_message(&e)
-                        )));
+                        return Err(DbError::TriggerRolledBack {
+                            table: self.table.name.clone(),
+                            detail: sqlite_message(&e),
+                        });
                     }
                     Err(self.explain(conn, row, &e))
                 }

@@ -272,9 +272,7 @@ impl Worker {
         }
         match &self.journal {
             Some(journal) => work(&mut self.db, journal),
-            None => Err(DbError::Refused(
-                "The undo journal could not be opened.".into(),
-            )),
+            None => Err(DbError::JournalNotOpen),
         }
     }
 
@@ -361,7 +359,7 @@ impl Worker {
                     Err(DbError::UndoBlocked { why, .. })
                         if matches!(target, UndoTarget::Latest(_)) =>
                     {
-                        self.list_operations(target.table().to_string(), Some(why));
+                        self.list_operations(target.table().to_string(), Some(why.to_string()));
                     }
                     other => self.send(Msg::UndoPreview {
                         target,

@@ -15,7 +15,10 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use rowsmith::db::journal::{Operation, OperationId};
 use rowsmith::db::query::{QueryControl, QuerySession};
-use rowsmith::db::transfer::{DropOutcome, ImportOptions, ImportOutcome, import_file};
+use rowsmith::db::transfer::{
+    DropOutcome, ImportOptions, ImportOutcome, ImportRefusal, LineProblem, import_file,
+};
+use rowsmith::db::undo::UndoRefusal;
 use rowsmith::db::{Database, DbError, OpenOptions};
 use rowsmith::generate::job::{Event, GenerateError, Outcome, Stage, Summary, UsageSummary};
 use rowsmith::llm::ProviderChoice;
@@ -1337,10 +1340,9 @@ fn u_asks_with_the_row_count_then_undoes() {
     h.key("u");
     h.send(Msg::UndoPreview {
         target: UndoTarget::Latest("customers".into()),
-        preview: Err(DbError::Refused(
-            "Nothing to undo: rowsmith has no rows of its own on record for table 'customers'."
-                .into(),
-        )),
+        preview: Err(DbError::Undo(UndoRefusal::NothingForTable {
+            table: "customers".into(),
+        })),
     });
     assert!(
         matches!(&h.app.modal, Some(Modal::Error { message, .. }) if message.starts_with("Nothing to undo"))
@@ -1562,9 +1564,17 @@ fn i_imports_a_file_and_lists_the_new_table() {
             append: false,
         }]
     );
-    let message = "Line 3 of 'a.csv' has 4 fields where the header has 3. Nothing was imported.";
+    let refusal = DbError::Import(ImportRefusal::Malformed {
+        file: "a.csv".into(),
+        line: 3,
+        problem: LineProblem::FieldCount {
+            expected: 3,
+            found: 4,
+        },
+    });
+    let message = refusal.to_string();
     let effects = h.send(Msg::TransferDone {
-        result: Err(TransferFailed::Db(DbError::Refused(message.into()))),
+        result: Err(TransferFailed::Db(refusal)),
         changed: Vec::new(),
         relist: false,
     });
@@ -1574,7 +1584,7 @@ fn i_imports_a_file_and_lists_the_new_table() {
         panic!("{:?}", h.app.modal)
     };
     assert_eq!(p.input.text, "a.csv");
-    assert_eq!(p.error.as_deref(), Some(message));
+    assert_eq!(p.error.as_deref(), Some(message.as_str()));
     assert!(h.app.transfer.is_none());
     // Mending the path clears the error.
     h.key("backspace");

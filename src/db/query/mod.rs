@@ -682,9 +682,11 @@ fn column_names(stmt: &Statement<'_>) -> Vec<String> {
 fn is_own_file(path: &Path) -> bool {
     match (
         std::fs::canonicalize(path),
-        crate::paths::data_dir().and_then(|d| std::fs::canonicalize(d).map_err(|e| e.to_string())),
+        crate::paths::data_dir()
+            .ok()
+            .and_then(|d| std::fs::canonicalize(d).ok()),
     ) {
-        (Ok(path), Ok(data)) => path.starts_with(data),
+        (Ok(path), Some(data)) => path.starts_with(data),
         _ => false,
     }
 }

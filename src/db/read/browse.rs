@@ -301,12 +301,32 @@ impl Scope {
         if fits {
             Ok(())
         } else {
-            Err(DbError::Refused(
-                "That row was read in another order of the table; read the table again from its start."
-                    .into(),
-            ))
+            Err(BrowseRefusal::OtherOrder.into())
         }
     }
+}
+
+/// Why rows could not be read for the grid. Each is about what the grid holds (its
+/// sort, a row it shows), so reading the table again (or choosing another sort) goes on.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BrowseRefusal {
+    /// The sort names a column the table does not show.
+    #[error("'{table}' has no column '{column}' to sort by.")]
+    UnknownSortColumn { table: String, column: String },
+
+    /// A row key from one order of the table was used to page another.
+    #[error(
+        "That row was read in another order of the table; read the table again from its start."
+    )]
+    OtherOrder,
+
+    /// The key of a row shown cannot address it in the current order.
+    #[error("That row can no longer be found; reload the table.")]
+    RowLost,
+
+    /// The row shown is no longer in the table.
+    #[error("That row is gone: it was deleted or changed since it was shown.")]
+    RowGone,
 }
 
 /// The validated ORDER BY term of a sort.
@@ -314,11 +334,9 @@ fn sort_term(table: &TableInfo, sort: &Sort) -> Result<String, DbError> {
     let column = table
         .visible_columns()
         .find(|c| c.name.eq_ignore_ascii_case(&sort.column))
-        .ok_or_else(|| {
-            DbError::Refused(format!(
-                "'{}' has no column '{}' to sort by.",
-                table.name, sort.column
-            ))
+        .ok_or_else(|| BrowseRefusal::UnknownSortColumn {
+            table: table.name.clone(),
+            column: sort.column.clone(),
         })?;
     let direction = if sort.descending { " DESC" } else { "" };
     Ok(format!("{}{direction}", quote(&column.name)))
@@ -673,17 +691,13 @@ pub fn read_cell(
             bound,
         ),
         (_, None) => {
-            return Err(DbError::Refused(
-                "That row can no longer be found; reload the table.".into(),
-            ));
+            return Err(BrowseRefusal::RowLost.into());
         }
     };
     db.conn()
         .query_row(&sql, params_from_iter(params.iter()), |r| r.get(0))
         .map_err(|e| match e {
-            rusqlite::Error::QueryReturnedNoRows => DbError::Refused(
-                "That row is gone: it was deleted or changed since it was shown.".into(),
-            ),
+            rusqlite::Error::QueryReturnedNoRows => BrowseRefusal::RowGone.into(),
             other => db.err(other),
         })
 }
@@ -1016,11 +1030,14 @@ mod tests {
         let bad = sorted("nope", false);
         let err = read_page(&db, &t, &bad, &Anchor::Start, 5).unwrap_err();
         assert!(
-            matches!(&err, DbError::Refused(m) if m.contains("'nope'")),
+            matches!(&err, DbError::Browse(BrowseRefusal::UnknownSortColumn { column, .. }) if column == "nope"),
             "{err}"
         );
         let err = read_cell(&db, &t, &bad, &Key::Rowid(2), "name").unwrap_err();
-        assert!(matches!(err, DbError::Refused(_)));
+        assert!(matches!(
+            err,
+            DbError::Browse(BrowseRefusal::UnknownSortColumn { .. })
+        ));
         let err = read_page(
             &db,
             &t,
@@ -1029,9 +1046,9 @@ mod tests {
             5,
         )
         .unwrap_err();
-        assert!(matches!(err, DbError::Refused(_)));
+        assert!(matches!(err, DbError::Browse(BrowseRefusal::OtherOrder)));
         let err = read_page(&db, &t, PLAIN, &Anchor::After(Key::Offset(2)), 5).unwrap_err();
-        assert!(matches!(err, DbError::Refused(_)));
+        assert!(matches!(err, DbError::Browse(BrowseRefusal::OtherOrder)));
         Ok(())
     }
 

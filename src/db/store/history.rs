@@ -63,9 +63,9 @@ CREATE INDEX IF NOT EXISTS history_by_db ON history (db_path, id);
 impl History {
     /// `history.sqlite` in rowsmith's data directory.
     pub fn open_default() -> Result<Self, HistoryError> {
-        let dir = crate::paths::data_dir().map_err(|detail| HistoryError {
+        let dir = crate::paths::data_dir().map_err(|e| HistoryError {
             path: "the data directory".into(),
-            detail: detail.trim_end_matches('.').to_string(),
+            detail: e.to_string().trim_end_matches('.').to_string(),
         })?;
         Self::open(&dir.join("history.sqlite"))
     }

@@ -104,7 +104,7 @@ impl Journal {
 
     /// Opens the journal in rowsmith's data directory.
     pub fn open_default() -> Result<Self, DbError> {
-        let path = crate::paths::journal_path().map_err(DbError::Refused)?;
+        let path = crate::paths::journal_path().map_err(DbError::DataDir)?;
         Self::open(&path)
     }
 

@@ -11,6 +11,7 @@ use super::cache_boost::CacheBoost;
 use super::convert::{Bound, convert};
 use super::reader::{FileFormat, next_row, open_reader, shown_name};
 use super::record::{Keys, forget, record_rows};
+use super::refusal::ImportRefusal;
 use super::{ImportOptions, ImportOutcome, ImportPlan, Progress, Reporter, Stage};
 use crate::db::catalog::{ColumnKind, TableInfo, table_info};
 use crate::db::ident::{quote, quote_list, validate};
@@ -42,11 +43,12 @@ pub fn apply_import(
         options.max_record_bytes,
     )?;
     if matches!(plan.format, FileFormat::Csv { .. }) && header.len() != plan.columns.len() {
-        return Err(DbError::Refused(format!(
-            "{shown} changed since it was read (its header now has {} columns, not {}). Nothing was imported.",
-            header.len(),
-            plan.columns.len()
-        )));
+        return Err(ImportRefusal::HeaderChanged {
+            file: shown,
+            now: header.len(),
+            was: plan.columns.len(),
+        }
+        .into());
     }
     let mut reporter = Reporter::new(progress, options.progress_every, Some(size));
     reporter.report(Stage::Writing, 0, Some(plan.rows), 0);
@@ -74,18 +76,17 @@ pub fn apply_import(
             .column(&c.name)
             .is_none_or(|col| col.kind != ColumnKind::Normal)
         {
-            return Err(DbError::Refused(format!(
-                "Table '{}' changed since {shown} was read (column '{}' is gone). Nothing was imported.",
-                info.name, c.name
-            )));
+            return Err(ImportRefusal::ColumnGone {
+                table: info.name.clone(),
+                file: shown,
+                column: c.name.clone(),
+            }
+            .into());
         }
     }
     let rowid = if info.has_rowid() {
-        Some(rowid_name(&info).ok_or_else(|| {
-            DbError::Refused(format!(
-                "Table '{}' has columns named rowid, _rowid_ and oid, so rowsmith cannot address its rows.",
-                info.name
-            ))
+        Some(rowid_name(&info).ok_or_else(|| DbError::RowidShadowed {
+            table: info.name.clone(),
         })?)
     } else {
         None
@@ -139,11 +140,12 @@ pub fn apply_import(
                 (Keys::Rowid(_), RowKey::Primary(_)) => {}
             },
             Err(e) if is_row_error(&e) => {
-                return Err(DbError::Refused(format!(
-                    "{shown} line {}: {}. Nothing was imported.",
-                    reader.line(),
-                    sqlite_message(&e)
-                )));
+                return Err(ImportRefusal::RowRefused {
+                    file: shown,
+                    line: reader.line(),
+                    detail: sqlite_message(&e),
+                }
+                .into());
             }
             Err(e) => return Err(err(e)),
         }
@@ -187,10 +189,11 @@ pub fn apply_import(
         }
         return Err(match e {
             ref f @ rusqlite::Error::SqliteFailure(..) if is_row_error(f) => {
-                DbError::Refused(format!(
-                    "{shown} could not be imported: {}. Nothing was imported.",
-                    sqlite_message(f)
-                ))
+                ImportRefusal::CommitRefused {
+                    file: shown,
+                    detail: sqlite_message(f),
+                }
+                .into()
             }
             other => err(other),
         });
@@ -289,9 +292,12 @@ fn check_deferred_keys(
     };
     for (rowid, parent) in &violations {
         if let Some(line) = rowid.and_then(|id| line_of.get(&id)) {
-            return Err(DbError::Refused(format!(
-                "{shown} line {line}: FOREIGN KEY constraint failed (no matching row in '{parent}'). Nothing was imported."
-            )));
+            return Err(ImportRefusal::MissingParent {
+                file: shown.to_string(),
+                line: *line,
+                parent: parent.clone(),
+            }
+            .into());
         }
     }
     Ok(())

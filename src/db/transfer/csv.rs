@@ -7,6 +7,7 @@ use std::io::{Read, Write};
 
 use rusqlite::types::ValueRef;
 
+use super::refusal::LineProblem;
 use super::source::{ByteSource, Cell, Place};
 use crate::db::DbError;
 
@@ -93,10 +94,9 @@ impl<R: Read> CsvReader<R> {
                         .take_until(&mut data, |b| matches!(b, b'"' | b'\n' | b'\r'))?;
                     match self.src.next()? {
                         None => {
-                            return Err(self.place.malformed(
-                                open_line,
-                                "a quoted field starts here and is never closed",
-                            ));
+                            return Err(self
+                                .place
+                                .malformed(open_line, LineProblem::QuoteNotClosed));
                         }
                         Some(b'"') => {
                             if self.src.peek()? == Some(b'"') {
@@ -121,10 +121,7 @@ impl<R: Read> CsvReader<R> {
                     None | Some(b'\n' | b'\r') => {}
                     Some(b) if b == self.delimiter => {}
                     Some(_) => {
-                        return Err(self.place.malformed(
-                            self.line,
-                            "there is text after the closing quote of a field (a quote inside a quoted field must be doubled: \"\")",
-                        ));
+                        return Err(self.place.malformed(self.line, LineProblem::TextAfterQuote));
                     }
                 }
             } else {

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::refusal::DropRefusal;
 use crate::db::catalog::{ObjectKind, find_object, referencing_keys, row_count};
 use crate::db::ident::quote;
 use crate::db::{Database, DbError};
@@ -63,19 +64,11 @@ pub fn drop_table(db: &mut Database, name: &str) -> Result<DropOutcome, DbError>
     let tx = crate::db::write_transaction(db.conn()).map_err(|e| db.err(e))?;
     let preview = preview_drop(db, name)?;
     if !preview.referenced_by.is_empty() {
-        let n = preview.referenced_by.len();
-        return Err(DbError::Refused(format!(
-            "Cannot delete table '{}': {} {} {} foreign {} that {} at it. Delete {} first, or remove {} foreign {}.",
-            preview.name,
-            crate::output::plural(n as u64, "table", "tables"),
-            and_list(&preview.referenced_by),
-            crate::output::plural(n as u64, "has a", "have"),
-            crate::output::plural(n as u64, "key", "keys"),
-            crate::output::plural(n as u64, "points", "point"),
-            crate::output::plural(n as u64, "that table", "those tables"),
-            crate::output::plural(n as u64, "its", "their"),
-            crate::output::plural(n as u64, "key", "keys"),
-        )));
+        return Err(DropRefusal::Referenced {
+            table: preview.name,
+            referenced_by: preview.referenced_by,
+        }
+        .into());
     }
     let what = if preview.kind == ObjectKind::View {
         "VIEW"
@@ -91,14 +84,4 @@ pub fn drop_table(db: &mut Database, name: &str) -> Result<DropOutcome, DbError>
         kind: preview.kind,
         rows: preview.rows,
     })
-}
-
-/// `'a'`, `'a' and 'b'`, `'a', 'b' and 'c'`.
-fn and_list(names: &[String]) -> String {
-    let quoted: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
-    match quoted.split_last() {
-        None => String::new(),
-        Some((last, [])) => last.clone(),
-        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
-    }
 }

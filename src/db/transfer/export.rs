@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::csv::CsvWriter;
 use super::names::export_file_name;
+use super::refusal::ExportRefusal;
 use super::temp_file::TempFile;
 use super::{PROGRESS_EVERY, Progress, Reporter, Stage};
 use crate::db::catalog::{ObjectKind, find_object};
@@ -100,9 +101,7 @@ pub fn export_query(
 ) -> Result<ExportOutcome, DbError> {
     let mut stmt = db.conn().prepare(sql).map_err(|e| db.err(e))?;
     if !stmt.readonly() || stmt.column_count() == 0 {
-        return Err(DbError::Refused(
-            "Only a read-only query that returns rows (a SELECT) can be exported.".into(),
-        ));
+        return Err(ExportRefusal::NotAQuery.into());
     }
     let dest = if dest.is_dir() {
         dest.join("query.csv")
@@ -152,7 +151,10 @@ pub fn write_csv<W: Write>(
 ) -> Result<ExportOutcome, DbError> {
     let write_err = |e: io::Error| match e.kind() {
         io::ErrorKind::BrokenPipe => DbError::OutputClosed,
-        _ => DbError::Refused(format!("Cannot write the CSV ({e}).")),
+        _ => ExportRefusal::CsvWrite {
+            detail: e.to_string(),
+        }
+        .into(),
     };
     let columns: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
     let mut reporter = Reporter::new(progress, options.progress_every, None);
@@ -219,22 +221,21 @@ fn refuse_database_as_target(db: &Database, dest: &Path) -> Result<(), DbError> 
         std::fs::canonicalize(db.path()),
     ) && a == b
     {
-        return Err(DbError::Refused(format!(
-            "'{}' is the database itself; choose another file to export to.",
-            dest.display()
-        )));
+        return Err(ExportRefusal::TargetIsDatabase {
+            path: dest.to_path_buf(),
+        }
+        .into());
     }
     // rowsmith's own files (the undo journal above all) are never export targets: a CSV
     // over the journal would lose every undo record.
-    if let (Ok(dest), Ok(data)) = (
+    if let (Ok(dest), Some(data)) = (
         std::fs::canonicalize(dest),
-        crate::paths::data_dir().and_then(|d| std::fs::canonicalize(d).map_err(|e| e.to_string())),
+        crate::paths::data_dir()
+            .ok()
+            .and_then(|d| std::fs::canonicalize(d).ok()),
     ) && dest.starts_with(&data)
     {
-        return Err(DbError::Refused(format!(
-            "'{}' is one of rowsmith's own files (its data directory holds the undo journal and the query history); choose another file to export to.",
-            dest.display()
-        )));
+        return Err(ExportRefusal::TargetIsOwnFile { path: dest }.into());
     }
     Ok(())
 }

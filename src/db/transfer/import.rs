@@ -10,6 +10,7 @@ use super::convert::Convert;
 use super::infer::{ColumnStats, InferredType};
 use super::names::{column_names, is_reserved, table_name_for};
 use super::reader::{FileFormat, RowReader, detect_format, next_row, open_reader, shown_name};
+use super::refusal::ImportRefusal;
 use super::{PROGRESS_EVERY, Progress, Reporter, Stage, apply_import};
 use crate::db::catalog::{Affinity, ColumnKind, ObjectKind, TableInfo, find_object, table_info};
 use crate::db::ident::validate;
@@ -153,9 +154,10 @@ pub fn free_table_name(db: &Database, base: &str) -> Result<String, DbError> {
             return Ok(name);
         }
     }
-    Err(DbError::Refused(format!(
-        "Every name from '{base}_2' on is taken; import the file under another name."
-    )))
+    Err(ImportRefusal::NamesTaken {
+        base: base.to_string(),
+    }
+    .into())
 }
 
 /// Reads the file once and works out what importing it would do: which
@@ -188,9 +190,7 @@ pub fn plan_import(
         Err(e) => return Err(e),
     };
     if existing.is_none() && is_reserved(&table) {
-        return Err(DbError::Refused(format!(
-            "Table names starting with 'sqlite_' belong to SQLite; choose another name than '{table}'."
-        )));
+        return Err(ImportRefusal::ReservedName { table }.into());
     }
     let scan = scan_file(file, format, options, progress)?;
     let names = column_names(&scan.header);
@@ -206,10 +206,10 @@ pub fn plan_import(
     match existing {
         None => {
             if names.is_empty() {
-                return Err(DbError::Refused(format!(
-                    "{} has no rows, so there are no columns to make a table from. Nothing was imported.",
-                    shown_name(file)
-                )));
+                return Err(ImportRefusal::NoColumns {
+                    file: shown_name(file),
+                }
+                .into());
             }
             plan.columns = scan
                 .header
@@ -333,54 +333,15 @@ fn match_columns(
             left_out.push(c.name.clone());
         }
     }
-    let mut problems = Vec::new();
-    if !unknown.is_empty() {
-        problems.push(if unknown.len() == 1 {
-            format!(
-                "the file's column {} is not in the table",
-                quoted_list(&unknown)
-            )
-        } else {
-            format!(
-                "the file's columns {} are not in the table",
-                quoted_list(&unknown)
-            )
-        });
-    }
-    if !computed.is_empty() {
-        problems.push(format!(
-            "{} computed by SQLite and cannot be written",
-            if computed.len() == 1 {
-                format!("column {} is", quoted_list(&computed))
-            } else {
-                format!("columns {} are", quoted_list(&computed))
-            }
-        ));
-    }
-    if !required.is_empty() {
-        problems.push(format!(
-            "the file has no values for {} NOT NULL without a default",
-            if required.len() == 1 {
-                format!("column {}, which is", quoted_list(&required))
-            } else {
-                format!("columns {}, which are", quoted_list(&required))
-            }
-        ));
-    }
-    if problems.is_empty() {
+    if unknown.is_empty() && computed.is_empty() && required.is_empty() {
         return Ok((columns, left_out));
     }
-    Err(DbError::Refused(format!(
-        "The columns of {shown} do not match table '{}': {}. Import it under another table name to make a new table. Nothing was imported.",
-        info.name,
-        problems.join(", and ")
-    )))
-}
-
-fn quoted_list(names: &[String]) -> String {
-    names
-        .iter()
-        .map(|n| format!("'{n}'"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    Err(ImportRefusal::ColumnsMismatch {
+        file: shown.to_string(),
+        table: info.name.clone(),
+        unknown,
+        computed,
+        required,
+    }
+    .into())
 }

@@ -8,6 +8,7 @@ use std::io::Read;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 
+use super::refusal::{JsonFound, LineProblem};
 use super::source::{ByteSource, Cell, Place};
 use crate::db::DbError;
 /// A JSON value of one row, owned.
@@ -176,10 +177,7 @@ impl<R: Read> JsonReader<R> {
                 JsonState::Start => {
                     self.skip_ws()?;
                     if self.src.next()? != Some(b'[') {
-                        return Err(self.place.malformed(
-                            self.line,
-                            "expected '[' to start a JSON array of objects",
-                        ));
+                        return Err(self.place.malformed(self.line, LineProblem::ArrayNotOpened));
                     }
                     self.skip_ws()?;
                     if self.src.peek()? == Some(b']') {
@@ -195,13 +193,10 @@ impl<R: Read> JsonReader<R> {
                         None => {
                             return Err(self
                                 .place
-                                .malformed(self.line, "the JSON array is never closed with ']'"));
+                                .malformed(self.line, LineProblem::ArrayNotClosed));
                         }
                         Some(_) => {
-                            return Err(self.place.malformed(
-                                self.line,
-                                "expected ',' or ']' after an object of the JSON array",
-                            ));
+                            return Err(self.place.malformed(self.line, LineProblem::NoSeparator));
                         }
                     }
                 }
@@ -223,10 +218,7 @@ impl<R: Read> JsonReader<R> {
         self.state = JsonState::Done;
         self.skip_ws()?;
         if self.src.peek()?.is_some() {
-            return Err(self.place.malformed(
-                self.line,
-                "there is more text after the closing ']' of the JSON array",
-            ));
+            return Err(self.place.malformed(self.line, LineProblem::TextAfterArray));
         }
         Ok(false)
     }
@@ -236,18 +228,14 @@ impl<R: Read> JsonReader<R> {
         self.buf.clear();
         let start = self.line;
         let Some(first) = self.src.peek()? else {
-            return Err(self
-                .place
-                .malformed(self.line, "the file ends where a JSON object was expected"));
+            return Err(self.place.malformed(self.line, LineProblem::ObjectMissing));
         };
         match first {
             b'{' | b'[' => {
                 let (mut depth, mut in_string, mut escaped) = (0u64, false, false);
                 loop {
                     let Some(b) = self.src.next()? else {
-                        return Err(self
-                            .place
-                            .malformed(start, "the JSON object that starts here is never closed"));
+                        return Err(self.place.malformed(start, LineProblem::ObjectNotClosed));
                     };
                     self.buf.push(b);
                     if self.buf.len() > self.src.limit {
@@ -318,19 +306,18 @@ impl<R: Read> JsonReader<R> {
         }
         let found = match self.buf.first() {
             Some(b'{') => None,
-            None => Some("nothing (is there a ',' too many?)"),
-            Some(b'[') => Some("an array"),
-            Some(b'"') => Some("a string"),
-            Some(b't' | b'f') => Some("true or false"),
-            Some(b'n') => Some("null"),
-            Some(b'-' | b'0'..=b'9') => Some("a number"),
-            _ => Some("something that is not JSON"),
+            None => Some(JsonFound::Nothing),
+            Some(b'[') => Some(JsonFound::Array),
+            Some(b'"') => Some(JsonFound::String),
+            Some(b't' | b'f') => Some(JsonFound::Boolean),
+            Some(b'n') => Some(JsonFound::Null),
+            Some(b'-' | b'0'..=b'9') => Some(JsonFound::Number),
+            _ => Some(JsonFound::NotJson),
         };
         if let Some(found) = found {
-            return Err(self.place.malformed(
-                self.record_line,
-                &format!("expected a JSON object for each row, found {found}"),
-            ));
+            return Err(self
+                .place
+                .malformed(self.record_line, LineProblem::NotAnObject { found }));
         }
         let object: OrderedObject = serde_json::from_slice(&self.buf).map_err(|e| {
             let line = self.record_line + (e.line().max(1) as u64) - 1;
@@ -340,7 +327,7 @@ impl<R: Read> JsonReader<R> {
                 None => text,
             };
             self.place
-                .malformed(line, &format!("invalid JSON ({text})"))
+                .malformed(line, LineProblem::InvalidJson { detail: text })
         })?;
         self.cells.clear();
         self.cells.resize(self.keys.len(), JsonCell::Missing);
@@ -354,10 +341,9 @@ impl<R: Read> JsonReader<R> {
                     self.keys.len() - 1
                 }
                 None => {
-                    return Err(self.place.malformed(
-                        self.record_line,
-                        &format!("the key '{key}' was not in the file when it was first read, so it changed during the import"),
-                    ));
+                    return Err(self
+                        .place
+                        .malformed(self.record_line, LineProblem::NewKey { key }));
                 }
             };
             self.cells[i] = JsonCell::from_json(value);

@@ -58,6 +58,7 @@
 //! - `export`: CSV export ([`export_table`], [`write_csv`], ...)
 //! - `temp_file`: the file an export writes before it is renamed into place
 //! - `drop`: deleting tables ([`preview_drop`], [`drop_table`])
+//! - `refusal`: why an import, export or drop was refused ([`ImportRefusal`], ...)
 
 use serde::Serialize;
 
@@ -73,6 +74,7 @@ mod json;
 mod names;
 mod reader;
 mod record;
+mod refusal;
 mod source;
 mod spool;
 mod temp_file;
@@ -92,6 +94,7 @@ pub use import::{
 pub use infer::InferredType;
 pub use names::{export_file_name, table_name_for};
 pub use reader::{FileFormat, detect_format};
+pub use refusal::{DropRefusal, ExportRefusal, ImportRefusal, JsonFound, LineProblem};
 pub use source::MAX_RECORD_BYTES;
 
 /// How many rows pass between two progress reports, unless told otherwise.

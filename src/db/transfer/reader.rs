@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::csv::CsvReader;
 use super::json::JsonReader;
+use super::refusal::{ImportRefusal, LineProblem};
 use super::source::{Cell, Place};
 use crate::db::DbError;
 
@@ -45,9 +46,7 @@ pub(super) fn shown_name(file: &Path) -> String {
 fn open_file(file: &Path) -> Result<(File, u64), DbError> {
     let shown = file.display().to_string();
     match std::fs::metadata(file) {
-        Ok(meta) if meta.is_dir() => Err(DbError::Refused(format!(
-            "'{shown}' is a folder; give the CSV or JSON file to import."
-        ))),
+        Ok(meta) if meta.is_dir() => Err(ImportRefusal::IsFolder { path: shown }.into()),
         Ok(meta) => {
             let f = File::open(file).map_err(|e| DbError::Io {
                 path: shown,
@@ -55,9 +54,9 @@ fn open_file(file: &Path) -> Result<(File, u64), DbError> {
             })?;
             Ok((f, meta.len()))
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(DbError::Refused(format!(
-            "There is no file '{shown}' to import. Check the path."
-        ))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            Err(ImportRefusal::NoFile { path: shown }.into())
+        }
         Err(e) => Err(DbError::Io {
             path: shown,
             detail: e.to_string(),
@@ -97,10 +96,10 @@ pub fn detect_format(file: &Path) -> Result<FileFormat, DbError> {
     };
     match ext.as_str() {
         "json" | "jsonl" | "ndjson" => json.ok_or_else(|| {
-            DbError::Refused(format!(
-                "{} does not start with '[' or '{{', so it is neither a JSON array of objects nor JSON Lines. Nothing was imported.",
-                shown_name(file)
-            ))
+            ImportRefusal::NotJson {
+                file: shown_name(file),
+            }
+            .into()
         }),
         "tsv" | "tab" => Ok(FileFormat::Csv { delimiter: b'\t' }),
         "csv" => Ok(FileFormat::Csv {
@@ -187,10 +186,10 @@ pub(super) fn open_reader(
             // The header: the first line that is not blank.
             loop {
                 if !reader.read_record()? {
-                    return Err(DbError::Refused(format!(
-                        "{} is empty: there is no header row of column names. Nothing was imported.",
-                        shown_name(file)
-                    )));
+                    return Err(ImportRefusal::NoHeader {
+                        file: shown_name(file),
+                    }
+                    .into());
                 }
                 if !reader.is_blank() {
                     break;
@@ -231,12 +230,15 @@ pub(super) fn next_row(reader: &mut RowReader, width: usize, place: &str) -> Res
                 continue;
             }
             if csv.width() != width {
-                return Err(DbError::Refused(format!(
-                    "{place} line {}: expected {width} field{}, found {}. Nothing was imported.",
-                    csv.record_line,
-                    crate::output::plural(width as u64, "", "s"),
-                    csv.width()
-                )));
+                return Err(ImportRefusal::Malformed {
+                    file: place.to_string(),
+                    line: csv.record_line,
+                    problem: LineProblem::FieldCount {
+                        expected: width,
+                        found: csv.width(),
+                    },
+                }
+                .into());
             }
         }
         return Ok(true);

@@ -3,6 +3,7 @@
 
 use std::io::{self, Read};
 
+use super::refusal::{ImportRefusal, LineProblem};
 use crate::db::DbError;
 
 /// The most bytes one record (a CSV line with its quoted line breaks, or one JSON object)
@@ -11,22 +12,13 @@ use crate::db::DbError;
 /// real row and still cheap.
 pub const MAX_RECORD_BYTES: usize = 64 * 1024 * 1024;
 
-/// The sentence for input with a record larger than `limit` bytes.
+/// The refusal for input with a record larger than `limit` bytes.
 pub(super) fn record_too_big(name: &str, limit: usize) -> DbError {
-    DbError::Refused(format!(
-        "{name} has a record larger than {} (import.max_record_bytes), more than rowsmith reads as one row. \
-         Check that the file is really CSV or JSON with one row per record, or raise import.max_record_bytes. \
-         Nothing was imported.",
-        mib(limit)
-    ))
-}
-
-fn mib(bytes: usize) -> String {
-    if bytes.is_multiple_of(1024 * 1024) {
-        format!("{} MiB", bytes / (1024 * 1024))
-    } else {
-        format!("{} bytes", crate::output::thousands(bytes as u64))
+    ImportRefusal::RecordTooBig {
+        file: name.to_string(),
+        limit,
     }
+    .into()
 }
 
 /// A buffered byte reader with one byte of look-ahead. Read errors become
@@ -166,20 +158,19 @@ pub(super) struct Place {
 }
 
 impl Place {
-    pub(super) fn malformed(&self, line: u64, what: &str) -> DbError {
-        DbError::Refused(format!(
-            "{} line {line}: {what}. Nothing was imported.",
-            self.name
-        ))
+    pub(super) fn malformed(&self, line: u64, problem: LineProblem) -> DbError {
+        ImportRefusal::Malformed {
+            file: self.name.clone(),
+            line,
+            problem,
+        }
+        .into()
     }
 
     /// The error for text that is not UTF-8: `valid` is the record's bytes
     /// up to the first bad one, the record starting on `record_line`.
     pub(super) fn not_utf8(&self, record_line: u64, valid: &[u8]) -> DbError {
         let line = record_line + valid.iter().filter(|&&b| b == b'\n').count() as u64;
-        self.malformed(
-            line,
-            "the text is not valid UTF-8 (save the file as UTF-8 and try again)",
-        )
+        self.malformed(line, LineProblem::NotUtf8)
     }
 }

@@ -58,8 +58,7 @@ pub(super) fn write_candidates(
     guarded: bool,
     limit: usize,
 ) -> Result<BatchResult, DbError> {
-    let poisoned =
-        || DbError::Refused("An earlier failure left the generation unusable. Try again.".into());
+    let poisoned = || DbError::GenerationUnusable;
     let mut db = shared.db.lock().map_err(|_| poisoned())?;
     let mut gated = Vec::new();
     let candidates = {
@@ -181,10 +180,7 @@ fn preview_row(plan: &Plan, row: &Candidate) -> serde_json::Map<String, Json> {
 }
 
 pub(super) fn count_rows(shared: &Shared) -> Result<u64, DbError> {
-    let db = shared
-        .db
-        .lock()
-        .map_err(|_| DbError::Refused("The database connection is unusable.".into()))?;
+    let db = shared.db.lock().map_err(|_| DbError::ConnectionUnusable)?;
     crate::db::lookup::count(&db, &shared.plan.table)
 }
 

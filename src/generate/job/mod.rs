@@ -116,8 +116,11 @@ pub fn failure_sentence(error: &GenerateError, kept: u64) -> String {
         return message;
     }
     if kept == 0 {
-        // Some refusals (a trigger's RAISE(ROLLBACK)) already say so.
-        if message.ends_with("Nothing was written.") {
+        // A trigger's RAISE(ROLLBACK) already says that nothing was written.
+        if matches!(
+            error,
+            GenerateError::Database(DbError::TriggerRolledBack { .. })
+        ) {
             return message;
         }
         format!("{message} Nothing was written.")

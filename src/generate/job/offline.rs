@@ -116,14 +116,11 @@ pub(super) async fn run_offline(run: Run<'_>) -> Outcome {
 
 /// Generates `want` rows with the offline model.
 fn offline_rows(shared: &Shared, want: usize) -> Result<Vec<Candidate>, DbError> {
-    let poisoned =
-        || DbError::Refused("An earlier failure left the generation unusable. Try again.".into());
+    let poisoned = || DbError::GenerationUnusable;
     let mut model = shared.offline.lock().map_err(|_| poisoned())?;
     let mut rng = shared.rng.lock().map_err(|_| poisoned())?;
     let Some(model) = model.as_mut() else {
-        return Err(DbError::Refused(
-            "The offline generator was not prepared.".into(),
-        ));
+        return Err(DbError::OfflineNotPrepared);
     };
     Ok((0..want).map(|_| model.generate(&mut *rng)).collect())
 }
