@@ -1,7 +1,7 @@
 //! `rowsmith generate DB TABLE`: the generation job with progress on stderr
 //! and the result on stdout.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::CommandResult;
+use super::live_line::LiveLine;
 use crate::config::Config;
 use crate::generate::job::{
     Event, GenerateError, GenerateRequest, Outcome, Source, Summary, failure_sentence, rows_word,
@@ -112,11 +113,7 @@ async fn drive(request: GenerateRequest, source: Source, note: Option<String>) -
             }
         });
     }
-    let mut progress = Progress::new(
-        std::io::stderr().is_terminal(),
-        request.rows,
-        request.dry_run,
-    );
+    let mut progress = Progress::new(request.rows, request.dry_run);
     progress.note = note;
     let job = spawn(request, source, tx, cancel);
     let mut outcome = None;
@@ -185,26 +182,25 @@ fn report(summary: &Summary, json: bool) -> CommandResult {
 struct Progress {
     /// Said when the run starts (which provider is in use and why).
     note: Option<String>,
+    line: LiveLine,
     live: bool,
     wanted: u64,
     dry_run: bool,
     added: u64,
     stage: String,
-    spinner: usize,
-    drew: bool,
 }
 
 impl Progress {
-    fn new(live: bool, wanted: u64, dry_run: bool) -> Self {
+    fn new(wanted: u64, dry_run: bool) -> Self {
+        let line = LiveLine::new();
         Self {
             note: None,
-            live,
+            live: line.is_live(),
+            line,
             wanted,
             dry_run,
             added: 0,
             stage: String::new(),
-            spinner: 0,
-            drew: false,
         }
     }
 
@@ -217,8 +213,9 @@ impl Progress {
                 rows,
             } => {
                 if let Some(note) = self.note.take() {
-                    crate::say_err!("{note}");
+                    self.line.say(&note);
                 }
+                self.line.keep_turning();
                 let with = if provider == "offline" {
                     "the offline generator".to_string()
                 } else {
@@ -264,53 +261,31 @@ impl Progress {
             Event::Estimate(estimate) => {
                 // A dry run says what the real run would cost before any request goes out.
                 if self.dry_run {
-                    if self.live && self.drew {
-                        eprint!("\r\x1b[2K");
-                    }
-                    eprintln!("rowsmith: {}", estimate.sentence());
+                    self.line.say(&format!("rowsmith: {}", estimate.sentence()));
                 }
                 return;
             }
             Event::Notice { text } => {
                 // A notice gets a line of its own, above the live progress line.
-                if self.live && self.drew {
-                    eprint!("\r\x1b[2K");
-                }
-                crate::say_err!("rowsmith: note: {text}");
+                self.line.say(&format!("rowsmith: note: {text}"));
                 return;
             }
             // The summary says it all at the end.
             Event::Usage { .. } | Event::Finished(_) => return,
         };
         if self.live {
-            const FRAMES: [char; 10] = crate::output::SPINNER;
-            self.spinner = (self.spinner + 1) % FRAMES.len();
-            let status = format!(
-                "{} {} · {}/{} rows",
-                FRAMES[self.spinner], self.stage, self.added, self.wanted
-            );
-            let text = if line.is_empty() {
-                status
+            let status = format!("{} · {}/{} rows", self.stage, self.added, self.wanted);
+            if line.is_empty() {
+                self.line.show(&status);
             } else {
-                format!("{status} · {line}")
-            };
-            // One line as wide as the terminal is now (a wrapped line would not be
-            // redrawn in place); 80 when it cannot say.
-            let width = crossterm::terminal::size()
-                .map(|(w, _)| usize::from(w))
-                .unwrap_or(80)
-                .saturating_sub(1)
-                .max(20);
-            eprint!("\r\x1b[2K{}", crate::output::cell(&text, width));
-            self.drew = true;
+                self.line.show(&format!("{status} · {line}"));
+            }
         } else if !line.is_empty() {
             crate::say_err!("rowsmith: {line}");
         }
     }
 
     fn finish(&mut self) {
-        if self.live && self.drew {
-            eprint!("\r\x1b[2K");
-        }
+        self.line.clear();
     }
 }

@@ -3,6 +3,7 @@
 
 mod generate;
 mod inspect;
+mod live_line;
 mod query;
 mod tables;
 mod transfer;

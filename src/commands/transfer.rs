@@ -4,6 +4,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use super::live_line::LiveLine;
 use super::{CommandResult, open};
 use crate::db::DbError;
 use crate::db::journal::Journal;
@@ -135,34 +136,23 @@ pub fn drop(db: &Path, table: &str, yes: bool) -> CommandResult {
 /// terminal and the work takes more than a moment.
 struct Meter {
     verb: &'static str,
-    live: bool,
     started: Instant,
-    last: Option<Instant>,
-    drew: bool,
+    line: Option<LiveLine>,
 }
 
 impl Meter {
     fn new(verb: &'static str) -> Self {
         Self {
             verb,
-            live: std::io::stderr().is_terminal(),
             started: Instant::now(),
-            last: None,
-            drew: false,
+            line: None,
         }
     }
 
     fn show(&mut self, p: Progress) {
-        if !self.live || self.started.elapsed() < Duration::from_millis(300) {
+        if self.started.elapsed() < Duration::from_millis(300) {
             return;
         }
-        if self
-            .last
-            .is_some_and(|t| t.elapsed() < Duration::from_millis(100))
-        {
-            return;
-        }
-        self.last = Some(Instant::now());
         let what = match p.stage {
             Stage::Reading => "reading",
             Stage::Writing => "writing",
@@ -177,18 +167,14 @@ impl Meter {
             .fraction()
             .map(|f| format!(" ({:.0}%)", f * 100.0))
             .unwrap_or_default();
-        let mut stderr = std::io::stderr();
-        let _ = write!(stderr, "\r\x1b[K{}: {what} {amount}{percent}", self.verb);
-        let _ = stderr.flush();
-        self.drew = true;
+        self.line
+            .get_or_insert_with(LiveLine::new)
+            .show(&format!("{}: {what} {amount}{percent}", self.verb));
     }
 
     fn clear(&mut self) {
-        if self.drew {
-            let mut stderr = std::io::stderr();
-            let _ = write!(stderr, "\r\x1b[K");
-            let _ = stderr.flush();
-            self.drew = false;
+        if let Some(line) = self.line.take() {
+            line.clear();
         }
     }
 }
