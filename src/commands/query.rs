@@ -122,7 +122,7 @@ fn translate(
 /// been a question that happens to start with a SQL word.
 fn explain(e: QueryError, typed: &Input) -> String {
     match (&e, typed) {
-        (QueryError::Invalid { detail }, Input::Sql(_)) if detail.contains("syntax error") => {
+        (QueryError::Unparsable { .. }, Input::Sql(_)) => {
             format!("{e} To ask in plain language instead, start the text with '?'.")
         }
         _ => e.to_string(),
@@ -275,7 +275,7 @@ mod tests {
 
     #[test]
     fn syntax_errors_in_typed_text_suggest_a_question() {
-        let e = QueryError::Invalid {
+        let e = QueryError::Unparsable {
             detail: "near \"by\": syntax error".into(),
         };
         let typed = Input::Sql("Analyze sales by region".into());

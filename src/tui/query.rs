@@ -148,10 +148,7 @@ impl QueryFail {
         match &e {
             QueryError::Cancelled => Self::Cancelled,
             QueryError::Refused(_) => Self::Refused(e.to_string()),
-            QueryError::Invalid { detail }
-                if typed
-                    && (detail.contains("syntax error") || detail.contains("incomplete input")) =>
-            {
+            QueryError::Unparsable { .. } if typed => {
                 Self::Failed(format!(
                     "{e} To ask in plain language instead, start the text with '?'."
                 ))

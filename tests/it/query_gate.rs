@@ -299,7 +299,7 @@ fn empty_text_and_bad_sql_are_plain_errors() {
         "SQLite could not run the query: no such table: nowhere."
     );
     let err = session.check("SELEC 1").unwrap_err();
-    assert!(matches!(err, QueryError::Invalid { .. }), "{err}");
+    assert!(matches!(err, QueryError::Unparsable { .. }), "{err}");
 }
 
 /// The attack corpus again, this time as a model's answer to a question:

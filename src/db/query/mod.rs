@@ -61,6 +61,11 @@ pub enum QueryError {
     #[error("SQLite could not run the query: {detail}.")]
     Invalid { detail: String },
 
+    /// SQLite could not parse the text at all (a syntax error, or it ended early): typed
+    /// text may have been a question that begins with a SQL word.
+    #[error("SQLite could not run the query: {detail}.")]
+    Unparsable { detail: String },
+
     #[error("The query was stopped before it finished; the database was not changed.")]
     Cancelled,
 
@@ -665,8 +670,11 @@ impl QuerySession {
                 what: format!("{name}()"),
             });
         }
-        QueryError::Invalid {
-            detail: detail.trim_end_matches('.').to_string(),
+        let detail = detail.trim_end_matches('.').to_string();
+        if unparsable {
+            QueryError::Unparsable { detail }
+        } else {
+            QueryError::Invalid { detail }
         }
     }
 }
