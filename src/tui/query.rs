@@ -148,11 +148,9 @@ impl QueryFail {
         match &e {
             QueryError::Cancelled => Self::Cancelled,
             QueryError::Refused(_) => Self::Refused(e.to_string()),
-            QueryError::Unparsable { .. } if typed => {
-                Self::Failed(format!(
-                    "{e} To ask in plain language instead, start the text with '?'."
-                ))
-            }
+            QueryError::Unparsable { .. } if typed => Self::Failed(format!(
+                "{e} To ask in plain language instead, start the text with '?'."
+            )),
             _ => Self::Failed(e.to_string()),
         }
     }
