@@ -153,6 +153,12 @@ pub enum Command {
         /// (constraints). Default: generate.gate, realism.
         #[arg(long, value_enum)]
         gate: Option<crate::generate::gate::GateMode>,
+        /// What of the table's rows model requests carry: made-up stand-ins for names,
+        /// emails, phones and addresses (mask), the rows as they are (samples), or no rows
+        /// at all (schema). Default: generate.privacy, else mask for a remote service and
+        /// samples for a server on this machine.
+        #[arg(long, value_enum)]
+        privacy: Option<crate::config::Privacy>,
         /// Print the summary as one JSON object.
         #[arg(long)]
         json: bool,

@@ -60,6 +60,7 @@ pub fn run(args: Args, config: &Config) -> CommandResult {
     request.concurrency = config.generate.concurrency as usize;
     request.busy_timeout = Duration::from_millis(config.database.busy_timeout_ms);
     request.gate = config.generate.gate;
+    request.privacy = config.generate.privacy;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -211,6 +212,7 @@ impl Progress {
                 provider,
                 model,
                 rows,
+                sending,
             } => {
                 if let Some(note) = self.note.take() {
                     self.line.say(&note);
@@ -221,8 +223,12 @@ impl Progress {
                 } else {
                     format!("{provider} {model}")
                 };
+                let sends = sending
+                    .as_ref()
+                    .map(|s| format!("; each request sends {s}"))
+                    .unwrap_or_default();
                 format!(
-                    "Generating {rows} {} for '{table}' with {with}",
+                    "Generating {rows} {} for '{table}' with {with}{sends}",
                     rows_word(*rows)
                 )
             }

@@ -108,9 +108,13 @@ pub fn run(cli: Cli) -> CommandResult {
             from_schema,
             yes,
             gate,
+            privacy,
             json,
         }) => {
             let mut config = load_config(&cli.global, &model)?;
+            if let Some(privacy) = privacy {
+                config.generate.privacy = Some(privacy);
+            }
             if let Some(gate) = gate {
                 config.generate.gate = gate;
             }

@@ -194,6 +194,9 @@ pub struct GenerateSection {
     /// What judges generated rows: the realism gate learned from the table, then SQLite
     /// (`realism`), or SQLite's constraints only (`constraints`).
     pub gate: GateMode,
+    /// What of the table's rows a model request may carry; unset: `mask` for a remote
+    /// service, `samples` for a server on this machine.
+    pub privacy: Option<Privacy>,
 }
 
 impl Default for GenerateSection {
@@ -205,6 +208,7 @@ impl Default for GenerateSection {
             max_rows: 1_000_000,
             confirm_rows: 1_000,
             gate: GateMode::Realism,
+            privacy: None,
         }
     }
 }
@@ -777,6 +781,30 @@ impl GateMode {
         match self {
             GateMode::Realism => "realism",
             GateMode::Constraints => "constraints",
+        }
+    }
+}
+
+/// What of the table's own rows a model request may carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[derive(clap::ValueEnum)]
+pub enum Privacy {
+    /// Sample rows with names, emails, phones, addresses and other identifying text replaced
+    /// by made-up values of the same shape; numbers, dates and categories as they are.
+    Mask,
+    /// Real sample rows, as they are.
+    Samples,
+    /// No rows and no real values: the schema, constraints and a profile of shapes and ranges.
+    Schema,
+}
+
+impl Privacy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Privacy::Mask => "mask",
+            Privacy::Samples => "samples",
+            Privacy::Schema => "schema",
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod job;
 pub mod offline;
 pub mod parse;
 pub mod plan;
+pub mod privacy;
 pub mod prompt;
 pub mod validate;
 

@@ -37,6 +37,8 @@ pub struct PromptInput<'a> {
     pub sample_rows: &'a [Vec<Value>],
     /// Rows in the table, as far as known.
     pub table_rows: u64,
+    /// The table has rows, but the privacy (`schema`) keeps them out of the request.
+    pub rows_withheld: bool,
     /// Allowed parent keys for each foreign key of the plan.
     pub parent_keys: &'a [Vec<Vec<Value>>],
     /// Values to avoid for each UNIQUE set of the plan.
@@ -94,7 +96,12 @@ pub fn context_message(input: &PromptInput<'_>) -> String {
         }
     }
 
-    if input.anchor_rows.is_empty() {
+    if input.rows_withheld {
+        let _ = writeln!(
+            out,
+            "\nNo existing rows are shown: write values that fit the columns and the profile above."
+        );
+    } else if input.anchor_rows.is_empty() {
         let _ = writeln!(
             out,
             "\nThe table is empty: invent plausible values from the column names, types and constraints."
@@ -234,6 +241,7 @@ fn profile_line(p: &ColumnProfile) -> String {
         let example = p
             .shapes
             .first()
+            .filter(|s| !s.example.is_empty())
             .map(|s| format!(" like {}", json!(s.example)))
             .unwrap_or_default();
         parts.push(format!("; format {}{example}", f.format.as_str()));

@@ -3,6 +3,7 @@
 //! whole-cell viewer and the undo history. State only; `app` decides what their
 //! keys do.
 
+use crate::config::Privacy;
 use std::path::PathBuf;
 
 use serde_json::{Map, Value as Json};
@@ -119,6 +120,8 @@ pub struct GenSpec {
     pub model: Option<String>,
     pub preview: bool,
     pub from_schema: bool,
+    /// `None`: the configured privacy, else the provider's default.
+    pub privacy: Option<Privacy>,
 }
 
 impl GenSpec {
@@ -130,6 +133,7 @@ impl GenSpec {
             model: None,
             preview: false,
             from_schema: false,
+            privacy: None,
         }
     }
 }
@@ -143,6 +147,9 @@ pub struct ProviderOption {
     pub model: String,
     /// The offline generator has no model to name.
     pub model_editable: bool,
+    /// What its requests carry of the table's rows unless the dialog says otherwise
+    /// (`None`: the offline generator sends nothing).
+    pub privacy: Option<Privacy>,
 }
 
 /// The fields of the generate dialog, in tab order.
@@ -151,14 +158,16 @@ pub enum GenField {
     Rows,
     Provider,
     Model,
+    Privacy,
     Preview,
 }
 
 impl GenField {
-    pub const ALL: [GenField; 4] = [
+    pub const ALL: [GenField; 5] = [
         GenField::Rows,
         GenField::Provider,
         GenField::Model,
+        GenField::Privacy,
         GenField::Preview,
     ];
 }
@@ -170,6 +179,8 @@ pub struct GenDialog {
     pub rows: Input,
     pub provider: usize,
     pub model: Input,
+    /// Chosen in the dialog; `None`: the provider's default.
+    pub privacy: Option<Privacy>,
     pub preview: bool,
     pub error: Option<String>,
 }

@@ -232,11 +232,19 @@ fn provider_options(config: &Config, current: Option<&Source>) -> (Vec<ProviderO
         let mut c = config.clone();
         c.provider = Some(*choice);
         if let Ok((source, _)) = crate::generate::select_source(&c) {
+            let privacy = match &source {
+                Source::Llm(client) => Some(crate::generate::privacy::resolve(
+                    config.generate.privacy,
+                    client,
+                )),
+                Source::Offline => None,
+            };
             options.push(ProviderOption {
                 choice: *choice,
                 name: source.provider(),
                 model: source.model(),
                 model_editable: choice.kind().is_some(),
+                privacy,
             });
         }
     }
@@ -443,6 +451,7 @@ impl Effects {
         request.concurrency = self.ctx.config.generate.concurrency as usize;
         request.busy_timeout = self.ctx.busy;
         request.gate = self.ctx.config.generate.gate;
+        request.privacy = spec.privacy.or(self.ctx.config.generate.privacy);
         request
     }
 

@@ -101,7 +101,9 @@ async fn events_tell_the_whole_story_in_order() {
             table: "people".into(),
             provider: "openai".into(),
             model: "gpt-6.1-terra".into(),
-            rows: 10
+            rows: 10,
+            // The test server is on 127.0.0.1: the rows stay on this machine, as they are.
+            sending: Some("11 sample rows".into()),
         }
     );
     // The cost estimate comes before the first request.

@@ -25,6 +25,7 @@ mod llm_world;
 mod odd_data;
 mod offline;
 mod offline_text;
+mod privacy;
 mod profile;
 mod profile_cache;
 mod query_cli;

@@ -85,12 +85,14 @@ fn providers() -> Vec<ProviderOption> {
             name: "openai".into(),
             model: "gpt-5-mini".into(),
             model_editable: true,
+            privacy: Some(rowsmith::config::Privacy::Mask),
         },
         ProviderOption {
             choice: ProviderChoice::Offline,
             name: "offline".into(),
             model: "learned from the table".into(),
             model_editable: false,
+            privacy: None,
         },
     ]
 }
@@ -1225,7 +1227,9 @@ fn the_dialog_checks_the_row_count_and_offers_the_configured_providers() {
 fn a_large_model_run_shows_its_cost_and_waits_for_a_yes() {
     let mut h = Harness::new(80, 24);
     h.key("G");
-    h.keys(&["ctrl-u", "5", "0", "0", "0", "tab", "tab", "tab", "space"]);
+    h.keys(&[
+        "ctrl-u", "5", "0", "0", "0", "tab", "tab", "tab", "tab", "space",
+    ]);
     let effects = h.key("enter");
     let spec = match effects.as_slice() {
         [Effect::Estimate(spec)] => spec.clone(),
@@ -1261,7 +1265,7 @@ fn a_large_model_run_shows_its_cost_and_waits_for_a_yes() {
     assert!(h.app.modal.is_none());
 
     h.keys(&[
-        "G", "ctrl-u", "5", "0", "0", "0", "tab", "tab", "tab", "space",
+        "G", "ctrl-u", "5", "0", "0", "0", "tab", "tab", "tab", "tab", "space",
     ]);
     assert!(matches!(h.key("enter").as_slice(), [Effect::Estimate(_)]));
     match h.key("y").as_slice() {
@@ -2578,6 +2582,7 @@ fn screen_generation_in_progress() {
                 provider: "OpenAI".into(),
                 model: "gpt-6.1-terra".into(),
                 rows: 10,
+                sending: Some("11 masked sample rows".into()),
             },
         });
         x.send(Msg::Job {

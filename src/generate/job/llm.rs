@@ -1,8 +1,10 @@
 //! The model's run: concurrent requests, each answer judged and written.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
+use rusqlite::types::Value;
 use serde_json::Value as Json;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinSet;
@@ -11,11 +13,12 @@ use tokio_util::sync::CancellationToken;
 use super::batch::judge_and_write;
 use super::fit::{self, PromptSize};
 use super::pace::Pace;
-use super::prepare::Shared;
+use super::prepare::{Anchor, Shared};
 use super::{Estimate, GenerateError, thousands};
 use super::{Event, FRUITLESS_LIMIT, Outcome, Run, Source, Stage, Tally, blocking, finish};
-use crate::db::sample::sample_rows;
+use crate::db::sample::{Sample, sample_rows};
 use crate::generate::parse::row_list;
+use crate::generate::privacy::Privacy;
 use crate::generate::prompt::{PromptInput, SYSTEM, answer_schema, context_message, user_message};
 use crate::llm::Client;
 use crate::llm::Notice;
@@ -460,18 +463,20 @@ fn prompt_for(shared: &Shared, want: usize) -> Result<(String, String, Json), Ge
     let anchor = match shared.anchor.get() {
         Some(anchor) => anchor,
         None => {
-            let drawn = draw(ANCHOR_ROWS)?;
-            shared.anchor.get_or_init(|| drawn)
+            let sample = draw(ANCHOR_ROWS)?;
+            let shown = shown_rows(shared, &sample)?;
+            shared.anchor.get_or_init(|| Anchor { sample, shown })
         }
     };
     // A table no bigger than the anchor has nothing more to show.
-    let fresh = if shared.table_rows > anchor.rows.len() as u64 {
+    let fresh = if shared.table_rows > anchor.sample.rows.len() as u64 {
         let mut fresh = draw(FRESH_ROWS)?;
-        fresh.rows.retain(|row| !anchor.rows.contains(row));
+        fresh.rows.retain(|row| !anchor.sample.rows.contains(row));
         fresh
     } else {
         empty()
     };
+    let fresh_shown = shown_rows(shared, &fresh)?;
     let guard = shared
         .guard
         .lock()
@@ -481,27 +486,73 @@ fn prompt_for(shared: &Shared, want: usize) -> Result<(String, String, Json), Ge
         .lock()
         .map(|f| f.clone())
         .unwrap_or_default();
+    // Values taken are the run's own, but one may equal a real person's: withheld with
+    // the rows they could come from.
+    let avoid: Vec<VecDeque<String>> = shared
+        .plan
+        .unique_sets
+        .iter()
+        .zip(guard.avoid_lists())
+        .map(|(set, list)| {
+            let withheld = match shared.privacy {
+                Some(Privacy::Schema) => true,
+                Some(Privacy::Mask) => set
+                    .iter()
+                    .any(|&i| shared.masker.masks(&shared.plan.columns[i].name)),
+                _ => false,
+            };
+            if withheld {
+                VecDeque::new()
+            } else {
+                list.clone()
+            }
+        })
+        .collect();
+    let profile = shared.prompt_profile.as_ref().or(shared.profile.as_ref());
     let input = PromptInput {
         plan: &shared.plan,
-        profile: shared.profile.as_ref(),
-        anchor_columns: &anchor.columns,
-        anchor_rows: &anchor.rows,
+        profile,
+        anchor_columns: &anchor.sample.columns,
+        anchor_rows: &anchor.shown,
         sample_columns: &fresh.columns,
-        sample_rows: &fresh.rows,
+        sample_rows: &fresh_shown,
         table_rows: shared.table_rows,
+        rows_withheld: shared.privacy == Some(Privacy::Schema) && shared.table_rows > 0,
         parent_keys: &shared.parent_keys,
-        avoid: guard.avoid_lists(),
+        avoid: &avoid,
         rejected: &feedback,
         rows_wanted: want,
     };
     Ok((
         context_message(&input),
         user_message(&input),
-        answer_schema(
-            &shared.plan,
-            shared.profile.as_ref(),
-            &shared.parent_keys,
-            want,
-        ),
+        answer_schema(&shared.plan, profile, &shared.parent_keys, want),
     ))
+}
+
+/// Sample rows as a request shows them: as they are, masked, or none at all.
+fn shown_rows(shared: &Shared, sample: &Sample) -> Result<Vec<Vec<Value>>, GenerateError> {
+    Ok(match shared.privacy {
+        Some(Privacy::Schema) => Vec::new(),
+        Some(Privacy::Mask) => {
+            let mut rng = shared
+                .rng
+                .lock()
+                .map_err(|_| GenerateError::Internal("The random source is unusable.".into()))?;
+            shared
+                .masker
+                .mask_rows(&sample.columns, &sample.rows, &mut *rng)
+        }
+        _ => sample.rows.clone(),
+    })
+}
+
+/// Rows of the table one request shows (the anchor and the fresh ones), for the status.
+pub(super) fn rows_shown(shared: &Shared) -> usize {
+    if shared.privacy == Some(Privacy::Schema) {
+        return 0;
+    }
+    let table = usize::try_from(shared.table_rows).unwrap_or(usize::MAX);
+    let anchor = ANCHOR_ROWS.min(table);
+    anchor + FRESH_ROWS.min(table - anchor)
 }

@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::db::CancelFlag;
 use crate::generate::gate::GateMode;
+use crate::generate::privacy::{self, Privacy};
 use crate::llm::{Client, LlmError, Usage};
 use batch::{BatchResult, count_rows};
 use llm::run_llm;
@@ -179,6 +180,8 @@ pub struct GenerateRequest {
     pub journal_path: Option<PathBuf>,
     /// What judges the rows before SQLite does.
     pub gate: GateMode,
+    /// What of the table's rows model requests carry; `None`: by where the model runs.
+    pub privacy: Option<Privacy>,
 }
 
 impl GenerateRequest {
@@ -195,6 +198,7 @@ impl GenerateRequest {
             busy_timeout: crate::db::DEFAULT_BUSY_TIMEOUT,
             journal_path: None,
             gate: GateMode::Realism,
+            privacy: None,
         }
     }
 }
@@ -267,6 +271,9 @@ pub enum Event {
         provider: String,
         model: String,
         rows: u64,
+        /// What each model request carries of the table's rows ("11 masked sample rows");
+        /// `None` for the offline generator, which sends nothing.
+        sending: Option<String>,
     },
     Stage(Stage),
     RowsReceived {
@@ -529,6 +536,9 @@ async fn run(
         provider: source.provider(),
         model: source.model(),
         rows: request.rows,
+        sending: shared
+            .privacy
+            .map(|privacy| privacy::carried(privacy, llm::rows_shown(&shared))),
     });
 
     let run = Run {

@@ -18,6 +18,7 @@ use crate::db::{CancelFlag, Database, DbError, OpenOptions};
 use crate::generate::gate::{Existing, Gate, GateMode, WHOLE_TABLE_ROWS};
 use crate::generate::offline::{Learning, OfflineModel};
 use crate::generate::plan::Plan;
+use crate::generate::privacy::{self, Masker, Privacy, identity_columns};
 use crate::generate::validate::Guard;
 
 /// Parent keys offered per foreign key.
@@ -44,11 +45,63 @@ pub(super) struct Shared {
     pub(super) offline: Mutex<Option<OfflineModel>>,
     /// The sample rows every model request of the run shows in its static prefix, drawn
     /// once so that the prefix stays byte-identical (and cacheable).
-    pub(super) anchor: std::sync::OnceLock<crate::db::sample::Sample>,
+    pub(super) anchor: std::sync::OnceLock<Anchor>,
+    /// What model requests carry of the table's rows (`None` for the offline generator).
+    pub(super) privacy: Option<Privacy>,
+    /// Stands in for identifying values when the privacy is `mask`.
+    pub(super) masker: Masker,
+    /// The profile as requests show it: values the privacy withholds taken out.
+    pub(super) prompt_profile: Option<TableProfile>,
     /// The realism gate, when it judges this run (`gate = "realism"` and rows to learn from).
     pub(super) gate: Mutex<Option<Gate>>,
     /// Why the gate turned rows away lately, for the model's next request.
     pub(super) feedback: Mutex<Vec<String>>,
+}
+
+/// The anchor sample: the rows drawn, and the rows requests show (masked, or none).
+pub(super) struct Anchor {
+    pub(super) sample: crate::db::sample::Sample,
+    pub(super) shown: Vec<Vec<Value>>,
+}
+
+/// Rows read to tell which columns identify a person (names are recognised by their values).
+const IDENTITY_SAMPLE: usize = 50;
+
+/// The privacy of a model run, what identifies a person in the table, and the profile as
+/// requests may show it. Its own random source, so a seed draws the same rows as before.
+fn privacy_for(
+    db: &Database,
+    plan: &Plan,
+    profile: Option<&TableProfile>,
+    table_rows: u64,
+    request: &GenerateRequest,
+    source: &Source,
+) -> Result<(Option<Privacy>, Masker, Option<TableProfile>), DbError> {
+    let Source::Llm(client) = source else {
+        return Ok((None, Masker::new(&[], &[], std::iter::empty()), None));
+    };
+    let chosen = privacy::resolve(request.privacy, client);
+    let mut rng = match request.seed {
+        Some(seed) => StdRng::seed_from_u64(seed ^ 0x7072_6976),
+        None => StdRng::from_os_rng(),
+    };
+    let sample = if table_rows > 0 {
+        sample_rows(db, &plan.table, IDENTITY_SAMPLE, &mut rng)?
+    } else {
+        crate::db::sample::Sample {
+            columns: Vec::new(),
+            rows: Vec::new(),
+            method: crate::db::sample::SampleMethod::AllRows,
+        }
+    };
+    let kinds = identity_columns(plan, profile, &sample.columns, &sample.rows);
+    let texts = sample.rows.iter().flatten().filter_map(|v| match v {
+        Value::Text(t) => Some(t.as_str()),
+        _ => None,
+    });
+    let masker = Masker::new(&plan.column_names(), &kinds, texts);
+    let shown = profile.map(|p| privacy::profile_for_prompt(p, chosen, &masker, &mut rng));
+    Ok((Some(chosen), masker, shown))
 }
 
 /// Existing rows the offline generator learns from for a job of `rows` new rows: 100
@@ -213,6 +266,8 @@ pub(super) fn prepare(
         ),
         Source::Llm(_) => None,
     };
+    let (privacy, masker, prompt_profile) =
+        privacy_for(&db, &plan, profile.as_ref(), table_rows, request, source)?;
     let gate = match (&profile, request.gate) {
         (Some(profile), GateMode::Realism) => Some(
             learn_gate(&db, &plan, profile, table_rows, request)
@@ -225,6 +280,9 @@ pub(super) fn prepare(
         feedback: Mutex::new(Vec::new()),
         offline: Mutex::new(offline),
         anchor: std::sync::OnceLock::new(),
+        privacy,
+        masker,
+        prompt_profile,
         guard: Mutex::new(Guard::new(&plan)),
         db: Mutex::new(db),
         plan,

@@ -14,7 +14,7 @@
 //! are applied last.
 
 mod choose;
-mod fakes;
+pub(crate) mod fakes;
 mod freetext;
 mod kernel;
 pub(crate) mod relations;

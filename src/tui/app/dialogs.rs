@@ -2,6 +2,7 @@
 //! preview grid.
 
 use super::*;
+use crate::config::Privacy;
 
 pub(super) fn on_modal_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     let Some(modal) = app.modal.take() else {
@@ -409,6 +410,18 @@ pub(super) fn on_dialog_key(
                 d.model = Input::new(p.model.clone());
             }
         }
+        KeyCode::Left | KeyCode::Right | KeyCode::Char(' ') if d.field == GenField::Privacy => {
+            // Default, then each setting in turn.
+            const ORDER: [Option<Privacy>; 4] = [
+                None,
+                Some(Privacy::Mask),
+                Some(Privacy::Samples),
+                Some(Privacy::Schema),
+            ];
+            let at = ORDER.iter().position(|p| *p == d.privacy).unwrap_or(0);
+            let step = if key.code == KeyCode::Left { 3 } else { 1 };
+            d.privacy = ORDER[(at + step) % ORDER.len()];
+        }
         KeyCode::Left | KeyCode::Right | KeyCode::Char(' ') if d.field == GenField::Preview => {
             d.preview = !d.preview;
         }
@@ -441,6 +454,7 @@ pub(super) fn on_dialog_key(
             let option = app.providers.get(d.provider);
             let mut spec = GenSpec::new(&d.table, rows);
             spec.preview = d.preview;
+            spec.privacy = d.privacy;
             if d.provider != app.provider {
                 spec.provider = option.map(|p| p.choice);
             }

@@ -218,6 +218,7 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
                 rows: Input::new(app.default_rows.to_string()),
                 provider: app.provider,
                 model: Input::new(model),
+                privacy: None,
                 preview: true,
                 error: None,
             }));

@@ -105,13 +105,18 @@ pub(super) fn on_job(app: &mut App, id: u64, event: Event) -> Vec<Effect> {
             rows,
             provider,
             model,
+            sending,
             ..
         } => {
             job.spec.rows = rows;
-            job.source = if model.is_empty() {
+            let who = if model.is_empty() {
                 provider
             } else {
                 format!("{provider} {model}")
+            };
+            job.source = match sending {
+                Some(sending) => format!("sends {sending} to {who}"),
+                None => who,
             };
             Vec::new()
         }

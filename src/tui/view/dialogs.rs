@@ -2,6 +2,7 @@
 //! prompts, the generate dialog, the preview grid, the cell viewer and the undo
 //! history.
 
+use crate::config::Privacy;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
@@ -238,7 +239,7 @@ fn pack(names: &[String], room: usize, max_lines: usize) -> Vec<String> {
 
 fn generate(frame: &mut Frame, area: Rect, app: &App, d: &GenDialog) {
     let theme = app.theme;
-    let rect = centered(area, 60.min(area.width), 9 + u16::from(d.error.is_some()));
+    let rect = centered(area, 64.min(area.width), 10 + u16::from(d.error.is_some()));
     frame.render_widget(Clear, rect);
     let option = app.providers.get(d.provider);
     let provider = option
@@ -286,6 +287,11 @@ fn generate(frame: &mut Frame, area: Rect, app: &App, d: &GenDialog) {
             },
         ),
         field(
+            GenField::Privacy,
+            "Privacy",
+            vec![Span::styled(privacy_choice(d, option), theme.accent())],
+        ),
+        field(
             GenField::Preview,
             "Preview",
             vec![Span::raw(if d.preview {
@@ -313,6 +319,22 @@ fn generate(frame: &mut Frame, area: Rect, app: &App, d: &GenDialog) {
             )),
         rect,
     );
+}
+
+/// The dialog's privacy line: the choice and, for the default, what it means here.
+fn privacy_choice(d: &GenDialog, option: Option<&crate::tui::modal::ProviderOption>) -> String {
+    let Some(default) = option.and_then(|o| o.privacy) else {
+        return "nothing is sent (offline)".into();
+    };
+    let what = |p: Privacy| match p {
+        Privacy::Mask => "mask: made-up names, emails, phones",
+        Privacy::Samples => "samples: real rows as they are",
+        Privacy::Schema => "schema: no rows at all",
+    };
+    match d.privacy {
+        None => format!("◀ default ({}) ▶", what(default)),
+        Some(p) => format!("◀ {} ▶", what(p)),
+    }
 }
 
 fn json_cell(v: Option<&Json>) -> (String, bool) {

@@ -160,7 +160,7 @@ fn job_line<'a>(
         parts.push((
             format!(" · {}", crate::output::printable(&job.source)),
             theme.dim(),
-            7,
+            3,
         ));
     }
     if job.id != 0 && !job.cancelling {

@@ -1,0 +1,139 @@
+//! Which columns identify a person: names, emails, phones, street addresses, free text and
+//! any text that is nearly always different. Keys, numbers, dates, codes and categories do
+//! not: they carry the distribution and the references, not the person.
+
+use rusqlite::types::Value;
+
+use crate::db::formats::Format;
+use crate::db::profile::{ColumnProfile, TableProfile};
+use crate::generate::offline::fakes::{Semantic, looks_like_people, semantic_of};
+use crate::generate::plan::Plan;
+
+/// What kind of identifying value a column holds, which says how to make up another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identity {
+    FirstName,
+    LastName,
+    FullName,
+    Email,
+    Phone,
+    Street,
+    /// Sentences written by or about someone (notes, bios, comments).
+    FreeText,
+    /// Anything else nearly always different (user names, URLs, account numbers): made up
+    /// character by character in the same shape.
+    Distinct,
+}
+
+/// Column names that hold personal identifiers whatever their values look like.
+const PERSONAL_NAMES: &[&str] = &[
+    "username",
+    "user_name",
+    "login",
+    "handle",
+    "nickname",
+    "screen_name",
+    "ssn",
+    "social_security_number",
+    "passport",
+    "passport_number",
+    "national_id",
+    "tax_id",
+    "iban",
+    "account_number",
+    "card_number",
+    "credit_card",
+    "ip",
+    "ip_address",
+    "license_plate",
+    "linkedin",
+    "twitter",
+];
+
+/// Text this long on average, mostly different, is free text.
+const FREE_TEXT_MEAN_CHARS: f64 = 40.0;
+/// Share of distinct values above which text identifies its row.
+const MOSTLY_DISTINCT: f64 = 0.9;
+/// Non-null values needed before "mostly distinct" means anything.
+const DISTINCT_EVIDENCE: u64 = 10;
+
+/// The identity kind of each planned column (`None`: not identifying), judged from its
+/// name, its profile and, for names in a small table, the sample's values.
+pub fn identity_columns(
+    plan: &Plan,
+    profile: Option<&TableProfile>,
+    sample_columns: &[String],
+    sample_rows: &[Vec<Value>],
+) -> Vec<Option<Identity>> {
+    plan.columns
+        .iter()
+        .map(|column| {
+            if column.foreign_key.is_some() {
+                return None;
+            }
+            let p = profile.and_then(|p| p.columns.iter().find(|c| c.name == column.name));
+            let texts: Vec<&str> = sample_columns
+                .iter()
+                .position(|c| *c == column.name)
+                .map(|at| {
+                    sample_rows
+                        .iter()
+                        .filter_map(|row| match row.get(at) {
+                            Some(Value::Text(t)) => Some(t.as_str()),
+                            _ => None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            identity_of(&column.name, p, &texts)
+        })
+        .collect()
+}
+
+fn identity_of(name: &str, p: Option<&ColumnProfile>, texts: &[&str]) -> Option<Identity> {
+    if let Some(p) = p {
+        match p.format.as_ref().map(|f| f.format) {
+            Some(Format::Email) => return Some(Identity::Email),
+            Some(Format::Phone) => return Some(Identity::Phone),
+            Some(Format::Url) => return Some(Identity::Distinct),
+            // Keys, dates, numbers written as text and codes are not about a person.
+            Some(_) => return None,
+            None => {}
+        }
+        if p.code.is_some() {
+            return None;
+        }
+        if p.storage.text == 0 {
+            return None;
+        }
+    }
+    match semantic_of(name) {
+        Some(Semantic::FirstName) => return Some(Identity::FirstName),
+        Some(Semantic::LastName) => return Some(Identity::LastName),
+        Some(Semantic::FullName) => return Some(Identity::FullName),
+        Some(Semantic::Street) => return Some(Identity::Street),
+        Some(Semantic::Company) | None => {}
+    }
+    let lower = name.to_ascii_lowercase().replace(['-', ' '], "_");
+    if PERSONAL_NAMES.contains(&lower.as_str()) {
+        return Some(Identity::Distinct);
+    }
+    if !texts.is_empty() && looks_like_people(texts) {
+        return Some(Identity::FullName);
+    }
+    let p = p?;
+    let non_null = p.storage.integer + p.storage.real + p.storage.text + p.storage.blob;
+    // Numbers stored in a text column, or mostly numbers: a measure, not a person.
+    if p.storage.text * 10 < non_null * 9 {
+        return None;
+    }
+    let distinct_share = p.distinct_count as f64 / non_null.max(1) as f64;
+    let mean = p.text.as_ref().map_or(0.0, |t| t.mean_length);
+    if mean >= FREE_TEXT_MEAN_CHARS && distinct_share >= 0.5 {
+        return Some(Identity::FreeText);
+    }
+    if non_null >= DISTINCT_EVIDENCE && distinct_share >= MOSTLY_DISTINCT {
+        return Some(Identity::Distinct);
+    }
+    None
+}
