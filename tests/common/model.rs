@@ -137,6 +137,23 @@ pub fn rows_like_samples(ask: &Ask, counter: &AtomicUsize) -> Vec<Value> {
                         }),
                         _ => json!(1_000_000 + n),
                     }
+                } else if description.contains("format: email") {
+                    match sample.get(name) {
+                        Some(Value::String(s)) => Value::String(match s.split_once('@') {
+                            Some((user, domain)) => format!("{user}.x{n}@{domain}"),
+                            None => format!("{s}{n}"),
+                        }),
+                        other => other.cloned().unwrap_or(Value::Null),
+                    }
+                } else if description.contains("format: phone")
+                    || name.contains("street")
+                    || name.contains("address")
+                {
+                    // A person's own phone and street are never copied: new digits.
+                    match sample.get(name) {
+                        Some(Value::String(s)) => Value::String(new_digits(s, n)),
+                        other => other.cloned().unwrap_or(Value::Null),
+                    }
                 } else {
                     sample.get(name).cloned().unwrap_or(Value::Null)
                 };
@@ -145,6 +162,21 @@ pub fn rows_like_samples(ask: &Ask, counter: &AtomicUsize) -> Vec<Value> {
             Value::Object(row)
         })
         .collect()
+}
+
+/// `text` with its last digits (up to four) replaced by `n`'s, in the same places.
+fn new_digits(text: &str, n: usize) -> String {
+    let mut fresh = format!("{:04}", (n * 7919 + 1234) % 10_000).into_bytes();
+    let mut out: Vec<char> = text.chars().collect();
+    for c in out.iter_mut().rev() {
+        if c.is_ascii_digit() {
+            match fresh.pop() {
+                Some(d) => *c = char::from(d),
+                None => break,
+            }
+        }
+    }
+    out.into_iter().collect()
 }
 
 /// The values the prompt allows for a column: "- name TYPE ... use one of: 1, 2, 3".

@@ -219,3 +219,185 @@ async fn the_config_file_sets_the_privacy() {
             .all(|v| !bodies.contains(v.as_str()))
     );
 }
+
+const CONTACTS: &str = "
+CREATE TABLE contacts (
+  id INTEGER PRIMARY KEY,
+  first_name TEXT NOT NULL,
+  last_name TEXT NOT NULL,
+  email TEXT,
+  phone TEXT,
+  street TEXT,
+  city TEXT
+);";
+
+/// 40 contacts (20 pairs of first and last names used twice, emails and phones of
+/// their own); returns the real (first, last), emails, phones and streets.
+fn contacts(fx: &Fixture) -> (std::path::PathBuf, Vec<[String; 5]>) {
+    let path = fx.db("contacts.db", CONTACTS);
+    let conn = Connection::open(&path).unwrap();
+    let mut real = Vec::new();
+    for i in 0..40usize {
+        let row = [
+            FIRST[i % 10].to_string(),
+            LAST[(i / 10 + i) % 10].to_string(),
+            format!(
+                "{}{}@mail.example.org",
+                FIRST[i % 10].to_lowercase(),
+                100 + i
+            ),
+            format!("(555) 01{}-{:04}", i % 10, 2000 + i * 13),
+            format!("{} {} Street", 3 + i * 11, STREETS[i % 5]),
+        ];
+        conn.execute(
+            "INSERT INTO contacts (first_name, last_name, email, phone, street, city)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            rusqlite::params![row[0], row[1], row[2], row[3], row[4], CITIES[i % 4]],
+        )
+        .unwrap();
+        real.push(row);
+    }
+    (path, real)
+}
+
+/// New rows (id above 40) as (first, last, email, phone, street).
+fn new_rows(path: &std::path::Path) -> Vec<[String; 5]> {
+    let conn = Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT first_name, last_name, email, phone, street FROM contacts WHERE id > 40")
+        .unwrap();
+    stmt.query_map([], |r| {
+        Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?])
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+fn digits(s: &str) -> String {
+    s.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// No new row reuses a real email, phone (by its digits) or street, or a real person's
+/// whole set of identifying values.
+fn assert_no_real_person(real: &[[String; 5]], made: &[[String; 5]]) {
+    for row in made {
+        for person in real {
+            assert_ne!(row[2].to_lowercase(), person[2].to_lowercase(), "{row:?}");
+            assert_ne!(digits(&row[3]), digits(&person[3]), "{row:?}");
+            assert_ne!(row[4].to_lowercase(), person[4].to_lowercase(), "{row:?}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_model_that_copies_a_real_email_phone_or_street_is_turned_away_and_topped_up() {
+    let fx = Fixture::new();
+    let (path, real) = contacts(&fx);
+    let copied = real.clone();
+    let counter = AtomicUsize::new(0);
+    let model = FakeModel::openai(move |ask| {
+        let rows: Vec<serde_json::Value> = (0..ask.rows)
+            .map(|_| {
+                let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let p = &copied[n % copied.len()];
+                let mut row = serde_json::json!({
+                    "first_name": "Nova", "last_name": format!("Quill{n}"),
+                    "email": format!("nova{n}@mail.example.org"),
+                    "phone": format!("(555) 02{}-{:04}", n % 10, 7000 + n),
+                    "street": format!("{} Orbit Way", 900 + n), "city": "Leeds"
+                });
+                // The first answer copies: an email in capitals, a phone written
+                // another way, a street in lower case.
+                match n {
+                    0 => row["email"] = p[2].to_uppercase().into(),
+                    1 => row["phone"] = digits(&p[3]).into(),
+                    2 => row["street"] = p[4].to_lowercase().into(),
+                    _ => {}
+                }
+                row
+            })
+            .collect();
+        Reply::Rows(rows)
+    })
+    .await;
+    let mut cmd = fx.cmd();
+    cmd.args([
+        "generate",
+        path.to_str().unwrap(),
+        "contacts",
+        "-n",
+        "10",
+        "--json",
+    ]);
+    cmd.args(["--gate", "constraints"]);
+    for (k, v) in model.env() {
+        cmd.env(k, v);
+    }
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["rows_added"], 10, "topped up");
+    let rejected = &summary["rejected"];
+    assert_eq!(
+        rejected["email is a real person's email from the table"], 1,
+        "{rejected}"
+    );
+    assert_eq!(
+        rejected["phone is a real person's phone number from the table"], 1,
+        "{rejected}"
+    );
+    assert_eq!(
+        rejected["street is a real person's street address from the table"], 1,
+        "{rejected}"
+    );
+    let made = new_rows(&path);
+    assert_eq!(made.len(), 10);
+    assert_no_real_person(&real, &made);
+    // The reasons never carry the value.
+    assert!(
+        !stderr.contains(&real[0][2])
+            && !String::from_utf8_lossy(&out.stdout).contains(&real[0][2])
+    );
+}
+
+#[test]
+fn the_offline_generator_never_writes_a_real_person_either() {
+    let fx = Fixture::new();
+    let (path, real) = contacts(&fx);
+    let out = fx
+        .cmd()
+        .args(["generate", path.to_str().unwrap(), "contacts", "-n", "400"])
+        .args([
+            "--provider",
+            "offline",
+            "--seed",
+            "3",
+            "--json",
+            "--gate",
+            "constraints",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let made = new_rows(&path);
+    assert_eq!(made.len(), 400);
+    assert_no_real_person(&real, &made);
+    // Names are recombined from the table's own, but never into a real pair with the
+    // rest of a real person's values.
+    for row in &made {
+        assert!(
+            !real
+                .iter()
+                .any(|p| p[..2] == row[..2] && p[2..] == row[2..]),
+            "{row:?}"
+        );
+    }
+}

@@ -83,3 +83,29 @@ pub fn sequence_max(
         }
     }
 }
+
+/// Reads `columns` of every row of `table` once, in storage order, handing each row to
+/// `each`: for facts that must hold against the whole table, not a sample.
+pub fn scan_columns(
+    db: &Database,
+    table: &TableInfo,
+    columns: &[String],
+    mut each: impl FnMut(&[Value]),
+) -> Result<(), DbError> {
+    let sql = format!(
+        "SELECT {} FROM main.{}",
+        quote_list(columns.iter().map(String::as_str)),
+        table.quoted()
+    );
+    let mut stmt = db.conn().prepare(&sql).map_err(|e| db.err(e))?;
+    let mut rows = stmt.query([]).map_err(|e| db.err(e))?;
+    let mut values = Vec::with_capacity(columns.len());
+    while let Some(row) = rows.next().map_err(|e| db.err(e))? {
+        values.clear();
+        for i in 0..columns.len() {
+            values.push(row.get::<_, Value>(i).map_err(|e| db.err(e))?);
+        }
+        each(&values);
+    }
+    Ok(())
+}

@@ -88,6 +88,19 @@ pub(super) fn write_candidates(
                 rejected.push(reason);
                 continue;
             }
+            // Never a real person, whatever judges the rest (a copied UNIQUE value was
+            // already turned away above, with the constraint named).
+            if let Err(r) = shared.real_people.check(&parsed, &shared.identity) {
+                if shared.dry_run && gated.len() < GATED_SHOWN {
+                    gated.push(RejectedRow {
+                        row: preview_row(&shared.plan, &parsed),
+                        reason: r.reason.clone(),
+                    });
+                }
+                rejected.push(r.reason.clone());
+                reasons.push(r.reason);
+                continue;
+            }
             kept.push(parsed);
         }
         if !reasons.is_empty()

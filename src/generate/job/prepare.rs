@@ -18,7 +18,7 @@ use crate::db::{CancelFlag, Database, DbError, OpenOptions};
 use crate::generate::gate::{Existing, Gate, GateMode, WHOLE_TABLE_ROWS};
 use crate::generate::offline::{Learning, OfflineModel};
 use crate::generate::plan::Plan;
-use crate::generate::privacy::{self, Masker, Privacy, identity_columns};
+use crate::generate::privacy::{self, Identity, Masker, Privacy, RealPeople, identity_columns};
 use crate::generate::validate::Guard;
 
 /// Parent keys offered per foreign key.
@@ -52,6 +52,10 @@ pub(super) struct Shared {
     pub(super) masker: Masker,
     /// The profile as requests show it: values the privacy withholds taken out.
     pub(super) prompt_profile: Option<TableProfile>,
+    /// Per planned column: what kind of identifying value it holds, if any.
+    pub(super) identity: Vec<Option<Identity>>,
+    /// The real people no new row may copy.
+    pub(super) real_people: RealPeople,
     /// The realism gate, when it judges this run (`gate = "realism"` and rows to learn from).
     pub(super) gate: Mutex<Option<Gate>>,
     /// Why the gate turned rows away lately, for the model's next request.
@@ -67,20 +71,26 @@ pub(super) struct Anchor {
 /// Rows read to tell which columns identify a person (names are recognised by their values).
 const IDENTITY_SAMPLE: usize = 50;
 
-/// The privacy of a model run, what identifies a person in the table, and the profile as
-/// requests may show it. Its own random source, so a seed draws the same rows as before.
-fn privacy_for(
+/// What the run knows of the people in the table: which columns identify one, the real
+/// people new rows must not copy, and for a model run its privacy, the masker and the
+/// profile as requests may show it. Its own random source, so a seed draws the same rows
+/// as before.
+struct People {
+    identity: Vec<Option<Identity>>,
+    real: RealPeople,
+    privacy: Option<Privacy>,
+    masker: Masker,
+    prompt_profile: Option<TableProfile>,
+}
+
+fn people_for(
     db: &Database,
     plan: &Plan,
     profile: Option<&TableProfile>,
     table_rows: u64,
     request: &GenerateRequest,
     source: &Source,
-) -> Result<(Option<Privacy>, Masker, Option<TableProfile>), DbError> {
-    let Source::Llm(client) = source else {
-        return Ok((None, Masker::new(&[], &[], std::iter::empty()), None));
-    };
-    let chosen = privacy::resolve(request.privacy, client);
+) -> Result<People, DbError> {
     let mut rng = match request.seed {
         Some(seed) => StdRng::seed_from_u64(seed ^ 0x7072_6976),
         None => StdRng::from_os_rng(),
@@ -100,8 +110,22 @@ fn privacy_for(
         _ => None,
     });
     let masker = Masker::new(&plan.column_names(), &kinds, texts);
-    let shown = profile.map(|p| privacy::profile_for_prompt(p, chosen, &masker, &mut rng));
-    Ok((Some(chosen), masker, shown))
+    let real = RealPeople::learn(db, &plan.table, plan, &kinds)?;
+    let (privacy, prompt_profile) = match source {
+        Source::Llm(client) => {
+            let chosen = privacy::resolve(request.privacy, client);
+            let shown = profile.map(|p| privacy::profile_for_prompt(p, chosen, &masker, &mut rng));
+            (Some(chosen), shown)
+        }
+        Source::Offline => (None, None),
+    };
+    Ok(People {
+        identity: kinds,
+        real,
+        privacy,
+        masker,
+        prompt_profile,
+    })
 }
 
 /// Existing rows the offline generator learns from for a job of `rows` new rows: 100
@@ -266,8 +290,7 @@ pub(super) fn prepare(
         ),
         Source::Llm(_) => None,
     };
-    let (privacy, masker, prompt_profile) =
-        privacy_for(&db, &plan, profile.as_ref(), table_rows, request, source)?;
+    let people = people_for(&db, &plan, profile.as_ref(), table_rows, request, source)?;
     let gate = match (&profile, request.gate) {
         (Some(profile), GateMode::Realism) => Some(
             learn_gate(&db, &plan, profile, table_rows, request)
@@ -280,9 +303,11 @@ pub(super) fn prepare(
         feedback: Mutex::new(Vec::new()),
         offline: Mutex::new(offline),
         anchor: std::sync::OnceLock::new(),
-        privacy,
-        masker,
-        prompt_profile,
+        privacy: people.privacy,
+        masker: people.masker,
+        prompt_profile: people.prompt_profile,
+        identity: people.identity,
+        real_people: people.real,
         guard: Mutex::new(Guard::new(&plan)),
         db: Mutex::new(db),
         plan,

@@ -2,10 +2,12 @@
 //! which columns identify a person, and the made-up values that stand in for them.
 
 mod identity;
+mod real_people;
 mod surrogate;
 
 pub use crate::config::Privacy;
 pub use identity::{Identity, identity_columns};
+pub use real_people::{RealPeople, RealPerson};
 pub use surrogate::Masker;
 
 use crate::db::profile::TableProfile;
