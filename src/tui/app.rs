@@ -127,6 +127,8 @@ pub struct Job {
     /// Tokens used so far (input and output) and requests asked again.
     pub tokens: u64,
     pub retries: u32,
+    /// What each model request carries of the table's rows ("11 masked sample rows").
+    pub sending: Option<String>,
 }
 
 impl Job {
@@ -144,6 +146,7 @@ impl Job {
             source: String::new(),
             tokens: 0,
             retries: 0,
+            sending: None,
         }
     }
 }

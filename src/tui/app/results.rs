@@ -114,10 +114,8 @@ pub(super) fn on_job(app: &mut App, id: u64, event: Event) -> Vec<Effect> {
             } else {
                 format!("{provider} {model}")
             };
-            job.source = match sending {
-                Some(sending) => format!("sends {sending} to {who}"),
-                None => who,
-            };
+            job.source = who;
+            job.sending = sending;
             Vec::new()
         }
         Event::Usage {

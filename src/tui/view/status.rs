@@ -160,8 +160,11 @@ fn job_line<'a>(
         parts.push((
             format!(" · {}", crate::output::printable(&job.source)),
             theme.dim(),
-            3,
+            7,
         ));
+    }
+    if let Some(sending) = &job.sending {
+        parts.push((format!(" · sends {sending}"), theme.dim(), 2));
     }
     if job.id != 0 && !job.cancelling {
         parts.push((format!("  {cancel} cancels"), theme.dim(), 4));
