@@ -201,7 +201,7 @@ impl Masker {
                 Identity::FullName => full_name(real, person),
                 Identity::Email => email(real, person, rng),
                 Identity::Phone => digits_replaced(real, kept_phone_prefix(real), rng),
-                Identity::Street => street(real, person, rng),
+                Identity::Street => street(real, rng),
                 Identity::FreeText => free_text(real, rng),
                 Identity::Distinct => shape_masked(real, rng),
             };
@@ -240,12 +240,6 @@ fn email<R: Rng + ?Sized>(real: &str, person: &Person, rng: &mut R) -> String {
     let Some((local, domain)) = real.rsplit_once('@') else {
         return shape_masked(real, rng);
     };
-    let ascii = |s: &str| {
-        s.chars()
-            .filter(char::is_ascii_alphanumeric)
-            .collect::<String>()
-            .to_lowercase()
-    };
     let (first, last) = (ascii(&person.first), ascii(&person.last));
     let name_part = local.trim_end_matches(|c: char| c.is_ascii_digit());
     let made_local = if first.is_empty() || last.is_empty() {
@@ -267,12 +261,23 @@ fn email<R: Rng + ?Sized>(real: &str, person: &Person, rng: &mut R) -> String {
     let made_domain = if COMMON_MAIL_DOMAINS.contains(&domain_lower.as_str()) {
         domain.to_string()
     } else {
+        // An employer's or a family's own domain: another made-up name under the same
+        // top-level domain, so it still reads as a domain.
+        let name = ascii(&last_name(Locale::En, rng));
         match domain.rsplit_once('.') {
-            Some((name, tld)) => format!("{}.{tld}", shape_masked(name, rng)),
-            None => shape_masked(domain, rng),
+            Some((_, tld)) if !name.is_empty() => format!("{name}.{tld}"),
+            _ => shape_masked(domain, rng),
         }
     };
     format!("{made_local}{number}@{made_domain}")
+}
+
+/// Letters and digits of `s` an address can hold, lower-cased.
+fn ascii(s: &str) -> String {
+    s.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_lowercase()
 }
 
 /// How much of a phone number stays: `+` with its country code when it stands apart
@@ -306,7 +311,7 @@ fn digits_replaced<R: Rng + ?Sized>(real: &str, keep: usize, rng: &mut R) -> Str
         .collect()
 }
 
-fn street<R: Rng + ?Sized>(real: &str, person: &Person, rng: &mut R) -> String {
+fn street<R: Rng + ?Sized>(real: &str, rng: &mut R) -> String {
     let mut out: Vec<String> = Vec::new();
     let mut named = false;
     let mut in_name = false;
@@ -325,16 +330,21 @@ fn street<R: Rng + ?Sized>(real: &str, person: &Person, rng: &mut R) -> String {
         } else if STREET_WORDS.contains(&lower.as_str()) || !bare.chars().any(char::is_alphabetic) {
             out.push(word.to_string());
             in_name = false;
+        } else if let Some(made) = ordinal(bare, rng) {
+            // "22nd": another number with its own suffix.
+            out.push(word.replace(bare, &made));
+            in_name = false;
         } else if bare.chars().any(|c| c.is_ascii_digit()) {
             // "12B", "#4": its digits made up, letters kept.
             out.push(digits_replaced(word, 0, rng));
             in_name = false;
         } else if !in_name {
-            // The street's own name (however many words) becomes one made-up word.
+            // The street's own name (however many words) becomes one made-up word, not
+            // the row's made-up person: streets are not named after their residents.
             let made = if named {
                 first_name(Locale::En, rng)
             } else {
-                person.last.clone()
+                last_name(Locale::En, rng)
             };
             out.push(word.replace(bare, &cased_like(bare, &made)));
             named = true;
@@ -342,6 +352,29 @@ fn street<R: Rng + ?Sized>(real: &str, person: &Person, rng: &mut R) -> String {
         }
     }
     out.join(" ")
+}
+
+/// A made-up ordinal ("7th", "22nd") of as many digits when `word` is one.
+fn ordinal<R: Rng + ?Sized>(word: &str, rng: &mut R) -> Option<String> {
+    let lower = word.to_ascii_lowercase();
+    let digits = lower.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let suffix = &lower[digits.len()..];
+    if digits.is_empty()
+        || !digits.chars().all(|c| c.is_ascii_digit())
+        || !matches!(suffix, "st" | "nd" | "rd" | "th")
+    {
+        return None;
+    }
+    let low = 10u32.pow(digits.len() as u32 - 1).max(1);
+    let n = rng.random_range(low..low * 10);
+    let made = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    Some(format!("{n}{made}"))
 }
 
 /// Neutral words of about the same length: the text's size and rhythm, none of its content.
@@ -493,6 +526,22 @@ mod tests {
         let e = email("jsmith@acme-widgets.co", &person, &mut rng);
         assert!(e.starts_with("jdoe@"), "{e}");
         assert!(!e.contains("acme") && e.ends_with(".co"), "{e}");
+        let s = street("3454 W 22nd St Apt 4", &mut rng);
+        let words: Vec<&str> = s.split(' ').collect();
+        assert_eq!((words.len(), words[1], words[4]), (6, "W", "Apt"), "{s}");
+        let n: u32 = words[2]
+            .trim_end_matches(char::is_alphabetic)
+            .parse()
+            .unwrap();
+        let suffix = &words[2][n.to_string().len()..];
+        let expected = match (n % 10, n % 100) {
+            (_, 11..=13) => "th",
+            (1, _) => "st",
+            (2, _) => "nd",
+            (3, _) => "rd",
+            _ => "th",
+        };
+        assert_eq!(suffix, expected, "{s}");
         let u = shape_masked("https://www.janedoe.net/about", &mut rng);
         assert!(u.starts_with("https://www.") && u.contains(".net/"), "{u}");
         assert!(!u.contains("janedoe") && !u.contains("about"), "{u}");
