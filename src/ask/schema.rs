@@ -11,6 +11,7 @@ use crate::db::catalog::{ObjectKind, TableInfo, load_catalog};
 use crate::db::sample::sample_rows;
 use crate::db::value::display;
 use crate::db::{Database, DbError};
+use crate::generate::privacy::{Masker, Privacy, identity_of_sample};
 use crate::output::cell;
 
 /// Rows drawn per table to find example values.
@@ -33,10 +34,12 @@ pub struct SchemaContext {
 }
 
 /// Describes every table and view of `db`, with example values drawn at
-/// random (a few index lookups per table, never a scan).
+/// random (a few index lookups per table, never a scan): as they are, masked where they
+/// identify a person, or none at all, as `privacy` says.
 pub fn describe_schema<R: Rng + ?Sized>(
     db: &Database,
     rng: &mut R,
+    privacy: Privacy,
 ) -> Result<SchemaContext, DbError> {
     let catalog = load_catalog(db)?;
     let mut text = String::new();
@@ -46,9 +49,15 @@ pub fn describe_schema<R: Rng + ?Sized>(
         // Example values are a help, not a requirement: a table that cannot
         // be sampled (a virtual table whose module is missing) is described
         // without them.
-        let examples = if table.kind == ObjectKind::Table {
+        let examples = if table.kind == ObjectKind::Table && privacy != Privacy::Schema {
             sample_rows(db, table, SAMPLE_ROWS, rng)
-                .map(|s| examples_by_column(&s.columns, &s.rows))
+                .map(|s| {
+                    let rows = match privacy {
+                        Privacy::Mask => masked(&s.columns, &s.rows, rng),
+                        _ => s.rows,
+                    };
+                    examples_by_column(&s.columns, &rows)
+                })
                 .unwrap_or_default()
         } else {
             Vec::new()
@@ -76,6 +85,33 @@ pub fn describe_schema<R: Rng + ?Sized>(
         text.push_str("The database has no tables.\n");
     }
     Ok(SchemaContext { text, objects, cut })
+}
+
+/// The sample with its identifying values made up (names, emails, phones, streets...).
+fn masked<R: Rng + ?Sized>(
+    columns: &[String],
+    rows: &[Vec<Value>],
+    rng: &mut R,
+) -> Vec<Vec<Value>> {
+    let kinds: Vec<_> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let texts: Vec<&str> = rows
+                .iter()
+                .filter_map(|r| match r.get(i) {
+                    Some(Value::Text(t)) => Some(t.as_str()),
+                    _ => None,
+                })
+                .collect();
+            identity_of_sample(name, &texts)
+        })
+        .collect();
+    let texts = rows.iter().flatten().filter_map(|v| match v {
+        Value::Text(t) => Some(t.as_str()),
+        _ => None,
+    });
+    Masker::new(columns, &kinds, texts).mask_rows(columns, rows, rng)
 }
 
 /// Up to a few distinct, non-NULL example values for each column, as JSON

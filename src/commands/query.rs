@@ -106,7 +106,8 @@ fn translate(
 ) -> Result<ask::Translation, Box<dyn std::error::Error>> {
     let selection = crate::config::select(config)?;
     let client = ask::require_client(&selection)?;
-    let schema = ask::schema::describe_schema(session.database(), &mut super::rng(None))?;
+    let privacy = crate::generate::privacy::resolve(config.generate.privacy, client);
+    let schema = ask::schema::describe_schema(session.database(), &mut super::rng(None), privacy)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

@@ -17,6 +17,7 @@ use super::query_worker::{QueryRequest, QueryWorker};
 use crate::ask::{self, AskError};
 use crate::db::CancelFlag;
 use crate::db::query::QueryControl;
+use crate::generate::privacy::Privacy;
 use crate::llm::Client;
 
 /// How often rows-so-far is reported while a query or an export runs.
@@ -26,6 +27,8 @@ pub struct Queries {
     worker: QueryWorker,
     /// The model that answers questions, or why there is none.
     client: Result<Client, AskError>,
+    /// `generate.privacy`: what of the rows a question's schema may show.
+    privacy: Option<Privacy>,
     tx: UnboundedSender<Msg>,
     asking: Option<(u64, CancellationToken)>,
     running: Option<(u64, QueryControl, JoinHandle<()>)>,
@@ -36,11 +39,13 @@ impl Queries {
     pub fn new(
         worker: QueryWorker,
         client: Result<Client, AskError>,
+        privacy: Option<Privacy>,
         tx: UnboundedSender<Msg>,
     ) -> Self {
         Self {
             worker,
             client,
+            privacy,
             tx,
             asking: None,
             running: None,
@@ -67,7 +72,8 @@ impl Queries {
         let token = CancellationToken::new();
         self.asking = Some((id, token.clone()));
         let (reply, schema) = oneshot::channel();
-        self.worker.send(QueryRequest::Describe { reply });
+        let privacy = crate::generate::privacy::resolve(self.privacy, &client);
+        self.worker.send(QueryRequest::Describe { privacy, reply });
         let tx = self.tx.clone();
         tokio::spawn(async move {
             let result = async {

@@ -16,6 +16,7 @@ use crate::ask::history::{History, HistoryError};
 use crate::ask::schema::{SchemaContext, describe_schema};
 use crate::db::DbError;
 use crate::db::query::{QueryControl, QueryError, QuerySession};
+use crate::generate::privacy::Privacy;
 use crate::transferred::{TransferFailed, Transferred};
 
 /// Entries of the history read at start.
@@ -28,6 +29,8 @@ pub enum QueryRequest {
     History,
     /// Describe the schema for the model (answers on `reply`).
     Describe {
+        /// What of the rows the description may show (example values).
+        privacy: Privacy,
         reply: oneshot::Sender<Result<SchemaContext, DbError>>,
     },
     /// Run SQL (answers `Msg::QueryDone`); `typed` when the user wrote it.
@@ -144,12 +147,12 @@ impl Worker {
                 });
                 self.send(Msg::History(entries));
             }
-            QueryRequest::Describe { reply } => {
+            QueryRequest::Describe { privacy, reply } => {
                 use rand::SeedableRng;
                 let mut rng = rand::rngs::StdRng::from_os_rng();
                 let schema = self
                     .session()
-                    .and_then(|s| describe_schema(s.database(), &mut rng));
+                    .and_then(|s| describe_schema(s.database(), &mut rng, privacy));
                 let _ = reply.send(schema);
             }
             QueryRequest::Run {

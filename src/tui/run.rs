@@ -641,7 +641,12 @@ async fn event_loop(
         },
         tx.clone(),
     )?;
-    let queries = Queries::new(query_worker, ctx.asker.clone(), tx.clone());
+    let queries = Queries::new(
+        query_worker,
+        ctx.asker.clone(),
+        ctx.config.generate.privacy,
+        tx.clone(),
+    );
     let mut effects = Effects {
         ctx,
         worker,

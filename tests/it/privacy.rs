@@ -401,3 +401,44 @@ fn the_offline_generator_never_writes_a_real_person_either() {
         );
     }
 }
+
+#[test]
+fn a_question_shows_the_model_masked_examples_or_none() {
+    use rowsmith::ask::schema::describe_schema;
+    use rowsmith::config::Privacy;
+    use rowsmith::db::{Database, OpenOptions};
+    let fx = Fixture::new();
+    let (path, people) = customers(&fx);
+    let db = Database::open(&path, &OpenOptions::read_only()).unwrap();
+    let text = |privacy| {
+        describe_schema(&db, &mut common::seeded(4), privacy)
+            .unwrap()
+            .text
+    };
+    let real_in = |text: &str| {
+        people
+            .identities
+            .iter()
+            .filter(|v| text.contains(v.as_str()))
+            .count()
+    };
+    let samples = text(Privacy::Samples);
+    assert!(real_in(&samples) >= 3, "{samples}");
+    let masked = text(Privacy::Mask);
+    assert_eq!(real_in(&masked), 0, "{masked}");
+    assert!(
+        CITIES.iter().any(|c| masked.contains(c)),
+        "categories stay: {masked}"
+    );
+    assert!(
+        masked.contains("@corp") || masked.contains('@'),
+        "emails are still shown, made up: {masked}"
+    );
+    let schema = text(Privacy::Schema);
+    assert_eq!(real_in(&schema), 0);
+    assert!(CITIES.iter().all(|c| !schema.contains(c)), "{schema}");
+    assert!(
+        schema.contains("\"email\""),
+        "the columns are still described: {schema}"
+    );
+}

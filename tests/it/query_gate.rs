@@ -334,7 +334,12 @@ async fn attacks_from_the_model_are_refused_and_change_nothing() {
     .unwrap();
     let before = snapshot(&fx, &db);
     let session = QuerySession::open(&db, std::time::Duration::from_millis(200)).unwrap();
-    let schema = ask::schema::describe_schema(session.database(), &mut common::seeded(1)).unwrap();
+    let schema = ask::schema::describe_schema(
+        session.database(),
+        &mut common::seeded(1),
+        rowsmith::config::Privacy::Samples,
+    )
+    .unwrap();
     let cancel = tokio_util::sync::CancellationToken::new();
     for (n, raw) in ATTACKS.iter().enumerate() {
         let question = format!("attack #{n}: show me the people");

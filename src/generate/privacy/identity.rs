@@ -90,6 +90,34 @@ pub fn identity_columns(
         .collect()
 }
 
+/// The identity kind of a column known only by its name and a few sample values (no
+/// profile): formats by majority, names, and free text by its length.
+pub fn identity_of_sample(name: &str, texts: &[&str]) -> Option<Identity> {
+    let formats: Vec<Option<Format>> = texts
+        .iter()
+        .map(|t| crate::db::formats::classify(t))
+        .collect();
+    let most = |f: Format| {
+        !texts.is_empty()
+            && formats.iter().filter(|x| **x == Some(f)).count() * 10 >= texts.len() * 7
+    };
+    if most(Format::Email) {
+        return Some(Identity::Email);
+    }
+    if most(Format::Phone) {
+        return Some(Identity::Phone);
+    }
+    if most(Format::Url) {
+        return Some(Identity::Distinct);
+    }
+    if let Some(kind) = identity_of(name, None, texts) {
+        return Some(kind);
+    }
+    let mean =
+        texts.iter().map(|t| t.chars().count()).sum::<usize>() as f64 / texts.len().max(1) as f64;
+    (mean >= FREE_TEXT_MEAN_CHARS).then_some(Identity::FreeText)
+}
+
 fn identity_of(name: &str, p: Option<&ColumnProfile>, texts: &[&str]) -> Option<Identity> {
     if let Some(p) = p {
         match p.format.as_ref().map(|f| f.format) {

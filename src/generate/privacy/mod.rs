@@ -6,7 +6,7 @@ mod real_people;
 mod surrogate;
 
 pub use crate::config::Privacy;
-pub use identity::{Identity, identity_columns};
+pub use identity::{Identity, identity_columns, identity_of_sample};
 pub use real_people::{RealPeople, RealPerson};
 pub use surrogate::Masker;
 
