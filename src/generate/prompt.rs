@@ -39,6 +39,8 @@ pub struct PromptInput<'a> {
     pub table_rows: u64,
     /// The table has rows, but the privacy (`schema`) keeps them out of the request.
     pub rows_withheld: bool,
+    /// Columns whose sample values are made-up stand-ins (the privacy is `mask`).
+    pub masked: &'a [String],
     /// Allowed parent keys for each foreign key of the plan.
     pub parent_keys: &'a [Vec<Vec<Value>>],
     /// Values to avoid for each UNIQUE set of the plan.
@@ -114,6 +116,14 @@ pub fn context_message(input: &PromptInput<'_>) -> String {
             input.table_rows.max(input.anchor_rows.len() as u64)
         );
         write_rows(&mut out, plan, input.anchor_columns, input.anchor_rows);
+    }
+    if !input.masked.is_empty() && !input.anchor_rows.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nFor privacy, the values of {} in these rows are made-up stand-ins of the same shape: \
+             keep their formats, but write realistic values for what each of those columns holds.",
+            input.masked.join(", ")
+        );
     }
     out
 }

@@ -509,6 +509,10 @@ fn prompt_for(shared: &Shared, want: usize) -> Result<(String, String, Json), Ge
         })
         .collect();
     let profile = shared.prompt_profile.as_ref().or(shared.profile.as_ref());
+    let masked: Vec<String> = match shared.privacy {
+        Some(Privacy::Mask) => shared.masker.masked_columns().map(str::to_string).collect(),
+        _ => Vec::new(),
+    };
     let input = PromptInput {
         plan: &shared.plan,
         profile,
@@ -518,6 +522,7 @@ fn prompt_for(shared: &Shared, want: usize) -> Result<(String, String, Json), Ge
         sample_rows: &fresh_shown,
         table_rows: shared.table_rows,
         rows_withheld: shared.privacy == Some(Privacy::Schema) && shared.table_rows > 0,
+        masked: &masked,
         parent_keys: &shared.parent_keys,
         avoid: &avoid,
         rejected: &feedback,

@@ -135,12 +135,15 @@ fn identity_of(name: &str, p: Option<&ColumnProfile>, texts: &[&str]) -> Option<
             return None;
         }
     }
+    // "name" also names products and places: a full name only when the values look like
+    // people's (or there are too few to tell).
+    let people = texts.len() < 5 || looks_like_people(texts);
     match semantic_of(name) {
         Some(Semantic::FirstName) => return Some(Identity::FirstName),
         Some(Semantic::LastName) => return Some(Identity::LastName),
-        Some(Semantic::FullName) => return Some(Identity::FullName),
+        Some(Semantic::FullName) if people => return Some(Identity::FullName),
         Some(Semantic::Street) => return Some(Identity::Street),
-        Some(Semantic::Company) | None => {}
+        Some(Semantic::FullName | Semantic::Company) | None => {}
     }
     let lower = name.to_ascii_lowercase().replace(['-', ' '], "_");
     if PERSONAL_NAMES.contains(&lower.as_str()) {
@@ -164,4 +167,52 @@ fn identity_of(name: &str, p: Option<&ColumnProfile>, texts: &[&str]) -> Option<
         return Some(Identity::Distinct);
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_column_is_a_person_only_when_its_values_are_peoples() {
+        let people = [
+            "Ada Lovelace",
+            "Grace Hopper",
+            "Alan Turing",
+            "Jean-Luc de la Cruz",
+            "Edsger Dijkstra",
+        ];
+        let products = [
+            "Heavy-Duty Stapler",
+            "Ultralight Sleeping Bag (20F)",
+            "Family Strategy Board Game",
+            "Gel Ink Pens, 12-Pack",
+            "USB-C Hub",
+        ];
+        assert_eq!(
+            identity_of_sample("name", &people),
+            Some(Identity::FullName)
+        );
+        assert_ne!(
+            identity_of_sample("name", &products),
+            Some(Identity::FullName)
+        );
+        assert_eq!(
+            identity_of_sample("first_name", &["Ada", "Grace"]),
+            Some(Identity::FirstName)
+        );
+        assert_eq!(
+            identity_of_sample("street", &["12 Main St"]),
+            Some(Identity::Street)
+        );
+        assert_eq!(
+            identity_of_sample("contact", &["a@x.org", "b@y.com", "c@z.net"]),
+            Some(Identity::Email)
+        );
+        assert_eq!(
+            identity_of_sample("username", &["ada42"]),
+            Some(Identity::Distinct)
+        );
+        assert_eq!(identity_of_sample("city", &["Lisbon", "Osaka"]), None);
+    }
 }

@@ -203,6 +203,7 @@ impl Masker {
                 Identity::Phone => digits_replaced(real, kept_phone_prefix(real), rng),
                 Identity::Street => street(real, rng),
                 Identity::FreeText => free_text(real, rng),
+                Identity::Distinct if real.contains(' ') => words_masked(real, rng),
                 Identity::Distinct => shape_masked(real, rng),
             };
             if made != real {
@@ -397,6 +398,35 @@ fn free_text<R: Rng + ?Sized>(real: &str, rng: &mut R) -> String {
         made.push('.');
     }
     made
+}
+
+/// Word for word: each word another of the same case pattern, digits made up, punctuation
+/// kept ("Ultralight Sleeping Bag (20F)" → "Dolorem Quia Sed (47F)").
+fn words_masked<R: Rng + ?Sized>(real: &str, rng: &mut R) -> String {
+    real.split(' ')
+        .map(|word| {
+            let bare = word.trim_matches(|c: char| !c.is_alphanumeric());
+            if bare.is_empty() {
+                return word.to_string();
+            }
+            if bare.chars().any(|c| c.is_ascii_digit()) {
+                return digits_replaced(word, 0, rng);
+            }
+            let made: &str = Word().fake_with_rng(rng);
+            let made = if bare.chars().all(char::is_uppercase) && bare.chars().count() > 1 {
+                made.to_uppercase()
+            } else if bare.starts_with(char::is_uppercase) {
+                let mut c = made.chars();
+                c.next()
+                    .map(|f| f.to_uppercase().chain(c).collect())
+                    .unwrap_or_default()
+            } else {
+                made.to_string()
+            };
+            word.replacen(bare, &made, 1)
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Letter for letter, digit for digit, the same case; everything else kept. URLs keep
