@@ -19,6 +19,7 @@ mod llm_compatible;
 mod llm_live;
 mod llm_local;
 mod llm_openai;
+mod llm_preview;
 mod llm_rules;
 mod llm_select;
 mod llm_world;
