@@ -32,6 +32,7 @@ mod query_cli;
 mod query_gate;
 mod query_run;
 mod sampling;
+mod show_prompt;
 mod transfer_cli;
 mod transfer_lib;
 mod tui_app;
