@@ -300,6 +300,7 @@ impl<'de> Deserialize<'de> for KeyList {
 pub struct TuiKeys {
     pub generate: Option<KeyList>,
     pub generate_dialog: Option<KeyList>,
+    pub show_prompt: Option<KeyList>,
     pub cancel: Option<KeyList>,
     pub back: Option<KeyList>,
     pub log: Option<KeyList>,
@@ -338,6 +339,7 @@ impl TuiKeys {
         let all = [
             ("generate", &self.generate),
             ("generate_dialog", &self.generate_dialog),
+            ("show_prompt", &self.show_prompt),
             ("cancel", &self.cancel),
             ("back", &self.back),
             ("log", &self.log),
