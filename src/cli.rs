@@ -143,6 +143,10 @@ pub enum Command {
         /// Print the rows that would be inserted, as JSON, and write nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Print the first request the model would be sent (URL, headers with the key
+        /// masked, and the body: system prompt, user message, schema), and send nothing.
+        #[arg(long, conflicts_with = "dry_run")]
+        show_prompt: bool,
         /// Allow an empty table: generate from the schema alone.
         #[arg(long)]
         from_schema: bool,

@@ -12,8 +12,8 @@ use super::CommandResult;
 use super::live_line::LiveLine;
 use crate::config::Config;
 use crate::generate::job::{
-    Event, GenerateError, GenerateRequest, Outcome, Source, Summary, failure_sentence, rows_word,
-    spawn,
+    Event, GenerateError, GenerateRequest, Outcome, PromptPreview, Source, Summary,
+    failure_sentence, rows_word, spawn,
 };
 
 pub struct Args {
@@ -22,6 +22,8 @@ pub struct Args {
     pub rows: Option<u64>,
     pub seed: Option<u64>,
     pub dry_run: bool,
+    /// Print the first request the model would get; send nothing.
+    pub show_prompt: bool,
     pub from_schema: bool,
     /// Go ahead with an LLM run above generate.confirm_rows.
     pub yes: bool,
@@ -65,6 +67,11 @@ pub fn run(args: Args, config: &Config) -> CommandResult {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    if args.show_prompt {
+        // Sends nothing, so no run is too large to show.
+        let shown = runtime.block_on(crate::generate::job::show_prompt(request, source))?;
+        return show(&shown, note.as_deref(), args.json);
+    }
     if let Source::Llm(_) = &source
         && rows > config.generate.confirm_rows
         && !args.yes
@@ -130,6 +137,20 @@ async fn drive(request: GenerateRequest, source: Source, note: Option<String>) -
         error: GenerateError::Vanished,
         kept: 0,
     })
+}
+
+/// `--show-prompt`: the request on stdout, as JSON with `--json`.
+fn show(shown: &PromptPreview, note: Option<&str>, json: bool) -> CommandResult {
+    if json {
+        println!("{}", serde_json::to_string(&shown.to_json())?);
+        return Ok(());
+    }
+    // Why the offline generator is in use, when nothing chose it.
+    if let (PromptPreview::Offline { .. }, Some(note)) = (shown, note) {
+        crate::say_err!("{note}");
+    }
+    crate::say!("{}", shown.text());
+    Ok(())
 }
 
 fn report(summary: &Summary, json: bool) -> CommandResult {

@@ -105,6 +105,7 @@ pub fn run(cli: Cli) -> CommandResult {
             model,
             seed,
             dry_run,
+            show_prompt,
             from_schema,
             yes,
             gate,
@@ -125,6 +126,7 @@ pub fn run(cli: Cli) -> CommandResult {
                     rows,
                     seed,
                     dry_run,
+                    show_prompt,
                     from_schema,
                     yes,
                     json,
@@ -184,7 +186,11 @@ fn needs_a_table(command: &Command) -> Option<&'static str> {
 /// The name of a command that would write to the database as invoked.
 fn writing_command(command: &Command) -> Option<&'static str> {
     match command {
-        Command::Generate { dry_run: false, .. } => Some("generate"),
+        Command::Generate {
+            dry_run: false,
+            show_prompt: false,
+            ..
+        } => Some("generate"),
         Command::Undo {
             dry_run: false,
             list: false,

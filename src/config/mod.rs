@@ -304,6 +304,7 @@ impl<'de> Deserialize<'de> for KeyList {
 pub struct TuiKeys {
     pub generate: Option<KeyList>,
     pub generate_dialog: Option<KeyList>,
+    pub show_prompt: Option<KeyList>,
     pub cancel: Option<KeyList>,
     pub back: Option<KeyList>,
     pub log: Option<KeyList>,
@@ -342,6 +343,7 @@ impl TuiKeys {
         let all = [
             ("generate", &self.generate),
             ("generate_dialog", &self.generate_dialog),
+            ("show_prompt", &self.show_prompt),
             ("cancel", &self.cancel),
             ("back", &self.back),
             ("log", &self.log),

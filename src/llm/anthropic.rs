@@ -11,6 +11,7 @@ use super::error::{LlmError, clean_message};
 use super::models;
 use super::notice::Notice;
 use super::parse::{extract_json, snippet};
+use super::preview::FirstRequest;
 use super::schema;
 
 /// Parameters a model may refuse and the request does without ("`temperature` is deprecated
@@ -29,21 +30,13 @@ pub(crate) async fn complete(
     attempts: &mut u32,
 ) -> Result<RawAnswer, LlmError> {
     let max_tokens = client.max_tokens_for(req);
-    let plain = schema::anthropic(wire_schema);
-    // Structured output compiles the schema into a grammar with documented limits; the
-    // forced tool does not, so it takes the schema as it is.
-    let mut fitted = plain.clone();
-    let fits = budget::fit_anthropic(&mut fitted);
-    let url = client.root_endpoint("v1/messages");
-    let headers = headers(client)?;
+    let schemas = Schemas::new(wire_schema);
+    let (url, headers) = target(client)?;
     loop {
-        let tool_mode = client.mode() >= TOOL_MODE;
-        if !tool_mode && let Err(budget::TooComplex(why)) = &fits {
-            client.move_to_mode(TOOL_MODE, TOOL_LABEL, why);
-            continue;
+        let (tool_mode, body, too_complex) = next_body(client, req, &schemas, max_tokens);
+        if let Some(why) = too_complex {
+            client.move_to_mode(TOOL_MODE, TOOL_LABEL, &why);
         }
-        let schema = if tool_mode { &plain } else { &fitted };
-        let body = request_body(client, req, schema, tool_mode, max_tokens);
         match client
             .post(&url, headers.clone(), &body, cancel, attempts)
             .await
@@ -64,6 +57,75 @@ pub(crate) async fn complete(
             Err(e) => return Err(e),
         }
     }
+}
+
+/// The answer's schema in the two forms a request may carry it.
+struct Schemas {
+    /// For the forced tool, which takes the schema as it is.
+    plain: Value,
+    /// For structured output, which compiles the schema into a grammar with documented
+    /// limits: shrunk to fit them, or why it cannot be.
+    fitted: Value,
+    fits: Result<(), budget::TooComplex>,
+}
+
+impl Schemas {
+    fn new(wire_schema: &Value) -> Self {
+        let plain = schema::anthropic(wire_schema);
+        let mut fitted = plain.clone();
+        let fits = budget::fit_anthropic(&mut fitted).map(|_| ());
+        Self {
+            plain,
+            fitted,
+            fits,
+        }
+    }
+}
+
+/// Where every request goes, and with which headers.
+fn target(client: &Client) -> Result<(String, HeaderMap), LlmError> {
+    Ok((client.root_endpoint("v1/messages"), headers(client)?))
+}
+
+/// The body `complete` sends next, in the client's current mode. A schema beyond
+/// structured output's limits goes to the forced tool instead; the third value says why,
+/// for `complete` to remember (the preview only reports it).
+fn next_body(
+    client: &Client,
+    req: &JsonRequest,
+    schemas: &Schemas,
+    max_tokens: u32,
+) -> (bool, Value, Option<String>) {
+    let mut tool_mode = client.mode() >= TOOL_MODE;
+    let mut too_complex = None;
+    if !tool_mode && let Err(budget::TooComplex(why)) = &schemas.fits {
+        tool_mode = true;
+        too_complex = Some(why.clone());
+    }
+    let schema = if tool_mode {
+        &schemas.plain
+    } else {
+        &schemas.fitted
+    };
+    let body = request_body(client, req, schema, tool_mode, max_tokens);
+    (tool_mode, body, too_complex)
+}
+
+/// The first request `complete` would send, built by the same code, sending nothing.
+pub(crate) fn first_request(
+    client: &Client,
+    req: &JsonRequest,
+    wire_schema: &Value,
+) -> Result<FirstRequest, LlmError> {
+    let (url, headers) = target(client)?;
+    let schemas = Schemas::new(wire_schema);
+    let (_, body, too_complex) = next_body(client, req, &schemas, client.max_tokens_for(req));
+    Ok(FirstRequest {
+        url,
+        headers,
+        body,
+        note: too_complex.map(|why| format!("Anthropic gets {TOOL_LABEL}: {why}.")),
+    })
 }
 
 /// The answer mode after `output_config` (0): a forced tool call.

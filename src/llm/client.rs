@@ -27,6 +27,8 @@ pub const DEFAULT_MAX_OUTPUT_TOKENS: u32 = 16_384;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 /// How long connecting may take, within the request timeout.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The `User-Agent` of every request (the request preview shows it too).
+pub(crate) const USER_AGENT: &str = concat!("rowsmith/", env!("CARGO_PKG_VERSION"));
 
 /// Everything a client needs. Build one with [`Settings::new`] and adjust fields, or let
 /// [`crate::llm::select`] build it from the config.
@@ -185,7 +187,7 @@ impl Client {
         }
         let provider = Provider::new(settings.kind, display_url(&url));
         let http = reqwest::Client::builder()
-            .user_agent(concat!("rowsmith/", env!("CARGO_PKG_VERSION")))
+            .user_agent(USER_AGENT)
             .connect_timeout(CONNECT_TIMEOUT.min(settings.timeout))
             .build()
             .map_err(|e| LlmError::Network {

@@ -9,10 +9,25 @@ use tokio_util::sync::CancellationToken;
 
 use super::client::{Client, JsonAnswer, JsonRequest};
 use super::error::LlmError;
+use super::preview::RequestPreview;
 use super::provider::ProviderKind;
 use super::{anthropic, openai, schema};
 
 impl Client {
+    /// The first request [`complete_json`](Self::complete_json) would send for `req`, for a
+    /// person to read: the same URL, headers and body, built by the same code, with the API
+    /// key's place marked instead of the key. Nothing is sent, and the client keeps its
+    /// answer mode (a schema too big for the strongest mode is only reported in the note).
+    pub fn request_preview(&self, req: &JsonRequest) -> Result<RequestPreview, LlmError> {
+        let (wire_schema, _) = schema::wrap_root(&req.schema);
+        let first = match self.kind() {
+            ProviderKind::OpenAi => openai::first_request(self, req, &wire_schema)?,
+            ProviderKind::Compatible => openai::first_compatible_request(self, req, &wire_schema)?,
+            ProviderKind::Anthropic => anthropic::first_request(self, req, &wire_schema)?,
+        };
+        Ok(RequestPreview::new(self, first))
+    }
+
     /// Asks the model for JSON matching `req.schema`. Retries transient failures, falls back
     /// to weaker structured-output modes where a server refuses one, and returns promptly
     /// with [`LlmError::Cancelled`] when `cancel` fires (the HTTP request is aborted).

@@ -3,7 +3,8 @@
 //! `config::select` turns the configuration into a ready [`Client`] (OpenAI, Anthropic or an
 //! OpenAI-compatible server) or [`Selection::Offline`]. [`Client::complete_json`] asks for a
 //! JSON answer under a JSON Schema and returns the parsed value, token usage, the model that
-//! answered, the latency and the attempts made. Wire formats live in `openai.rs` and
+//! answered, the latency and the attempts made; [`Client::request_preview`] shows what it
+//! would send first, sending nothing. Wire formats live in `openai.rs` and
 //! `anthropic.rs` and nowhere else.
 
 mod anthropic;
@@ -18,6 +19,7 @@ pub mod models;
 mod notice;
 mod openai;
 mod parse;
+mod preview;
 pub mod pricing;
 mod provider;
 pub mod rate;
@@ -36,6 +38,7 @@ pub use models::{ANTHROPIC_DEFAULT_MODEL, OPENAI_DEFAULT_MODEL};
 pub use notice::Notice;
 pub use openai::{CompatMode, compat_mode};
 pub use parse::extract_json;
+pub use preview::RequestPreview;
 pub use provider::{Provider, ProviderChoice, ProviderKind};
 pub use retry::{RetryPolicy, retry_after};
 pub use secret::{ApiKey, mask_secrets};

@@ -11,6 +11,7 @@ use super::error::{LlmError, clean_message};
 use super::models;
 use super::notice::Notice;
 use super::parse::{extract_json, snippet};
+use super::preview::FirstRequest;
 use super::schema;
 
 /// How a compatible server is asked for JSON, from the strongest to the weakest.
@@ -72,25 +73,12 @@ pub(crate) async fn complete(
     attempts: &mut u32,
 ) -> Result<RawAnswer, LlmError> {
     let max_tokens = client.max_tokens_for(req);
-    let url = client.endpoint("chat/completions");
-    let headers = headers(client)?;
+    let (url, headers) = target(client)?;
     loop {
-        let mode = if client.mode() == 0 {
-            OpenAiMode::Strict
-        } else {
-            OpenAiMode::JsonObject
-        };
-        let response_format = match mode {
-            OpenAiMode::Strict => match strict_format(client, req, wire_schema) {
-                Ok(format) => format,
-                Err(budget::TooComplex(why)) => {
-                    client.move_to_mode(OpenAiMode::JsonObject as u8, JSON_OBJECT_LABEL, &why);
-                    continue;
-                }
-            },
-            OpenAiMode::JsonObject => json!({"type": "json_object"}),
-        };
-        let body = openai_body(client, req, wire_schema, mode, response_format, max_tokens);
+        let (mode, body, too_complex) = next_body(client, req, wire_schema, max_tokens);
+        if let Some(why) = too_complex {
+            client.move_to_mode(OpenAiMode::JsonObject as u8, JSON_OBJECT_LABEL, &why);
+        }
         match client
             .post(&url, headers.clone(), &body, cancel, attempts)
             .await
@@ -107,6 +95,50 @@ pub(crate) async fn complete(
 }
 
 const JSON_OBJECT_LABEL: &str = "JSON mode with the schema in the instructions";
+
+/// Where every Chat Completions request goes, and with which headers.
+fn target(client: &Client) -> Result<(String, HeaderMap), LlmError> {
+    Ok((client.endpoint("chat/completions"), headers(client)?))
+}
+
+/// The body `complete` sends next, in the client's current mode. A table's schema beyond
+/// strict mode's limits goes in JSON mode instead; the third value says why, for
+/// `complete` to remember (the preview only reports it).
+fn next_body(
+    client: &Client,
+    req: &JsonRequest,
+    wire_schema: &Value,
+    max_tokens: u32,
+) -> (OpenAiMode, Value, Option<String>) {
+    let strict = (client.mode() == 0).then(|| strict_format(client, req, wire_schema));
+    let (mode, response_format, too_complex) = match strict {
+        Some(Ok(format)) => (OpenAiMode::Strict, format, None),
+        Some(Err(budget::TooComplex(why))) => (OpenAiMode::JsonObject, json_object(), Some(why)),
+        None => (OpenAiMode::JsonObject, json_object(), None),
+    };
+    let body = openai_body(client, req, wire_schema, mode, response_format, max_tokens);
+    (mode, body, too_complex)
+}
+
+fn json_object() -> Value {
+    json!({"type": "json_object"})
+}
+
+/// The first request `complete` would send, built by the same code, sending nothing.
+pub(crate) fn first_request(
+    client: &Client,
+    req: &JsonRequest,
+    wire_schema: &Value,
+) -> Result<FirstRequest, LlmError> {
+    let (url, headers) = target(client)?;
+    let (_, body, too_complex) = next_body(client, req, wire_schema, client.max_tokens_for(req));
+    Ok(FirstRequest {
+        url,
+        headers,
+        body,
+        note: too_complex.map(|why| format!("OpenAI gets {JSON_OBJECT_LABEL}: {why}.")),
+    })
+}
 
 /// The strict `response_format`, shrunk to strict mode's documented limits.
 fn strict_format(
@@ -210,11 +242,9 @@ pub(crate) async fn complete_compatible(
     attempts: &mut u32,
 ) -> Result<RawAnswer, LlmError> {
     let max_tokens = client.max_tokens_for(req);
-    let url = client.endpoint("chat/completions");
-    let headers = headers(client)?;
+    let (url, headers) = target(client)?;
     loop {
-        let mode = CompatMode::from_index(client.mode());
-        let body = compatible_body(client, req, wire_schema, mode, max_tokens);
+        let (mode, body) = next_compatible_body(client, req, wire_schema, max_tokens);
         match client
             .post(&url, headers.clone(), &body, cancel, attempts)
             .await
@@ -237,6 +267,37 @@ pub(crate) async fn complete_compatible(
             Err(e) => return Err(e),
         }
     }
+}
+
+/// The body `complete_compatible` sends next: in the mode the server is known to accept.
+fn next_compatible_body(
+    client: &Client,
+    req: &JsonRequest,
+    wire_schema: &Value,
+    max_tokens: u32,
+) -> (CompatMode, Value) {
+    let mode = CompatMode::from_index(client.mode());
+    (
+        mode,
+        compatible_body(client, req, wire_schema, mode, max_tokens),
+    )
+}
+
+/// The first request `complete_compatible` would send, built by the same code, sending
+/// nothing.
+pub(crate) fn first_compatible_request(
+    client: &Client,
+    req: &JsonRequest,
+    wire_schema: &Value,
+) -> Result<FirstRequest, LlmError> {
+    let (url, headers) = target(client)?;
+    let (_, body) = next_compatible_body(client, req, wire_schema, client.max_tokens_for(req));
+    Ok(FirstRequest {
+        url,
+        headers,
+        body,
+        note: None,
+    })
 }
 
 /// The model's published shutdown date (`GET {base}/models/{model}`, field

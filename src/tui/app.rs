@@ -19,7 +19,7 @@ use super::keys::{Action, Keymap, Pane};
 use super::layout;
 use super::modal::{
     CellView, Confirm, ConfirmKind, GenDialog, GenField, GenSpec, History, Input, Modal, Preview,
-    Prompt, PromptKind, ProviderOption, Question, UndoTarget,
+    Prompt, PromptKind, ProviderOption, Question, RequestView, UndoTarget,
 };
 use super::paths::{Entry, Places};
 use super::query::{HeadKind, QueryFail, QueryLine, QueryRun, Results, Translated, head_lines};
@@ -32,8 +32,9 @@ use crate::db::query::QueryResult;
 use crate::db::transfer::DropPreview;
 use crate::db::undo::{UndoOutcome, UndoPreview};
 use crate::generate::job::{
-    Event, GenerateError, Outcome, Stage, Summary, failure_sentence, rows_word,
+    Event, GenerateError, Outcome, PromptPreview, Stage, Summary, failure_sentence, rows_word,
 };
+use crate::llm::ProviderChoice;
 use crate::output::thousands;
 use crate::transferred::{TransferFailed, Transferred};
 
@@ -41,6 +42,7 @@ mod dialogs;
 mod geometry;
 mod input;
 mod query;
+mod request;
 mod results;
 mod rows;
 
@@ -49,6 +51,7 @@ pub use rows::{RowInput, RowInputKind, lens_line};
 use dialogs::*;
 use input::*;
 use query::*;
+use request::*;
 use results::*;
 use rows::*;
 
@@ -323,6 +326,11 @@ pub enum Msg {
         spec: GenSpec,
         sentence: String,
     },
+    /// The request `spec` would send first, or why it cannot be built.
+    PromptShown {
+        spec: GenSpec,
+        result: Result<PromptPreview, GenerateError>,
+    },
     DropPreview {
         table: String,
         preview: Result<DropPreview, DbError>,
@@ -405,6 +413,8 @@ pub enum Effect {
     },
     /// Work out what a model run would cost, without sending a request.
     Estimate(GenSpec),
+    /// Build the request a generation would send first, without sending it.
+    ShowPrompt(GenSpec),
     CancelJob(u64),
     InsertPreviewed {
         spec: GenSpec,
@@ -774,6 +784,7 @@ fn transition(app: &mut App, msg: Msg) -> Vec<Effect> {
             on_undone(app, result)
         }
         Msg::Estimated { spec, sentence } => on_estimated(app, spec, sentence),
+        Msg::PromptShown { spec, result } => on_prompt_shown(app, &spec, result),
         Msg::DropPreview { table, preview } => {
             app.checking = None;
             on_drop_preview(app, table, preview)

@@ -17,6 +17,8 @@ pub enum Scope {
     List,
     /// A grid of rows: a table's rows or a query's result.
     Rows,
+    /// The generate dialog, whose other keys are its own (fields, Enter, Esc).
+    GenerateDialog,
 }
 
 /// Which pane has the focus, for hints and key handling.
@@ -35,11 +37,13 @@ impl Scope {
             Scope::Global | Scope::Move => true,
             Scope::List => pane == Pane::List,
             Scope::Rows => matches!(pane, Pane::Rows | Pane::Results),
+            Scope::GenerateDialog => false,
         }
     }
 }
 
-/// Everything a key can ask for outside dialogs.
+/// Everything a key can ask for outside dialogs, and in the generate dialog the one
+/// action that is not part of filling it in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Action {
     Up,
@@ -62,6 +66,7 @@ pub enum Action {
     Query,
     Generate,
     GenerateDialog,
+    ShowPrompt,
     Undo,
     UndoHistory,
     Export,
@@ -105,6 +110,14 @@ pub const ACTIONS: &[ActionInfo] = &[
         "options",
         Scope::Global,
         &["G"],
+    ),
+    info(
+        Action::ShowPrompt,
+        "show_prompt",
+        "Show what the model would be sent",
+        "request",
+        Scope::GenerateDialog,
+        &["ctrl-p"],
     ),
     info(
         Action::Cancel,
@@ -348,6 +361,34 @@ pub const ACTIONS: &[ActionInfo] = &[
     ),
 ];
 
+/// Keys the generate dialog needs for its fields: moving, choosing, editing text, and any
+/// plain character (typed into the rows or the model).
+fn dialog_owns(chord: &KeyChord) -> bool {
+    use crossterm::event::{KeyCode, KeyModifiers};
+    let editing = [
+        KeyCode::Tab,
+        KeyCode::BackTab,
+        KeyCode::Up,
+        KeyCode::Down,
+        KeyCode::Left,
+        KeyCode::Right,
+        KeyCode::Enter,
+        KeyCode::Esc,
+        KeyCode::Backspace,
+        KeyCode::Delete,
+        KeyCode::Home,
+        KeyCode::End,
+    ];
+    let ctrl = chord.mods.contains(KeyModifiers::CONTROL);
+    let alt = chord.mods.contains(KeyModifiers::ALT);
+    match chord.code {
+        KeyCode::Char(c) if ctrl => "aekuw".contains(c),
+        KeyCode::Char(c) if alt => "bf".contains(c),
+        KeyCode::Char(_) => true,
+        code => editing.contains(&code),
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 const fn info(
     action: Action,
@@ -426,6 +467,18 @@ impl Keymap {
     }
 
     fn check_conflicts(&self) -> Result<(), String> {
+        for (action, keys) in &self.bindings {
+            if action_info(*action).scope != Scope::GenerateDialog {
+                continue;
+            }
+            if let Some(k) = keys.iter().find(|k| dialog_owns(k)) {
+                return Err(format!(
+                    "The key '{k}' cannot be {}: the generate dialog uses it to fill in its fields. \
+                     Choose a key with ctrl or alt, or a function key, under [tui.keys] in the config file.",
+                    action_info(*action).name
+                ));
+            }
+        }
         for (i, (a, keys)) in self.bindings.iter().enumerate() {
             for (b, other) in &self.bindings[i + 1..] {
                 let (sa, sb) = (action_info(*a).scope, action_info(*b).scope);
@@ -445,6 +498,13 @@ impl Keymap {
             }
         }
         Ok(())
+    }
+
+    /// Whether `event` is one of `action`'s keys, wherever that action applies (the
+    /// generate dialog asks this of its own action).
+    pub fn pressed(&self, action: Action, event: &KeyEvent) -> bool {
+        event.kind != KeyEventKind::Release
+            && self.keys(action).contains(&KeyChord::from_event(event))
     }
 
     /// The action a key asks for in `pane`, if any.
@@ -494,6 +554,7 @@ impl Keymap {
                     Scope::Move => "",
                     Scope::List => "list",
                     Scope::Rows => "rows",
+                    Scope::GenerateDialog => "generate dialog",
                 };
                 (self.label(a.action), a.description, place)
             })
@@ -643,5 +704,25 @@ mod tests {
         assert!(clash.is_err_and(|e| e.contains("'q'") && e.contains("quit")));
         let unknown = Keymap::with_overrides(&[("fly".into(), vec![])]);
         assert!(unknown.is_err_and(|e| e.contains("'fly'")));
+    }
+
+    #[test]
+    fn the_dialogs_key_is_never_one_its_fields_need() {
+        let map = Keymap::default();
+        let ctrl_p = key(KeyCode::Char('p'), KeyModifiers::CONTROL);
+        assert!(map.pressed(Action::ShowPrompt, &ctrl_p));
+        // Outside the dialog the key does nothing.
+        assert_eq!(map.action(&ctrl_p, Pane::List), None);
+        let with = |k: &str| {
+            Keymap::with_overrides(&[(
+                "show_prompt".into(),
+                KeyChord::parse(k).into_iter().collect(),
+            )])
+        };
+        // `p` would be typed into the model's name; Ctrl-U clears a field.
+        assert!(with("p").is_err_and(|e| e.contains("'p'") && e.contains("show_prompt")));
+        assert!(with("ctrl-u").is_err());
+        assert!(with("enter").is_err());
+        assert!(with("f2").is_ok());
     }
 }

@@ -116,6 +116,25 @@ pub fn wrapped_lines(text: &str, width: usize) -> usize {
         .max(1)
 }
 
+/// A scrollable text viewer's box (a cell's whole value, a request): up to 100 columns
+/// wide and as tall as the text, within the screen; and the furthest its text scrolls.
+pub fn viewer_box(area: Rect, text: &str) -> (Rect, u16) {
+    let width = area.width.saturating_sub(8).clamp(20, 100);
+    let inner_w = width.saturating_sub(4) as usize;
+    let lines: usize = text
+        .lines()
+        .map(|l| wrapped_lines(l, inner_w))
+        .sum::<usize>()
+        .max(1);
+    let lines = u16::try_from(lines).unwrap_or(u16::MAX);
+    let rect = centered(
+        area,
+        width,
+        lines.saturating_add(2).min(area.height.saturating_sub(2)),
+    );
+    (rect, lines.saturating_sub(rect.height.saturating_sub(2)))
+}
+
 /// The message log's box: nearly the whole screen.
 pub fn log_box(area: Rect) -> Rect {
     centered(

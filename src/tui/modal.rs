@@ -1,7 +1,7 @@
 //! Dialogs that take the keys while they are open: help, an error popup,
-//! confirmations, path prompts, the generate dialog, the preview grid, the
-//! whole-cell viewer and the undo history. State only; `app` decides what their
-//! keys do.
+//! confirmations, path prompts, the generate dialog (and the request it would send), the
+//! preview grid, the whole-cell viewer and the undo history. State only; `app` decides
+//! what their keys do.
 
 use crate::config::Privacy;
 use std::path::PathBuf;
@@ -244,6 +244,17 @@ pub struct CellView {
     pub scroll: u16,
 }
 
+/// The request a generation would send first, shown over the generate dialog it was asked
+/// from (Esc goes back to it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestView {
+    /// Title, text (`None` while the request is being built) and scroll, as the cell viewer.
+    pub view: CellView,
+    /// What was asked for: an answer for anything else is stale.
+    pub spec: GenSpec,
+    pub dialog: GenDialog,
+}
+
 /// Which operation an undo in the app acts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UndoTarget {
@@ -292,6 +303,8 @@ pub enum Modal {
     Generate(GenDialog),
     Preview(Preview),
     Cell(CellView),
+    /// What a generation would send first; nothing is sent.
+    Request(Box<RequestView>),
     History(History),
     /// The message log; `scroll` is the first line shown (past the end: the newest).
     Log {

@@ -358,6 +358,7 @@ impl Effects {
         match effect {
             Effect::Generate { job, spec } => self.generate(job, spec),
             Effect::Estimate(spec) => self.estimate(spec),
+            Effect::ShowPrompt(spec) => self.show_prompt(spec),
             Effect::CancelJob(job) => {
                 if let Some(token) = self.jobs.get(&job) {
                     token.cancel();
@@ -509,6 +510,21 @@ impl Effects {
                 Err(error) => error.to_string(),
             };
             let _ = tx.send(Msg::Estimated { spec, sentence });
+        });
+    }
+
+    /// Builds the request `spec` would send first, in the background (the table is read
+    /// and profiled); nothing is sent. The answer comes back as a message.
+    fn show_prompt(&mut self, spec: GenSpec) {
+        let tx = self.tx.clone();
+        let request = self.request_for(&spec);
+        let source = self.source_for(&spec);
+        tokio::spawn(async move {
+            let result = match source {
+                Ok(source) => crate::generate::job::show_prompt(request, source).await,
+                Err(error) => Err(GenerateError::Source(error)),
+            };
+            let _ = tx.send(Msg::PromptShown { spec, result });
         });
     }
 

@@ -1285,6 +1285,151 @@ fn a_large_model_run_shows_its_cost_and_waits_for_a_yes() {
     ));
 }
 
+/// The request a generation would send, built as the runtime builds it for
+/// `Effect::ShowPrompt`: `show_prompt` on the harness's database with a client pointed at
+/// a server on 127.0.0.1 that records requests. It must record none.
+fn shown_request(
+    h: &Harness,
+    spec: &rowsmith::tui::modal::GenSpec,
+) -> rowsmith::generate::job::PromptPreview {
+    use crate::llm_support;
+    use rowsmith::generate::job::{GenerateRequest, Source, show_prompt};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let server = wiremock::MockServer::start().await;
+        let client = llm_support::client(llm_support::settings(
+            rowsmith::llm::ProviderKind::OpenAi,
+            &format!("{}/v1", server.uri()),
+            "gpt-5-mini",
+        ));
+        let mut request =
+            GenerateRequest::new(h._dir.path().join("shop.db"), &spec.table, spec.rows);
+        request.from_schema = spec.from_schema;
+        request.journal_path = Some(h._dir.path().join("journal.sqlite"));
+        let shown = show_prompt(request, Source::Llm(client)).await.unwrap();
+        assert!(
+            server.received_requests().await.unwrap().is_empty(),
+            "a request was sent"
+        );
+        shown
+    })
+}
+
+#[test]
+fn the_dialogs_key_shows_the_request_the_model_would_get_and_esc_goes_back() {
+    let mut h = Harness::new(100, 30);
+    h.key("G");
+    h.keys(&["ctrl-u", "3", "0"]);
+    let spec = match h.key("ctrl-p").as_slice() {
+        [Effect::ShowPrompt(spec)] => spec.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!((spec.table.as_str(), spec.rows), ("customers", 30));
+    assert!(!spec.from_schema);
+    assert!(matches!(&h.app.modal, Some(Modal::Request(r)) if r.view.text.is_none()));
+    assert!(
+        h.screen()
+            .contains("Reading the table and building the request…")
+    );
+
+    let shown = shown_request(&h, &spec);
+    assert!(
+        h.send(Msg::PromptShown {
+            spec: spec.clone(),
+            result: Ok(shown)
+        })
+        .is_empty()
+    );
+    let Some(Modal::Request(r)) = &h.app.modal else {
+        panic!("{:?}", h.app.modal)
+    };
+    let text = r.view.text.clone().unwrap();
+    assert!(text.starts_with("POST http://127.0.0.1:"), "{text}");
+    assert!(
+        text.contains("authorization: Bearer <OPENAI_API_KEY>"),
+        "{text}"
+    );
+    assert!(text.contains("Table: \\\"customers\\\""), "{text}");
+    assert!(
+        text.contains("This is request 1 of about 2 to OpenAI gpt-5-mini"),
+        "{text}"
+    );
+    crate::llm_support::assert_no_key(std::slice::from_ref(&text));
+    let screen = h.screen();
+    assert!(
+        screen.contains("First request for 'customers' · nothing is sent"),
+        "{screen}"
+    );
+    assert!(screen.contains("POST http://127.0.0.1:"), "{screen}");
+    assert!(screen.contains("Esc back to the dialog"), "{screen}");
+
+    h.keys(&["down", "down", "pagedown"]);
+    assert!(matches!(&h.app.modal, Some(Modal::Request(r)) if r.view.scroll == 12));
+    match h.key("y").as_slice() {
+        [Effect::Copy(copied)] => assert_eq!(*copied, text),
+        other => panic!("{other:?}"),
+    }
+    assert!(h.key("esc").is_empty());
+    let Some(Modal::Generate(d)) = &h.app.modal else {
+        panic!("{:?}", h.app.modal)
+    };
+    assert_eq!(d.rows.text, "30", "the dialog comes back as it was");
+    // An answer nobody waits for any more changes nothing.
+    h.send(Msg::PromptShown {
+        spec,
+        result: Err(GenerateError::EmptyTable),
+    });
+    assert!(matches!(&h.app.modal, Some(Modal::Generate(d)) if d.error.is_none()));
+}
+
+#[test]
+fn the_request_key_says_why_it_cannot_show_one() {
+    // The offline generator sends nothing: a message says so and the dialog stays.
+    let mut h = Harness::new(80, 24);
+    h.keys(&["G", "tab", "right"]);
+    assert!(h.key("ctrl-p").is_empty());
+    assert!(matches!(&h.app.modal, Some(Modal::Generate(_))));
+    assert_eq!(
+        h.toasts(),
+        ["The offline generator makes the rows on this machine: nothing is sent to a model."]
+    );
+
+    // A failure goes back to the dialog with its sentence.
+    let mut h = Harness::new(80, 24);
+    h.key("G");
+    let spec = match h.key("ctrl-p").as_slice() {
+        [Effect::ShowPrompt(spec)] => spec.clone(),
+        other => panic!("{other:?}"),
+    };
+    h.send(Msg::PromptShown {
+        spec,
+        result: Err(GenerateError::Database(DbError::Cancelled)),
+    });
+    assert!(
+        matches!(&h.app.modal, Some(Modal::Generate(d)) if d.error == Some(DbError::Cancelled.to_string()))
+    );
+
+    // A bad row count is mended in the dialog first.
+    h.keys(&["ctrl-u", "0"]);
+    assert!(h.key("ctrl-p").is_empty());
+    assert!(
+        matches!(&h.app.modal, Some(Modal::Generate(d)) if d.error.as_deref().is_some_and(|e| e.starts_with("Rows must be")))
+    );
+
+    // An empty table shows the request made from its schema alone.
+    let mut h = Harness::new(80, 24);
+    h.select("wishlist");
+    h.key("G");
+    match h.key("ctrl-p").as_slice() {
+        [Effect::ShowPrompt(spec)] => {
+            assert!(spec.from_schema);
+            let shown = shown_request(&h, spec);
+            assert!(shown.text().contains("Table: \\\"wishlist\\\""));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn u_asks_with_the_row_count_then_undoes() {
     let mut h = Harness::new(80, 24);

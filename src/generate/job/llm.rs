@@ -275,7 +275,11 @@ pub(super) async fn estimate_for(
 }
 
 /// The sizes of the run's first prompt, before anything is sent.
-async fn first_prompt(shared: &Arc<Shared>, wanted: u64, batch_size: usize) -> Option<PromptSize> {
+pub(super) async fn first_prompt(
+    shared: &Arc<Shared>,
+    wanted: u64,
+    batch_size: usize,
+) -> Option<PromptSize> {
     let want = (batch_size as u64).min(wanted) as usize;
     let (context, user, schema) = {
         let shared = shared.clone();
@@ -415,16 +419,8 @@ async fn ask(
             ))));
         }
     };
-    let request = JsonRequest {
-        name: "rows".into(),
-        system: SYSTEM.into(),
-        context,
-        user,
-        schema,
-        max_output_tokens: max_tokens,
-    };
     let answer = client
-        .complete_json(request, &cancel)
+        .complete_json(rows_request(context, user, schema, max_tokens), &cancel)
         .await
         .map_err(AskError::Llm)?;
     // An answer that holds no list of rows is an unusable answer with its reason (asked
@@ -438,9 +434,29 @@ async fn ask(
     Ok((rows, answer.usage, answer.model))
 }
 
+/// The model request for one batch, from the parts [`prompt_for`] builds.
+pub(super) fn rows_request(
+    context: String,
+    user: String,
+    schema: Json,
+    max_tokens: Option<u32>,
+) -> JsonRequest {
+    JsonRequest {
+        name: "rows".into(),
+        system: SYSTEM.into(),
+        context,
+        user,
+        schema,
+        max_output_tokens: max_tokens,
+    }
+}
+
 /// Builds the static context (with the run's anchor sample), the varying user message
 /// (with a few fresh rows) and the schema.
-fn prompt_for(shared: &Shared, want: usize) -> Result<(String, String, Json), GenerateError> {
+pub(super) fn prompt_for(
+    shared: &Shared,
+    want: usize,
+) -> Result<(String, String, Json), GenerateError> {
     let empty = || crate::db::sample::Sample {
         columns: Vec::new(),
         rows: Vec::new(),

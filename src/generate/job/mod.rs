@@ -13,6 +13,7 @@ mod llm;
 mod offline;
 mod pace;
 mod prepare;
+mod show;
 
 use crate::db::DbError;
 use std::collections::BTreeMap;
@@ -36,6 +37,7 @@ use prepare::{Shared, prepare};
 
 pub use batch::insert_previewed;
 pub use estimate::Estimate;
+pub use show::{ModelPreview, PromptPreview, offline_sentence, show_prompt};
 
 /// The message for an empty table, word for word.
 pub const EMPTY_TABLE: &str =

@@ -51,25 +51,14 @@ pub(super) fn on_modal_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             }
             _ => (Some(Modal::Error { title, message }), Vec::new()),
         },
-        Modal::Cell(mut cell) => match key.code {
-            KeyCode::Down | KeyCode::Char('j') => {
-                cell.scroll = cell.scroll.saturating_add(1);
+        Modal::Cell(mut cell) => {
+            if scroll_text(app, &mut cell, key.code) {
                 (Some(Modal::Cell(cell)), Vec::new())
+            } else {
+                (None, Vec::new())
             }
-            KeyCode::Up | KeyCode::Char('k') => {
-                cell.scroll = cell.scroll.saturating_sub(1);
-                (Some(Modal::Cell(cell)), Vec::new())
-            }
-            KeyCode::PageDown => {
-                cell.scroll = cell.scroll.saturating_add(10);
-                (Some(Modal::Cell(cell)), Vec::new())
-            }
-            KeyCode::PageUp => {
-                cell.scroll = cell.scroll.saturating_sub(10);
-                (Some(Modal::Cell(cell)), Vec::new())
-            }
-            _ => (None, Vec::new()),
-        },
+        }
+        Modal::Request(view) => on_request_key(app, *view, key),
         Modal::Confirm(confirm) => on_confirm_key(app, confirm, key),
         Modal::Prompt(prompt) => on_prompt_key(app, prompt, key),
         Modal::Generate(dialog) => on_dialog_key(app, dialog, key),
@@ -81,6 +70,28 @@ pub(super) fn on_modal_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         app.modal = keep;
     }
     effects
+}
+
+/// The scrolling keys of a text viewer, which stops at the text's end; false for any
+/// other key.
+pub(super) fn scroll_text(app: &App, view: &mut CellView, code: KeyCode) -> bool {
+    let area = Rect::new(0, 0, app.size.0, app.size.1);
+    let last = view
+        .text
+        .as_deref()
+        .map_or(0, |text| layout::viewer_box(area, text).1);
+    let scroll = view.scroll.min(last);
+    view.scroll = match code {
+        KeyCode::Down | KeyCode::Char('j') => scroll.saturating_add(1),
+        KeyCode::Up | KeyCode::Char('k') => scroll.saturating_sub(1),
+        KeyCode::PageDown => scroll.saturating_add(10),
+        KeyCode::PageUp => scroll.saturating_sub(10),
+        KeyCode::Home => 0,
+        KeyCode::End => last,
+        _ => return false,
+    }
+    .min(last);
+    true
 }
 
 pub(super) fn on_confirm_key(
@@ -387,6 +398,9 @@ pub(super) fn on_dialog_key(
     mut d: GenDialog,
     key: KeyEvent,
 ) -> (Option<Modal>, Vec<Effect>) {
+    if app.keymap.pressed(Action::ShowPrompt, &key) {
+        return show_request(app, d);
+    }
     let fields = GenField::ALL;
     let at = fields.iter().position(|f| *f == d.field).unwrap_or(0);
     let model_editable = app
@@ -426,41 +440,16 @@ pub(super) fn on_dialog_key(
             d.preview = !d.preview;
         }
         KeyCode::Enter => {
-            let rows = match d.rows.text.trim().replace([',', '_'], "").parse::<u64>() {
-                Ok(n) if (1..=app.max_rows).contains(&n) => n,
-                _ => {
-                    d.error = Some(format!(
-                        "Rows must be a whole number from 1 to {} (generate.max_rows).",
-                        crate::output::thousands(app.max_rows)
-                    ));
-                    d.field = GenField::Rows;
-                    return (Some(Modal::Generate(d)), Vec::new());
-                }
+            let Some(spec) = dialog_spec(app, &mut d) else {
+                return (Some(Modal::Generate(d)), Vec::new());
             };
-            if d.preview && rows > crate::generate::job::PREVIEW_MAX as u64 {
+            if d.preview && spec.rows > crate::generate::job::PREVIEW_MAX as u64 {
                 d.error = Some(format!(
                     "A preview shows at most {} rows; ask for fewer, or turn the preview off.",
                     crate::output::thousands(crate::generate::job::PREVIEW_MAX as u64)
                 ));
                 d.field = GenField::Rows;
                 return (Some(Modal::Generate(d)), Vec::new());
-            }
-            let model = d.model.text.trim().to_string();
-            if model_editable && model.is_empty() {
-                d.error = Some("Name a model, or pick another provider.".into());
-                d.field = GenField::Model;
-                return (Some(Modal::Generate(d)), Vec::new());
-            }
-            let option = app.providers.get(d.provider);
-            let mut spec = GenSpec::new(&d.table, rows);
-            spec.preview = d.preview;
-            spec.privacy = d.privacy;
-            if d.provider != app.provider {
-                spec.provider = option.map(|p| p.choice);
-            }
-            if model_editable && option.is_some_and(|p| p.model != model) {
-                spec.model = Some(model);
-                spec.provider = option.map(|p| p.choice);
             }
             if app.job_for(&d.table).is_some() {
                 d.error = Some(format!("'{}' is already generating.", d.table));
@@ -493,6 +482,41 @@ pub(super) fn on_dialog_key(
         }
     }
     (Some(Modal::Generate(d)), Vec::new())
+}
+
+/// The generation the dialog is filled in for, or `None` with the field to mend and why
+/// in the dialog.
+pub(super) fn dialog_spec(app: &App, d: &mut GenDialog) -> Option<GenSpec> {
+    let rows = match d.rows.text.trim().replace([',', '_'], "").parse::<u64>() {
+        Ok(n) if (1..=app.max_rows).contains(&n) => n,
+        _ => {
+            d.error = Some(format!(
+                "Rows must be a whole number from 1 to {} (generate.max_rows).",
+                crate::output::thousands(app.max_rows)
+            ));
+            d.field = GenField::Rows;
+            return None;
+        }
+    };
+    let option = app.providers.get(d.provider);
+    let model_editable = option.is_some_and(|p| p.model_editable);
+    let model = d.model.text.trim().to_string();
+    if model_editable && model.is_empty() {
+        d.error = Some("Name a model, or pick another provider.".into());
+        d.field = GenField::Model;
+        return None;
+    }
+    let mut spec = GenSpec::new(&d.table, rows);
+    spec.preview = d.preview;
+    spec.privacy = d.privacy;
+    if d.provider != app.provider {
+        spec.provider = option.map(|p| p.choice);
+    }
+    if model_editable && option.is_some_and(|p| p.model != model) {
+        spec.model = Some(model);
+        spec.provider = option.map(|p| p.choice);
+    }
+    Some(spec)
 }
 
 pub(super) fn on_preview_key(

@@ -224,6 +224,8 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             }));
             Vec::new()
         }
+        // The generate dialog's own key: no pane asks for it (`on_dialog_key` does).
+        Action::ShowPrompt => Vec::new(),
         Action::Cancel => cancel(app),
         Action::Back => back(app),
         Action::Log => {

@@ -15,8 +15,11 @@ use super::help;
 use crate::generate::job::rows_word;
 use crate::output::{cell, printable, thousands};
 use crate::tui::app::{App, Level};
+use crate::tui::keys::Action;
 use crate::tui::layout::wrapped_lines;
-use crate::tui::layout::{centered, history_box, history_height, preview_box, preview_height};
+use crate::tui::layout::{
+    centered, history_box, history_height, preview_box, preview_height, viewer_box,
+};
 use crate::tui::modal::{
     CellView, Confirm, GenDialog, GenField, History, Modal, Preview, Prompt, Question,
 };
@@ -30,7 +33,22 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, modal: &Modal) {
         Modal::Prompt(p) => prompt(frame, area, app.theme, p),
         Modal::Generate(d) => generate(frame, area, app, d),
         Modal::Preview(p) => preview(frame, area, app.theme, p),
-        Modal::Cell(c) => cell_view(frame, area, app.theme, c),
+        Modal::Cell(c) => cell_view(
+            frame,
+            area,
+            app.theme,
+            c,
+            "Reading the whole value…",
+            "↑↓ scroll · any other key closes",
+        ),
+        Modal::Request(r) => cell_view(
+            frame,
+            area,
+            app.theme,
+            &r.view,
+            "Reading the table and building the request…",
+            "↑↓ scroll · y copy · Esc back to the dialog",
+        ),
         Modal::History(h) => history(frame, area, app.theme, h),
         Modal::Log { scroll } => log(frame, area, app, *scroll),
     }
@@ -239,6 +257,7 @@ fn pack(names: &[String], room: usize, max_lines: usize) -> Vec<String> {
 
 fn generate(frame: &mut Frame, area: Rect, app: &App, d: &GenDialog) {
     let theme = app.theme;
+    // Fields, a blank line, the key lines, and the error when there is one.
     let rect = centered(area, 64.min(area.width), 10 + u16::from(d.error.is_some()));
     frame.render_widget(Clear, rect);
     let option = app.providers.get(d.provider);
@@ -309,6 +328,12 @@ fn generate(frame: &mut Frame, area: Rect, app: &App, d: &GenDialog) {
         "Tab/↑↓ move · ←→ change · Enter generates · Esc closes",
         theme.dim(),
     ));
+    if let Some(key) = app.keymap.short(Action::ShowPrompt) {
+        lines.push(Line::styled(
+            format!("{key} shows the model's request · sends nothing"),
+            theme.dim(),
+        ));
+    }
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
@@ -470,38 +495,24 @@ fn preview(frame: &mut Frame, area: Rect, theme: Theme, p: &Preview) {
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-fn cell_view(frame: &mut Frame, area: Rect, theme: Theme, c: &CellView) {
-    let text = c
-        .text
-        .clone()
-        .unwrap_or_else(|| "Reading the whole value…".into());
-    let width = area.width.saturating_sub(8).clamp(20, 100);
-    let inner_w = width.saturating_sub(4) as usize;
-    let lines: usize = text
-        .lines()
-        .map(|l| wrapped_lines(l, inner_w))
-        .sum::<usize>()
-        .max(1);
-    let rect = centered(
-        area,
-        width,
-        (lines as u16 + 4).min(area.height.saturating_sub(2)),
-    );
+/// Scrollable text in a box: a cell's whole value, or the request a generation would send.
+/// `waiting` stands in while the text is on its way; `keys`, on the bottom border, stay in
+/// sight however long the text.
+fn cell_view(frame: &mut Frame, area: Rect, theme: Theme, c: &CellView, waiting: &str, keys: &str) {
+    let text = c.text.clone().unwrap_or_else(|| waiting.into());
+    let (rect, last) = viewer_box(area, &text);
     frame.render_widget(Clear, rect);
     let mut body: Vec<Line> = text.lines().map(|l| Line::from(l.to_string())).collect();
     if text.is_empty() {
         body.push(Line::styled("(empty text)", theme.dim()));
     }
-    body.push(Line::from(""));
-    body.push(Line::styled(
-        "↑↓ scroll · any other key closes",
-        theme.dim(),
-    ));
+    let block = boxed(theme, &c.title, theme.border(true))
+        .title_bottom(Span::styled(format!(" {keys} "), theme.dim()));
     frame.render_widget(
         Paragraph::new(body)
             .wrap(Wrap { trim: false })
-            .scroll((c.scroll, 0))
-            .block(boxed(theme, &c.title, theme.border(true))),
+            .scroll((c.scroll.min(last), 0))
+            .block(block),
         rect,
     );
 }
