@@ -442,3 +442,43 @@ fn a_question_shows_the_model_masked_examples_or_none() {
         "the columns are still described: {schema}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn show_prompt_shows_the_masked_request_and_sends_nothing() {
+    let fx = Fixture::new();
+    let (path, people) = customers(&fx);
+    let counter = Arc::new(AtomicUsize::new(0));
+    let model = FakeModel::openai(move |ask| Reply::Rows(rows_from_schema(ask, &counter))).await;
+    let mut cmd = fx.cmd();
+    cmd.args([
+        "generate",
+        path.to_str().unwrap(),
+        "customers",
+        "--show-prompt",
+    ]);
+    cmd.args(["--privacy", "mask"]);
+    for (k, v) in model.env() {
+        cmd.env(k, v);
+    }
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(model.calls(), 0, "nothing is sent");
+    assert!(
+        stdout.contains("Privacy: mask. Each request sends 11 masked sample rows; made up in them: full_name, email, phone, street, notes."),
+        "{stdout}"
+    );
+    assert!(
+        people
+            .identities
+            .iter()
+            .all(|v| !stdout.contains(v.as_str()))
+    );
+    assert!(CITIES.iter().any(|c| stdout.contains(c)));
+}

@@ -11,9 +11,10 @@ use std::sync::Arc;
 use serde_json::{Value as Json, json};
 
 use super::llm::{first_prompt, prompt_for, rows_request};
-use super::prepare::prepare;
+use super::prepare::{Shared, prepare};
 use super::{Estimate, GenerateError, GenerateRequest, Source, blocking, thousands};
 use crate::db::CancelFlag;
+use crate::generate::privacy::Privacy;
 use crate::llm::{ProviderKind, RequestPreview};
 
 /// What a run would send.
@@ -40,6 +41,8 @@ pub struct ModelPreview {
     /// A local server is asked for its context window before a real run's first request,
     /// and a small one means smaller batches than shown.
     pub asks_window: bool,
+    /// What of the table's rows each request carries, as the privacy setting says.
+    pub privacy: String,
 }
 
 /// The sentence for the offline generator.
@@ -79,7 +82,7 @@ impl ModelPreview {
     /// The lines after the request: what later requests change, the estimate, and that
     /// nothing was sent.
     pub fn notes(&self) -> Vec<String> {
-        let mut notes = Vec::new();
+        let mut notes = vec![self.privacy.clone()];
         if let Some(note) = &self.request.note {
             notes.push(note.clone());
         }
@@ -124,12 +127,32 @@ impl ModelPreview {
             map.insert("provider".into(), json!(self.provider));
             map.insert("requests".into(), json!(self.requests));
             map.insert("rows_per_request".into(), json!(self.rows_per_request));
+            map.insert("privacy".into(), json!(self.privacy));
             if let Some(estimate) = &self.estimate {
                 map.insert("estimate".into(), json!(estimate));
             }
             map.insert("sent".into(), json!(false));
         }
         out
+    }
+}
+
+/// The privacy line: the setting, what each request carries, and which columns are made up.
+fn privacy_note(shared: &Shared) -> String {
+    let Some(privacy) = shared.privacy else {
+        return String::new();
+    };
+    let carried = crate::generate::privacy::carried(privacy, super::llm::rows_shown(shared));
+    let masked: Vec<&str> = shared.masker.masked_columns().collect();
+    match privacy {
+        Privacy::Mask if !masked.is_empty() => format!(
+            "Privacy: mask. Each request sends {carried}; made up in them: {}.",
+            masked.join(", ")
+        ),
+        _ => format!(
+            "Privacy: {}. Each request sends {carried}.",
+            privacy.as_str()
+        ),
     }
 }
 
@@ -170,5 +193,6 @@ pub async fn show_prompt(
         requests: request.rows.div_ceil(batch as u64).max(1),
         estimate: size.map(|size| Estimate::new(client, request.rows, batch, &size)),
         asks_window: client.kind() == ProviderKind::Compatible,
+        privacy: privacy_note(&shared),
     })))
 }
