@@ -482,3 +482,57 @@ async fn show_prompt_shows_the_masked_request_and_sends_nothing() {
     );
     assert!(CITIES.iter().any(|c| stdout.contains(c)));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn numbers_that_belong_to_a_person_are_masked_however_they_are_stored() {
+    let fx = Fixture::new();
+    let path = fx.db(
+        "bank.db",
+        "CREATE TABLE clients (id INTEGER PRIMARY KEY, ssn TEXT, card_number INTEGER, phone INTEGER, tier TEXT);",
+    );
+    let conn = Connection::open(&path).unwrap();
+    let mut real = Vec::new();
+    for i in 0..40i64 {
+        let ssn = format!("{:03}-{:02}-{:04}", 100 + i, 10 + i, 4000 + i * 17);
+        let card = 4_111_111_100_000_000 + i * 7_919;
+        let phone = 2_155_550_100 + i * 31;
+        conn.execute(
+            "INSERT INTO clients (ssn, card_number, phone, tier) VALUES (?1, ?2, ?3, ?4)",
+            rusqlite::params![ssn, card, phone, ["basic", "gold"][i as usize % 2]],
+        )
+        .unwrap();
+        real.extend([ssn, card.to_string(), phone.to_string()]);
+    }
+    drop(conn);
+    let counter = Arc::new(AtomicUsize::new(0));
+    let model = FakeModel::openai(move |ask| Reply::Rows(rows_from_schema(ask, &counter))).await;
+    let mut cmd = fx.cmd();
+    cmd.args(["generate", path.to_str().unwrap(), "clients", "-n", "5"]);
+    cmd.args(["--privacy", "mask", "--gate", "constraints"]);
+    for (k, v) in model.env() {
+        cmd.env(k, v);
+    }
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bodies = sent_any(&model).await;
+    for value in &real {
+        assert!(!bodies.contains(value.as_str()), "{value} was sent");
+    }
+    assert!(bodies.contains("gold"), "categories stay");
+}
+
+async fn sent_any(model: &FakeModel) -> String {
+    let bodies = model.bodies().await;
+    assert!(!bodies.is_empty());
+    bodies
+        .iter()
+        .map(|b| b.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}

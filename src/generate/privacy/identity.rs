@@ -20,9 +20,12 @@ pub enum Identity {
     Street,
     /// Sentences written by or about someone (notes, bios, comments).
     FreeText,
-    /// Anything else nearly always different (user names, URLs, account numbers): made up
-    /// character by character in the same shape.
+    /// Anything else nearly always different (user names, URLs): made up character by
+    /// character in the same shape.
     Distinct,
+    /// A number that belongs to one person (social security, card, account, passport,
+    /// tax id), stored as text or as a number: never reused, made up digit by digit.
+    PersonalNumber,
 }
 
 /// Column names that hold personal identifiers whatever their values look like.
@@ -33,21 +36,56 @@ const PERSONAL_NAMES: &[&str] = &[
     "handle",
     "nickname",
     "screen_name",
-    "ssn",
-    "social_security_number",
-    "passport",
-    "passport_number",
-    "national_id",
-    "tax_id",
-    "iban",
-    "account_number",
-    "card_number",
-    "credit_card",
     "ip",
     "ip_address",
     "license_plate",
     "linkedin",
     "twitter",
+];
+
+/// Column names of numbers that belong to one person, whatever their storage or format.
+const PERSONAL_NUMBERS: &[&str] = &[
+    "ssn",
+    "social_security",
+    "social_security_number",
+    "sin",
+    "passport",
+    "passport_number",
+    "passport_no",
+    "national_id",
+    "national_id_number",
+    "tax_id",
+    "tin",
+    "iban",
+    "account_number",
+    "account_no",
+    "bank_account",
+    "card_number",
+    "credit_card",
+    "credit_card_number",
+    "cc_number",
+    "drivers_license",
+    "driver_license",
+    "license_number",
+    "medical_record_number",
+    "mrn",
+];
+
+/// Column names of phone numbers, for phones stored as numbers or written without a format.
+const PHONE_NAMES: &[&str] = &[
+    "phone",
+    "phone_number",
+    "phone_no",
+    "telephone",
+    "tel",
+    "mobile",
+    "mobile_phone",
+    "cell",
+    "cell_phone",
+    "cellphone",
+    "fax",
+    "home_phone",
+    "work_phone",
 ];
 
 /// Text this long on average, mostly different, is free text.
@@ -119,6 +157,18 @@ pub fn identity_of_sample(name: &str, texts: &[&str]) -> Option<Identity> {
 }
 
 fn identity_of(name: &str, p: Option<&ColumnProfile>, texts: &[&str]) -> Option<Identity> {
+    // Some names say it whatever the values look like (a card number stored as INTEGER, an
+    // SSN the profile reads as a code).
+    let lower = name.to_ascii_lowercase().replace(['-', ' '], "_");
+    if PERSONAL_NUMBERS.contains(&lower.as_str()) {
+        return Some(Identity::PersonalNumber);
+    }
+    if PHONE_NAMES.contains(&lower.as_str()) {
+        return Some(Identity::Phone);
+    }
+    if PERSONAL_NAMES.contains(&lower.as_str()) {
+        return Some(Identity::Distinct);
+    }
     if let Some(p) = p {
         match p.format.as_ref().map(|f| f.format) {
             Some(Format::Email) => return Some(Identity::Email),
@@ -144,10 +194,6 @@ fn identity_of(name: &str, p: Option<&ColumnProfile>, texts: &[&str]) -> Option<
         Some(Semantic::FullName) if people => return Some(Identity::FullName),
         Some(Semantic::Street) => return Some(Identity::Street),
         Some(Semantic::FullName | Semantic::Company) | None => {}
-    }
-    let lower = name.to_ascii_lowercase().replace(['-', ' '], "_");
-    if PERSONAL_NAMES.contains(&lower.as_str()) {
-        return Some(Identity::Distinct);
     }
     if !texts.is_empty() && looks_like_people(texts) {
         return Some(Identity::FullName);

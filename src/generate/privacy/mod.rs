@@ -61,9 +61,16 @@ pub fn profile_for_prompt<R: rand::Rng + ?Sized>(
 ) -> TableProfile {
     let mut shown = profile.clone();
     for column in &mut shown.columns {
+        let identifying = masker.masks(&column.name);
+        if privacy != Privacy::Samples && identifying {
+            // A card number's minimum is a real card number; a code's highest number a
+            // real person's.
+            column.numeric = None;
+            column.code = None;
+        }
         match privacy {
             Privacy::Samples => {}
-            Privacy::Mask if masker.masks(&column.name) => {
+            Privacy::Mask if identifying => {
                 column.top_values.clear();
                 for shape in &mut column.shapes {
                     shape.example = masker.example(&column.name, &shape.example, rng);

@@ -43,8 +43,12 @@ impl RealPeople {
         plan: &Plan,
         kinds: &[Option<Identity>],
     ) -> Result<Self, DbError> {
-        let alone_kinds =
-            |k: Identity| matches!(k, Identity::Email | Identity::Phone | Identity::Street);
+        let alone_kinds = |k: Identity| {
+            matches!(
+                k,
+                Identity::Email | Identity::Phone | Identity::Street | Identity::PersonalNumber
+            )
+        };
         let mut alone: Vec<(usize, Identity, HashSet<u64>)> = kinds
             .iter()
             .enumerate()
@@ -113,6 +117,7 @@ impl RealPeople {
                 let what = match kind {
                     Identity::Email => "email",
                     Identity::Phone => "phone number",
+                    Identity::PersonalNumber => "number",
                     _ => "street address",
                 };
                 return Err(RealPerson {
@@ -159,7 +164,7 @@ fn normalized(kind: Identity, value: &Value) -> Option<String> {
     };
     let out = match kind {
         Identity::Email => text.trim().to_lowercase(),
-        Identity::Phone => {
+        Identity::Phone | Identity::PersonalNumber => {
             let digits: String = text.chars().filter(char::is_ascii_digit).collect();
             if digits.len() < 6 {
                 return None;

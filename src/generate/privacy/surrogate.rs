@@ -203,6 +203,7 @@ impl Masker {
                 Identity::Phone => digits_replaced(real, kept_phone_prefix(real), rng),
                 Identity::Street => street(real, rng),
                 Identity::FreeText => free_text(real, rng),
+                Identity::PersonalNumber => digits_replaced(real, 0, rng),
                 Identity::Distinct if real.contains(' ') => words_masked(real, rng),
                 Identity::Distinct => shape_masked(real, rng),
             };
