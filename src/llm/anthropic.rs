@@ -3,15 +3,14 @@
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Map, Value, json};
-use tokio_util::sync::CancellationToken;
 
 use super::budget;
 use super::client::{Client, JsonRequest, RawAnswer, Usage};
 use super::error::{LlmError, clean_message};
+use super::ladder::{Next, StepDown, Wire};
 use super::models;
 use super::notice::Notice;
 use super::parse::{extract_json, snippet};
-use super::preview::FirstRequest;
 use super::schema;
 
 /// Parameters a model may refuse and the request does without ("`temperature` is deprecated
@@ -20,44 +19,6 @@ const OPTIONAL: &[&str] = &["temperature", "top_p", "top_k"];
 
 /// The API version header every request carries.
 pub const ANTHROPIC_VERSION: &str = "2023-06-01";
-
-/// One request; tries `output_config` first (unless it was refused before in this run).
-pub(crate) async fn complete(
-    client: &Client,
-    req: &JsonRequest,
-    wire_schema: &Value,
-    cancel: &CancellationToken,
-    attempts: &mut u32,
-) -> Result<RawAnswer, LlmError> {
-    let max_tokens = client.max_tokens_for(req);
-    let schemas = Schemas::new(wire_schema);
-    let (url, headers) = target(client)?;
-    loop {
-        let (tool_mode, body, too_complex) = next_body(client, req, &schemas, max_tokens);
-        if let Some(why) = too_complex {
-            client.move_to_mode(TOOL_MODE, TOOL_LABEL, &why);
-        }
-        match client
-            .post(&url, headers.clone(), &body, cancel, attempts)
-            .await
-        {
-            Ok(reply) => return parse_reply(client, req, &reply.body, tool_mode, max_tokens),
-            Err(LlmError::BadRequest { param, message, .. })
-                if client.drop_refused(&body, OPTIONAL, param.as_deref(), &message) => {}
-            Err(LlmError::BadRequest { message, .. })
-                if !tool_mode && refuses_output_config(&message) =>
-            {
-                client.move_to_mode(TOOL_MODE, TOOL_LABEL, &message);
-            }
-            // "Schemas contains too many parameters with union types", "The compiled grammar
-            // is too large": the forced tool has no grammar, so it takes the same schema.
-            Err(LlmError::FormatRefused { message, .. }) if !tool_mode => {
-                client.move_to_mode(TOOL_MODE, TOOL_LABEL, &message);
-            }
-            Err(e) => return Err(e),
-        }
-    }
-}
 
 /// The answer's schema in the two forms a request may carry it.
 struct Schemas {
@@ -82,50 +43,152 @@ impl Schemas {
     }
 }
 
-/// Where every request goes, and with which headers.
-fn target(client: &Client) -> Result<(String, HeaderMap), LlmError> {
-    Ok((client.root_endpoint("v1/messages"), headers(client)?))
+/// Anthropic: `output_config` first (unless it was refused before in this run), else a
+/// forced tool call.
+pub(crate) struct Anthropic {
+    schemas: Schemas,
 }
 
-/// The body `complete` sends next, in the client's current mode. A schema beyond
-/// structured output's limits goes to the forced tool instead; the third value says why,
-/// for `complete` to remember (the preview only reports it).
-fn next_body(
-    client: &Client,
-    req: &JsonRequest,
-    schemas: &Schemas,
-    max_tokens: u32,
-) -> (bool, Value, Option<String>) {
-    let mut tool_mode = client.mode() >= TOOL_MODE;
-    let mut too_complex = None;
-    if !tool_mode && let Err(budget::TooComplex(why)) = &schemas.fits {
-        tool_mode = true;
-        too_complex = Some(why.clone());
+impl Anthropic {
+    pub(crate) fn new(wire_schema: &Value) -> Self {
+        Self {
+            schemas: Schemas::new(wire_schema),
+        }
     }
-    let schema = if tool_mode {
-        &schemas.plain
-    } else {
-        &schemas.fitted
-    };
-    let body = request_body(client, req, schema, tool_mode, max_tokens);
-    (tool_mode, body, too_complex)
 }
 
-/// The first request `complete` would send, built by the same code, sending nothing.
-pub(crate) fn first_request(
-    client: &Client,
-    req: &JsonRequest,
-    wire_schema: &Value,
-) -> Result<FirstRequest, LlmError> {
-    let (url, headers) = target(client)?;
-    let schemas = Schemas::new(wire_schema);
-    let (_, body, too_complex) = next_body(client, req, &schemas, client.max_tokens_for(req));
-    Ok(FirstRequest {
-        url,
-        headers,
-        body,
-        note: too_complex.map(|why| format!("Anthropic gets {TOOL_LABEL}: {why}.")),
-    })
+/// The mode is whether the body asks for a forced tool call.
+impl Wire for Anthropic {
+    type Mode = bool;
+    const OPTIONAL: &'static [&'static str] = OPTIONAL;
+
+    fn target(&self, client: &Client) -> Result<(String, HeaderMap), LlmError> {
+        Ok((client.root_endpoint("v1/messages"), headers(client)?))
+    }
+
+    /// In the client's current mode; a schema beyond structured output's limits goes to the
+    /// forced tool instead.
+    fn next_body(&self, client: &Client, req: &JsonRequest, max_tokens: u32) -> Next<bool> {
+        let mut tool_mode = client.mode() >= TOOL_MODE;
+        let mut too_complex = None;
+        if !tool_mode && let Err(budget::TooComplex(why)) = &self.schemas.fits {
+            tool_mode = true;
+            too_complex = Some(why.clone());
+        }
+        let schema = if tool_mode {
+            &self.schemas.plain
+        } else {
+            &self.schemas.fitted
+        };
+        Next {
+            mode: tool_mode,
+            body: request_body(client, req, schema, tool_mode, max_tokens),
+            step_first: too_complex.map(to_tool),
+        }
+    }
+
+    fn refused(&self, tool_mode: bool, error: &LlmError) -> Option<StepDown> {
+        if tool_mode {
+            return None;
+        }
+        match error {
+            LlmError::BadRequest { message, .. } if refuses_output_config(message) => {
+                Some(to_tool(message.clone()))
+            }
+            // "Schemas contains too many parameters with union types", "The compiled grammar
+            // is too large": the forced tool has no grammar, so it takes the same schema.
+            LlmError::FormatRefused { message, .. } => Some(to_tool(message.clone())),
+            _ => None,
+        }
+    }
+
+    fn parse(
+        &self,
+        client: &Client,
+        req: &JsonRequest,
+        body: &[u8],
+        tool_mode: bool,
+        max_tokens: u32,
+    ) -> Result<RawAnswer, LlmError> {
+        let provider = client.provider().clone();
+        let key = client.settings().api_key.as_ref();
+        let reply: Value = client.reply_json(body)?;
+        let blocks = reply
+            .get("content")
+            .and_then(Value::as_array)
+            .ok_or_else(|| LlmError::Protocol {
+                provider: provider.clone(),
+                detail: "the reply has no content".to_string(),
+            })?;
+        let text: String = blocks
+            .iter()
+            .filter(|b| b.get("type").and_then(Value::as_str) == Some("text"))
+            .filter_map(|b| b.get("text").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join("");
+        match reply.get("stop_reason").and_then(Value::as_str) {
+            Some("max_tokens") => {
+                return Err(LlmError::Truncated {
+                    provider,
+                    max_tokens,
+                });
+            }
+            Some("refusal") => {
+                let message = if text.trim().is_empty() {
+                    "stop reason: refusal".to_string()
+                } else {
+                    clean_message(&text, key)
+                };
+                return Err(LlmError::Refused { provider, message });
+            }
+            _ => {}
+        }
+        let tool_input = blocks
+            .iter()
+            .find(|b| {
+                b.get("type").and_then(Value::as_str) == Some("tool_use")
+                    && (!tool_mode
+                        || b.get("name").and_then(Value::as_str)
+                            == Some(schema::sanitize_name(&req.name).as_str()))
+            })
+            .and_then(|b| b.get("input"))
+            .cloned();
+        let value = match tool_input {
+            Some(input) => input,
+            None => extract_json(&text).ok_or_else(|| LlmError::NotJson {
+                provider: provider.clone(),
+                snippet: clean_message(&snippet(&text), key),
+            })?,
+        };
+        let usage = reply.get("usage");
+        let count = |name: &str| {
+            usage
+                .and_then(|u| u.get(name))
+                .and_then(Value::as_u64)
+                .unwrap_or(0)
+        };
+        Ok(RawAnswer {
+            value,
+            // Anthropic's input_tokens leaves out the cached ones: add them back for the total.
+            usage: Usage {
+                input_tokens: count("input_tokens")
+                    + count("cache_creation_input_tokens")
+                    + count("cache_read_input_tokens"),
+                cached_input_tokens: count("cache_read_input_tokens"),
+                cache_write_tokens: count("cache_creation_input_tokens"),
+                output_tokens: count("output_tokens"),
+            },
+            model: client.answered_model(&reply),
+        })
+    }
+}
+
+fn to_tool(reason: String) -> StepDown {
+    StepDown {
+        to: TOOL_MODE,
+        label: TOOL_LABEL,
+        reason,
+    }
 }
 
 /// The answer mode after `output_config` (0): a forced tool call.
@@ -224,90 +287,6 @@ fn headers(client: &Client) -> Result<HeaderMap, LlmError> {
         headers.insert(HeaderName::from_static("x-api-key"), value);
     }
     Ok(headers)
-}
-
-fn parse_reply(
-    client: &Client,
-    req: &JsonRequest,
-    body: &[u8],
-    tool_mode: bool,
-    max_tokens: u32,
-) -> Result<RawAnswer, LlmError> {
-    let provider = client.provider().clone();
-    let key = client.settings().api_key.as_ref();
-    let reply: Value = client.reply_json(body)?;
-    let blocks = reply
-        .get("content")
-        .and_then(Value::as_array)
-        .ok_or_else(|| LlmError::Protocol {
-            provider: provider.clone(),
-            detail: "the reply has no content".to_string(),
-        })?;
-    let text: String = blocks
-        .iter()
-        .filter(|b| b.get("type").and_then(Value::as_str) == Some("text"))
-        .filter_map(|b| b.get("text").and_then(Value::as_str))
-        .collect::<Vec<_>>()
-        .join("");
-    match reply.get("stop_reason").and_then(Value::as_str) {
-        Some("max_tokens") => {
-            return Err(LlmError::Truncated {
-                provider,
-                max_tokens,
-            });
-        }
-        Some("refusal") => {
-            let message = if text.trim().is_empty() {
-                "stop reason: refusal".to_string()
-            } else {
-                clean_message(&text, key)
-            };
-            return Err(LlmError::Refused { provider, message });
-        }
-        _ => {}
-    }
-    let tool_input = blocks
-        .iter()
-        .find(|b| {
-            b.get("type").and_then(Value::as_str) == Some("tool_use")
-                && (!tool_mode
-                    || b.get("name").and_then(Value::as_str)
-                        == Some(schema::sanitize_name(&req.name).as_str()))
-        })
-        .and_then(|b| b.get("input"))
-        .cloned();
-    let value = match tool_input {
-        Some(input) => input,
-        None => extract_json(&text).ok_or_else(|| LlmError::NotJson {
-            provider: provider.clone(),
-            snippet: clean_message(&snippet(&text), key),
-        })?,
-    };
-    let usage = reply.get("usage");
-    let count = |name: &str| {
-        usage
-            .and_then(|u| u.get(name))
-            .and_then(Value::as_u64)
-            .unwrap_or(0)
-    };
-    Ok(RawAnswer {
-        value,
-        // Anthropic's input_tokens leaves out the cached ones: add them back for the total.
-        usage: Usage {
-            input_tokens: count("input_tokens")
-                + count("cache_creation_input_tokens")
-                + count("cache_read_input_tokens"),
-            cached_input_tokens: count("cache_read_input_tokens"),
-            cache_write_tokens: count("cache_creation_input_tokens"),
-            output_tokens: count("output_tokens"),
-        },
-        model: reply
-            .get("model")
-            .and_then(Value::as_str)
-            .filter(|m| !m.is_empty())
-            .unwrap_or(client.model())
-            .to_string(),
-    })
 }
 
 #[cfg(test)]

@@ -245,6 +245,17 @@ impl Client {
         })
     }
 
+    /// The model a reply names (it may differ from the configured alias), else the one asked
+    /// for.
+    pub(crate) fn answered_model(&self, reply: &Value) -> String {
+        reply
+            .get("model")
+            .and_then(Value::as_str)
+            .filter(|m| !m.is_empty())
+            .unwrap_or(self.model())
+            .to_string()
+    }
+
     /// The provider and model in use, for the user: "OpenAI gpt-6.1-terra",
     /// "compatible smollm2 at http://127.0.0.1:8089/v1". A non-default OpenAI or Anthropic
     /// base URL is shown too.

@@ -1,6 +1,7 @@
 //! One answer from a model: the transport (`Client`) carries the request, the provider's
-//! own file speaks its wire format, and the answer is checked against the schema asked for.
-//! A new provider is its file plus its arm in the match below.
+//! own file speaks its wire format (a [`ladder::Wire`]), the one request loop in `ladder.rs`
+//! drives it, and the answer is checked against the schema asked for. A new provider is its
+//! file plus its arm in the matches below.
 
 use std::time::Instant;
 
@@ -11,7 +12,7 @@ use super::client::{Client, JsonAnswer, JsonRequest};
 use super::error::LlmError;
 use super::preview::RequestPreview;
 use super::provider::ProviderKind;
-use super::{anthropic, openai, schema};
+use super::{anthropic, ladder, openai, schema};
 
 impl Client {
     /// The first request [`complete_json`](Self::complete_json) would send for `req`, for a
@@ -21,9 +22,15 @@ impl Client {
     pub fn request_preview(&self, req: &JsonRequest) -> Result<RequestPreview, LlmError> {
         let (wire_schema, _) = schema::wrap_root(&req.schema);
         let first = match self.kind() {
-            ProviderKind::OpenAi => openai::first_request(self, req, &wire_schema)?,
-            ProviderKind::Compatible => openai::first_compatible_request(self, req, &wire_schema)?,
-            ProviderKind::Anthropic => anthropic::first_request(self, req, &wire_schema)?,
+            ProviderKind::OpenAi => {
+                ladder::first_request(self, &openai::OpenAi::new(&wire_schema), req)?
+            }
+            ProviderKind::Compatible => {
+                ladder::first_request(self, &openai::Compatible::new(&wire_schema), req)?
+            }
+            ProviderKind::Anthropic => {
+                ladder::first_request(self, &anthropic::Anthropic::new(&wire_schema), req)?
+            }
         };
         Ok(RequestPreview::new(self, first))
     }
@@ -43,16 +50,19 @@ impl Client {
         let (wire_schema, wrapped) = schema::wrap_root(&req.schema);
         let mut attempts = 0u32;
         let work = async {
+            let attempts = &mut attempts;
             match self.kind() {
                 ProviderKind::OpenAi => {
-                    openai::complete(self, &req, &wire_schema, cancel, &mut attempts).await
+                    let wire = openai::OpenAi::new(&wire_schema);
+                    ladder::complete(self, &wire, &req, cancel, attempts).await
                 }
                 ProviderKind::Compatible => {
-                    openai::complete_compatible(self, &req, &wire_schema, cancel, &mut attempts)
-                        .await
+                    let wire = openai::Compatible::new(&wire_schema);
+                    ladder::complete(self, &wire, &req, cancel, attempts).await
                 }
                 ProviderKind::Anthropic => {
-                    anthropic::complete(self, &req, &wire_schema, cancel, &mut attempts).await
+                    let wire = anthropic::Anthropic::new(&wire_schema);
+                    ladder::complete(self, &wire, &req, cancel, attempts).await
                 }
             }
         };

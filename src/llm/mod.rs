@@ -5,7 +5,7 @@
 //! JSON answer under a JSON Schema and returns the parsed value, token usage, the model that
 //! answered, the latency and the attempts made; [`Client::request_preview`] shows what it
 //! would send first, sending nothing. Wire formats live in `openai.rs` and
-//! `anthropic.rs` and nowhere else.
+//! `anthropic.rs` and nowhere else; the request loop they share is `ladder.rs`.
 
 mod anthropic;
 pub mod budget;
@@ -14,6 +14,7 @@ mod complete;
 pub mod context;
 mod error;
 mod http;
+mod ladder;
 pub mod lifecycle;
 pub mod models;
 mod notice;

@@ -3,15 +3,14 @@
 
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde_json::{Map, Value, json};
-use tokio_util::sync::CancellationToken;
 
 use super::budget;
 use super::client::{Client, JsonRequest, RawAnswer, Usage};
 use super::error::{LlmError, clean_message};
+use super::ladder::{Next, StepDown, Wire};
 use super::models;
 use super::notice::Notice;
 use super::parse::{extract_json, snippet};
-use super::preview::FirstRequest;
 use super::schema;
 
 /// How a compatible server is asked for JSON, from the strongest to the weakest.
@@ -55,7 +54,7 @@ impl CompatMode {
 /// How OpenAI itself is asked for JSON: a strict schema, or, when a table's schema is beyond
 /// strict mode's limits or refused, JSON mode with the schema in the instructions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum OpenAiMode {
+pub(crate) enum OpenAiMode {
     Strict = 0,
     JsonObject = 1,
 }
@@ -64,80 +63,90 @@ enum OpenAiMode {
 /// else in the body (model, messages, response_format, the token cap) is required.
 const OPTIONAL: &[&str] = &["temperature", "top_p", "reasoning_effort"];
 
-/// One request to OpenAI with a strict JSON schema.
-pub(crate) async fn complete(
-    client: &Client,
-    req: &JsonRequest,
-    wire_schema: &Value,
-    cancel: &CancellationToken,
-    attempts: &mut u32,
-) -> Result<RawAnswer, LlmError> {
-    let max_tokens = client.max_tokens_for(req);
-    let (url, headers) = target(client)?;
-    loop {
-        let (mode, body, too_complex) = next_body(client, req, wire_schema, max_tokens);
-        if let Some(why) = too_complex {
-            client.move_to_mode(OpenAiMode::JsonObject as u8, JSON_OBJECT_LABEL, &why);
-        }
-        match client
-            .post(&url, headers.clone(), &body, cancel, attempts)
-            .await
-        {
-            Ok(reply) => return parse_reply(client, &reply.body, max_tokens),
-            Err(LlmError::BadRequest { param, message, .. })
-                if client.drop_refused(&body, OPTIONAL, param.as_deref(), &message) => {}
-            Err(LlmError::FormatRefused { message, .. }) if mode == OpenAiMode::Strict => {
-                client.move_to_mode(OpenAiMode::JsonObject as u8, JSON_OBJECT_LABEL, &message);
-            }
-            Err(e) => return Err(e),
-        }
+const JSON_OBJECT_LABEL: &str = "JSON mode with the schema in the instructions";
+
+/// OpenAI itself: a strict schema, or JSON mode when the schema is beyond strict mode's
+/// limits or refused.
+pub(crate) struct OpenAi<'a> {
+    wire_schema: &'a Value,
+}
+
+impl<'a> OpenAi<'a> {
+    pub(crate) fn new(wire_schema: &'a Value) -> Self {
+        Self { wire_schema }
     }
 }
 
-const JSON_OBJECT_LABEL: &str = "JSON mode with the schema in the instructions";
+impl Wire for OpenAi<'_> {
+    type Mode = OpenAiMode;
+    const OPTIONAL: &'static [&'static str] = OPTIONAL;
+
+    fn target(&self, client: &Client) -> Result<(String, HeaderMap), LlmError> {
+        target(client)
+    }
+
+    /// In the client's current mode; a table's schema beyond strict mode's limits goes in
+    /// JSON mode instead.
+    fn next_body(&self, client: &Client, req: &JsonRequest, max_tokens: u32) -> Next<OpenAiMode> {
+        let strict = (client.mode() == 0).then(|| strict_format(client, req, self.wire_schema));
+        let (mode, response_format, too_complex) = match strict {
+            Some(Ok(format)) => (OpenAiMode::Strict, format, None),
+            Some(Err(budget::TooComplex(why))) => {
+                (OpenAiMode::JsonObject, json_object(), Some(why))
+            }
+            None => (OpenAiMode::JsonObject, json_object(), None),
+        };
+        let body = openai_body(
+            client,
+            req,
+            self.wire_schema,
+            mode,
+            response_format,
+            max_tokens,
+        );
+        Next {
+            mode,
+            body,
+            step_first: too_complex.map(to_json_object),
+        }
+    }
+
+    fn refused(&self, mode: OpenAiMode, error: &LlmError) -> Option<StepDown> {
+        match error {
+            LlmError::FormatRefused { message, .. } if mode == OpenAiMode::Strict => {
+                Some(to_json_object(message.clone()))
+            }
+            _ => None,
+        }
+    }
+
+    fn parse(
+        &self,
+        client: &Client,
+        _req: &JsonRequest,
+        body: &[u8],
+        _mode: OpenAiMode,
+        max_tokens: u32,
+    ) -> Result<RawAnswer, LlmError> {
+        parse_reply(client, body, max_tokens)
+    }
+}
+
+fn to_json_object(reason: String) -> StepDown {
+    StepDown {
+        to: OpenAiMode::JsonObject as u8,
+        label: JSON_OBJECT_LABEL,
+        reason,
+    }
+}
 
 /// Where every Chat Completions request goes, and with which headers.
 fn target(client: &Client) -> Result<(String, HeaderMap), LlmError> {
     Ok((client.endpoint("chat/completions"), headers(client)?))
 }
 
-/// The body `complete` sends next, in the client's current mode. A table's schema beyond
-/// strict mode's limits goes in JSON mode instead; the third value says why, for
-/// `complete` to remember (the preview only reports it).
-fn next_body(
-    client: &Client,
-    req: &JsonRequest,
-    wire_schema: &Value,
-    max_tokens: u32,
-) -> (OpenAiMode, Value, Option<String>) {
-    let strict = (client.mode() == 0).then(|| strict_format(client, req, wire_schema));
-    let (mode, response_format, too_complex) = match strict {
-        Some(Ok(format)) => (OpenAiMode::Strict, format, None),
-        Some(Err(budget::TooComplex(why))) => (OpenAiMode::JsonObject, json_object(), Some(why)),
-        None => (OpenAiMode::JsonObject, json_object(), None),
-    };
-    let body = openai_body(client, req, wire_schema, mode, response_format, max_tokens);
-    (mode, body, too_complex)
-}
-
 fn json_object() -> Value {
     json!({"type": "json_object"})
-}
-
-/// The first request `complete` would send, built by the same code, sending nothing.
-pub(crate) fn first_request(
-    client: &Client,
-    req: &JsonRequest,
-    wire_schema: &Value,
-) -> Result<FirstRequest, LlmError> {
-    let (url, headers) = target(client)?;
-    let (_, body, too_complex) = next_body(client, req, wire_schema, client.max_tokens_for(req));
-    Ok(FirstRequest {
-        url,
-        headers,
-        body,
-        note: too_complex.map(|why| format!("OpenAI gets {JSON_OBJECT_LABEL}: {why}.")),
-    })
 }
 
 /// The strict `response_format`, shrunk to strict mode's documented limits.
@@ -232,72 +241,62 @@ fn openai_body(
     Value::Object(body)
 }
 
-/// One request to a compatible server, walking down [`CompatMode`] while the server refuses
-/// a mode with a 4xx that names the response format, and remembering what worked.
-pub(crate) async fn complete_compatible(
-    client: &Client,
-    req: &JsonRequest,
-    wire_schema: &Value,
-    cancel: &CancellationToken,
-    attempts: &mut u32,
-) -> Result<RawAnswer, LlmError> {
-    let max_tokens = client.max_tokens_for(req);
-    let (url, headers) = target(client)?;
-    loop {
-        let (mode, body) = next_compatible_body(client, req, wire_schema, max_tokens);
-        match client
-            .post(&url, headers.clone(), &body, cancel, attempts)
-            .await
-        {
-            Ok(reply) => return parse_reply(client, &reply.body, max_tokens),
-            Err(LlmError::BadRequest { param, message, .. })
-                if client.drop_refused(&body, OPTIONAL, param.as_deref(), &message) => {}
-            Err(LlmError::BadRequest { message, .. })
-                if refuses_format(&message) && mode.next().is_some() =>
-            {
-                let next = mode.next().unwrap_or(CompatMode::Prompt);
-                client.move_to_mode(next as u8, next.label(), &message);
-            }
-            // Older llama.cpp servers answer a schema they cannot turn into a grammar with a
-            // 500 "JSON schema conversion failed"; that is not worth four retries.
-            Err(LlmError::FormatRefused { message, .. }) if mode.next().is_some() => {
-                let next = mode.next().unwrap_or(CompatMode::Prompt);
-                client.move_to_mode(next as u8, next.label(), &message);
-            }
-            Err(e) => return Err(e),
-        }
+/// A compatible server: walks down [`CompatMode`] while the server refuses a mode, and the
+/// client remembers what worked.
+pub(crate) struct Compatible<'a> {
+    wire_schema: &'a Value,
+}
+
+impl<'a> Compatible<'a> {
+    pub(crate) fn new(wire_schema: &'a Value) -> Self {
+        Self { wire_schema }
     }
 }
 
-/// The body `complete_compatible` sends next: in the mode the server is known to accept.
-fn next_compatible_body(
-    client: &Client,
-    req: &JsonRequest,
-    wire_schema: &Value,
-    max_tokens: u32,
-) -> (CompatMode, Value) {
-    let mode = CompatMode::from_index(client.mode());
-    (
-        mode,
-        compatible_body(client, req, wire_schema, mode, max_tokens),
-    )
-}
+impl Wire for Compatible<'_> {
+    type Mode = CompatMode;
+    const OPTIONAL: &'static [&'static str] = OPTIONAL;
 
-/// The first request `complete_compatible` would send, built by the same code, sending
-/// nothing.
-pub(crate) fn first_compatible_request(
-    client: &Client,
-    req: &JsonRequest,
-    wire_schema: &Value,
-) -> Result<FirstRequest, LlmError> {
-    let (url, headers) = target(client)?;
-    let (_, body) = next_compatible_body(client, req, wire_schema, client.max_tokens_for(req));
-    Ok(FirstRequest {
-        url,
-        headers,
-        body,
-        note: None,
-    })
+    fn target(&self, client: &Client) -> Result<(String, HeaderMap), LlmError> {
+        target(client)
+    }
+
+    /// In the mode the server is known to accept.
+    fn next_body(&self, client: &Client, req: &JsonRequest, max_tokens: u32) -> Next<CompatMode> {
+        let mode = CompatMode::from_index(client.mode());
+        Next {
+            mode,
+            body: compatible_body(client, req, self.wire_schema, mode, max_tokens),
+            step_first: None,
+        }
+    }
+
+    fn refused(&self, mode: CompatMode, error: &LlmError) -> Option<StepDown> {
+        let next = mode.next()?;
+        let message = match error {
+            LlmError::BadRequest { message, .. } if refuses_format(message) => message,
+            // Older llama.cpp servers answer a schema they cannot turn into a grammar with a
+            // 500 "JSON schema conversion failed"; that is not worth four retries.
+            LlmError::FormatRefused { message, .. } => message,
+            _ => return None,
+        };
+        Some(StepDown {
+            to: next as u8,
+            label: next.label(),
+            reason: message.clone(),
+        })
+    }
+
+    fn parse(
+        &self,
+        client: &Client,
+        _req: &JsonRequest,
+        body: &[u8],
+        _mode: CompatMode,
+        max_tokens: u32,
+    ) -> Result<RawAnswer, LlmError> {
+        parse_reply(client, body, max_tokens)
+    }
 }
 
 /// The model's published shutdown date (`GET {base}/models/{model}`, field
@@ -468,12 +467,7 @@ fn parse_reply(client: &Client, body: &[u8], max_tokens: u32) -> Result<RawAnswe
             ]),
             output_tokens: count(&["/completion_tokens", "/output_tokens"]),
         },
-        model: reply
-            .get("model")
-            .and_then(Value::as_str)
-            .filter(|m| !m.is_empty())
-            .unwrap_or(client.model())
-            .to_string(),
+        model: client.answered_model(&reply),
     })
 }
 
