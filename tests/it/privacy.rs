@@ -536,3 +536,40 @@ async fn sent_any(model: &FakeModel) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// A remote service gets masked rows unless told otherwise; seen with --show-prompt, which
+/// sends nothing, so the real OpenAI address is safe to name.
+#[test]
+fn a_remote_service_gets_masked_rows_by_default() {
+    let fx = Fixture::new();
+    let (path, people) = customers(&fx);
+    let out = fx
+        .cmd()
+        .args([
+            "generate",
+            path.to_str().unwrap(),
+            "customers",
+            "--show-prompt",
+        ])
+        .args(["--provider", "openai"])
+        .env("OPENAI_API_KEY", "sk-remote-default-test")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with("POST https://api.openai.com/v1/chat/completions"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Privacy: mask."), "{stdout}");
+    assert!(
+        people
+            .identities
+            .iter()
+            .all(|v| !stdout.contains(v.as_str()))
+    );
+}
