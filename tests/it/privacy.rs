@@ -573,3 +573,65 @@ fn a_remote_service_gets_masked_rows_by_default() {
             .all(|v| !stdout.contains(v.as_str()))
     );
 }
+
+/// The demo's names come from the same name lists the stand-ins are drawn from: a masked
+/// request still shows none of the table's own names, emails, phones or streets. (Seed 1
+/// draws a stand-in that is one of the demo's names when stand-ins do not avoid them.)
+#[tokio::test(flavor = "multi_thread")]
+async fn stand_ins_avoid_every_value_the_table_holds() {
+    let fx = Fixture::new();
+    let demo = fx.cmd().arg("demo").output().unwrap();
+    let path = String::from_utf8_lossy(&demo.stdout).trim().to_string();
+    let conn = Connection::open(&path).unwrap();
+    let mut real: Vec<(String, String)> = Vec::new();
+    for column in ["first_name", "last_name", "email", "phone", "street"] {
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT DISTINCT {column} FROM customers WHERE {column} IS NOT NULL"
+            ))
+            .unwrap();
+        let values: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        real.extend(values.into_iter().map(|v| (column.to_string(), v)));
+    }
+    drop(conn);
+    let counter = Arc::new(AtomicUsize::new(0));
+    let model = FakeModel::openai(move |ask| Reply::Rows(rows_from_schema(ask, &counter))).await;
+    let mut cmd = fx.cmd();
+    cmd.args([
+        "generate",
+        &path,
+        "customers",
+        "-n",
+        "30",
+        "--privacy",
+        "mask",
+        "--gate",
+        "constraints",
+        "--seed",
+        "1",
+    ]);
+    for (k, v) in model.env() {
+        cmd.env(k, v);
+    }
+    // The test model's rows break the demo's CHECKs: only what was sent matters here.
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let bodies: Vec<String> = model
+        .bodies()
+        .await
+        .iter()
+        .flat_map(|b| b["messages"].as_array().cloned().unwrap_or_default())
+        .filter_map(|m| m["content"].as_str().map(str::to_string))
+        .collect();
+    assert!(bodies.len() >= 2);
+    let text = bodies.join("\n");
+    for (column, value) in &real {
+        let field = format!("\"{column}\":{}", serde_json::to_string(value).unwrap());
+        assert!(!text.contains(&field), "{field} was sent");
+    }
+}

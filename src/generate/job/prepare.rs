@@ -109,11 +109,14 @@ fn people_for(
         Value::Text(t) => Some(t.as_str()),
         _ => None,
     });
-    let masker = Masker::new(&plan.column_names(), &kinds, texts);
+    let mut masker = Masker::new(&plan.column_names(), &kinds, texts);
     let real = RealPeople::learn(db, &plan.table, plan, &kinds)?;
     let (privacy, prompt_profile) = match source {
         Source::Llm(client) => {
             let chosen = privacy::resolve(request.privacy, client);
+            if chosen == Privacy::Mask {
+                masker = masker.avoiding(privacy::column_values(db, &plan.table, plan, &kinds)?);
+            }
             let shown = profile.map(|p| privacy::profile_for_prompt(p, chosen, &masker, &mut rng));
             (Some(chosen), shown)
         }

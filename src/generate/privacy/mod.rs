@@ -7,7 +7,7 @@ mod surrogate;
 
 pub use crate::config::Privacy;
 pub use identity::{Identity, identity_columns, identity_of_sample};
-pub use real_people::{RealPeople, RealPerson};
+pub use real_people::{RealPeople, RealPerson, column_values};
 pub use surrogate::Masker;
 
 use crate::db::profile::TableProfile;

@@ -3,7 +3,7 @@
 //! real name with its user name, a real first and last name). Learned from the whole
 //! table as hashes, so a million rows cost a few megabytes and one read.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use rusqlite::types::Value;
 use xxhash_rust::xxh3::xxh3_64;
@@ -176,8 +176,47 @@ fn normalized(kind: Identity, value: &Value) -> Option<String> {
     (!out.is_empty()).then_some(out)
 }
 
-fn key(kind: Identity, value: &Value) -> Option<u64> {
+/// A value's hash as compared for its kind.
+pub(super) fn value_key(kind: Identity, value: &Value) -> Option<u64> {
     normalized(kind, value).map(|t| xxh3_64(t.as_bytes()))
+}
+
+fn key(kind: Identity, value: &Value) -> Option<u64> {
+    value_key(kind, value)
+}
+
+/// The table's own values of each identifying column but free text, hashed as compared:
+/// what a masked request's stand-ins must not be.
+pub fn column_values(
+    db: &Database,
+    table: &TableInfo,
+    plan: &Plan,
+    kinds: &[Option<Identity>],
+) -> Result<HashMap<String, HashSet<u64>>, DbError> {
+    let read: Vec<(usize, Identity)> = kinds
+        .iter()
+        .enumerate()
+        .filter_map(|(i, k)| k.filter(|k| *k != Identity::FreeText).map(|k| (i, k)))
+        .collect();
+    let mut sets: Vec<HashSet<u64>> = vec![HashSet::new(); read.len()];
+    if !read.is_empty() {
+        let columns: Vec<String> = read
+            .iter()
+            .map(|(i, _)| plan.columns[*i].name.clone())
+            .collect();
+        scan_columns(db, table, &columns, |row| {
+            for ((_, kind), (set, value)) in read.iter().zip(sets.iter_mut().zip(row)) {
+                if let Some(h) = value_key(*kind, value) {
+                    set.insert(h);
+                }
+            }
+        })?;
+    }
+    Ok(read
+        .iter()
+        .map(|(i, _)| plan.columns[*i].name.clone())
+        .zip(sets)
+        .collect())
 }
 
 /// The combination's hash; `None` when any part is missing (a row without a name is not

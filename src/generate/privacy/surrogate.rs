@@ -7,7 +7,10 @@ use fake::faker::lorem::en::Word;
 use rand::Rng;
 use rusqlite::types::Value;
 
+use std::collections::{HashMap, HashSet};
+
 use super::identity::Identity;
+use super::real_people::value_key;
 use crate::generate::offline::fakes::{Locale, detect_locale, first_name, last_name};
 
 /// Mail providers shared by millions: keeping them keeps the domain mix without naming an
@@ -94,6 +97,9 @@ pub struct Masker {
     /// Planned column names with their identity kind.
     columns: Vec<(String, Identity)>,
     locale: Locale,
+    /// Per identifying column, the table's own values (hashed as compared): a stand-in is
+    /// drawn again rather than be one of them.
+    taken: HashMap<String, HashSet<u64>>,
 }
 
 /// The made-up person one row's names and email are built from.
@@ -118,7 +124,21 @@ impl Masker {
         Self {
             columns,
             locale: detect_locale(texts),
+            taken: HashMap::new(),
         }
+    }
+
+    /// Stand-ins will avoid the table's own values of each column (`taken` by column name,
+    /// hashed by [`value_key`]).
+    pub fn avoiding(mut self, taken: HashMap<String, HashSet<u64>>) -> Self {
+        self.taken = taken;
+        self
+    }
+
+    fn is_taken(&self, column: &str, kind: Identity, made: &str) -> bool {
+        self.taken.get(column).is_some_and(|set| {
+            value_key(kind, &Value::Text(made.to_string())).is_some_and(|h| set.contains(&h))
+        })
     }
 
     /// Whether the column is replaced in masked rows.
@@ -151,14 +171,14 @@ impl Masker {
             .map(|row| {
                 let person = self.person(rng);
                 row.iter()
-                    .zip(&kinds)
-                    .map(|(value, kind)| match (value, kind) {
+                    .zip(columns.iter().zip(&kinds))
+                    .map(|(value, (column, kind))| match (value, kind) {
                         (Value::Text(real), Some(kind)) => {
-                            Value::Text(self.stand_in(*kind, real, &person, rng))
+                            Value::Text(self.stand_in(column, *kind, real, &person, rng))
                         }
                         (Value::Integer(n), Some(kind)) => {
                             // A number in an identifying column (a phone stored as INTEGER).
-                            let made = self.stand_in(*kind, &n.to_string(), &person, rng);
+                            let made = self.stand_in(column, *kind, &n.to_string(), &person, rng);
                             made.parse().map_or(Value::Text(made), Value::Integer)
                         }
                         (other, _) => other.clone(),
@@ -173,28 +193,55 @@ impl Masker {
         match self.kind(column) {
             Some(kind) => {
                 let person = self.person(rng);
-                self.stand_in(kind, real, &person, rng)
+                self.stand_in(column, kind, real, &person, rng)
             }
             None => real.to_string(),
         }
     }
 
+    /// A made-up person whose names are none of the table's own where that can be had
+    /// (a huge table may hold every common name; a name alone identifies no one).
     fn person<R: Rng + ?Sized>(&self, rng: &mut R) -> Person {
-        Person {
-            first: first_name(self.locale, rng),
-            last: last_name(self.locale, rng),
+        let mut person = Person {
+            first: String::new(),
+            last: String::new(),
+        };
+        for _ in 0..8 {
+            person = Person {
+                first: first_name(self.locale, rng),
+                last: last_name(self.locale, rng),
+            };
+            let clash = self.columns.iter().any(|(column, kind)| {
+                let made = match kind {
+                    Identity::FirstName => person.first.clone(),
+                    Identity::LastName => person.last.clone(),
+                    Identity::FullName => format!("{} {}", person.first, person.last),
+                    _ => return false,
+                };
+                self.is_taken(column, *kind, &made)
+            });
+            if !clash {
+                break;
+            }
         }
+        person
     }
 
-    /// One made-up value, never the real one.
+    /// One made-up value, never the real one, nor (as far as a few draws can tell) any
+    /// other value of the column.
     fn stand_in<R: Rng + ?Sized>(
         &self,
+        column: &str,
         kind: Identity,
         real: &str,
         person: &Person,
         rng: &mut R,
     ) -> String {
-        for _ in 0..4 {
+        let names = matches!(
+            kind,
+            Identity::FirstName | Identity::LastName | Identity::FullName
+        );
+        for _ in 0..8 {
             let made = match kind {
                 Identity::FirstName => cased_like(real, &person.first),
                 Identity::LastName => cased_like(real, &person.last),
@@ -207,7 +254,8 @@ impl Masker {
                 Identity::Distinct if real.contains(' ') => words_masked(real, rng),
                 Identity::Distinct => shape_masked(real, rng),
             };
-            if made != real {
+            // The row's person was already drawn clear of the table's names.
+            if made != real && (names || !self.is_taken(column, kind, &made)) {
                 return made;
             }
         }
