@@ -3,10 +3,11 @@
 # of the rows that come back. rowsmith talks to a small local model (SmolLM2-135M via
 # ../shared/tools/local-llm) through a recording proxy; the script counts the table's
 # real identity values in the recorded requests and scores the rows with the fidelity
-# bench's scoring. See README.md. Not part of CI.
+# bench's scoring; then probe.py checks identifiers stored as numbers or codes against a
+# stub server. See README.md. Not part of CI.
 #
 # Usage: benches/privacy/run.sh [privacy.py options, e.g. --tables customers --gates constraints]
-#        (with no options it also writes benches/privacy/results.md)
+#        (with no options it also writes benches/privacy/results.md and probe.md)
 # Env:   PYTHON          interpreter for the virtual environment (python3)
 #        FIDELITY_VENV   the fidelity bench's virtual environment (benches/fidelity/.venv),
 #                        reused here; created like benches/fidelity/run.sh does
@@ -70,5 +71,12 @@ out=()
 status=0
 "$venv/bin/python" "$here/privacy.py" --binary "$binary" \
     --upstream "http://127.0.0.1:$port" "${out[@]}" "$@" || status=$?
+# 5. The leak probe: identifiers stored as numbers or codes, against a stub server
+#    (seconds; its exit status says whether a value leaked, which is a finding, not a
+#    failure of the bench).
+echo "== leak probe (probe.py)"
+probe_out=()
+[[ $# -eq 0 ]] && probe_out=(--out "$here/probe.md")
+"$venv/bin/python" "$here/probe.py" --binary "$binary" "${probe_out[@]}" || true
 echo "== whole run: $((SECONDS - run_start)) s"
 exit "$status"
