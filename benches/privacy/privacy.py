@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'fidelity'))
@@ -274,12 +274,15 @@ def find_leaks(requests, raw, spec):
                 where.setdefault(key, set()).add(parts)
                 if parts not in snippets.setdefault(key, {}):
                     snippets[key][parts] = snippet(line, parts[0], req)
+        # Plain JSON (results are kept with --json-out): counts, and per part of the
+        # request ("fresh rows (linked)") how many values and a few examples.
         out[name] = {
             'values': len(by_value), 'short': len(short[name]),
-            'found': found, 'linked': linked,
-            'where': {k: len(v) for k, v in where.items()},
-            'examples': {k: [(p, snippets[k][p]) for p in sorted(v)[:3]]
-                         for k, v in where.items()},
+            'found': len(found), 'linked': len(linked),
+            'where': {f'{p} ({l})': len(v) for (p, l), v in sorted(where.items())},
+            'examples': {f'{p} ({l})': [[list(parts), snippets[(p, l)][parts]]
+                                        for parts in sorted(v)[:3]]
+                         for (p, l), v in sorted(where.items())},
             'quasi': name in spec.quasi,
         }
     return out
@@ -386,7 +389,7 @@ def turned_away(summary):
 def leak_share(leaks, linked=False):
     counted = [v for v in leaks.values() if not v['quasi']]
     total = sum(v['values'] for v in counted)
-    hit = sum(len(v['linked' if linked else 'found']) for v in counted)
+    hit = sum(v['linked' if linked else 'found'] for v in counted)
     return hit, total
 
 
@@ -426,18 +429,42 @@ def summary_table(runs):
     return '\n'.join(lines)
 
 
+def versus_table(runs):
+    """Quality of mask (and schema) against samples, per table and gate: medians over
+    the seeds whose run landed rows."""
+    head = ['table', 'gate', 'quality: samples', 'mask', 'schema', 'mask − samples (points)',
+            'shapes: samples', 'mask', 'pair trends: samples', 'mask']
+    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+    keys = []
+    for r in runs:
+        if (r.table, r.gate) not in keys:
+            keys.append((r.table, r.gate))
+    for table, gate in keys:
+        def med(privacy, key):
+            return median([r.scores.get(key) for r in runs
+                           if (r.table, r.gate, r.privacy) == (table, gate, privacy)])
+        q = {p: med(p, 'quality') for p in ('samples', 'mask', 'schema')}
+        delta = 100 * (q['mask'] - q['samples'])
+        lines.append('| ' + ' | '.join([
+            f'`{table}`', gate, pct(q['samples']), pct(q['mask']), pct(q['schema']),
+            '—' if math.isnan(delta) else f'{delta:+.1f}',
+            pct(med('samples', 'shapes')), pct(med('mask', 'shapes')),
+            pct(med('samples', 'pairs')), pct(med('mask', 'pairs'))]) + ' |')
+    return '\n'.join(lines)
+
+
 def per_column_table(runs):
     head = ['table', 'privacy', 'gate', 'seed', 'identity value', 'distinct real values',
             'skipped (< 4 chars)', 'found in requests', 'linked to own row', 'where (part: values)']
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     for r in runs:
         for name, v in r.leaks.items():
-            where = '; '.join(f'{p} ({l}): {n}' for (p, l), n in sorted(v['where'].items()))
+            where = '; '.join(f'{p}: {n}' for p, n in v['where'].items())
             label = f'{name} (quasi-identifier, not counted)' if v['quasi'] else name
             lines.append('| ' + ' | '.join([
                 f'`{r.table}`', r.privacy, r.gate, str(r.seed), label, str(v['values']),
-                str(v['short']), fmt_share(len(v['found']), v['values']),
-                fmt_share(len(v['linked']), v['values']), where or '—']) + ' |')
+                str(v['short']), fmt_share(v['found'], v['values']),
+                fmt_share(v['linked'], v['values']), where or '—']) + ' |')
     return '\n'.join(lines)
 
 
@@ -451,12 +478,11 @@ def mask_hits(runs):
         for name, v in r.leaks.items():
             if v['quasi'] or not v['found']:
                 continue
-            for (part, linked), examples in sorted(v['examples'].items()):
-                shown = '; '.join(f'{" / ".join(v)!r} in `{where}`'
-                                  for v, where in examples)
+            for part, examples in v['examples'].items():
+                shown = '; '.join(f'{" / ".join(parts)!r} in `{where}`'
+                                  for parts, where in examples)
                 out.append(f'- `{r.table}` seed {r.seed} gate {r.gate}: {name}: '
-                           f'{v["where"][(part, linked)]} value(s) in {part} ({linked}), '
-                           f'e.g. {shown}')
+                           f'{v["where"][part]} value(s) in {part}, e.g. {shown}')
     return out
 
 
@@ -473,8 +499,17 @@ def run_table(runs):
             str(r.scores.get('landed', 0)), rejected or '—',
             pct(r.scores.get('quality')), pct(r.scores.get('quality_all')),
             pct(r.scores.get('new_rows')), r.scores.get('weakest', '—'), copied or '—',
-            f'{r.seconds:.0f}', r.error.replace('|', '/').replace('\n', ' ') or '—']) + ' |')
+            f'{r.seconds:.0f}', short_error(r.error)]) + ' |')
     return '\n'.join(lines)
+
+
+def short_error(error):
+    """rowsmith's exit status and its last sentence (why it stopped)."""
+    if not error:
+        return '—'
+    head, _, rest = error.partition(': ')
+    last = rest.strip().splitlines()[-1] if rest.strip() else ''
+    return f'{head}: {last}'.replace('|', '/')
 
 
 def render(runs, meta):
@@ -494,6 +529,9 @@ def render(runs, meta):
         'SQLite rejected; `unusable answers`: answers that were not JSON, had the wrong '
         'shape or were cut off (per request).\n',
         summary_table(runs) + '\n',
+        '## Realism: mask and schema against samples\n',
+        'Quality in percent, medians over the runs that landed rows (`—`: no run did).\n',
+        versus_table(runs) + '\n',
         '## Identity values found under mask\n',
         ('\n'.join(hits) if hits else 'None.') + '\n',
         '## Per identity value\n',
@@ -519,7 +557,21 @@ def main():
     ap.add_argument('--seeds', type=int, default=1, help='seeds 1..K per combination')
     ap.add_argument('--keep', metavar='DIR', help='keep the recorded requests here')
     ap.add_argument('--out', help='write the markdown results here')
+    ap.add_argument('--json-out', metavar='FILE', help='also keep every run\'s numbers as JSON')
+    ap.add_argument('--render', metavar='FILE',
+                    help='run nothing: write the markdown from a --json-out file')
     args = ap.parse_args()
+
+    if args.render:
+        with open(args.render) as f:
+            saved = json.load(f)
+        runs = [Run(**r) for r in saved['runs']]
+        text = render(runs, saved['meta'])
+        print(summary_table(runs))
+        if args.out:
+            with open(args.out, 'w') as f:
+                f.write(text)
+        return 0
 
     import sdmetrics
 
@@ -550,8 +602,14 @@ def main():
             f'sdmetrics {sdmetrics.__version__}; whole run {elapsed / 60:.1f} min.')
     print()
     print(summary_table(runs))
+    print()
+    print(versus_table(runs))
     for line in mask_hits(runs):
         print(line)
+    if args.json_out:
+        with open(args.json_out, 'w') as f:
+            json.dump({'meta': meta, 'runs': [asdict(r) for r in runs]}, f, indent=1,
+                      default=float)
     if args.out:
         with open(args.out, 'w') as f:
             f.write(render(runs, meta))

@@ -151,11 +151,11 @@ def main():
             continue
         v = leaks[c]
         stored = 'INTEGER' if isinstance(values[0], int) else 'TEXT'
-        where = '; '.join(f'{p} ({l}): {n}' for (p, l), n in sorted(v['where'].items()))
+        where = '; '.join(f'{p}: {n}' for p, n in v['where'].items())
         example = next((f'`{s}`' for ex in v['examples'].values() for _, s in ex[:1]), '—')
         leaked += bool(v['found'])
         lines.append('| ' + ' | '.join([f'`{c}`', f'{t} / {stored}',
-                                        fmt_share(len(v['found']), v['values']),
+                                        fmt_share(v['found'], v['values']),
                                         where or '—', example.replace('|', '/')]) + ' |')
     text = '\n'.join(lines) + '\n'
     print(text)

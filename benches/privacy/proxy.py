@@ -70,11 +70,16 @@ def make_handler(upstream, recorder, timeout):
             except (urllib.error.URLError, OSError) as e:
                 status, ctype = 502, 'application/json'
                 reply = json.dumps({'error': {'message': f'proxy: upstream unreachable ({e})'}}).encode()
-            self.send_response(status)
-            self.send_header('Content-Type', ctype or 'application/octet-stream')
-            self.send_header('Content-Length', str(len(reply)))
-            self.end_headers()
-            self.wfile.write(reply)
+            try:
+                self.send_response(status)
+                self.send_header('Content-Type', ctype or 'application/octet-stream')
+                self.send_header('Content-Length', str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+            except (BrokenPipeError, ConnectionResetError):
+                # The client gave up on this request (rowsmith drops the requests still
+                # out when it has its rows); the request was recorded all the same.
+                self.close_connection = True
 
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _forward
 

@@ -6,7 +6,7 @@
 # bench's scoring; then probe.py checks identifiers stored as numbers or codes against a
 # stub server. See README.md. Not part of CI.
 #
-# Usage: benches/privacy/run.sh [privacy.py options, e.g. --tables customers --gates constraints]
+# Usage: benches/privacy/run.sh [privacy.py options, e.g. --tables customers --runs constraints:mask]
 #        (with no options it also writes benches/privacy/results.md and probe.md)
 # Env:   PYTHON          interpreter for the virtual environment (python3)
 #        FIDELITY_VENV   the fidelity bench's virtual environment (benches/fidelity/.venv),
@@ -14,7 +14,7 @@
 #        ROWSMITH_BIN    use this binary instead of building one
 #        LOCAL_LLM       the model server script (/work/shared/tools/local-llm)
 #        LLM_PORT        its port (8089)
-#        PRIVACY_SEEDS   seeds per combination for results.md (1)
+#        PRIVACY_SEEDS   runs (seeds 1..K) per combination for results.md (3)
 #        PRIVACY_KEEP    keep the recorded request logs (JSONL) in this folder
 set -euo pipefail
 
@@ -66,7 +66,7 @@ trap stop_llm EXIT
 
 # 4. Generate through the recording proxy, count, score.
 out=()
-[[ $# -eq 0 ]] && out=(--out "$here/results.md" --seeds "${PRIVACY_SEEDS:-1}")
+[[ $# -eq 0 ]] && out=(--out "$here/results.md" --json-out "$here/results.json" --seeds "${PRIVACY_SEEDS:-3}")
 [[ -n "${PRIVACY_KEEP:-}" ]] && out+=(--keep "$PRIVACY_KEEP")
 status=0
 "$venv/bin/python" "$here/privacy.py" --binary "$binary" \
