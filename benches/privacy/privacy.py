@@ -192,6 +192,7 @@ SECTIONS = [  # (how a line starts, the part of the request it opens)
     ('No existing rows are shown', 'note'),
     ('The table is empty', 'note'),
     ('Random existing rows', 'anchor rows'),
+    ('For privacy, the values of', 'privacy note'),
     ('More random existing rows', 'fresh rows'),
     ('Values of ', 'taken values'),
     ('Rows of earlier answers were rejected', 'gate feedback'),
