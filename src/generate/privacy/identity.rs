@@ -131,6 +131,9 @@ pub fn identity_columns(
 /// The identity kind of a column known only by its name and a few sample values (no
 /// profile): formats by majority, names, and free text by its length.
 pub fn identity_of_sample(name: &str, texts: &[&str]) -> Option<Identity> {
+    if let Some(kind) = by_name(name) {
+        return Some(kind);
+    }
     let formats: Vec<Option<Format>> = texts
         .iter()
         .map(|t| crate::db::formats::classify(t))
@@ -156,18 +159,30 @@ pub fn identity_of_sample(name: &str, texts: &[&str]) -> Option<Identity> {
     (mean >= FREE_TEXT_MEAN_CHARS).then_some(Identity::FreeText)
 }
 
-fn identity_of(name: &str, p: Option<&ColumnProfile>, texts: &[&str]) -> Option<Identity> {
-    // Some names say it whatever the values look like (a card number stored as INTEGER, an
-    // SSN the profile reads as a code).
+/// What a column's name alone says, whatever its values look like (a card number stored
+/// as INTEGER, an SSN the profile reads as a phone or a code).
+fn by_name(name: &str) -> Option<Identity> {
     let lower = name.to_ascii_lowercase().replace(['-', ' '], "_");
-    if PERSONAL_NUMBERS.contains(&lower.as_str()) {
+    let words: Vec<&str> = lower.split('_').collect();
+    let has = |list: &[&str]| words.iter().any(|w| list.contains(w));
+    if PERSONAL_NUMBERS.contains(&lower.as_str()) || has(&["ssn", "passport", "iban"]) {
         return Some(Identity::PersonalNumber);
     }
-    if PHONE_NAMES.contains(&lower.as_str()) {
+    // "phone_text", "mobile_no", "customer_fax": a phone by any part of its name.
+    if PHONE_NAMES.contains(&lower.as_str())
+        || has(&["phone", "mobile", "telephone", "cellphone", "fax"])
+    {
         return Some(Identity::Phone);
     }
     if PERSONAL_NAMES.contains(&lower.as_str()) {
         return Some(Identity::Distinct);
+    }
+    None
+}
+
+fn identity_of(name: &str, p: Option<&ColumnProfile>, texts: &[&str]) -> Option<Identity> {
+    if let Some(kind) = by_name(name) {
+        return Some(kind);
     }
     if let Some(p) = p {
         match p.format.as_ref().map(|f| f.format) {
@@ -260,5 +275,17 @@ mod tests {
             Some(Identity::Distinct)
         );
         assert_eq!(identity_of_sample("city", &["Lisbon", "Osaka"]), None);
+        assert_eq!(
+            identity_of_sample("phone_text", &["2065550179"]),
+            Some(Identity::Phone)
+        );
+        assert_eq!(
+            identity_of_sample("ssn_text", &["506-26-3333"]),
+            Some(Identity::PersonalNumber)
+        );
+        assert_eq!(
+            identity_of_sample("telephone_number", &["2065550179"]),
+            Some(Identity::Phone)
+        );
     }
 }
