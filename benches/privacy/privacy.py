@@ -548,6 +548,7 @@ def render(runs, meta):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--binary', required=True)
+    ap.add_argument('--code', default='', help='what the binary was built from, for the results')
     ap.add_argument('--upstream', default='http://127.0.0.1:8089',
                     help='the model server (OpenAI-compatible), without /v1')
     ap.add_argument('--tables', default='customers,la_riots')
@@ -598,7 +599,8 @@ def main():
                           f'quality {pct(r.scores.get("quality"))}, {r.seconds:.0f} s'
                           + (f' ERROR {r.error}' if r.error else ''), flush=True)
     elapsed = time.perf_counter() - start
-    meta = (f'Model SmolLM2-135M-Instruct (llama.cpp llama-server via local-llm, CPU), '
+    meta = (f'rowsmith {args.code or args.binary}. '
+            f'Model SmolLM2-135M-Instruct (llama.cpp llama-server via local-llm, CPU), '
             f'{args.rows} rows per run, batch_size 20, concurrency 2, seeds 1..{args.seeds}, '
             f'sdmetrics {sdmetrics.__version__}; whole run {elapsed / 60:.1f} min.')
     print()

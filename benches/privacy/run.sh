@@ -12,6 +12,7 @@
 #        FIDELITY_VENV   the fidelity bench's virtual environment (benches/fidelity/.venv),
 #                        reused here; created like benches/fidelity/run.sh does
 #        ROWSMITH_BIN    use this binary instead of building one
+#        ROWSMITH_COMMIT what results.md says the binary was built from (with ROWSMITH_BIN)
 #        LOCAL_LLM       the model server script (/work/shared/tools/local-llm)
 #        LLM_PORT        its port (8089)
 #        PRIVACY_SEEDS   runs (seeds 1..K) per combination for results.md (3)
@@ -45,10 +46,13 @@ fi
 # 2. The binary.
 if [[ -n "${ROWSMITH_BIN:-}" ]]; then
     binary="$ROWSMITH_BIN"
+    code="${ROWSMITH_COMMIT:-$binary}"
 else
     echo "== cargo build --release"
     (cd "$root" && cargo build --release --quiet)
     binary="${CARGO_TARGET_DIR:-$root/target}/release/rowsmith"
+    code="commit $(git -C "$root" rev-parse --short HEAD)"
+    [[ -z "$(git -C "$root" status --porcelain -- src Cargo.toml Cargo.lock)" ]] || code="$code (with local changes)"
 fi
 
 # 3. The model server: started here unless one already answers on the port, and
@@ -69,7 +73,7 @@ out=()
 [[ $# -eq 0 ]] && out=(--out "$here/results.md" --json-out "$here/results.json" --seeds "${PRIVACY_SEEDS:-3}")
 [[ -n "${PRIVACY_KEEP:-}" ]] && out+=(--keep "$PRIVACY_KEEP")
 status=0
-"$venv/bin/python" "$here/privacy.py" --binary "$binary" \
+"$venv/bin/python" "$here/privacy.py" --binary "$binary" --code "$code" \
     --upstream "http://127.0.0.1:$port" "${out[@]}" "$@" || status=$?
 # 5. The leak probe: identifiers stored as numbers or codes, against a stub server
 #    (seconds; its exit status says whether a value leaked, which is a finding, not a
