@@ -162,7 +162,7 @@ pub fn identity_of_sample(name: &str, texts: &[&str]) -> Option<Identity> {
 /// What a column's name alone says, whatever its values look like (a card number stored
 /// as INTEGER, an SSN the profile reads as a phone or a code).
 fn by_name(name: &str) -> Option<Identity> {
-    let lower = name.to_ascii_lowercase().replace(['-', ' '], "_");
+    let lower = snake_case(name);
     let words: Vec<&str> = lower.split('_').collect();
     let has = |list: &[&str]| words.iter().any(|w| list.contains(w));
     if PERSONAL_NUMBERS.contains(&lower.as_str()) || has(&["ssn", "passport", "iban"]) {
@@ -178,6 +178,23 @@ fn by_name(name: &str) -> Option<Identity> {
         return Some(Identity::Distinct);
     }
     None
+}
+
+/// `PhoneNumber`, `phone-number` and `Phone Number` as `phone_number`.
+fn snake_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    let mut previous_lower = false;
+    for c in name.chars() {
+        if c.is_ascii_uppercase() && previous_lower {
+            out.push('_');
+        }
+        previous_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        out.push(match c {
+            '-' | ' ' => '_',
+            c => c.to_ascii_lowercase(),
+        });
+    }
+    out
 }
 
 fn identity_of(name: &str, p: Option<&ColumnProfile>, texts: &[&str]) -> Option<Identity> {
@@ -287,5 +304,18 @@ mod tests {
             identity_of_sample("telephone_number", &["2065550179"]),
             Some(Identity::Phone)
         );
+        for (name, kind) in [
+            ("PhoneNumber", Identity::Phone),
+            ("contact_phone", Identity::Phone),
+            ("mobile_number", Identity::Phone),
+            ("CardNumber", Identity::PersonalNumber),
+            ("SocialSecurityNumber", Identity::PersonalNumber),
+        ] {
+            assert_eq!(
+                identity_of_sample(name, &["4111111111111111"]),
+                Some(kind),
+                "{name}"
+            );
+        }
     }
 }
