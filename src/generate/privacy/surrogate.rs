@@ -417,14 +417,18 @@ fn ordinal<R: Rng + ?Sized>(word: &str, rng: &mut R) -> Option<String> {
     }
     let low = 10u32.pow(digits.len() as u32 - 1).max(1);
     let n = rng.random_range(low..low * 10);
-    let made = match (n % 10, n % 100) {
+    Some(format!("{n}{}", ordinal_suffix(n)))
+}
+
+/// English ordinal suffixes: 1st, 2nd, 3rd, 4th, 11th–13th, 21st, 112th.
+fn ordinal_suffix(n: u32) -> &'static str {
+    match (n % 10, n % 100) {
         (_, 11..=13) => "th",
         (1, _) => "st",
         (2, _) => "nd",
         (3, _) => "rd",
         _ => "th",
-    };
-    Some(format!("{n}{made}"))
+    }
 }
 
 /// Neutral words of about the same length: the text's size and rhythm, none of its content.
@@ -613,14 +617,17 @@ mod tests {
             .parse()
             .unwrap();
         let suffix = &words[2][n.to_string().len()..];
-        let expected = match (n % 10, n % 100) {
-            (_, 11..=13) => "th",
-            (1, _) => "st",
-            (2, _) => "nd",
-            (3, _) => "rd",
-            _ => "th",
-        };
-        assert_eq!(suffix, expected, "{s}");
+        assert_eq!(suffix, ordinal_suffix(n), "{s}");
+        let suffixes: Vec<&str> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 93, 111, 112]
+            .iter()
+            .map(|&n| ordinal_suffix(n))
+            .collect();
+        assert_eq!(
+            suffixes,
+            [
+                "st", "nd", "rd", "th", "th", "th", "th", "st", "nd", "rd", "th", "th"
+            ]
+        );
         let u = shape_masked("https://www.janedoe.net/about", &mut rng);
         assert!(u.starts_with("https://www.") && u.contains(".net/"), "{u}");
         assert!(!u.contains("janedoe") && !u.contains("about"), "{u}");
