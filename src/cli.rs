@@ -126,15 +126,33 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Generate realistic rows for a table and insert them.
+    /// Generate realistic rows for a table (or every table, with --all) and insert them.
     Generate {
         /// The SQLite database file.
         db: PathBuf,
         /// The table (names are matched as SQLite does, case-insensitively).
-        table: String,
-        /// How many rows to add (default: generate.default_rows, 10).
+        #[arg(required_unless_present_any = ["all", "tables"], conflicts_with_all = ["all", "tables"])]
+        table: Option<String>,
+        /// How many rows to add (default: generate.default_rows, 10). With --all: rows for
+        /// each table that has no parent in the run; children follow their parents.
         #[arg(short = 'n', long)]
         rows: Option<u64>,
+        /// Fill every table in one run: parents before children, as many children per
+        /// parent as the data has today, children that agree with their parents, one undo.
+        #[arg(long, conflicts_with = "show_prompt")]
+        all: bool,
+        /// With --all: grow each table to F times its rows (2 doubles it; the default).
+        #[arg(long, value_name = "F", conflicts_with = "rows")]
+        scale: Option<f64>,
+        /// Like --all, for these tables only (comma-separated); parents left out lend the
+        /// rows they have.
+        #[arg(
+            long,
+            value_name = "A,B",
+            value_delimiter = ',',
+            conflicts_with = "show_prompt"
+        )]
+        tables: Option<Vec<String>>,
         #[command(flatten)]
         model: ModelArgs,
         /// Seed for the random choices (samples, offline generation).

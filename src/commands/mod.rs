@@ -2,6 +2,7 @@
 //! prints. Errors come back as values whose Display is one plain sentence.
 
 mod generate;
+mod generate_all;
 mod inspect;
 mod live_line;
 mod query;
@@ -102,6 +103,9 @@ pub fn run(cli: Cli) -> CommandResult {
             db,
             table,
             rows,
+            all,
+            scale,
+            tables,
             model,
             seed,
             dry_run,
@@ -118,6 +122,24 @@ pub fn run(cli: Cli) -> CommandResult {
             }
             if let Some(gate) = gate {
                 config.generate.gate = gate;
+            }
+            let Some(table) = table.filter(|_| !all && tables.is_none()) else {
+                return generate_all::run(
+                    generate_all::Args {
+                        db,
+                        rows,
+                        scale,
+                        tables,
+                        seed,
+                        dry_run,
+                        yes,
+                        json,
+                    },
+                    &config,
+                );
+            };
+            if scale.is_some() {
+                return Err("--scale works with --all (or --tables): it sizes every table of a whole-database run.".into());
             }
             generate::run(
                 generate::Args {

@@ -57,6 +57,10 @@ pub enum DbError {
     #[error("The operation was cancelled; the database was left as it was.")]
     Cancelled,
 
+    /// The second pass of a whole-database run could not update the rows it added.
+    #[error("Could not complete the new rows of table '{table}' ({detail}).")]
+    Revise { table: String, detail: String },
+
     #[error(
         "The undo journal in '{path}' could not be used ({detail}). Check that the folder is writable."
     )]

@@ -8,8 +8,9 @@
 
 // Reading the user's database.
 pub mod read;
-pub use read::{browse, catalog, lookup, profile, sample, table_state, table_stats};
+pub use read::{browse, catalog, lineage, lookup, profile, sample, table_state, table_stats};
 // Writing it: the batch writer, undo, import, export and delete.
+pub mod revise;
 pub mod transfer;
 pub mod undo;
 pub mod write;

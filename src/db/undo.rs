@@ -149,6 +149,8 @@ pub enum Target<'a> {
     Latest(Option<&'a str>),
     /// An operation the user named by its id (from `undo --list`).
     Operation(OperationId),
+    /// SHIM: a whole-database run.
+    Run(super::journal::RunId),
 }
 
 /// Says what `undo` would remove, without changing anything (the journal included).
@@ -276,6 +278,12 @@ fn blocked(db: &Database, op: &Operation, why: UndoBlock) -> DbError {
 /// to go on.
 fn plan(db: &Database, journal: &Journal, target: Target<'_>) -> Result<Plan, DbError> {
     let operation = match target {
+        Target::Run(_) => {
+            return Err(UndoRefusal::NothingInDatabase {
+                path: db.display_path(),
+            }
+            .into());
+        }
         Target::Operation(id) => {
             let (op, undone) = journal
                 .operation(db.path(), id)?

@@ -6,12 +6,14 @@
 
 pub mod gate;
 pub mod job;
+pub mod lineage;
 pub mod offline;
 pub mod parse;
 pub mod plan;
 pub mod privacy;
 pub mod prompt;
 pub mod validate;
+pub mod whole;
 
 use crate::config::Config;
 use crate::config::{OfflineReason, Selection};

@@ -4,6 +4,7 @@
 
 pub mod browse;
 pub mod catalog;
+pub mod lineage;
 pub mod lookup;
 pub mod profile;
 pub mod sample;

@@ -43,6 +43,10 @@ pub struct OperationId(pub i64);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChunkId(pub i64);
 
+/// SHIM until runs land in the journal: a run is its operations, one per table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RunId(pub i64);
+
 /// What an operation was, as shown when undoing it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Operation {
@@ -149,6 +153,37 @@ impl Journal {
             )
             .map_err(|e| self.fail(e))?;
         Ok(ChunkId(self.conn.last_insert_rowid()))
+    }
+
+    /// SHIM: runs are not recorded yet.
+    pub fn begin_run(&self, _database: &Path, _source: &str) -> Result<RunId, DbError> {
+        Ok(RunId(0))
+    }
+
+    /// SHIM: an operation of its own.
+    pub fn begin_operation_in_run(
+        &self,
+        _run: RunId,
+        database: &Path,
+        table: &str,
+        source: &str,
+        columns: &[String],
+    ) -> Result<OperationId, DbError> {
+        self.begin_operation(database, table, source, columns)
+    }
+
+    /// SHIM.
+    pub fn finish_run(&self, _run: RunId) -> Result<(), DbError> {
+        Ok(())
+    }
+
+    /// SHIM.
+    pub fn update_fingerprints(
+        &self,
+        _op: OperationId,
+        _rows: &[RecordedRow],
+    ) -> Result<(), DbError> {
+        Ok(())
     }
 
     /// Marks an operation as complete: no more batches will be added to it.

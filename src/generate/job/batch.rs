@@ -45,14 +45,17 @@ pub(super) fn judge_and_write(
             Err(reason) => rejected.push(reason),
         }
     }
-    write_candidates(shared, candidates, rejected, events, true, needed)
+    write_candidates(shared, candidates, &[], rejected, events, true, needed)
 }
 
 /// Checks candidates (UNIQUE and foreign keys, when `guarded`), keeps at
-/// most `limit`, and writes them as one batch with the undo journal.
+/// most `limit`, and writes them as one batch with the undo journal. In a whole-database
+/// run, `slots[i]` is the slot candidate `i` fills: written slots are recorded, the
+/// others given back to be filled again.
 pub(super) fn write_candidates(
     shared: &Shared,
     candidates: Vec<Candidate>,
+    slots: &[usize],
     mut rejected: Vec<String>,
     events: &UnboundedSender<Event>,
     guarded: bool,
@@ -65,10 +68,21 @@ pub(super) fn write_candidates(
         let mut gate = shared.gate.lock().map_err(|_| poisoned())?;
         let mut guard = shared.guard.lock().map_err(|_| poisoned())?;
         let mut kept = Vec::with_capacity(candidates.len().min(limit));
+        let mut kept_slots: Vec<usize> = Vec::new();
         let mut reasons = Vec::new();
-        for parsed in candidates {
+        let offered = slots.to_vec();
+        for (i, parsed) in candidates.into_iter().enumerate() {
             if kept.len() == limit {
                 break;
+            }
+            let slot = slots.get(i).copied();
+            // What the row must keep from its parents (a model may not have).
+            if let (Some(lineage), Some(slot)) = (&shared.lineage, slot)
+                && let Err(reason) = lineage.check(&shared.plan, slot, &parsed)
+            {
+                rejected.push(reason.clone());
+                reasons.push(reason);
+                continue;
             }
             // The realism gate first: it needs no database work.
             if let Some(gate) = gate.as_mut()
@@ -102,6 +116,7 @@ pub(super) fn write_candidates(
                 continue;
             }
             kept.push(parsed);
+            kept_slots.extend(slot);
         }
         if !reasons.is_empty()
             && let Ok(mut feedback) = shared.feedback.lock()
@@ -113,8 +128,14 @@ pub(super) fn write_candidates(
             let extra = feedback.len().saturating_sub(FEEDBACK_REASONS);
             feedback.drain(..extra);
         }
-        kept
+        if let Some(lineage) = &shared.lineage {
+            // Slots turned away above (or not reached) are filled again later.
+            let kept_set: std::collections::HashSet<usize> = kept_slots.iter().copied().collect();
+            lineage.give_back(offered.iter().copied().filter(|s| !kept_set.contains(s)));
+        }
+        (kept, kept_slots)
     };
+    let (candidates, kept_slots) = candidates;
     if candidates.is_empty() {
         return Ok(BatchResult {
             accepted: 0,
@@ -131,12 +152,26 @@ pub(super) fn write_candidates(
             Some(path) => Journal::open(path)?,
             None => Journal::open_default()?,
         };
-        let op = journal.begin_operation(
-            db.path(),
-            &shared.plan.table.name,
-            &shared.source_name,
-            writer.fingerprint_columns(),
-        )?;
+        let op = match shared.lineage.as_ref().and_then(|l| l.run) {
+            Some(run) => journal.begin_operation_in_run(
+                run,
+                db.path(),
+                &shared.plan.table.name,
+                &shared.source_name,
+                writer.fingerprint_columns(),
+            )?,
+            None => journal.begin_operation(
+                db.path(),
+                &shared.plan.table.name,
+                &shared.source_name,
+                writer.fingerprint_columns(),
+            )?,
+        };
+        if let Some(lineage) = &shared.lineage
+            && let Ok(mut slot) = lineage.operation.lock()
+        {
+            *slot = Some(op);
+        }
         *journal_slot = Some((journal, op));
     }
     let target = journal_slot
@@ -155,6 +190,20 @@ pub(super) fn write_candidates(
         },
     )?;
     rejected.extend(outcome.rejected.iter().map(|r| r.reason.clone()));
+    if let Some(lineage) = &shared.lineage {
+        lineage.wrote(
+            outcome
+                .accepted
+                .iter()
+                .filter_map(|a| Some((*kept_slots.get(a.index)?, a.key.clone()))),
+        );
+        lineage.give_back(
+            outcome
+                .rejected
+                .iter()
+                .filter_map(|r| kept_slots.get(r.index).copied()),
+        );
+    }
     if !shared.dry_run
         && let Ok(mut guard) = shared.guard.lock()
     {

@@ -28,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::db::CancelFlag;
 use crate::generate::gate::GateMode;
+use crate::generate::lineage::Lineage;
 use crate::generate::privacy::{self, Privacy};
 use crate::llm::{Client, LlmError, Usage};
 use batch::{BatchResult, count_rows};
@@ -184,6 +185,9 @@ pub struct GenerateRequest {
     pub gate: GateMode,
     /// What of the table's rows model requests carry; `None`: by where the model runs.
     pub privacy: Option<Privacy>,
+    /// The table's place in a whole-database run: the parent of each row to make, and
+    /// what rows keep from their parents. `rows` is then the number of its slots.
+    pub lineage: Option<Arc<Lineage>>,
 }
 
 impl GenerateRequest {
@@ -201,6 +205,7 @@ impl GenerateRequest {
             journal_path: None,
             gate: GateMode::Realism,
             privacy: None,
+            lineage: None,
         }
     }
 }
@@ -491,6 +496,20 @@ fn log_outcome(table: &str, outcome: &Outcome) {
         }
         Outcome::Cancelled { kept } => tracing::info!(table, kept, "generation cancelled"),
     }
+}
+
+/// Runs a job to its end on the caller's task (a whole-database run runs its tables one
+/// after the other); events as for [`spawn`], the outcome returned and logged.
+pub async fn run_to_end(
+    request: GenerateRequest,
+    source: Source,
+    events: &UnboundedSender<Event>,
+    cancel: CancellationToken,
+) -> Outcome {
+    let table = request.table.clone();
+    let outcome = run(request, source, events, cancel).await;
+    log_outcome(&table, &outcome);
+    outcome
 }
 
 async fn run(

@@ -57,7 +57,7 @@ pub(super) async fn run_offline(run: Run<'_>) -> Outcome {
                 generate(in_hand as usize)
             }
         };
-        let candidates = match next.await {
+        let (candidates, slots) = match next.await {
             Ok(Ok(rows)) => rows,
             Ok(Err(e)) => {
                 return Outcome::Failed {
@@ -93,6 +93,7 @@ pub(super) async fn run_offline(run: Run<'_>) -> Outcome {
                 write_candidates(
                     &shared,
                     candidates,
+                    &slots,
                     Vec::new(),
                     &events,
                     shared.dry_run,
@@ -114,13 +115,28 @@ pub(super) async fn run_offline(run: Run<'_>) -> Outcome {
     finish(shared, request, source, tally, started).await
 }
 
-/// Generates `want` rows with the offline model.
-fn offline_rows(shared: &Shared, want: usize) -> Result<Vec<Candidate>, DbError> {
+/// Generates `want` rows with the offline model; in a whole-database run, one per slot
+/// taken (the slots come back with the rows).
+fn offline_rows(shared: &Shared, want: usize) -> Result<(Vec<Candidate>, Vec<usize>), DbError> {
     let poisoned = || DbError::GenerationUnusable;
     let mut model = shared.offline.lock().map_err(|_| poisoned())?;
     let mut rng = shared.rng.lock().map_err(|_| poisoned())?;
     let Some(model) = model.as_mut() else {
         return Err(DbError::OfflineNotPrepared);
     };
-    Ok((0..want).map(|_| model.generate(&mut *rng)).collect())
+    let Some(lineage) = &shared.lineage else {
+        return Ok((
+            (0..want).map(|_| model.generate(&mut *rng)).collect(),
+            Vec::new(),
+        ));
+    };
+    let slots = lineage.take(want);
+    let rows = slots
+        .iter()
+        .map(|&slot| {
+            let given = lineage.given(&shared.plan, slot, &mut *rng);
+            model.generate_given(&mut *rng, Some(&given))
+        })
+        .collect();
+    Ok((rows, slots))
 }

@@ -60,6 +60,8 @@ pub(super) struct Shared {
     pub(super) gate: Mutex<Option<Gate>>,
     /// Why the gate turned rows away lately, for the model's next request.
     pub(super) feedback: Mutex<Vec<String>>,
+    /// The table's place in a whole-database run, when it is one.
+    pub(super) lineage: Option<std::sync::Arc<crate::generate::lineage::Lineage>>,
 }
 
 /// The anchor sample: the rows drawn, and the rows requests show (masked, or none).
@@ -252,7 +254,9 @@ pub(super) fn prepare(
     }
     let profile = stats.profile;
     let mut parent_keys = Vec::with_capacity(plan.foreign_keys.len());
-    for fk in &plan.foreign_keys {
+    // A step of a whole-database run has its parents chosen already.
+    let lineage_keys = request.lineage.as_ref().map(|l| l.parent_keys());
+    for fk in plan.foreign_keys.iter().filter(|_| lineage_keys.is_none()) {
         let parent = table_info(&db, &fk.parent)?;
         let keys = sample_columns(&db, &parent, &fk.parent_columns, PARENT_KEYS, &mut rng)?;
         let nullable = fk.columns.iter().all(|&i| !plan.columns[i].not_null);
@@ -268,6 +272,9 @@ pub(super) fn prepare(
             });
         }
         parent_keys.push(keys.rows);
+    }
+    if let Some(keys) = lineage_keys {
+        parent_keys = keys;
     }
     let text_allowed = plan
         .columns
@@ -294,16 +301,27 @@ pub(super) fn prepare(
         Source::Llm(_) => None,
     };
     let people = people_for(&db, &plan, profile.as_ref(), table_rows, request, source)?;
-    let gate = match (&profile, request.gate) {
+    let mut gate = match (&profile, request.gate) {
         (Some(profile), GateMode::Realism) => Some(
             learn_gate(&db, &plan, profile, table_rows, request)
                 .map_err(GenerateError::Database)?,
         ),
         _ => None,
     };
+    // Keys of a whole-database run point at parents chosen for them, new ones included:
+    // the values seen so far say nothing about them.
+    if let (Some(gate), Some(_)) = (gate.as_mut(), &request.lineage) {
+        let keys: Vec<usize> = plan
+            .foreign_keys
+            .iter()
+            .flat_map(|fk| fk.columns.iter().copied())
+            .collect();
+        gate.free(&keys);
+    }
     Ok(Shared {
         gate: Mutex::new(gate),
         feedback: Mutex::new(Vec::new()),
+        lineage: request.lineage.clone(),
         offline: Mutex::new(offline),
         anchor: std::sync::OnceLock::new(),
         privacy: people.privacy,

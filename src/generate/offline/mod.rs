@@ -28,6 +28,7 @@ use rand::Rng;
 use rand::seq::{IndexedRandom, SliceRandom};
 use rusqlite::types::Value;
 
+use super::lineage::Given;
 use super::parse::Candidate;
 use super::plan::Plan;
 use crate::db::catalog::Affinity;
@@ -442,6 +443,18 @@ impl OfflineModel {
 
     /// Makes one new row.
     pub fn generate<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Candidate {
+        self.generate_given(rng, None)
+    }
+
+    /// Makes one new row around what its parents give it (a whole-database run): their
+    /// keys, values it copies from them, times that follow theirs. The table's own rules
+    /// (a ship date after the order date, a total of price times quantity) then build on
+    /// those values.
+    pub fn generate_given<R: Rng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+        given: Option<&Given>,
+    ) -> Candidate {
         let width = self.gens.len();
         // Buffers kept between rows: this runs millions of times.
         let mut scratch = std::mem::take(&mut self.scratch);
@@ -486,6 +499,17 @@ impl OfflineModel {
         // Parents first: one parent tuple per foreign key.
         let mut parents: Vec<Option<Vec<Value>>> = Vec::with_capacity(self.fk_columns.len());
         for (k, cols) in self.fk_columns.iter().enumerate() {
+            if let Some(given) = given {
+                parents.push(Some(
+                    given
+                        .parents
+                        .get(k)
+                        .cloned()
+                        .flatten()
+                        .unwrap_or_else(|| vec![Value::Null; cols.len()]),
+                ));
+                continue;
+            }
             let from_anchor: Option<Vec<Value>> = cols
                 .first()
                 .and_then(|&c| anchors[self.slot_of[c]])
@@ -656,6 +680,44 @@ impl OfflineModel {
             row[i] = value;
         }
 
+        // What the parents give the row, before the rules below build on it.
+        let fixed = |i: usize| {
+            given.is_some_and(|g| {
+                g.values.get(i).is_some_and(Option::is_some)
+                    || g.times.get(i).is_some_and(Option::is_some)
+            })
+        };
+        if let Some(given) = given {
+            for i in 0..width {
+                if let Some(Some(value)) = given.values.get(i) {
+                    shadow[i] = match &self.gens[i] {
+                        Gen::Time { .. } => text(value).and_then(temporal::parse).map(|t| t.0),
+                        _ => number(value),
+                    };
+                    row[i] = value.clone();
+                } else if let Some(Some(at)) = given.times.get(i) {
+                    let anchor = anchor_value(i);
+                    let style = match &self.gens[i] {
+                        Gen::Time { style, .. } => Some(
+                            anchor_view(i)
+                                .map_or(style.clone(), |(_, s)| self.styles[s as usize].clone()),
+                        ),
+                        _ => text(&anchor).and_then(temporal::parse).map(|t| t.1),
+                    };
+                    let Some(style) = style else { continue };
+                    let at = if style.date_only {
+                        (at / temporal::DAY).ceil() * temporal::DAY
+                    } else {
+                        at.ceil()
+                    };
+                    if let Some(t) = temporal::format(at, &style) {
+                        shadow[i] = Some(at);
+                        row[i] = Value::Text(t);
+                    }
+                }
+            }
+        }
+
         // Emails need the row's names.
         for i in 0..width {
             if let Gen::Email { model, locals } = &self.gens[i] {
@@ -692,6 +754,9 @@ impl OfflineModel {
             let (Some(earlier), Some(_)) = (shadow[pair.earlier], shadow[pair.later]) else {
                 continue;
             };
+            if fixed(pair.later) {
+                continue;
+            }
             let anchor_gap = anchor_view(pair.earlier)
                 .zip(anchor_view(pair.later))
                 .map(|(a, b)| b.0 - a.0);
@@ -722,6 +787,9 @@ impl OfflineModel {
             };
         }
         for rule in &self.arithmetic {
+            if fixed(rule.result) {
+                continue;
+            }
             let (Some(a), Some(b)) = (number(&row[rule.left]), number(&row[rule.right])) else {
                 continue;
             };

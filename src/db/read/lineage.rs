@@ -1,0 +1,411 @@
+//! What a whole-database run reads about parents and children: how many children each
+//! parent has, parent rows with how often they are referenced, rows read back by key,
+//! and children next to their parents (to learn what children copy from them).
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use rand::Rng;
+use rusqlite::params_from_iter;
+use rusqlite::types::Value;
+
+use crate::db::catalog::TableInfo;
+use crate::db::ident::quote;
+use crate::db::journal::RowKey;
+use crate::db::sample::{rowid_name, sample_rows};
+use crate::db::value::{encode_row, value_at};
+use crate::db::{Database, DbError};
+
+/// One foreign key seen from both ends.
+#[derive(Debug, Clone, Copy)]
+pub struct Link<'a> {
+    pub child: &'a TableInfo,
+    /// The child's key columns.
+    pub from: &'a [String],
+    pub parent: &'a TableInfo,
+    /// The parent's columns they point at.
+    pub to: &'a [String],
+}
+
+impl Link<'_> {
+    /// `c."a" = p."x" AND ...`
+    fn join(&self, c: &str, p: &str) -> String {
+        self.from
+            .iter()
+            .zip(self.to)
+            .map(|(f, t)| format!("{c}.{} = {p}.{}", quote(f), quote(t)))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    }
+
+    fn child_key_list(&self, alias: &str) -> String {
+        self.from
+            .iter()
+            .map(|f| format!("{alias}.{}", quote(f)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn not_null(&self, alias: &str) -> String {
+        self.from
+            .iter()
+            .map(|f| format!("{alias}.{} IS NOT NULL", quote(f)))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    }
+}
+
+/// How many parents have how many children: `(children, parents)` pairs, parents with
+/// no child included, fewest children first.
+pub fn fan_out(db: &Database, link: Link<'_>) -> Result<Vec<(u64, u64)>, DbError> {
+    let sql = format!(
+        "SELECT coalesce(g.n, 0) AS n, count(*) FROM main.{parent} AS p \
+         LEFT JOIN (SELECT {keys}, count(*) AS n FROM main.{child} AS c WHERE {not_null} GROUP BY {keys}) AS g \
+         ON {join} GROUP BY 1 ORDER BY 1",
+        parent = link.parent.quoted(),
+        child = link.child.quoted(),
+        keys = link.child_key_list("c"),
+        not_null = link.not_null("c"),
+        join = link.join("g", "p"),
+    );
+    let mut stmt = db.conn().prepare(&sql).map_err(|e| db.err(e))?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+        .map_err(|e| db.err(e))?;
+    Ok(rows
+        .into_iter()
+        .map(|(n, p)| (n.max(0) as u64, p.max(0) as u64))
+        .collect())
+}
+
+/// The share of the child's rows whose key is NULL (they belong to no parent).
+pub fn null_share(db: &Database, link: Link<'_>) -> Result<f64, DbError> {
+    let sql = format!(
+        "SELECT count(*), coalesce(sum(NOT ({})), 0) FROM main.{} AS c",
+        link.not_null("c"),
+        link.child.quoted()
+    );
+    let (all, null): (i64, i64) = db
+        .conn()
+        .query_row(&sql, [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(|e| db.err(e))?;
+    Ok(if all > 0 {
+        null as f64 / all as f64
+    } else {
+        0.0
+    })
+}
+
+/// Rows of a table (every visible column, in table order).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rows {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Value>>,
+}
+
+impl Rows {
+    pub fn position(&self, column: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c == column).or_else(|| {
+            self.columns
+                .iter()
+                .position(|c| c.eq_ignore_ascii_case(column))
+        })
+    }
+}
+
+/// Existing parent rows (all of them, or `cap` drawn at random from a bigger table), each
+/// with how many children point at it through `link`.
+pub fn parents_with_counts<R: Rng + ?Sized>(
+    db: &Database,
+    link: Link<'_>,
+    cap: usize,
+    rng: &mut R,
+) -> Result<(Rows, Vec<u64>), DbError> {
+    let sample = sample_rows(db, link.parent, cap, rng)?;
+    let rows = Rows {
+        columns: sample.columns,
+        rows: sample.rows,
+    };
+    let sql = format!(
+        "SELECT {keys}, count(*) FROM main.{child} AS c WHERE {not_null} GROUP BY {keys}",
+        keys = link.child_key_list("c"),
+        child = link.child.quoted(),
+        not_null = link.not_null("c"),
+    );
+    let width = link.from.len();
+    let mut counts: HashMap<Vec<u8>, u64> = HashMap::new();
+    let mut stmt = db.conn().prepare(&sql).map_err(|e| db.err(e))?;
+    let mut found = stmt.query([]).map_err(|e| db.err(e))?;
+    while let Some(row) = found.next().map_err(|e| db.err(e))? {
+        let key: Vec<Value> = (0..width)
+            .map(|i| value_at(row, i))
+            .collect::<rusqlite::Result<_>>()
+            .map_err(|e| db.err(e))?;
+        let n: i64 = row.get(width).map_err(|e| db.err(e))?;
+        counts.insert(key_bytes(&key), n.max(0) as u64);
+    }
+    let positions: Vec<Option<usize>> = link.to.iter().map(|t| rows.position(t)).collect();
+    let weights = rows
+        .rows
+        .iter()
+        .map(|r| {
+            let key: Option<Vec<Value>> = positions
+                .iter()
+                .map(|p| p.and_then(|p| r.get(p).cloned()))
+                .collect();
+            key.and_then(|k| counts.get(&key_bytes(&k)).copied())
+                .unwrap_or(0)
+        })
+        .collect();
+    Ok((rows, weights))
+}
+
+/// A key's values as bytes that compare equal when SQLite would find the same row
+/// (an integer-valued real is the integer).
+pub fn key_bytes(values: &[Value]) -> Vec<u8> {
+    let normal: Vec<Value> = values
+        .iter()
+        .map(|v| match v {
+            Value::Real(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Value::Integer(*f as i64),
+            other => other.clone(),
+        })
+        .collect();
+    encode_row(&normal)
+}
+
+/// The rows with these keys, in the keys' order (a key no longer there is left out).
+pub fn rows_by_key(db: &Database, table: &TableInfo, keys: &[RowKey]) -> Result<Rows, DbError> {
+    let columns: Vec<String> = table.visible_columns().map(|c| c.name.clone()).collect();
+    let select = columns
+        .iter()
+        .map(|c| quote(c))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut out = Rows {
+        columns: columns.clone(),
+        rows: Vec::with_capacity(keys.len()),
+    };
+    let width = columns.len();
+    let read = |row: &rusqlite::Row<'_>, skip: usize| -> rusqlite::Result<Vec<Value>> {
+        (skip..skip + width).map(|i| value_at(row, i)).collect()
+    };
+    if let (true, Some(rowid)) = (table.has_rowid(), rowid_name(table)) {
+        let sql = format!(
+            "SELECT {rowid}, {select} FROM main.{} WHERE {rowid} IN rarray(?1)",
+            table.quoted()
+        );
+        let mut stmt = db.conn().prepare(&sql).map_err(|e| db.err(e))?;
+        let mut found: HashMap<i64, Vec<Value>> = HashMap::with_capacity(keys.len());
+        for chunk in keys.chunks(10_000) {
+            let ids: Vec<Value> = chunk
+                .iter()
+                .filter_map(|k| match k {
+                    RowKey::Rowid(id) => Some(Value::Integer(*id)),
+                    RowKey::Primary(_) => None,
+                })
+                .collect();
+            let mut rows = stmt.query([Rc::new(ids)]).map_err(|e| db.err(e))?;
+            while let Some(row) = rows.next().map_err(|e| db.err(e))? {
+                let id: i64 = row.get(0).map_err(|e| db.err(e))?;
+                found.insert(id, read(row, 1).map_err(|e| db.err(e))?);
+            }
+        }
+        for key in keys {
+            if let RowKey::Rowid(id) = key
+                && let Some(row) = found.remove(id)
+            {
+                out.rows.push(row);
+            }
+        }
+    } else {
+        let pk: Vec<String> = table.primary_key().iter().map(|c| quote(&c.name)).collect();
+        let sql = format!(
+            "SELECT {select} FROM main.{} WHERE ({}) = ({})",
+            table.quoted(),
+            pk.join(", "),
+            (1..=pk.len())
+                .map(|i| format!("?{i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut stmt = db.conn().prepare(&sql).map_err(|e| db.err(e))?;
+        for key in keys {
+            if let RowKey::Primary(values) = key {
+                let mut rows = stmt
+                    .query(params_from_iter(values.iter()))
+                    .map_err(|e| db.err(e))?;
+                if let Some(row) = rows.next().map_err(|e| db.err(e))? {
+                    out.rows.push(read(row, 0).map_err(|e| db.err(e))?);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Up to `k` random child rows, each with its parent row (`None` when the key is NULL
+/// or points at nothing).
+pub fn children_with_parents<R: Rng + ?Sized>(
+    db: &Database,
+    link: Link<'_>,
+    k: usize,
+    rng: &mut R,
+) -> Result<(Rows, Rows, Vec<Option<usize>>), DbError> {
+    let sample = sample_rows(db, link.child, k, rng)?;
+    let children = Rows {
+        columns: sample.columns,
+        rows: sample.rows,
+    };
+    let parent_columns: Vec<String> = link
+        .parent
+        .visible_columns()
+        .map(|c| c.name.clone())
+        .collect();
+    let select = parent_columns
+        .iter()
+        .map(|c| quote(c))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT {select} FROM main.{} WHERE ({}) = ({}) LIMIT 1",
+        link.parent.quoted(),
+        link.to
+            .iter()
+            .map(|t| quote(t))
+            .collect::<Vec<_>>()
+            .join(", "),
+        (1..=link.to.len())
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let mut stmt = db.conn().prepare(&sql).map_err(|e| db.err(e))?;
+    let positions: Vec<Option<usize>> = link.from.iter().map(|f| children.position(f)).collect();
+    let mut parents = Rows {
+        columns: parent_columns.clone(),
+        rows: Vec::new(),
+    };
+    let mut cache: HashMap<Vec<u8>, Option<usize>> = HashMap::new();
+    let mut of_child = Vec::with_capacity(children.rows.len());
+    for row in &children.rows {
+        let key: Option<Vec<Value>> = positions
+            .iter()
+            .map(|p| p.and_then(|p| row.get(p).cloned()))
+            .collect();
+        let Some(key) = key.filter(|k| !k.iter().any(|v| matches!(v, Value::Null))) else {
+            of_child.push(None);
+            continue;
+        };
+        let bytes = key_bytes(&key);
+        if let Some(found) = cache.get(&bytes) {
+            of_child.push(*found);
+            continue;
+        }
+        let mut rows = stmt
+            .query(params_from_iter(key.iter()))
+            .map_err(|e| db.err(e))?;
+        let found = match rows.next().map_err(|e| db.err(e))? {
+            Some(r) => {
+                let values: Vec<Value> = (0..parent_columns.len())
+                    .map(|i| value_at(r, i))
+                    .collect::<rusqlite::Result<_>>()
+                    .map_err(|e| db.err(e))?;
+                parents.rows.push(values);
+                Some(parents.rows.len() - 1)
+            }
+            None => None,
+        };
+        cache.insert(bytes, found);
+        of_child.push(found);
+    }
+    Ok((children, parents, of_child))
+}
+
+/// Up to `k` parents that have children, each with its children's rows (every visible
+/// column of both).
+pub fn families(
+    db: &Database,
+    link: Link<'_>,
+    k: usize,
+) -> Result<(Rows, Rows, Vec<Vec<usize>>), DbError> {
+    let parent_columns: Vec<String> = link
+        .parent
+        .visible_columns()
+        .map(|c| c.name.clone())
+        .collect();
+    let child_columns: Vec<String> = link
+        .child
+        .visible_columns()
+        .map(|c| c.name.clone())
+        .collect();
+    let list = |cols: &[String], alias: &str| {
+        cols.iter()
+            .map(|c| format!("{alias}.{}", quote(c)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let sql = format!(
+        "SELECT {} FROM main.{} AS p WHERE EXISTS (SELECT 1 FROM main.{} AS c WHERE {}) LIMIT {k}",
+        list(&parent_columns, "p"),
+        link.parent.quoted(),
+        link.child.quoted(),
+        link.join("c", "p")
+    );
+    let mut parents = Rows {
+        columns: parent_columns.clone(),
+        rows: Vec::new(),
+    };
+    {
+        let mut stmt = db.conn().prepare(&sql).map_err(|e| db.err(e))?;
+        let mut rows = stmt.query([]).map_err(|e| db.err(e))?;
+        while let Some(r) = rows.next().map_err(|e| db.err(e))? {
+            parents.rows.push(
+                (0..parent_columns.len())
+                    .map(|i| value_at(r, i))
+                    .collect::<rusqlite::Result<_>>()
+                    .map_err(|e| db.err(e))?,
+            );
+        }
+    }
+    let children_sql = format!(
+        "SELECT {} FROM main.{} AS c WHERE ({}) = ({})",
+        list(&child_columns, "c"),
+        link.child.quoted(),
+        link.child_key_list("c"),
+        (1..=link.from.len())
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let mut stmt = db.conn().prepare(&children_sql).map_err(|e| db.err(e))?;
+    let key_positions: Vec<Option<usize>> = link.to.iter().map(|t| parents.position(t)).collect();
+    let mut children = Rows {
+        columns: child_columns.clone(),
+        rows: Vec::new(),
+    };
+    let mut of_parent = Vec::with_capacity(parents.rows.len());
+    for parent in &parents.rows {
+        let key: Option<Vec<Value>> = key_positions
+            .iter()
+            .map(|p| p.and_then(|p| parent.get(p).cloned()))
+            .collect();
+        let mut mine = Vec::new();
+        if let Some(key) = key {
+            let mut rows = stmt
+                .query(params_from_iter(key.iter()))
+                .map_err(|e| db.err(e))?;
+            while let Some(r) = rows.next().map_err(|e| db.err(e))? {
+                children.rows.push(
+                    (0..child_columns.len())
+                        .map(|i| value_at(r, i))
+                        .collect::<rusqlite::Result<_>>()
+                        .map_err(|e| db.err(e))?,
+                );
+                mine.push(children.rows.len() - 1);
+            }
+        }
+        of_parent.push(mine);
+    }
+    Ok((parents, children, of_parent))
+}

@@ -1,0 +1,437 @@
+//! What a table's generation knows of its parents when it is one step of a
+//! whole-database run: for each row to make, which parent row each foreign key points
+//! at (its *slot*), the parent rows themselves, and what a child copies from its parent
+//! (a city equal to the customer's, an order date after the customer's signup).
+//!
+//! The job fills slots in order; a row turned away gives its slot back, so the fan-out
+//! that was planned is the fan-out that lands.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use rand::Rng;
+use rand::distr::Distribution;
+use rand::distr::weighted::WeightedIndex;
+use rusqlite::types::Value;
+use serde::Serialize;
+
+use crate::db::journal::{OperationId, RowKey, RunId};
+use crate::db::lineage::Rows;
+use crate::generate::offline::temporal;
+use crate::generate::parse::Candidate;
+use crate::generate::plan::Plan;
+
+/// Parent rows a foreign key may point at, each with how likely it is to be chosen.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Pool {
+    pub rows: Rows,
+    /// Positions in `rows.columns` of the columns the key points at.
+    pub key_positions: Vec<usize>,
+    /// How popular each row is (children it has, or is drawn to have).
+    pub weights: Vec<f64>,
+}
+
+impl Pool {
+    pub fn key(&self, row: usize) -> Vec<Value> {
+        self.key_positions
+            .iter()
+            .map(|&p| self.rows.rows[row].get(p).cloned().unwrap_or(Value::Null))
+            .collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.rows.is_empty()
+    }
+
+    /// Draws one row by popularity (uniformly when nobody is popular).
+    pub fn draw<R: Rng + ?Sized>(&self, rng: &mut R) -> Option<usize> {
+        if self.is_empty() {
+            return None;
+        }
+        match WeightedIndex::new(&self.weights) {
+            Ok(w) => Some(w.sample(rng)),
+            Err(_) => Some(rng.random_range(0..self.len())),
+        }
+    }
+
+    /// Draws up to `k` different rows by popularity.
+    pub fn draw_distinct<R: Rng + ?Sized>(&self, k: usize, rng: &mut R) -> Vec<usize> {
+        let positive = self.weights.iter().filter(|w| **w > 0.0).count();
+        if positive == 0 {
+            let k = k.min(self.len());
+            return rand::seq::index::sample(rng, self.len(), k).into_vec();
+        }
+        let k = k.min(positive);
+        rand::seq::index::sample_weighted(rng, self.len(), |i| self.weights[i], k)
+            .map(|v| v.into_vec())
+            .unwrap_or_default()
+    }
+}
+
+/// One row to make: per foreign key of the plan, the pool row it points at (`None`:
+/// NULL, to be set in the second pass or left empty).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slot {
+    pub parents: Vec<Option<u32>>,
+}
+
+/// What a child keeps from its parent, learned from the rows that exist.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Rule {
+    /// The child's column equals the parent's (an invoice's billing city is its
+    /// customer's city).
+    Equal { child: String, parent: String },
+    /// The child's time is never before the parent's (an order after the customer's
+    /// signup); `gaps` are the observed differences in seconds, sorted.
+    After {
+        child: String,
+        parent: String,
+        #[serde(skip)]
+        gaps: Vec<f64>,
+        /// The child's latest time seen: new times stay at or before it where a gap
+        /// allows (the data ends where the table's history does).
+        #[serde(skip)]
+        latest: Option<f64>,
+    },
+}
+
+impl Rule {
+    pub fn child(&self) -> &str {
+        match self {
+            Rule::Equal { child, .. } | Rule::After { child, .. } => child,
+        }
+    }
+
+    pub fn parent(&self) -> &str {
+        match self {
+            Rule::Equal { parent, .. } | Rule::After { parent, .. } => parent,
+        }
+    }
+
+    /// "billing_city = customers.city", "ordered_at ≥ customers.created_at".
+    pub fn describe(&self, parent_table: &str) -> String {
+        match self {
+            Rule::Equal { child, parent } => format!("{child} = {parent_table}.{parent}"),
+            Rule::After { child, parent, .. } => format!("{child} ≥ {parent_table}.{parent}"),
+        }
+    }
+}
+
+/// One foreign key's source of parents and the rules its children keep.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KeySource {
+    /// `None`: the key is NULL on insert.
+    pub pool: Option<Pool>,
+    pub rules: Vec<Rule>,
+}
+
+/// What a row must hold because of its parents, for the generator to build around.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Given {
+    /// Per foreign key: the parent key (`None`: NULL).
+    pub parents: Vec<Option<Vec<Value>>>,
+    /// Per planned column: a value copied from a parent.
+    pub values: Vec<Option<Value>>,
+    /// Per planned column: a time (seconds since 1970) a parent's time leads to.
+    pub times: Vec<Option<f64>>,
+}
+
+/// Slots waiting to be filled; a slot whose row is turned away comes back a few times.
+struct Queue {
+    pending: VecDeque<usize>,
+    tries: Vec<u8>,
+}
+
+/// How many times a slot is tried before it is given up (its row counts as short).
+const SLOT_TRIES: u8 = 4;
+
+/// A table's place in a whole-database run, as its generation job sees it.
+pub struct Lineage {
+    /// Per foreign key of the plan.
+    pub keys: Vec<KeySource>,
+    pub slots: Vec<Slot>,
+    queue: Mutex<Queue>,
+    /// The slots filled, with the keys of the rows that filled them, in write order.
+    written: Mutex<Vec<(usize, RowKey)>>,
+    /// The run's undo record this table's rows go to, once it has one.
+    pub operation: Mutex<Option<OperationId>>,
+    /// The whole-database run the table's undo record belongs to.
+    pub run: Option<RunId>,
+}
+
+impl std::fmt::Debug for Lineage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lineage")
+            .field("keys", &self.keys.len())
+            .field("slots", &self.slots.len())
+            .field("run", &self.run)
+            .finish()
+    }
+}
+
+impl Lineage {
+    pub fn new(keys: Vec<KeySource>, slots: Vec<Slot>) -> Self {
+        let n = slots.len();
+        Self {
+            keys,
+            queue: Mutex::new(Queue {
+                pending: (0..n).collect(),
+                tries: vec![0; n],
+            }),
+            slots,
+            written: Mutex::new(Vec::new()),
+            operation: Mutex::new(None),
+            run: None,
+        }
+    }
+
+    /// Records the table's rows as part of `run`, undone with it.
+    pub fn in_run(mut self, run: RunId) -> Self {
+        self.run = Some(run);
+        self
+    }
+
+    /// Takes up to `n` slots to fill.
+    pub fn take(&self, n: usize) -> Vec<usize> {
+        let Ok(mut q) = self.queue.lock() else {
+            return Vec::new();
+        };
+        let n = n.min(q.pending.len());
+        let taken: Vec<usize> = q.pending.drain(..n).collect();
+        for &s in &taken {
+            q.tries[s] = q.tries[s].saturating_add(1);
+        }
+        taken
+    }
+
+    /// Gives back slots whose rows were turned away (each only a few times).
+    pub fn give_back(&self, slots: impl IntoIterator<Item = usize>) {
+        if let Ok(mut q) = self.queue.lock() {
+            for s in slots {
+                if q.tries.get(s).is_some_and(|t| *t < SLOT_TRIES) {
+                    q.pending.push_back(s);
+                }
+            }
+        }
+    }
+
+    /// Records the rows written for slots.
+    pub fn wrote(&self, rows: impl IntoIterator<Item = (usize, RowKey)>) {
+        if let Ok(mut w) = self.written.lock() {
+            w.extend(rows);
+        }
+    }
+
+    /// The rows written, in write order, with their slots.
+    pub fn written(&self) -> Vec<(usize, RowKey)> {
+        self.written.lock().map(|w| w.clone()).unwrap_or_default()
+    }
+
+    /// Parent keys per foreign key (for a generator's fallbacks).
+    pub fn parent_keys(&self) -> Vec<Vec<Vec<Value>>> {
+        self.keys
+            .iter()
+            .map(|k| {
+                k.pool
+                    .as_ref()
+                    .map(|p| (0..p.len()).map(|i| p.key(i)).collect())
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    /// The parent row of `slot` through key `k`.
+    pub fn parent_row(&self, slot: usize, k: usize) -> Option<(&Rows, &Vec<Value>)> {
+        let i = self.slots.get(slot)?.parents.get(k).copied().flatten()? as usize;
+        let pool = self.keys.get(k)?.pool.as_ref()?;
+        Some((&pool.rows, pool.rows.rows.get(i)?))
+    }
+
+    /// What the row for `slot` must hold: its parents' keys, values copied from them,
+    /// and times that follow theirs (a gap drawn from those observed).
+    pub fn given<R: Rng + ?Sized>(&self, plan: &Plan, slot: usize, rng: &mut R) -> Given {
+        let width = plan.columns.len();
+        let mut given = Given {
+            parents: Vec::with_capacity(self.keys.len()),
+            values: vec![None; width],
+            times: vec![None; width],
+        };
+        for (k, source) in self.keys.iter().enumerate() {
+            let parent = self.parent_row(slot, k);
+            given.parents.push(parent.map(|_| {
+                let i = self.slots[slot].parents[k].unwrap_or(0) as usize;
+                source.pool.as_ref().map(|p| p.key(i)).unwrap_or_default()
+            }));
+            let Some((columns, row)) = parent else {
+                continue;
+            };
+            for rule in &source.rules {
+                let (Some(c), Some(p)) =
+                    (plan.index_of(rule.child()), columns.position(rule.parent()))
+                else {
+                    continue;
+                };
+                let value = row.get(p).cloned().unwrap_or(Value::Null);
+                match rule {
+                    Rule::Equal { .. } => given.values[c] = Some(value),
+                    Rule::After { gaps, latest, .. } => {
+                        let Some(at) = time_of(&value) else { continue };
+                        let room = latest.map(|l| l - at);
+                        if let Some(gap) = draw_gap(gaps, room, rng) {
+                            given.times[c] = Some(at + gap);
+                        }
+                    }
+                }
+            }
+        }
+        given
+    }
+
+    /// Why a row does not keep what its parents hold, if it does not (for rows a model
+    /// wrote; the offline generator builds them that way).
+    pub fn check(&self, plan: &Plan, slot: usize, row: &Candidate) -> Result<(), String> {
+        for (k, source) in self.keys.iter().enumerate() {
+            let Some((columns, parent)) = self.parent_row(slot, k) else {
+                continue;
+            };
+            for rule in &source.rules {
+                let (Some(c), Some(p)) =
+                    (plan.index_of(rule.child()), columns.position(rule.parent()))
+                else {
+                    continue;
+                };
+                let mine = row.get(c).cloned().flatten().unwrap_or(Value::Null);
+                let theirs = parent.get(p).cloned().unwrap_or(Value::Null);
+                let kept = match rule {
+                    Rule::Equal { .. } => same(&mine, &theirs),
+                    Rule::After { .. } => match (time_of(&mine), time_of(&theirs)) {
+                        (Some(a), Some(b)) => a >= b,
+                        _ => matches!(mine, Value::Null),
+                    },
+                };
+                if !kept {
+                    let fk = &plan.foreign_keys[k];
+                    return Err(match rule {
+                        Rule::Equal { child, parent } => {
+                            format!("{child} must equal its {}'s {parent}", fk.parent)
+                        }
+                        Rule::After { child, parent, .. } => {
+                            format!("{child} must not be before its {}'s {parent}", fk.parent)
+                        }
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Values equal as SQLite compares them (3 = 3.0).
+pub fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Integer(x), Value::Real(y)) | (Value::Real(y), Value::Integer(x)) => {
+            (*x as f64 - y).abs() < 1e-9
+        }
+        (Value::Real(x), Value::Real(y)) => (x - y).abs() <= 1e-9 * x.abs().max(1.0),
+        _ => a == b,
+    }
+}
+
+/// A time value as seconds since 1970 (ISO text).
+pub fn time_of(v: &Value) -> Option<f64> {
+    match v {
+        Value::Text(t) => temporal::parse(t).map(|(at, _)| at),
+        _ => None,
+    }
+}
+
+/// A gap like the observed ones: one of them, moved a little toward its neighbours, and
+/// never below the smallest seen; within `room` when some observed gap fits in it.
+fn draw_gap<R: Rng + ?Sized>(gaps: &[f64], room: Option<f64>, rng: &mut R) -> Option<f64> {
+    let fits = room.map_or(gaps.len(), |r| gaps.partition_point(|g| *g <= r));
+    let gaps = if fits > 0 { &gaps[..fits] } else { gaps };
+    let n = gaps.len();
+    if n == 0 {
+        return None;
+    }
+    let i = rng.random_range(0..n);
+    let base = gaps[i];
+    let neighbour = gaps[(i + 1).min(n - 1)];
+    let gap = base + (neighbour - base) * rng.random::<f64>();
+    Some(gap.max(gaps[0]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+
+    fn pool(weights: &[f64]) -> Pool {
+        Pool {
+            rows: Rows {
+                columns: vec!["id".into()],
+                rows: (0..weights.len())
+                    .map(|i| vec![Value::Integer(i as i64 + 1)])
+                    .collect(),
+            },
+            key_positions: vec![0],
+            weights: weights.to_vec(),
+        }
+    }
+
+    #[test]
+    fn popular_parents_are_drawn_as_often_as_their_weight_says_and_unpopular_never() {
+        let p = pool(&[0.0, 1.0, 3.0]);
+        let mut rng = StdRng::seed_from_u64(1);
+        let mut seen = [0u32; 3];
+        for _ in 0..4000 {
+            seen[p.draw(&mut rng).unwrap()] += 1;
+        }
+        assert_eq!(seen[0], 0);
+        let ratio = f64::from(seen[2]) / f64::from(seen[1]);
+        assert!((2.6..3.4).contains(&ratio), "{seen:?}");
+    }
+
+    #[test]
+    fn distinct_draws_never_repeat_and_stop_at_the_rows_that_can_be_drawn() {
+        let p = pool(&[1.0, 1.0, 0.0, 5.0]);
+        let mut rng = StdRng::seed_from_u64(2);
+        let mut d = p.draw_distinct(10, &mut rng);
+        d.sort();
+        assert_eq!(d, [0, 1, 3]);
+    }
+
+    #[test]
+    fn a_turned_away_slot_comes_back_a_few_times_then_is_given_up() {
+        let lineage = Lineage::new(Vec::new(), vec![Slot { parents: vec![] }; 2]);
+        assert_eq!(lineage.take(5), [0, 1]);
+        for _ in 0..SLOT_TRIES {
+            lineage.give_back([1]);
+            let again = lineage.take(5);
+            if again.is_empty() {
+                return;
+            }
+            assert_eq!(again, [1]);
+        }
+        lineage.give_back([1]);
+        assert!(lineage.take(5).is_empty());
+    }
+
+    #[test]
+    fn gaps_stay_within_those_seen() {
+        let gaps = [10.0, 20.0, 100.0];
+        let mut rng = StdRng::seed_from_u64(3);
+        for _ in 0..500 {
+            let g = draw_gap(&gaps, None, &mut rng).unwrap();
+            assert!((10.0..=100.0).contains(&g), "{g}");
+            let g = draw_gap(&gaps, Some(25.0), &mut rng).unwrap();
+            assert!((10.0..=20.0).contains(&g), "{g}");
+        }
+    }
+}
