@@ -199,6 +199,9 @@ class Dataset:
     name: str
     columns: dict  # table -> column -> SDV column metadata
     note: str = ''
+    # Tables left out of the comparison with HMA (and their foreign keys):
+    # SDV cannot model them in reasonable time (see README.md).
+    leave_out: list = field(default_factory=list)
     path: str = ''
     schema: 'Schema' = None
     real_raw: dict = field(default_factory=dict)  # as read from SQLite
@@ -344,14 +347,27 @@ def normalise_all(frames, columns):
 # --- metadata ----------------------------------------------------------------------------
 
 
-def sdv_metadata(dataset):
-    """SDV's metadata: every table with its single-column primary key (composite
-    keys are left out: SDV has none), and every foreign key except a table's
-    reference to itself (SDV's metadata cannot hold a cycle)."""
+def modelled_fks(dataset, leave_out=()):
+    """The foreign keys SDV's metadata holds: not a table's reference to itself
+    (SDV's metadata cannot hold a cycle), none to or from a left-out table."""
+    return [fk for fk in dataset.schema.fks
+            if fk.child != fk.parent and len(fk.columns) == 1
+            and fk.child not in leave_out and fk.parent not in leave_out]
+
+
+def sdv_metadata(dataset, leave_out=()):
+    """SDV's metadata: every table (but the left-out ones) with its
+    single-column primary key (composite keys are left out: SDV has none), its
+    columns less the foreign keys into left-out tables, and the foreign keys of
+    `modelled_fks`."""
     schema = dataset.schema
     tables = {}
     for t in schema.tables:
-        entry = {'columns': dataset.columns[t]}
+        if t in leave_out:
+            continue
+        dangling = {c for fk in schema.fks if fk.child == t and fk.parent in leave_out
+                    for c in fk.columns}
+        entry = {'columns': {c: m for c, m in dataset.columns[t].items() if c not in dangling}}
         pk = schema.primary_keys[t]
         if len(pk) == 1:
             entry['primary_key'] = pk[0]
@@ -359,9 +375,14 @@ def sdv_metadata(dataset):
     relationships = [
         {'parent_table_name': fk.parent, 'parent_primary_key': fk.parent_columns[0],
          'child_table_name': fk.child, 'child_foreign_key': fk.columns[0]}
-        for fk in schema.fks if fk.child != fk.parent and len(fk.columns) == 1
+        for fk in modelled_fks(dataset, leave_out)
     ]
     return {'tables': tables, 'relationships': relationships, 'METADATA_SPEC_VERSION': 'V1'}
+
+
+def restrict(frames, metadata_dict):
+    """The tables and columns of `metadata_dict` only."""
+    return {t: frames[t][list(m['columns'])] for t, m in metadata_dict['tables'].items()}
 
 
 # --- the generators ------------------------------------------------------------------------
@@ -386,9 +407,14 @@ def private_env(workdir, tag):
     return {**os.environ, 'ROWSMITH_DATA_DIR': data_dir, 'ROWSMITH_CONFIG': config}
 
 
-def rowsmith_command(binary, db, scale, seed=SEED):
+def rowsmith_command(binary, db, scale, seed=SEED, extra=()):
     return [binary, 'generate', db, '--all', '--scale', str(scale), '--seed', str(seed),
-            '--provider', 'offline', '--json']
+            '--provider', 'offline', '--json', *extra]
+
+
+# rowsmith's exit status when a table got fewer rows than planned: the rows
+# it did add are written, and are scored.
+SHORTFALL_EXIT = 3
 
 
 def fk_check(path):
@@ -396,16 +422,16 @@ def fk_check(path):
         return len(conn.execute('PRAGMA foreign_key_check').fetchall())
 
 
-def run_rowsmith(binary, dataset, workdir):
-    copy = os.path.join(workdir, f'{dataset.name}.rowsmith.sqlite')
+def run_rowsmith(binary, dataset, workdir, extra=()):
+    tag = f'{dataset.name}.rowsmith{"".join(extra)}'
+    copy = os.path.join(workdir, f'{tag}.sqlite')
     shutil.copyfile(dataset.path, copy)
     before = read_tables(copy, dataset.schema)
-    cmd = rowsmith_command(binary, copy, SCALE)
+    cmd = rowsmith_command(binary, copy, SCALE, extra=extra)
     start = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True,
-                          env=private_env(workdir, f'{dataset.name}.rowsmith'))
+    done = subprocess.run(cmd, capture_output=True, text=True, env=private_env(workdir, tag))
     elapsed = time.perf_counter() - start
-    if done.returncode != 0:
+    if done.returncode not in (0, SHORTFALL_EXIT):
         raise RuntimeError(f'rowsmith failed ({done.returncode}): {done.stderr.strip()[-800:]}')
     summary = None
     for line in reversed(done.stdout.strip().splitlines()):
@@ -416,7 +442,14 @@ def run_rowsmith(binary, dataset, workdir):
             continue
     after = read_tables(copy, dataset.schema)
     added, touched = new_rows(before, after, dataset.schema)
-    return Run(drop_rowid(added), drop_rowid(after), elapsed, fk_check(copy), touched, summary)
+    note = ''
+    if done.returncode == SHORTFALL_EXIT:
+        short = [f"{t['table']} ({t.get('added')} of {t.get('requested')} rows): {t['shortfall']}"
+                 for t in (summary or {}).get('tables', []) if t.get('shortfall')]
+        note = (f'exit status {SHORTFALL_EXIT} (fewer rows than planned); '
+                + ('; '.join(short) or done.stderr.strip()[-800:]))
+    return Run(drop_rowid(added), drop_rowid(after), elapsed, fk_check(copy), touched, summary,
+               note)
 
 
 def run_copy(dataset, workdir):
@@ -476,7 +509,7 @@ def run_hma(dataset, metadata_dict):
     """
     random.seed(SEED)
     np.random.seed(SEED)
-    real = {t: dataset.real[t] for t in dataset.schema.tables}
+    real = restrict(dataset.real, metadata_dict)
     start = time.perf_counter()
     synth = HMASynthesizer(Metadata.load_from_dict(metadata_dict), verbose=False)
     synth.fit(real)
@@ -489,9 +522,14 @@ def run_hma(dataset, metadata_dict):
 
 
 def integrity(run, dataset):
-    """Per foreign key: how the synthetic child rows' keys resolve."""
+    """Per foreign key: how the synthetic child rows' keys resolve (None for a
+    foreign key whose tables or column the generator did not make)."""
     out = []
     for fk in dataset.schema.fks:
+        if (fk.child not in run.new or fk.parent not in run.new
+                or not set(fk.columns) <= set(run.new[fk.child].columns)):
+            out.append(None)
+            continue
         child = run.new[fk.child]
         ck = [deps.as_text(child[c]) for c in fk.columns]
         null = pd.concat(ck, axis=1).isna().any(axis=1).to_numpy() if ck else np.array([])
@@ -530,6 +568,11 @@ def quality(real, synthetic, metadata_dict):
 def check_dependencies(run, dataset):
     out = []
     for d in dataset.found:
+        tables = (d.fk.child, d.fk.parent)
+        if not all(t in run.new for t in tables) or not set(
+                d.fk.columns + d.child_columns) <= set(run.new[d.fk.child].columns):
+            out.append(None)  # not made by this generator
+            continue
         kinds = deps.column_kinds(dataset.columns[d.fk.child])
         kept, total = deps.check(d, run.new[d.fk.child], run.lookup[d.fk.parent],
                                  run.new[d.fk.parent], run.lookup[d.fk.child], kinds)
@@ -538,21 +581,33 @@ def check_dependencies(run, dataset):
 
 
 def evaluate(dataset, generator, binary, workdir):
-    metadata_dict = sdv_metadata(dataset)
+    """One generator on one dataset. The quality report covers the tables
+    compared with HMA (all but `leave_out`), the same for every generator; a
+    generator that made every table is also scored on all of them."""
+    compared = sdv_metadata(dataset, dataset.leave_out)
     if generator == 'rowsmith':
         run = run_rowsmith(binary, dataset, workdir)
+    elif generator == 'rowsmith-constraints':
+        run = run_rowsmith(binary, dataset, workdir, extra=('--gate', 'constraints'))
     elif generator == 'copy':
         run = run_copy(dataset, workdir)
     else:
-        run = run_hma(dataset, metadata_dict)
-    synthetic = normalise_all({t: run.new[t] for t in dataset.schema.tables}, dataset.columns)
-    return {
+        run = run_hma(dataset, compared)
+    made = [t for t in dataset.schema.tables if t in run.new]
+    synthetic = {t: normalise(run.new[t], {c: m for c, m in dataset.columns[t].items()
+                                           if c in run.new[t].columns}) for t in made}
+    result = {
         'run': run,
-        'rows': {t: len(run.new[t]) for t in dataset.schema.tables},
+        'rows': {t: len(run.new[t]) for t in made},
         'integrity': integrity(run, dataset),
-        'quality': quality(dataset.real, synthetic, metadata_dict),
+        'quality': quality(restrict(dataset.real, compared), restrict(synthetic, compared),
+                           compared),
         'dependencies': check_dependencies(run, dataset),
     }
+    if dataset.leave_out and len(made) == len(dataset.schema.tables):
+        full = sdv_metadata(dataset)
+        result['quality_all'] = quality(dataset.real, synthetic, full)
+    return result
 
 
 def time_scale(binary, demo_path, workdir, scale=TIMED_SCALE, runs=TIMED_RUNS):
@@ -561,7 +616,7 @@ def time_scale(binary, demo_path, workdir, scale=TIMED_SCALE, runs=TIMED_RUNS):
     with sqlite3.connect(demo_path) as conn:
         before = {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
                   for t in schema.tables}
-    times, after = [], {}
+    times, after, notes = [], {}, []
     for i in range(runs):
         copy = os.path.join(workdir, f'scale{scale}-{i}.sqlite')
         shutil.copyfile(demo_path, copy)
@@ -570,22 +625,25 @@ def time_scale(binary, demo_path, workdir, scale=TIMED_SCALE, runs=TIMED_RUNS):
         start = time.perf_counter()
         done = subprocess.run(cmd, capture_output=True, text=True, env=env)
         times.append(time.perf_counter() - start)
-        if done.returncode != 0:
+        if done.returncode not in (0, SHORTFALL_EXIT):
             raise RuntimeError(f'rowsmith --scale {scale} failed ({done.returncode}): '
                                f'{done.stderr.strip()[-800:]}')
+        if done.returncode == SHORTFALL_EXIT:
+            notes.append(f'run {i + 1}: exit status {SHORTFALL_EXIT}: {done.stderr.strip()[-400:]}')
         with sqlite3.connect(copy) as conn:
             after = {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
                      for t in schema.tables}
             problems = len(conn.execute('PRAGMA foreign_key_check').fetchall())
         os.remove(copy)
     return {'times': times, 'median': statistics.median(times), 'before': before,
-            'after': after, 'fk_check': problems, 'scale': scale}
+            'after': after, 'fk_check': problems, 'scale': scale, 'notes': notes}
 
 
 # --- reporting ----------------------------------------------------------------------------
 
 
-NAMES = {'rowsmith': 'rowsmith', 'hma': 'HMA', 'copy': 'copy (stand-in)'}
+NAMES = {'rowsmith': 'rowsmith', 'rowsmith-constraints': 'rowsmith, `--gate constraints`',
+         'hma': 'HMA', 'copy': 'copy (stand-in)'}
 
 
 def pct(x):
@@ -597,6 +655,7 @@ def share(kept, total):
 
 
 def integrity_totals(rows):
+    rows = [r for r in rows if r is not None]
     set_ = sum(r['new'] + r['old'] + r['dangling'] for r in rows)
     return {
         'resolved': share(sum(r['new'] + r['old'] for r in rows), set_),
@@ -609,30 +668,39 @@ def integrity_totals(rows):
 
 def deps_total(checks):
     """Mean over dependencies of the share kept (each rule weighs the same)."""
-    shares = [share(k, n) for k, n in checks if n]
+    shares = [share(k, n) for k, n in filter(None, checks) if n]
     return float(np.mean(shares)) if shares else float('nan'), len(shares)
 
 
 def headline_table(datasets, generators):
-    head = ['dataset', 'generator', 'rows made', 'integrity', 'self-contained',
+    head = ['dataset', 'generator', 'tables scored', 'rows made', 'integrity', 'self-contained',
             'quality', *[p.lower() for p in PROPERTIES], 'dependencies kept', 'time (s)']
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     for ds in datasets:
+        n_all = len(ds.schema.tables)
+        n_compared = n_all - len(ds.leave_out)
         for g in generators:
             r = ds.results.get(g)
             if r is None:
                 continue
             if 'error' in r:
-                lines.append(f'| {ds.name} | {NAMES[g]} | error | ' + ' | ' * (len(head) - 4))
+                lines.append(f'| {ds.name} | {NAMES[g]} | error |' + ' |' * (len(head) - 3))
                 continue
             it = integrity_totals(r['integrity'])
-            q = r['quality']
             kept, n = deps_total(r['dependencies'])
-            cells = [ds.name, NAMES[g], str(sum(r['rows'].values())), pct(it['resolved']),
-                     pct(it['self_contained']), pct(q['score']),
-                     *[pct(q['properties'][p]) for p in PROPERTIES],
-                     f'{pct(kept)} ({n})', f"{r['run'].seconds:.1f}"]
-            lines.append('| ' + ' | '.join(cells) + ' |')
+            reports = [(n_compared, r['quality'])]
+            if 'quality_all' in r:
+                reports.append((n_all, r['quality_all']))
+            for i, (tables, q) in enumerate(reports):
+                first = i == 0
+                cells = [ds.name, NAMES[g], f'{tables} of {n_all}',
+                         str(sum(r['rows'].values())) if first else '″',
+                         pct(it['resolved']) if first else '″',
+                         pct(it['self_contained']) if first else '″', pct(q['score']),
+                         *[pct(q['properties'][p]) for p in PROPERTIES],
+                         f'{pct(kept)} ({n})' if first else '″',
+                         f"{r['run'].seconds:.1f}" if first else '″']
+                lines.append('| ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
 
 
@@ -643,7 +711,7 @@ def rows_table(ds, generators):
         cells = [f'`{t}`', str(len(ds.real[t]))]
         for g in generators:
             r = ds.results.get(g, {})
-            cells.append(str(r['rows'][t]) if 'rows' in r else '—')
+            cells.append(str(r['rows'][t]) if t in r.get('rows', {}) else '—')
         lines.append('| ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
 
@@ -660,6 +728,9 @@ def integrity_table(ds, generators):
                 cells += ['—'] * 5
                 continue
             x = r['integrity'][i]
+            if x is None:
+                cells += ['not made'] + [''] * 4
+                continue
             cells += [str(x['rows']), str(x['null']), str(x['new']), str(x['old']),
                       str(x['dangling'])]
         lines.append('| ' + ' | '.join(cells) + ' |')
@@ -677,9 +748,9 @@ def cardinality_table(ds, generators):
             if 'quality' not in r:
                 cells.append('—')
                 continue
-            d = r['quality']['cardinality']
+            d = r.get('quality_all', r['quality'])['cardinality']
             row = d[(d['Parent Table'] == p) & (d['Child Table'] == c)]
-            cells.append(pct(row['Score'].iloc[0]) if len(row) else '—')
+            cells.append(pct(row['Score'].iloc[0]) if len(row) else 'not made')
         lines.append('| ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
 
@@ -713,6 +784,9 @@ def dependency_table(ds, generators):
             if 'dependencies' not in r:
                 cells.append('—')
                 continue
+            if r['dependencies'][i] is None:
+                cells.append('not made')
+                continue
             kept, n = r['dependencies'][i]
             cells.append(f'{pct(share(kept, n))} ({kept}/{n})')
         lines.append('| ' + ' | '.join(cells) + ' |')
@@ -732,7 +806,8 @@ def scale_section(timing):
             f'offline --json`, each run on a fresh copy of the demo database: median '
             f'**{timing["median"]:.2f} s** of {len(timing["times"])} runs ({times} s). '
             f'Rows: {grown}. `PRAGMA foreign_key_check` after the last run: '
-            f'{timing["fk_check"]} rows.\n')
+            f'{timing["fk_check"]} rows.\n'
+            + ''.join(f'\n- {n}' for n in timing['notes']) + ('\n' if timing['notes'] else ''))
 
 
 def render(datasets, generators, timing, meta):
@@ -763,6 +838,8 @@ def render(datasets, generators, timing, meta):
             if run.touched:
                 extra.append('old rows changed or gone: '
                              f'{sum(run.touched.values())}')
+            if run.note:
+                extra.append(run.note)
             if extra:
                 parts.append(f'- {NAMES[g]}: ' + '; '.join(extra) + '\n')
         parts += ['\n### Quality report properties\n',
@@ -785,15 +862,17 @@ def render(datasets, generators, timing, meta):
 
 
 def quality_table(ds, generators):
-    head = ['generator', 'quality', *PROPERTIES]
+    head = ['generator', 'tables', 'quality', *PROPERTIES]
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+    n_all = len(ds.schema.tables)
     for g in generators:
         r = ds.results.get(g, {})
-        if 'quality' not in r:
-            continue
-        q = r['quality']
-        lines.append('| ' + ' | '.join([NAMES[g], pct(q['score'])] +
-                                       [pct(q['properties'][p]) for p in PROPERTIES]) + ' |')
+        for key, tables in (('quality', n_all - len(ds.leave_out)), ('quality_all', n_all)):
+            if key not in r:
+                continue
+            q = r[key]
+            lines.append('| ' + ' | '.join([NAMES[g], f'{tables} of {n_all}', pct(q['score'])] +
+                                           [pct(q['properties'][p]) for p in PROPERTIES]) + ' |')
     return '\n'.join(lines)
 
 
@@ -817,9 +896,11 @@ def main():
     ap.add_argument('--binary', help='the rowsmith binary (needed for the demo and rowsmith)')
     ap.add_argument('--out', help='write the markdown results here')
     ap.add_argument('--datasets', default='demo,chinook', help='comma-separated: demo,chinook')
-    ap.add_argument('--generators', default='rowsmith,hma',
-                    help='comma-separated: rowsmith, hma, copy (a stand-in that writes the '
-                         'real rows back with new keys: tests the pipeline; scores ~100%%)')
+    ap.add_argument('--generators', default='rowsmith,rowsmith-constraints,hma',
+                    help='comma-separated: rowsmith, rowsmith-constraints (the same with '
+                         '--gate constraints: SQLite alone judges the rows), hma, copy (a '
+                         'stand-in that writes the real rows back with new keys: tests the '
+                         'pipeline; scores ~100%%)')
     ap.add_argument('--demo-db', help='use this demo database instead of `rowsmith demo`')
     ap.add_argument('--no-timing', action='store_true', help=f'skip the --scale {TIMED_SCALE} timing')
     args = ap.parse_args()
@@ -840,7 +921,12 @@ def main():
         if 'chinook' in wanted:
             datasets.append(Dataset(
                 'chinook', CHINOOK_COLUMNS, path=make_chinook_db(workdir),
-                note=f'Chinook, imported from `{chinook.PACKAGE}` {chinook.version()}.'))
+                leave_out=['Employee', 'Artist'],
+                note=f'Chinook, imported from `{chinook.PACKAGE}` {chinook.version()}. '
+                     'Compared with HMA on 9 of its 11 tables: Employee and Artist '
+                     '(and the foreign keys Customer.SupportRepId, Album.ArtistId and '
+                     'Employee.ReportsTo) are left out, as HMA cannot model them in '
+                     'reasonable time (README.md); rowsmith is also scored on all 11.'))
         for ds in datasets:
             load(ds)
             print(f'{ds.name}: {len(ds.schema.tables)} tables, '
@@ -866,7 +952,8 @@ def main():
                           + f', dependencies {pct(kept)} ({time.perf_counter() - t0:.1f} s)',
                           flush=True)
         demo = next((d for d in datasets if d.name == 'demo'), None)
-        if demo and 'rowsmith' in generators and not args.no_timing:
+        if demo and any(g.startswith('rowsmith') for g in generators) \
+                and not args.no_timing:
             print(f'timing --scale {TIMED_SCALE} on the demo ({TIMED_RUNS} runs)', flush=True)
             try:
                 timing = time_scale(args.binary, demo.path, workdir)
