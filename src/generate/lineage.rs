@@ -292,6 +292,46 @@ impl Lineage {
         given
     }
 
+    /// Puts the slot's parent keys, and the values the row copies from its parents, into
+    /// a row someone else wrote (a model): they are the run's to choose, not the model's.
+    pub fn fill_from_parents(&self, plan: &Plan, slot: usize, row: &mut Candidate) {
+        for (k, source) in self.keys.iter().enumerate() {
+            let Some(fk) = plan.foreign_keys.get(k) else {
+                continue;
+            };
+            let key = self.slots[slot].parents[k]
+                .zip(source.pool.as_ref())
+                .map(|(i, pool)| pool.key(i as usize));
+            for (position, &c) in fk.columns.iter().enumerate() {
+                if let Some(cell) = row.get_mut(c) {
+                    *cell = Some(
+                        key.as_ref()
+                            .and_then(|k| k.get(position).cloned())
+                            .unwrap_or(Value::Null),
+                    );
+                }
+            }
+            let Some((columns, parent)) = self.parent_row(slot, k) else {
+                continue;
+            };
+            for rule in &source.rules {
+                if let (
+                    Rule::Equal {
+                        child,
+                        parent: from,
+                    },
+                    Some(p),
+                ) = (rule, columns.position(rule.parent()))
+                    && let Some(c) = plan.index_of(child)
+                    && let Some(cell) = row.get_mut(c)
+                {
+                    let _ = from;
+                    *cell = parent.get(p).cloned();
+                }
+            }
+        }
+    }
+
     /// Why a row does not keep what its parents hold, if it does not (for rows a model
     /// wrote; the offline generator builds them that way).
     pub fn check(&self, plan: &Plan, slot: usize, row: &Candidate) -> Result<(), String> {
