@@ -265,22 +265,8 @@ fn report(summary: &WholeSummary, json: bool) -> CommandResult {
             println!("{}", serde_json::to_string_pretty(&shown)?);
         }
         crate::say!("{}", summary.sentence());
-        if summary.keys_linked + summary.totals_set > 0 {
-            crate::say_err!(
-                "Second pass: {} {} linked, {} parent {} set from their new children.",
-                thousands(summary.keys_linked),
-                if summary.keys_linked == 1 {
-                    "key"
-                } else {
-                    "keys"
-                },
-                thousands(summary.totals_set),
-                if summary.totals_set == 1 {
-                    "total"
-                } else {
-                    "totals"
-                },
-            );
+        if let Some(second) = summary.second_pass_sentence() {
+            crate::say_err!("{second}");
         }
         if let Some(tokens) = summary.usage.sentence() {
             crate::say_err!("{tokens}");

@@ -185,6 +185,26 @@ impl WholeSummary {
         )
     }
 
+    /// "Then 12 keys that close a cycle were linked and 800 parents' totals set from
+    /// their new children." — `None` when the second pass had nothing to do.
+    pub fn second_pass_sentence(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if self.keys_linked > 0 {
+            parts.push(format!(
+                "{} {} that close a cycle or point into their own table were linked",
+                thousands(self.keys_linked),
+                if self.keys_linked == 1 { "key" } else { "keys" }
+            ));
+        }
+        if self.totals_set > 0 {
+            parts.push(format!(
+                "{} parents' totals were set from their new children",
+                thousands(self.totals_set)
+            ));
+        }
+        (!parts.is_empty()).then(|| format!("Then {}.", parts.join(", and ")))
+    }
+
     /// Tables that got fewer rows than planned, with why.
     pub fn shortfalls(&self) -> Vec<String> {
         self.tables
@@ -434,7 +454,7 @@ async fn run(
             Ok(l) => Arc::new(l),
             Err(error) => return stop(Some(error)).await,
         };
-        let rows = lineage.slots.len() as u64;
+        let rows = lineage.len() as u64;
         send(WholeEvent::TableStarted {
             index,
             table: table.table.clone(),
@@ -489,7 +509,7 @@ async fn run(
         results.push(TableResult {
             table: table.table.clone(),
             before: table.before,
-            requested: lineage.slots.len() as u64,
+            requested: lineage.len() as u64,
             added,
             after: table.before + added,
             shortfall,
@@ -690,9 +710,10 @@ fn lineage_for<R: Rng + ?Sized>(
                 .get(&key.parent.to_ascii_lowercase())
                 .map(|(rows, _)| {
                     let key_positions = positions(rows, &key.parent_columns);
+                    let mut dealer = key.fan_out.dealer();
                     Pool {
                         weights: (0..rows.rows.len())
-                            .map(|_| key.fan_out.draw(rng) as f64)
+                            .map(|_| dealer.deal(rng) as f64)
                             .collect(),
                         rows: rows.clone(),
                         key_positions,
@@ -723,7 +744,7 @@ fn lineage_for<R: Rng + ?Sized>(
         keys.push(KeySource { pool, rules });
     }
     let slots = slots_for(&plan, table, &keys, rng);
-    Ok(Lineage::new(keys, slots).in_run(run))
+    Ok(Lineage::new(keys, slots, table.driving, rng.random()).in_run(run))
 }
 
 fn positions(rows: &Rows, columns: &[String]) -> Vec<usize> {
@@ -786,8 +807,9 @@ fn slots_for<R: Rng + ?Sized>(
         })
         .collect();
     let fan = &table.keys[d].fan_out;
+    let mut dealer = fan.dealer();
     for r in 0..driving.len() {
-        let mut n = fan.draw(rng) as usize;
+        let mut n = dealer.deal(rng) as usize;
         let mut picks: Vec<Vec<usize>> = vec![Vec::new(); width];
         for k in (0..width).filter(|&k| distinct[k]) {
             if let Some(pool) = &keys[k].pool {
@@ -869,8 +891,9 @@ fn second_pass<R: Rng + ?Sized>(
                 let key_positions = positions(&parents.rows, &key.parent_columns);
                 let mut cumulative = Vec::with_capacity(parents.rows.rows.len() + 1);
                 cumulative.push(0.0);
+                let mut dealer = key.fan_out.dealer();
                 for _ in &parents.rows.rows {
-                    let w = key.fan_out.draw(rng) as f64;
+                    let w = dealer.deal(rng) as f64;
                     cumulative.push(cumulative.last().copied().unwrap_or(0.0) + w);
                 }
                 let mut changes = Vec::new();
