@@ -156,6 +156,8 @@ pub struct WholeSummary {
     pub usage: UsageSummary,
     pub elapsed_ms: u64,
     pub dry_run: bool,
+    /// Tables the run left out, with why.
+    pub skipped: Vec<super::plan::Skipped>,
 }
 
 impl WholeSummary {
@@ -574,6 +576,7 @@ async fn run(
         usage,
         elapsed_ms: started.elapsed().as_millis() as u64,
         dry_run: request.dry_run,
+        skipped: plan.skipped.clone(),
     })
 }
 
