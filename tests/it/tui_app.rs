@@ -1507,6 +1507,7 @@ fn operation(id: i64, table: &str, rows: u64) -> Operation {
         source: "offline".into(),
         columns: vec!["name".into()],
         rows,
+        run: None,
     }
 }
 
