@@ -39,4 +39,5 @@ mod transfer_lib;
 mod tui_app;
 mod tui_pty;
 mod undo;
+mod undo_runs;
 mod writer;

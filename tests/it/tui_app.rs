@@ -1062,6 +1062,7 @@ fn quitting_during_an_undo_or_an_export_asks_first() {
             created_at: "2026-12-04 10:00:00".into(),
             rows: 1_000_000,
             already_gone: 0,
+            run: None,
         }),
     });
     assert!(h.app.checking.is_none());
@@ -1445,6 +1446,7 @@ fn u_asks_with_the_row_count_then_undoes() {
             created_at: "2025-03-01 10:00:00".into(),
             rows: 10,
             already_gone: 0,
+            run: None,
         }),
     });
     let Some(Modal::Confirm(c)) = &h.app.modal else {
@@ -1463,6 +1465,7 @@ fn u_asks_with_the_row_count_then_undoes() {
             created_at: "2025-03-01 10:00:00".into(),
             rows: 10,
             already_gone: 0,
+            run: None,
         }),
     });
     assert_eq!(
@@ -1477,6 +1480,7 @@ fn u_asks_with_the_row_count_then_undoes() {
         already_gone: 0,
         new_row_count: 50,
         note: None,
+        run: None,
     })));
     assert_eq!(
         h.toasts(),
@@ -1564,6 +1568,7 @@ fn when_the_latest_cannot_be_undone_the_history_lets_the_user_pick_or_clear() {
             created_at: "2026-12-02 10:00:00".into(),
             rows: 5,
             already_gone: 0,
+            run: None,
         }),
     });
     let Some(Modal::Confirm(c)) = &h.app.modal else {
@@ -2992,6 +2997,7 @@ fn screen_confirm_dialogs() {
                 created_at: "2025-03-01 10:00:00".into(),
                 rows: 10,
                 already_gone: 0,
+                run: None,
             }),
         });
         x
