@@ -468,6 +468,163 @@ fn a_run_with_no_rows_left_is_nothing_to_undo() {
     );
 }
 
+/// Runs the binary; (success, stdout, stderr).
+fn run_cli(fx: &Fixture, args: &[&str]) -> (bool, String, String) {
+    let out = fx.cmd().args(args).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).trim_end().to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+/// One generation on 'customers' before the run, outside it.
+fn single_then_run(path: &Path, journal: &Journal) -> [OperationId; 3] {
+    let mut db = open_rw(path);
+    let info = table_info(&db, "customers").unwrap();
+    let writer = BatchWriter::new(&info, &["name".to_string()]).unwrap();
+    let op = journal
+        .begin_operation(
+            path,
+            "customers",
+            "test generator",
+            writer.fingerprint_columns(),
+        )
+        .unwrap();
+    let target = JournalTarget {
+        journal,
+        operation: op,
+    };
+    let rows = vec![
+        vec![Value::Text("alone 1".into())],
+        vec![Value::Text("alone 2".into())],
+    ];
+    writer
+        .write(&mut db, &rows, Some(&target), &CancelFlag::new())
+        .unwrap();
+    journal.finish_operation(op).unwrap();
+    shop_run(path, journal).1
+}
+
+#[test]
+fn the_cli_lists_a_run_as_one_entry_and_undoes_it_in_one_sentence() {
+    let fx = Fixture::new();
+    let path = fx.db("shop.db", SHOP);
+    let journal = fx.journal();
+    let ops = single_then_run(&path, &journal);
+    let created: String = Connection::open(fx.data_dir().join("journal.sqlite"))
+        .unwrap()
+        .query_row("SELECT created_at FROM runs", [], |r| r.get(0))
+        .unwrap();
+    drop(journal);
+    let p = path.to_str().unwrap();
+
+    let (ok, list, err) = run_cli(&fx, &["undo", p, "--list"]);
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines.len(), 2, "{list}");
+    assert_eq!(
+        lines[0].split_whitespace().next(),
+        Some(ops[0].0.to_string().as_str())
+    );
+    assert!(
+        lines[0].contains("13 rows  run of 3 tables: 'customers' 3, 'orders' 4, 'order_items' 6"),
+        "{list}"
+    );
+    assert!(lines[1].contains("'customers'  test generator"), "{list}");
+
+    let (ok, dry, err) = run_cli(&fx, &["undo", p, "--dry-run"]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        dry,
+        format!(
+            "Undo would remove 13 rows from 3 tables (order_items 6, orders 4, customers 3), the run of \
+             {created} UTC by offline generator."
+        )
+    );
+    let (_, dry, _) = run_cli(&fx, &["undo", p, "--table", "orders", "--dry-run"]);
+    assert_eq!(
+        dry,
+        format!(
+            "The latest rows of 'orders' came from the run of {created} UTC by offline generator, so undo \
+             would take back the whole run: 13 rows from 3 tables (order_items 6, orders 4, customers 3)."
+        )
+    );
+    let (_, json, _) = run_cli(&fx, &["undo", p, "--dry-run", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["rows"], 13);
+    assert_eq!(json["run"]["id"], ops[0].0);
+    assert_eq!(json["run"]["tables"][0]["table"], "order_items");
+    assert_eq!(json["run"]["tables"][0]["rows"], 6);
+    assert_eq!(counts(&path), [7, 5, 7], "dry runs remove nothing");
+
+    let member = ops[1].0.to_string();
+    let (ok, done, err) = run_cli(&fx, &["undo", p, "--operation", &member]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        done,
+        format!(
+            "Operation {member} is part of the run of {created} UTC by offline generator, so undo took back \
+             the whole run: removed 13 rows from 3 tables (order_items 6, orders 4, customers 3)."
+        )
+    );
+    assert_eq!(counts(&path), [4, 1, 1]);
+    let (ok, done, _) = run_cli(&fx, &["undo", p]);
+    assert!(ok);
+    assert!(
+        done.starts_with("Removed 2 rows from table 'customers'"),
+        "the generation before the run: {done}"
+    );
+    assert_eq!(counts(&path), [2, 1, 1]);
+}
+
+#[test]
+fn the_cli_undoes_the_latest_run_and_forgets_a_run_whole() {
+    let fx = Fixture::new();
+    let path = fx.db("shop.db", SHOP);
+    let journal = fx.journal();
+    shop_run(&path, &journal);
+    let created: String = Connection::open(fx.data_dir().join("journal.sqlite"))
+        .unwrap()
+        .query_row("SELECT created_at FROM runs", [], |r| r.get(0))
+        .unwrap();
+    let p = path.to_str().unwrap();
+    let (ok, done, err) = run_cli(&fx, &["undo", p]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        done,
+        format!(
+            "Undid the run of {created} UTC by offline generator: removed 13 rows from 3 tables \
+             (order_items 6, orders 4, customers 3)."
+        )
+    );
+
+    let ops = shop_run(&path, &journal).1;
+    drop(journal);
+    let member = ops[2].0.to_string();
+    let (ok, out, err) = run_cli(&fx, &["undo", p, "--forget", &member]);
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with(&format!("Cleared operation {member}, the whole run of ")),
+        "{out}"
+    );
+    assert!(
+        out.ends_with(
+            "(13 rows added to 3 tables: 'customers', 'orders' and 'order_items'); no row was touched."
+        ),
+        "{out}"
+    );
+    let (_, list, _) = run_cli(&fx, &["undo", p, "--list"]);
+    assert_eq!(list.lines().count(), 2, "{list}");
+    assert!(
+        list.lines().all(|l| l.contains("(undone ")),
+        "every operation of the run was cleared: {list}"
+    );
+    let (ok, _, err) = run_cli(&fx, &["undo", p]);
+    assert!(!ok && err.contains("Nothing to undo"), "{err}");
+    assert_eq!(counts(&path), [5, 5, 7], "forgetting touches no row");
+}
+
 #[test]
 fn a_run_that_failed_before_its_first_commit_has_nothing_to_take_back() {
     let fx = Fixture::new();
