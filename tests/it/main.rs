@@ -39,5 +39,6 @@ mod transfer_lib;
 mod tui_app;
 mod tui_pty;
 mod undo;
+mod undo_runs;
 mod whole;
 mod writer;

@@ -21,12 +21,12 @@ use tokio_util::sync::CancellationToken;
 use super::graph::KeyFill;
 use super::plan::{Size, TablePlan, WholePlan, learn, unattached_rows};
 use crate::config::Privacy;
-use crate::db::journal::{Journal, RecordedRow, RowKey, RunId};
+use crate::db::journal::{Journal, RowKey, RunId};
 use crate::db::lineage::{Link, Rows, parents_with_counts, rows_by_key};
 use crate::db::revise::{self, ChildSum, Pass, SetValues};
 use crate::db::undo::{self, Target};
 use crate::db::value::to_json;
-use crate::db::write::BatchWriter;
+use crate::db::write::{BatchWriter, fingerprints_now};
 use crate::db::{CancelFlag, Database, DbError, OpenOptions};
 use crate::generate::gate::GateMode;
 use crate::generate::job::{
@@ -664,11 +664,12 @@ async fn roll_back(db: PathBuf, journal: Option<PathBuf>, busy: Duration, run: R
         let mut db = open(&db, busy)?;
         match undo::undo(&mut db, &journal, Target::Run(run)) {
             Ok(done) => Ok(Rollback::Removed { rows: done.removed }),
+            // A run that failed before its first row: nothing to take back.
             Err(DbError::UndoBlocked {
-                why: undo::UndoBlock::NoneLeft { .. },
+                why: undo::UndoBlock::RunNoneLeft { .. },
                 ..
-            }) => Ok(Rollback::NothingWritten),
-            Err(DbError::Undo(undo::UndoRefusal::NothingInDatabase { .. })) => {
+            })
+            | Err(DbError::Undo(undo::UndoRefusal::RunAddedNothing { .. })) => {
                 Ok(Rollback::NothingWritten)
             }
             Err(e) => Err(e),
@@ -978,16 +979,7 @@ fn second_pass<R: Rng + ?Sized>(
         keys.dedup();
         let plan = crate::generate::plan::Plan::new(info);
         let writer = BatchWriter::new(info, &plan.column_names())?;
-        let now = revise::fingerprints(db.conn(), info, writer.fingerprint_columns(), &keys)?;
-        let rows: Vec<RecordedRow> = now
-            .into_iter()
-            .filter_map(|(key, fp)| {
-                Some(RecordedRow {
-                    key,
-                    fingerprint: fp?,
-                })
-            })
-            .collect();
+        let rows = fingerprints_now(db, info, writer.fingerprint_columns(), &keys)?;
         journal.update_fingerprints(op, &rows)?;
     }
     Ok((linked, totals))

@@ -622,17 +622,28 @@ pub(super) fn on_history_key(
                 return (Some(Modal::History(h)), Vec::new());
             }
             if key.code == KeyCode::Char('f') {
-                app.modal = Some(Modal::Confirm(Confirm {
-                    title: format!("Clear the record of operation {id}?"),
-                    lines: vec![
+                let added = match &op.run {
+                    Some(run) => {
+                        let names: Vec<String> =
+                            run.tables.iter().map(|(t, _)| t.clone()).collect();
                         format!(
-                            "rowsmith forgets the {} {} it added to '{table}' on {}: undo will not offer them again.",
+                            "rowsmith forgets the {} {} it added to {} in one run on {}: undo will not offer them again.",
                             thousands(op.rows),
                             rows_word(op.rows),
+                            crate::db::undo::quoted_names(&names),
                             op.created_at
-                        ),
-                        "No row is touched.".into(),
-                    ],
+                        )
+                    }
+                    None => format!(
+                        "rowsmith forgets the {} {} it added to '{table}' on {}: undo will not offer them again.",
+                        thousands(op.rows),
+                        rows_word(op.rows),
+                        op.created_at
+                    ),
+                };
+                app.modal = Some(Modal::Confirm(Confirm {
+                    title: format!("Clear the record of operation {id}?"),
+                    lines: vec![added, "No row is touched.".into()],
                     yes: "Clear the record".into(),
                     on_yes: false,
                     kind: ConfirmKind::Forget { id, table },
