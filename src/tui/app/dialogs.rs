@@ -64,6 +64,7 @@ pub(super) fn on_modal_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         Modal::Generate(dialog) => on_dialog_key(app, dialog, key),
         Modal::Preview(preview) => on_preview_key(app, preview, key),
         Modal::History(history) => on_history_key(app, history, key),
+        Modal::Whole(dialog) => whole::on_key(app, *dialog, key),
     };
     // A handler may have opened a new modal (or a popup); it wins.
     if app.modal.is_none() {
@@ -143,6 +144,7 @@ pub(super) fn on_confirm_key(
                     Some(index) if !app.jobs[index].cancelling => cancel_job(app, index),
                     _ => Vec::new(),
                 },
+                ConfirmKind::CancelWhole(id) => whole::cancel_now(app, id),
                 ConfirmKind::Quit => quit_now(app),
             };
             (None, effects)

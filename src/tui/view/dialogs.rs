@@ -51,6 +51,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, modal: &Modal) {
             "↑↓ scroll · y copy · Esc back to the dialog",
         ),
         Modal::History(h) => history(frame, area, app.theme, h),
+        Modal::Whole(d) => super::whole::dialog(frame, area, app, d),
         Modal::Log { scroll } => log(frame, area, app, *scroll),
     }
 }
