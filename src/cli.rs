@@ -198,10 +198,12 @@ pub enum Command {
         /// List the operations on record, newest first, with their ids.
         #[arg(long, conflicts_with_all = ["operation", "forget"])]
         list: bool,
-        /// Undo this operation (an id from --list) instead of the latest.
+        /// Undo this operation (an id from --list) instead of the latest. An operation of
+        /// a run (several tables generated at once) undoes the whole run.
         #[arg(long, value_name = "ID", conflicts_with = "forget")]
         operation: Option<i64>,
-        /// Clear this operation's record (an id from --list) without touching any row.
+        /// Clear this operation's record (an id from --list) without touching any row; an
+        /// operation of a run clears the whole run's.
         #[arg(long, value_name = "ID")]
         forget: Option<i64>,
         #[arg(long)]

@@ -58,6 +58,24 @@ pub fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 { one } else { many }
 }
 
+/// `{n} rows from {k} tables (a 1,636, b 800)`: what a run took (or would take) from
+/// each of its tables.
+pub fn rows_from_tables(parts: &[(&str, u64)]) -> String {
+    let total: u64 = parts.iter().map(|(_, n)| n).sum();
+    let each: Vec<String> = parts
+        .iter()
+        .map(|(table, n)| format!("{table} {}", thousands(*n)))
+        .collect();
+    format!(
+        "{} {} from {} {} ({})",
+        thousands(total),
+        rows_word(total),
+        parts.len(),
+        plural(parts.len() as u64, "table", "tables"),
+        each.join(", ")
+    )
+}
+
 /// "row" or "rows", the word most counts come with.
 pub fn rows_word(n: u64) -> &'static str {
     plural(n, "row", "rows")

@@ -11,6 +11,7 @@ use super::CommandResult;
 use super::live_line::LiveLine;
 use crate::config::Config;
 use crate::generate::job::{Event, Source};
+use crate::generate::whole::graph::KeyFill;
 use crate::generate::whole::{
     Size, WholeEvent, WholeOutcome, WholePlan, WholeRequest, WholeSummary, plan_whole, run_whole,
 };
@@ -167,6 +168,8 @@ struct Progress {
     index: usize,
     wanted: u64,
     added: u64,
+    /// Per table of the plan: its rows have parents a model request shows.
+    with_parents: Vec<bool>,
 }
 
 impl Progress {
@@ -179,6 +182,7 @@ impl Progress {
             index: 0,
             wanted: 0,
             added: 0,
+            with_parents: Vec::new(),
         }
     }
 
@@ -198,6 +202,15 @@ impl Progress {
         match event {
             WholeEvent::Planned { plan } => {
                 self.tables = plan.tables.len();
+                self.with_parents = plan
+                    .tables
+                    .iter()
+                    .map(|t| {
+                        t.keys
+                            .iter()
+                            .any(|k| k.fill != KeyFill::Later && k.fill != KeyFill::Null)
+                    })
+                    .collect();
                 self.line.keep_turning();
             }
             WholeEvent::TableStarted { index, table, rows } => {
@@ -215,6 +228,22 @@ impl Progress {
                 }
                 if let Event::Notice { text } = event {
                     self.line.say(&format!("rowsmith: note: {text}"));
+                }
+                // What leaves the machine, once per table a model writes.
+                if let Event::Started {
+                    table,
+                    sending: Some(sending),
+                    ..
+                } = event
+                {
+                    let parents = if self.with_parents.get(self.index).copied().unwrap_or(false) {
+                        ", and the parent rows of the rows it asks for, shown the same way"
+                    } else {
+                        ""
+                    };
+                    self.line.say(&format!(
+                        "rowsmith: {table}: each request sends {sending}{parents}"
+                    ));
                 }
             }
             WholeEvent::Completing => {
@@ -265,22 +294,8 @@ fn report(summary: &WholeSummary, json: bool) -> CommandResult {
             println!("{}", serde_json::to_string_pretty(&shown)?);
         }
         crate::say!("{}", summary.sentence());
-        if summary.keys_linked + summary.totals_set > 0 {
-            crate::say_err!(
-                "Second pass: {} {} linked, {} parent {} set from their new children.",
-                thousands(summary.keys_linked),
-                if summary.keys_linked == 1 {
-                    "key"
-                } else {
-                    "keys"
-                },
-                thousands(summary.totals_set),
-                if summary.totals_set == 1 {
-                    "total"
-                } else {
-                    "totals"
-                },
-            );
+        if let Some(second) = summary.second_pass_sentence() {
+            crate::say_err!("{second}");
         }
         if let Some(tokens) = summary.usage.sentence() {
             crate::say_err!("{tokens}");

@@ -304,6 +304,7 @@ impl<'de> Deserialize<'de> for KeyList {
 pub struct TuiKeys {
     pub generate: Option<KeyList>,
     pub generate_dialog: Option<KeyList>,
+    pub fill_database: Option<KeyList>,
     pub show_prompt: Option<KeyList>,
     pub cancel: Option<KeyList>,
     pub back: Option<KeyList>,
@@ -343,6 +344,7 @@ impl TuiKeys {
         let all = [
             ("generate", &self.generate),
             ("generate_dialog", &self.generate_dialog),
+            ("fill_database", &self.fill_database),
             ("show_prompt", &self.show_prompt),
             ("cancel", &self.cancel),
             ("back", &self.back),

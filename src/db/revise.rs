@@ -11,7 +11,6 @@ use crate::db::ident::quote;
 use crate::db::journal::RowKey;
 use crate::db::lineage::Link;
 use crate::db::sample::rowid_name;
-use crate::db::write::read_fingerprints;
 use crate::db::{CancelFlag, Database, DbError};
 
 /// One change: set `columns` of the row with `key` to `values`.
@@ -35,9 +34,6 @@ pub struct Pass<'a> {
     pub db: &'a mut Database,
     pub cancel: &'a CancelFlag,
 }
-
-/// What a pass changed, per table, with the rows' new fingerprints.
-pub type Fingerprints = Vec<(RowKey, Option<u64>)>;
 
 fn key_clause(table: &TableInfo) -> (String, usize) {
     match (table.has_rowid(), rowid_name(table)) {
@@ -143,16 +139,6 @@ pub fn sum_children(
             .map_err(|e| fail(link.parent, e))?;
     }
     Ok(())
-}
-
-/// The current fingerprints of keyed rows over `columns` (the undo journal's view of them).
-pub fn fingerprints(
-    conn: &Connection,
-    table: &TableInfo,
-    columns: &[String],
-    keys: &[RowKey],
-) -> Result<Fingerprints, DbError> {
-    read_fingerprints(conn, table, columns, keys.iter()).map_err(|e| fail(table, e))
 }
 
 fn fail(table: &TableInfo, e: rusqlite::Error) -> DbError {

@@ -7,6 +7,10 @@
 //! journal included. An operation whose generation is still running is refused. A batch
 //! recorded but never committed (a crash in between) is recognised and left out.
 //!
+//! A run (a generation that filled several tables at once) is one operation to undo:
+//! naming any of its operations, or finding one as the latest, takes back the whole run,
+//! every table in one transaction, children before parents, or nothing.
+//!
 //! Undo deletes a row only when it still holds exactly what rowsmith wrote
 //! (same key, same fingerprint), refuses when any of those rows was edited,
 //! and refuses when other rows now reference them, since deleting would then
@@ -17,17 +21,18 @@
 //! the user's database records such a history, and rowsmith never adds
 //! anything to the user's database.
 
-use rusqlite::{Connection, params_from_iter};
+mod plan;
+mod remove;
+
 use serde::Serialize;
 
-use super::catalog::{TableInfo, referencing_keys, table_info};
-use super::ident::quote;
-use super::journal::{Journal, Operation, OperationId, RowKey};
-use super::sample::rowid_name;
-use super::write::read_fingerprints;
+use super::journal::{Journal, Operation, OperationId, RunId};
 use super::{Database, DbError};
+use plan::Checked;
 
-/// What an undo would remove (shown before asking for confirmation).
+/// What an undo would remove (shown before asking for confirmation). For a run, `rows`
+/// and `already_gone` are its totals, `table` the table it was asked about (or found
+/// through), and `run` has each table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UndoPreview {
     pub table: String,
@@ -37,9 +42,30 @@ pub struct UndoPreview {
     pub rows: u64,
     /// Rows of the operation that were already deleted by someone else.
     pub already_gone: u64,
+    /// For a run: every table it would take rows from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<RunPreview>,
 }
 
-/// What an undo removed.
+/// What undoing a run would remove, table by table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunPreview {
+    /// The id the run is listed under (`undo --list`, `--operation`, `--forget`).
+    pub id: i64,
+    /// Each table, in the order undo deletes from them: children before parents.
+    pub tables: Vec<TablePreview>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TablePreview {
+    pub table: String,
+    pub rows: u64,
+    pub already_gone: u64,
+}
+
+/// What an undo removed. For a run, `removed` and `already_gone` are its totals, `table`
+/// and `new_row_count` those of the table it was asked about (or found through), and
+/// `run` has each table.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UndoOutcome {
     pub table: String,
@@ -52,6 +78,26 @@ pub struct UndoOutcome {
     /// were added is not taken back.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// For a run: every table it took rows from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run: Option<RunOutcome>,
+}
+
+/// What undoing a run removed, table by table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunOutcome {
+    /// The id the run was listed under.
+    pub id: i64,
+    /// Each table, in the order its rows were deleted: children before parents.
+    pub tables: Vec<TableOutcome>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TableOutcome {
+    pub table: String,
+    pub removed: u64,
+    pub already_gone: u64,
+    pub new_row_count: u64,
 }
 
 /// An undo that was refused outright: the operation asked for is not there to undo,
@@ -64,6 +110,15 @@ pub enum UndoRefusal {
         "There is no operation {operation} on record for '{path}'. `rowsmith undo {path} --list` shows them."
     )]
     UnknownOperation { operation: i64, path: String },
+
+    /// There is no run with this id for the database.
+    #[error("There is no run {run} on record for '{path}'.")]
+    UnknownRun { run: i64, path: String },
+
+    /// The run recorded no rows at all (it failed or was cancelled before its first
+    /// commit, or filled nothing): there is nothing of it to take back.
+    #[error("Nothing to undo: run {run} added no rows.")]
+    RunAddedNothing { run: i64 },
 
     /// The operation asked for was undone or cleared before.
     #[error("Operation {operation} was already undone or cleared.")]
@@ -132,25 +187,39 @@ pub enum UndoBlock {
         "Nothing to undo: none of the rows rowsmith added to '{table}' on {created_at} is still in the table."
     )]
     NoneLeft { table: String, created_at: String },
+
+    /// Every row of every table of a run was deleted already.
+    #[error(
+        "Nothing to undo: none of the rows rowsmith added to {} in the run of {created_at} is still there.",
+        quoted_names(tables)
+    )]
+    RunNoneLeft {
+        tables: Vec<String>,
+        created_at: String,
+    },
 }
 
-/// The rows of one operation, checked against the table as it is now.
-struct Plan {
-    operation: Operation,
-    table: TableInfo,
-    ours: Vec<RowKey>,
-    gone: u64,
+/// `'a'`, `'a' and 'b'`, `'a', 'b' and 'c'`.
+pub fn quoted_names(names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
+    match quoted.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 /// Which operation an undo acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target<'a> {
-    /// The latest operation on the database, or on one table of it.
+    /// The latest operation on the database, or on one table of it (its whole run, when
+    /// it is part of one).
     Latest(Option<&'a str>),
-    /// An operation the user named by its id (from `undo --list`).
+    /// An operation the user named by its id (from `undo --list`); its whole run, when it
+    /// is part of one.
     Operation(OperationId),
-    /// SHIM: a whole-database run.
-    Run(super::journal::RunId),
+    /// Every operation of a run, e.g. a whole-database generation taking itself back.
+    Run(RunId),
 }
 
 /// Says what `undo` would remove, without changing anything (the journal included).
@@ -168,13 +237,35 @@ pub fn preview(
     journal: &Journal,
     target: Target<'_>,
 ) -> Result<UndoPreview, DbError> {
-    let plan = plan(db, journal, target)?;
+    let checked = plan::check(db, journal, target)?;
+    let run = checked.run.as_ref().map(|run| {
+        let mut tables: Vec<TablePreview> = Vec::new();
+        for (_, plan) in checked.deletion_order() {
+            let (rows, gone) = (plan.ours.len() as u64, plan.gone);
+            match tables.iter_mut().find(|t| t.table == plan.table.name) {
+                Some(t) => {
+                    t.rows += rows;
+                    t.already_gone += gone;
+                }
+                None => tables.push(TablePreview {
+                    table: plan.table.name.clone(),
+                    rows,
+                    already_gone: gone,
+                }),
+            }
+        }
+        RunPreview {
+            id: run.listed_as.0,
+            tables,
+        }
+    });
     Ok(UndoPreview {
-        table: plan.table.name.clone(),
-        source: plan.operation.source.clone(),
-        created_at: plan.operation.created_at.clone(),
-        rows: plan.ours.len() as u64,
-        already_gone: plan.gone,
+        rows: checked.plans.iter().map(|p| p.ours.len() as u64).sum(),
+        already_gone: checked.plans.iter().map(|p| p.gone).sum(),
+        table: checked.table,
+        source: checked.source,
+        created_at: checked.created_at,
+        run,
     })
 }
 
@@ -188,7 +279,8 @@ pub fn undo_last(
     undo(db, journal, Target::Latest(table))
 }
 
-/// Removes the rows of `target`, in one transaction, and marks it undone.
+/// Removes the rows of `target` (every table of a run), in one transaction, and marks it
+/// undone.
 pub fn undo(
     db: &mut Database,
     journal: &Journal,
@@ -200,364 +292,139 @@ pub fn undo(
     // Holding the write lock while checking means nothing can change the rows
     // between the check and the delete.
     let tx = super::write_transaction(db.conn()).map_err(err)?;
-    let result = plan(db, journal, target).and_then(|plan| {
-        let key_cols = stage_keys(db.conn(), &plan).map_err(err)?;
-        check_references(db, &plan, &key_cols)?;
-        let removed = delete_rows(db.conn(), &plan, &key_cols).map_err(err)?;
+    let result = plan::check(db, journal, target).and_then(|checked| {
+        let stages = remove::stage_keys(db.conn(), &checked).map_err(err)?;
+        remove::check_references(db, &checked, &stages)?;
+        let removed = remove::delete_rows(db.conn(), &checked, &stages).map_err(err)?;
+        let tables = tables_undone(db, &checked, &removed)?;
+        Ok((checked, tables))
+    });
+    // Dropping the transaction on an error rolls it back.
+    let (checked, tables) = result?;
+    tx.commit().map_err(err)?;
+    match &checked.run {
+        Some(run) => journal.mark_run_undone(run.id)?,
+        None => {
+            for plan in &checked.plans {
+                journal.mark_undone(plan.operation.id)?;
+            }
+        }
+    }
+    let with_triggers: Vec<String> = tables
+        .iter()
+        .filter(|t| remove::insert_triggers(db, &t.table))
+        .map(|t| t.table.clone())
+        .collect();
+    let note = match with_triggers.as_slice() {
+        [] => None,
+        [one] => Some(format!(
+            "Table '{one}' has INSERT triggers: whatever they wrote elsewhere when these rows were added stays."
+        )),
+        many => Some(format!(
+            "Tables {} have INSERT triggers: whatever they wrote elsewhere when these rows were added stays.",
+            quoted_names(many)
+        )),
+    };
+    let new_row_count = tables
+        .iter()
+        .find(|t| t.table == checked.table)
+        .map_or(0, |t| t.new_row_count);
+    Ok(UndoOutcome {
+        removed: tables.iter().map(|t| t.removed).sum(),
+        already_gone: tables.iter().map(|t| t.already_gone).sum(),
+        new_row_count,
+        note,
+        run: checked.run.as_ref().map(|run| RunOutcome {
+            id: run.listed_as.0,
+            tables: tables.clone(),
+        }),
+        table: checked.table,
+        source: checked.source,
+        created_at: checked.created_at,
+    })
+}
+
+/// What was removed from each table, in the order the rows were deleted, with the
+/// table's rows now.
+fn tables_undone(
+    db: &Database,
+    checked: &Checked,
+    removed: &[u64],
+) -> Result<Vec<TableOutcome>, DbError> {
+    let mut tables: Vec<TableOutcome> = Vec::new();
+    for (index, plan) in checked.deletion_order() {
+        let removed = removed.get(index).copied().unwrap_or(0);
+        if let Some(t) = tables.iter_mut().find(|t| t.table == plan.table.name) {
+            t.removed += removed;
+            t.already_gone += plan.gone;
+            continue;
+        }
         let count_sql = format!("SELECT count(*) FROM main.{}", plan.table.quoted());
         let new_row_count: i64 = db
             .conn()
             .query_row(&count_sql, [], |r| r.get(0))
-            .map_err(err)?;
-        Ok((plan, removed, new_row_count as u64))
-    });
-    match result {
-        Ok((plan, removed, new_row_count)) => {
-            tx.commit().map_err(err)?;
-            journal.mark_undone(plan.operation.id)?;
-            let note = insert_triggers(db, &plan.table.name).then(|| {
-                format!(
-                    "Table '{}' has INSERT triggers: whatever they wrote elsewhere when these rows were added stays.",
-                    plan.table.name
-                )
-            });
-            Ok(UndoOutcome {
-                note,
-                table: plan.table.name,
-                source: plan.operation.source,
-                created_at: plan.operation.created_at,
-                removed,
-                already_gone: plan.gone,
-                new_row_count,
-            })
-        }
-        // Dropping the transaction rolls it back.
-        Err(e) => Err(e),
+            .map_err(|e| db.err(e))?;
+        tables.push(TableOutcome {
+            table: plan.table.name.clone(),
+            removed,
+            already_gone: plan.gone,
+            new_row_count: new_row_count.max(0) as u64,
+        });
     }
+    Ok(tables)
 }
 
 /// Forgets an operation so that undo no longer considers it; no row is touched. For a
-/// record undo cannot act on (its table renamed or dropped, its rows edited or gone).
+/// record undo cannot act on (its table renamed or dropped, its rows edited or gone). An
+/// operation of a run forgets the whole run, and comes back as the run's history entry.
 pub fn forget(db: &Database, journal: &Journal, id: OperationId) -> Result<Operation, DbError> {
     let (operation, _) = journal
         .operation(db.path(), id)?
-        .ok_or_else(|| unknown_operation(db, id))?;
-    journal.forget_operation(id)?;
-    Ok(operation)
+        .ok_or_else(|| plan::unknown_operation(db, id))?;
+    match &operation.run {
+        Some(run) => journal.mark_run_undone(run.id)?,
+        None => journal.forget_operation(id)?,
+    }
+    Ok(history_entry(operation))
 }
 
-/// The operations on record for the database (or one table), newest first, with the time
-/// each was undone.
+/// The undo history of the database (or of one table), newest first, with the time each
+/// entry was undone. A run is one entry (see [`history_entry`]), placed where its newest
+/// operation is.
 pub fn list(
     db: &Database,
     journal: &Journal,
     table: Option<&str>,
 ) -> Result<Vec<(Operation, Option<String>)>, DbError> {
-    journal.list(db.path(), table)
+    let mut seen = std::collections::HashSet::new();
+    Ok(journal
+        .list(db.path(), table)?
+        .into_iter()
+        .filter(|(op, _)| op.run.as_ref().is_none_or(|run| seen.insert(run.id)))
+        .map(|(op, undone)| (history_entry(op), undone))
+        .collect())
 }
 
-fn unknown_operation(db: &Database, id: OperationId) -> DbError {
-    UndoRefusal::UnknownOperation {
-        operation: id.0,
-        path: db.display_path(),
-    }
-    .into()
-}
-
-/// A refusal about `op` that the caller can follow with the history or `--forget`.
-fn blocked(db: &Database, op: &Operation, why: UndoBlock) -> DbError {
-    DbError::UndoBlocked {
-        why,
-        path: db.display_path(),
-        operation: op.id.0,
-    }
-}
-
-/// Checks the rows of exactly one operation against the table as it is now. It never
-/// moves on to an older operation and never writes the journal: refusals say why and how
-/// to go on.
-fn plan(db: &Database, journal: &Journal, target: Target<'_>) -> Result<Plan, DbError> {
-    let operation = match target {
-        Target::Run(_) => {
-            return Err(UndoRefusal::NothingInDatabase {
-                path: db.display_path(),
-            }
-            .into());
-        }
-        Target::Operation(id) => {
-            let (op, undone) = journal
-                .operation(db.path(), id)?
-                .ok_or_else(|| unknown_operation(db, id))?;
-            if undone.is_some() {
-                return Err(UndoRefusal::AlreadyUndone { operation: id.0 }.into());
-            }
-            op
-        }
-        Target::Latest(table) => {
-            let table_name = match table {
-                Some(name) => Some(table_info(db, name)?.name),
-                None => None,
-            };
-            latest_committed(db, journal, table_name.as_deref())?.ok_or_else(|| {
-                DbError::from(match table_name {
-                    Some(table) => UndoRefusal::NothingForTable { table },
-                    None => UndoRefusal::NothingInDatabase {
-                        path: db.display_path(),
-                    },
-                })
-            })?
-        }
+/// An operation as the history shows it. An operation of a run stands for the whole
+/// run: the id the run is listed under, its first table, its time and source, its rows
+/// over every table, and no columns (each table has its own).
+fn history_entry(operation: Operation) -> Operation {
+    let Some(run) = &operation.run else {
+        return operation;
     };
-    if let Some(pid) = journal.writer_of(operation.id)? {
-        return Err(UndoRefusal::StillWriting {
-            pid,
-            table: operation.table,
-        }
-        .into());
+    Operation {
+        id: run.listed_as,
+        table: run
+            .tables
+            .first()
+            .map_or_else(|| operation.table.clone(), |(t, _)| t.clone()),
+        created_at: run.created_at.clone(),
+        source: run.source.clone(),
+        columns: Vec::new(),
+        rows: run.rows(),
+        database: operation.database,
+        run: operation.run,
     }
-    let info = match table_info(db, &operation.table) {
-        Ok(info) => info,
-        Err(DbError::UnknownTable { .. }) => {
-            return Err(blocked(
-                db,
-                &operation,
-                UndoBlock::TableGone {
-                    table: operation.table.clone(),
-                    rows: operation.rows,
-                    created_at: operation.created_at.clone(),
-                },
-            ));
-        }
-        Err(e) => return Err(e),
-    };
-    if let Some(missing) = operation.columns.iter().find(|c| info.column(c).is_none()) {
-        return Err(blocked(
-            db,
-            &operation,
-            UndoBlock::ColumnGone {
-                table: info.name.clone(),
-                column: missing.clone(),
-            },
-        ));
-    }
-    let (mut ours, mut gone, mut changed) = (Vec::new(), 0u64, 0u64);
-    for (confirmed, recorded) in journal.batches(operation.id)? {
-        let current = read_fingerprints(
-            db.conn(),
-            &info,
-            &operation.columns,
-            recorded.iter().map(|r| &r.key),
-        )
-        .map_err(|e| db.err(e))?;
-        let mut batch = (Vec::new(), 0u64, 0u64);
-        for (row, (key, now)) in recorded.iter().zip(current) {
-            match now {
-                Some(fp) if fp == row.fingerprint => batch.0.push(key),
-                Some(_) => batch.1 += 1,
-                None => batch.2 += 1,
-            }
-        }
-        // A batch recorded but never confirmed, none of whose rows is there as written,
-        // never committed (a crash between the record and the commit): its rowids may
-        // belong to rows the user added since, which are not ours to judge.
-        if !confirmed && batch.0.is_empty() {
-            continue;
-        }
-        ours.extend(batch.0);
-        changed += batch.1;
-        gone += batch.2;
-    }
-    if changed > 0 {
-        return Err(blocked(
-            db,
-            &operation,
-            UndoBlock::RowsEdited {
-                changed,
-                total: ours.len() as u64 + changed + gone,
-                table: info.name.clone(),
-                created_at: operation.created_at.clone(),
-            },
-        ));
-    }
-    if ours.is_empty() {
-        return Err(blocked(
-            db,
-            &operation,
-            UndoBlock::NoneLeft {
-                table: info.name.clone(),
-                created_at: operation.created_at.clone(),
-            },
-        ));
-    }
-    Ok(Plan {
-        operation,
-        table: info,
-        ours,
-        gone,
-    })
-}
-
-/// The newest operation not yet undone whose rows were ever committed. A run killed
-/// before its first commit leaves a record of batches that never reached the table: that
-/// operation never happened, so it is passed over (not skipped: there is nothing of it).
-fn latest_committed(
-    db: &Database,
-    journal: &Journal,
-    table: Option<&str>,
-) -> Result<Option<Operation>, DbError> {
-    for (operation, undone) in journal.list(db.path(), table)? {
-        if undone.is_none() && !never_committed(db, journal, &operation)? {
-            return Ok(Some(operation));
-        }
-    }
-    Ok(None)
-}
-
-/// Whether no batch of `op` was ever committed: none confirmed, its writer gone, and none
-/// of its recorded rows in the table as written.
-fn never_committed(db: &Database, journal: &Journal, op: &Operation) -> Result<bool, DbError> {
-    let batches = journal.batches(op.id)?;
-    if batches.iter().any(|(confirmed, _)| *confirmed) || journal.writer_of(op.id)?.is_some() {
-        return Ok(false);
-    }
-    let info = match table_info(db, &op.table) {
-        Ok(info) => info,
-        // An import into a new table that was never created.
-        Err(DbError::UnknownTable { .. }) => return Ok(true),
-        Err(e) => return Err(e),
-    };
-    if op.columns.iter().any(|c| info.column(c).is_none()) {
-        return Ok(false);
-    }
-    for (_, recorded) in &batches {
-        let current = read_fingerprints(
-            db.conn(),
-            &info,
-            &op.columns,
-            recorded.iter().map(|r| &r.key),
-        )
-        .map_err(|e| db.err(e))?;
-        let written = recorded
-            .iter()
-            .zip(current)
-            .any(|(row, (_, now))| now == Some(row.fingerprint));
-        if written {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
-/// Whether an INSERT trigger fires on `table` (its effects elsewhere are not undone).
-fn insert_triggers(db: &Database, table: &str) -> bool {
-    static ON_INSERT: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
-    let Some(on_insert) =
-        ON_INSERT.get_or_init(|| regex::Regex::new(r"(?is)\b(BEFORE|AFTER)\s+INSERT\s+ON\b").ok())
-    else {
-        return false;
-    };
-    let sql: Vec<String> = db
-        .conn()
-        .prepare(
-            "SELECT sql FROM main.sqlite_schema WHERE type = 'trigger' AND tbl_name = ?1 COLLATE NOCASE",
-        )
-        .and_then(|mut stmt| {
-            stmt.query_map([table], |r| r.get::<_, String>(0))?
-                .collect::<rusqlite::Result<Vec<_>>>()
-        })
-        .unwrap_or_default();
-    sql.iter().any(|s| on_insert.is_match(s))
-}
-
-/// Fills `temp.rowsmith_undo_keys` with the keys to delete.
-fn stage_keys(conn: &Connection, plan: &Plan) -> rusqlite::Result<Vec<String>> {
-    let key_cols: Vec<String> = if plan.table.has_rowid() {
-        vec!["k".into()]
-    } else {
-        (0..plan.table.primary_key().len())
-            .map(|i| format!("k{i}"))
-            .collect()
-    };
-    conn.execute_batch(&format!(
-        "DROP TABLE IF EXISTS temp.rowsmith_undo_keys; CREATE TEMP TABLE rowsmith_undo_keys ({})",
-        key_cols.join(", ")
-    ))?;
-    let mut insert = conn.prepare(&format!(
-        "INSERT INTO temp.rowsmith_undo_keys VALUES ({})",
-        vec!["?"; key_cols.len()].join(", ")
-    ))?;
-    for key in &plan.ours {
-        match key {
-            RowKey::Rowid(id) => insert.execute([id])?,
-            RowKey::Primary(values) => insert.execute(params_from_iter(values.iter()))?,
-        };
-    }
-    Ok(key_cols)
-}
-
-/// `(alias.key...) IN (SELECT staged keys)` for the table's key.
-fn key_in_stage(table: &TableInfo, alias: &str, key_cols: &[String]) -> String {
-    let cols: Vec<String> = if table.has_rowid() {
-        vec![format!("{alias}.{}", rowid_name(table).unwrap_or("rowid"))]
-    } else {
-        table
-            .primary_key()
-            .iter()
-            .map(|c| format!("{alias}.{}", quote(&c.name)))
-            .collect()
-    };
-    format!(
-        "({}) IN (SELECT {} FROM temp.rowsmith_undo_keys)",
-        cols.join(", "),
-        key_cols.join(", ")
-    )
-}
-
-fn check_references(db: &Database, plan: &Plan, key_cols: &[String]) -> Result<(), DbError> {
-    let conn = db.conn();
-    for (child, fk) in referencing_keys(db, &plan.table.name)? {
-        let child_info = table_info(db, &child)?;
-        let from: Vec<String> = fk.from.iter().map(|c| format!("c.{}", quote(c))).collect();
-        let to: Vec<String> = fk.to.iter().map(|c| format!("p.{}", quote(c))).collect();
-        let mut sql = format!(
-            "SELECT count(*) FROM main.{} AS c WHERE ({}) IN (SELECT {} FROM main.{} AS p WHERE {})",
-            quote(&child),
-            from.join(", "),
-            to.join(", "),
-            plan.table.quoted(),
-            key_in_stage(&plan.table, "p", key_cols)
-        );
-        // Rows of the same operation may reference each other; they go together.
-        if child_info.name.eq_ignore_ascii_case(&plan.table.name) {
-            sql.push_str(&format!(
-                " AND NOT {}",
-                key_in_stage(&plan.table, "c", key_cols)
-            ));
-        }
-        let n: i64 = conn
-            .query_row(&sql, [], |r| r.get(0))
-            .map_err(|e| db.err(e))?;
-        if n > 0 {
-            return Err(UndoRefusal::StillReferenced {
-                rows: n as u64,
-                child,
-                table: plan.table.name.clone(),
-            }
-            .into());
-        }
-    }
-    Ok(())
-}
-
-fn delete_rows(conn: &Connection, plan: &Plan, key_cols: &[String]) -> rusqlite::Result<u64> {
-    let sql = format!(
-        "DELETE FROM main.{} AS p WHERE {}",
-        plan.table.quoted(),
-        key_in_stage(&plan.table, "p", key_cols)
-    );
-    let removed = conn.execute(&sql, [])?;
-    conn.execute_batch("DROP TABLE IF EXISTS temp.rowsmith_undo_keys")?;
-    Ok(removed as u64)
 }
 
 #[cfg(test)]
@@ -602,6 +469,14 @@ mod tests {
                 "Nothing to undo: none of the rows rowsmith added to 'orders' on 2026-12-03 10:00:00 is still in \
                  the table.",
             ),
+            (
+                UndoBlock::RunNoneLeft {
+                    tables: vec!["customers".into(), "orders".into(), "items".into()],
+                    created_at: "2026-12-03 10:00:00".into(),
+                },
+                "Nothing to undo: none of the rows rowsmith added to 'customers', 'orders' and 'items' in the \
+                 run of 2026-12-03 10:00:00 is still there.",
+            ),
         ];
         for (block, sentence) in cases {
             assert_eq!(block.to_string(), sentence);
@@ -617,6 +492,17 @@ mod tests {
                     path: "shop.db".into(),
                 },
                 "There is no operation 7 on record for 'shop.db'. `rowsmith undo shop.db --list` shows them.",
+            ),
+            (
+                UndoRefusal::UnknownRun {
+                    run: 3,
+                    path: "shop.db".into(),
+                },
+                "There is no run 3 on record for 'shop.db'.",
+            ),
+            (
+                UndoRefusal::RunAddedNothing { run: 3 },
+                "Nothing to undo: run 3 added no rows.",
             ),
             (
                 UndoRefusal::AlreadyUndone { operation: 7 },

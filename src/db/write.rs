@@ -687,6 +687,24 @@ fn sqlite_message(e: &rusqlite::Error) -> String {
     }
 }
 
+/// The rows with these keys as they are now, fingerprinted over `columns` (the
+/// operation's, [`BatchWriter::fingerprint_columns`]): what
+/// [`Journal::update_fingerprints`] takes after a run updated rows it inserted. Read on
+/// the connection's own view, so inside the transaction that updated them too. A key
+/// with no row is left out.
+pub fn fingerprints_now(
+    db: &Database,
+    table: &TableInfo,
+    columns: &[String],
+    keys: &[RowKey],
+) -> Result<Vec<RecordedRow>, DbError> {
+    let now = read_fingerprints(db.conn(), table, columns, keys.iter()).map_err(|e| db.err(e))?;
+    Ok(now
+        .into_iter()
+        .filter_map(|(key, fp)| fp.map(|fingerprint| RecordedRow { key, fingerprint }))
+        .collect())
+}
+
 /// Reads the current fingerprint of each keyed row over `columns`; `None`
 /// when the row no longer exists. Shared by the writer and undo.
 pub(crate) fn read_fingerprints<'k>(

@@ -148,13 +148,19 @@ struct Queue {
 }
 
 /// How many times a slot is tried before it is given up (its row counts as short).
-const SLOT_TRIES: u8 = 4;
+const SLOT_TRIES: u8 = 6;
 
 /// A table's place in a whole-database run, as its generation job sees it.
 pub struct Lineage {
     /// Per foreign key of the plan.
     pub keys: Vec<KeySource>,
-    pub slots: Vec<Slot>,
+    /// The slots, in order; a slot turned away twice gets other parents for its keys
+    /// other than `driving` (a cheaper product when the line total came out too big).
+    slots: std::sync::RwLock<Vec<Slot>>,
+    /// The key whose parent a slot keeps whatever happens (its fan-out was planned).
+    driving: Option<usize>,
+    /// Draws the new parents of slots that are tried again.
+    redraws: Mutex<rand::rngs::StdRng>,
     queue: Mutex<Queue>,
     /// The slots filled, with the keys of the rows that filled them, in write order.
     written: Mutex<Vec<(usize, RowKey)>>,
@@ -168,14 +174,14 @@ impl std::fmt::Debug for Lineage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Lineage")
             .field("keys", &self.keys.len())
-            .field("slots", &self.slots.len())
+            .field("slots", &self.len())
             .field("run", &self.run)
             .finish()
     }
 }
 
 impl Lineage {
-    pub fn new(keys: Vec<KeySource>, slots: Vec<Slot>) -> Self {
+    pub fn new(keys: Vec<KeySource>, slots: Vec<Slot>, driving: Option<usize>, seed: u64) -> Self {
         let n = slots.len();
         Self {
             keys,
@@ -183,7 +189,9 @@ impl Lineage {
                 pending: (0..n).collect(),
                 tries: vec![0; n],
             }),
-            slots,
+            slots: std::sync::RwLock::new(slots),
+            driving,
+            redraws: Mutex::new(rand::SeedableRng::seed_from_u64(seed)),
             written: Mutex::new(Vec::new()),
             operation: Mutex::new(None),
             run: None,
@@ -209,15 +217,55 @@ impl Lineage {
         taken
     }
 
-    /// Gives back slots whose rows were turned away (each only a few times).
+    /// How many rows the table is to get.
+    pub fn len(&self) -> usize {
+        self.slots.read().map(|s| s.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Gives back slots whose rows were turned away (each only a few times). From the
+    /// second time on, the slot's other keys get other parents: the combination may be
+    /// what was wrong (a line total too big for any real order).
     pub fn give_back(&self, slots: impl IntoIterator<Item = usize>) {
-        if let Ok(mut q) = self.queue.lock() {
-            for s in slots {
-                if q.tries.get(s).is_some_and(|t| *t < SLOT_TRIES) {
-                    q.pending.push_back(s);
-                }
+        let Ok(mut q) = self.queue.lock() else {
+            return;
+        };
+        for s in slots {
+            let tries = q.tries.get(s).copied().unwrap_or(SLOT_TRIES);
+            if tries >= SLOT_TRIES {
+                continue;
+            }
+            if tries >= 2 {
+                self.redraw(s);
+            }
+            q.pending.push_back(s);
+        }
+    }
+
+    fn redraw(&self, slot: usize) {
+        let (Ok(mut slots), Ok(mut rng)) = (self.slots.write(), self.redraws.lock()) else {
+            return;
+        };
+        let Some(slot) = slots.get_mut(slot) else {
+            return;
+        };
+        for (k, source) in self.keys.iter().enumerate() {
+            if Some(k) == self.driving || slot.parents.get(k).copied().flatten().is_none() {
+                continue;
+            }
+            if let Some(i) = source.pool.as_ref().and_then(|p| p.draw(&mut *rng)) {
+                slot.parents[k] = Some(i as u32);
             }
         }
+    }
+
+    /// The pool row slot `slot` points at through key `k`.
+    fn parent_index(&self, slot: usize, k: usize) -> Option<usize> {
+        let slots = self.slots.read().ok()?;
+        Some(slots.get(slot)?.parents.get(k).copied().flatten()? as usize)
     }
 
     /// Records the rows written for slots.
@@ -247,7 +295,7 @@ impl Lineage {
 
     /// The parent row of `slot` through key `k`.
     pub fn parent_row(&self, slot: usize, k: usize) -> Option<(&Rows, &Vec<Value>)> {
-        let i = self.slots.get(slot)?.parents.get(k).copied().flatten()? as usize;
+        let i = self.parent_index(slot, k)?;
         let pool = self.keys.get(k)?.pool.as_ref()?;
         Some((&pool.rows, pool.rows.rows.get(i)?))
     }
@@ -264,7 +312,7 @@ impl Lineage {
         for (k, source) in self.keys.iter().enumerate() {
             let parent = self.parent_row(slot, k);
             given.parents.push(parent.map(|_| {
-                let i = self.slots[slot].parents[k].unwrap_or(0) as usize;
+                let i = self.parent_index(slot, k).unwrap_or(0);
                 source.pool.as_ref().map(|p| p.key(i)).unwrap_or_default()
             }));
             let Some((columns, row)) = parent else {
@@ -290,6 +338,47 @@ impl Lineage {
             }
         }
         given
+    }
+
+    /// Puts the slot's parent keys, and the values the row copies from its parents, into
+    /// a row someone else wrote (a model): they are the run's to choose, not the model's.
+    pub fn fill_from_parents(&self, plan: &Plan, slot: usize, row: &mut Candidate) {
+        for (k, source) in self.keys.iter().enumerate() {
+            let Some(fk) = plan.foreign_keys.get(k) else {
+                continue;
+            };
+            let key = self
+                .parent_index(slot, k)
+                .zip(source.pool.as_ref())
+                .map(|(i, pool)| pool.key(i));
+            for (position, &c) in fk.columns.iter().enumerate() {
+                if let Some(cell) = row.get_mut(c) {
+                    *cell = Some(
+                        key.as_ref()
+                            .and_then(|k| k.get(position).cloned())
+                            .unwrap_or(Value::Null),
+                    );
+                }
+            }
+            let Some((columns, parent)) = self.parent_row(slot, k) else {
+                continue;
+            };
+            for rule in &source.rules {
+                if let (
+                    Rule::Equal {
+                        child,
+                        parent: from,
+                    },
+                    Some(p),
+                ) = (rule, columns.position(rule.parent()))
+                    && let Some(c) = plan.index_of(child)
+                    && let Some(cell) = row.get_mut(c)
+                {
+                    let _ = from;
+                    *cell = parent.get(p).cloned();
+                }
+            }
+        }
     }
 
     /// Why a row does not keep what its parents hold, if it does not (for rows a model
@@ -409,7 +498,7 @@ mod tests {
 
     #[test]
     fn a_turned_away_slot_comes_back_a_few_times_then_is_given_up() {
-        let lineage = Lineage::new(Vec::new(), vec![Slot { parents: vec![] }; 2]);
+        let lineage = Lineage::new(Vec::new(), vec![Slot { parents: vec![] }; 2], None, 1);
         assert_eq!(lineage.take(5), [0, 1]);
         for _ in 0..SLOT_TRIES {
             lineage.give_back([1]);

@@ -34,6 +34,7 @@ use crate::db::undo::{UndoOutcome, UndoPreview};
 use crate::generate::job::{
     Event, GenerateError, Outcome, PromptPreview, Stage, Summary, failure_sentence, rows_word,
 };
+use crate::generate::whole::{Size, WholeError, WholeEvent, WholePlan};
 use crate::llm::ProviderChoice;
 use crate::output::thousands;
 use crate::transferred::{TransferFailed, Transferred};
@@ -45,6 +46,7 @@ mod query;
 mod request;
 mod results;
 mod rows;
+mod whole;
 
 pub use rows::{RowInput, RowInputKind, lens_line};
 
@@ -252,6 +254,9 @@ pub struct App {
     next_job: u64,
     pub transfer: Option<Transfer>,
     pub toasts: Vec<Toast>,
+    /// The whole-database fill that is running (`A`), one at a time.
+    pub whole: Option<super::whole::WholeRun>,
+    next_whole: u64,
     /// The undo that is running (it cannot be cancelled; quitting asks first).
     pub undoing: Option<Undoing>,
     /// What an undo or a delete would do is being worked out (counting a million rows
@@ -339,6 +344,16 @@ pub enum Msg {
         job: u64,
         event: Event,
     },
+    /// The plan of a whole-database fill the dialog asked for (`id`), or why there is none.
+    WholePlanned {
+        id: u64,
+        result: Result<WholePlan, WholeError>,
+    },
+    /// An event of the whole-database fill `id`.
+    Whole {
+        id: u64,
+        event: WholeEvent,
+    },
     PreviewInserted {
         table: String,
         result: Result<Summary, GenerateError>,
@@ -416,6 +431,21 @@ pub enum Effect {
     /// Build the request a generation would send first, without sending it.
     ShowPrompt(GenSpec),
     CancelJob(u64),
+    /// Plan a whole-database fill of `size` off the UI loop; `Msg::WholePlanned` answers.
+    PlanWhole {
+        id: u64,
+        size: Size,
+    },
+    /// Run the plan shown, with the provider and model chosen (`None`: as configured);
+    /// `Msg::Whole` reports each step.
+    RunWhole {
+        id: u64,
+        plan: Box<WholePlan>,
+        provider: Option<ProviderChoice>,
+        model: Option<String>,
+    },
+    /// Stop the fill `id`; it takes back what it wrote.
+    CancelWhole(u64),
     InsertPreviewed {
         spec: GenSpec,
         rows: Vec<serde_json::Map<String, serde_json::Value>>,
@@ -514,6 +544,8 @@ impl App {
             next_view: 1,
             jobs: Vec::new(),
             next_job: 1,
+            whole: None,
+            next_whole: 1,
             transfer: None,
             toasts: Vec::new(),
             modal: None,
@@ -579,6 +611,7 @@ impl App {
     /// True while something on screen moves, so the runtime ticks.
     pub fn animating(&self) -> bool {
         !self.jobs.is_empty()
+            || whole::animating(self)
             || !self.toasts.is_empty()
             || self.transfer.is_some()
             || self.undoing.is_some()
@@ -790,6 +823,8 @@ fn transition(app: &mut App, msg: Msg) -> Vec<Effect> {
             on_drop_preview(app, table, preview)
         }
         Msg::Job { job, event } => on_job(app, job, event),
+        Msg::WholePlanned { id, result } => whole::on_planned(app, id, result),
+        Msg::Whole { id, event } => whole::on_event(app, id, event),
         Msg::PreviewInserted { table, result } => {
             app.jobs.retain(|j| !(j.spec.table == table && j.id == 0));
             match result {

@@ -66,6 +66,7 @@ pub enum Action {
     Query,
     Generate,
     GenerateDialog,
+    FillDatabase,
     ShowPrompt,
     Undo,
     UndoHistory,
@@ -112,6 +113,14 @@ pub const ACTIONS: &[ActionInfo] = &[
         &["G"],
     ),
     info(
+        Action::FillDatabase,
+        "fill_database",
+        "Fill the whole database: the plan first, then every table",
+        "fill all",
+        Scope::Global,
+        &["A"],
+    ),
+    info(
         Action::ShowPrompt,
         "show_prompt",
         "Show what the model would be sent",
@@ -122,7 +131,7 @@ pub const ACTIONS: &[ActionInfo] = &[
     info(
         Action::Cancel,
         "cancel",
-        "Cancel the selected table's generation, a transfer or a query",
+        "Cancel the selected table's generation, the fill, a transfer or a query",
         "cancel",
         Scope::Global,
         &["x"],
@@ -575,6 +584,7 @@ impl Keymap {
             Pane::List => &[
                 Action::Generate,
                 Action::GenerateDialog,
+                Action::FillDatabase,
                 Action::Open,
                 Action::Query,
                 Action::Schema,

@@ -18,6 +18,8 @@ pub mod query_worker;
 pub mod run;
 pub mod theme;
 pub mod view;
+pub mod whole;
+pub mod whole_worker;
 pub mod worker;
 
 pub use run::{Launch, run};

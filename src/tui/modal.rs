@@ -32,6 +32,8 @@ pub enum ConfirmKind {
     LargeRun(GenSpec),
     /// Cancel a generation that has run a while.
     CancelJob(u64),
+    /// Cancel the whole-database fill (it takes back every row it wrote).
+    CancelWhole(u64),
     /// Quit while generations run.
     Quit,
 }
@@ -306,6 +308,8 @@ pub enum Modal {
     /// What a generation would send first; nothing is sent.
     Request(Box<RequestView>),
     History(History),
+    /// Fill the whole database: the size, the provider and the plan.
+    Whole(Box<super::whole::WholeDialog>),
     /// The message log; `scroll` is the first line shown (past the end: the newest).
     Log {
         scroll: u16,

@@ -33,6 +33,7 @@ use super::queries::Queries;
 use super::query_worker::{QuerySetup, QueryWorker};
 use super::theme::Theme;
 use super::view;
+use super::whole_worker::{self, WholeSetup};
 use super::worker::{Request, WorkerHandle};
 use crate::ask::AskError;
 use crate::config::Config;
@@ -145,11 +146,12 @@ pub fn run(launch: Launch, config: &Config) -> TuiResult {
         }
         let context = Context {
             config: config.clone(),
-            db_path,
+            db_path: db_path.clone(),
             source: source.clone(),
             asker: asker.clone(),
             busy,
             reopen: reopen_options.clone(),
+            whole: WholeSetup::from_config(config, db_path.clone(), busy),
         };
         match runtime.block_on(event_loop(&mut terminal, app, db, context)) {
             Ok(Ended::Reopen { app, db: next }) => {
@@ -327,6 +329,8 @@ struct Context {
     busy: Duration,
     /// How another database is opened from inside the app.
     reopen: OpenOptions,
+    /// What whole-database fills of this database share.
+    whole: WholeSetup,
 }
 
 /// Carries out effects.
@@ -340,6 +344,9 @@ struct Effects {
     /// Ctrl-Z was pressed: stop once this message is handled.
     suspend: bool,
     transfer: Option<CancelFlag>,
+    /// The whole-database fill running, and its plan being made (a newer one replaces it).
+    whole: Option<(u64, CancellationToken)>,
+    planning: Option<JoinHandle<()>>,
     /// Another database, opened and waiting for the app to start again on it.
     opened: std::sync::Arc<std::sync::Mutex<Option<Database>>>,
 }
@@ -365,6 +372,24 @@ impl Effects {
                 }
             }
             Effect::InsertPreviewed { spec, rows } => self.insert_previewed(spec, rows),
+            Effect::PlanWhole { id, size } => {
+                if let Some(old) = self.planning.take() {
+                    old.abort();
+                }
+                let task = whole_worker::plan(&self.ctx.whole, id, size, self.tx.clone());
+                self.planning = Some(task);
+            }
+            Effect::RunWhole {
+                id,
+                plan,
+                provider,
+                model,
+            } => self.run_whole(id, *plan, provider, model),
+            Effect::CancelWhole(id) => {
+                if let Some((_, token)) = self.whole.as_ref().filter(|(w, _)| *w == id) {
+                    token.cancel();
+                }
+            }
             Effect::Export {
                 table,
                 path,
@@ -499,6 +524,38 @@ impl Effects {
         self.forwarders.push(forwarder);
     }
 
+    /// Fills the whole database with `plan`, with the provider and model chosen.
+    fn run_whole(
+        &mut self,
+        id: u64,
+        plan: crate::generate::whole::WholePlan,
+        provider: Option<ProviderChoice>,
+        model: Option<String>,
+    ) {
+        let mut spec = GenSpec::new("", 0);
+        spec.provider = provider;
+        spec.model = model;
+        let source = match self.source_for(&spec) {
+            Ok(s) => s,
+            Err(error) => {
+                use crate::generate::whole::{Rollback, WholeError, WholeEvent, WholeOutcome};
+                let _ = self.tx.send(Msg::Whole {
+                    id,
+                    event: WholeEvent::Finished(WholeOutcome::Failed {
+                        error: WholeError::Internal(error.to_string()),
+                        rollback: Rollback::NothingWritten,
+                    }),
+                });
+                return;
+            }
+        };
+        let token = CancellationToken::new();
+        self.whole = Some((id, token.clone()));
+        let task = whole_worker::run(&self.ctx.whole, id, plan, source, self.tx.clone(), token);
+        self.forwarders.retain(|f| !f.is_finished());
+        self.forwarders.push(task);
+    }
+
     /// Works out a run's cost in the background; the answer comes back as a message.
     fn estimate(&mut self, spec: GenSpec) {
         let tx = self.tx.clone();
@@ -566,6 +623,9 @@ impl Effects {
     /// Cancels every generation and waits a little for them to roll back.
     async fn shutdown(&mut self) {
         for token in self.jobs.values() {
+            token.cancel();
+        }
+        if let Some((_, token)) = &self.whole {
             token.cancel();
         }
         if let Some(flag) = &self.transfer {
@@ -671,6 +731,8 @@ async fn event_loop(
         jobs: HashMap::new(),
         forwarders: Vec::new(),
         transfer: None,
+        whole: None,
+        planning: None,
         suspend: false,
         opened: Default::default(),
     };
@@ -693,6 +755,13 @@ async fn event_loop(
         } = &msg
         {
             effects.jobs.remove(job);
+        }
+        if let Msg::Whole {
+            event: crate::generate::whole::WholeEvent::Finished(_),
+            ..
+        } = &msg
+        {
+            effects.whole = None;
         }
         if let Msg::TransferDone { .. } | Msg::ExportExists(_) | Msg::ImportWouldAppend { .. } =
             &msg

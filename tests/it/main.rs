@@ -38,5 +38,8 @@ mod transfer_cli;
 mod transfer_lib;
 mod tui_app;
 mod tui_pty;
+mod tui_whole;
 mod undo;
+mod undo_runs;
+mod whole;
 mod writer;

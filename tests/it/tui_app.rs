@@ -1062,6 +1062,7 @@ fn quitting_during_an_undo_or_an_export_asks_first() {
             created_at: "2026-12-04 10:00:00".into(),
             rows: 1_000_000,
             already_gone: 0,
+            run: None,
         }),
     });
     assert!(h.app.checking.is_none());
@@ -1445,6 +1446,7 @@ fn u_asks_with_the_row_count_then_undoes() {
             created_at: "2025-03-01 10:00:00".into(),
             rows: 10,
             already_gone: 0,
+            run: None,
         }),
     });
     let Some(Modal::Confirm(c)) = &h.app.modal else {
@@ -1463,6 +1465,7 @@ fn u_asks_with_the_row_count_then_undoes() {
             created_at: "2025-03-01 10:00:00".into(),
             rows: 10,
             already_gone: 0,
+            run: None,
         }),
     });
     assert_eq!(
@@ -1477,6 +1480,7 @@ fn u_asks_with_the_row_count_then_undoes() {
         already_gone: 0,
         new_row_count: 50,
         note: None,
+        run: None,
     })));
     assert_eq!(
         h.toasts(),
@@ -1498,6 +1502,172 @@ fn u_asks_with_the_row_count_then_undoes() {
     );
 }
 
+/// A run filled 'customers' and 'orders' at once: `u` on either asks for the whole run,
+/// the history lists it as one entry, and undoing it recounts both tables.
+#[test]
+fn a_run_is_one_entry_to_confirm_undo_and_list() {
+    use rowsmith::db::journal::{Run, RunId};
+    use rowsmith::db::undo::{
+        RunOutcome, RunPreview, TableOutcome, TablePreview, UndoOutcome, UndoPreview,
+    };
+    let mut h = Harness::new(100, 30);
+    h.key("u");
+    h.send(Msg::UndoPreview {
+        target: UndoTarget::Latest("customers".into()),
+        preview: Ok(UndoPreview {
+            table: "customers".into(),
+            source: "offline generator".into(),
+            created_at: "2026-12-05 10:00:00".into(),
+            rows: 13,
+            already_gone: 0,
+            run: Some(RunPreview {
+                id: 4,
+                tables: vec![
+                    TablePreview {
+                        table: "orders".into(),
+                        rows: 10,
+                        already_gone: 0,
+                    },
+                    TablePreview {
+                        table: "customers".into(),
+                        rows: 3,
+                        already_gone: 0,
+                    },
+                ],
+            }),
+        }),
+    });
+    let Some(Modal::Confirm(c)) = &h.app.modal else {
+        panic!("{:?}", h.app.modal)
+    };
+    assert_eq!(c.title, "Undo the run that last filled 'customers'?");
+    assert_eq!(
+        c.lines[0],
+        "Remove the 13 rows from 2 tables (orders 10, customers 3) rowsmith added in one run on \
+         2026-12-05 10:00:00 (offline generator)."
+    );
+    assert_eq!(c.yes, "Remove 13 rows from 2 tables");
+    assert_eq!(
+        h.key("y"),
+        vec![Effect::Undo(UndoTarget::Latest("customers".into()))]
+    );
+    h.send(Msg::Undone(Ok(UndoOutcome {
+        table: "customers".into(),
+        source: "offline generator".into(),
+        created_at: "2026-12-05 10:00:00".into(),
+        removed: 13,
+        already_gone: 0,
+        new_row_count: 57,
+        note: None,
+        run: Some(RunOutcome {
+            id: 4,
+            tables: vec![
+                TableOutcome {
+                    table: "orders".into(),
+                    removed: 10,
+                    already_gone: 0,
+                    new_row_count: 3,
+                },
+                TableOutcome {
+                    table: "customers".into(),
+                    removed: 3,
+                    already_gone: 0,
+                    new_row_count: 57,
+                },
+            ],
+        }),
+    })));
+    assert_eq!(
+        h.toasts(),
+        ["Removed 13 rows from 2 tables (orders 10, customers 3)."]
+    );
+    assert_eq!(
+        h.app.entry("customers").map(|t| &t.count),
+        Some(&Count::Known(57))
+    );
+    assert_eq!(
+        h.app.entry("orders").map(|t| &t.count),
+        Some(&Count::Known(3))
+    );
+
+    // The history: the run is one entry, with its tables.
+    let run = Run {
+        id: RunId(1),
+        listed_as: OperationId(4),
+        created_at: "2026-12-05 10:00:00".into(),
+        source: "offline generator".into(),
+        tables: vec![("customers".into(), 3), ("orders".into(), 10)],
+    };
+    let mut entry = operation(4, "customers", 13);
+    entry.run = Some(run);
+    let history = Msg::Operations {
+        table: "orders".into(),
+        note: None,
+        list: Ok(vec![(operation(5, "customers", 2), None), (entry, None)]),
+    };
+    h.key("U");
+    h.send(history.clone());
+    let Some(Modal::History(shown)) = &h.app.modal else {
+        panic!("{:?}", h.app.modal)
+    };
+    assert_eq!(shown.cursor, 1, "on the run, which filled 'orders' last");
+    let screen = h.screen();
+    assert!(screen.contains("Undo history · 2 operations"), "{screen}");
+    assert!(
+        screen.contains("  2 tables      13 rows  offline · customers, orders  "),
+        "{screen}"
+    );
+    assert_eq!(
+        h.key("enter"),
+        vec![Effect::PreviewUndo(UndoTarget::Operation {
+            id: 4,
+            table: "customers".into()
+        })]
+    );
+    h.send(Msg::UndoPreview {
+        target: UndoTarget::Operation {
+            id: 4,
+            table: "customers".into(),
+        },
+        preview: Ok(UndoPreview {
+            table: "customers".into(),
+            source: "offline generator".into(),
+            created_at: "2026-12-05 10:00:00".into(),
+            rows: 13,
+            already_gone: 0,
+            run: Some(RunPreview {
+                id: 4,
+                tables: ["orders", "customers"]
+                    .into_iter()
+                    .map(|t| TablePreview {
+                        table: t.into(),
+                        rows: 1,
+                        already_gone: 0,
+                    })
+                    .collect(),
+            }),
+        }),
+    });
+    let Some(Modal::Confirm(c)) = &h.app.modal else {
+        panic!("{:?}", h.app.modal)
+    };
+    assert_eq!(c.title, "Undo operation 4, a run over 2 tables?");
+    h.key("esc");
+
+    // Clearing the run's record says it is the whole run's.
+    h.key("U");
+    h.send(history);
+    assert!(h.key("f").is_empty());
+    let Some(Modal::Confirm(c)) = &h.app.modal else {
+        panic!("{:?}", h.app.modal)
+    };
+    assert_eq!(
+        c.lines[0],
+        "rowsmith forgets the 13 rows it added to 'customers' and 'orders' in one run on 2026-12-04 \
+         10:00:00: undo will not offer them again."
+    );
+}
+
 fn operation(id: i64, table: &str, rows: u64) -> Operation {
     Operation {
         id: OperationId(id),
@@ -1507,6 +1677,7 @@ fn operation(id: i64, table: &str, rows: u64) -> Operation {
         source: "offline".into(),
         columns: vec!["name".into()],
         rows,
+        run: None,
     }
 }
 
@@ -1563,6 +1734,7 @@ fn when_the_latest_cannot_be_undone_the_history_lets_the_user_pick_or_clear() {
             created_at: "2026-12-02 10:00:00".into(),
             rows: 5,
             already_gone: 0,
+            run: None,
         }),
     });
     let Some(Modal::Confirm(c)) = &h.app.modal else {
@@ -2991,6 +3163,7 @@ fn screen_confirm_dialogs() {
                 created_at: "2025-03-01 10:00:00".into(),
                 rows: 10,
                 already_gone: 0,
+                run: None,
             }),
         });
         x

@@ -323,89 +323,113 @@ pub fn children_with_parents<R: Rng + ?Sized>(
 }
 
 /// Up to `k` parents that have children, each with its children's rows (every visible
-/// column of both).
+/// column of both). Two passes over the child at most, whether or not its key is indexed:
+/// the first `k` distinct keys it uses, then (for a one-column key) every child of those.
 pub fn families(
     db: &Database,
     link: Link<'_>,
     k: usize,
 ) -> Result<(Rows, Rows, Vec<Vec<usize>>), DbError> {
-    let parent_columns: Vec<String> = link
-        .parent
-        .visible_columns()
-        .map(|c| c.name.clone())
-        .collect();
-    let child_columns: Vec<String> = link
-        .child
-        .visible_columns()
-        .map(|c| c.name.clone())
-        .collect();
+    let err = |e| db.err(e);
+    let read_rows = |sql: &str, params: &[&dyn rusqlite::ToSql], width: usize| {
+        let mut stmt = db.conn().prepare_cached(sql).map_err(err)?;
+        let mut rows = stmt.query(params).map_err(err)?;
+        let mut out: Vec<Vec<Value>> = Vec::new();
+        while let Some(r) = rows.next().map_err(err)? {
+            out.push(
+                (0..width)
+                    .map(|i| value_at(r, i))
+                    .collect::<rusqlite::Result<_>>()
+                    .map_err(err)?,
+            );
+        }
+        Ok::<_, DbError>(out)
+    };
+    let visible =
+        |t: &TableInfo| -> Vec<String> { t.visible_columns().map(|c| c.name.clone()).collect() };
     let list = |cols: &[String], alias: &str| {
         cols.iter()
             .map(|c| format!("{alias}.{}", quote(c)))
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let sql = format!(
-        "SELECT {} FROM main.{} AS p WHERE EXISTS (SELECT 1 FROM main.{} AS c WHERE {}) LIMIT {k}",
+    let parent_columns = visible(link.parent);
+    let child_columns = visible(link.child);
+    let width = link.from.len();
+    let placeholders = (1..=width)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let keys = read_rows(
+        &format!(
+            "SELECT DISTINCT {} FROM main.{} AS c WHERE {} LIMIT {k}",
+            link.child_key_list("c"),
+            link.child.quoted(),
+            link.not_null("c")
+        ),
+        &[],
+        width,
+    )?;
+    let parent_sql = format!(
+        "SELECT {} FROM main.{} AS p WHERE ({}) = ({placeholders}) LIMIT 1",
         list(&parent_columns, "p"),
         link.parent.quoted(),
-        link.child.quoted(),
-        link.join("c", "p")
+        list(link.to, "p"),
     );
     let mut parents = Rows {
         columns: parent_columns.clone(),
-        rows: Vec::new(),
+        rows: Vec::with_capacity(keys.len()),
     };
-    {
-        let mut stmt = db.conn().prepare(&sql).map_err(|e| db.err(e))?;
-        let mut rows = stmt.query([]).map_err(|e| db.err(e))?;
-        while let Some(r) = rows.next().map_err(|e| db.err(e))? {
-            parents.rows.push(
-                (0..parent_columns.len())
-                    .map(|i| value_at(r, i))
-                    .collect::<rusqlite::Result<_>>()
-                    .map_err(|e| db.err(e))?,
-            );
+    let mut index: HashMap<Vec<u8>, usize> = HashMap::with_capacity(keys.len());
+    for key in &keys {
+        let params: Vec<&dyn rusqlite::ToSql> =
+            key.iter().map(|v| v as &dyn rusqlite::ToSql).collect();
+        if let Some(row) = read_rows(&parent_sql, &params, parent_columns.len())?.pop() {
+            index.insert(key_bytes(key), parents.rows.len());
+            parents.rows.push(row);
         }
     }
-    let children_sql = format!(
-        "SELECT {} FROM main.{} AS c WHERE ({}) = ({})",
-        list(&child_columns, "c"),
-        link.child.quoted(),
-        link.child_key_list("c"),
-        (1..=link.from.len())
-            .map(|i| format!("?{i}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let mut stmt = db.conn().prepare(&children_sql).map_err(|e| db.err(e))?;
-    let key_positions: Vec<Option<usize>> = link.to.iter().map(|t| parents.position(t)).collect();
     let mut children = Rows {
         columns: child_columns.clone(),
         rows: Vec::new(),
     };
-    let mut of_parent = Vec::with_capacity(parents.rows.len());
-    for parent in &parents.rows {
+    let mut of_parent = vec![Vec::new(); parents.rows.len()];
+    let key_positions: Vec<Option<usize>> =
+        link.from.iter().map(|f| children.position(f)).collect();
+    let found: Vec<Vec<Value>> = if width == 1 {
+        let ids: Vec<Value> = keys.iter().map(|k| k[0].clone()).collect();
+        let sql = format!(
+            "SELECT {} FROM main.{} AS c WHERE c.{} IN rarray(?1)",
+            list(&child_columns, "c"),
+            link.child.quoted(),
+            quote(&link.from[0])
+        );
+        let ids = Rc::new(ids);
+        read_rows(&sql, &[&ids], child_columns.len())?
+    } else {
+        let sql = format!(
+            "SELECT {} FROM main.{} AS c WHERE ({}) = ({placeholders})",
+            list(&child_columns, "c"),
+            link.child.quoted(),
+            link.child_key_list("c"),
+        );
+        let mut all = Vec::new();
+        for key in &keys {
+            let params: Vec<&dyn rusqlite::ToSql> =
+                key.iter().map(|v| v as &dyn rusqlite::ToSql).collect();
+            all.extend(read_rows(&sql, &params, child_columns.len())?);
+        }
+        all
+    };
+    for row in found {
         let key: Option<Vec<Value>> = key_positions
             .iter()
-            .map(|p| p.and_then(|p| parent.get(p).cloned()))
+            .map(|p| p.and_then(|p| row.get(p).cloned()))
             .collect();
-        let mut mine = Vec::new();
-        if let Some(key) = key {
-            let mut rows = stmt
-                .query(params_from_iter(key.iter()))
-                .map_err(|e| db.err(e))?;
-            while let Some(r) = rows.next().map_err(|e| db.err(e))? {
-                children.rows.push(
-                    (0..child_columns.len())
-                        .map(|i| value_at(r, i))
-                        .collect::<rusqlite::Result<_>>()
-                        .map_err(|e| db.err(e))?,
-                );
-                mine.push(children.rows.len() - 1);
-            }
+        if let Some(&p) = key.as_ref().and_then(|k| index.get(&key_bytes(k))) {
+            children.rows.push(row);
+            of_parent[p].push(children.rows.len() - 1);
         }
-        of_parent.push(mine);
     }
     Ok((parents, children, of_parent))
 }

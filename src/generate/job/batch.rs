@@ -31,21 +31,46 @@ pub(super) struct BatchResult {
 const FEEDBACK_REASONS: usize = 6;
 
 /// Parses, checks and inserts one answer's rows (at most `needed`).
+/// In a whole-database run `slots[i]` is the slot answer row `i` fills: its keys and the
+/// values it copies from its parents are filled in from the slot (the model's content is
+/// what it writes).
 pub(super) fn judge_and_write(
     shared: &Shared,
     rows: Vec<Json>,
+    slots: &[usize],
     needed: usize,
     events: &UnboundedSender<Event>,
 ) -> Result<BatchResult, DbError> {
     let mut rejected = Vec::new();
     let mut candidates: Vec<Candidate> = Vec::new();
-    for row in &rows {
+    let mut kept_slots = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let slot = slots.get(i).copied();
         match candidate(row, &shared.plan, &shared.text_allowed) {
-            Ok(c) => candidates.push(c),
+            Ok(mut c) => {
+                if let (Some(lineage), Some(slot)) = (&shared.lineage, slot) {
+                    lineage.fill_from_parents(&shared.plan, slot, &mut c);
+                }
+                candidates.push(c);
+                kept_slots.extend(slot);
+            }
             Err(reason) => rejected.push(reason),
         }
     }
-    write_candidates(shared, candidates, &[], rejected, events, true, needed)
+    if let Some(lineage) = &shared.lineage {
+        // Slots of rows that did not parse, or that the answer left out, come back.
+        let used: std::collections::HashSet<usize> = kept_slots.iter().copied().collect();
+        lineage.give_back(slots.iter().copied().filter(|s| !used.contains(s)));
+    }
+    write_candidates(
+        shared,
+        candidates,
+        &kept_slots,
+        rejected,
+        events,
+        true,
+        needed,
+    )
 }
 
 /// Checks candidates (UNIQUE and foreign keys, when `guarded`), keeps at
@@ -263,7 +288,7 @@ pub fn insert_previewed(
     let shared = prepare(&preview_request, source, CancelFlag::new())?;
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let json_rows: Vec<Json> = rows.iter().cloned().map(Json::Object).collect();
-    let batch = judge_and_write(&shared, json_rows, rows.len(), &tx)?;
+    let batch = judge_and_write(&shared, json_rows, &[], rows.len(), &tx)?;
     let mut rejected = BTreeMap::new();
     for reason in &batch.rejected {
         *rejected.entry(reason.clone()).or_default() += 1;

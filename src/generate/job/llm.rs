@@ -184,7 +184,7 @@ pub(super) async fn run_llm(run: Run<'_>) -> Outcome {
             });
         }
         pass_on_notices(source, events, &mut tally);
-        let (rows, answer_usage, answer_model) = match answer {
+        let (rows, answer_usage, answer_model, slots) = match answer {
             Ok(answer) => answer,
             Err(AskError::Llm(LlmError::Cancelled)) => {
                 tasks.abort_all();
@@ -236,7 +236,7 @@ pub(super) async fn run_llm(run: Run<'_>) -> Outcome {
         let result = {
             let shared = shared.clone();
             let events = events.clone();
-            blocking(move || judge_and_write(&shared, rows, needed, &events)).await
+            blocking(move || judge_and_write(&shared, rows, &slots, needed, &events)).await
         };
         let batch = match tally.written(result) {
             Ok(batch) => batch,
@@ -283,7 +283,7 @@ pub(super) async fn first_prompt(
     let want = (batch_size as u64).min(wanted) as usize;
     let (context, user, schema) = {
         let shared = shared.clone();
-        tokio::task::spawn_blocking(move || prompt_for(&shared, want))
+        tokio::task::spawn_blocking(move || prompt_for(&shared, want, &[]))
             .await
             .ok()?
             .ok()?
@@ -391,7 +391,9 @@ enum AskError {
     Local(GenerateError),
 }
 
-type Answer = (Vec<Json>, Usage, String);
+/// The rows of an answer, the usage and model, and (in a whole-database run) the slots
+/// the rows fill, in order.
+type Answer = (Vec<Json>, Usage, String, Vec<usize>);
 
 /// One model request, with a fresh sample and the values taken so far.
 async fn ask(
@@ -406,9 +408,29 @@ async fn ask(
             "The offline generator does not take model requests.".into(),
         )));
     };
+    // In a whole-database run each row of the answer fills one slot, in order.
+    let slots = shared
+        .lineage
+        .as_ref()
+        .map(|l| l.take(want))
+        .unwrap_or_default();
+    let want = if shared.lineage.is_some() {
+        slots.len()
+    } else {
+        want
+    };
+    if want == 0 {
+        return Ok((
+            Vec::new(),
+            Usage::default(),
+            client.model().to_string(),
+            slots,
+        ));
+    }
     let context = {
         let shared = shared.clone();
-        tokio::task::spawn_blocking(move || prompt_for(&shared, want)).await
+        let slots = slots.clone();
+        tokio::task::spawn_blocking(move || prompt_for(&shared, want, &slots)).await
     };
     let (context, user, schema) = match context {
         Ok(Ok(parts)) => parts,
@@ -421,17 +443,31 @@ async fn ask(
     };
     let answer = client
         .complete_json(rows_request(context, user, schema, max_tokens), &cancel)
-        .await
-        .map_err(AskError::Llm)?;
+        .await;
+    let answer = match answer {
+        Ok(answer) => answer,
+        Err(e) => {
+            if let Some(lineage) = &shared.lineage {
+                lineage.give_back(slots);
+            }
+            return Err(AskError::Llm(e));
+        }
+    };
     // An answer that holds no list of rows is an unusable answer with its reason (asked
     // again, counted, told to the user), not silently zero rows.
-    let rows = row_list(&answer.value).map_err(|detail| {
-        AskError::Llm(LlmError::WrongShape {
-            provider: client.provider().clone(),
-            detail,
-        })
-    })?;
-    Ok((rows, answer.usage, answer.model))
+    let rows = match row_list(&answer.value) {
+        Ok(rows) => rows,
+        Err(detail) => {
+            if let Some(lineage) = &shared.lineage {
+                lineage.give_back(slots);
+            }
+            return Err(AskError::Llm(LlmError::WrongShape {
+                provider: client.provider().clone(),
+                detail,
+            }));
+        }
+    };
+    Ok((rows, answer.usage, answer.model, slots))
 }
 
 /// The model request for one batch, from the parts [`prompt_for`] builds.
@@ -456,6 +492,7 @@ pub(super) fn rows_request(
 pub(super) fn prompt_for(
     shared: &Shared,
     want: usize,
+    slots: &[usize],
 ) -> Result<(String, String, Json), GenerateError> {
     let empty = || crate::db::sample::Sample {
         columns: Vec::new(),
@@ -529,6 +566,23 @@ pub(super) fn prompt_for(
         Some(Privacy::Mask) => shared.masker.masked_columns().map(str::to_string).collect(),
         _ => Vec::new(),
     };
+    // A whole-database run chooses every key itself: the request lists no key values.
+    let no_keys: Vec<Vec<Vec<Value>>> = vec![Vec::new(); shared.plan.foreign_keys.len()];
+    let parent_keys = if shared.lineage.is_some() {
+        &no_keys
+    } else {
+        &shared.parent_keys
+    };
+    let parents = match &shared.lineage {
+        Some(lineage) => {
+            let mut rng = shared
+                .rng
+                .lock()
+                .map_err(|_| GenerateError::Internal("The random source is unusable.".into()))?;
+            super::parents::parents_message(&shared.plan, lineage, slots, shared.privacy, &mut *rng)
+        }
+        None => String::new(),
+    };
     let input = PromptInput {
         plan: &shared.plan,
         profile,
@@ -539,15 +593,19 @@ pub(super) fn prompt_for(
         table_rows: shared.table_rows,
         rows_withheld: shared.privacy == Some(Privacy::Schema) && shared.table_rows > 0,
         masked: &masked,
-        parent_keys: &shared.parent_keys,
+        parent_keys,
         avoid: &avoid,
         rejected: &feedback,
         rows_wanted: want,
     };
+    let mut user = user_message(&input);
+    if !parents.is_empty() {
+        user = format!("{parents}\n{user}");
+    }
     Ok((
         context_message(&input),
-        user_message(&input),
-        answer_schema(&shared.plan, profile, &shared.parent_keys, want),
+        user,
+        answer_schema(&shared.plan, profile, parent_keys, want),
     ))
 }
 

@@ -12,6 +12,7 @@ mod fit;
 mod llm;
 mod offline;
 mod pace;
+mod parents;
 mod prepare;
 mod show;
 

@@ -179,7 +179,7 @@ pub async fn show_prompt(
     let size = first_prompt(&shared, request.rows, batch).await;
     let parts = {
         let shared = shared.clone();
-        blocking(move || prompt_for(&shared, want)).await
+        blocking(move || prompt_for(&shared, want, &[])).await
     };
     let (context, user, schema) = parts.map_err(GenerateError::Internal)??;
     let preview = client

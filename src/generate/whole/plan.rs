@@ -79,20 +79,40 @@ impl FanOut {
         self.counts.iter().map(|(c, _)| *c).max().unwrap_or(0)
     }
 
-    /// Draws how many children a parent gets.
-    pub fn draw<R: Rng + ?Sized>(&self, rng: &mut R) -> u64 {
-        let parents = self.parents();
-        if parents == 0 {
+    /// Deals children counts as the parents of today have them: each observed count
+    /// once per round, in random order, so that new parents, taken together, have
+    /// exactly today's distribution (a run that doubles a table doubles its children).
+    pub fn dealer(&self) -> Dealer {
+        let deck = self
+            .counts
+            .iter()
+            .flat_map(|(c, p)| std::iter::repeat_n(*c, *p as usize))
+            .collect();
+        Dealer {
+            deck,
+            next: usize::MAX,
+        }
+    }
+}
+
+/// Children counts dealt from a shuffled deck of today's (see [`FanOut::dealer`]).
+pub struct Dealer {
+    deck: Vec<u64>,
+    next: usize,
+}
+
+impl Dealer {
+    pub fn deal<R: Rng + ?Sized>(&mut self, rng: &mut R) -> u64 {
+        use rand::seq::SliceRandom;
+        if self.deck.is_empty() {
             return 0;
         }
-        let mut at = rng.random_range(0..parents);
-        for (c, p) in &self.counts {
-            if at < *p {
-                return *c;
-            }
-            at -= p;
+        if self.next >= self.deck.len() {
+            self.deck.shuffle(rng);
+            self.next = 0;
         }
-        0
+        self.next += 1;
+        self.deck[self.next - 1]
     }
 }
 
@@ -169,15 +189,15 @@ impl WholePlan {
                 let cols = key.columns.join(", ");
                 notes.push(match key.fill {
                     KeyFill::New if Some(k) == t.driving => format!(
-                        "{:.1} per new {} row ({}–{}, as today)",
+                        "{:.1} per new row of {} ({}–{}, as today)",
                         key.fan_out.mean(),
                         key.parent,
                         key.fan_out.min(),
                         key.fan_out.max()
                     ),
-                    KeyFill::New => format!("{cols} → new {} rows by popularity", key.parent),
+                    KeyFill::New => format!("{cols} → new rows of {}, by popularity", key.parent),
                     KeyFill::Existing => {
-                        format!("{cols} → existing {} rows by popularity", key.parent)
+                        format!("{cols} → existing rows of {}, by popularity", key.parent)
                     }
                     KeyFill::Later => format!("{cols} → set in a second pass"),
                     KeyFill::Null => format!("{cols} left empty ({} has no rows)", key.parent),
@@ -407,24 +427,29 @@ mod tests {
     use rand::rngs::StdRng;
 
     #[test]
-    fn fan_out_draws_follow_the_observed_counts_including_parents_without_children() {
+    fn fan_out_summaries_count_parents_without_children() {
         let fan = FanOut {
             counts: vec![(0, 10), (1, 60), (5, 30)],
             null_share: 0.0,
         };
         assert!((fan.mean() - 2.1).abs() < 1e-9);
         assert!((fan.zero_share() - 0.1).abs() < 1e-9);
-        let mut rng = StdRng::seed_from_u64(7);
-        let mut seen = std::collections::BTreeMap::new();
-        for _ in 0..10_000 {
-            *seen.entry(fan.draw(&mut rng)).or_insert(0u32) += 1;
+        assert_eq!((fan.min(), fan.max()), (0, 5));
+    }
+
+    #[test]
+    fn dealt_counts_give_new_parents_exactly_todays_distribution_per_round() {
+        let fan = FanOut {
+            counts: vec![(0, 2), (1, 3), (7, 1)],
+            null_share: 0.0,
+        };
+        let mut dealer = fan.dealer();
+        let mut rng = StdRng::seed_from_u64(1);
+        for _ in 0..3 {
+            let mut round: Vec<u64> = (0..6).map(|_| dealer.deal(&mut rng)).collect();
+            round.sort_unstable();
+            assert_eq!(round, [0, 0, 1, 1, 1, 7]);
         }
-        assert_eq!(seen.keys().copied().collect::<Vec<_>>(), [0, 1, 5]);
-        let share = |k: u64| f64::from(seen[&k]) / 10_000.0;
-        assert!(
-            (share(0) - 0.1).abs() < 0.02 && (share(5) - 0.3).abs() < 0.02,
-            "{seen:?}"
-        );
     }
 
     #[test]

@@ -21,12 +21,12 @@ use tokio_util::sync::CancellationToken;
 use super::graph::KeyFill;
 use super::plan::{Size, TablePlan, WholePlan, learn, unattached_rows};
 use crate::config::Privacy;
-use crate::db::journal::{Journal, RecordedRow, RowKey, RunId};
+use crate::db::journal::{Journal, RowKey, RunId};
 use crate::db::lineage::{Link, Rows, parents_with_counts, rows_by_key};
 use crate::db::revise::{self, ChildSum, Pass, SetValues};
 use crate::db::undo::{self, Target};
 use crate::db::value::to_json;
-use crate::db::write::BatchWriter;
+use crate::db::write::{BatchWriter, fingerprints_now};
 use crate::db::{CancelFlag, Database, DbError, OpenOptions};
 use crate::generate::gate::GateMode;
 use crate::generate::job::{
@@ -156,6 +156,8 @@ pub struct WholeSummary {
     pub usage: UsageSummary,
     pub elapsed_ms: u64,
     pub dry_run: bool,
+    /// Tables the run left out, with why.
+    pub skipped: Vec<super::plan::Skipped>,
 }
 
 impl WholeSummary {
@@ -183,6 +185,26 @@ impl WholeSummary {
             if tables == 1 { "table" } else { "tables" },
             parts.join(", ")
         )
+    }
+
+    /// "Then 12 keys that close a cycle were linked and 800 parents' totals set from
+    /// their new children." — `None` when the second pass had nothing to do.
+    pub fn second_pass_sentence(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if self.keys_linked > 0 {
+            parts.push(format!(
+                "{} {} that close a cycle or point into their own table were linked",
+                thousands(self.keys_linked),
+                if self.keys_linked == 1 { "key" } else { "keys" }
+            ));
+        }
+        if self.totals_set > 0 {
+            parts.push(format!(
+                "{} parents' totals were set from their new children",
+                thousands(self.totals_set)
+            ));
+        }
+        (!parts.is_empty()).then(|| format!("Then {}.", parts.join(", and ")))
     }
 
     /// Tables that got fewer rows than planned, with why.
@@ -434,7 +456,7 @@ async fn run(
             Ok(l) => Arc::new(l),
             Err(error) => return stop(Some(error)).await,
         };
-        let rows = lineage.slots.len() as u64;
+        let rows = lineage.len() as u64;
         send(WholeEvent::TableStarted {
             index,
             table: table.table.clone(),
@@ -489,7 +511,7 @@ async fn run(
         results.push(TableResult {
             table: table.table.clone(),
             before: table.before,
-            requested: lineage.slots.len() as u64,
+            requested: lineage.len() as u64,
             added,
             after: table.before + added,
             shortfall,
@@ -554,6 +576,7 @@ async fn run(
         usage,
         elapsed_ms: started.elapsed().as_millis() as u64,
         dry_run: request.dry_run,
+        skipped: plan.skipped.clone(),
     })
 }
 
@@ -641,11 +664,12 @@ async fn roll_back(db: PathBuf, journal: Option<PathBuf>, busy: Duration, run: R
         let mut db = open(&db, busy)?;
         match undo::undo(&mut db, &journal, Target::Run(run)) {
             Ok(done) => Ok(Rollback::Removed { rows: done.removed }),
+            // A run that failed before its first row: nothing to take back.
             Err(DbError::UndoBlocked {
-                why: undo::UndoBlock::NoneLeft { .. },
+                why: undo::UndoBlock::RunNoneLeft { .. },
                 ..
-            }) => Ok(Rollback::NothingWritten),
-            Err(DbError::Undo(undo::UndoRefusal::NothingInDatabase { .. })) => {
+            })
+            | Err(DbError::Undo(undo::UndoRefusal::RunAddedNothing { .. })) => {
                 Ok(Rollback::NothingWritten)
             }
             Err(e) => Err(e),
@@ -690,9 +714,10 @@ fn lineage_for<R: Rng + ?Sized>(
                 .get(&key.parent.to_ascii_lowercase())
                 .map(|(rows, _)| {
                     let key_positions = positions(rows, &key.parent_columns);
+                    let mut dealer = key.fan_out.dealer();
                     Pool {
                         weights: (0..rows.rows.len())
-                            .map(|_| key.fan_out.draw(rng) as f64)
+                            .map(|_| dealer.deal(rng) as f64)
                             .collect(),
                         rows: rows.clone(),
                         key_positions,
@@ -723,7 +748,7 @@ fn lineage_for<R: Rng + ?Sized>(
         keys.push(KeySource { pool, rules });
     }
     let slots = slots_for(&plan, table, &keys, rng);
-    Ok(Lineage::new(keys, slots).in_run(run))
+    Ok(Lineage::new(keys, slots, table.driving, rng.random()).in_run(run))
 }
 
 fn positions(rows: &Rows, columns: &[String]) -> Vec<usize> {
@@ -786,8 +811,9 @@ fn slots_for<R: Rng + ?Sized>(
         })
         .collect();
     let fan = &table.keys[d].fan_out;
+    let mut dealer = fan.dealer();
     for r in 0..driving.len() {
-        let mut n = fan.draw(rng) as usize;
+        let mut n = dealer.deal(rng) as usize;
         let mut picks: Vec<Vec<usize>> = vec![Vec::new(); width];
         for k in (0..width).filter(|&k| distinct[k]) {
             if let Some(pool) = &keys[k].pool {
@@ -869,8 +895,9 @@ fn second_pass<R: Rng + ?Sized>(
                 let key_positions = positions(&parents.rows, &key.parent_columns);
                 let mut cumulative = Vec::with_capacity(parents.rows.rows.len() + 1);
                 cumulative.push(0.0);
+                let mut dealer = key.fan_out.dealer();
                 for _ in &parents.rows.rows {
-                    let w = key.fan_out.draw(rng) as f64;
+                    let w = dealer.deal(rng) as f64;
                     cumulative.push(cumulative.last().copied().unwrap_or(0.0) + w);
                 }
                 let mut changes = Vec::new();
@@ -952,16 +979,7 @@ fn second_pass<R: Rng + ?Sized>(
         keys.dedup();
         let plan = crate::generate::plan::Plan::new(info);
         let writer = BatchWriter::new(info, &plan.column_names())?;
-        let now = revise::fingerprints(db.conn(), info, writer.fingerprint_columns(), &keys)?;
-        let rows: Vec<RecordedRow> = now
-            .into_iter()
-            .filter_map(|(key, fp)| {
-                Some(RecordedRow {
-                    key,
-                    fingerprint: fp?,
-                })
-            })
-            .collect();
+        let rows = fingerprints_now(db, info, writer.fingerprint_columns(), &keys)?;
         journal.update_fingerprints(op, &rows)?;
     }
     Ok((linked, totals))

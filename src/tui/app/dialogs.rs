@@ -64,6 +64,7 @@ pub(super) fn on_modal_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         Modal::Generate(dialog) => on_dialog_key(app, dialog, key),
         Modal::Preview(preview) => on_preview_key(app, preview, key),
         Modal::History(history) => on_history_key(app, history, key),
+        Modal::Whole(dialog) => whole::on_key(app, *dialog, key),
     };
     // A handler may have opened a new modal (or a popup); it wins.
     if app.modal.is_none() {
@@ -143,6 +144,7 @@ pub(super) fn on_confirm_key(
                     Some(index) if !app.jobs[index].cancelling => cancel_job(app, index),
                     _ => Vec::new(),
                 },
+                ConfirmKind::CancelWhole(id) => whole::cancel_now(app, id),
                 ConfirmKind::Quit => quit_now(app),
             };
             (None, effects)
@@ -622,17 +624,28 @@ pub(super) fn on_history_key(
                 return (Some(Modal::History(h)), Vec::new());
             }
             if key.code == KeyCode::Char('f') {
-                app.modal = Some(Modal::Confirm(Confirm {
-                    title: format!("Clear the record of operation {id}?"),
-                    lines: vec![
+                let added = match &op.run {
+                    Some(run) => {
+                        let names: Vec<String> =
+                            run.tables.iter().map(|(t, _)| t.clone()).collect();
                         format!(
-                            "rowsmith forgets the {} {} it added to '{table}' on {}: undo will not offer them again.",
+                            "rowsmith forgets the {} {} it added to {} in one run on {}: undo will not offer them again.",
                             thousands(op.rows),
                             rows_word(op.rows),
+                            crate::db::undo::quoted_names(&names),
                             op.created_at
-                        ),
-                        "No row is touched.".into(),
-                    ],
+                        )
+                    }
+                    None => format!(
+                        "rowsmith forgets the {} {} it added to '{table}' on {}: undo will not offer them again.",
+                        thousands(op.rows),
+                        rows_word(op.rows),
+                        op.created_at
+                    ),
+                };
+                app.modal = Some(Modal::Confirm(Confirm {
+                    title: format!("Clear the record of operation {id}?"),
+                    lines: vec![added, "No row is touched.".into()],
                     yes: "Clear the record".into(),
                     on_yes: false,
                     kind: ConfirmKind::Forget { id, table },

@@ -23,9 +23,11 @@ impl App {
         self.work_lines() + self.toast_lines()
     }
 
-    /// Lines for work in progress: generations, a transfer, an undo, a query; at most 3.
+    /// Lines for work in progress: generations, a whole-database fill (two lines), a
+    /// transfer, an undo, a query; at most 3.
     pub fn work_lines(&self) -> u16 {
         let n = self.jobs.len()
+            + 2 * usize::from(self.whole.is_some())
             + usize::from(self.transfer.is_some())
             + usize::from(self.undoing.is_some())
             + usize::from(self.checking.is_some())

@@ -39,6 +39,9 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
 pub(super) fn quit_now(app: &mut App) -> Vec<Effect> {
     app.quit = true;
     let mut effects: Vec<Effect> = app.jobs.iter().map(|j| Effect::CancelJob(j.id)).collect();
+    if let Some(w) = &app.whole {
+        effects.push(Effect::CancelWhole(w.id));
+    }
     if app.transfer.is_some() {
         effects.push(Effect::CancelTransfer);
     }
@@ -102,6 +105,7 @@ pub(super) fn read_only_refusal(app: &mut App, action: Action) -> bool {
     }
     let what = match action {
         Action::Generate | Action::GenerateDialog => "generate rows",
+        Action::FillDatabase => "fill the database",
         Action::Undo => "undo",
         Action::UndoHistory => "clear undo records",
         Action::Import => "import",
@@ -115,6 +119,9 @@ pub(super) fn read_only_refusal(app: &mut App, action: Action) -> bool {
 }
 
 pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
+    if whole::refused_while_filling(app, action) {
+        return Vec::new();
+    }
     let height = app.grid_height();
     let pane = app.pane();
     match action {
@@ -224,6 +231,12 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             }));
             Vec::new()
         }
+        Action::FillDatabase => {
+            if read_only_refusal(app, action) {
+                return Vec::new();
+            }
+            whole::open(app)
+        }
         // The generate dialog's own key: no pane asks for it (`on_dialog_key` does).
         Action::ShowPrompt => Vec::new(),
         Action::Cancel => cancel(app),
@@ -236,6 +249,7 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
         Action::OpenDatabase => {
             // Work in flight belongs to this database: it finishes (or is cancelled) here.
             if !app.jobs.is_empty()
+                || app.whole.is_some()
                 || app.transfer.is_some()
                 || app.undoing.is_some()
                 || app.query.is_some()
@@ -606,6 +620,12 @@ pub(super) fn quit_lines(app: &App) -> Vec<String> {
             if n == 1 { "it" } else { "them" }
         ));
     }
+    if app.whole.is_some() {
+        lines.push(
+            "The whole database is still being filled. Quitting cancels it and takes back the rows it added."
+                .into(),
+        );
+    }
     if let Some(t) = &app.transfer {
         lines.push(format!(
             "The {} is still running. Quitting cancels it and leaves the database as it was.",
@@ -660,6 +680,9 @@ pub(super) fn cancel(app: &mut App) -> Vec<Effect> {
         t.prompt = None;
         app.toast(Level::Info, "Cancelling…");
         return vec![Effect::CancelTransfer];
+    }
+    if let Some(effects) = whole::cancel(app) {
+        return effects;
     }
     let Some(table) = app.selected_table().map(|t| t.name.clone()) else {
         return Vec::new();

@@ -343,6 +343,7 @@ pub(super) fn on_undo_preview(
     preview: Result<UndoPreview, DbError>,
 ) -> Vec<Effect> {
     match preview {
+        Ok(p) if p.run.is_some() => confirm_run_undo(app, target, &p),
         Ok(p) => {
             let mut lines = vec![format!(
                 "Remove the {} {} rowsmith added to '{}' on {} ({}).",
@@ -381,6 +382,51 @@ pub(super) fn on_undo_preview(
     Vec::new()
 }
 
+/// Asks before undoing a run: every table it would take rows from, children first.
+fn confirm_run_undo(app: &mut App, target: UndoTarget, p: &UndoPreview) {
+    let Some(run) = &p.run else {
+        return;
+    };
+    let tables = run.tables.len() as u64;
+    let parts: Vec<(&str, u64)> = run
+        .tables
+        .iter()
+        .map(|t| (t.table.as_str(), t.rows))
+        .collect();
+    let mut lines = vec![format!(
+        "Remove the {} rowsmith added in one run on {} ({}).",
+        crate::output::rows_from_tables(&parts),
+        p.created_at,
+        p.source
+    )];
+    if p.already_gone > 0 {
+        lines.push(format!(
+            "{} more {} already gone.",
+            p.already_gone,
+            if p.already_gone == 1 { "was" } else { "were" }
+        ));
+    }
+    let title = match &target {
+        UndoTarget::Latest(_) => format!("Undo the run that last filled '{}'?", p.table),
+        UndoTarget::Operation { id, .. } => format!(
+            "Undo operation {id}, a run over {tables} {}?",
+            crate::output::plural(tables, "table", "tables")
+        ),
+    };
+    app.modal = Some(Modal::Confirm(Confirm {
+        kind: ConfirmKind::Undo(target),
+        title,
+        lines,
+        yes: format!(
+            "Remove {} {} from {tables} {}",
+            thousands(p.rows),
+            rows_word(p.rows),
+            crate::output::plural(tables, "table", "tables")
+        ),
+        on_yes: false,
+    }));
+}
+
 /// The undo history arrived: open it on the newest operation of `table` that can still
 /// be undone, with the note on top.
 pub(super) fn on_operations(
@@ -409,9 +455,13 @@ pub(super) fn on_operations(
         }
         return Vec::new();
     }
+    let touches = |op: &Operation| match &op.run {
+        Some(run) => run.tables.iter().any(|(t, _)| t == table),
+        None => op.table == table,
+    };
     let cursor = operations
         .iter()
-        .position(|(op, undone)| op.table == table && undone.is_none())
+        .position(|(op, undone)| touches(op) && undone.is_none())
         .or_else(|| operations.iter().position(|(_, undone)| undone.is_none()))
         .unwrap_or(0);
     let mut history = History {
@@ -433,6 +483,24 @@ pub(super) fn on_operations(
 /// An operation's record was cleared: say so, and show the history again.
 pub(super) fn on_forgotten(app: &mut App, result: Result<Operation, DbError>) -> Vec<Effect> {
     match result {
+        Ok(op) if op.run.is_some() => {
+            let tables = op.run.as_ref().map_or(0, |r| r.tables.len()) as u64;
+            app.toast(
+                Level::Success,
+                format!(
+                    "Cleared the record of operation {}, a run of {} {} added to {tables} {} on {}. No row was touched.",
+                    op.id.0,
+                    thousands(op.rows),
+                    rows_word(op.rows),
+                    crate::output::plural(tables, "table", "tables"),
+                    op.created_at
+                ),
+            );
+            vec![Effect::ListOperations {
+                table: op.table,
+                note: None,
+            }]
+        }
         Ok(op) => {
             app.toast(
                 Level::Success,
@@ -542,6 +610,33 @@ pub(super) fn on_drop_preview(
 
 pub(super) fn on_undone(app: &mut App, result: Result<UndoOutcome, DbError>) -> Vec<Effect> {
     match result {
+        Ok(UndoOutcome {
+            run: Some(run),
+            note,
+            ..
+        }) => {
+            let parts: Vec<(&str, u64)> = run
+                .tables
+                .iter()
+                .map(|t| (t.table.as_str(), t.removed))
+                .collect();
+            app.toast(
+                Level::Success,
+                format!("Removed {}.", crate::output::rows_from_tables(&parts)),
+            );
+            if let Some(note) = note {
+                app.toast(Level::Warning, note);
+            }
+            let mut effects: Vec<Effect> = Vec::new();
+            for t in &run.tables {
+                for effect in refresh_table(app, &t.table, Some(t.new_row_count)) {
+                    if !effects.contains(&effect) {
+                        effects.push(effect);
+                    }
+                }
+            }
+            effects
+        }
         Ok(o) => {
             app.toast(
                 Level::Success,

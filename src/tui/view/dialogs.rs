@@ -12,6 +12,7 @@ use serde_json::Value as Json;
 use unicode_width::UnicodeWidthStr;
 
 use super::help;
+use crate::db::journal::Operation;
 use crate::generate::job::rows_word;
 use crate::output::{cell, printable, thousands};
 use crate::tui::app::{App, Level};
@@ -50,6 +51,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, modal: &Modal) {
             "↑↓ scroll · y copy · Esc back to the dialog",
         ),
         Modal::History(h) => history(frame, area, app.theme, h),
+        Modal::Whole(d) => super::whole::dialog(frame, area, app, d),
         Modal::Log { scroll } => log(frame, area, app, *scroll),
     }
 }
@@ -544,25 +546,38 @@ fn history(frame: &mut Frame, area: Rect, theme: Theme, h: &History) {
         .map(|(op, _)| op.id.0.to_string().len())
         .max()
         .unwrap_or(1);
+    // A run is one entry: how many tables it filled, and which, after its source.
+    let label = |op: &Operation| match &op.run {
+        Some(run) => format!(
+            "{} {}",
+            run.tables.len(),
+            crate::output::plural(run.tables.len() as u64, "table", "tables")
+        ),
+        None => op.table.clone(),
+    };
     let table_w = h
         .operations
         .iter()
-        .map(|(op, _)| cell(&op.table, 20).width())
+        .map(|(op, _)| cell(&label(op), 20).width())
         .max()
         .unwrap_or(5);
     let height = history_height(area, n, h.note.as_deref());
     let mut list: Vec<Line> = Vec::new();
     for (index, (op, undone)) in h.operations.iter().enumerate().skip(h.top).take(height) {
         let rows = format!("{} {}", thousands(op.rows), rows_word(op.rows));
-        let what = match undone {
-            Some(when) => format!("undone or cleared {when}"),
-            None => op.source.clone(),
+        let what = match (undone, &op.run) {
+            (Some(when), _) => format!("undone or cleared {when}"),
+            (None, Some(run)) => {
+                let names: Vec<&str> = run.tables.iter().map(|(t, _)| t.as_str()).collect();
+                format!("{} · {}", op.source, names.join(", "))
+            }
+            (None, None) => op.source.clone(),
         };
         let text = format!(
             " {:>id_w$}  {}  {:<table_w$}  {rows:>10}  {what}",
             op.id.0,
             op.created_at,
-            cell(&op.table, table_w)
+            cell(&label(op), table_w)
         );
         let style = if undone.is_some() {
             theme.dim()

@@ -17,7 +17,7 @@ const DIALOG_KEYS: &[(&str, &str)] = &[
     ),
     (
         "Tab ↑↓ ←→",
-        "Move between fields of the generate dialog; ←→ change a choice",
+        "Move between fields of the generate and fill dialogs; ←→ change a choice",
     ),
     ("a / Enter", "Preview: insert the rows that are kept"),
     ("x / Space", "Preview: drop or keep the selected row"),

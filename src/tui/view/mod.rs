@@ -8,6 +8,7 @@ mod rows;
 mod schema;
 mod status;
 mod toasts;
+mod whole;
 
 use ratatui::Frame;
 

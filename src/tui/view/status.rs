@@ -67,6 +67,14 @@ pub fn progress(frame: &mut Frame, area: Rect, app: &App) {
             ),
         ]));
     }
+    if let Some(run) = &app.whole {
+        lines.extend(super::whole::progress_lines(
+            app,
+            run,
+            &cancel,
+            area.width as usize,
+        ));
+    }
     if let Some(q) = &app.query {
         let what = match (q.phase, q.stopping) {
             (_, true) => "interrupting…".to_string(),
@@ -246,7 +254,12 @@ pub fn status(frame: &mut Frame, area: Rect, app: &App) {
 fn writes(action: Action) -> bool {
     matches!(
         action,
-        Action::Generate | Action::GenerateDialog | Action::Undo | Action::Import | Action::Delete
+        Action::Generate
+            | Action::GenerateDialog
+            | Action::FillDatabase
+            | Action::Undo
+            | Action::Import
+            | Action::Delete
     )
 }
 
