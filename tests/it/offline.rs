@@ -375,3 +375,139 @@ async fn odd_schemas_and_a_one_row_table() {
     let bad: i64 = one(&path, "SELECT count(*) FROM pairs WHERE lo >= hi");
     assert_eq!(bad, 0);
 }
+
+/// A small international customer list, as in the Chinook sample database: every last
+/// name, address and postal code differs from the others.
+#[tokio::test]
+async fn a_small_table_whose_every_name_and_postal_code_differs_gets_new_ones_in_full() {
+    let fx = Fixture::new();
+    let path = fx.db(
+        "intl.db",
+        "CREATE TABLE customer (id INTEGER PRIMARY KEY, first_name TEXT NOT NULL, last_name TEXT NOT NULL,
+           city TEXT NOT NULL, country TEXT NOT NULL, postal_code TEXT)",
+    );
+    let places = [
+        ("Prague", "Czech Republic", "14700"),
+        ("Montréal", "Canada", "H2G 1A7"),
+        ("São Paulo", "Brazil", "01007-010"),
+        ("Oslo", "Norway", "0171"),
+        ("Stuttgart", "Germany", "70174"),
+        ("Lisbon", "Portugal", "1100"),
+    ];
+    let firsts = [
+        "Luís",
+        "Leonie",
+        "François",
+        "Bjørn",
+        "František",
+        "Helena",
+        "Astrid",
+        "Daan",
+        "Kara",
+        "Eduardo",
+        "Alexandre",
+        "Roberto",
+        "Fernanda",
+        "Mark",
+        "Jennifer",
+        "Frank",
+        "Jack",
+        "Michelle",
+        "Tim",
+        "Dan",
+        "Kathy",
+        "Heather",
+        "John",
+        "Robert",
+        "Patrick",
+        "Julia",
+        "Victor",
+        "Richard",
+        "Ellie",
+        "Edward",
+        "Martha",
+        "Aaron",
+        "Wyatt",
+        "Hugh",
+        "Lucas",
+        "Marc",
+        "Camille",
+        "Dominique",
+        "Niklas",
+        "Fynn",
+    ];
+    let lasts = [
+        "Gonçalves",
+        "Köhler",
+        "Tremblay",
+        "Hansen",
+        "Wichterlová",
+        "Holý",
+        "Gruber",
+        "Peeters",
+        "Nielsen",
+        "Martins",
+        "Rocha",
+        "Almeida",
+        "Brooks",
+        "Goyer",
+        "Dubois",
+        "Lefebvre",
+        "Bernard",
+        "Mercier",
+        "Schneider",
+        "Zimmermann",
+        "Kovács",
+        "Rossi",
+        "Murray",
+        "Jones",
+        "Sullivan",
+        "Srivastava",
+        "Nair",
+        "Silva",
+        "Fernandes",
+        "Ramos",
+        "Cunningham",
+        "Miller",
+        "Chase",
+        "Gordon",
+        "Ralston",
+        "Stevens",
+        "Harris",
+        "Mitchell",
+        "Taylor",
+        "Smith",
+    ];
+    let conn = Connection::open(&path).unwrap();
+    for (i, last) in lasts.iter().enumerate() {
+        let (city, country, postal) = places[i % places.len()];
+        // Each postal code is its place's with the row's own last digits.
+        let postal = format!("{}{:02}", &postal[..postal.len() - 2], i);
+        conn.execute(
+            "INSERT INTO customer (first_name, last_name, city, country, postal_code) VALUES (?1, ?2, ?3, ?4, ?5)",
+            rusqlite::params![firsts[i % firsts.len()], last, city, country, postal],
+        )
+        .unwrap();
+    }
+    drop(conn);
+    let summary = generate(&fx, &path, "customer", 40, 1).await;
+    assert_eq!(summary.rows_added, 40, "{summary:?}");
+    // New names and postal codes, each one of its own, postal codes still shaped as
+    // their city's.
+    let repeats: i64 = one(
+        &path,
+        "SELECT count(*) FROM customer n WHERE n.id > 40 AND EXISTS (SELECT 1 FROM customer o
+           WHERE o.id <> n.id AND (o.last_name = n.last_name OR o.postal_code = n.postal_code))",
+    );
+    let shown: Vec<String> = query(
+        &path,
+        "SELECT n.id || ' ' || n.last_name || ' ' || coalesce(n.postal_code, '-') FROM customer n WHERE n.id > 40 AND EXISTS (SELECT 1 FROM customer o
+           WHERE o.id <> n.id AND (o.last_name = n.last_name OR o.postal_code = n.postal_code))",
+    );
+    assert_eq!(repeats, 0, "{shown:?}");
+    let misplaced: i64 = one(
+        &path,
+        "SELECT count(*) FROM customer WHERE id > 40 AND city = 'Montréal' AND postal_code NOT GLOB 'H2G 1[0-9][0-9]'",
+    );
+    assert_eq!(misplaced, 0);
+}

@@ -283,6 +283,7 @@ fn summary(plan: &WholePlan) -> WholeSummary {
         usage: UsageSummary::default(),
         elapsed_ms: 900,
         dry_run: false,
+        skipped: Vec::new(),
     }
 }
 

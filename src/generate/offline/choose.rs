@@ -94,7 +94,13 @@ pub(super) fn choose_gen(
         && !texts.is_empty()
         && texts.len() * 2 >= present.len()
     {
-        let fake_share = (1.0 - distinct as f64 / 200.0).clamp(0.0, 0.7);
+        // A column every row has its own (last names of 59 customers from 24 countries):
+        // the realism gate keeps it so, so names are made anew rather than reused.
+        let fake_share = if all_distinct(profile) {
+            1.0
+        } else {
+            (1.0 - distinct as f64 / 200.0).clamp(0.0, 0.7)
+        };
         let owned = |f: &dyn Fn(&str) -> Option<String>| -> Vec<String> {
             texts.iter().filter_map(|t| f(t)).collect()
         };
@@ -244,6 +250,18 @@ pub(super) fn choose_gen(
                 })
                 .unwrap_or_default(),
         };
+    }
+    // Text every row has its own that is neither a name nor free text (postal codes of
+    // customers in many countries): the anchor's value with its last characters changed,
+    // so it stays where it belongs ("14700" in Prague → "14736") and is new.
+    if !numeric
+        && !texts.is_empty()
+        && all_distinct(profile)
+        && texts
+            .iter()
+            .all(|t| t.chars().any(|c| c.is_ascii_alphanumeric()))
+    {
+        return Gen::Varied;
     }
     // Numbers with many values move; few distinct values are categories.
     if numeric && distinct > 20 {

@@ -121,6 +121,9 @@ enum Gen {
     /// New identity-like free text (titles, descriptions) in the column's
     /// own words and style, never a copy of a training value.
     FreeText(Box<freetext::FreeText>),
+    /// The anchor's text with its last letters or digits changed, class for class: a
+    /// value every row has its own, that still belongs with the rest of the row.
+    Varied,
     /// A value of the same shape as the column's values (`AAA-9999`).
     Shape {
         shapes: Vec<(String, u64)>,
@@ -669,6 +672,10 @@ impl OfflineModel {
                     }))
                 }
                 Gen::FreeText(model) => Value::Text(model.make(text(&anchor), rng)),
+                Gen::Varied => match text(&anchor) {
+                    Some(t) => Value::Text(text::vary_tail(t, rng)),
+                    None => anchor,
+                },
                 Gen::Email { .. } => Value::Null, // after the names, below
                 Gen::Choice(values) => values.choose(rng).cloned().unwrap_or(Value::Null),
                 Gen::Typed { affinity, column } => typed_value(*affinity, column, self.locale, rng),

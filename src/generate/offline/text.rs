@@ -128,3 +128,27 @@ pub(super) fn names_of(
         _ => None,
     }
 }
+
+/// `text` with its last two letters or digits replaced by others of the same class
+/// (digit for digit, capital for capital): "14700" → "14736", "H2G 1A7" → "H2G 1K3".
+pub(super) fn vary_tail<R: Rng + ?Sized>(text: &str, rng: &mut R) -> String {
+    let mut chars: Vec<char> = text.chars().collect();
+    let mut changed = 0;
+    for c in chars.iter_mut().rev() {
+        if changed == 2 {
+            break;
+        }
+        let new = if c.is_ascii_digit() {
+            char::from(b'0' + rng.random_range(0..10u8))
+        } else if c.is_ascii_uppercase() {
+            char::from(b'A' + rng.random_range(0..26u8))
+        } else if c.is_ascii_lowercase() {
+            char::from(b'a' + rng.random_range(0..26u8))
+        } else {
+            continue;
+        };
+        *c = new;
+        changed += 1;
+    }
+    chars.into_iter().collect()
+}
