@@ -511,3 +511,38 @@ async fn a_small_table_whose_every_name_and_postal_code_differs_gets_new_ones_in
     );
     assert_eq!(misplaced, 0);
 }
+
+/// Dates written with a time of day that is always midnight (as in the Chinook sample
+/// database) stay at midnight.
+#[tokio::test]
+async fn datetimes_that_are_always_midnight_stay_at_midnight() {
+    let fx = Fixture::new();
+    let path = fx.db(
+        "invoices.db",
+        "CREATE TABLE invoice (id INTEGER PRIMARY KEY, issued TEXT NOT NULL, total REAL NOT NULL)",
+    );
+    let conn = Connection::open(&path).unwrap();
+    for i in 0..60 {
+        conn.execute(
+            "INSERT INTO invoice (issued, total) VALUES (?1, ?2)",
+            rusqlite::params![
+                format!(
+                    "20{:02}-{:02}-{:02} 00:00:00",
+                    9 + i % 4,
+                    1 + i % 12,
+                    1 + (i * 7) % 28
+                ),
+                0.99 + f64::from(i % 9)
+            ],
+        )
+        .unwrap();
+    }
+    drop(conn);
+    let summary = generate(&fx, &path, "invoice", 50, 1).await;
+    assert_eq!(summary.rows_added, 50);
+    let off: i64 = one(
+        &path,
+        "SELECT count(*) FROM invoice WHERE id > 60 AND issued NOT LIKE '% 00:00:00'",
+    );
+    assert_eq!(off, 0);
+}

@@ -124,6 +124,27 @@ fn the_demo_grows_parents_first_and_its_new_orders_make_sense_together() {
         ),
         0
     );
+    // New products sell about as unevenly as today's: none far more than the best seller.
+    let most = |filter: &str| {
+        scalar(
+            &db,
+            &format!(
+                "SELECT max(n) FROM (SELECT count(i.order_id) AS n FROM products p \
+                 LEFT JOIN order_items i ON i.product_id = p.id WHERE {filter} AND (i.order_id IS NULL OR i.order_id {}) GROUP BY p.id)",
+                if filter.contains('>') {
+                    "> 200"
+                } else {
+                    "<= 200"
+                }
+            ),
+        )
+    };
+    assert!(
+        most("p.id > 40") <= most("p.id <= 40") + 2,
+        "{} vs {}",
+        most("p.id > 40"),
+        most("p.id <= 40")
+    );
     // Customers differ in how many orders they place, as they do today.
     assert!(
         scalar(

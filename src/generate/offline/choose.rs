@@ -194,6 +194,9 @@ pub(super) fn choose_gen(
                     hi,
                     step: kernel_step(&times),
                     style,
+                    // Enough dates to tell: one in a hundred datetimes falls at midnight.
+                    days: times.len() >= 20
+                        && times.iter().all(|t| t.rem_euclid(temporal::DAY) == 0.0),
                 };
             }
         }

@@ -77,6 +77,8 @@ enum Gen {
         hi: f64,
         step: f64,
         style: TimeStyle,
+        /// Every value is at midnight (a date written with a time): new ones are too.
+        days: bool,
     },
     /// `prefix` + zero-padded number, continuing the sequence.
     Code {
@@ -585,13 +587,14 @@ impl OfflineModel {
                     hi,
                     step,
                     style,
+                    days,
                 } => {
                     let (base, own_style) = match anchor_view(i) {
                         Some((at, s)) => (at, &self.styles[s as usize]),
                         None => ((*lo + *hi) / 2.0, &*style),
                     };
                     let mut v = kernel::reflect(base + *step * step_of(i), *lo, *hi);
-                    if own_style.date_only {
+                    if own_style.date_only || *days {
                         v = (v / temporal::DAY).floor() * temporal::DAY;
                     } else if !own_style.seconds {
                         v = (v / 60.0).floor() * 60.0;
@@ -704,15 +707,18 @@ impl OfflineModel {
                     row[i] = value.clone();
                 } else if let Some(Some(at)) = given.times.get(i) {
                     let anchor = anchor_value(i);
-                    let style = match &self.gens[i] {
-                        Gen::Time { style, .. } => Some(
-                            anchor_view(i)
-                                .map_or(style.clone(), |(_, s)| self.styles[s as usize].clone()),
-                        ),
-                        _ => text(&anchor).and_then(temporal::parse).map(|t| t.1),
-                    };
+                    let (style, days) =
+                        match &self.gens[i] {
+                            Gen::Time { style, days, .. } => (
+                                Some(anchor_view(i).map_or(style.clone(), |(_, s)| {
+                                    self.styles[s as usize].clone()
+                                })),
+                                *days,
+                            ),
+                            _ => (text(&anchor).and_then(temporal::parse).map(|t| t.1), false),
+                        };
                     let Some(style) = style else { continue };
-                    let at = if style.date_only {
+                    let at = if style.date_only || days {
                         (at / temporal::DAY).ceil() * temporal::DAY
                     } else {
                         at.ceil()
@@ -772,10 +778,10 @@ impl OfflineModel {
             let later = earlier + (gap + gaussian(rng, *step)).max(*smallest);
             shadow[pair.later] = Some(later);
             row[pair.later] = match &self.gens[pair.later] {
-                Gen::Time { style, .. } => {
+                Gen::Time { style, days, .. } => {
                     let own =
                         anchor_view(pair.later).map_or(style, |(_, s)| &self.styles[s as usize]);
-                    let later = if own.date_only {
+                    let later = if own.date_only || *days {
                         (later / temporal::DAY).floor() * temporal::DAY
                     } else {
                         later.floor()

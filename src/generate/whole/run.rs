@@ -178,6 +178,13 @@ impl WholeSummary {
                 parts.join(", ")
             );
         }
+        if self.rows_added == 0 {
+            return format!(
+                "No rows were added to the {tables} {} of the run ({}).",
+                if tables == 1 { "table" } else { "tables" },
+                parts.join(", ")
+            );
+        }
         format!(
             "Generated {} {} in {tables} {} ({}). One undo removes them all.",
             thousands(self.rows_added),
@@ -769,25 +776,32 @@ fn slots_for<R: Rng + ?Sized>(
     rng: &mut R,
 ) -> Vec<Slot> {
     let width = keys.len();
-    let draw_others = |slot: &mut Slot, skip: Option<usize>, rng: &mut R| {
-        for (k, source) in keys.iter().enumerate() {
-            if Some(k) == skip {
-                continue;
+    let mut choosers: Vec<Chooser<'_>> = keys
+        .iter()
+        .zip(&table.keys)
+        .map(|(source, key)| match (&source.pool, key.fill) {
+            (Some(pool), KeyFill::New) => Tickets::new(&pool.weights)
+                .map(Chooser::Tickets)
+                .unwrap_or(Chooser::Weighted(pool)),
+            (Some(pool), _) => Chooser::Weighted(pool),
+            (None, _) => Chooser::Nothing,
+        })
+        .collect();
+    let draw_others =
+        |choosers: &mut [Chooser<'_>], slot: &mut Slot, skip: Option<usize>, rng: &mut R| {
+            for (k, chooser) in choosers.iter_mut().enumerate() {
+                if Some(k) != skip {
+                    slot.parents[k] = chooser.one(rng).map(|i| i as u32);
+                }
             }
-            slot.parents[k] = source
-                .pool
-                .as_ref()
-                .and_then(|p| p.draw(rng))
-                .map(|i| i as u32);
-        }
-    };
+        };
     let mut slots = Vec::new();
     let Some(d) = table.driving else {
         for _ in 0..table.rows {
             let mut slot = Slot {
                 parents: vec![None; width],
             };
-            draw_others(&mut slot, None, rng);
+            draw_others(&mut choosers, &mut slot, None, rng);
             slots.push(slot);
         }
         return slots;
@@ -816,28 +830,22 @@ fn slots_for<R: Rng + ?Sized>(
         let mut n = dealer.deal(rng) as usize;
         let mut picks: Vec<Vec<usize>> = vec![Vec::new(); width];
         for k in (0..width).filter(|&k| distinct[k]) {
-            if let Some(pool) = &keys[k].pool {
-                picks[k] = pool.draw_distinct(n, rng);
-                n = n.min(picks[k].len());
-            }
+            picks[k] = choosers[k].distinct(n, rng);
+            n = n.min(picks[k].len());
         }
         for t in 0..n {
             let mut slot = Slot {
                 parents: vec![None; width],
             };
             slot.parents[d] = Some(r as u32);
-            for (k, source) in keys.iter().enumerate() {
+            for (k, chooser) in choosers.iter_mut().enumerate() {
                 if k == d {
                     continue;
                 }
                 slot.parents[k] = if distinct[k] {
                     picks[k].get(t).map(|&i| i as u32)
                 } else {
-                    source
-                        .pool
-                        .as_ref()
-                        .and_then(|p| p.draw(rng))
-                        .map(|i| i as u32)
+                    chooser.one(rng).map(|i| i as u32)
                 };
             }
             slots.push(slot);
@@ -853,11 +861,90 @@ fn slots_for<R: Rng + ?Sized>(
             let mut slot = Slot {
                 parents: vec![None; width],
             };
-            draw_others(&mut slot, Some(d), rng);
+            draw_others(&mut choosers, &mut slot, Some(d), rng);
             slots.push(slot);
         }
     }
     slots
+}
+
+/// How a key's parent is chosen for each new row.
+enum Chooser<'a> {
+    /// New parents, each as often as its dealt count of children says.
+    Tickets(Tickets),
+    /// Existing parents, by how often they are referenced today.
+    Weighted(&'a Pool),
+    /// NULL.
+    Nothing,
+}
+
+impl Chooser<'_> {
+    fn one<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Option<usize> {
+        match self {
+            Chooser::Tickets(t) => Some(t.one(rng)),
+            Chooser::Weighted(pool) => pool.draw(rng),
+            Chooser::Nothing => None,
+        }
+    }
+
+    fn distinct<R: Rng + ?Sized>(&mut self, k: usize, rng: &mut R) -> Vec<usize> {
+        match self {
+            Chooser::Tickets(t) => t.distinct(k, rng),
+            Chooser::Weighted(pool) => pool.draw_distinct(k, rng),
+            Chooser::Nothing => Vec::new(),
+        }
+    }
+}
+
+/// A shuffled deck holding each new parent as many times as children it was dealt: the
+/// rows that point at those parents take one ticket each, so every new parent ends with
+/// its dealt number of children (drawing by weight instead would pile children on some
+/// and leave others without any). Reshuffled when it runs out.
+struct Tickets {
+    template: Vec<u32>,
+    deck: Vec<u32>,
+    next: usize,
+}
+
+impl Tickets {
+    fn new(weights: &[f64]) -> Option<Self> {
+        let template: Vec<u32> = weights
+            .iter()
+            .enumerate()
+            .flat_map(|(i, w)| std::iter::repeat_n(i as u32, w.max(0.0) as usize))
+            .collect();
+        (!template.is_empty()).then(|| Self {
+            template,
+            deck: Vec::new(),
+            next: 0,
+        })
+    }
+
+    fn one<R: Rng + ?Sized>(&mut self, rng: &mut R) -> usize {
+        use rand::seq::SliceRandom;
+        if self.next >= self.deck.len() {
+            self.deck.clone_from(&self.template);
+            self.deck.shuffle(rng);
+            self.next = 0;
+        }
+        self.next += 1;
+        self.deck[self.next - 1] as usize
+    }
+
+    /// `k` tickets of different parents (fewer when the deck cannot give them).
+    fn distinct<R: Rng + ?Sized>(&mut self, k: usize, rng: &mut R) -> Vec<usize> {
+        let mut seen = std::collections::HashSet::with_capacity(k);
+        let mut out = Vec::with_capacity(k);
+        let mut tries = 0;
+        while out.len() < k && tries < k * 4 + 16 {
+            let t = self.one(rng);
+            if seen.insert(t) {
+                out.push(t);
+            }
+            tries += 1;
+        }
+        out
+    }
 }
 
 /// Sets what needed every table's new rows: keys left NULL that close a cycle or point at
