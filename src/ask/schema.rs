@@ -11,7 +11,7 @@ use crate::db::catalog::{ObjectKind, TableInfo, load_catalog};
 use crate::db::sample::sample_rows;
 use crate::db::value::display;
 use crate::db::{Database, DbError};
-use crate::generate::privacy::{Masker, Privacy, identity_of_sample};
+use crate::generate::privacy::{Privacy, mask_sample};
 use crate::output::cell;
 
 /// Rows drawn per table to find example values.
@@ -53,7 +53,7 @@ pub fn describe_schema<R: Rng + ?Sized>(
             sample_rows(db, table, SAMPLE_ROWS, rng)
                 .map(|s| {
                     let rows = match privacy {
-                        Privacy::Mask => masked(&s.columns, &s.rows, rng),
+                        Privacy::Mask => mask_sample(&s.columns, &s.rows, rng),
                         _ => s.rows,
                     };
                     examples_by_column(&s.columns, &rows)
@@ -85,33 +85,6 @@ pub fn describe_schema<R: Rng + ?Sized>(
         text.push_str("The database has no tables.\n");
     }
     Ok(SchemaContext { text, objects, cut })
-}
-
-/// The sample with its identifying values made up (names, emails, phones, streets...).
-fn masked<R: Rng + ?Sized>(
-    columns: &[String],
-    rows: &[Vec<Value>],
-    rng: &mut R,
-) -> Vec<Vec<Value>> {
-    let kinds: Vec<_> = columns
-        .iter()
-        .enumerate()
-        .map(|(i, name)| {
-            let texts: Vec<&str> = rows
-                .iter()
-                .filter_map(|r| match r.get(i) {
-                    Some(Value::Text(t)) => Some(t.as_str()),
-                    _ => None,
-                })
-                .collect();
-            identity_of_sample(name, &texts)
-        })
-        .collect();
-    let texts = rows.iter().flatten().filter_map(|v| match v {
-        Value::Text(t) => Some(t.as_str()),
-        _ => None,
-    });
-    Masker::new(columns, &kinds, texts).mask_rows(columns, rows, rng)
 }
 
 /// Up to a few distinct, non-NULL example values for each column, as JSON

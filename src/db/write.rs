@@ -713,6 +713,18 @@ pub(crate) fn read_fingerprints<'k>(
     columns: &[String],
     keys: impl Iterator<Item = &'k RowKey>,
 ) -> rusqlite::Result<Vec<(RowKey, Option<u64>)>> {
+    read_keyed(conn, table, columns, keys, |values| fingerprint(&values))
+}
+
+/// Reads `columns` of each keyed row (rowids in chunks through `rarray`, primary keys one
+/// lookup each) and makes `of` of their values; `None` when the row no longer exists.
+pub(crate) fn read_keyed<'k, T>(
+    conn: &Connection,
+    table: &TableInfo,
+    columns: &[String],
+    keys: impl Iterator<Item = &'k RowKey>,
+    of: impl Fn(Vec<Value>) -> T,
+) -> rusqlite::Result<Vec<(RowKey, Option<T>)>> {
     let select = quote_list(columns.iter().map(String::as_str));
     let keys: Vec<&RowKey> = keys.collect();
     let mut out = Vec::with_capacity(keys.len());
@@ -740,15 +752,15 @@ pub(crate) fn read_fingerprints<'k>(
                 let values: Vec<Value> = (1..=columns.len())
                     .map(|i| super::value::value_at(row, i))
                     .collect::<rusqlite::Result<_>>()?;
-                found.insert(id, fingerprint(&values));
+                found.insert(id, of(values));
             }
         }
         for key in keys {
-            let fp = match key {
-                RowKey::Rowid(id) => found.get(id).copied(),
+            let value = match key {
+                RowKey::Rowid(id) => found.remove(id),
                 RowKey::Primary(_) => None,
             };
-            out.push((key.clone(), fp));
+            out.push((key.clone(), value));
         }
     } else {
         let pk: Vec<String> = table.primary_key().iter().map(|c| quote(&c.name)).collect();
@@ -763,22 +775,19 @@ pub(crate) fn read_fingerprints<'k>(
         );
         let mut stmt = conn.prepare_cached(&sql)?;
         for key in keys {
-            let fp = match key {
+            let value = match key {
                 RowKey::Primary(values) => {
                     let mut rows = stmt.query(params_from_iter(values.iter()))?;
                     match rows.next()? {
-                        Some(row) => {
-                            let values: Vec<Value> = (0..columns.len())
-                                .map(|i| super::value::value_at(row, i))
-                                .collect::<rusqlite::Result<_>>()?;
-                            Some(fingerprint(&values))
-                        }
+                        Some(row) => Some(of((0..columns.len())
+                            .map(|i| super::value::value_at(row, i))
+                            .collect::<rusqlite::Result<_>>()?)),
                         None => None,
                     }
                 }
                 RowKey::Rowid(_) => None,
             };
-            out.push((key.clone(), fp));
+            out.push((key.clone(), value));
         }
     }
     Ok(out)

@@ -12,7 +12,7 @@ use rusqlite::types::Value;
 use crate::db::catalog::TableInfo;
 use crate::db::ident::quote;
 use crate::db::journal::RowKey;
-use crate::db::sample::{rowid_name, sample_rows};
+use crate::db::sample::sample_rows;
 use crate::db::value::{encode_row, value_at};
 use crate::db::{Database, DbError};
 
@@ -177,71 +177,12 @@ pub fn key_bytes(values: &[Value]) -> Vec<u8> {
 /// The rows with these keys, in the keys' order (a key no longer there is left out).
 pub fn rows_by_key(db: &Database, table: &TableInfo, keys: &[RowKey]) -> Result<Rows, DbError> {
     let columns: Vec<String> = table.visible_columns().map(|c| c.name.clone()).collect();
-    let select = columns
-        .iter()
-        .map(|c| quote(c))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut out = Rows {
-        columns: columns.clone(),
-        rows: Vec::with_capacity(keys.len()),
-    };
-    let width = columns.len();
-    let read = |row: &rusqlite::Row<'_>, skip: usize| -> rusqlite::Result<Vec<Value>> {
-        (skip..skip + width).map(|i| value_at(row, i)).collect()
-    };
-    if let (true, Some(rowid)) = (table.has_rowid(), rowid_name(table)) {
-        let sql = format!(
-            "SELECT {rowid}, {select} FROM main.{} WHERE {rowid} IN rarray(?1)",
-            table.quoted()
-        );
-        let mut stmt = db.conn().prepare(&sql).map_err(|e| db.err(e))?;
-        let mut found: HashMap<i64, Vec<Value>> = HashMap::with_capacity(keys.len());
-        for chunk in keys.chunks(10_000) {
-            let ids: Vec<Value> = chunk
-                .iter()
-                .filter_map(|k| match k {
-                    RowKey::Rowid(id) => Some(Value::Integer(*id)),
-                    RowKey::Primary(_) => None,
-                })
-                .collect();
-            let mut rows = stmt.query([Rc::new(ids)]).map_err(|e| db.err(e))?;
-            while let Some(row) = rows.next().map_err(|e| db.err(e))? {
-                let id: i64 = row.get(0).map_err(|e| db.err(e))?;
-                found.insert(id, read(row, 1).map_err(|e| db.err(e))?);
-            }
-        }
-        for key in keys {
-            if let RowKey::Rowid(id) = key
-                && let Some(row) = found.remove(id)
-            {
-                out.rows.push(row);
-            }
-        }
-    } else {
-        let pk: Vec<String> = table.primary_key().iter().map(|c| quote(&c.name)).collect();
-        let sql = format!(
-            "SELECT {select} FROM main.{} WHERE ({}) = ({})",
-            table.quoted(),
-            pk.join(", "),
-            (1..=pk.len())
-                .map(|i| format!("?{i}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        let mut stmt = db.conn().prepare(&sql).map_err(|e| db.err(e))?;
-        for key in keys {
-            if let RowKey::Primary(values) = key {
-                let mut rows = stmt
-                    .query(params_from_iter(values.iter()))
-                    .map_err(|e| db.err(e))?;
-                if let Some(row) = rows.next().map_err(|e| db.err(e))? {
-                    out.rows.push(read(row, 0).map_err(|e| db.err(e))?);
-                }
-            }
-        }
-    }
-    Ok(out)
+    let found = crate::db::write::read_keyed(db.conn(), table, &columns, keys.iter(), |v| v)
+        .map_err(|e| db.err(e))?;
+    Ok(Rows {
+        columns,
+        rows: found.into_iter().filter_map(|(_, row)| row).collect(),
+    })
 }
 
 /// Up to `k` random child rows, each with its parent row (`None` when the key is NULL

@@ -12,7 +12,7 @@ use crate::config::Privacy;
 use crate::db::value::to_json;
 use crate::generate::lineage::{Lineage, Rule};
 use crate::generate::plan::Plan;
-use crate::generate::privacy::{Masker, identity_of_sample};
+use crate::generate::privacy::mask_sample;
 
 /// "Write one row for each line below …" with a line per slot.
 pub fn parents_message<R: Rng + ?Sized>(
@@ -38,30 +38,7 @@ pub fn parents_message<R: Rng + ?Sized>(
             .collect();
         let present: Vec<Vec<Value>> = rows.iter().flatten().cloned().collect();
         let masked = match privacy {
-            Some(Privacy::Mask) => {
-                let kinds: Vec<_> = pool
-                    .rows
-                    .columns
-                    .iter()
-                    .enumerate()
-                    .map(|(i, name)| {
-                        let texts: Vec<&str> = present
-                            .iter()
-                            .filter_map(|r| match r.get(i) {
-                                Some(Value::Text(t)) => Some(t.as_str()),
-                                _ => None,
-                            })
-                            .collect();
-                        identity_of_sample(name, &texts)
-                    })
-                    .collect();
-                let texts = present.iter().flatten().filter_map(|v| match v {
-                    Value::Text(t) => Some(t.as_str()),
-                    _ => None,
-                });
-                let masker = Masker::new(&pool.rows.columns, &kinds, texts);
-                masker.mask_rows(&pool.rows.columns, &present, rng)
-            }
+            Some(Privacy::Mask) => mask_sample(&pool.rows.columns, &present, rng),
             _ => present,
         };
         let mut masked = masked.into_iter();

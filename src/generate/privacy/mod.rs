@@ -88,6 +88,37 @@ pub fn profile_for_prompt<R: rand::Rng + ?Sized>(
     shown
 }
 
+/// Rows of a table known only by a few of its rows (no profile), with their identifying
+/// values made up: which columns identify someone is judged from the names and these
+/// rows' values. For the schema shown to `ask`, and the parent rows a whole-database run
+/// shows a model.
+pub fn mask_sample<R: rand::Rng + ?Sized>(
+    columns: &[String],
+    rows: &[Vec<rusqlite::types::Value>],
+    rng: &mut R,
+) -> Vec<Vec<rusqlite::types::Value>> {
+    use rusqlite::types::Value;
+    let kinds: Vec<_> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let texts: Vec<&str> = rows
+                .iter()
+                .filter_map(|r| match r.get(i) {
+                    Some(Value::Text(t)) => Some(t.as_str()),
+                    _ => None,
+                })
+                .collect();
+            identity_of_sample(name, &texts)
+        })
+        .collect();
+    let texts = rows.iter().flatten().filter_map(|v| match v {
+        Value::Text(t) => Some(t.as_str()),
+        _ => None,
+    });
+    Masker::new(columns, &kinds, texts).mask_rows(columns, rows, rng)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
