@@ -24,7 +24,8 @@ use crate::generate::plan::Plan;
 /// Parent rows a foreign key may point at, each with how likely it is to be chosen.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Pool {
-    pub rows: Rows,
+    /// Shared with the run (a parent table's new rows serve each of its children).
+    pub rows: std::sync::Arc<Rows>,
     /// Positions in `rows.columns` of the columns the key points at.
     pub key_positions: Vec<usize>,
     /// How popular each row is (children it has, or is drawn to have).
@@ -463,12 +464,12 @@ mod tests {
 
     fn pool(weights: &[f64]) -> Pool {
         Pool {
-            rows: Rows {
+            rows: std::sync::Arc::new(Rows {
                 columns: vec!["id".into()],
                 rows: (0..weights.len())
                     .map(|i| vec![Value::Integer(i as i64 + 1)])
                     .collect(),
-            },
+            }),
             key_positions: vec![0],
             weights: weights.to_vec(),
         }

@@ -304,7 +304,7 @@ impl WholeOutcome {
 
 /// The new rows of one table, read back after it was filled.
 struct NewRows {
-    rows: Rows,
+    rows: Arc<Rows>,
     keys: Vec<RowKey>,
     lineage: Arc<Lineage>,
 }
@@ -440,16 +440,14 @@ async fn run(
         }
         let lineage = {
             let (db, busy, table) = (target.db.clone(), request.busy_timeout, table.clone());
-            let parents: HashMap<String, (Rows, Vec<RowKey>)> = table
+            // Shared, not copied: a parent table's new rows may be many.
+            let parents: HashMap<String, Arc<Rows>> = table
                 .keys
                 .iter()
                 .filter(|k| k.fill == KeyFill::New)
                 .filter_map(|k| {
                     let w = written.get(&k.parent.to_ascii_lowercase())?;
-                    Some((
-                        k.parent.to_ascii_lowercase(),
-                        (w.rows.clone(), w.keys.clone()),
-                    ))
+                    Some((k.parent.to_ascii_lowercase(), w.rows.clone()))
                 })
                 .collect();
             let mut rng = StdRng::seed_from_u64(rng.random());
@@ -531,7 +529,7 @@ async fn run(
         written.insert(
             table.table.to_ascii_lowercase(),
             NewRows {
-                rows,
+                rows: Arc::new(rows),
                 keys,
                 lineage,
             },
@@ -709,7 +707,7 @@ fn preview(rows: &Rows) -> Vec<serde_json::Map<String, Json>> {
 fn lineage_for<R: Rng + ?Sized>(
     db: &Database,
     table: &TablePlan,
-    written: &HashMap<String, (Rows, Vec<RowKey>)>,
+    written: &HashMap<String, Arc<Rows>>,
     run: RunId,
     rng: &mut R,
 ) -> Result<Lineage, DbError> {
@@ -717,19 +715,17 @@ fn lineage_for<R: Rng + ?Sized>(
     let mut keys = Vec::with_capacity(table.keys.len());
     for key in &table.keys {
         let pool = match key.fill {
-            KeyFill::New => written
-                .get(&key.parent.to_ascii_lowercase())
-                .map(|(rows, _)| {
-                    let key_positions = positions(rows, &key.parent_columns);
-                    let mut dealer = key.fan_out.dealer();
-                    Pool {
-                        weights: (0..rows.rows.len())
-                            .map(|_| dealer.deal(rng) as f64)
-                            .collect(),
-                        rows: rows.clone(),
-                        key_positions,
-                    }
-                }),
+            KeyFill::New => written.get(&key.parent.to_ascii_lowercase()).map(|rows| {
+                let key_positions = positions(rows, &key.parent_columns);
+                let mut dealer = key.fan_out.dealer();
+                Pool {
+                    weights: (0..rows.rows.len())
+                        .map(|_| dealer.deal(rng) as f64)
+                        .collect(),
+                    rows: Arc::clone(rows),
+                    key_positions,
+                }
+            }),
             KeyFill::Existing => {
                 let parent = crate::db::catalog::table_info(db, &key.parent)?;
                 let link = Link {
@@ -742,7 +738,7 @@ fn lineage_for<R: Rng + ?Sized>(
                 Some(Pool {
                     key_positions: positions(&rows, &key.parent_columns),
                     weights: counts.iter().map(|c| *c as f64).collect(),
-                    rows,
+                    rows: Arc::new(rows),
                 })
             }
             KeyFill::Later | KeyFill::Null => None,
