@@ -99,27 +99,65 @@ pub enum Rule {
         #[serde(skip)]
         latest: Option<f64>,
     },
+    /// The child's column is another of its columns times the parent's (a line's total is
+    /// its quantity times the product's price), written with `decimals` places.
+    Times {
+        child: String,
+        factor: String,
+        parent: String,
+        decimals: u32,
+    },
 }
 
 impl Rule {
     pub fn child(&self) -> &str {
         match self {
-            Rule::Equal { child, .. } | Rule::After { child, .. } => child,
+            Rule::Equal { child, .. } | Rule::After { child, .. } | Rule::Times { child, .. } => {
+                child
+            }
         }
     }
 
     pub fn parent(&self) -> &str {
         match self {
-            Rule::Equal { parent, .. } | Rule::After { parent, .. } => parent,
+            Rule::Equal { parent, .. }
+            | Rule::After { parent, .. }
+            | Rule::Times { parent, .. } => parent,
         }
     }
 
-    /// "billing_city = customers.city", "ordered_at ≥ customers.created_at".
+    /// "billing_city = customers.city", "ordered_at ≥ customers.created_at",
+    /// "line_total = quantity × products.price".
     pub fn describe(&self, parent_table: &str) -> String {
         match self {
             Rule::Equal { child, parent } => format!("{child} = {parent_table}.{parent}"),
             Rule::After { child, parent, .. } => format!("{child} ≥ {parent_table}.{parent}"),
+            Rule::Times {
+                child,
+                factor,
+                parent,
+                ..
+            } => format!("{child} = {factor} × {parent_table}.{parent}"),
         }
+    }
+
+    /// The value of a `Times` rule for a row whose factor is `factor`.
+    fn times(factor: &Value, parent: &Value, decimals: u32) -> Option<Value> {
+        let v = number(factor)? * number(parent)?;
+        Some(if decimals == 0 {
+            Value::Integer(v.round() as i64)
+        } else {
+            let scale = 10f64.powi(decimals.min(12) as i32);
+            Value::Real((v * scale).round() / scale)
+        })
+    }
+}
+
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Integer(i) => Some(*i as f64),
+        Value::Real(f) => Some(*f),
+        _ => None,
     }
 }
 
@@ -140,6 +178,9 @@ pub struct Given {
     pub values: Vec<Option<Value>>,
     /// Per planned column: a time (seconds since 1970) a parent's time leads to.
     pub times: Vec<Option<f64>>,
+    /// Columns made last, from the row's own factor column times a parent's value:
+    /// (column, factor column, parent's value, decimals).
+    pub products: Vec<(usize, usize, Value, u32)>,
 }
 
 /// Slots waiting to be filled; a slot whose row is turned away comes back a few times.
@@ -309,6 +350,7 @@ impl Lineage {
             parents: Vec::with_capacity(self.keys.len()),
             values: vec![None; width],
             times: vec![None; width],
+            products: Vec::new(),
         };
         for (k, source) in self.keys.iter().enumerate() {
             let parent = self.parent_row(slot, k);
@@ -333,6 +375,13 @@ impl Lineage {
                         let room = latest.map(|l| l - at);
                         if let Some(gap) = draw_gap(gaps, room, rng) {
                             given.times[c] = Some(at + gap);
+                        }
+                    }
+                    Rule::Times {
+                        factor, decimals, ..
+                    } => {
+                        if let Some(a) = plan.index_of(factor) {
+                            given.products.push((c, a, value, *decimals));
                         }
                     }
                 }
@@ -365,18 +414,24 @@ impl Lineage {
                 continue;
             };
             for rule in &source.rules {
-                if let (
-                    Rule::Equal {
-                        child,
-                        parent: from,
-                    },
-                    Some(p),
-                ) = (rule, columns.position(rule.parent()))
-                    && let Some(c) = plan.index_of(child)
-                    && let Some(cell) = row.get_mut(c)
-                {
-                    let _ = from;
-                    *cell = parent.get(p).cloned();
+                let (Some(c), Some(p)) =
+                    (plan.index_of(rule.child()), columns.position(rule.parent()))
+                else {
+                    continue;
+                };
+                let theirs = parent.get(p).cloned().unwrap_or(Value::Null);
+                let value = match rule {
+                    Rule::Equal { .. } => Some(theirs),
+                    Rule::Times {
+                        factor, decimals, ..
+                    } => plan
+                        .index_of(factor)
+                        .and_then(|a| row.get(a).cloned().flatten())
+                        .and_then(|f| Rule::times(&f, &theirs, *decimals)),
+                    Rule::After { .. } => None,
+                };
+                if let (Some(value), Some(cell)) = (value, row.get_mut(c)) {
+                    *cell = Some(value);
                 }
             }
         }
@@ -403,6 +458,18 @@ impl Lineage {
                         (Some(a), Some(b)) => a >= b,
                         _ => matches!(mine, Value::Null),
                     },
+                    Rule::Times {
+                        factor, decimals, ..
+                    } => {
+                        let want = plan
+                            .index_of(factor)
+                            .and_then(|a| row.get(a).cloned().flatten())
+                            .and_then(|f| Rule::times(&f, &theirs, *decimals));
+                        match (want.as_ref().and_then(number), number(&mine)) {
+                            (Some(w), Some(m)) => (w - m).abs() <= 0.005 + 1e-9 * w.abs(),
+                            _ => true,
+                        }
+                    }
                 };
                 if !kept {
                     let fk = &plan.foreign_keys[k];
@@ -413,6 +480,15 @@ impl Lineage {
                         Rule::After { child, parent, .. } => {
                             format!("{child} must not be before its {}'s {parent}", fk.parent)
                         }
+                        Rule::Times {
+                            child,
+                            factor,
+                            parent,
+                            ..
+                        } => format!(
+                            "{child} must be {factor} times its {}'s {parent}",
+                            fk.parent
+                        ),
                     });
                 }
             }

@@ -636,3 +636,60 @@ async fn a_model_sees_each_rows_parent_masked_and_rows_that_break_the_parents_or
         }
     }
 }
+
+#[test]
+fn a_line_total_is_its_quantity_times_its_products_price_with_no_price_column_in_between() {
+    let fx = Fixture::new();
+    let db = fx.db(
+        "lines.db",
+        "PRAGMA foreign_keys = ON;
+         CREATE TABLE products (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price REAL NOT NULL);
+         CREATE TABLE lines (
+           id INTEGER PRIMARY KEY,
+           product_id INTEGER NOT NULL REFERENCES products (id),
+           qty INTEGER NOT NULL,
+           total REAL NOT NULL
+         );",
+    );
+    let conn = Connection::open(&db).unwrap();
+    let words = [
+        "Lamp", "Desk", "Chair", "Shelf", "Rug", "Stool", "Bench", "Clock",
+    ];
+    for p in 0..30usize {
+        conn.execute(
+            "INSERT INTO products (name, price) VALUES (?1, ?2)",
+            rusqlite::params![
+                format!("{} {}", ["Oak", "Pine", "Teak", "Ash"][p / 8], words[p % 8]),
+                4.99 + (p * 7 % 23) as f64
+            ],
+        )
+        .unwrap();
+    }
+    for l in 0..120usize {
+        let product = 1 + (l * 7) % 30;
+        let qty = 1 + (l % 4) as i64;
+        let price: f64 = conn
+            .query_row("SELECT price FROM products WHERE id = ?1", [product], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        conn.execute(
+            "INSERT INTO lines (product_id, qty, total) VALUES (?1, ?2, round(?3, 2))",
+            rusqlite::params![product, qty, qty as f64 * price],
+        )
+        .unwrap();
+    }
+    drop(conn);
+    let (ok, _, stderr) = all(&fx, &db, &["--scale", "2"]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("total = qty × products.price"), "{stderr}");
+    assert_eq!(count(&db, "lines"), 240);
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT count(*) FROM lines l JOIN products p ON p.id = l.product_id \
+             WHERE l.id > 120 AND abs(l.total - l.qty * p.price) > 0.005"
+        ),
+        0
+    );
+}

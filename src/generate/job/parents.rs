@@ -95,7 +95,9 @@ pub fn parents_message<R: Rng + ?Sized>(
         .flat_map(|(k, source)| {
             let parent = plan.foreign_keys[k].parent.clone();
             source.rules.iter().map(move |r| match r {
-                Rule::Equal { .. } => format!("{} (filled in for you)", r.describe(&parent)),
+                Rule::Equal { .. } | Rule::Times { .. } => {
+                    format!("{} (filled in for you)", r.describe(&parent))
+                }
                 Rule::After { .. } => {
                     format!("{} (checked: not before the parent's)", r.describe(&parent))
                 }

@@ -814,6 +814,15 @@ impl OfflineModel {
             row[rule.result] = number_value(v, integer, rule.decimals, !integer);
         }
 
+        // Columns a parent's value scales (a line's total: its quantity times the
+        // product's price), once the row's own factor is made.
+        for (c, a, parent, decimals) in given.map(|g| g.products.as_slice()).unwrap_or_default() {
+            if let (Some(x), Some(p)) = (number(&row[*a]), number(parent)) {
+                let v = x * p;
+                row[*c] = number_value(v, *decimals == 0, *decimals, *decimals > 0);
+            }
+        }
+
         // A row identical to its anchor would be a copy: change one
         // descriptive column to another row's value.
         if let Some(anchor) = anchors[0]

@@ -122,6 +122,9 @@ pub fn learn_rules(
                 }
             }
         }
+        if found.is_none() {
+            found = times_rule(&pairs, children, parents, ci, skip_child, skip_parent);
+        }
         rules.extend(found);
     }
     // One time rule per parent column: the child's time that is earliest in its own row
@@ -161,6 +164,67 @@ pub fn learn_rules(
         }
     }
     kept
+}
+
+/// Child column `ci` as another of the child's columns times a parent's column (a line's
+/// total = its quantity × the product's price), when that holds in the pairs.
+fn times_rule(
+    pairs: &[(&Vec<Value>, &Vec<Value>)],
+    children: &Rows,
+    parents: &Rows,
+    ci: usize,
+    skip_child: &[String],
+    skip_parent: &[String],
+) -> Option<Rule> {
+    let skipped = |list: &[String], name: &str| list.iter().any(|s| s.eq_ignore_ascii_case(name));
+    if pairs
+        .iter()
+        .any(|(c, _)| !matches!(c[ci], Value::Null) && number(&c[ci]).is_none())
+    {
+        return None;
+    }
+    for (ai, factor) in children.columns.iter().enumerate() {
+        if ai == ci || skipped(skip_child, factor) {
+            continue;
+        }
+        // A factor that is always 1 makes an equality, found before.
+        if pairs
+            .iter()
+            .all(|(c, _)| number(&c[ai]).is_none_or(|x| x == 1.0))
+        {
+            continue;
+        }
+        for (pi, parent) in parents.columns.iter().enumerate() {
+            if skipped(skip_parent, parent) {
+                continue;
+            }
+            let triples: Vec<(f64, f64, f64)> = pairs
+                .iter()
+                .filter_map(|(c, p)| Some((number(&c[ci])?, number(&c[ai])?, number(&p[pi])?)))
+                .collect();
+            if triples.len() < MIN_PAIRS {
+                continue;
+            }
+            let held = triples
+                .iter()
+                .filter(|(v, a, p)| (v - a * p).abs() <= 0.005 + 1e-9 * v.abs())
+                .count();
+            if held as f64 >= triples.len() as f64 * HOLDS {
+                let decimals = triples
+                    .iter()
+                    .map(|(v, _, _)| decimals_of(*v))
+                    .max()
+                    .unwrap_or(0);
+                return Some(Rule::Times {
+                    child: children.columns[ci].clone(),
+                    factor: factor.clone(),
+                    parent: parent.clone(),
+                    decimals,
+                });
+            }
+        }
+    }
+    None
 }
 
 /// A parent column that is the sum over its children of one child column, or of the
