@@ -3,16 +3,18 @@
 //! keeping what they copy from their parents, and undone as one.
 //!
 //! `graph` orders the tables, `plan` learns the run from the database, `depends` finds
-//! what children keep from parents, and `run` carries it out table by table through the
-//! same job a single table uses.
+//! what children keep from parents, `slots` chooses each new row's parents, `run` carries
+//! the run out table by table through the same job a single table uses, `second_pass`
+//! completes what needed every table's rows, and `outcome` says how it went.
 
 pub mod depends;
 pub mod graph;
+pub mod outcome;
 pub mod plan;
 pub mod run;
+mod second_pass;
+mod slots;
 
+pub use outcome::{Rollback, TableResult, WholeError, WholeEvent, WholeOutcome, WholeSummary};
 pub use plan::{PlanError, Size, WholePlan};
-pub use run::{
-    Rollback, TableResult, WholeError, WholeEvent, WholeOutcome, WholeRequest, WholeSummary,
-    plan_whole, run_whole,
-};
+pub use run::{WholeRequest, plan_whole, run_whole};
