@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use super::graph::KeyFill;
 use super::outcome::{Rollback, TableResult, WholeError, WholeEvent, WholeOutcome, WholeSummary};
 use super::plan::{Size, WholePlan, learn};
-use super::second_pass::second_pass;
+use super::second_pass::{NewRows, second_pass};
 use super::slots::lineage_for;
 use crate::config::Privacy;
 use crate::db::journal::{Journal, RowKey, RunId};
@@ -31,7 +31,6 @@ use crate::generate::gate::GateMode;
 use crate::generate::job::{
     self, Event, GenerateError, GenerateRequest, Outcome, Source, UsageSummary,
 };
-use crate::generate::lineage::Lineage;
 
 /// New rows of each table a dry run shows.
 const DRY_RUN_SHOWN: usize = 5;
@@ -97,13 +96,6 @@ pub async fn plan_whole(request: &WholeRequest) -> Result<WholePlan, WholeError>
         )?)
     })
     .await
-}
-
-/// The new rows of one table, read back after it was filled.
-pub(super) struct NewRows {
-    pub(super) rows: Arc<Rows>,
-    pub(super) keys: Vec<RowKey>,
-    pub(super) lineage: Arc<Lineage>,
 }
 
 /// Where the run writes: the database, or (dry run) a copy in a temporary folder with a

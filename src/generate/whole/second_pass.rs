@@ -3,6 +3,7 @@
 //! new children, in one transaction; then the undo journal learns the rows' new values.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rand::Rng;
 use rusqlite::types::Value;
@@ -10,13 +11,20 @@ use rusqlite::types::Value;
 use super::graph::KeyFill;
 use super::outcome::WholeError;
 use super::plan::WholePlan;
-use super::run::NewRows;
 use super::slots::positions;
 use crate::db::journal::{Journal, RowKey};
-use crate::db::lineage::Link;
+use crate::db::lineage::{Link, Rows};
 use crate::db::revise::{self, ChildSum, Pass, SetValues};
 use crate::db::write::{BatchWriter, fingerprints_now};
 use crate::db::{CancelFlag, Database};
+use crate::generate::lineage::Lineage;
+
+/// The new rows of one table, read back after it was filled.
+pub(super) struct NewRows {
+    pub(super) rows: Arc<Rows>,
+    pub(super) keys: Vec<RowKey>,
+    pub(super) lineage: Arc<Lineage>,
+}
 
 /// Sets what needed every table's new rows: keys left NULL that close a cycle or point at
 /// their own table (drawn by popularity; a row points only at rows made before it, so a
