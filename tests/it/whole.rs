@@ -693,3 +693,58 @@ fn a_line_total_is_its_quantity_times_its_products_price_with_no_price_column_in
         0
     );
 }
+
+#[test]
+fn a_hierarchy_is_linked_as_its_titles_say_staff_to_managers_and_managers_to_the_top() {
+    let fx = Fixture::new();
+    let db = fx.db(
+        "org.db",
+        "PRAGMA foreign_keys = ON;
+         CREATE TABLE staff (
+           id INTEGER PRIMARY KEY,
+           name TEXT NOT NULL,
+           title TEXT NOT NULL,
+           reports_to INTEGER REFERENCES staff (id)
+         );",
+    );
+    let conn = Connection::open(&db).unwrap();
+    let firsts = [
+        "Ana", "Ben", "Caro", "Dev", "Eli", "Fay", "Gil", "Hana", "Ivo", "Jun",
+    ];
+    let lasts = ["Moss", "Reed", "Lund", "Pike"];
+    let mut name = 0;
+    let mut add = |title: &str, boss: Option<i64>| {
+        name += 1;
+        conn.execute(
+            "INSERT INTO staff (name, title, reports_to) VALUES (?1, ?2, ?3)",
+            rusqlite::params![
+                format!("{} {}", firsts[name % 10], lasts[name / 10 % 4]),
+                title,
+                boss
+            ],
+        )
+        .unwrap();
+        conn.last_insert_rowid()
+    };
+    let top = add("Director", None);
+    let managers: Vec<i64> = (0..4).map(|_| add("Manager", Some(top))).collect();
+    for k in 0..30 {
+        add("Engineer", Some(managers[k % 4]));
+    }
+    drop(conn);
+    let (ok, _, stderr) = all(&fx, &db, &["--scale", "2"]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("as title says"), "{stderr}");
+    assert_eq!(count(&db, "staff"), 70);
+    assert_eq!(fk_problems(&db), 0);
+    // New engineers report to new managers, new managers to a new director, who reports
+    // to no one.
+    let wrong = scalar(
+        &db,
+        "SELECT count(*) FROM staff s LEFT JOIN staff b ON b.id = s.reports_to WHERE s.id > 35 AND NOT (
+           (s.title = 'Engineer' AND b.title = 'Manager' AND b.id > 35)
+           OR (s.title = 'Manager' AND b.title = 'Director' AND b.id > 35)
+           OR (s.title = 'Director' AND s.reports_to IS NULL))",
+    );
+    assert_eq!(wrong, 0);
+}

@@ -9,6 +9,7 @@
 
 pub mod depends;
 pub mod graph;
+pub mod levels;
 pub mod outcome;
 pub mod plan;
 pub mod run;

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::depends::{SumRule, learn_rules, learn_sums};
 use super::graph::{KeyFill, Order, Skip, order};
+use super::levels::Levels;
 use crate::db::catalog::{TableInfo, load_catalog};
 use crate::db::lineage::{Link, children_with_parents, families, fan_out, null_share};
 use crate::db::{Database, DbError};
@@ -129,6 +130,8 @@ pub struct KeyPlan {
     pub rules: Vec<Rule>,
     /// Parent columns that are the sum over these children.
     pub sums: Vec<SumRule>,
+    /// For a table that points at itself: the column that says which rows point at which.
+    pub levels: Option<Levels>,
 }
 
 /// One table of the run.
@@ -199,7 +202,13 @@ impl WholePlan {
                     KeyFill::Existing => {
                         format!("{cols} → existing rows of {}, by popularity", key.parent)
                     }
-                    KeyFill::Later => format!("{cols} → set in a second pass"),
+                    KeyFill::Later => match &key.levels {
+                        Some(l) => format!(
+                            "{cols} → set in a second pass, as {} says (rows point up its levels)",
+                            l.column
+                        ),
+                        None => format!("{cols} → set in a second pass"),
+                    },
                     KeyFill::Null => format!("{cols} left empty ({} has no rows)", key.parent),
                 });
                 for rule in &key.rules {
@@ -295,7 +304,7 @@ pub fn learn<R: Rng + ?Sized>(
                 .collect();
             let fill = step.fills[k];
             let parent = info_of(&fk.parent);
-            let (fan, rules, sums) = match (parent, fill) {
+            let (fan, rules, sums, levels) = match (parent, fill) {
                 (Some(parent), KeyFill::New | KeyFill::Existing | KeyFill::Later) => {
                     let link = Link {
                         child: &step.table,
@@ -330,7 +339,16 @@ pub fn learn<R: Rng + ?Sized>(
                     } else {
                         Vec::new()
                     };
-                    (fan, rules, sums)
+                    // A table that points at itself, linked in the second pass: which rows
+                    // may point at which (staff at managers, managers at the top).
+                    let levels = if fill == KeyFill::Later && parent.name == step.table.name {
+                        let (rows, parents, of_row) =
+                            children_with_parents(db, link, RULE_SAMPLE, rng)?;
+                        Levels::learn(&rows, &parents, &of_row, &skip_child)
+                    } else {
+                        None
+                    };
+                    (fan, rules, sums, levels)
                 }
                 _ => (
                     FanOut {
@@ -339,6 +357,7 @@ pub fn learn<R: Rng + ?Sized>(
                     },
                     Vec::new(),
                     Vec::new(),
+                    None,
                 ),
             };
             keys.push(KeyPlan {
@@ -349,6 +368,7 @@ pub fn learn<R: Rng + ?Sized>(
                 fan_out: fan,
                 rules,
                 sums,
+                levels,
             });
         }
         let driving = driving_key(&plan, &keys);

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use rand::Rng;
+use rand::seq::IndexedRandom;
 use rusqlite::types::Value;
 
 use super::graph::KeyFill;
@@ -66,8 +67,56 @@ pub(super) fn second_pass<R: Rng + ?Sized>(
                     let w = dealer.deal(rng) as f64;
                     cumulative.push(cumulative.last().copied().unwrap_or(0.0) + w);
                 }
+                // Where a column says the hierarchy (titles), rows point up its levels.
+                let levels = key.levels.as_ref().filter(|_| own).and_then(|l| {
+                    let c = mine.rows.position(&l.column)?;
+                    let mut by_value: HashMap<&str, Vec<usize>> = HashMap::new();
+                    for (j, row) in mine.rows.rows.iter().enumerate() {
+                        if let Some(Value::Text(v)) = row.get(c) {
+                            by_value.entry(v.as_str()).or_default().push(j);
+                        }
+                    }
+                    Some((l, c, by_value))
+                });
                 let mut changes = Vec::new();
                 for (i, row_key) in mine.keys.iter().enumerate() {
+                    let value = levels.as_ref().and_then(|(_, c, _)| {
+                        match mine.rows.rows.get(i).and_then(|r| r.get(*c)) {
+                            Some(Value::Text(v)) => Some(v.as_str()),
+                            _ => None,
+                        }
+                    });
+                    if let (Some((levels, _, by_value)), Some(value)) = (&levels, value) {
+                        match levels.draw_parent(value, rng) {
+                            // Rows like this one have no parent.
+                            Some(None) => continue,
+                            Some(Some(up)) => {
+                                let found = by_value.get(up).and_then(|rows| {
+                                    (0..20).find_map(|_| {
+                                        let j = *rows.choose(rng)?;
+                                        (j != i && levels.may_point(value, i, up, j)).then_some(j)
+                                    })
+                                });
+                                if let Some(j) = found {
+                                    changes.push(SetValues {
+                                        key: row_key.clone(),
+                                        values: key_positions
+                                            .iter()
+                                            .map(|&p| {
+                                                parents.rows.rows[j]
+                                                    .get(p)
+                                                    .cloned()
+                                                    .unwrap_or(Value::Null)
+                                            })
+                                            .collect(),
+                                    });
+                                    continue;
+                                }
+                            }
+                            // A value never seen: linked as below.
+                            None => {}
+                        }
+                    }
                     if rng.random::<f64>() < key.fan_out.null_share {
                         continue;
                     }
