@@ -748,3 +748,67 @@ fn a_hierarchy_is_linked_as_its_titles_say_staff_to_managers_and_managers_to_the
     );
     assert_eq!(wrong, 0);
 }
+
+#[test]
+fn values_a_new_parent_gives_are_not_judged_by_how_old_rows_paired_them() {
+    let fx = Fixture::new();
+    let db = fx.db(
+        "geo.db",
+        "PRAGMA foreign_keys = ON;
+         CREATE TABLE countries (code TEXT PRIMARY KEY, name TEXT NOT NULL, continent TEXT NOT NULL) WITHOUT ROWID;
+         CREATE TABLE cities (
+           id INTEGER PRIMARY KEY,
+           country TEXT NOT NULL REFERENCES countries (code),
+           name TEXT NOT NULL,
+           continent TEXT NOT NULL
+         );",
+    );
+    let conn = Connection::open(&db).unwrap();
+    let continents = ["Europe", "Asia", "Africa", "Americas"];
+    let firsts = [
+        "North", "South", "East", "West", "Upper", "Lower", "Great", "New",
+    ];
+    let seconds = ["Avaria", "Belmor", "Corvana", "Dunmark", "Estoria"];
+    let suffixes = ["ton", "burg", "ville", "stad"];
+    let mut city = 0usize;
+    for i in 0..40usize {
+        let (code, continent) = (format!("C{:03}", 100 + i * 7), continents[i % 4]);
+        conn.execute(
+            "INSERT INTO countries VALUES (?1, ?2, ?3)",
+            rusqlite::params![
+                code,
+                format!("{} {}", firsts[i % 8], seconds[i / 8]),
+                continent
+            ],
+        )
+        .unwrap();
+        for k in 0..(1 + i % 4) {
+            city += 1;
+            // City names repeat within a continent only: name → continent in the data.
+            let name = format!("{}{}", &seconds[(i + k) % 5][..3], suffixes[i % 4]);
+            conn.execute(
+                "INSERT INTO cities (country, name, continent) VALUES (?1, ?2, ?3)",
+                rusqlite::params![code, name, continent],
+            )
+            .unwrap();
+        }
+    }
+    drop(conn);
+    let cities = count(&db, "cities");
+    let (ok, _, stderr) = all(&fx, &db, &["--scale", "2"]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("continent = countries.continent"),
+        "{stderr}"
+    );
+    assert_eq!(count(&db, "countries"), 80);
+    assert_eq!(count(&db, "cities"), cities * 2);
+    assert_eq!(fk_problems(&db), 0);
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT count(*) FROM cities ci JOIN countries co ON co.code = ci.country WHERE ci.continent <> co.continent"
+        ),
+        0
+    );
+}

@@ -103,6 +103,15 @@ impl Gate {
                 rules.clear();
             }
         }
+        self.free_dependencies(columns);
+    }
+
+    /// Stops judging how these columns go with the row's others: their values are given
+    /// (a new country's key, its continent copied into a new city whose name no city of
+    /// that continent had before).
+    pub fn free_dependencies(&mut self, columns: &[usize]) {
+        self.dependencies
+            .retain(|d| !columns.iter().any(|&i| d.involves(i)));
     }
 
     /// How many rules the gate holds (for tests and `--json`).

@@ -26,6 +26,13 @@ pub struct Dependency {
     seen: HashMap<Vec<u8>, Value>,
 }
 
+impl Dependency {
+    /// Whether the rule reads or judges column `i`.
+    pub fn involves(&self, i: usize) -> bool {
+        self.by == i || self.dependent == i
+    }
+}
+
 /// `earlier` is never after `later` in any row (ISO dates and times).
 #[derive(Debug, Clone)]
 pub struct Order {

@@ -310,13 +310,22 @@ pub(super) fn prepare(
     };
     // Keys of a whole-database run point at parents chosen for them, new ones included:
     // the values seen so far say nothing about them.
-    if let (Some(gate), Some(_)) = (gate.as_mut(), &request.lineage) {
+    if let (Some(gate), Some(lineage)) = (gate.as_mut(), &request.lineage) {
         let keys: Vec<usize> = plan
             .foreign_keys
             .iter()
             .flat_map(|fk| fk.columns.iter().copied())
             .collect();
         gate.free(&keys);
+        // Values a parent gives go with the parent, not with the rest of the row as the
+        // table's old rows paired them.
+        let given: Vec<usize> = lineage
+            .keys
+            .iter()
+            .flat_map(|k| k.rules.iter())
+            .filter_map(|r| plan.index_of(r.child()))
+            .collect();
+        gate.free_dependencies(&given);
     }
     Ok(Shared {
         gate: Mutex::new(gate),

@@ -257,12 +257,12 @@ pub(super) fn choose_gen(
     // Text every row has its own that is neither a name nor free text (postal codes of
     // customers in many countries): the anchor's value with its last characters changed,
     // so it stays where it belongs ("14700" in Prague → "14736") and is new.
+    // Codes with digits only: a word with two letters changed is no word ("Kelmar" would
+    // become "Kelmqh").
     if !numeric
         && !texts.is_empty()
         && all_distinct(profile)
-        && texts
-            .iter()
-            .all(|t| t.chars().any(|c| c.is_ascii_alphanumeric()))
+        && texts.iter().all(|t| t.chars().any(|c| c.is_ascii_digit()))
     {
         return Gen::Varied;
     }
