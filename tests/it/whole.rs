@@ -770,7 +770,6 @@ fn values_a_new_parent_gives_are_not_judged_by_how_old_rows_paired_them() {
     ];
     let seconds = ["Avaria", "Belmor", "Corvana", "Dunmark", "Estoria"];
     let suffixes = ["ton", "burg", "ville", "stad"];
-    let mut city = 0usize;
     for i in 0..40usize {
         let (code, continent) = (format!("C{:03}", 100 + i * 7), continents[i % 4]);
         conn.execute(
@@ -783,7 +782,6 @@ fn values_a_new_parent_gives_are_not_judged_by_how_old_rows_paired_them() {
         )
         .unwrap();
         for k in 0..(1 + i % 4) {
-            city += 1;
             // City names repeat within a continent only: name → continent in the data.
             let name = format!("{}{}", &seconds[(i + k) % 5][..3], suffixes[i % 4]);
             conn.execute(
