@@ -546,3 +546,40 @@ async fn datetimes_that_are_always_midnight_stay_at_midnight() {
     );
     assert_eq!(off, 0);
 }
+
+/// A table of places each with a one-word name of its own gets new names that sound like
+/// them, none a copy.
+#[tokio::test]
+async fn one_word_names_every_row_has_its_own_are_coined_anew() {
+    let fx = Fixture::new();
+    let path = fx.db(
+        "places.db",
+        "CREATE TABLE place (id INTEGER PRIMARY KEY, name TEXT NOT NULL, size INTEGER NOT NULL)",
+    );
+    let names = [
+        "Avaria", "Belmor", "Corvana", "Dunmark", "Estoria", "Falland", "Gorvia", "Helmsa",
+        "Istrea", "Jovania", "Kelmar", "Lutria", "Mirano", "Norvik", "Ostrava", "Pellan", "Quorin",
+        "Rasmark", "Selvia", "Torvand", "Ulmera", "Valdor", "Wesland", "Xandria", "Yarrow",
+        "Zelmar", "Arcadia", "Brevia", "Celdor", "Dravia", "Elmora", "Fenwick",
+    ];
+    let conn = Connection::open(&path).unwrap();
+    for (i, name) in names.iter().enumerate() {
+        conn.execute(
+            "INSERT INTO place (name, size) VALUES (?1, ?2)",
+            rusqlite::params![name, 1000 + (i * 37 % 90) as i64],
+        )
+        .unwrap();
+    }
+    drop(conn);
+    let summary = generate(&fx, &path, "place", 20, 1).await;
+    assert_eq!(summary.rows_added, 20, "{summary:?}");
+    let new: Vec<String> = query(&path, "SELECT name FROM place WHERE id > 32");
+    for name in &new {
+        assert!(!names.contains(&name.as_str()), "{name} is a copy");
+        assert!(
+            name.chars().next().is_some_and(char::is_uppercase)
+                && name.chars().skip(1).all(char::is_lowercase),
+            "{name}"
+        );
+    }
+}

@@ -211,6 +211,12 @@ pub(super) fn choose_gen(
     if let Some(model) = FreeText::learn(name, &texts, present.len(), table_distinct_share) {
         return Gen::FreeText(Box::new(model));
     }
+    // One-word names every row has its own (countries, brands): new names, not copies.
+    if all_distinct(profile)
+        && let Some(model) = super::coined::Coined::learn(&texts)
+    {
+        return Gen::Coined(Box::new(model));
+    }
 
     let numbers: Vec<f64> = present.iter().filter_map(|v| number(v)).collect();
     let numeric = !numbers.is_empty() && numbers.len() == present.len();

@@ -14,6 +14,7 @@
 //! are applied last.
 
 mod choose;
+mod coined;
 pub(crate) mod fakes;
 mod freetext;
 mod kernel;
@@ -123,6 +124,8 @@ enum Gen {
     /// New identity-like free text (titles, descriptions) in the column's
     /// own words and style, never a copy of a training value.
     FreeText(Box<freetext::FreeText>),
+    /// A new one-word name, its letters chained as the column's names chain them.
+    Coined(Box<coined::Coined>),
     /// The anchor's text with its last letters or digits changed, class for class: a
     /// value every row has its own, that still belongs with the rest of the row.
     Varied,
@@ -675,6 +678,7 @@ impl OfflineModel {
                     }))
                 }
                 Gen::FreeText(model) => Value::Text(model.make(text(&anchor), rng)),
+                Gen::Coined(model) => Value::Text(model.make(rng)),
                 Gen::Varied => match text(&anchor) {
                     Some(t) => Value::Text(text::vary_tail(t, rng)),
                     None => anchor,
