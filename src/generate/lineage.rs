@@ -141,6 +141,18 @@ impl Rule {
         }
     }
 
+    /// What a `Times` rule makes of `row`'s own factor and the parent's value.
+    fn product_for(&self, plan: &Plan, row: &Candidate, theirs: &Value) -> Option<Value> {
+        let Rule::Times {
+            factor, decimals, ..
+        } = self
+        else {
+            return None;
+        };
+        let f = row.get(plan.index_of(factor)?).cloned().flatten()?;
+        Rule::times(&f, theirs, *decimals)
+    }
+
     /// The value of a `Times` rule for a row whose factor is `factor`.
     fn times(factor: &Value, parent: &Value, decimals: u32) -> Option<Value> {
         let v = number(factor)? * number(parent)?;
@@ -342,6 +354,24 @@ impl Lineage {
         Some((&pool.rows, pool.rows.rows.get(i)?))
     }
 
+    /// Each rule the row for `slot` keeps with its parents: the key it comes through, the
+    /// rule, the row's column it sets or judges, and the parent's value.
+    fn applying<'a>(
+        &'a self,
+        plan: &'a Plan,
+        slot: usize,
+    ) -> impl Iterator<Item = (usize, &'a Rule, usize, Value)> + 'a {
+        self.keys.iter().enumerate().flat_map(move |(k, source)| {
+            let parent = self.parent_row(slot, k);
+            source.rules.iter().filter_map(move |rule| {
+                let (columns, row) = parent?;
+                let c = plan.index_of(rule.child())?;
+                let p = columns.position(rule.parent())?;
+                Some((k, rule, c, row.get(p).cloned().unwrap_or(Value::Null)))
+            })
+        })
+    }
+
     /// What the row for `slot` must hold: its parents' keys, values copied from them,
     /// and times that follow theirs (a gap drawn from those observed).
     pub fn given<R: Rng + ?Sized>(&self, plan: &Plan, slot: usize, rng: &mut R) -> Given {
@@ -353,36 +383,26 @@ impl Lineage {
             products: Vec::new(),
         };
         for (k, source) in self.keys.iter().enumerate() {
-            let parent = self.parent_row(slot, k);
-            given.parents.push(parent.map(|_| {
+            given.parents.push(self.parent_row(slot, k).map(|_| {
                 let i = self.parent_index(slot, k).unwrap_or(0);
                 source.pool.as_ref().map(|p| p.key(i)).unwrap_or_default()
             }));
-            let Some((columns, row)) = parent else {
-                continue;
-            };
-            for rule in &source.rules {
-                let (Some(c), Some(p)) =
-                    (plan.index_of(rule.child()), columns.position(rule.parent()))
-                else {
-                    continue;
-                };
-                let value = row.get(p).cloned().unwrap_or(Value::Null);
-                match rule {
-                    Rule::Equal { .. } => given.values[c] = Some(value),
-                    Rule::After { gaps, latest, .. } => {
-                        let Some(at) = time_of(&value) else { continue };
-                        let room = latest.map(|l| l - at);
-                        if let Some(gap) = draw_gap(gaps, room, rng) {
-                            given.times[c] = Some(at + gap);
-                        }
+        }
+        for (_, rule, c, value) in self.applying(plan, slot) {
+            match rule {
+                Rule::Equal { .. } => given.values[c] = Some(value),
+                Rule::After { gaps, latest, .. } => {
+                    let Some(at) = time_of(&value) else { continue };
+                    let room = latest.map(|l| l - at);
+                    if let Some(gap) = draw_gap(gaps, room, rng) {
+                        given.times[c] = Some(at + gap);
                     }
-                    Rule::Times {
-                        factor, decimals, ..
-                    } => {
-                        if let Some(a) = plan.index_of(factor) {
-                            given.products.push((c, a, value, *decimals));
-                        }
+                }
+                Rule::Times {
+                    factor, decimals, ..
+                } => {
+                    if let Some(a) = plan.index_of(factor) {
+                        given.products.push((c, a, value, *decimals));
                     }
                 }
             }
@@ -410,29 +430,21 @@ impl Lineage {
                     );
                 }
             }
-            let Some((columns, parent)) = self.parent_row(slot, k) else {
-                continue;
-            };
-            for rule in &source.rules {
-                let (Some(c), Some(p)) =
-                    (plan.index_of(rule.child()), columns.position(rule.parent()))
-                else {
-                    continue;
-                };
-                let theirs = parent.get(p).cloned().unwrap_or(Value::Null);
+        }
+        let made: Vec<(usize, Value)> = self
+            .applying(plan, slot)
+            .filter_map(|(_, rule, c, theirs)| {
                 let value = match rule {
                     Rule::Equal { .. } => Some(theirs),
-                    Rule::Times {
-                        factor, decimals, ..
-                    } => plan
-                        .index_of(factor)
-                        .and_then(|a| row.get(a).cloned().flatten())
-                        .and_then(|f| Rule::times(&f, &theirs, *decimals)),
+                    Rule::Times { .. } => rule.product_for(plan, row, &theirs),
                     Rule::After { .. } => None,
                 };
-                if let (Some(value), Some(cell)) = (value, row.get_mut(c)) {
-                    *cell = Some(value);
-                }
+                Some((c, value?))
+            })
+            .collect();
+        for (c, value) in made {
+            if let Some(cell) = row.get_mut(c) {
+                *cell = Some(value);
             }
         }
     }
@@ -440,57 +452,45 @@ impl Lineage {
     /// Why a row does not keep what its parents hold, if it does not (for rows a model
     /// wrote; the offline generator builds them that way).
     pub fn check(&self, plan: &Plan, slot: usize, row: &Candidate) -> Result<(), String> {
-        for (k, source) in self.keys.iter().enumerate() {
-            let Some((columns, parent)) = self.parent_row(slot, k) else {
-                continue;
-            };
-            for rule in &source.rules {
-                let (Some(c), Some(p)) =
-                    (plan.index_of(rule.child()), columns.position(rule.parent()))
-                else {
-                    continue;
-                };
-                let mine = row.get(c).cloned().flatten().unwrap_or(Value::Null);
-                let theirs = parent.get(p).cloned().unwrap_or(Value::Null);
-                let kept = match rule {
-                    Rule::Equal { .. } => same(&mine, &theirs),
-                    Rule::After { .. } => match (time_of(&mine), time_of(&theirs)) {
-                        (Some(a), Some(b)) => a >= b,
-                        _ => matches!(mine, Value::Null),
-                    },
-                    Rule::Times {
-                        factor, decimals, ..
-                    } => {
-                        let want = plan
-                            .index_of(factor)
-                            .and_then(|a| row.get(a).cloned().flatten())
-                            .and_then(|f| Rule::times(&f, &theirs, *decimals));
-                        match (want.as_ref().and_then(number), number(&mine)) {
-                            (Some(w), Some(m)) => (w - m).abs() <= 0.005 + 1e-9 * w.abs(),
-                            _ => true,
-                        }
+        for (k, rule, c, theirs) in self.applying(plan, slot) {
+            let mine = row.get(c).cloned().flatten().unwrap_or(Value::Null);
+            let kept = match rule {
+                Rule::Equal { .. } => same(&mine, &theirs),
+                Rule::After { .. } => match (time_of(&mine), time_of(&theirs)) {
+                    (Some(a), Some(b)) => a >= b,
+                    _ => matches!(mine, Value::Null),
+                },
+                Rule::Times { .. } => {
+                    match (
+                        rule.product_for(plan, row, &theirs)
+                            .as_ref()
+                            .and_then(number),
+                        number(&mine),
+                    ) {
+                        (Some(w), Some(m)) => (w - m).abs() <= 0.005 + 1e-9 * w.abs(),
+                        _ => true,
                     }
-                };
-                if !kept {
-                    let fk = &plan.foreign_keys[k];
-                    return Err(match rule {
-                        Rule::Equal { child, parent } => {
-                            format!("{child} must equal its {}'s {parent}", fk.parent)
-                        }
-                        Rule::After { child, parent, .. } => {
-                            format!("{child} must not be before its {}'s {parent}", fk.parent)
-                        }
-                        Rule::Times {
-                            child,
-                            factor,
-                            parent,
-                            ..
-                        } => format!(
-                            "{child} must be {factor} times its {}'s {parent}",
-                            fk.parent
-                        ),
-                    });
                 }
+            };
+            if !kept {
+                let fk = &plan.foreign_keys[k];
+                return Err(match rule {
+                    Rule::Equal { child, parent } => {
+                        format!("{child} must equal its {}'s {parent}", fk.parent)
+                    }
+                    Rule::After { child, parent, .. } => {
+                        format!("{child} must not be before its {}'s {parent}", fk.parent)
+                    }
+                    Rule::Times {
+                        child,
+                        factor,
+                        parent,
+                        ..
+                    } => format!(
+                        "{child} must be {factor} times its {}'s {parent}",
+                        fk.parent
+                    ),
+                });
             }
         }
         Ok(())
