@@ -299,7 +299,16 @@ pub(super) fn refresh_table(app: &mut App, table: &str, count: Option<u64>) -> V
             }
         }
     }
-    // Views may read the table: count them again.
+    recount_views(app, &mut effects);
+    if let Some(g) = app.grid.as_mut().filter(|g| g.table == table) {
+        effects.push(Effect::LoadPage(g.reload()));
+    }
+    effects
+}
+
+/// Puts preview columns in the table's order when the rows view knows it.
+/// Views may read the tables that changed: count them again.
+pub(super) fn recount_views(app: &mut App, effects: &mut Vec<Effect>) {
     let views: Vec<String> = app
         .tables
         .iter_mut()
@@ -312,13 +321,8 @@ pub(super) fn refresh_table(app: &mut App, table: &str, count: Option<u64>) -> V
     if !views.is_empty() {
         effects.push(Effect::Count(views));
     }
-    if let Some(g) = app.grid.as_mut().filter(|g| g.table == table) {
-        effects.push(Effect::LoadPage(g.reload()));
-    }
-    effects
 }
 
-/// Puts preview columns in the table's order when the rows view knows it.
 pub(super) fn order_columns(app: &App, preview: &mut Preview) {
     let Some(g) = app.grid.as_ref().filter(|g| g.table == preview.spec.table) else {
         return;

@@ -433,18 +433,7 @@ fn refresh(app: &mut App, tables: Vec<String>, recount: bool) -> Vec<Effect> {
             effects.push(Effect::Count(pending));
         }
     }
-    let views: Vec<String> = app
-        .tables
-        .iter_mut()
-        .filter(|t| t.kind == ObjectKind::View)
-        .map(|t| {
-            t.count = Count::Pending;
-            t.name.clone()
-        })
-        .collect();
-    if !views.is_empty() {
-        effects.push(Effect::Count(views));
-    }
+    super::results::recount_views(app, &mut effects);
     if let Some(g) = app.grid.as_mut().filter(|g| tables.contains(&g.table)) {
         effects.push(Effect::LoadPage(g.reload()));
     }
