@@ -3,7 +3,6 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -54,15 +53,11 @@ pub fn run(args: Args, config: &Config) -> CommandResult {
         )
         .into());
     }
-    let mut request = GenerateRequest::new(args.db.clone(), args.table.clone(), rows);
+    let mut request =
+        GenerateRequest::new(args.db.clone(), args.table.clone(), rows).with_settings(config);
     request.seed = args.seed;
     request.dry_run = args.dry_run;
     request.from_schema = args.from_schema;
-    request.batch_size = config.generate.batch_size as usize;
-    request.concurrency = config.generate.concurrency as usize;
-    request.busy_timeout = Duration::from_millis(config.database.busy_timeout_ms);
-    request.gate = config.generate.gate;
-    request.privacy = config.generate.privacy;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -2,7 +2,6 @@
 //! first, per-table progress, then one summary (one JSON object with `--json`).
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -53,11 +52,7 @@ pub fn run(args: Args, config: &Config) -> CommandResult {
     request.tables = args.tables.clone();
     request.seed = args.seed;
     request.dry_run = args.dry_run;
-    request.batch_size = config.generate.batch_size as usize;
-    request.concurrency = config.generate.concurrency as usize;
-    request.busy_timeout = Duration::from_millis(config.database.busy_timeout_ms);
-    request.gate = config.generate.gate;
-    request.privacy = config.generate.privacy;
+    request.each = request.each.with_settings(config);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -470,13 +470,11 @@ impl Effects {
 
     fn request_for(&self, spec: &GenSpec) -> GenerateRequest {
         let mut request =
-            GenerateRequest::new(self.ctx.db_path.clone(), spec.table.clone(), spec.rows);
+            GenerateRequest::new(self.ctx.db_path.clone(), spec.table.clone(), spec.rows)
+                .with_settings(&self.ctx.config);
         request.dry_run = spec.preview;
         request.from_schema = spec.from_schema;
-        request.batch_size = self.ctx.config.generate.batch_size as usize;
-        request.concurrency = self.ctx.config.generate.concurrency as usize;
         request.busy_timeout = self.ctx.busy;
-        request.gate = self.ctx.config.generate.gate;
         request.privacy = spec.privacy.or(self.ctx.config.generate.privacy);
         request
     }

@@ -10,9 +10,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::app::Msg;
-use crate::config::{Config, Privacy};
-use crate::generate::gate::GateMode;
-use crate::generate::job::Source;
+use crate::config::Config;
+use crate::generate::job::{GenerateRequest, Source};
 use crate::generate::whole::{
     Rollback, Size, WholeError, WholeEvent, WholeOutcome, WholePlan, WholeRequest, plan_whole,
     run_whole,
@@ -22,37 +21,21 @@ use crate::generate::whole::{
 #[derive(Debug, Clone)]
 pub struct WholeSetup {
     pub db_path: PathBuf,
-    pub batch_size: usize,
-    pub concurrency: usize,
-    pub busy_timeout: Duration,
-    pub gate: GateMode,
-    pub privacy: Option<Privacy>,
-    /// Where undo records go; `None`: rowsmith's data directory.
-    pub journal_path: Option<PathBuf>,
+    /// What every table's job starts from (`journal_path`: where undo records go).
+    pub each: GenerateRequest,
 }
 
 impl WholeSetup {
     pub fn from_config(config: &Config, db_path: PathBuf, busy_timeout: Duration) -> Self {
-        Self {
-            db_path,
-            batch_size: config.generate.batch_size as usize,
-            concurrency: config.generate.concurrency as usize,
-            busy_timeout,
-            gate: config.generate.gate,
-            privacy: config.generate.privacy,
-            journal_path: None,
-        }
+        let mut each = GenerateRequest::new(db_path.clone(), "", 0).with_settings(config);
+        each.busy_timeout = busy_timeout;
+        Self { db_path, each }
     }
 
     /// The request for a run of `size` (every table).
     pub fn request(&self, size: Size) -> WholeRequest {
         let mut request = WholeRequest::new(self.db_path.clone(), size);
-        request.batch_size = self.batch_size;
-        request.concurrency = self.concurrency;
-        request.busy_timeout = self.busy_timeout;
-        request.gate = self.gate;
-        request.privacy = self.privacy;
-        request.journal_path = self.journal_path.clone();
+        request.each = self.each.clone();
         request
     }
 }

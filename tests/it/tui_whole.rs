@@ -110,7 +110,7 @@ impl Fill {
             db.clone(),
             Duration::from_secs(5),
         );
-        setup.journal_path = Some(dir.path().join("journal.sqlite"));
+        setup.each.journal_path = Some(dir.path().join("journal.sqlite"));
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()

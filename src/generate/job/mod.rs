@@ -192,6 +192,17 @@ pub struct GenerateRequest {
 }
 
 impl GenerateRequest {
+    /// The settings every job takes from the config file: batch size, requests in
+    /// flight, how long to wait for a locked database, the gate, the privacy.
+    pub fn with_settings(mut self, config: &crate::config::Config) -> Self {
+        self.batch_size = config.generate.batch_size as usize;
+        self.concurrency = config.generate.concurrency as usize;
+        self.busy_timeout = Duration::from_millis(config.database.busy_timeout_ms);
+        self.gate = config.generate.gate;
+        self.privacy = config.generate.privacy;
+        self
+    }
+
     pub fn new(db_path: impl Into<PathBuf>, table: impl Into<String>, rows: u64) -> Self {
         Self {
             db_path: db_path.into(),

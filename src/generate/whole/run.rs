@@ -21,13 +21,11 @@ use super::outcome::{Rollback, TableResult, WholeError, WholeEvent, WholeOutcome
 use super::plan::{Size, WholePlan, learn};
 use super::second_pass::{NewRows, second_pass};
 use super::slots::lineage_for;
-use crate::config::Privacy;
 use crate::db::journal::{Journal, RowKey, RunId};
 use crate::db::lineage::{Rows, rows_by_key};
 use crate::db::undo::{self, Target};
 use crate::db::value::to_json;
 use crate::db::{CancelFlag, Database, DbError, OpenOptions};
-use crate::generate::gate::GateMode;
 use crate::generate::job::{
     self, Event, GenerateError, GenerateRequest, Outcome, Source, UsageSummary,
 };
@@ -45,32 +43,23 @@ pub struct WholeRequest {
     pub seed: Option<u64>,
     /// Run on a copy of the database, report, and leave the database untouched.
     pub dry_run: bool,
-    pub batch_size: usize,
-    pub concurrency: usize,
-    pub busy_timeout: Duration,
-    /// Where undo records go; `None` uses rowsmith's data directory.
-    pub journal_path: Option<PathBuf>,
-    pub gate: GateMode,
-    pub privacy: Option<Privacy>,
+    /// What every table's job starts from (batch size, requests in flight, lock wait,
+    /// undo journal, gate, privacy); its database, table and rows are the run's.
+    pub each: GenerateRequest,
     /// The plan already made and shown (`plan_whole`); `None`: made at the start.
     pub plan: Option<WholePlan>,
 }
 
 impl WholeRequest {
     pub fn new(db_path: impl Into<PathBuf>, size: Size) -> Self {
-        let one = GenerateRequest::new("", "", 0);
+        let db_path = db_path.into();
         Self {
-            db_path: db_path.into(),
+            each: GenerateRequest::new(db_path.clone(), "", 0),
+            db_path,
             size,
             tables: None,
             seed: None,
             dry_run: false,
-            batch_size: one.batch_size,
-            concurrency: one.concurrency,
-            busy_timeout: one.busy_timeout,
-            journal_path: None,
-            gate: one.gate,
-            privacy: None,
             plan: None,
         }
     }
@@ -86,7 +75,7 @@ pub async fn plan_whole(request: &WholeRequest) -> Result<WholePlan, WholeError>
     blocking(move || {
         let db = Database::open(
             &request.db_path,
-            &OpenOptions::read_only().busy_timeout(request.busy_timeout),
+            &OpenOptions::read_only().busy_timeout(request.each.busy_timeout),
         )?;
         Ok(learn(
             &db,
@@ -185,7 +174,7 @@ async fn run(
             };
         }
     };
-    let journal_path = target.journal.clone().or(request.journal_path.clone());
+    let journal_path = target.journal.clone().or(request.each.journal_path.clone());
     let begun = {
         let (db, journal_path, describe) =
             (target.db.clone(), journal_path.clone(), source.describe());
@@ -208,7 +197,7 @@ async fn run(
         let (db, journal_path, busy) = (
             target.db.clone(),
             journal_path.clone(),
-            request.busy_timeout,
+            request.each.busy_timeout,
         );
         async move {
             let rollback = roll_back(db, journal_path, busy, run_id).await;
@@ -228,7 +217,7 @@ async fn run(
             return stop(None).await;
         }
         let lineage = {
-            let (db, busy, table) = (target.db.clone(), request.busy_timeout, table.clone());
+            let (db, busy, table) = (target.db.clone(), request.each.busy_timeout, table.clone());
             // Shared, not copied: a parent table's new rows may be many.
             let parents: HashMap<String, Arc<Rows>> = table
                 .keys
@@ -256,16 +245,15 @@ async fn run(
             table: table.table.clone(),
             rows,
         });
-        let mut one = GenerateRequest::new(target.db.clone(), table.table.clone(), rows);
+        let mut one = request.each.clone();
+        one.db_path = target.db.clone();
+        one.table = table.table.clone();
+        one.rows = rows;
+        one.dry_run = false;
         one.seed = request
             .seed
             .map(|s| s.wrapping_add((index as u64 + 1).wrapping_mul(0x9e37_79b9)));
-        one.batch_size = request.batch_size;
-        one.concurrency = request.concurrency;
-        one.busy_timeout = request.busy_timeout;
         one.journal_path = journal_path.clone();
-        one.gate = request.gate;
-        one.privacy = request.privacy;
         one.lineage = Some(lineage.clone());
         let outcome = if rows == 0 {
             None
@@ -289,7 +277,11 @@ async fn run(
             Some(Outcome::Cancelled { .. }) => return stop(None).await,
         };
         let read = {
-            let (db, busy, info) = (target.db.clone(), request.busy_timeout, table.info.clone());
+            let (db, busy, info) = (
+                target.db.clone(),
+                request.each.busy_timeout,
+                table.info.clone(),
+            );
             let keys: Vec<RowKey> = lineage.written().into_iter().map(|(_, k)| k).collect();
             // The rows themselves are read back only where children (or the second pass)
             // point at them; a dry run shows the first few of every table.
@@ -341,7 +333,7 @@ async fn run(
     let second = {
         let (db, busy, journal_path) = (
             target.db.clone(),
-            request.busy_timeout,
+            request.each.busy_timeout,
             journal_path.clone(),
         );
         let plan = plan.clone();
@@ -423,7 +415,7 @@ async fn prepare_target(request: &WholeRequest) -> Result<Destination, WholeErro
             _copy: None,
         });
     }
-    let (path, busy) = (request.db_path.clone(), request.busy_timeout);
+    let (path, busy) = (request.db_path.clone(), request.each.busy_timeout);
     blocking(move || {
         let dir = tempfile::tempdir().map_err(|e| DbError::Io {
             path: std::env::temp_dir().display().to_string(),
