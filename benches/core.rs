@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
-use rowsmith::db::catalog::{TableInfo, table_info};
+use rowsmith::db::catalog::TableInfo;
 use rowsmith::db::journal::Journal;
-use rowsmith::db::profile::{ProfileOptions, profile_table};
-use rowsmith::db::sample::{SampleMethod, sample_rows};
+use rowsmith::db::profile::ProfileOptions;
+use rowsmith::db::sample::SampleMethod;
 use rowsmith::db::write::{BatchWriter, JournalTarget};
 use rowsmith::db::{CancelFlag, Database, OpenOptions};
 use rusqlite::types::Value;
@@ -98,8 +98,10 @@ fn main() {
 
     // Opened as the app opens a database to sample or profile it: read-only.
     let db = Database::open(&fixture_path, &OpenOptions::read_only()).expect("Database::open");
-    let big = table_info(&db, "orders").expect("table_info(orders)");
-    let small = table_info(&db, "orders_small").expect("table_info(orders_small)");
+    let big = db.table_info("orders").expect("orders.table_info()");
+    let small = db
+        .table_info("orders_small")
+        .expect("orders_small.table_info()");
 
     // ---- 1. Sampling (dense rowids) -------------------------------------
     println!("\n[1] sampling {SAMPLE_K} rows");
@@ -119,7 +121,9 @@ fn main() {
     let mut last = None;
     let small_runs = measure("profile 100k", 1, 5, || {
         let t = Instant::now();
-        let p = profile_table(&db, &small, &options, &mut rng).expect("profile_table(small)");
+        let p = db
+            .profile_table(&small, &options, &mut rng)
+            .expect("small.profile_table()");
         let d = t.elapsed();
         last = Some((p.rows_read, p.sampled));
         d
@@ -140,7 +144,9 @@ fn main() {
     );
     let big_runs = measure("profile big", 1, 5, || {
         let t = Instant::now();
-        let p = profile_table(&db, &big, &options, &mut rng).expect("profile_table(big)");
+        let p = db
+            .profile_table(&big, &options, &mut rng)
+            .expect("big.profile_table()");
         let d = t.elapsed();
         last = Some((p.rows_read, p.sampled));
         d
@@ -223,7 +229,9 @@ fn bench_sampling(report: &mut Report, db: &Database, table: &TableInfo, label: 
     let mut methods = Vec::new();
     let fast = measure("sample_rows", 3, 31, || {
         let t = Instant::now();
-        let sample = sample_rows(db, table, SAMPLE_K, &mut rng).expect("sample_rows");
+        let sample = db
+            .sample_rows(table, SAMPLE_K, &mut rng)
+            .expect("sample_rows");
         let d = t.elapsed();
         assert_eq!(
             sample.rows.len(),
@@ -240,7 +248,7 @@ fn bench_sampling(report: &mut Report, db: &Database, table: &TableInfo, label: 
     );
     let naive = measure("ORDER BY RANDOM()", 1, 5, || {
         let t = Instant::now();
-        let rows = query_all(db.conn(), &naive_sql);
+        let rows = query_all(db.sqlite().unwrap().conn(), &naive_sql);
         let d = t.elapsed();
         assert_eq!(rows.len(), SAMPLE_K);
         d
@@ -292,6 +300,8 @@ fn bounds_diagnostic(report: &mut Report, db: &Database, table: &TableInfo) {
     for (name, sql) in &forms {
         let plan: Vec<String> = {
             let mut stmt = db
+                .sqlite()
+                .unwrap()
                 .conn()
                 .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
                 .expect("explain");
@@ -302,7 +312,7 @@ fn bounds_diagnostic(report: &mut Report, db: &Database, table: &TableInfo) {
         };
         let runs = measure(&format!("key range, {name}"), 1, 5, || {
             let t = Instant::now();
-            let _ = query_all(db.conn(), sql);
+            let _ = query_all(db.sqlite().unwrap().conn(), sql);
             t.elapsed()
         });
         parts.push(format!(
@@ -344,13 +354,17 @@ fn bench_writer(report: &mut Report, dir: &Path) {
         let path = dir.join(format!("write-{run_id}.db"));
         let db = Database::open(&path, &OpenOptions::read_write().create(true))
             .expect("Database::open(create)");
-        db.conn()
+        db.sqlite()
+            .unwrap()
+            .conn()
             .execute_batch(&format!("CREATE TABLE orders ({SCHEMA_COLUMNS})"))
             .expect("create table");
         (path, db)
     };
     let check = |db: &Database| {
         let n: i64 = db
+            .sqlite()
+            .unwrap()
             .conn()
             .query_row("SELECT count(*) FROM orders", [], |r| r.get(0))
             .expect("count");
@@ -364,7 +378,12 @@ fn bench_writer(report: &mut Report, dir: &Path) {
     let ceiling = measure("plain INSERT, 1 tx", 1, 5, || {
         let (path, mut db) = fresh();
         let t = Instant::now();
-        let tx = db.conn_mut().transaction().expect("begin");
+        let tx = db
+            .sqlite_mut()
+            .unwrap()
+            .conn_mut()
+            .transaction()
+            .expect("begin");
         {
             let mut stmt = tx.prepare(&insert_sql).expect("prepare insert");
             for row in &rows {
@@ -381,7 +400,12 @@ fn bench_writer(report: &mut Report, dir: &Path) {
         let (path, mut db) = fresh();
         let t = Instant::now();
         for batch in rows.chunks(WRITE_BATCH) {
-            let tx = db.conn_mut().transaction().expect("begin");
+            let tx = db
+                .sqlite_mut()
+                .unwrap()
+                .conn_mut()
+                .transaction()
+                .expect("begin");
             {
                 let mut stmt = tx.prepare_cached(&insert_sql).expect("prepare insert");
                 for row in batch {
@@ -398,12 +422,12 @@ fn bench_writer(report: &mut Report, dir: &Path) {
     let cancel = CancelFlag::new();
     let no_journal = measure("BatchWriter, no journal", 1, 5, || {
         let (path, mut db) = fresh();
-        let info = table_info(&db, "orders").expect("table_info");
+        let info = db.table_info("orders").expect("table_info");
         let writer = BatchWriter::new(&info, &columns).expect("BatchWriter::new");
         let t = Instant::now();
         for batch in rows.chunks(WRITE_BATCH) {
             let outcome = writer
-                .write(&mut db, batch, None, &cancel)
+                .write(db.sqlite_mut().unwrap(), batch, None, &cancel)
                 .expect("BatchWriter::write");
             assert_eq!(
                 outcome.accepted.len(),
@@ -424,7 +448,7 @@ fn bench_writer(report: &mut Report, dir: &Path) {
         let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
         let journal = Journal::open(&journal_dir.join(format!("{stem}.journal.sqlite")))
             .expect("Journal::open");
-        let info = table_info(&db, "orders").expect("table_info");
+        let info = db.table_info("orders").expect("table_info");
         let writer = BatchWriter::new(&info, &columns).expect("BatchWriter::new");
         let t = Instant::now();
         let operation = journal
@@ -436,7 +460,7 @@ fn bench_writer(report: &mut Report, dir: &Path) {
         };
         for batch in rows.chunks(WRITE_BATCH) {
             let outcome = writer
-                .write(&mut db, batch, Some(&target), &cancel)
+                .write(db.sqlite_mut().unwrap(), batch, Some(&target), &cancel)
                 .expect("BatchWriter::write");
             assert_eq!(
                 outcome.accepted.len(),

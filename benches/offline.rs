@@ -10,9 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use rand::SeedableRng;
-use rowsmith::db::catalog::table_info;
-use rowsmith::db::profile::{ProfileOptions, profile_table};
-use rowsmith::db::sample::sample_rows;
+use rowsmith::db::profile::ProfileOptions;
 use rowsmith::db::{Database, OpenOptions};
 use rowsmith::generate::job::{Event, GenerateRequest, Outcome, Source, spawn};
 use rowsmith::generate::offline::{Learning, OfflineModel};
@@ -122,11 +120,13 @@ fn time_job(path: &Path, journal: &Path, rows: u64) -> Duration {
 /// Precomputed rows from the same model, as the ceiling inserts them.
 fn precompute(path: &Path, rows: usize) -> (Vec<String>, Vec<Vec<rusqlite::types::Value>>) {
     let db = Database::open(path, &OpenOptions::read_only()).unwrap();
-    let info = table_info(&db, "events").unwrap();
+    let info = db.table_info("events").unwrap();
     let plan = Plan::new(&info);
     let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-    let profile = profile_table(&db, &info, &ProfileOptions::default(), &mut rng).unwrap();
-    let sample = sample_rows(&db, &info, 5_000, &mut rng).unwrap();
+    let profile = db
+        .profile_table(&info, &ProfileOptions::default(), &mut rng)
+        .unwrap();
+    let sample = db.sample_rows(&info, 5_000, &mut rng).unwrap();
     let mut model = OfflineModel::learn(&Learning {
         plan: &plan,
         profile: Some(&profile),

@@ -7,10 +7,9 @@ use rand::Rng;
 use rusqlite::types::Value;
 use serde_json::json;
 
-use crate::db::catalog::{ObjectKind, TableInfo, load_catalog};
-use crate::db::sample::sample_rows;
+use crate::db::DbError;
+use crate::db::catalog::{ObjectKind, TableInfo};
 use crate::db::value::display;
-use crate::db::{Database, DbError};
 use crate::generate::privacy::{Privacy, mask_sample};
 use crate::output::cell;
 
@@ -36,12 +35,12 @@ pub struct SchemaContext {
 /// Describes every table and view of `db`, with example values drawn at
 /// random (a few index lookups per table, never a scan): as they are, masked where they
 /// identify a person, or none at all, as `privacy` says.
-pub fn describe_schema<R: Rng + ?Sized>(
-    db: &Database,
+pub fn describe_schema<R: Rng>(
+    db: &dyn crate::db::Backend,
     rng: &mut R,
     privacy: Privacy,
 ) -> Result<SchemaContext, DbError> {
-    let catalog = load_catalog(db)?;
+    let catalog = db.load_catalog()?;
     let mut text = String::new();
     let mut objects = 0;
     let mut cut = false;
@@ -50,7 +49,7 @@ pub fn describe_schema<R: Rng + ?Sized>(
         // be sampled (a virtual table whose module is missing) is described
         // without them.
         let examples = if table.kind == ObjectKind::Table && privacy != Privacy::Schema {
-            sample_rows(db, table, SAMPLE_ROWS, rng)
+            db.sample_rows(table, SAMPLE_ROWS, rng)
                 .map(|s| {
                     let rows = match privacy {
                         Privacy::Mask => mask_sample(&s.columns, &s.rows, rng),

@@ -3,17 +3,17 @@
 use std::path::Path;
 
 use super::{CommandResult, open, print_json, rng};
-use crate::db::catalog::{ColumnKind, TableInfo, load_catalog, table_info};
-use crate::db::profile::{ColumnProfile, ProfileOptions, profile_table};
-use crate::db::sample::{SampleMethod, sample_rows};
+use crate::db::catalog::{ColumnKind, TableInfo};
+use crate::db::profile::{ColumnProfile, ProfileOptions};
+use crate::db::sample::SampleMethod;
 use crate::db::value::{display, format_real};
 use crate::output::{Align, cell, grid, thousands};
 
 pub fn schema(path: &Path, create: bool, table: Option<&str>, json: bool) -> CommandResult {
     let db = super::open_creatable(path, create, create)?;
     let tables = match table {
-        Some(name) => vec![table_info(&db, name)?],
-        None => load_catalog(&db)?,
+        Some(name) => vec![db.table_info(name)?],
+        None => db.load_catalog()?,
     };
     if json {
         return print_json(&tables);
@@ -127,8 +127,8 @@ pub fn sample(
     json: bool,
 ) -> CommandResult {
     let db = open(path, false, false)?;
-    let info = table_info(&db, table)?;
-    let sample = sample_rows(&db, &info, rows, &mut rng(seed))?;
+    let info = db.table_info(table)?;
+    let sample = db.sample_rows(&info, rows, &mut rng(seed))?;
     if json {
         return print_json(&sample);
     }
@@ -150,8 +150,8 @@ pub fn sample(
 
 pub fn profile(path: &Path, table: &str, seed: Option<u64>, json: bool) -> CommandResult {
     let db = open(path, false, false)?;
-    let info = table_info(&db, table)?;
-    let profile = profile_table(&db, &info, &ProfileOptions::default(), &mut rng(seed))?;
+    let info = db.table_info(table)?;
+    let profile = db.profile_table(&info, &ProfileOptions::default(), &mut rng(seed))?;
     if json {
         return print_json(&profile);
     }

@@ -5,7 +5,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::{CommandResult, print_json};
-use crate::db::catalog::{ObjectKind, list_objects, row_count};
+use crate::db::catalog::ObjectKind;
 use crate::output::{Align, grid, thousands};
 
 #[derive(Serialize)]
@@ -18,8 +18,8 @@ struct Listed {
 pub fn run(path: &Path, create: bool, json: bool) -> CommandResult {
     let db = super::open_creatable(path, create, create)?;
     let mut listed = Vec::new();
-    for object in list_objects(&db)? {
-        let rows = row_count(&db, &object)?;
+    for object in db.list_objects()? {
+        let rows = db.row_count(&object)?;
         listed.push(Listed {
             name: object.name,
             rows,

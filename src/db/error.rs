@@ -111,6 +111,10 @@ pub enum DbError {
     #[error(transparent)]
     DataDir(#[from] DataDirError),
 
+    /// An operation this engine does not offer yet.
+    #[error("rowsmith cannot do this on a Postgres database yet; it works on SQLite files.")]
+    NotOnThisEngine,
+
     /// The app's worker has no undo journal to work with.
     #[error("The undo journal could not be opened.")]
     JournalNotOpen,

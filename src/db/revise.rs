@@ -11,7 +11,7 @@ use crate::db::ident::quote;
 use crate::db::journal::RowKey;
 use crate::db::lineage::Link;
 use crate::db::sample::rowid_name;
-use crate::db::{CancelFlag, Database, DbError};
+use crate::db::{CancelFlag, DbError, Sqlite};
 
 /// One change: set `columns` of the row with `key` to `values`.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,7 +31,7 @@ pub struct ChildSum {
 
 /// The work of one pass, applied in one transaction.
 pub struct Pass<'a> {
-    pub db: &'a mut Database,
+    pub db: &'a mut Sqlite,
     pub cancel: &'a CancelFlag,
 }
 

@@ -27,7 +27,7 @@ mod remove;
 use serde::Serialize;
 
 use super::journal::{Journal, Operation, OperationId, RunId};
-use super::{Database, DbError};
+use super::{DbError, Sqlite};
 use plan::Checked;
 
 /// What an undo would remove (shown before asking for confirmation). For a run, `rows`
@@ -224,7 +224,7 @@ pub enum Target<'a> {
 
 /// Says what `undo` would remove, without changing anything (the journal included).
 pub fn preview_undo(
-    db: &Database,
+    db: &Sqlite,
     journal: &Journal,
     table: Option<&str>,
 ) -> Result<UndoPreview, DbError> {
@@ -232,11 +232,7 @@ pub fn preview_undo(
 }
 
 /// Says what undoing `target` would remove, without changing anything.
-pub fn preview(
-    db: &Database,
-    journal: &Journal,
-    target: Target<'_>,
-) -> Result<UndoPreview, DbError> {
+pub fn preview(db: &Sqlite, journal: &Journal, target: Target<'_>) -> Result<UndoPreview, DbError> {
     let checked = plan::check(db, journal, target)?;
     let run = checked.run.as_ref().map(|run| {
         let mut tables: Vec<TablePreview> = Vec::new();
@@ -272,7 +268,7 @@ pub fn preview(
 /// Removes the rows of the most recent operation on the database (or on
 /// `table`), in one transaction.
 pub fn undo_last(
-    db: &mut Database,
+    db: &mut Sqlite,
     journal: &Journal,
     table: Option<&str>,
 ) -> Result<UndoOutcome, DbError> {
@@ -282,7 +278,7 @@ pub fn undo_last(
 /// Removes the rows of `target` (every table of a run), in one transaction, and marks it
 /// undone.
 pub fn undo(
-    db: &mut Database,
+    db: &mut Sqlite,
     journal: &Journal,
     target: Target<'_>,
 ) -> Result<UndoOutcome, DbError> {
@@ -347,7 +343,7 @@ pub fn undo(
 /// What was removed from each table, in the order the rows were deleted, with the
 /// table's rows now.
 fn tables_undone(
-    db: &Database,
+    db: &Sqlite,
     checked: &Checked,
     removed: &[u64],
 ) -> Result<Vec<TableOutcome>, DbError> {
@@ -377,7 +373,7 @@ fn tables_undone(
 /// Forgets an operation so that undo no longer considers it; no row is touched. For a
 /// record undo cannot act on (its table renamed or dropped, its rows edited or gone). An
 /// operation of a run forgets the whole run, and comes back as the run's history entry.
-pub fn forget(db: &Database, journal: &Journal, id: OperationId) -> Result<Operation, DbError> {
+pub fn forget(db: &Sqlite, journal: &Journal, id: OperationId) -> Result<Operation, DbError> {
     let (operation, _) = journal
         .operation(db.path(), id)?
         .ok_or_else(|| plan::unknown_operation(db, id))?;
@@ -392,7 +388,7 @@ pub fn forget(db: &Database, journal: &Journal, id: OperationId) -> Result<Opera
 /// entry was undone. A run is one entry (see [`history_entry`]), placed where its newest
 /// operation is.
 pub fn list(
-    db: &Database,
+    db: &Sqlite,
     journal: &Journal,
     table: Option<&str>,
 ) -> Result<Vec<(Operation, Option<String>)>, DbError> {

@@ -19,7 +19,7 @@ use super::ident::{quote, quote_list};
 use super::journal::{ChunkId, Journal, OperationId, RecordedRow, RowKey};
 use super::sample::rowid_name;
 use super::value::fingerprint;
-use super::{CancelFlag, Database, DbError};
+use super::{CancelFlag, DbError, Sqlite};
 
 /// A row SQLite accepted, with the key it was stored under.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -164,7 +164,7 @@ impl<'t> BatchWriter<'t> {
     /// the commit. On cancellation or any error nothing is written.
     pub fn write<R: RowValues>(
         &self,
-        db: &mut Database,
+        db: &mut Sqlite,
         rows: &[R],
         journal: Option<&JournalTarget<'_>>,
         cancel: &CancelFlag,
@@ -184,7 +184,7 @@ impl<'t> BatchWriter<'t> {
     /// judge each row, then rolls everything back.
     pub fn write_with<R: RowValues>(
         &self,
-        db: &mut Database,
+        db: &mut Sqlite,
         rows: &[R],
         options: &WriteOptions<'_>,
     ) -> Result<BatchOutcome, DbError> {
@@ -693,7 +693,7 @@ fn sqlite_message(e: &rusqlite::Error) -> String {
 /// the connection's own view, so inside the transaction that updated them too. A key
 /// with no row is left out.
 pub fn fingerprints_now(
-    db: &Database,
+    db: &Sqlite,
     table: &TableInfo,
     columns: &[String],
     keys: &[RowKey],

@@ -75,7 +75,7 @@ impl Guard {
                     names(plan, set).join(", ")
                 )));
             }
-            if exists(db, &plan.table.name, &names(plan, set), &values)? {
+            if exists(db.sqlite()?, &plan.table.name, &names(plan, set), &values)? {
                 self.note(set_index, &values);
                 return Ok(Err(format!(
                     "{} is already in the table (UNIQUE)",
@@ -88,7 +88,7 @@ impl Guard {
             let Some(values) = present(row, &fk.columns) else {
                 continue;
             };
-            if !exists(db, &fk.parent, &fk.parent_columns, &values)? {
+            if !exists(db.sqlite()?, &fk.parent, &fk.parent_columns, &values)? {
                 return Ok(Err(format!(
                     "{} has no matching row in {}({}) (FOREIGN KEY)",
                     names(plan, &fk.columns).join(", "),

@@ -116,7 +116,7 @@ pub fn run(launch: Launch, config: &Config) -> TuiResult {
             .size()
             .map(|s| (s.width, s.height))
             .unwrap_or((80, 24));
-        let db_path = db.path().to_path_buf();
+        let db_path = db.address().to_path_buf();
         let mut app = App::new(Options {
             db_path: db_path.display().to_string(),
             read_only: launch.read_only,
@@ -608,7 +608,7 @@ impl Effects {
         let options = self.ctx.reopen.clone();
         tokio::task::spawn_blocking(move || {
             let result = Database::open(&path, &options).map(|db| {
-                let shown = db.path().display().to_string();
+                let shown = db.display_path();
                 if let Ok(mut slot) = slot.lock() {
                     *slot = Some(db);
                 }

@@ -11,20 +11,17 @@ use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::InterruptHandle;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::app::Msg;
 use super::grid::PageRequest;
 use super::modal::UndoTarget;
 use crate::db::browse::{Key, Lens, read_cell, read_page};
-use crate::db::catalog::{
-    ObjectKind, ObjectSummary, TableInfo, list_objects, row_count, table_info,
-};
+use crate::db::catalog::{ObjectKind, ObjectSummary, TableInfo};
 use crate::db::journal::{Journal, OperationId};
 use crate::db::transfer::{self, ExportOptions, ImportOptions, ImportStep, Progress};
 use crate::db::undo::{Target, forget, list, preview, undo};
-use crate::db::{CancelFlag, Database, DbError};
+use crate::db::{CancelFlag, Database, DbError, Interrupter};
 use crate::transferred::{TransferFailed, Transferred};
 
 /// Work for the database thread.
@@ -75,7 +72,7 @@ impl Request {
 /// The UI's side of the worker.
 pub struct WorkerHandle {
     sender: Sender<Request>,
-    interrupt: Arc<InterruptHandle>,
+    interrupt: Arc<dyn Interrupter>,
     counting: Arc<Mutex<bool>>,
 }
 
@@ -88,7 +85,7 @@ impl WorkerHandle {
         max_record_bytes: usize,
     ) -> std::io::Result<Self> {
         let (sender, receiver) = channel();
-        let interrupt = Arc::new(db.interrupt_handle());
+        let interrupt = db.interrupter();
         let counting = Arc::new(Mutex::new(false));
         let flag = counting.clone();
         std::thread::Builder::new()
@@ -257,7 +254,7 @@ impl Worker {
         if let Some(info) = self.infos.get(table) {
             return Ok(info.clone());
         }
-        let info = table_info(&self.db, table)?;
+        let info = self.db.table_info(table)?;
         self.infos.insert(table.to_string(), info.clone());
         Ok(info)
     }
@@ -277,7 +274,7 @@ impl Worker {
     }
 
     fn list_operations(&mut self, table: String, note: Option<String>) {
-        let list = self.with_journal(|db, j| list(db, j, None));
+        let list = self.with_journal(|db, j| list(db.sqlite()?, j, None));
         self.send(Msg::Operations { table, note, list });
     }
 
@@ -295,7 +292,7 @@ impl Worker {
         if let Ok(mut c) = self.counting.lock() {
             *c = true;
         }
-        let result = row_count(&self.db, &object);
+        let result = self.db.row_count(&object);
         if let Ok(mut c) = self.counting.lock() {
             *c = false;
         }
@@ -313,7 +310,7 @@ impl Worker {
         match request {
             Request::List => {
                 self.infos.clear();
-                let result = list_objects(&self.db);
+                let result = self.db.list_objects();
                 if let Ok(objects) = &result {
                     self.objects = objects.clone();
                 }
@@ -323,7 +320,7 @@ impl Worker {
             Request::Page(request) => {
                 let page = self.info(&request.table).and_then(|info| {
                     read_page(
-                        &self.db,
+                        self.db.sqlite()?,
                         &info,
                         &request.lens,
                         &request.anchor,
@@ -346,13 +343,16 @@ impl Worker {
                 key,
                 column,
             } => {
-                let value = self
-                    .info(&table)
-                    .and_then(|info| read_cell(&self.db, &info, &lens, &key, &column));
+                let value = self.info(&table).and_then(|info| {
+                    self.db
+                        .sqlite()
+                        .and_then(|db| read_cell(db, &info, &lens, &key, &column))
+                });
                 self.send(Msg::Cell(value));
             }
             Request::UndoPreview(target) => {
-                let preview = self.with_journal(|db, j| preview(db, j, db_target(&target)));
+                let preview =
+                    self.with_journal(|db, j| preview(db.sqlite()?, j, db_target(&target)));
                 match preview {
                     // The latest cannot be undone: show the history, so the user can pick
                     // an older operation or clear this record (undo never skips by itself).
@@ -368,20 +368,27 @@ impl Worker {
                 }
             }
             Request::Undo(target) => {
-                let result = self.with_journal(|db, j| undo(db, j, db_target(&target)));
+                let result =
+                    self.with_journal(|db, j| undo(db.sqlite_mut()?, j, db_target(&target)));
                 self.send(Msg::Undone(result));
             }
             Request::Operations { table, note } => self.list_operations(table, note),
             Request::Forget(id) => {
-                let result = self.with_journal(|db, j| forget(db, j, OperationId(id)));
+                let result = self.with_journal(|db, j| forget(db.sqlite()?, j, OperationId(id)));
                 self.send(Msg::Forgotten(result));
             }
             Request::DropPreview(table) => {
-                let preview = transfer::preview_drop(&self.db, &table);
+                let preview = self
+                    .db
+                    .sqlite()
+                    .and_then(|db| transfer::preview_drop(db, &table));
                 self.send(Msg::DropPreview { table, preview });
             }
             Request::Drop(table) => {
-                let result = transfer::drop_table(&mut self.db, &table)
+                let result = self
+                    .db
+                    .sqlite_mut()
+                    .and_then(|db| transfer::drop_table(db, &table))
                     .map(Transferred::Deleted)
                     .map_err(TransferFailed::Db);
                 self.infos.remove(&table);
@@ -406,8 +413,9 @@ impl Worker {
                     replace,
                     neutralize_formulas: false,
                 };
-                let result =
-                    transfer::export_table(&self.db, &table, &path, &options, &mut progress);
+                let result = self.db.sqlite().and_then(|db| {
+                    transfer::export_table(db, &table, &path, &options, &mut progress)
+                });
                 if let Err(DbError::FileExists { path }) = result {
                     self.send(Msg::ExportExists(path));
                     return;
@@ -443,10 +451,15 @@ impl Worker {
                         ..ImportOptions::default()
                     };
                     if append {
-                        transfer::import_file(db, &path, &options, &mut progress)
+                        transfer::import_file(db.sqlite_mut()?, &path, &options, &mut progress)
                             .map(ImportStep::Imported)
                     } else {
-                        transfer::import_unless_appending(db, &path, &options, &mut progress)
+                        transfer::import_unless_appending(
+                            db.sqlite_mut()?,
+                            &path,
+                            &options,
+                            &mut progress,
+                        )
                     }
                 });
                 let (result, changed, relist) = match result {

@@ -5,10 +5,7 @@
 use crate::common;
 
 use common::{Fixture, open_ro};
-use rowsmith::db::catalog::{
-    Affinity, ColumnKind, ObjectKind, UniqueSource, list_objects, load_catalog, row_count,
-    table_info,
-};
+use rowsmith::db::catalog::{Affinity, ColumnKind, ObjectKind, UniqueSource};
 
 const ODD_SCHEMA: &str = r#"
 CREATE TABLE parent ("key part" TEXT, "n°" INTEGER, PRIMARY KEY ("key part", "n°")) WITHOUT ROWID;
@@ -42,7 +39,7 @@ INSERT INTO docs VALUES ('hello');
 fn lists_tables_views_and_virtual_tables_but_hides_internal_ones() {
     let fx = Fixture::new();
     let db = open_ro(&fx.db("odd.db", ODD_SCHEMA));
-    let objects = list_objects(&db).unwrap();
+    let objects = db.list_objects().unwrap();
     let names: Vec<(&str, ObjectKind)> =
         objects.iter().map(|o| (o.name.as_str(), o.kind)).collect();
     assert_eq!(
@@ -60,7 +57,7 @@ fn lists_tables_views_and_virtual_tables_but_hides_internal_ones() {
     for o in &objects {
         assert_eq!(o.kind.generatable(), o.kind == ObjectKind::Table);
     }
-    let counts: Vec<Option<u64>> = objects.iter().map(|o| row_count(&db, o).unwrap()).collect();
+    let counts: Vec<Option<u64>> = objects.iter().map(|o| db.row_count(o).unwrap()).collect();
     assert_eq!(
         counts,
         vec![Some(1), Some(1), Some(1), Some(0), Some(1), Some(0)]
@@ -71,7 +68,7 @@ fn lists_tables_views_and_virtual_tables_but_hides_internal_ones() {
 fn describes_columns_keys_and_constraints() {
     let fx = Fixture::new();
     let db = open_ro(&fx.db("odd.db", ODD_SCHEMA));
-    let t = table_info(&db, "select").unwrap();
+    let t = db.table_info("select").unwrap();
     assert!(t.autoincrement && !t.without_rowid && !t.strict);
 
     let id = t.column("id").unwrap();
@@ -147,7 +144,7 @@ fn describes_columns_keys_and_constraints() {
 fn flags_without_rowid_strict_and_composite_keys() {
     let fx = Fixture::new();
     let db = open_ro(&fx.db("odd.db", ODD_SCHEMA));
-    let parent = table_info(&db, "parent").unwrap();
+    let parent = db.table_info("parent").unwrap();
     assert!(parent.without_rowid && !parent.has_rowid());
     let pk: Vec<&str> = parent
         .primary_key()
@@ -157,14 +154,14 @@ fn flags_without_rowid_strict_and_composite_keys() {
     assert_eq!(pk, vec!["key part", "n°"]);
     assert!(parent.columns.iter().all(|c| !c.rowid_alias));
 
-    let strict = table_info(&db, "strict_t").unwrap();
+    let strict = db.table_info("strict_t").unwrap();
     assert!(strict.strict && !strict.without_rowid);
 
     // A TEXT primary key is not a rowid alias: the generator must fill it.
-    let text_pk = table_info(&db, "plain_text_pk").unwrap();
+    let text_pk = db.table_info("plain_text_pk").unwrap();
     assert!(!text_pk.column("code").unwrap().rowid_alias);
 
-    let view = table_info(&db, "my view").unwrap();
+    let view = db.table_info("my view").unwrap();
     assert_eq!(view.kind, ObjectKind::View);
     assert!(view.require_generatable().is_err());
 }
@@ -173,8 +170,8 @@ fn flags_without_rowid_strict_and_composite_keys() {
 fn names_resolve_case_insensitively_and_unknown_names_are_clear() {
     let fx = Fixture::new();
     let db = open_ro(&fx.db("odd.db", ODD_SCHEMA));
-    assert_eq!(table_info(&db, "SELECT").unwrap().name, "select");
-    let err = table_info(&db, "nope").unwrap_err().to_string();
+    assert_eq!(db.table_info("SELECT").unwrap().name, "select");
+    let err = db.table_info("nope").unwrap_err().to_string();
     assert!(err.starts_with("There is no table 'nope'"), "{err}");
-    assert_eq!(load_catalog(&db).unwrap().len(), 6);
+    assert_eq!(db.load_catalog().unwrap().len(), 6);
 }

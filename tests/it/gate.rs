@@ -11,9 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::model::{FakeModel, Reply};
 use common::{Fixture, count, open_rw};
-use rowsmith::db::catalog::table_info;
-use rowsmith::db::profile::{ProfileOptions, profile_table};
-use rowsmith::db::sample::sample_columns;
+use rowsmith::db::profile::ProfileOptions;
 use rowsmith::generate::gate::{Existing, Gate};
 use rowsmith::generate::plan::Plan;
 use rusqlite::types::Value;
@@ -299,11 +297,15 @@ fn each_learned_rule_rejects_with_its_reason() {
     let fx = Fixture::new();
     let path = customers_db(&fx);
     let db = open_rw(&path);
-    let info = table_info(&db, "customers").unwrap();
+    let info = db.table_info("customers").unwrap();
     let plan = Plan::new(&info);
     let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-    let profile = profile_table(&db, &info, &ProfileOptions::default(), &mut rng).unwrap();
-    let rows = sample_columns(&db, &info, &plan.column_names(), 1000, &mut rng).unwrap();
+    let profile = db
+        .profile_table(&info, &ProfileOptions::default(), &mut rng)
+        .unwrap();
+    let rows = db
+        .sample_columns(&info, &plan.column_names(), 1000, &mut rng)
+        .unwrap();
     let gate = Gate::learn(
         &plan,
         &profile,

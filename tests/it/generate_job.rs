@@ -195,7 +195,7 @@ async fn large_requests_run_in_batches_with_fresh_samples() {
     // One operation in the journal: undo removes all 95.
     let journal = fx.journal();
     let mut db = common::open_rw(&path);
-    let out = rowsmith::db::undo::undo_last(&mut db, &journal, None).unwrap();
+    let out = rowsmith::db::undo::undo_last(db.sqlite_mut().unwrap(), &journal, None).unwrap();
     assert_eq!(out.removed, 95);
 }
 

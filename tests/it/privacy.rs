@@ -411,7 +411,7 @@ fn a_question_shows_the_model_masked_examples_or_none() {
     let (path, people) = customers(&fx);
     let db = Database::open(&path, &OpenOptions::read_only()).unwrap();
     let text = |privacy| {
-        describe_schema(&db, &mut common::seeded(4), privacy)
+        describe_schema(&*db, &mut common::seeded(4), privacy)
             .unwrap()
             .text
     };

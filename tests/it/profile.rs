@@ -5,9 +5,8 @@
 use crate::common;
 
 use common::{Fixture, open_ro, seeded};
-use rowsmith::db::catalog::table_info;
 use rowsmith::db::formats::Format;
-use rowsmith::db::profile::{ProfileOptions, profile_table};
+use rowsmith::db::profile::ProfileOptions;
 use rusqlite::types::Value;
 
 const PEOPLE: &str = "
@@ -38,8 +37,10 @@ fn profiles_describe_each_column() {
     let path = fx.db("people.db", PEOPLE);
     let before = common::bytes(&path);
     let db = open_ro(&path);
-    let info = table_info(&db, "people").unwrap();
-    let p = profile_table(&db, &info, &ProfileOptions::default(), &mut seeded(1)).unwrap();
+    let info = db.table_info("people").unwrap();
+    let p = db
+        .profile_table(&info, &ProfileOptions::default(), &mut seeded(1))
+        .unwrap();
     assert_eq!((p.rows_read, p.sampled), (200, false));
     let col = |name: &str| p.columns.iter().find(|c| c.name == name).unwrap();
 
@@ -129,13 +130,13 @@ fn large_tables_are_profiled_from_a_bounded_sample() {
          INSERT INTO big (v, kind) SELECT i, CASE WHEN i % 4 = 0 THEN 'a' ELSE 'b' END FROM n;",
     );
     let db = open_ro(&path);
-    let info = table_info(&db, "big").unwrap();
+    let info = db.table_info("big").unwrap();
     let options = ProfileOptions {
         full_scan_limit: 5_000,
         sample_size: 2_000,
         ..ProfileOptions::default()
     };
-    let p = profile_table(&db, &info, &options, &mut seeded(5)).unwrap();
+    let p = db.profile_table(&info, &options, &mut seeded(5)).unwrap();
     assert!(p.sampled, "the profile says it read a sample");
     assert_eq!(p.rows_read, 2_000);
     let v = p.columns[1].numeric.as_ref().unwrap();
@@ -154,6 +155,8 @@ fn large_tables_are_profiled_from_a_bounded_sample() {
     assert!((a_share - 0.25).abs() < 0.05, "category share {a_share}");
     // The temporary sample table is gone afterwards.
     let left: i64 = db
+        .sqlite()
+        .unwrap()
         .conn()
         .query_row(
             "SELECT count(*) FROM temp.sqlite_schema WHERE name LIKE 'rowsmith%'",

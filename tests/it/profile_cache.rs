@@ -8,7 +8,6 @@ use crate::common;
 use std::path::{Path, PathBuf};
 
 use common::{Fixture, open_rw};
-use rowsmith::db::catalog::table_info;
 use rowsmith::db::profile::ProfileOptions;
 use rowsmith::db::profile_cache::{CACHE_DIR, MAX_ENTRIES, ProfileCache};
 use rowsmith::db::table_stats::{StatsRequest, TableStats, table_stats};
@@ -35,10 +34,10 @@ fn events(fx: &Fixture, name: &str, rows: u64) -> PathBuf {
 /// What a generation of `job_rows` rows learns about `table`, through the cache in `data`.
 fn stats(path: &Path, data: &Path, table: &str, job_rows: u64, seed: Option<u64>) -> TableStats {
     let db = open_rw(path);
-    let info = table_info(&db, table).unwrap();
+    let info = db.table_info(table).unwrap();
     let cache = ProfileCache::new(data);
     table_stats(
-        &db,
+        db.sqlite().unwrap(),
         &info,
         &StatsRequest {
             options: ProfileOptions::for_job(job_rows),
@@ -133,7 +132,7 @@ fn a_schema_changed_since_the_catalog_was_read_is_not_kept() {
     let path = events(&fx, "a.db", 200);
     let data = fx.data_dir();
     let db = open_rw(&path);
-    let stale = table_info(&db, "events").unwrap();
+    let stale = db.table_info("events").unwrap();
     change(&path, "ALTER TABLE events ADD COLUMN source TEXT");
     let cache = ProfileCache::new(&data);
     let request = StatsRequest {
@@ -141,14 +140,26 @@ fn a_schema_changed_since_the_catalog_was_read_is_not_kept() {
         seed: None,
         cache: Some(&cache),
     };
-    assert!(!table_stats(&db, &stale, &request).unwrap().reused);
+    assert!(
+        !table_stats(db.sqlite().unwrap(), &stale, &request)
+            .unwrap()
+            .reused
+    );
     assert!(
         cache_files(&data).is_empty(),
         "a profile without 'source' is not kept"
     );
-    let fresh = table_info(&db, "events").unwrap();
-    assert!(!table_stats(&db, &fresh, &request).unwrap().reused);
-    assert!(table_stats(&db, &fresh, &request).unwrap().reused);
+    let fresh = db.table_info("events").unwrap();
+    assert!(
+        !table_stats(db.sqlite().unwrap(), &fresh, &request)
+            .unwrap()
+            .reused
+    );
+    assert!(
+        table_stats(db.sqlite().unwrap(), &fresh, &request)
+            .unwrap()
+            .reused
+    );
 }
 
 #[cfg(unix)]

@@ -6,8 +6,7 @@ use crate::common;
 use std::collections::HashMap;
 
 use common::{Fixture, open_ro, seeded};
-use rowsmith::db::catalog::table_info;
-use rowsmith::db::sample::{SampleMethod, sample_rows};
+use rowsmith::db::sample::SampleMethod;
 use rusqlite::types::Value;
 
 fn ids(rows: &[Vec<Value>]) -> Vec<i64> {
@@ -31,15 +30,21 @@ fn small_tables_give_all_their_rows() {
     );
     let db = open_ro(&path);
     let mut rng = seeded(1);
-    let empty = sample_rows(&db, &table_info(&db, "empty").unwrap(), 10, &mut rng).unwrap();
+    let empty = db
+        .sample_rows(&db.table_info("empty").unwrap(), 10, &mut rng)
+        .unwrap();
     assert!(empty.rows.is_empty());
-    let one = sample_rows(&db, &table_info(&db, "one").unwrap(), 10, &mut rng).unwrap();
+    let one = db
+        .sample_rows(&db.table_info("one").unwrap(), 10, &mut rng)
+        .unwrap();
     assert_eq!(
         one.rows,
         vec![vec![Value::Integer(1), Value::Text("only".into())]]
     );
     assert_eq!(one.method, SampleMethod::AllRows);
-    let ten = sample_rows(&db, &table_info(&db, "ten").unwrap(), 10, &mut rng).unwrap();
+    let ten = db
+        .sample_rows(&db.table_info("ten").unwrap(), 10, &mut rng)
+        .unwrap();
     let mut got = ids(&ten.rows);
     got.sort();
     assert_eq!(got, (1..=10).collect::<Vec<_>>());
@@ -59,12 +64,12 @@ fn sampling_stays_uniform_across_rowid_gaps() {
          DELETE FROM t WHERE id BETWEEN 2 AND 500 AND id % 50 <> 0;",
     );
     let db = open_ro(&path);
-    let info = table_info(&db, "t").unwrap();
+    let info = db.table_info("t").unwrap();
     let mut rng = seeded(42);
     let mut hits: HashMap<i64, u32> = HashMap::new();
     let draws = 3000;
     for _ in 0..draws {
-        let s = sample_rows(&db, &info, 5, &mut rng).unwrap();
+        let s = db.sample_rows(&info, 5, &mut rng).unwrap();
         assert_eq!(s.method, SampleMethod::Uniform);
         let got = ids(&s.rows);
         let mut unique = got.clone();
@@ -110,7 +115,9 @@ fn very_sparse_keys_still_give_distinct_rows() {
            (100000000000, 'l'), (1000000000000, 'm'), (10000000000000, 'n'), (100000000000000, 'o');",
     );
     let db = open_ro(&path);
-    let s = sample_rows(&db, &table_info(&db, "t").unwrap(), 10, &mut seeded(3)).unwrap();
+    let s = db
+        .sample_rows(&db.table_info("t").unwrap(), 10, &mut seeded(3))
+        .unwrap();
     let mut got = ids(&s.rows);
     got.sort();
     got.dedup();
@@ -135,15 +142,17 @@ fn without_rowid_tables_are_sampled_by_key() {
     );
     let db = open_ro(&path);
     let mut rng = seeded(9);
-    let by_int = sample_rows(&db, &table_info(&db, "by_int").unwrap(), 20, &mut rng).unwrap();
+    let by_int = db
+        .sample_rows(&db.table_info("by_int").unwrap(), 20, &mut rng)
+        .unwrap();
     assert_eq!(by_int.method, SampleMethod::Uniform);
     assert_eq!(by_int.rows.len(), 20);
 
     for table in ["by_text", "composite"] {
-        let info = table_info(&db, table).unwrap();
+        let info = db.table_info(table).unwrap();
         let mut seen_values = std::collections::HashSet::new();
         for _ in 0..20 {
-            let s = sample_rows(&db, &info, 10, &mut rng).unwrap();
+            let s = db.sample_rows(&info, 10, &mut rng).unwrap();
             assert_eq!(s.rows.len(), 10, "{table}");
             assert_eq!(s.method, SampleMethod::KeySeek);
             let distinct: std::collections::HashSet<_> =
@@ -168,7 +177,9 @@ fn views_cannot_be_sampled_for_generation() {
         "CREATE TABLE t (a); CREATE VIEW v AS SELECT a FROM t;",
     );
     let db = open_ro(&path);
-    let err = sample_rows(&db, &table_info(&db, "v").unwrap(), 3, &mut seeded(1)).unwrap_err();
+    let err = db
+        .sample_rows(&db.table_info("v").unwrap(), 3, &mut seeded(1))
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "'v' is a view, not a table, so rowsmith cannot add rows to it."

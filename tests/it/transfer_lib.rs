@@ -50,7 +50,7 @@ fn import(
         table: table.map(String::from),
         ..ImportOptions::default()
     };
-    import_file(&mut db, file, &options, &mut |_| {})
+    import_file(db.sqlite_mut().unwrap(), file, &options, &mut |_| {})
 }
 
 fn text(s: &str) -> Value {
@@ -74,7 +74,7 @@ fn export_then_import_keeps_values_nulls_and_empty_text() {
     let path = fx.db("shop.db", ODD);
     let csv = fx.path("odd.csv");
     let out = export_table(
-        &open_ro(&path),
+        open_ro(&path).sqlite().unwrap(),
         "odd",
         &csv,
         &ExportOptions::default(),
@@ -500,7 +500,7 @@ fn a_constraint_failure_mid_append_imports_nothing() {
         journal: Some(&journal),
         ..ImportOptions::default()
     };
-    let e = import_file(&mut db, &file, &options, &mut |_| {})
+    let e = import_file(db.sqlite_mut().unwrap(), &file, &options, &mut |_| {})
         .unwrap_err()
         .to_string();
     assert_eq!(
@@ -563,11 +563,16 @@ fn cancelling_an_import_leaves_no_table() {
             ..ImportOptions::default()
         };
         let mut db = open_rw(&path);
-        let result = import_file(&mut db, &file, &options, &mut |p: Progress| {
-            if p.stage == stage && p.rows >= 20 {
-                cancel.cancel();
-            }
-        });
+        let result = import_file(
+            db.sqlite_mut().unwrap(),
+            &file,
+            &options,
+            &mut |p: Progress| {
+                if p.stage == stage && p.rows >= 20 {
+                    cancel.cancel();
+                }
+            },
+        );
         assert!(matches!(result, Err(DbError::Cancelled)), "{result:?}");
         drop(db);
         assert_eq!(bytes(&path), before);
@@ -592,7 +597,7 @@ fn export_reports_progress_and_cancelling_leaves_no_file() {
         ..ExportOptions::default()
     };
     // A folder as the destination means <table>.csv inside it.
-    let outcome = export_table(&db, "N", &out_dir, &options, &mut |p| {
+    let outcome = export_table(db.sqlite().unwrap(), "N", &out_dir, &options, &mut |p| {
         seen.push((p.rows, p.total_rows))
     })
     .unwrap();
@@ -619,7 +624,7 @@ fn export_reports_progress_and_cancelling_leaves_no_file() {
         neutralize_formulas: false,
     };
     let dest = out_dir.join("n.csv");
-    let result = export_table(&db, "n", &dest, &options, &mut |p| {
+    let result = export_table(db.sqlite().unwrap(), "n", &dest, &options, &mut |p| {
         if p.rows >= 100 {
             cancel.cancel();
         }
@@ -639,7 +644,7 @@ fn export_reports_progress_and_cancelling_leaves_no_file() {
         cancel,
         ..ExportOptions::default()
     };
-    assert!(export_table(&db, "n", &dest, &options, &mut |_| {}).is_err());
+    assert!(export_table(db.sqlite().unwrap(), "n", &dest, &options, &mut |_| {}).is_err());
     assert_eq!(std::fs::read_to_string(&dest).unwrap(), "keep me");
     assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 1);
 }
@@ -651,7 +656,7 @@ fn queries_export_and_writes_are_refused() {
     let db = open_ro(&path);
     let dest = fx.path("q.csv");
     let outcome = export_query(
-        &db,
+        db.sqlite().unwrap(),
         "SELECT name, length(name) AS len, NULL AS none_here FROM people ORDER BY name",
         &dest,
         &ExportOptions::default(),
@@ -664,7 +669,7 @@ fn queries_export_and_writes_are_refused() {
         "name,len,none_here\nAda,3,\nGrace,5,\n"
     );
     let e = export_query(
-        &db,
+        db.sqlite().unwrap(),
         "DELETE FROM people RETURNING *",
         &dest,
         &ExportOptions::default(),
@@ -676,9 +681,15 @@ fn queries_export_and_writes_are_refused() {
         e,
         "Only a read-only query that returns rows (a SELECT) can be exported."
     );
-    let e = export_table(&db, "people", &path, &ExportOptions::default(), &mut |_| {})
-        .unwrap_err()
-        .to_string();
+    let e = export_table(
+        db.sqlite().unwrap(),
+        "people",
+        &path,
+        &ExportOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap_err()
+    .to_string();
     assert!(
         e.ends_with("is the database itself; choose another file to export to."),
         "{e}"
@@ -686,7 +697,7 @@ fn queries_export_and_writes_are_refused() {
 
     let mut buf = Vec::new();
     export_table_to(
-        &db,
+        db.sqlite().unwrap(),
         "people",
         &mut buf,
         &ExportOptions::default(),
@@ -712,10 +723,12 @@ fn drop_refuses_referenced_tables_and_deletes_others() {
          INSERT INTO orders (customer_id) VALUES (1);",
     );
     let mut db = open_rw(&path);
-    let preview = preview_drop(&db, "customers").unwrap();
+    let preview = preview_drop(db.sqlite().unwrap(), "customers").unwrap();
     assert_eq!(preview.rows, Some(3));
     assert_eq!(preview.referenced_by, ["invoices", "orders"]);
-    let e = drop_table(&mut db, "customers").unwrap_err().to_string();
+    let e = drop_table(db.sqlite_mut().unwrap(), "customers")
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         e,
         "Cannot delete table 'customers': tables 'invoices' and 'orders' have foreign keys that point at it. Delete \
@@ -723,21 +736,23 @@ fn drop_refuses_referenced_tables_and_deletes_others() {
     );
     assert_eq!(count(&path, "customers"), 3);
 
-    let out = drop_table(&mut db, "orders").unwrap();
+    let out = drop_table(db.sqlite_mut().unwrap(), "orders").unwrap();
     assert_eq!((out.name.as_str(), out.rows), ("orders", Some(1)));
-    let e = drop_table(&mut db, "customers").unwrap_err().to_string();
+    let e = drop_table(db.sqlite_mut().unwrap(), "customers")
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         e,
         "Cannot delete table 'customers': table 'invoices' has a foreign key that points at it. Delete that table \
          first, or remove its foreign key."
     );
-    drop_table(&mut db, "invoices").unwrap();
-    drop_table(&mut db, "V").unwrap();
+    drop_table(db.sqlite_mut().unwrap(), "invoices").unwrap();
+    drop_table(db.sqlite_mut().unwrap(), "V").unwrap();
     // A self-reference does not stop it.
-    let out = drop_table(&mut db, "customers").unwrap();
+    let out = drop_table(db.sqlite_mut().unwrap(), "customers").unwrap();
     assert_eq!(out.rows, Some(3));
     assert!(matches!(
-        drop_table(&mut db, "customers"),
+        drop_table(db.sqlite_mut().unwrap(), "customers"),
         Err(DbError::UnknownTable { .. })
     ));
     assert_eq!(
@@ -759,22 +774,22 @@ fn undo_takes_back_an_appended_import_and_a_new_table_import() {
         journal: Some(&journal),
         ..ImportOptions::default()
     };
-    import_file(&mut db, &file, &options, &mut |_| {}).unwrap();
+    import_file(db.sqlite_mut().unwrap(), &file, &options, &mut |_| {}).unwrap();
     assert_eq!(count(&path, "people"), 4);
     let options = ImportOptions {
         table: Some("fresh".into()),
         ..options
     };
-    import_file(&mut db, &file, &options, &mut |_| {}).unwrap();
+    import_file(db.sqlite_mut().unwrap(), &file, &options, &mut |_| {}).unwrap();
 
-    let undone = undo_last(&mut db, &journal, Some("people")).unwrap();
+    let undone = undo_last(db.sqlite_mut().unwrap(), &journal, Some("people")).unwrap();
     assert_eq!((undone.removed, undone.new_row_count), (2, 2));
     assert_eq!(undone.source, "import more.csv");
     assert_eq!(
         rows(&path, "SELECT name FROM people ORDER BY id"),
         [vec![text("Ada")], vec![text("Grace")]]
     );
-    let undone = undo_last(&mut db, &journal, None).unwrap();
+    let undone = undo_last(db.sqlite_mut().unwrap(), &journal, None).unwrap();
     assert_eq!(
         (undone.table.as_str(), undone.removed, undone.new_row_count),
         ("fresh", 2, 0)
@@ -800,9 +815,9 @@ fn without_rowid_tables_append_and_undo() {
         journal: Some(&journal),
         ..ImportOptions::default()
     };
-    let outcome = import_file(&mut db, &file, &options, &mut |_| {}).unwrap();
+    let outcome = import_file(db.sqlite_mut().unwrap(), &file, &options, &mut |_| {}).unwrap();
     assert_eq!((outcome.rows, outcome.new_row_count), (2, 3));
-    let undone = undo_last(&mut db, &journal, None).unwrap();
+    let undone = undo_last(db.sqlite_mut().unwrap(), &journal, None).unwrap();
     assert_eq!((undone.removed, undone.new_row_count), (2, 1));
 }
 
@@ -814,7 +829,13 @@ fn plan_says_what_will_happen_without_writing() {
     let file = fx.path("people.tsv");
     std::fs::write(&file, "name\temail\nA\ta@x\n").unwrap();
     let db = open_ro(&path);
-    let plan = plan_import(&db, &file, &ImportOptions::default(), &mut |_| {}).unwrap();
+    let plan = plan_import(
+        db.sqlite().unwrap(),
+        &file,
+        &ImportOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap();
     assert_eq!(plan.format, FileFormat::Csv { delimiter: b'\t' });
     assert!(!plan.create);
     assert_eq!(plan.rows, 1);
@@ -825,7 +846,12 @@ fn plan_says_what_will_happen_without_writing() {
     // A read-only handle cannot import.
     let mut db = open_ro(&path);
     assert!(matches!(
-        import_file(&mut db, &file, &ImportOptions::default(), &mut |_| {}),
+        import_file(
+            db.sqlite_mut().unwrap(),
+            &file,
+            &ImportOptions::default(),
+            &mut |_| {}
+        ),
         Err(DbError::ReadOnly { .. })
     ));
 }
@@ -842,7 +868,7 @@ fn an_existing_export_file_is_replaced_only_when_asked() {
 
     // A folder as the destination: the file inside it is the one named.
     let e = export_table(
-        &db,
+        db.sqlite().unwrap(),
         "people",
         &out_dir,
         &ExportOptions::default(),
@@ -863,7 +889,7 @@ fn an_existing_export_file_is_replaced_only_when_asked() {
         replace: true,
         ..ExportOptions::default()
     };
-    let e = export_table(&db, "people", &dest, &options, &mut |_| {}).unwrap_err();
+    let e = export_table(db.sqlite().unwrap(), "people", &dest, &options, &mut |_| {}).unwrap_err();
     assert!(matches!(e, DbError::Cancelled), "{e:?}");
     assert_eq!(std::fs::read_to_string(&dest).unwrap(), "old");
     assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 1);
@@ -872,7 +898,8 @@ fn an_existing_export_file_is_replaced_only_when_asked() {
         replace: true,
         ..ExportOptions::default()
     };
-    let outcome = export_table(&db, "people", &dest, &options, &mut |_| {}).unwrap();
+    let outcome =
+        export_table(db.sqlite().unwrap(), "people", &dest, &options, &mut |_| {}).unwrap();
     assert_eq!(outcome.path.as_deref(), Some(dest.as_path()));
     assert!(
         std::fs::read_to_string(&dest)
@@ -890,8 +917,13 @@ fn import_unless_appending_asks_before_appending() {
     std::fs::write(&file, "name,email\nLin,lin@x.org\n").unwrap();
     let before = bytes(&path);
     let mut db = open_rw(&path);
-    let step =
-        import_unless_appending(&mut db, &file, &ImportOptions::default(), &mut |_| {}).unwrap();
+    let step = import_unless_appending(
+        db.sqlite_mut().unwrap(),
+        &file,
+        &ImportOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap();
     let ImportStep::WouldAppend { plan, free_name } = step else {
         panic!("{step:?}")
     };
@@ -907,7 +939,8 @@ fn import_unless_appending_asks_before_appending() {
         table: Some(free_name),
         ..ImportOptions::default()
     };
-    let step = import_unless_appending(&mut db, &file, &options, &mut |_| {}).unwrap();
+    let step =
+        import_unless_appending(db.sqlite_mut().unwrap(), &file, &options, &mut |_| {}).unwrap();
     let ImportStep::Imported(outcome) = step else {
         panic!("{step:?}")
     };
@@ -926,6 +959,9 @@ fn a_free_table_name_skips_every_name_in_use() {
         "CREATE TABLE t (a); CREATE TABLE T_2 (a); CREATE INDEX t_3 ON t (a); CREATE VIEW t_4 AS SELECT 1;",
     );
     let db = open_ro(&path);
-    assert_eq!(free_table_name(&db, "t").unwrap(), "t_5");
-    assert_eq!(free_table_name(&db, "other").unwrap(), "other_2");
+    assert_eq!(free_table_name(db.sqlite().unwrap(), "t").unwrap(), "t_5");
+    assert_eq!(
+        free_table_name(db.sqlite().unwrap(), "other").unwrap(),
+        "other_2"
+    );
 }

@@ -333,7 +333,13 @@ fn imported_leads() -> ImportOutcome {
     std::fs::write(&csv, "name,score\na,1\nb,2\nc,3\nd,4\ne,5\n").expect("write csv");
     let options = OpenOptions::read_write().create(true);
     let mut db = Database::open(&dir.path().join("t.db"), &options).expect("db");
-    import_file(&mut db, &csv, &ImportOptions::default(), &mut |_| {}).expect("import")
+    import_file(
+        db.sqlite_mut().unwrap(),
+        &csv,
+        &ImportOptions::default(),
+        &mut |_| {},
+    )
+    .expect("import")
 }
 
 #[test]
@@ -2770,7 +2776,9 @@ fn a_refused_statement_shows_the_gates_sentence_in_a_popup() {
 }
 
 fn count_rows(h: &Harness, table: &str) -> i64 {
-    h.db.conn()
+    h.db.sqlite()
+        .unwrap()
+        .conn()
         .query_row(&format!("SELECT count(*) FROM \"{table}\""), [], |r| {
             r.get(0)
         })

@@ -7,7 +7,6 @@ use std::path::Path;
 
 use common::{Fixture, count, open_rw};
 use rowsmith::db::CancelFlag;
-use rowsmith::db::catalog::table_info;
 use rowsmith::db::journal::Journal;
 use rowsmith::db::undo::{preview_undo, undo_last};
 use rowsmith::db::write::{BatchWriter, JournalTarget};
@@ -37,7 +36,7 @@ fn generate(
     batches: usize,
 ) {
     let mut db = open_rw(path);
-    let info = table_info(&db, table).unwrap();
+    let info = db.table_info(table).unwrap();
     let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
     let writer = BatchWriter::new(&info, &columns).unwrap();
     let op = journal
@@ -47,7 +46,7 @@ fn generate(
     for chunk in rows.chunks(per) {
         let out = writer
             .write(
-                &mut db,
+                db.sqlite_mut().unwrap(),
                 chunk,
                 Some(&JournalTarget {
                     journal,
@@ -96,7 +95,7 @@ fn undo_removes_exactly_the_last_operation_then_the_one_before() {
     assert_eq!(count(&path, "customers"), 19);
 
     let mut db = open_rw(&path);
-    let preview = preview_undo(&db, &journal, None).unwrap();
+    let preview = preview_undo(db.sqlite().unwrap(), &journal, None).unwrap();
     assert_eq!(
         (
             preview.rows,
@@ -105,9 +104,9 @@ fn undo_removes_exactly_the_last_operation_then_the_one_before() {
         ),
         (5, "customers", "test generator")
     );
-    let out = undo_last(&mut db, &journal, None).unwrap();
+    let out = undo_last(db.sqlite_mut().unwrap(), &journal, None).unwrap();
     assert_eq!((out.removed, out.new_row_count), (5, 14));
-    let out = undo_last(&mut db, &journal, None).unwrap();
+    let out = undo_last(db.sqlite_mut().unwrap(), &journal, None).unwrap();
     assert_eq!(
         (out.removed, out.new_row_count),
         (10, 4),
@@ -123,7 +122,9 @@ fn undo_removes_exactly_the_last_operation_then_the_one_before() {
         .map(Result::unwrap)
         .collect();
     assert_eq!(left, vec!["Ada", "Grace", "Linus", "mine"]);
-    let err = undo_last(&mut db, &journal, None).unwrap_err().to_string();
+    let err = undo_last(db.sqlite_mut().unwrap(), &journal, None)
+        .unwrap_err()
+        .to_string();
     assert!(err.starts_with("Nothing to undo"), "{err}");
 }
 
@@ -140,7 +141,9 @@ fn undo_refuses_while_other_rows_reference_ours() {
         "INSERT INTO orders (customer_id, total) VALUES (5, 9.99)",
     );
     let mut db = open_rw(&path);
-    let err = undo_last(&mut db, &journal, None).unwrap_err().to_string();
+    let err = undo_last(db.sqlite_mut().unwrap(), &journal, None)
+        .unwrap_err()
+        .to_string();
     assert_eq!(
         err,
         "Cannot undo: 1 row in 'orders' now references rows rowsmith added to 'customers'. Delete or undo those first. \
@@ -169,7 +172,9 @@ fn rows_referencing_each_other_within_the_operation_go_together() {
     );
     let mut db = open_rw(&path);
     assert_eq!(
-        undo_last(&mut db, &journal, Some("staff")).unwrap().removed,
+        undo_last(db.sqlite_mut().unwrap(), &journal, Some("staff"))
+            .unwrap()
+            .removed,
         2
     );
     assert_eq!(count(&path, "staff"), 1);
@@ -186,7 +191,9 @@ fn undo_refuses_when_our_rows_were_edited() {
         "UPDATE customers SET name = 'edited by hand' WHERE id = 5",
     );
     let mut db = open_rw(&path);
-    let err = undo_last(&mut db, &journal, None).unwrap_err().to_string();
+    let err = undo_last(db.sqlite_mut().unwrap(), &journal, None)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.starts_with("Cannot undo: 1 of the 4 rows rowsmith added to 'customers'"),
         "{err}"
@@ -211,7 +218,9 @@ fn undo_never_deletes_rows_that_reused_our_rowids() {
         "DELETE FROM customers WHERE id > 3; INSERT INTO customers (name) VALUES ('u1'), ('u2'), ('u3');",
     );
     let mut db = open_rw(&path);
-    let err = undo_last(&mut db, &journal, None).unwrap_err().to_string();
+    let err = undo_last(db.sqlite_mut().unwrap(), &journal, None)
+        .unwrap_err()
+        .to_string();
     assert!(err.starts_with("Cannot undo: 3 of the 3 rows"), "{err}");
     assert_eq!(count(&path, "customers"), 6);
 }
@@ -224,7 +233,7 @@ fn undo_skips_rows_already_deleted_and_reports_them() {
     generate(&path, &journal, "customers", &["name"], names(5, "gen"), 1);
     exec(&path, "DELETE FROM customers WHERE id IN (4, 5)");
     let mut db = open_rw(&path);
-    let out = undo_last(&mut db, &journal, None).unwrap();
+    let out = undo_last(db.sqlite_mut().unwrap(), &journal, None).unwrap();
     assert_eq!(
         (out.removed, out.already_gone, out.new_row_count),
         (3, 2, 3)
@@ -265,7 +274,7 @@ fn undo_can_target_one_table_and_without_rowid_tables() {
     );
     exec(&path, "INSERT INTO kv VALUES ('mine', 1, 'keep')");
     let mut db = open_rw(&path);
-    let out = undo_last(&mut db, &journal, Some("kv")).unwrap();
+    let out = undo_last(db.sqlite_mut().unwrap(), &journal, Some("kv")).unwrap();
     assert_eq!(
         (out.table.as_str(), out.removed, out.new_row_count),
         ("kv", 2, 1)
@@ -369,8 +378,18 @@ fn undo_recognises_rows_whatever_sqlite_converted_on_the_way_in() {
     ];
     generate(&path, &journal, "s", &["i", "r", "a"], strict_rows, 1);
     let mut db = open_rw(&path);
-    assert_eq!(undo_last(&mut db, &journal, None).unwrap().removed, 2);
-    assert_eq!(undo_last(&mut db, &journal, None).unwrap().removed, 5);
+    assert_eq!(
+        undo_last(db.sqlite_mut().unwrap(), &journal, None)
+            .unwrap()
+            .removed,
+        2
+    );
+    assert_eq!(
+        undo_last(db.sqlite_mut().unwrap(), &journal, None)
+            .unwrap()
+            .removed,
+        5
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -400,7 +419,9 @@ fn undo_never_skips_to_an_older_operation_when_the_latest_was_edited() {
     );
     let mut db = open_rw(&path);
     for _ in 0..2 {
-        let err = undo_last(&mut db, &journal, None).unwrap_err().to_string();
+        let err = undo_last(db.sqlite_mut().unwrap(), &journal, None)
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("Cannot undo: 3 of the 3 rows"), "{err}");
     }
     assert_eq!(
@@ -410,10 +431,10 @@ fn undo_never_skips_to_an_older_operation_when_the_latest_was_edited() {
     );
     assert_eq!(count(&path, "customers"), 6);
     // The user can go on: clear the record, then the older operation is the latest.
-    let ops = rowsmith::db::undo::list(&db, &journal, None).unwrap();
+    let ops = rowsmith::db::undo::list(db.sqlite().unwrap(), &journal, None).unwrap();
     assert_eq!(ops.len(), 2);
-    rowsmith::db::undo::forget(&db, &journal, ops[0].0.id).unwrap();
-    let out = undo_last(&mut db, &journal, None).unwrap();
+    rowsmith::db::undo::forget(db.sqlite().unwrap(), &journal, ops[0].0.id).unwrap();
+    let out = undo_last(db.sqlite_mut().unwrap(), &journal, None).unwrap();
     assert_eq!((out.table.as_str(), out.removed), ("orders", 4));
     assert_eq!(count(&path, "customers"), 6, "the edited rows stay");
 }
@@ -435,16 +456,18 @@ fn a_renamed_table_is_refused_and_older_operations_stay() {
     generate(&path, &journal, "customers", &["name"], names(3, "gen"), 1);
     exec(&path, "ALTER TABLE customers RENAME TO clients");
     let mut db = open_rw(&path);
-    let err = undo_last(&mut db, &journal, None).unwrap_err().to_string();
+    let err = undo_last(db.sqlite_mut().unwrap(), &journal, None)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("table 'customers'") && err.contains("no longer exists"),
         "{err}"
     );
     assert_eq!(count(&path, "orders"), 2);
     // An older operation, named by its id, can still be undone.
-    let ops = rowsmith::db::undo::list(&db, &journal, Some("orders")).unwrap();
+    let ops = rowsmith::db::undo::list(db.sqlite().unwrap(), &journal, Some("orders")).unwrap();
     let out = rowsmith::db::undo::undo(
-        &mut db,
+        db.sqlite_mut().unwrap(),
         &journal,
         rowsmith::db::undo::Target::Operation(ops[0].0.id),
     )
@@ -502,7 +525,7 @@ fn an_operation_still_being_written_is_refused() {
     let path = fx.db("shop.db", SHOP);
     let journal = fx.journal();
     let mut db = open_rw(&path);
-    let info = table_info(&db, "customers").unwrap();
+    let info = db.table_info("customers").unwrap();
     let columns = vec!["name".to_string()];
     let writer = BatchWriter::new(&info, &columns).unwrap();
     let op = journal
@@ -518,17 +541,29 @@ fn an_operation_still_being_written_is_refused() {
         operation: op,
     };
     writer
-        .write(&mut db, &names(5, "a"), Some(&target), &CancelFlag::new())
+        .write(
+            db.sqlite_mut().unwrap(),
+            &names(5, "a"),
+            Some(&target),
+            &CancelFlag::new(),
+        )
         .unwrap();
     // This process is alive and has not finished the operation.
-    let err = undo_last(&mut db, &journal, None).unwrap_err().to_string();
+    let err = undo_last(db.sqlite_mut().unwrap(), &journal, None)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.starts_with("Cannot undo yet: rowsmith (process"),
         "{err}"
     );
     assert_eq!(count(&path, "customers"), 8);
     journal.finish_operation(op).unwrap();
-    assert_eq!(undo_last(&mut db, &journal, None).unwrap().removed, 5);
+    assert_eq!(
+        undo_last(db.sqlite_mut().unwrap(), &journal, None)
+            .unwrap()
+            .removed,
+        5
+    );
 }
 
 /// Defect 4: a batch recorded but never committed (a crash in between), whose rowid the
@@ -539,7 +574,7 @@ fn a_recorded_but_uncommitted_batch_is_recognised_after_a_crash() {
     let path = fx.db("shop.db", SHOP);
     let journal = fx.journal();
     let mut db = open_rw(&path);
-    let info = table_info(&db, "customers").unwrap();
+    let info = db.table_info("customers").unwrap();
     let columns = vec!["name".to_string()];
     let writer = BatchWriter::new(&info, &columns).unwrap();
     let op = journal
@@ -557,7 +592,12 @@ fn a_recorded_but_uncommitted_batch_is_recognised_after_a_crash() {
         operation: op,
     };
     writer
-        .write(&mut db, &names(5, "gen"), Some(&target), &CancelFlag::new())
+        .write(
+            db.sqlite_mut().unwrap(),
+            &names(5, "gen"),
+            Some(&target),
+            &CancelFlag::new(),
+        )
         .unwrap();
     let ghost = |id: i64| rowsmith::db::journal::RecordedRow {
         key: rowsmith::db::journal::RowKey::Rowid(id),
@@ -576,7 +616,7 @@ fn a_recorded_but_uncommitted_batch_is_recognised_after_a_crash() {
         &path,
         "INSERT INTO customers (name) VALUES ('user row on a freed rowid')",
     );
-    let out = undo_last(&mut db, &journal, None).unwrap();
+    let out = undo_last(db.sqlite_mut().unwrap(), &journal, None).unwrap();
     assert_eq!(
         (out.removed, out.already_gone),
         (5, 0),
@@ -595,7 +635,7 @@ fn an_operation_that_never_committed_is_not_the_latest() {
     let journal = fx.journal();
     generate(&path, &journal, "customers", &["name"], names(4, "real"), 1);
     let db = open_rw(&path);
-    let info = table_info(&db, "customers").unwrap();
+    let info = db.table_info("customers").unwrap();
     let writer = BatchWriter::new(&info, &["name".to_string()]).unwrap();
     let op = journal
         .begin_operation(&path, "customers", "killed", writer.fingerprint_columns())
@@ -615,10 +655,10 @@ fn an_operation_that_never_committed_is_not_the_latest() {
         .unwrap(); // the killed process is gone
     let journal = fx.journal();
     let mut db = open_rw(&path);
-    let preview = preview_undo(&db, &journal, Some("customers")).unwrap();
+    let preview = preview_undo(db.sqlite().unwrap(), &journal, Some("customers")).unwrap();
     assert_eq!(preview.rows, 4);
     assert_eq!(preview.source, "test generator");
-    let out = undo_last(&mut db, &journal, Some("customers")).unwrap();
+    let out = undo_last(db.sqlite_mut().unwrap(), &journal, Some("customers")).unwrap();
     assert_eq!(out.removed, 4);
     assert_eq!(count(&path, "customers"), 3);
 }
@@ -636,7 +676,7 @@ fn rows_a_trigger_ignores_are_not_counted_or_recorded() {
     );
     let journal = fx.journal();
     let mut db = open_rw(&path);
-    let info = table_info(&db, "t").unwrap();
+    let info = db.table_info("t").unwrap();
     let columns = vec!["n".to_string()];
     let writer = BatchWriter::new(&info, &columns).unwrap();
     let op = journal
@@ -648,7 +688,12 @@ fn rows_a_trigger_ignores_are_not_counted_or_recorded() {
         operation: op,
     };
     let out = writer
-        .write(&mut db, &rows, Some(&target), &CancelFlag::new())
+        .write(
+            db.sqlite_mut().unwrap(),
+            &rows,
+            Some(&target),
+            &CancelFlag::new(),
+        )
         .unwrap();
     journal.finish_operation(op).unwrap();
     assert_eq!(out.accepted.len(), 15, "only the odd values went in");
@@ -663,7 +708,12 @@ fn rows_a_trigger_ignores_are_not_counted_or_recorded() {
     let mut keys: Vec<_> = recorded.iter().map(|r| format!("{:?}", r.key)).collect();
     keys.dedup();
     assert_eq!(keys.len(), 15, "one record per inserted row, no duplicates");
-    assert_eq!(undo_last(&mut db, &journal, None).unwrap().removed, 15);
+    assert_eq!(
+        undo_last(db.sqlite_mut().unwrap(), &journal, None)
+            .unwrap()
+            .removed,
+        15
+    );
     assert_eq!(count(&path, "t"), 30);
 }
 
@@ -732,13 +782,18 @@ fn undo_says_what_insert_triggers_wrote_elsewhere_stays() {
     let journal = fx.journal();
     generate(&path, &journal, "t", &["name"], names(3, "gen"), 1);
     let mut db = open_rw(&path);
-    let out = undo_last(&mut db, &journal, None).unwrap();
+    let out = undo_last(db.sqlite_mut().unwrap(), &journal, None).unwrap();
     assert_eq!(out.removed, 3);
     assert!(out.note.unwrap().contains("INSERT triggers"));
     assert_eq!(count(&path, "audit"), 3, "the trigger's rows stay");
     // A table without such triggers gets no note.
     generate(&path, &journal, "audit", &["what"], names(2, "x"), 1);
-    assert!(undo_last(&mut db, &journal, None).unwrap().note.is_none());
+    assert!(
+        undo_last(db.sqlite_mut().unwrap(), &journal, None)
+            .unwrap()
+            .note
+            .is_none()
+    );
 }
 
 /// The undo contract under kill -9: a generation killed mid-way leaves whole batches and
@@ -772,7 +827,7 @@ fn a_generation_killed_mid_way_is_undone_exactly() {
     assert!(added > 0, "some batches committed before the kill");
     let journal = fx.journal();
     let mut db = open_rw(&path);
-    let out = undo_last(&mut db, &journal, None).unwrap();
+    let out = undo_last(db.sqlite_mut().unwrap(), &journal, None).unwrap();
     assert_eq!(out.removed as i64, added);
     assert_eq!(count(&path, "t"), before);
     assert_eq!(integrity(&path), "ok");
@@ -869,13 +924,13 @@ fn an_import_killed_mid_way_leaves_nothing_and_undo_still_takes_back_the_last_ge
     assert_eq!(tables, 0, "no half-made table");
 
     let mut db = open_rw(&path);
-    let out = undo_last(&mut db, &journal, Some("t")).unwrap();
+    let out = undo_last(db.sqlite_mut().unwrap(), &journal, Some("t")).unwrap();
     assert_eq!(
         out.removed, 50,
         "the generation, not the import that never was"
     );
     assert_eq!(count(&path, "t"), 200);
-    let out = undo_last(&mut db, &journal, None);
+    let out = undo_last(db.sqlite_mut().unwrap(), &journal, None);
     assert!(
         out.as_ref()
             .is_err_and(|e| e.to_string().starts_with("Nothing to undo")),
@@ -905,7 +960,7 @@ fn an_undo_killed_mid_way_is_all_or_nothing() {
     let left = count(&path, "t");
     assert!(left == 200_002 || left == 2, "all or nothing, not {left}");
     let mut db = open_rw(&path);
-    match undo_last(&mut db, &journal, None) {
+    match undo_last(db.sqlite_mut().unwrap(), &journal, None) {
         Ok(out) => {
             assert_eq!(left, 200_002);
             assert_eq!(out.removed, 200_000);

@@ -7,7 +7,6 @@ use crate::common;
 use std::path::Path;
 
 use common::{Fixture, count, open_rw};
-use rowsmith::db::catalog::table_info;
 use rowsmith::db::journal::{Journal, OperationId, RowKey, RunId};
 use rowsmith::db::undo::{self, Target, UndoBlock, UndoRefusal, preview_undo, undo_last};
 use rowsmith::db::write::{BatchWriter, JournalTarget, WriteOptions, fingerprints_now};
@@ -51,7 +50,7 @@ fn fill(
     rows: Vec<Vec<Value>>,
 ) -> (OperationId, Vec<RowKey>) {
     let mut db = open_rw(path);
-    let info = table_info(&db, table).unwrap();
+    let info = db.table_info(table).unwrap();
     let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
     let writer = BatchWriter::new(&info, &columns).unwrap();
     let op = journal
@@ -63,7 +62,7 @@ fn fill(
     };
     let out = writer
         .write_with(
-            &mut db,
+            db.sqlite_mut().unwrap(),
             &rows,
             &WriteOptions {
                 journal: Some(&target),
@@ -149,7 +148,7 @@ fn a_run_is_undone_as_one_children_first_with_exact_counts() {
     );
 
     let mut db = open_rw(&path);
-    let preview = preview_undo(&db, &journal, None).unwrap();
+    let preview = preview_undo(db.sqlite().unwrap(), &journal, None).unwrap();
     assert_eq!((preview.rows, preview.already_gone), (12, 1));
     let planned: Vec<(&str, u64)> = preview
         .run
@@ -164,7 +163,7 @@ fn a_run_is_undone_as_one_children_first_with_exact_counts() {
         [("order_items", 5), ("orders", 4), ("customers", 3)]
     );
 
-    let out = undo_last(&mut db, &journal, None).unwrap();
+    let out = undo_last(db.sqlite_mut().unwrap(), &journal, None).unwrap();
     let run = out.run.as_ref().unwrap();
     assert_eq!(run.id, ops[0].0, "listed as its first operation");
     let done: Vec<(&str, u64, u64, u64)> = run
@@ -196,7 +195,9 @@ fn a_run_is_undone_as_one_children_first_with_exact_counts() {
     log.dedup();
     assert_eq!(log, ["order_items", "orders", "customers"]);
 
-    let again = undo_last(&mut db, &journal, None).unwrap_err().to_string();
+    let again = undo_last(db.sqlite_mut().unwrap(), &journal, None)
+        .unwrap_err()
+        .to_string();
     assert!(again.starts_with("Nothing to undo"), "{again}");
 }
 
@@ -237,7 +238,7 @@ fn cycle_run(fx: &Fixture, update: bool) -> (std::path::PathBuf, Journal, RunId)
     );
     // The second pass, in one transaction, as the generator does it.
     let db = open_rw(&path);
-    db.conn()
+    db.sqlite().unwrap().conn()
         .execute_batch(
             "BEGIN IMMEDIATE;
              UPDATE teams SET captain_id = (SELECT min(id) FROM players p WHERE p.team_id = teams.id) WHERE id > 1;
@@ -250,12 +251,12 @@ fn cycle_run(fx: &Fixture, update: bool) -> (std::path::PathBuf, Journal, RunId)
             (teams, "teams", &team_keys),
             (players, "players", &player_keys),
         ] {
-            let info = table_info(&db, table).unwrap();
+            let info = db.table_info(table).unwrap();
             let columns = BatchWriter::new(&info, &[])
                 .unwrap()
                 .fingerprint_columns()
                 .to_vec();
-            let now = fingerprints_now(&db, &info, &columns, keys).unwrap();
+            let now = fingerprints_now(db.sqlite().unwrap(), &info, &columns, keys).unwrap();
             assert_eq!(now.len(), keys.len());
             journal.update_fingerprints(op, &now).unwrap();
         }
@@ -270,11 +271,13 @@ fn a_run_whose_rows_reference_each_other_in_a_cycle_is_undone_cleanly() {
     let (path, journal, run) = cycle_run(&fx, true);
     let mut db = open_rw(&path);
     let fk: i64 = db
+        .sqlite()
+        .unwrap()
         .conn()
         .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
         .unwrap();
     assert_eq!(fk, 1, "foreign keys enforced");
-    let out = undo::undo(&mut db, &journal, Target::Run(run)).unwrap();
+    let out = undo::undo(db.sqlite_mut().unwrap(), &journal, Target::Run(run)).unwrap();
     let done: Vec<(&str, u64)> = out
         .run
         .as_ref()
@@ -293,7 +296,7 @@ fn rows_the_second_pass_updated_are_edits_unless_their_fingerprints_were_updated
     let fx = Fixture::new();
     let (path, journal, run) = cycle_run(&fx, false);
     let mut db = open_rw(&path);
-    let err = undo::undo(&mut db, &journal, Target::Run(run)).unwrap_err();
+    let err = undo::undo(db.sqlite_mut().unwrap(), &journal, Target::Run(run)).unwrap_err();
     match &err {
         DbError::UndoBlocked {
             why: UndoBlock::RowsEdited { changed, table, .. },
@@ -316,7 +319,7 @@ fn a_row_outside_the_run_referencing_one_of_its_parents_refuses_it_all() {
         "INSERT INTO orders (customer_id, total) VALUES (4, 1.0)",
     );
     let mut db = open_rw(&path);
-    let err = undo_last(&mut db, &journal, None).unwrap_err();
+    let err = undo_last(db.sqlite_mut().unwrap(), &journal, None).unwrap_err();
     match &err {
         DbError::Undo(UndoRefusal::StillReferenced { rows, child, table }) => {
             assert_eq!(
@@ -345,7 +348,7 @@ fn an_edited_or_renamed_table_of_the_run_refuses_it_all() {
         "UPDATE order_items SET qty = 99 WHERE order_id = 3 AND line = 1",
     );
     let mut db = open_rw(&path);
-    let err = undo_last(&mut db, &journal, None).unwrap_err();
+    let err = undo_last(db.sqlite_mut().unwrap(), &journal, None).unwrap_err();
     match &err {
         DbError::UndoBlocked {
             why:
@@ -371,7 +374,9 @@ fn an_edited_or_renamed_table_of_the_run_refuses_it_all() {
     shop_run(&path, &journal);
     exec(&path, "ALTER TABLE order_items RENAME TO lines");
     let mut db = open_rw(&path);
-    let err = undo_last(&mut db, &journal, None).unwrap_err().to_string();
+    let err = undo_last(db.sqlite_mut().unwrap(), &journal, None)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.starts_with("Cannot undo: table 'order_items', where rowsmith added 6 rows"),
         "{err}"
@@ -393,21 +398,31 @@ fn naming_any_operation_of_a_run_or_one_of_its_tables_undoes_the_whole_run() {
     let journal = fx.journal();
     let (_, ops) = shop_run(&path, &journal);
     let mut db = open_rw(&path);
-    let out = undo::undo(&mut db, &journal, Target::Operation(ops[1])).unwrap();
+    let out = undo::undo(
+        db.sqlite_mut().unwrap(),
+        &journal,
+        Target::Operation(ops[1]),
+    )
+    .unwrap();
     assert_eq!((out.table.as_str(), out.removed), ("orders", 13));
     assert_eq!(counts(&path), [2, 1, 1]);
 
     let (_, ops) = shop_run(&path, &journal);
-    let preview = preview_undo(&db, &journal, Some("customers")).unwrap();
+    let preview = preview_undo(db.sqlite().unwrap(), &journal, Some("customers")).unwrap();
     assert_eq!(
         (preview.table.as_str(), preview.rows),
         ("customers", 13),
         "the latest operation on 'customers' is part of the run"
     );
-    let out = undo_last(&mut db, &journal, Some("customers")).unwrap();
+    let out = undo_last(db.sqlite_mut().unwrap(), &journal, Some("customers")).unwrap();
     assert_eq!(out.removed, 13);
     assert_eq!(counts(&path), [2, 1, 1]);
-    let err = undo::undo(&mut db, &journal, Target::Operation(ops[2])).unwrap_err();
+    let err = undo::undo(
+        db.sqlite_mut().unwrap(),
+        &journal,
+        Target::Operation(ops[2]),
+    )
+    .unwrap_err();
     assert!(
         matches!(err, DbError::Undo(UndoRefusal::AlreadyUndone { .. })),
         "{err}"
@@ -426,7 +441,7 @@ fn a_run_still_being_written_is_refused_until_it_is_finished() {
     }
     let mut db = open_rw(&path);
     for target in [Target::Latest(None), Target::Run(run)] {
-        let err = undo::undo(&mut db, &journal, target).unwrap_err();
+        let err = undo::undo(db.sqlite_mut().unwrap(), &journal, target).unwrap_err();
         match &err {
             DbError::Undo(UndoRefusal::StillWriting { pid, table }) => {
                 assert_eq!((*pid, table.as_str()), (std::process::id(), "order_items"))
@@ -438,7 +453,7 @@ fn a_run_still_being_written_is_refused_until_it_is_finished() {
     // What the generator does when it fails midway: finish the run, then take it back.
     journal.finish_run(run).unwrap();
     assert_eq!(
-        undo::undo(&mut db, &journal, Target::Run(run))
+        undo::undo(db.sqlite_mut().unwrap(), &journal, Target::Run(run))
             .unwrap()
             .removed,
         13
@@ -458,7 +473,9 @@ fn a_run_with_no_rows_left_is_nothing_to_undo() {
          DELETE FROM customers WHERE id > 2;",
     );
     let mut db = open_rw(&path);
-    let err = undo_last(&mut db, &journal, None).unwrap_err().to_string();
+    let err = undo_last(db.sqlite_mut().unwrap(), &journal, None)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.starts_with(
             "Nothing to undo: none of the rows rowsmith added to 'customers', 'orders' and 'order_items' \
@@ -481,7 +498,7 @@ fn run_cli(fx: &Fixture, args: &[&str]) -> (bool, String, String) {
 /// One generation on 'customers' before the run, outside it.
 fn single_then_run(path: &Path, journal: &Journal) -> [OperationId; 3] {
     let mut db = open_rw(path);
-    let info = table_info(&db, "customers").unwrap();
+    let info = db.table_info("customers").unwrap();
     let writer = BatchWriter::new(&info, &["name".to_string()]).unwrap();
     let op = journal
         .begin_operation(
@@ -500,7 +517,12 @@ fn single_then_run(path: &Path, journal: &Journal) -> [OperationId; 3] {
         vec![Value::Text("alone 2".into())],
     ];
     writer
-        .write(&mut db, &rows, Some(&target), &CancelFlag::new())
+        .write(
+            db.sqlite_mut().unwrap(),
+            &rows,
+            Some(&target),
+            &CancelFlag::new(),
+        )
         .unwrap();
     journal.finish_operation(op).unwrap();
     shop_run(path, journal).1
@@ -637,13 +659,13 @@ fn a_run_that_failed_before_its_first_commit_has_nothing_to_take_back() {
         .unwrap();
     journal.finish_run(run).unwrap();
     let mut db = open_rw(&path);
-    let err = undo::undo(&mut db, &journal, Target::Run(run)).unwrap_err();
+    let err = undo::undo(db.sqlite_mut().unwrap(), &journal, Target::Run(run)).unwrap_err();
     assert!(
         matches!(err, DbError::Undo(UndoRefusal::RunAddedNothing { .. })),
         "{err}"
     );
     // It is not in the way of the run before it.
-    let out = undo_last(&mut db, &journal, None).unwrap();
+    let out = undo_last(db.sqlite_mut().unwrap(), &journal, None).unwrap();
     assert_eq!(
         (out.removed, out.run.map(|r| r.tables.len())),
         (13, Some(3))

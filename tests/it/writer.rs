@@ -6,7 +6,6 @@ use crate::common;
 
 use common::{Fixture, count, open_rw};
 use rowsmith::db::CancelFlag;
-use rowsmith::db::catalog::table_info;
 use rowsmith::db::journal::RowKey;
 use rowsmith::db::write::{BatchWriter, JournalTarget};
 use rusqlite::Connection;
@@ -43,11 +42,11 @@ fn each_constraint_rejects_exactly_the_offending_rows() {
     let mut db = open_rw(&path);
     let none = CancelFlag::new();
 
-    let customers = table_info(&db, "customers").unwrap();
+    let customers = db.table_info("customers").unwrap();
     let writer = BatchWriter::new(&customers, &cols(&["email", "age"])).unwrap();
     let out = writer
         .write(
-            &mut db,
+            db.sqlite_mut().unwrap(),
             &[
                 vec![t("a@example.com"), i(20)],
                 vec![Value::Null, i(20)],              // NOT NULL
@@ -81,11 +80,11 @@ fn each_constraint_rejects_exactly_the_offending_rows() {
     );
     assert_eq!(count(&path, "customers"), 3);
 
-    let orders = table_info(&db, "orders").unwrap();
+    let orders = db.table_info("orders").unwrap();
     let writer = BatchWriter::new(&orders, &cols(&["customer_id", "total"])).unwrap();
     let out = writer
         .write(
-            &mut db,
+            db.sqlite_mut().unwrap(),
             &[vec![i(1), Value::Real(9.5)], vec![i(99), Value::Real(1.0)]],
             None,
             &none,
@@ -97,10 +96,15 @@ fn each_constraint_rejects_exactly_the_offending_rows() {
         "FOREIGN KEY constraint failed: orders(customer_id) has no matching row in customers(id)"
     );
 
-    let typed = table_info(&db, "typed").unwrap();
+    let typed = db.table_info("typed").unwrap();
     let writer = BatchWriter::new(&typed, &cols(&["n"])).unwrap();
     let out = writer
-        .write(&mut db, &[vec![t("7")], vec![t("seven")]], None, &none)
+        .write(
+            db.sqlite_mut().unwrap(),
+            &[vec![t("7")], vec![t("seven")]],
+            None,
+            &none,
+        )
         .unwrap();
     assert_eq!(
         out.accepted.len(),
@@ -121,11 +125,11 @@ fn triggers_judge_rows_and_their_partial_effects_are_undone() {
     let fx = Fixture::new();
     let path = fx.db("shop.db", SHOP);
     let mut db = open_rw(&path);
-    let guarded = table_info(&db, "guarded").unwrap();
+    let guarded = db.table_info("guarded").unwrap();
     let writer = BatchWriter::new(&guarded, &cols(&["v"])).unwrap();
     let out = writer
         .write(
-            &mut db,
+            db.sqlite_mut().unwrap(),
             &[vec![t("ok")], vec![t("bad")], vec![t("half")]],
             None,
             &CancelFlag::new(),
@@ -151,11 +155,11 @@ fn a_rollback_trigger_fails_the_whole_batch_cleanly() {
          CREATE TRIGGER stop BEFORE INSERT ON t WHEN NEW.v = 'stop' BEGIN SELECT RAISE(ROLLBACK, 'stopped'); END;",
     );
     let mut db = open_rw(&path);
-    let info = table_info(&db, "t").unwrap();
+    let info = db.table_info("t").unwrap();
     let writer = BatchWriter::new(&info, &cols(&["v"])).unwrap();
     let err = writer
         .write(
-            &mut db,
+            db.sqlite_mut().unwrap(),
             &[vec![t("a")], vec![t("stop")]],
             None,
             &CancelFlag::new(),
@@ -179,11 +183,11 @@ fn deferred_foreign_keys_are_checked_per_row() {
          INSERT INTO p VALUES (1);",
     );
     let mut db = open_rw(&path);
-    let info = table_info(&db, "c").unwrap();
+    let info = db.table_info("c").unwrap();
     let writer = BatchWriter::new(&info, &cols(&["p_id"])).unwrap();
     let out = writer
         .write(
-            &mut db,
+            db.sqlite_mut().unwrap(),
             &[vec![i(1)], vec![i(2)], vec![Value::Null]],
             None,
             &CancelFlag::new(),
@@ -213,12 +217,12 @@ fn values_are_data_and_conflict_clauses_cannot_replace_rows() {
          INSERT INTO \"user's \"\"table\"\"\" (name, \"na me\") VALUES ('keep', 'original');",
     );
     let mut db = open_rw(&path);
-    let info = table_info(&db, "user's \"table\"").unwrap();
+    let info = db.table_info("user's \"table\"").unwrap();
     let writer = BatchWriter::new(&info, &cols(&["name", "na me"])).unwrap();
     let evil = "Robert'); DROP TABLE customers;--";
     let out = writer
         .write(
-            &mut db,
+            db.sqlite_mut().unwrap(),
             &[vec![t(evil), t("x")], vec![t("keep"), t("replacement")]],
             None,
             &CancelFlag::new(),
@@ -260,11 +264,11 @@ fn without_rowid_rows_come_back_with_their_primary_key() {
         "CREATE TABLE kv (k TEXT, n INT, v TEXT, PRIMARY KEY (k, n)) WITHOUT ROWID;",
     );
     let mut db = open_rw(&path);
-    let info = table_info(&db, "kv").unwrap();
+    let info = db.table_info("kv").unwrap();
     let writer = BatchWriter::new(&info, &cols(&["k", "n", "v"])).unwrap();
     let out = writer
         .write(
-            &mut db,
+            db.sqlite_mut().unwrap(),
             &[vec![t("a"), t("1"), t("x")], vec![t("a"), i(1), t("dup")]],
             None,
             &CancelFlag::new(),
@@ -284,7 +288,7 @@ fn generated_and_unknown_columns_are_refused_up_front() {
     let fx = Fixture::new();
     let path = fx.db("g.db", "CREATE TABLE g (a INT, b INT AS (a * 2));");
     let db = open_rw(&path);
-    let info = table_info(&db, "g").unwrap();
+    let info = db.table_info("g").unwrap();
     let err = BatchWriter::new(&info, &cols(&["b"])).err().unwrap();
     assert_eq!(
         err.to_string(),
@@ -306,7 +310,9 @@ fn cancelling_mid_batch_writes_nothing_and_journals_nothing() {
     let cancel = CancelFlag::new();
     // A trigger calls back into the test, which cancels after 50 rows.
     let hook = cancel.clone();
-    db.conn()
+    db.sqlite()
+        .unwrap()
+        .conn()
         .create_scalar_function(
             "cancel_at",
             1,
@@ -319,12 +325,14 @@ fn cancelling_mid_batch_writes_nothing_and_journals_nothing() {
             },
         )
         .unwrap();
-    db.conn()
+    db.sqlite()
+        .unwrap()
+        .conn()
         .execute_batch(
             "CREATE TEMP TRIGGER watch AFTER INSERT ON main.t BEGIN SELECT cancel_at(NEW.v); END;",
         )
         .unwrap();
-    let info = table_info(&db, "t").unwrap();
+    let info = db.table_info("t").unwrap();
     let writer = BatchWriter::new(&info, &cols(&["v"])).unwrap();
     let journal = fx.journal();
     let op = journal
@@ -333,7 +341,7 @@ fn cancelling_mid_batch_writes_nothing_and_journals_nothing() {
     let rows: Vec<Vec<Value>> = (1..=200).map(|n| vec![i(n)]).collect();
     let err = writer
         .write(
-            &mut db,
+            db.sqlite_mut().unwrap(),
             &rows,
             Some(&JournalTarget {
                 journal: &journal,
@@ -366,7 +374,9 @@ fn crash_child() {
     let path = std::env::var("ROWSMITH_TEST_CRASH_DB")
         .expect("run by the crash test, which names the database");
     let mut db = open_rw(std::path::Path::new(&path));
-    db.conn()
+    db.sqlite()
+        .unwrap()
+        .conn()
         .create_scalar_function(
             "crash_at",
             1,
@@ -379,17 +389,19 @@ fn crash_child() {
             },
         )
         .unwrap();
-    db.conn()
+    db.sqlite()
+        .unwrap()
+        .conn()
         .execute_batch(
             "CREATE TEMP TRIGGER crash AFTER INSERT ON main.t BEGIN SELECT crash_at(NEW.v); END;",
         )
         .unwrap();
-    let info = table_info(&db, "t").unwrap();
+    let info = db.table_info("t").unwrap();
     let writer = BatchWriter::new(&info, &cols(&["v", "pad"])).unwrap();
     let rows: Vec<Vec<Value>> = (1..=1000)
         .map(|n| vec![i(n), t(&"x".repeat(500))])
         .collect();
-    let _ = writer.write(&mut db, &rows, None, &CancelFlag::new());
+    let _ = writer.write(db.sqlite_mut().unwrap(), &rows, None, &CancelFlag::new());
     unreachable!("the process aborts during the batch");
 }
 
@@ -451,13 +463,13 @@ fn two_writers_share_the_database() {
             let path = path.clone();
             std::thread::spawn(move || {
                 let mut db = open_rw(&path);
-                let info = table_info(&db, "t").unwrap();
+                let info = db.table_info("t").unwrap();
                 let writer = BatchWriter::new(&info, &cols(&["who", "n"])).unwrap();
                 for batch in 0..20 {
                     let rows: Vec<Vec<Value>> =
                         (0..50).map(|n| vec![t(who), i(batch * 50 + n)]).collect();
                     let out = writer
-                        .write(&mut db, &rows, None, &CancelFlag::new())
+                        .write(db.sqlite_mut().unwrap(), &rows, None, &CancelFlag::new())
                         .unwrap();
                     assert_eq!(out.accepted.len(), 50);
                 }

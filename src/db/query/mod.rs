@@ -33,7 +33,7 @@ use rusqlite::{ErrorCode, Statement};
 use serde::Serialize;
 
 use super::value::{owned, to_json};
-use super::{CancelFlag, Database, DbError, OpenOptions};
+use super::{CancelFlag, DbError, OpenOptions, Sqlite};
 
 mod gate;
 mod statements;
@@ -237,7 +237,7 @@ pub struct Checked {
 /// A read-only connection for user and model SQL. Open one per database and
 /// keep it on the thread that runs queries (it is `Send`, not `Sync`).
 pub struct QuerySession {
-    db: Database,
+    db: Sqlite,
     refusal: Arc<Mutex<Option<Refusal>>>,
     row_limit: usize,
     /// `query.max_cell_bytes`: bytes of one value a held result copies.
@@ -281,7 +281,7 @@ impl QuerySession {
     /// Opens `path` read-only, turns on `query_only`, allows no attached
     /// databases and installs the authorizer.
     pub fn open(path: &Path, busy_timeout: Duration) -> Result<Self, DbError> {
-        let db = Database::open(path, &OpenOptions::read_only().busy_timeout(busy_timeout))?;
+        let db = Sqlite::open(path, &OpenOptions::read_only().busy_timeout(busy_timeout))?;
         let conn = db.conn();
         conn.pragma_update(None, "query_only", true)
             .map_err(|e| db.err(e))?;
@@ -330,7 +330,7 @@ impl QuerySession {
 
     /// The read-only database, for reading the schema and sampling example
     /// values (those reads pass the same authorizer).
-    pub fn database(&self) -> &Database {
+    pub fn database(&self) -> &Sqlite {
         &self.db
     }
 

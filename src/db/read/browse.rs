@@ -25,7 +25,7 @@ use rusqlite::{Connection, OptionalExtension, params_from_iter};
 use crate::db::catalog::{ObjectKind, TableInfo};
 use crate::db::ident::{quote, quote_list};
 use crate::db::sample::rowid_name;
-use crate::db::{Database, DbError};
+use crate::db::{DbError, Sqlite};
 
 /// Text and blobs longer than this many bytes are cut in pages; the whole
 /// value is read on demand with [`read_cell`].
@@ -397,7 +397,7 @@ fn replaces(anchor: &Anchor) -> bool {
 
 /// Reads up to `limit` rows of `table`, seen through `lens`, at `anchor`.
 pub fn read_page(
-    db: &Database,
+    db: &Sqlite,
     table: &TableInfo,
     lens: &Lens,
     anchor: &Anchor,
@@ -664,7 +664,7 @@ fn bounded(key: Key, mut values: Vec<Value>) -> PageRow {
 /// primary key names its row whatever the lens; a [`Key::Offset`] is a
 /// position, read again in `lens`'s order, so pass the lens the page was read with.
 pub fn read_cell(
-    db: &Database,
+    db: &Sqlite,
     table: &TableInfo,
     lens: &Lens,
     key: &Key,
@@ -715,13 +715,13 @@ mod tests {
         sort: None,
     };
 
-    fn db(sql: &str) -> (tempfile::TempDir, Database) {
+    fn db(sql: &str) -> (tempfile::TempDir, Sqlite) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch(sql).unwrap();
         drop(conn);
-        let db = Database::open(&path, &OpenOptions::read_only()).unwrap();
+        let db = Sqlite::open(&path, &OpenOptions::read_only()).unwrap();
         (dir, db)
     }
 
@@ -828,7 +828,7 @@ mod tests {
     }
 
     /// The first column (an integer id) of each row, straight from SQLite.
-    fn direct(db: &Database, sql: &str) -> Vec<i64> {
+    fn direct(db: &Sqlite, sql: &str) -> Vec<i64> {
         let mut stmt = db.conn().prepare(sql).unwrap();
         stmt.query_map([], |r| r.get(0))
             .unwrap()
@@ -846,7 +846,7 @@ mod tests {
     }
 
     /// Every row the lens shows, read page by page from the start (After).
-    fn walk_forward(db: &Database, t: &TableInfo, lens: &Lens, limit: usize) -> Vec<PageRow> {
+    fn walk_forward(db: &Sqlite, t: &TableInfo, lens: &Lens, limit: usize) -> Vec<PageRow> {
         let mut page = read_page(db, t, lens, &Anchor::Start, limit).unwrap();
         let mut all = Vec::new();
         for _ in 0..1000 {
@@ -862,7 +862,7 @@ mod tests {
     }
 
     /// Every row the lens shows, read page by page from the end (Before).
-    fn walk_backward(db: &Database, t: &TableInfo, lens: &Lens, limit: usize) -> Vec<PageRow> {
+    fn walk_backward(db: &Sqlite, t: &TableInfo, lens: &Lens, limit: usize) -> Vec<PageRow> {
         let mut page = read_page(db, t, lens, &Anchor::End, limit).unwrap();
         let mut all = Vec::new();
         for _ in 0..1000 {

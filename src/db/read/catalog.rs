@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::db::ident::quote;
 use crate::db::sql_text::{CheckConstraint, parse_create_table};
-use crate::db::{Database, DbError};
+use crate::db::{DbError, Sqlite};
 
 /// What kind of schema object a name refers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -241,7 +241,7 @@ fn is_internal(name: &str) -> bool {
 /// Lists tables, views and virtual tables by name, without reading any rows.
 /// SQLite's own `sqlite_*` tables and the shadow tables behind virtual tables
 /// are left out.
-pub fn list_objects(db: &Database) -> Result<Vec<ObjectSummary>, DbError> {
+pub fn list_objects(db: &Sqlite) -> Result<Vec<ObjectSummary>, DbError> {
     list_objects_conn(db.conn()).map_err(|e| db.err(e))
 }
 
@@ -304,7 +304,7 @@ fn shadow_tables(conn: &Connection, objects: &[ObjectSummary]) -> Vec<String> {
 
 /// Finds an object by name: exact match first, then case-insensitive as
 /// SQLite itself resolves names.
-pub fn find_object(db: &Database, name: &str) -> Result<ObjectSummary, DbError> {
+pub fn find_object(db: &Sqlite, name: &str) -> Result<ObjectSummary, DbError> {
     let objects = list_objects(db)?;
     objects
         .iter()
@@ -318,13 +318,13 @@ pub fn find_object(db: &Database, name: &str) -> Result<ObjectSummary, DbError> 
 }
 
 /// Reads the full description of one table, view or virtual table.
-pub fn table_info(db: &Database, name: &str) -> Result<TableInfo, DbError> {
+pub fn table_info(db: &Sqlite, name: &str) -> Result<TableInfo, DbError> {
     let object = find_object(db, name)?;
     read_table_info(db.conn(), &object).map_err(|e| db.err(e))
 }
 
 /// Describes every object in the database.
-pub fn load_catalog(db: &Database) -> Result<Vec<TableInfo>, DbError> {
+pub fn load_catalog(db: &Sqlite) -> Result<Vec<TableInfo>, DbError> {
     list_objects(db)?
         .iter()
         .map(|o| read_table_info(db.conn(), o).map_err(|e| db.err(e)))
@@ -563,7 +563,7 @@ fn parent_primary_key(conn: &Connection, parent: &str) -> rusqlite::Result<Vec<S
 
 /// Counts the rows of a table or view. Virtual tables whose module is not
 /// available give `None` rather than an error.
-pub fn row_count(db: &Database, object: &ObjectSummary) -> Result<Option<u64>, DbError> {
+pub fn row_count(db: &Sqlite, object: &ObjectSummary) -> Result<Option<u64>, DbError> {
     let sql = format!("SELECT count(*) FROM main.{}", quote(&object.name));
     match db.conn().query_row(&sql, [], |r| r.get::<_, i64>(0)) {
         Ok(n) => Ok(Some(n.max(0) as u64)),
@@ -574,7 +574,7 @@ pub fn row_count(db: &Database, object: &ObjectSummary) -> Result<Option<u64>, D
 
 /// Foreign keys in other tables (or this one) that point at `table`, as
 /// (child table, key) pairs.
-pub fn referencing_keys(db: &Database, table: &str) -> Result<Vec<(String, ForeignKey)>, DbError> {
+pub fn referencing_keys(db: &Sqlite, table: &str) -> Result<Vec<(String, ForeignKey)>, DbError> {
     let mut out = Vec::new();
     for object in list_objects(db)? {
         if object.kind != ObjectKind::Table {

@@ -14,7 +14,7 @@ use crate::db::ident::quote;
 use crate::db::journal::RowKey;
 use crate::db::sample::sample_rows;
 use crate::db::value::{encode_row, value_at};
-use crate::db::{Database, DbError};
+use crate::db::{DbError, Sqlite};
 
 /// One foreign key seen from both ends.
 #[derive(Debug, Clone, Copy)]
@@ -57,7 +57,7 @@ impl Link<'_> {
 
 /// How many parents have how many children: `(children, parents)` pairs, parents with
 /// no child included, fewest children first.
-pub fn fan_out(db: &Database, link: Link<'_>) -> Result<Vec<(u64, u64)>, DbError> {
+pub fn fan_out(db: &Sqlite, link: Link<'_>) -> Result<Vec<(u64, u64)>, DbError> {
     let sql = format!(
         "SELECT coalesce(g.n, 0) AS n, count(*) FROM main.{parent} AS p \
          LEFT JOIN (SELECT {keys}, count(*) AS n FROM main.{child} AS c WHERE {not_null} GROUP BY {keys}) AS g \
@@ -80,7 +80,7 @@ pub fn fan_out(db: &Database, link: Link<'_>) -> Result<Vec<(u64, u64)>, DbError
 }
 
 /// The share of the child's rows whose key is NULL (they belong to no parent).
-pub fn null_share(db: &Database, link: Link<'_>) -> Result<f64, DbError> {
+pub fn null_share(db: &Sqlite, link: Link<'_>) -> Result<f64, DbError> {
     let sql = format!(
         "SELECT count(*), coalesce(sum(NOT ({})), 0) FROM main.{} AS c",
         link.not_null("c"),
@@ -117,7 +117,7 @@ impl Rows {
 /// Existing parent rows (all of them, or `cap` drawn at random from a bigger table), each
 /// with how many children point at it through `link`.
 pub fn parents_with_counts<R: Rng + ?Sized>(
-    db: &Database,
+    db: &Sqlite,
     link: Link<'_>,
     cap: usize,
     rng: &mut R,
@@ -175,7 +175,7 @@ pub fn key_bytes(values: &[Value]) -> Vec<u8> {
 }
 
 /// The rows with these keys, in the keys' order (a key no longer there is left out).
-pub fn rows_by_key(db: &Database, table: &TableInfo, keys: &[RowKey]) -> Result<Rows, DbError> {
+pub fn rows_by_key(db: &Sqlite, table: &TableInfo, keys: &[RowKey]) -> Result<Rows, DbError> {
     let columns: Vec<String> = table.visible_columns().map(|c| c.name.clone()).collect();
     let found = crate::db::write::read_keyed(db.conn(), table, &columns, keys.iter(), |v| v)
         .map_err(|e| db.err(e))?;
@@ -188,7 +188,7 @@ pub fn rows_by_key(db: &Database, table: &TableInfo, keys: &[RowKey]) -> Result<
 /// Up to `k` random child rows, each with its parent row (`None` when the key is NULL
 /// or points at nothing).
 pub fn children_with_parents<R: Rng + ?Sized>(
-    db: &Database,
+    db: &Sqlite,
     link: Link<'_>,
     k: usize,
     rng: &mut R,
@@ -267,7 +267,7 @@ pub fn children_with_parents<R: Rng + ?Sized>(
 /// column of both). Two passes over the child at most, whether or not its key is indexed:
 /// the first `k` distinct keys it uses, then (for a one-column key) every child of those.
 pub fn families(
-    db: &Database,
+    db: &Sqlite,
     link: Link<'_>,
     k: usize,
 ) -> Result<(Rows, Rows, Vec<Vec<usize>>), DbError> {

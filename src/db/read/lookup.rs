@@ -6,12 +6,12 @@ use rusqlite::types::Value;
 
 use crate::db::catalog::TableInfo;
 use crate::db::ident::{quote, quote_list};
-use crate::db::{Database, DbError};
+use crate::db::{DbError, Sqlite};
 
 /// Whether `table` has a row whose `columns` equal `values` (an index
 /// lookup when the columns are indexed, as UNIQUE and key columns are).
 pub fn exists(
-    db: &Database,
+    db: &Sqlite,
     table: &str,
     columns: &[String],
     values: &[Value],
@@ -32,7 +32,7 @@ pub fn exists(
 }
 
 /// The number of rows of a table.
-pub fn count(db: &Database, table: &TableInfo) -> Result<u64, DbError> {
+pub fn count(db: &Sqlite, table: &TableInfo) -> Result<u64, DbError> {
     db.conn()
         .query_row(
             &format!("SELECT count(*) FROM main.{}", table.quoted()),
@@ -47,7 +47,7 @@ pub fn count(db: &Database, table: &TableInfo) -> Result<u64, DbError> {
 /// read through the column's index rather than a scan; `None` when there is
 /// none or it cannot be read.
 pub fn sequence_max(
-    db: &Database,
+    db: &Sqlite,
     table: &TableInfo,
     column: &str,
     prefix: Option<&str>,
@@ -87,7 +87,7 @@ pub fn sequence_max(
 /// Reads `columns` of every row of `table` once, in storage order, handing each row to
 /// `each`: for facts that must hold against the whole table, not a sample.
 pub fn scan_columns(
-    db: &Database,
+    db: &Sqlite,
     table: &TableInfo,
     columns: &[String],
     mut each: impl FnMut(&[Value]),

@@ -15,7 +15,7 @@ use crate::db::formats::{Format, code_parts};
 use crate::db::ident::{quote, quote_list};
 use crate::db::sample::sample_rows;
 use crate::db::value::{from_json, to_json};
-use crate::db::{Database, DbError};
+use crate::db::{DbError, Sqlite};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProfileOptions {
@@ -182,7 +182,7 @@ const SAMPLE_TABLE: &str = "temp.rowsmith_profile_sample";
 
 /// Profiles every visible column of `table`.
 pub fn profile_table<R: Rng + ?Sized>(
-    db: &Database,
+    db: &Sqlite,
     table: &TableInfo,
     options: &ProfileOptions,
     rng: &mut R,

@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::db::catalog::{Affinity, TableInfo};
 use crate::db::ident::{quote, quote_list};
-use crate::db::{Database, DbError};
+use crate::db::{DbError, Sqlite};
 
 /// How a sample was drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -55,7 +55,7 @@ fn serialize_rows<S: serde::Serializer>(rows: &[Vec<Value>], s: S) -> Result<S::
 /// Draws up to `k` distinct rows of `table` at random (all rows when the table
 /// has `k` or fewer).
 pub fn sample_rows<R: Rng + ?Sized>(
-    db: &Database,
+    db: &Sqlite,
     table: &TableInfo,
     k: usize,
     rng: &mut R,
@@ -75,7 +75,7 @@ pub fn sample_rows<R: Rng + ?Sized>(
 /// Draws up to `k` rows like [`sample_rows`] but reads only `columns`, which
 /// may name the rowid (for foreign keys that point at it).
 pub fn sample_columns<R: Rng + ?Sized>(
-    db: &Database,
+    db: &Sqlite,
     table: &TableInfo,
     columns: &[String],
     k: usize,
@@ -102,14 +102,14 @@ enum Key {
 }
 
 struct Sampler<'a> {
-    db: &'a Database,
+    db: &'a Sqlite,
     from: String,
     select: String,
     key: Key,
 }
 
 impl<'a> Sampler<'a> {
-    fn new(db: &'a Database, table: &TableInfo, columns: &[String]) -> Self {
+    fn new(db: &'a Sqlite, table: &TableInfo, columns: &[String]) -> Self {
         let key = if table.has_rowid() {
             match rowid_name(table) {
                 Some(name) => Key::Integer(name.to_string()),

@@ -27,7 +27,7 @@ use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 
 use crate::db::catalog::TableInfo;
-use crate::db::{Database, DbError};
+use crate::db::{DbError, Sqlite};
 
 /// Bytes of the database header.
 const HEADER_BYTES: usize = 100;
@@ -54,7 +54,7 @@ pub struct TableState {
 
 /// The table's current state, or `None` when its database cannot vouch for it (WAL mode,
 /// a header that cannot be read). Call it inside a read transaction (see the module).
-pub fn read(db: &Database, table: &TableInfo) -> Result<Option<TableState>, DbError> {
+pub fn read(db: &Sqlite, table: &TableInfo) -> Result<Option<TableState>, DbError> {
     let conn = db.conn();
     let sql: Option<String> = conn
         .query_row(
@@ -101,7 +101,7 @@ pub fn read(db: &Database, table: &TableInfo) -> Result<Option<TableState>, DbEr
     }))
 }
 
-fn header_and_metadata(db: &Database) -> Option<([u8; HEADER_BYTES], std::fs::Metadata)> {
+fn header_and_metadata(db: &Sqlite) -> Option<([u8; HEADER_BYTES], std::fs::Metadata)> {
     let mut file = std::fs::File::open(db.path()).ok()?;
     let mut header = [0u8; HEADER_BYTES];
     file.read_exact(&mut header).ok()?;

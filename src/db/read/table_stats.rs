@@ -12,7 +12,7 @@ use rand::rngs::StdRng;
 use crate::db::catalog::TableInfo;
 use crate::db::profile::{ProfileOptions, TableProfile, profile_table};
 use crate::db::profile_cache::{Entry, ProfileCache};
-use crate::db::{Database, DbError, table_state};
+use crate::db::{DbError, Sqlite, table_state};
 
 /// What to learn, and where kept profiles live.
 #[derive(Debug, Clone)]
@@ -37,7 +37,7 @@ pub struct TableStats {
 /// Counts and profiles `table`, or reads both back from the cache when they were
 /// learned from this very state of the table.
 pub fn table_stats(
-    db: &Database,
+    db: &Sqlite,
     table: &TableInfo,
     request: &StatsRequest,
 ) -> Result<TableStats, DbError> {

@@ -17,17 +17,17 @@ use crate::db::catalog::{ColumnKind, TableInfo, table_info};
 use crate::db::ident::{quote, quote_list, validate};
 use crate::db::journal::RowKey;
 use crate::db::sample::rowid_name;
-use crate::db::{Database, DbError};
+use crate::db::{DbError, Sqlite};
 
 /// Carries out a plan from [`plan_import`](super::plan_import), reading the file a second time.
 pub fn apply_import(
-    db: &mut Database,
+    db: &mut Sqlite,
     plan: &ImportPlan,
     options: &ImportOptions<'_>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ImportOutcome, DbError> {
     db.require_writable()?;
-    let db: &Database = db;
+    let db: &Sqlite = db;
     let conn = db.conn();
     let err = |e: rusqlite::Error| db.err(e);
     let shown = shown_name(&plan.file);
@@ -269,7 +269,7 @@ fn insert_row<'v>(
 /// Deferred foreign keys are only checked at COMMIT, which names no row;
 /// check them first so the error can name the line.
 fn check_deferred_keys(
-    db: &Database,
+    db: &Sqlite,
     info: &TableInfo,
     keys: &Keys,
     lines: &[u64],

@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::refusal::DropRefusal;
 use crate::db::catalog::{ObjectKind, find_object, referencing_keys, row_count};
 use crate::db::ident::quote;
-use crate::db::{Database, DbError};
+use crate::db::{DbError, Sqlite};
 
 /// What deleting a table would remove, for the confirmation dialog.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -29,7 +29,7 @@ pub struct DropOutcome {
 }
 
 /// Says what deleting `name` would remove, without changing anything.
-pub fn preview_drop(db: &Database, name: &str) -> Result<DropPreview, DbError> {
+pub fn preview_drop(db: &Sqlite, name: &str) -> Result<DropPreview, DbError> {
     let object = find_object(db, name)?;
     let rows = row_count(db, &object)?;
     let referenced_by = if object.kind == ObjectKind::View {
@@ -46,7 +46,7 @@ pub fn preview_drop(db: &Database, name: &str) -> Result<DropPreview, DbError> {
 }
 
 /// Tables other than `table` with a foreign key pointing at it.
-fn referencing_tables(db: &Database, table: &str) -> Result<Vec<String>, DbError> {
+fn referencing_tables(db: &Sqlite, table: &str) -> Result<Vec<String>, DbError> {
     let mut names: Vec<String> = referencing_keys(db, table)?
         .into_iter()
         .map(|(child, _)| child)
@@ -58,9 +58,9 @@ fn referencing_tables(db: &Database, table: &str) -> Result<Vec<String>, DbError
 
 /// Deletes a table (with its rows, indexes and triggers) or a view. Refuses
 /// when other tables have foreign keys pointing at it.
-pub fn drop_table(db: &mut Database, name: &str) -> Result<DropOutcome, DbError> {
+pub fn drop_table(db: &mut Sqlite, name: &str) -> Result<DropOutcome, DbError> {
     db.require_writable()?;
-    let db: &Database = db;
+    let db: &Sqlite = db;
     let tx = crate::db::write_transaction(db.conn()).map_err(|e| db.err(e))?;
     let preview = preview_drop(db, name)?;
     if !preview.referenced_by.is_empty() {

@@ -14,7 +14,7 @@ use super::temp_file::TempFile;
 use super::{PROGRESS_EVERY, Progress, Reporter, Stage};
 use crate::db::catalog::{ObjectKind, find_object};
 use crate::db::ident::{quote, validate};
-use crate::db::{CancelFlag, Database, DbError};
+use crate::db::{CancelFlag, DbError, Sqlite};
 
 /// How an export runs.
 #[derive(Debug, Clone)]
@@ -60,7 +60,7 @@ pub fn default_export_path(table: &str) -> PathBuf {
 /// complete: rows go to a temporary file beside it, renamed at the end, so
 /// a cancelled or failed export leaves no file behind.
 pub fn export_table(
-    db: &Database,
+    db: &Sqlite,
     table: &str,
     dest: &Path,
     options: &ExportOptions,
@@ -79,7 +79,7 @@ pub fn export_table(
 
 /// Writes every row of a table or view as CSV to `out` (stdout, a buffer).
 pub fn export_table_to<W: Write>(
-    db: &Database,
+    db: &Sqlite,
     table: &str,
     out: W,
     options: &ExportOptions,
@@ -93,7 +93,7 @@ pub fn export_table_to<W: Write>(
 /// Exports the rows of a read-only SQL query to a CSV file at `dest`.
 /// Statements that could change the database are refused.
 pub fn export_query(
-    db: &Database,
+    db: &Sqlite,
     sql: &str,
     dest: &Path,
     options: &ExportOptions,
@@ -117,7 +117,7 @@ pub fn export_query(
 /// through a temporary file renamed at the end. `total` is the row count when
 /// the caller knows it, for progress.
 pub fn export_statement(
-    db: &Database,
+    db: &Sqlite,
     stmt: &mut Statement<'_>,
     dest: &Path,
     total: Option<u64>,
@@ -142,7 +142,7 @@ pub fn export_statement(
 /// Streams the rows of a prepared statement as CSV to `out`, header first.
 /// Rows are read one at a time, never all at once.
 pub fn write_csv<W: Write>(
-    db: &Database,
+    db: &Sqlite,
     stmt: &mut Statement<'_>,
     out: W,
     total: Option<u64>,
@@ -192,7 +192,7 @@ pub fn write_csv<W: Write>(
 }
 
 fn table_statement<'db>(
-    db: &'db Database,
+    db: &'db Sqlite,
     name: &str,
     kind: ObjectKind,
 ) -> Result<(Statement<'db>, Option<u64>), DbError> {
@@ -215,7 +215,7 @@ fn table_statement<'db>(
     Ok((stmt, total))
 }
 
-fn refuse_database_as_target(db: &Database, dest: &Path) -> Result<(), DbError> {
+fn refuse_database_as_target(db: &Sqlite, dest: &Path) -> Result<(), DbError> {
     if let (Ok(a), Ok(b)) = (
         std::fs::canonicalize(dest),
         std::fs::canonicalize(db.path()),

@@ -15,7 +15,7 @@ use super::{PROGRESS_EVERY, Progress, Reporter, Stage, apply_import};
 use crate::db::catalog::{Affinity, ColumnKind, ObjectKind, TableInfo, find_object, table_info};
 use crate::db::ident::validate;
 use crate::db::journal::Journal;
-use crate::db::{CancelFlag, Database, DbError};
+use crate::db::{CancelFlag, DbError, Sqlite};
 
 /// How an import runs.
 #[derive(Clone)]
@@ -95,7 +95,7 @@ pub struct ImportOutcome {
 /// table whose columns match. One transaction: on any error, a cancellation
 /// or a row SQLite refuses, nothing is imported and no table is created.
 pub fn import_file(
-    db: &mut Database,
+    db: &mut Sqlite,
     file: &Path,
     options: &ImportOptions<'_>,
     progress: &mut dyn FnMut(Progress),
@@ -125,7 +125,7 @@ pub enum ImportStep {
 /// free name for a new table, so an app can ask first instead of appending
 /// silently. (A pipe is read once: asking about one leaves nothing to import.)
 pub fn import_unless_appending(
-    db: &mut Database,
+    db: &mut Sqlite,
     file: &Path,
     options: &ImportOptions<'_>,
     progress: &mut dyn FnMut(Progress),
@@ -143,7 +143,7 @@ pub fn import_unless_appending(
 
 /// `base_2`, `base_3`, ...: the first name no table, view, index or trigger
 /// of the main schema uses (SQLite compares names without ASCII case).
-pub fn free_table_name(db: &Database, base: &str) -> Result<String, DbError> {
+pub fn free_table_name(db: &Sqlite, base: &str) -> Result<String, DbError> {
     let mut stmt = db
         .conn()
         .prepare("SELECT 1 FROM main.sqlite_schema WHERE name = ?1 COLLATE NOCASE")
@@ -164,7 +164,7 @@ pub fn free_table_name(db: &Database, base: &str) -> Result<String, DbError> {
 /// table, new or appended to, and each column's name and type. Nothing in
 /// the database changes.
 pub fn plan_import(
-    db: &Database,
+    db: &Sqlite,
     file: &Path,
     options: &ImportOptions<'_>,
     progress: &mut dyn FnMut(Progress),

@@ -7,7 +7,7 @@ use rusqlite::types::ValueRef;
 use crate::db::catalog::TableInfo;
 use crate::db::ident::{quote, quote_list};
 use crate::db::journal::{ChunkId, Journal, RecordedRow, RowKey};
-use crate::db::{Database, DbError};
+use crate::db::{DbError, Sqlite};
 
 /// How many rows one journal chunk holds.
 const JOURNAL_CHUNK: usize = 100_000;
@@ -22,7 +22,7 @@ pub(super) enum Keys {
 /// back from the table) in `journal` as one operation, and returns the
 /// chunks written. On an error the chunks already written are removed.
 pub(super) fn record_rows(
-    db: &Database,
+    db: &Sqlite,
     journal: &Journal,
     info: &TableInfo,
     keys: &Keys,

@@ -5,7 +5,7 @@ use super::{Target, UndoBlock, UndoRefusal};
 use crate::db::catalog::{TableInfo, table_info};
 use crate::db::journal::{Journal, Operation, OperationId, RowKey, Run};
 use crate::db::write::read_fingerprints;
-use crate::db::{Database, DbError};
+use crate::db::{DbError, Sqlite};
 
 /// The rows of one operation, checked against the table as it is now.
 pub(super) struct Plan {
@@ -50,7 +50,7 @@ enum Subject {
 /// the tables as they are now. It never moves on to an older operation: refusals say why
 /// and how to go on.
 pub(super) fn check(
-    db: &Database,
+    db: &Sqlite,
     journal: &Journal,
     target: Target<'_>,
 ) -> Result<Checked, DbError> {
@@ -90,7 +90,7 @@ pub(super) fn check(
 /// The operation a target names (the one asked for or found as the latest), and what the
 /// undo takes back with it: that operation, or its whole run.
 fn resolve(
-    db: &Database,
+    db: &Sqlite,
     journal: &Journal,
     target: Target<'_>,
 ) -> Result<(Option<String>, Subject), DbError> {
@@ -167,7 +167,7 @@ fn run_subject(
 /// Every operation of a run checked first, so that a refusal about any of them leaves all
 /// of them as they are.
 fn check_run(
-    db: &Database,
+    db: &Sqlite,
     journal: &Journal,
     entry: Option<String>,
     run: Run,
@@ -233,7 +233,7 @@ fn check_run(
     })
 }
 
-pub(super) fn unknown_operation(db: &Database, id: OperationId) -> DbError {
+pub(super) fn unknown_operation(db: &Sqlite, id: OperationId) -> DbError {
     UndoRefusal::UnknownOperation {
         operation: id.0,
         path: db.display_path(),
@@ -243,7 +243,7 @@ pub(super) fn unknown_operation(db: &Database, id: OperationId) -> DbError {
 
 /// A refusal the caller can follow with the history, or with `--forget listed` (the
 /// operation's id, or the id its run is listed under).
-fn blocked(db: &Database, listed: OperationId, why: UndoBlock) -> DbError {
+fn blocked(db: &Sqlite, listed: OperationId, why: UndoBlock) -> DbError {
     DbError::UndoBlocked {
         why,
         path: db.display_path(),
@@ -254,7 +254,7 @@ fn blocked(db: &Database, listed: OperationId, why: UndoBlock) -> DbError {
 /// The rows of one operation against its table as it is now: refused when the table or a
 /// fingerprinted column is gone, or when any row was edited.
 fn check_operation(
-    db: &Database,
+    db: &Sqlite,
     journal: &Journal,
     operation: &Operation,
     listed: OperationId,
@@ -336,7 +336,7 @@ fn check_operation(
 /// table: that operation never happened, so it is passed over (not skipped: there is
 /// nothing of it).
 fn latest_committed(
-    db: &Database,
+    db: &Sqlite,
     journal: &Journal,
     table: Option<&str>,
 ) -> Result<Option<Operation>, DbError> {
@@ -350,7 +350,7 @@ fn latest_committed(
 
 /// Whether no batch of `op` was ever committed: none confirmed, its writer gone, and none
 /// of its recorded rows in the table as written.
-fn never_committed(db: &Database, journal: &Journal, op: &Operation) -> Result<bool, DbError> {
+fn never_committed(db: &Sqlite, journal: &Journal, op: &Operation) -> Result<bool, DbError> {
     let batches = journal.batches(op.id)?;
     if batches.iter().any(|(confirmed, _)| *confirmed) || journal.writer_of(op.id)?.is_some() {
         return Ok(false);

@@ -10,7 +10,7 @@ use crate::db::catalog::{TableInfo, referencing_keys, table_info};
 use crate::db::ident::quote;
 use crate::db::journal::RowKey;
 use crate::db::sample::rowid_name;
-use crate::db::{Database, DbError};
+use crate::db::{DbError, Sqlite};
 
 /// The temporary table holding the keys of plan `index`, and its key columns.
 pub(super) struct Stage {
@@ -76,7 +76,7 @@ fn key_in_stage(table: &TableInfo, alias: &str, stage: &Stage) -> String {
 /// Refuses when a row the undo does not delete references one it does: deleting would
 /// break it or cascade into it. Rows deleted together may reference each other.
 pub(super) fn check_references(
-    db: &Database,
+    db: &Sqlite,
     checked: &Checked,
     stages: &[Stage],
 ) -> Result<(), DbError> {
@@ -156,7 +156,7 @@ pub(super) fn delete_rows(
 }
 
 /// Whether an INSERT trigger fires on `table` (its effects elsewhere are not undone).
-pub(super) fn insert_triggers(db: &Database, table: &str) -> bool {
+pub(super) fn insert_triggers(db: &Sqlite, table: &str) -> bool {
     static ON_INSERT: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
     let Some(on_insert) =
         ON_INSERT.get_or_init(|| regex::Regex::new(r"(?is)\b(BEFORE|AFTER)\s+INSERT\s+ON\b").ok())

@@ -180,13 +180,13 @@ pub(super) fn write_candidates(
         let op = match shared.lineage.as_ref().and_then(|l| l.run) {
             Some(run) => journal.begin_operation_in_run(
                 run,
-                db.path(),
+                db.address(),
                 &shared.plan.table.name,
                 &shared.source_name,
                 writer.fingerprint_columns(),
             )?,
             None => journal.begin_operation(
-                db.path(),
+                db.address(),
                 &shared.plan.table.name,
                 &shared.source_name,
                 writer.fingerprint_columns(),
@@ -206,7 +206,7 @@ pub(super) fn write_candidates(
             operation: *operation,
         });
     let outcome = writer.write_with(
-        &mut db,
+        db.sqlite_mut()?,
         &candidates,
         &WriteOptions {
             journal: target.as_ref(),
@@ -268,7 +268,7 @@ fn preview_row(plan: &Plan, row: &Candidate) -> serde_json::Map<String, Json> {
 
 pub(super) fn count_rows(shared: &Shared) -> Result<u64, DbError> {
     let db = shared.db.lock().map_err(|_| DbError::ConnectionUnusable)?;
-    crate::db::lookup::count(&db, &shared.plan.table)
+    db.count(&shared.plan.table)
 }
 
 /// Inserts rows the user already saw (a preview they accepted), through the

@@ -16,7 +16,7 @@ use super::pace::Pace;
 use super::prepare::{Anchor, Shared};
 use super::{Estimate, GenerateError, thousands};
 use super::{Event, FRUITLESS_LIMIT, Outcome, Run, Source, Stage, Tally, blocking, finish};
-use crate::db::sample::{Sample, sample_rows};
+use crate::db::sample::Sample;
 use crate::generate::parse::row_list;
 use crate::generate::privacy::Privacy;
 use crate::generate::prompt::{PromptInput, SYSTEM, answer_schema, context_message, user_message};
@@ -511,7 +511,7 @@ pub(super) fn prompt_for(
             .rng
             .lock()
             .map_err(|_| GenerateError::Internal("The random source is unusable.".into()))?;
-        Ok(sample_rows(&db, &shared.plan.table, n, &mut *rng)?)
+        Ok(db.sample_rows(&shared.plan.table, n, &mut *rng)?)
     };
     let anchor = match shared.anchor.get() {
         Some(anchor) => anchor,

@@ -8,11 +8,9 @@ use rand::{Rng, SeedableRng};
 use rusqlite::types::Value;
 
 use super::{GenerateError, GenerateRequest, Source};
-use crate::db::catalog::table_info;
 use crate::db::journal::{Journal, OperationId};
 use crate::db::profile::{ProfileOptions, TableProfile};
 use crate::db::profile_cache::ProfileCache;
-use crate::db::sample::{sample_columns, sample_rows};
 use crate::db::table_stats::{StatsRequest, table_stats};
 use crate::db::{CancelFlag, Database, DbError, OpenOptions};
 use crate::generate::gate::{Existing, Gate, GateMode, WHOLE_TABLE_ROWS};
@@ -98,7 +96,7 @@ fn people_for(
         None => StdRng::from_os_rng(),
     };
     let sample = if table_rows > 0 {
-        sample_rows(db, &plan.table, IDENTITY_SAMPLE, &mut rng)?
+        db.sample_rows(&plan.table, IDENTITY_SAMPLE, &mut rng)?
     } else {
         crate::db::sample::Sample {
             columns: Vec::new(),
@@ -162,7 +160,7 @@ fn learn_offline(
     job_rows: u64,
     rng: &mut StdRng,
 ) -> Result<OfflineModel, DbError> {
-    let sample = sample_rows(db, &plan.table, training_rows(job_rows), rng)?;
+    let sample = db.sample_rows(&plan.table, training_rows(job_rows), rng)?;
     let sequence_max: Vec<Option<i64>> = plan
         .columns
         .iter()
@@ -174,7 +172,7 @@ fn learn_offline(
                 .and_then(|p| p.columns.iter().find(|pc| pc.name == c.name))
                 .and_then(|pc| pc.code.as_ref());
             crate::db::lookup::sequence_max(
-                db,
+                db.sqlite().ok()?,
                 &plan.table,
                 &c.name,
                 code.map(|k| k.prefix.as_str()),
@@ -215,7 +213,7 @@ fn learn_gate(
         Some(seed) => StdRng::seed_from_u64(seed ^ 0x6761_7465),
         None => StdRng::from_os_rng(),
     };
-    let sample = sample_columns(db, &plan.table, &plan.column_names(), k, &mut rng)?;
+    let sample = db.sample_columns(&plan.table, &plan.column_names(), k, &mut rng)?;
     let existing = Existing::learn(plan, profile, &sample.rows);
     Ok(Gate::learn(plan, profile, &sample.rows, existing))
 }
@@ -230,7 +228,7 @@ pub(super) fn prepare(
     let source_name = source.describe();
     let options = OpenOptions::read_write().busy_timeout(request.busy_timeout);
     let db = Database::open(&request.db_path, &options)?;
-    let table = table_info(&db, &request.table)?;
+    let table = db.table_info(&request.table)?;
     table.require_generatable()?;
     let plan = Plan::new(&table);
     let mut rng = match request.seed {
@@ -240,7 +238,7 @@ pub(super) fn prepare(
     // The profile's sample has a seed of its own, so a seed gives the same rows whether
     // the profile is computed or read back from the cache.
     let stats = table_stats(
-        &db,
+        db.sqlite()?,
         &table,
         &StatsRequest {
             options: ProfileOptions::for_job(request.rows),
@@ -257,8 +255,8 @@ pub(super) fn prepare(
     // A step of a whole-database run has its parents chosen already.
     let lineage_keys = request.lineage.as_ref().map(|l| l.parent_keys());
     for fk in plan.foreign_keys.iter().filter(|_| lineage_keys.is_none()) {
-        let parent = table_info(&db, &fk.parent)?;
-        let keys = sample_columns(&db, &parent, &fk.parent_columns, PARENT_KEYS, &mut rng)?;
+        let parent = db.table_info(&fk.parent)?;
+        let keys = db.sample_columns(&parent, &fk.parent_columns, PARENT_KEYS, &mut rng)?;
         let nullable = fk.columns.iter().all(|&i| !plan.columns[i].not_null);
         if keys.rows.is_empty() && !nullable {
             return Err(GenerateError::ParentEmpty {

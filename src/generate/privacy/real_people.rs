@@ -78,7 +78,7 @@ impl RealPeople {
         }
         let columns: Vec<String> = read.iter().map(|&i| plan.columns[i].name.clone()).collect();
         let at = |i: usize| read.iter().position(|&r| r == i);
-        scan_columns(db, table, &columns, |row| {
+        scan_columns(db.sqlite()?, table, &columns, |row| {
             for (i, kind, seen) in &mut alone {
                 if let Some(h) = at(*i).and_then(|p| key(*kind, &row[p])) {
                     seen.insert(h);
@@ -204,7 +204,7 @@ pub fn column_values(
             .iter()
             .map(|(i, _)| plan.columns[*i].name.clone())
             .collect();
-        scan_columns(db, table, &columns, |row| {
+        scan_columns(db.sqlite()?, table, &columns, |row| {
             for ((_, kind), (set, value)) in read.iter().zip(sets.iter_mut().zip(row)) {
                 if let Some(h) = value_key(*kind, value) {
                     set.insert(h);

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::depends::{SumRule, learn_rules, learn_sums};
 use super::graph::{KeyFill, Order, Skip, order};
 use super::levels::Levels;
-use crate::db::catalog::{TableInfo, load_catalog};
+use crate::db::catalog::TableInfo;
 use crate::db::lineage::{Link, children_with_parents, families, fan_out, null_share};
 use crate::db::{Database, DbError};
 use crate::generate::lineage::Rule;
@@ -258,11 +258,11 @@ pub fn learn<R: Rng + ?Sized>(
     chosen: Option<&[String]>,
     rng: &mut R,
 ) -> Result<WholePlan, PlanError> {
-    let catalog = load_catalog(db)?;
+    let catalog = db.load_catalog()?;
     let mut tables = Vec::with_capacity(catalog.len());
     for info in catalog {
         let rows = if info.kind.generatable() {
-            crate::db::lookup::count(db, &info)?
+            db.count(&info)?
         } else {
             0
         };
@@ -313,8 +313,8 @@ pub fn learn<R: Rng + ?Sized>(
                         to: &fk.parent_columns,
                     };
                     let fan = FanOut {
-                        counts: fan_out(db, link)?,
-                        null_share: null_share(db, link)?,
+                        counts: fan_out(db.sqlite()?, link)?,
+                        null_share: null_share(db.sqlite()?, link)?,
                     };
                     let parent_plan = Plan::new(parent);
                     let mut skip_parent: Vec<String> = fk.parent_columns.clone();
@@ -330,11 +330,12 @@ pub fn learn<R: Rng + ?Sized>(
                         Vec::new()
                     } else {
                         let (children, parents, of_child) =
-                            children_with_parents(db, link, RULE_SAMPLE, rng)?;
+                            children_with_parents(db.sqlite()?, link, RULE_SAMPLE, rng)?;
                         learn_rules(&children, &parents, &of_child, &skip_child, &skip_parent)
                     };
                     let sums = if fill == KeyFill::New {
-                        let (parents, children, of_parent) = families(db, link, SUM_SAMPLE)?;
+                        let (parents, children, of_parent) =
+                            families(db.sqlite()?, link, SUM_SAMPLE)?;
                         learn_sums(&parents, &children, &of_parent, &skip_child, &skip_parent)
                     } else {
                         Vec::new()
@@ -343,7 +344,7 @@ pub fn learn<R: Rng + ?Sized>(
                     // may point at which (staff at managers, managers at the top).
                     let levels = if fill == KeyFill::Later && parent.name == step.table.name {
                         let (rows, parents, of_row) =
-                            children_with_parents(db, link, RULE_SAMPLE, rng)?;
+                            children_with_parents(db.sqlite()?, link, RULE_SAMPLE, rng)?;
                         Levels::learn(&rows, &parents, &of_row, &skip_child)
                     } else {
                         None

@@ -294,7 +294,7 @@ async fn run(
             };
             blocking(move || {
                 let db = open(&db, busy)?;
-                let rows = rows_by_key(&db, &info, &keys[..wanted])?;
+                let rows = rows_by_key(db.sqlite()?, &info, &keys[..wanted])?;
                 Ok((rows, keys))
             })
             .await
@@ -423,9 +423,11 @@ async fn prepare_target(request: &WholeRequest) -> Result<Destination, WholeErro
         })?;
         let copy = dir.path().join("dry-run.sqlite");
         let db = Database::open(&path, &OpenOptions::read_only().busy_timeout(busy))?;
-        db.conn()
+        let sqlite = db.sqlite()?;
+        sqlite
+            .conn()
             .execute("VACUUM INTO ?1", [copy.display().to_string()])
-            .map_err(|e| db.err(e))?;
+            .map_err(|e| sqlite.err(e))?;
         Ok(Destination {
             journal: Some(dir.path().join("journal.sqlite")),
             db: copy,
@@ -467,7 +469,10 @@ async fn roll_back(db: PathBuf, journal: Option<PathBuf>, busy: Duration, run: R
         let journal = open_journal(journal.as_deref())?;
         journal.finish_run(run)?;
         let mut db = open(&db, busy)?;
-        match undo::undo(&mut db, &journal, Target::Run(run)) {
+        match db
+            .sqlite_mut()
+            .and_then(|db| undo::undo(db, &journal, Target::Run(run)))
+        {
             Ok(done) => Ok(Rollback::Removed { rows: done.removed }),
             // A run that failed before its first row: nothing to take back.
             Err(DbError::UndoBlocked {

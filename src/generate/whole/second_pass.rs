@@ -47,7 +47,11 @@ pub(super) fn second_pass<R: Rng + ?Sized>(
         .iter()
         .map(|t| (t.table.to_ascii_lowercase(), t.info.clone()))
         .collect();
-    Pass { db, cancel }.run(|conn, cancel| {
+    Pass {
+        db: db.sqlite_mut()?,
+        cancel,
+    }
+    .run(|conn, cancel| {
         for table in &plan.tables {
             let name = table.table.to_ascii_lowercase();
             let Some(mine) = written.get(&name) else {
@@ -194,7 +198,7 @@ pub(super) fn second_pass<R: Rng + ?Sized>(
         keys.dedup();
         let plan = crate::generate::plan::Plan::new(info);
         let writer = BatchWriter::new(info, &plan.column_names())?;
-        let rows = fingerprints_now(db, info, writer.fingerprint_columns(), &keys)?;
+        let rows = fingerprints_now(db.sqlite()?, info, writer.fingerprint_columns(), &keys)?;
         journal.update_fingerprints(op, &rows)?;
     }
     Ok((linked, totals))

@@ -41,14 +41,15 @@ pub(super) fn lineage_for<R: Rng + ?Sized>(
                 }
             }),
             KeyFill::Existing => {
-                let parent = crate::db::catalog::table_info(db, &key.parent)?;
+                let parent = db.table_info(&key.parent)?;
                 let link = Link {
                     child: &table.info,
                     from: &key.columns,
                     parent: &parent,
                     to: &key.parent_columns,
                 };
-                let (rows, counts) = parents_with_counts(db, link, EXISTING_PARENTS, rng)?;
+                let (rows, counts) =
+                    parents_with_counts(db.sqlite()?, link, EXISTING_PARENTS, rng)?;
                 Some(Pool {
                     key_positions: positions(&rows, &key.parent_columns),
                     weights: counts.iter().map(|c| *c as f64).collect(),

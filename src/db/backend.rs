@@ -1,0 +1,113 @@
+//! The interface every database engine implements, so the generation job, the app and
+//! the commands never know which one they talk to.
+//!
+//! An engine is a set of files behind this trait (`sqlite.rs`, `postgres/`); the only
+//! place that names them all is [`super::Database::open`], which picks one by the address
+//! it is given. A method takes the engine's own view of a table ([`TableInfo`]) and
+//! values as [`Value`]s; what SQL it runs, and how, is its own business.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rand::RngCore;
+
+use super::catalog::{ObjectSummary, TableInfo};
+use super::profile::{ProfileOptions, TableProfile};
+use super::sample::Sample;
+use super::{DbError, Sqlite};
+
+/// One open database of some engine.
+pub trait Backend: Send {
+    /// How the database is named in sentences: a path, or a URL without its password.
+    fn display_name(&self) -> String;
+
+    /// The address it was opened with, to open it again from another thread or job
+    /// (for a server, a URL that may hold a password: never shown).
+    fn address(&self) -> &Path;
+
+    /// Whether it was opened for writing.
+    fn is_writable(&self) -> bool;
+
+    /// A handle that stops this connection's running statement from another thread.
+    fn interrupter(&self) -> Arc<dyn Interrupter>;
+
+    /// Tables, views and other relations by name, without reading any rows.
+    fn list_objects(&self) -> Result<Vec<ObjectSummary>, DbError>;
+
+    /// The full description of one object, found as the engine resolves names.
+    fn table_info(&self, name: &str) -> Result<TableInfo, DbError>;
+
+    /// Finds an object by name: exact match first, then ignoring case.
+    fn find_object(&self, name: &str) -> Result<ObjectSummary, DbError> {
+        let objects = self.list_objects()?;
+        objects
+            .iter()
+            .find(|o| o.name == name)
+            .or_else(|| objects.iter().find(|o| o.name.eq_ignore_ascii_case(name)))
+            .cloned()
+            .ok_or_else(|| DbError::UnknownTable {
+                name: name.to_string(),
+                path: self.display_name(),
+            })
+    }
+
+    /// Every object described.
+    fn load_catalog(&self) -> Result<Vec<TableInfo>, DbError> {
+        self.list_objects()?
+            .iter()
+            .map(|o| self.table_info(&o.name))
+            .collect()
+    }
+
+    /// The rows of a listed object; `None` when they cannot be counted (a virtual table
+    /// whose module is missing, a foreign table whose server is away).
+    fn row_count(&self, object: &ObjectSummary) -> Result<Option<u64>, DbError>;
+
+    /// The exact number of rows of a table.
+    fn count(&self, table: &TableInfo) -> Result<u64, DbError>;
+
+    /// Up to `k` distinct rows of `table` at random, reading only `columns`, without
+    /// scanning the table.
+    fn sample_columns(
+        &self,
+        table: &TableInfo,
+        columns: &[String],
+        k: usize,
+        rng: &mut dyn RngCore,
+    ) -> Result<Sample, DbError>;
+
+    /// Up to `k` rows of every visible column of `table`, at random.
+    fn sample_rows(
+        &self,
+        table: &TableInfo,
+        k: usize,
+        rng: &mut dyn RngCore,
+    ) -> Result<Sample, DbError> {
+        let columns: Vec<String> = table.visible_columns().map(|c| c.name.clone()).collect();
+        self.sample_columns(table, &columns, k, rng)
+    }
+
+    /// Per-column statistics, bounded by `options` however large the table.
+    fn profile_table(
+        &self,
+        table: &TableInfo,
+        options: &ProfileOptions,
+        rng: &mut dyn RngCore,
+    ) -> Result<TableProfile, DbError>;
+
+    /// The SQLite engine behind this handle, for the operations not yet behind this
+    /// trait; other engines refuse them with [`DbError::NotOnThisEngine`].
+    fn as_sqlite(&self) -> Option<&Sqlite> {
+        None
+    }
+
+    fn as_sqlite_mut(&mut self) -> Option<&mut Sqlite> {
+        None
+    }
+}
+
+/// Stops whatever statement a connection is running; safe to call from any thread, and
+/// harmless when nothing runs.
+pub trait Interrupter: Send + Sync {
+    fn interrupt(&self);
+}
