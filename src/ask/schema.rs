@@ -118,6 +118,8 @@ fn describe_table(table: &TableInfo, examples: &[(String, Vec<String>)]) -> Stri
         ObjectKind::Table => "Table",
         ObjectKind::View => "View",
         ObjectKind::Virtual => "Virtual table",
+        ObjectKind::MaterializedView => "Materialized view",
+        ObjectKind::Foreign => "Foreign table",
     };
     let _ = writeln!(out, "{kind} {}", json!(table.name));
     for column in table.visible_columns() {

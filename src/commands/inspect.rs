@@ -25,10 +25,11 @@ pub fn schema(path: &Path, create: bool, table: Option<&str>, json: bool) -> Com
 
 fn describe_table(t: &TableInfo) -> String {
     let mut flags = vec![t.kind.as_str().to_string()];
-    if t.without_rowid {
+    // Flags of SQLite's table kinds; a Postgres table (in a schema) has neither.
+    if t.without_rowid && t.schema.is_none() {
         flags.push("WITHOUT ROWID".into());
     }
-    if t.strict {
+    if t.strict && t.schema.is_none() {
         flags.push("STRICT".into());
     }
     if !t.kind.generatable() {
@@ -61,6 +62,7 @@ fn describe_table(t: &TableInfo) -> String {
                     ColumnKind::GeneratedVirtual => notes.push("GENERATED (virtual)".into()),
                     ColumnKind::GeneratedStored => notes.push("GENERATED (stored)".into()),
                     ColumnKind::Hidden => notes.push("HIDDEN".into()),
+                    ColumnKind::Identity => notes.push("IDENTITY".into()),
                     ColumnKind::Normal => {}
                 }
                 vec![
@@ -143,6 +145,7 @@ pub fn sample(
         SampleMethod::AllRows => "all rows of the table",
         SampleMethod::Uniform => "drawn uniformly at random",
         SampleMethod::KeySeek => "drawn at random by key (close to uniform)",
+        SampleMethod::Pages => "one row from each of pages drawn at random (close to uniform)",
     };
     crate::say_err!("{} rows, {how}.", sample.rows.len());
     Ok(())

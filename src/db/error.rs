@@ -111,6 +111,48 @@ pub enum DbError {
     #[error(transparent)]
     DataDir(#[from] DataDirError),
 
+    /// A Postgres URL that cannot be read, or an environment variable that spoils it.
+    #[error("{detail}.")]
+    BadAddress { detail: String },
+
+    /// No Postgres server answered at the address.
+    #[error(
+        "Cannot reach a Postgres server at {server} ({detail}). Check that it is running and that the host and port are right."
+    )]
+    ServerUnreachable { server: String, detail: String },
+
+    /// The server would not let this user in (a wrong password, or no entry in
+    /// pg_hba.conf).
+    #[error(
+        "The Postgres server at {server} refused user '{user}' ({detail}). Check the password (in the URL, PGPASSWORD or ~/.pgpass) and the user name."
+    )]
+    LoginRefused {
+        server: String,
+        user: String,
+        detail: String,
+    },
+
+    #[error(
+        "There is no database '{name}' on the Postgres server at {server}. Create it (createdb {name}) or check the name in the URL."
+    )]
+    NoSuchDatabase { name: String, server: String },
+
+    /// The server refused an action for lack of a privilege.
+    #[error(
+        "Postgres refused this ({detail}) on {path}. Connect as a user with that privilege, or ask for it to be granted."
+    )]
+    PermissionDenied { path: String, detail: String },
+
+    /// The connection broke; what its open transaction held was rolled back by the server.
+    #[error(
+        "The connection to {path} was lost ({detail}); the server rolled back anything unfinished. Check the server and try again."
+    )]
+    ConnectionLost { path: String, detail: String },
+
+    /// Anything else a Postgres server said, in its own words.
+    #[error("Postgres ({path}) said: {detail}.")]
+    Server { path: String, detail: String },
+
     /// An operation this engine does not offer yet.
     #[error("rowsmith cannot do this on a Postgres database yet; it works on SQLite files.")]
     NotOnThisEngine,

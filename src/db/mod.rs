@@ -38,6 +38,7 @@ pub use sqlite::Sqlite;
 pub(crate) use sqlite::write_transaction;
 
 mod backend;
+pub mod postgres;
 mod sqlite;
 
 /// Default time a statement waits for another writer before giving up.
@@ -119,6 +120,11 @@ impl std::ops::Deref for Database {
 impl Database {
     /// Opens the database `path` names, with the engine its address calls for.
     pub fn open(path: &Path, options: &OpenOptions) -> Result<Self, DbError> {
+        if postgres::is_postgres_url(&path.to_string_lossy()) {
+            return Ok(Self::from_engine(Box::new(postgres::Postgres::open(
+                path, options,
+            )?)));
+        }
         Ok(Self::from_engine(Box::new(Sqlite::open(path, options)?)))
     }
 

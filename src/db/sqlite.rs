@@ -153,6 +153,21 @@ impl Sqlite {
         })
     }
 
+    /// A private in-memory database with rowsmith's SQL functions, for work another
+    /// engine hands to SQLite (profiling a sample of its rows the way files are profiled).
+    pub fn scratch() -> Result<Self, DbError> {
+        let shown = "a scratch database in memory";
+        let err = |e| DbError::from_sqlite(e, shown);
+        let conn = Connection::open_in_memory().map_err(err)?;
+        formats::register_sql_functions(&conn).map_err(err)?;
+        rusqlite::vtab::array::load_module(&conn).map_err(err)?;
+        Ok(Self {
+            conn,
+            path: PathBuf::from(":memory:"),
+            writable: true,
+        })
+    }
+
     pub fn conn(&self) -> &Connection {
         &self.conn
     }

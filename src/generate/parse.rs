@@ -211,6 +211,7 @@ mod tests {
             without_rowid: false,
             strict: false,
             autoincrement: false,
+            schema: None,
             sql: None,
         };
         Plan {

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod model;
+pub mod pg;
 pub mod services;
 
 use std::path::{Path, PathBuf};

@@ -26,6 +26,7 @@ mod llm_world;
 mod odd_data;
 mod offline;
 mod offline_text;
+mod pg_catalog;
 mod privacy;
 mod profile;
 mod profile_cache;

@@ -19,6 +19,10 @@ pub enum ObjectKind {
     Table,
     View,
     Virtual,
+    /// A Postgres materialized view: rows come from its query.
+    MaterializedView,
+    /// A Postgres foreign table: rows live on another server.
+    Foreign,
 }
 
 impl ObjectKind {
@@ -27,6 +31,8 @@ impl ObjectKind {
             ObjectKind::Table => "table",
             ObjectKind::View => "view",
             ObjectKind::Virtual => "virtual table",
+            ObjectKind::MaterializedView => "materialized view",
+            ObjectKind::Foreign => "foreign table",
         }
     }
 
@@ -81,6 +87,8 @@ pub enum ColumnKind {
     Hidden,
     GeneratedVirtual,
     GeneratedStored,
+    /// An identity or serial column (Postgres): the database numbers new rows.
+    Identity,
 }
 
 impl ColumnKind {
@@ -180,6 +188,9 @@ pub struct TableInfo {
     pub without_rowid: bool,
     pub strict: bool,
     pub autoincrement: bool,
+    /// The schema a Postgres table lives in; `None` for SQLite.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
     /// The CREATE statement as stored in the schema.
     pub sql: Option<String>,
 }
@@ -407,6 +418,7 @@ fn read_table_info(conn: &Connection, object: &ObjectSummary) -> rusqlite::Resul
         without_rowid,
         strict,
         autoincrement: text.autoincrement,
+        schema: None,
         sql,
     })
 }

@@ -31,6 +31,9 @@ pub enum SampleMethod {
     Uniform,
     /// Seeks to random points of the key range; close to uniform.
     KeySeek,
+    /// Storage pages drawn at random (Postgres `TABLESAMPLE SYSTEM`), one row from each;
+    /// close to uniform when pages hold about as many rows each.
+    Pages,
 }
 
 /// Rows chosen at random, in random order.

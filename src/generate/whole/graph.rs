@@ -50,6 +50,10 @@ pub enum Skip {
     View,
     #[error("a virtual table: its module keeps its rows")]
     Virtual,
+    #[error("a materialized view: its rows come from its query")]
+    MaterializedView,
+    #[error("a foreign table: its rows live on another server")]
+    Foreign,
     #[error("no rows to learn from (generate it alone with --from-schema)")]
     Empty,
     #[error("it needs rows in '{parent}', which has none and is not in the run")]
@@ -102,6 +106,8 @@ pub fn order(
         out[i] = match table.kind {
             ObjectKind::View => Some(Skip::View),
             ObjectKind::Virtual => Some(Skip::Virtual),
+            ObjectKind::MaterializedView => Some(Skip::MaterializedView),
+            ObjectKind::Foreign => Some(Skip::Foreign),
             ObjectKind::Table if *rows == 0 => Some(Skip::Empty),
             ObjectKind::Table => None,
         };
@@ -283,6 +289,7 @@ mod tests {
             without_rowid: false,
             strict: false,
             autoincrement: false,
+            schema: None,
             sql: None,
         }
     }

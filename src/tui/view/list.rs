@@ -77,6 +77,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             ObjectKind::Table => count,
             ObjectKind::View => format!("view {count}"),
             ObjectKind::Virtual => format!("virt {count}"),
+            ObjectKind::MaterializedView => format!("mview {count}"),
+            ObjectKind::Foreign => format!("foreign {count}"),
         };
         let room = width.saturating_sub(count.width() + 3);
         let name = cell_middle(&t.name, room.max(1));

@@ -105,6 +105,7 @@ fn describe(info: &TableInfo, theme: Theme) -> Vec<Line<'static>> {
             ColumnKind::GeneratedVirtual => notes.push("GENERATED (virtual)".into()),
             ColumnKind::GeneratedStored => notes.push("GENERATED (stored)".into()),
             ColumnKind::Hidden => notes.push("hidden".into()),
+            ColumnKind::Identity => notes.push("identity".into()),
             ColumnKind::Normal => {}
         }
         for fk in &info.foreign_keys {
