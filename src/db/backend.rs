@@ -14,6 +14,9 @@ use rand::RngCore;
 use super::catalog::{ObjectSummary, TableInfo};
 use super::profile::{ProfileOptions, TableProfile};
 use super::sample::Sample;
+use super::table_state::TableState;
+use super::value::Value;
+use super::write::{BatchOutcome, WriteOptions};
 use super::{DbError, Sqlite};
 
 /// One open database of some engine.
@@ -94,6 +97,47 @@ pub trait Backend: Send {
         options: &ProfileOptions,
         rng: &mut dyn RngCore,
     ) -> Result<TableProfile, DbError>;
+
+    /// Whether `table` has a row whose `columns` equal `values` (through an index when
+    /// the columns are keyed, as UNIQUE and key columns are).
+    fn exists(&self, table: &str, columns: &[String], values: &[Value]) -> Result<bool, DbError>;
+
+    /// The largest number in `column`, or after a code prefix (`INV-000123`), read
+    /// through its index; `None` when there is none or it cannot be read.
+    fn sequence_max(&self, table: &TableInfo, column: &str, prefix: Option<&str>) -> Option<i64>;
+
+    /// Reads `columns` of every row once, handing each row to `each`: for facts that
+    /// must hold against the whole table, not a sample.
+    fn scan_columns(
+        &self,
+        table: &TableInfo,
+        columns: &[String],
+        each: &mut dyn FnMut(&[Value]),
+    ) -> Result<(), DbError>;
+
+    /// Runs `work` inside one read snapshot: everything it reads through this engine sees
+    /// the same state of the database.
+    fn in_snapshot(&self, work: &mut dyn FnMut() -> Result<(), DbError>) -> Result<(), DbError>;
+
+    /// What identifies the table's current contents, so facts learned from them can be
+    /// kept while they last; `None` when the engine cannot vouch for that (they are then
+    /// learned afresh). Call it inside [`in_snapshot`](Self::in_snapshot).
+    fn table_state(&self, _table: &TableInfo) -> Result<Option<TableState>, DbError> {
+        Ok(None)
+    }
+
+    /// Inserts `rows` (each aligned with `columns`; a `None` slot takes the column's
+    /// default) in one transaction, letting the database judge every row: a refused row
+    /// is rolled back alone with its reason, the rest go on. The accepted rows are
+    /// recorded in the journal before the commit; on cancellation or any error that is
+    /// not about one row nothing is written.
+    fn write_rows(
+        &mut self,
+        table: &TableInfo,
+        columns: &[String],
+        rows: &[Vec<Option<Value>>],
+        options: &WriteOptions<'_>,
+    ) -> Result<BatchOutcome, DbError>;
 
     /// The SQLite engine behind this handle, for the operations not yet behind this
     /// trait; other engines refuse them with [`DbError::NotOnThisEngine`].

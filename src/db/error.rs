@@ -75,7 +75,9 @@ pub enum DbError {
     UnknownColumn { table: String, column: String },
 
     /// A column named for writing is one SQLite computes (a generated column).
-    #[error("Column '{column}' of table '{table}' is computed by SQLite and cannot be written.")]
+    #[error(
+        "Column '{column}' of table '{table}' is computed by the database and cannot be written."
+    )]
     ComputedColumn { table: String, column: String },
 
     /// A rowid table whose columns take all three names of the rowid, so written rows
@@ -152,6 +154,13 @@ pub enum DbError {
     /// Anything else a Postgres server said, in its own words.
     #[error("Postgres ({path}) said: {detail}.")]
     Server { path: String, detail: String },
+
+    /// A Postgres table without a primary key: the rows rowsmith adds could not be told
+    /// apart for undo, so it adds none.
+    #[error(
+        "Table '{table}' has no primary key, so rowsmith could not undo rows it adds there; it adds none. Give the table a primary key first."
+    )]
+    NoPrimaryKey { table: String },
 
     /// An operation this engine does not offer yet.
     #[error("rowsmith cannot do this on a Postgres database yet; it works on SQLite files.")]

@@ -117,6 +117,12 @@ impl std::ops::Deref for Database {
     }
 }
 
+impl std::ops::DerefMut for Database {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.engine.as_mut()
+    }
+}
+
 impl Database {
     /// Opens the database `path` names, with the engine its address calls for.
     pub fn open(path: &Path, options: &OpenOptions) -> Result<Self, DbError> {

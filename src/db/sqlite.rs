@@ -15,7 +15,12 @@ use super::backend::Interrupter;
 use super::catalog::{ObjectSummary, TableInfo};
 use super::profile::{ProfileOptions, TableProfile};
 use super::sample::Sample;
-use super::{Backend, DbError, OpenOptions, catalog, formats, lookup, profile, sample};
+use super::table_state::TableState;
+use super::value::Value;
+use super::write::{BatchOutcome, BatchWriter, WriteOptions};
+use super::{
+    Backend, DbError, OpenOptions, catalog, formats, lookup, profile, sample, table_state,
+};
 
 /// An open SQLite database file.
 pub struct Sqlite {
@@ -272,6 +277,44 @@ impl Backend for Sqlite {
         rng: &mut dyn RngCore,
     ) -> Result<TableProfile, DbError> {
         profile::profile_table(self, table, options, rng)
+    }
+
+    fn exists(&self, table: &str, columns: &[String], values: &[Value]) -> Result<bool, DbError> {
+        lookup::exists(self, table, columns, values)
+    }
+
+    fn sequence_max(&self, table: &TableInfo, column: &str, prefix: Option<&str>) -> Option<i64> {
+        lookup::sequence_max(self, table, column, prefix)
+    }
+
+    fn scan_columns(
+        &self,
+        table: &TableInfo,
+        columns: &[String],
+        each: &mut dyn FnMut(&[Value]),
+    ) -> Result<(), DbError> {
+        lookup::scan_columns(self, table, columns, each)
+    }
+
+    fn in_snapshot(&self, work: &mut dyn FnMut() -> Result<(), DbError>) -> Result<(), DbError> {
+        // A deferred transaction takes SQLite's shared lock at its first read and keeps it.
+        let snapshot = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        work()?;
+        snapshot.commit().map_err(|e| self.err(e))
+    }
+
+    fn table_state(&self, table: &TableInfo) -> Result<Option<TableState>, DbError> {
+        table_state::read(self, table)
+    }
+
+    fn write_rows(
+        &mut self,
+        table: &TableInfo,
+        columns: &[String],
+        rows: &[Vec<Option<Value>>],
+        options: &WriteOptions<'_>,
+    ) -> Result<BatchOutcome, DbError> {
+        BatchWriter::new(table, columns)?.write_with(self, rows, options)
     }
 
     fn as_sqlite(&self) -> Option<&Sqlite> {

@@ -1,6 +1,8 @@
 //! Cell values: SQLite's five storage classes, shown to people and to JSON.
 
-use rusqlite::types::{Value, ValueRef};
+/// The one value type every engine reads and binds (SQLite's five storage classes).
+pub use rusqlite::types::Value;
+use rusqlite::types::ValueRef;
 
 /// A value as JSON: NULL, numbers and text map directly; a blob becomes
 /// `{"blob_hex": "..."}` so it is never mistaken for text.

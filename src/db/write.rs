@@ -81,6 +81,12 @@ pub struct JournalTarget<'a> {
     pub operation: OperationId,
 }
 
+/// The columns whose values the undo journal fingerprints: every visible one, in table
+/// order, whatever the engine.
+pub fn fingerprint_columns(table: &TableInfo) -> Vec<String> {
+    table.visible_columns().map(|c| c.name.clone()).collect()
+}
+
 /// Writes batches of rows for one set of columns of one table.
 pub struct BatchWriter<'t> {
     table: &'t TableInfo,
@@ -139,7 +145,7 @@ impl<'t> BatchWriter<'t> {
             &resolved.iter().map(String::as_str).collect::<Vec<_>>(),
             &returning,
         );
-        let fingerprint_columns = table.visible_columns().map(|c| c.name.clone()).collect();
+        let fingerprint_columns = fingerprint_columns(table);
         Ok(Self {
             table,
             columns: resolved,

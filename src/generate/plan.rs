@@ -5,7 +5,7 @@
 //! rule, default, CHECKs, UNIQUE sets and foreign-key parent attached so the
 //! prompt, the offline generator and validation all read the same facts.
 
-use crate::db::catalog::{Affinity, TableInfo};
+use crate::db::catalog::{Affinity, ColumnKind, TableInfo};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ColumnPlan {
@@ -71,6 +71,13 @@ impl Plan {
             }
             if c.kind.is_generated() {
                 assigned.push((c.name.clone(), "generated column"));
+                continue;
+            }
+            if c.kind == ColumnKind::Identity {
+                assigned.push((
+                    c.name.clone(),
+                    "identity or serial column (numbered by the database)",
+                ));
                 continue;
             }
             columns.push(ColumnPlan {

@@ -8,7 +8,6 @@ use rusqlite::types::Value;
 
 use super::parse::Candidate;
 use super::plan::Plan;
-use crate::db::lookup::exists;
 use crate::db::value::{display, encode_row};
 use crate::db::{Database, DbError};
 
@@ -75,7 +74,7 @@ impl Guard {
                     names(plan, set).join(", ")
                 )));
             }
-            if exists(db.sqlite()?, &plan.table.name, &names(plan, set), &values)? {
+            if db.exists(&plan.table.name, &names(plan, set), &values)? {
                 self.note(set_index, &values);
                 return Ok(Err(format!(
                     "{} is already in the table (UNIQUE)",
@@ -88,7 +87,7 @@ impl Guard {
             let Some(values) = present(row, &fk.columns) else {
                 continue;
             };
-            if !exists(db.sqlite()?, &fk.parent, &fk.parent_columns, &values)? {
+            if !db.exists(&fk.parent, &fk.parent_columns, &values)? {
                 return Ok(Err(format!(
                     "{} has no matching row in {}({}) (FOREIGN KEY)",
                     names(plan, &fk.columns).join(", "),

@@ -292,7 +292,7 @@ fn generated_and_unknown_columns_are_refused_up_front() {
     let err = BatchWriter::new(&info, &cols(&["b"])).err().unwrap();
     assert_eq!(
         err.to_string(),
-        "Column 'b' of table 'g' is computed by SQLite and cannot be written."
+        "Column 'b' of table 'g' is computed by the database and cannot be written."
     );
     let err = BatchWriter::new(&info, &cols(&["zzz"])).err().unwrap();
     assert_eq!(err.to_string(), "Table 'g' has no column 'zzz'.");

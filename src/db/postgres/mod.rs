@@ -7,29 +7,49 @@
 //! runtime.
 
 pub mod address;
+mod bind;
 mod catalog;
 mod error;
 mod profile;
 mod sample;
 mod tls;
 mod values;
+mod write;
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use rand::RngCore;
+use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Row};
 
 use self::address::{Address, ProcessEnvironment};
 use super::backend::Interrupter;
 use super::catalog::{ObjectSummary, TableInfo};
+use super::ident::quote;
 use super::profile::{ProfileOptions, TableProfile};
 use super::sample::Sample;
+use super::value::Value;
+use super::write::{BatchOutcome, WriteOptions};
 use super::{Backend, DbError, OpenOptions};
 
 pub use address::is_postgres_url;
+
+/// How the undo journal names the Postgres database `path` addresses: its URL completed
+/// from the environment, without the password; `None` when `path` is not a Postgres URL.
+pub fn journal_key(path: &Path) -> Option<String> {
+    let text = path.to_string_lossy();
+    if !is_postgres_url(&text) {
+        return None;
+    }
+    Some(match Address::parse(&text, &ProcessEnvironment) {
+        Ok(address) => address.shown,
+        Err(_) => address::without_password(&text),
+    })
+}
 
 /// The runtime every Postgres connection of this process runs on.
 fn runtime() -> Result<&'static tokio::runtime::Runtime, DbError> {
@@ -58,6 +78,8 @@ pub struct Postgres {
     given: PathBuf,
     address: Address,
     writable: bool,
+    /// Tables described by name, for lookups that name a table (see `known_table`).
+    known: Mutex<HashMap<String, TableInfo>>,
 }
 
 impl std::fmt::Debug for Postgres {
@@ -103,6 +125,7 @@ impl Postgres {
             given: url.to_path_buf(),
             address,
             writable: options.write,
+            known: Mutex::new(HashMap::new()),
         };
         db.set_up_session(options.busy_timeout)?;
         Ok(db)
@@ -164,6 +187,19 @@ impl Postgres {
                 _ => None,
             })
             .collect())
+    }
+
+    /// A table's description by the name other tables use for it (a foreign key's
+    /// parent), read once per connection.
+    fn known_table(&self, name: &str) -> Result<TableInfo, DbError> {
+        if let Some(info) = self.known.lock().ok().and_then(|k| k.get(name).cloned()) {
+            return Ok(info);
+        }
+        let info = catalog::table_info(self, name)?;
+        if let Ok(mut known) = self.known.lock() {
+            known.insert(name.to_string(), info.clone());
+        }
+        Ok(info)
     }
 
     pub fn shown(&self) -> &str {
@@ -245,5 +281,122 @@ impl Backend for Postgres {
         rng: &mut dyn RngCore,
     ) -> Result<TableProfile, DbError> {
         profile::profile_table(self, table, options, rng)
+    }
+
+    fn exists(&self, table: &str, columns: &[String], values: &[Value]) -> Result<bool, DbError> {
+        let info = self.known_table(table)?;
+        let mut params: Vec<Box<dyn ToSql + Sync + Send>> = Vec::new();
+        let mut placeholders = Vec::new();
+        for (i, (column, value)) in columns.iter().zip(values).enumerate() {
+            let bind = info
+                .column(column)
+                .map(bind::BindAs::of)
+                .unwrap_or(bind::BindAs::Text);
+            match bind.param(value) {
+                Ok(p) => params.push(p),
+                // A value the column cannot hold matches no row.
+                Err(_) => return Ok(false),
+            }
+            placeholders.push(bind.placeholder(i + 1));
+        }
+        let sql = format!(
+            "SELECT EXISTS (SELECT 1 FROM {} WHERE ({}) = ({}))",
+            catalog::qualified(&info),
+            columns
+                .iter()
+                .map(|c| quote(c))
+                .collect::<Vec<_>>()
+                .join(", "),
+            placeholders.join(", ")
+        );
+        let refs: Vec<&(dyn ToSql + Sync)> = params
+            .iter()
+            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+            .collect();
+        Ok(self.rows(&sql, &refs)?[0].get(0))
+    }
+
+    fn sequence_max(&self, table: &TableInfo, column: &str, prefix: Option<&str>) -> Option<i64> {
+        let c = quote(column);
+        let from = catalog::qualified(table);
+        match prefix {
+            None => self
+                .rows(&format!("SELECT max({c})::int8 FROM {from}"), &[])
+                .ok()?
+                .first()?
+                .get::<_, Option<i64>>(0),
+            Some(prefix) => {
+                let top: Option<String> = self
+                    .rows(
+                        &format!(
+                            "SELECT max({c}::text COLLATE \"C\") FROM {from} \
+                             WHERE starts_with({c}::text, $1)"
+                        ),
+                        &[&prefix],
+                    )
+                    .ok()?
+                    .first()?
+                    .get(0);
+                top.and_then(|t| t.strip_prefix(prefix).and_then(|n| n.parse().ok()))
+            }
+        }
+    }
+
+    fn scan_columns(
+        &self,
+        table: &TableInfo,
+        columns: &[String],
+        each: &mut dyn FnMut(&[Value]),
+    ) -> Result<(), DbError> {
+        use futures_util::TryStreamExt;
+        let sql = format!(
+            "SELECT {} FROM {}",
+            columns
+                .iter()
+                .map(|c| values::as_text(c))
+                .collect::<Vec<_>>()
+                .join(", "),
+            catalog::qualified(table)
+        );
+        let kinds: Vec<Option<&crate::db::catalog::Column>> =
+            columns.iter().map(|c| table.column(c)).collect();
+        self.wait(async {
+            let stream = self
+                .client
+                .query_raw(&sql, std::iter::empty::<&(dyn ToSql + Sync)>())
+                .await?;
+            futures_util::pin_mut!(stream);
+            let mut row_values = Vec::with_capacity(columns.len());
+            while let Some(row) = stream.try_next().await? {
+                row_values.clear();
+                for (i, kind) in kinds.iter().enumerate() {
+                    row_values.push(values::from_text(*kind, row.get(i)));
+                }
+                each(&row_values);
+            }
+            Ok::<(), tokio_postgres::Error>(())
+        })
+        .map_err(|e| self.err(&e))
+    }
+
+    fn in_snapshot(&self, work: &mut dyn FnMut() -> Result<(), DbError>) -> Result<(), DbError> {
+        self.execute_batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+        match work() {
+            Ok(()) => self.execute_batch("COMMIT"),
+            Err(e) => {
+                let _ = self.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    fn write_rows(
+        &mut self,
+        table: &TableInfo,
+        columns: &[String],
+        rows: &[Vec<Option<Value>>],
+        options: &WriteOptions<'_>,
+    ) -> Result<BatchOutcome, DbError> {
+        write::write_rows(self, table, columns, rows, options)
     }
 }

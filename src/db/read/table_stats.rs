@@ -10,9 +10,10 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use crate::db::catalog::TableInfo;
-use crate::db::profile::{ProfileOptions, TableProfile, profile_table};
+use crate::db::profile::{ProfileOptions, TableProfile};
 use crate::db::profile_cache::{Entry, ProfileCache};
-use crate::db::{DbError, Sqlite, table_state};
+use crate::db::table_state::TableState;
+use crate::db::{Backend, DbError};
 
 /// What to learn, and where kept profiles live.
 #[derive(Debug, Clone)]
@@ -34,43 +35,66 @@ pub struct TableStats {
     pub reused: bool,
 }
 
-/// Counts and profiles `table`, or reads both back from the cache when they were
-/// learned from this very state of the table.
-pub fn table_stats(
-    db: &Sqlite,
+/// Inside the snapshot: the state, then the kept facts or fresh ones.
+fn learn(
+    db: &dyn Backend,
     table: &TableInfo,
     request: &StatsRequest,
-) -> Result<TableStats, DbError> {
-    // One read transaction: the state, the count and the profile describe the same
-    // rows, and no commit can land between them (see `table_state`).
-    let snapshot = db.conn().unchecked_transaction().map_err(|e| db.err(e))?;
+) -> Result<(TableStats, Option<TableState>), DbError> {
     // A schema changed since `table` was read would have its profile kept under the new
     // state with the old columns: such a run neither reads nor keeps anything.
     let state = match request.cache {
-        Some(_) => table_state::read(db, table)?.filter(|s| s.sql == table.sql),
+        Some(_) => db.table_state(table)?.filter(|s| s.sql == table.sql),
         None => None,
     };
     if let (Some(cache), Some(state)) = (request.cache, &state)
         && let Some(entry) = cache.load(state)
         && entry.serves(&request.options, request.seed)
     {
-        return Ok(TableStats {
+        let stats = TableStats {
             rows: entry.rows,
             profile: Some(entry.profile),
             reused: true,
-        });
+        };
+        return Ok((stats, None));
     }
-    let rows = crate::db::lookup::count(db, table)?;
+    let rows = db.count(table)?;
     let profile = if rows > 0 {
         let mut rng = match request.seed {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => StdRng::from_os_rng(),
         };
-        Some(profile_table(db, table, &request.options, &mut rng)?)
+        Some(db.profile_table(table, &request.options, &mut rng)?)
     } else {
         None
     };
-    snapshot.commit().map_err(|e| db.err(e))?;
+    let stats = TableStats {
+        rows,
+        profile,
+        reused: false,
+    };
+    Ok((stats, state))
+}
+
+/// Counts and profiles `table`, or reads both back from the cache when they were
+/// learned from this very state of the table.
+pub fn table_stats(
+    db: &dyn Backend,
+    table: &TableInfo,
+    request: &StatsRequest,
+) -> Result<TableStats, DbError> {
+    // One read snapshot: the state, the count and the profile describe the same rows,
+    // and no commit can land between them (see `table_state`).
+    let mut learned = None;
+    db.in_snapshot(&mut || {
+        learned = Some(learn(db, table, request)?);
+        Ok(())
+    })?;
+    let (stats, state) = learned.ok_or(DbError::Cancelled)?;
+    if stats.reused {
+        return Ok(stats);
+    }
+    let (rows, profile) = (stats.rows, stats.profile);
     if let (Some(cache), Some(state), Some(profile)) = (request.cache, state, profile.clone()) {
         cache.store(&Entry::new(
             state,

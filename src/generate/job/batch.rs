@@ -13,7 +13,7 @@ use super::{
 };
 use crate::db::journal::Journal;
 use crate::db::value::to_json;
-use crate::db::write::{BatchWriter, JournalTarget, WriteOptions};
+use crate::db::write::{JournalTarget, WriteOptions, fingerprint_columns};
 use crate::db::{CancelFlag, DbError};
 use crate::generate::parse::{Candidate, candidate};
 use crate::generate::plan::Plan;
@@ -170,7 +170,8 @@ pub(super) fn write_candidates(
         });
     }
     let _ = events.send(Event::Stage(Stage::Inserting));
-    let writer = BatchWriter::new(&shared.plan.table, &shared.plan.column_names())?;
+    let columns = shared.plan.column_names();
+    let fingerprint_columns = fingerprint_columns(&shared.plan.table);
     let mut journal_slot = shared.journal.lock().map_err(|_| poisoned())?;
     if journal_slot.is_none() && !shared.dry_run {
         let journal = match &shared.journal_path {
@@ -183,13 +184,13 @@ pub(super) fn write_candidates(
                 db.address(),
                 &shared.plan.table.name,
                 &shared.source_name,
-                writer.fingerprint_columns(),
+                &fingerprint_columns,
             )?,
             None => journal.begin_operation(
                 db.address(),
                 &shared.plan.table.name,
                 &shared.source_name,
-                writer.fingerprint_columns(),
+                &fingerprint_columns,
             )?,
         };
         if let Some(lineage) = &shared.lineage
@@ -205,8 +206,9 @@ pub(super) fn write_candidates(
             journal,
             operation: *operation,
         });
-    let outcome = writer.write_with(
-        db.sqlite_mut()?,
+    let outcome = db.write_rows(
+        &shared.plan.table,
+        &columns,
         &candidates,
         &WriteOptions {
             journal: target.as_ref(),

@@ -171,12 +171,7 @@ fn learn_offline(
             let code = profile
                 .and_then(|p| p.columns.iter().find(|pc| pc.name == c.name))
                 .and_then(|pc| pc.code.as_ref());
-            crate::db::lookup::sequence_max(
-                db.sqlite().ok()?,
-                &plan.table,
-                &c.name,
-                code.map(|k| k.prefix.as_str()),
-            )
+            db.sequence_max(&plan.table, &c.name, code.map(|k| k.prefix.as_str()))
         })
         .collect();
     Ok(OfflineModel::learn(&Learning {
@@ -238,7 +233,7 @@ pub(super) fn prepare(
     // The profile's sample has a seed of its own, so a seed gives the same rows whether
     // the profile is computed or read back from the cache.
     let stats = table_stats(
-        db.sqlite()?,
+        &*db,
         &table,
         &StatsRequest {
             options: ProfileOptions::for_job(request.rows),

@@ -78,7 +78,7 @@ impl RealPeople {
         }
         let columns: Vec<String> = read.iter().map(|&i| plan.columns[i].name.clone()).collect();
         let at = |i: usize| read.iter().position(|&r| r == i);
-        scan_columns(db.sqlite()?, table, &columns, |row| {
+        db.scan_columns(table, &columns, &mut |row| {
             for (i, kind, seen) in &mut alone {
                 if let Some(h) = at(*i).and_then(|p| key(*kind, &row[p])) {
                     seen.insert(h);
