@@ -25,12 +25,12 @@ pub fn run(args: &Args<'_>) -> CommandResult {
     };
     if args.list {
         let db = open(args.db, false, false)?;
-        return list(&undo::list(db.sqlite()?, &journal, args.table)?, args.json);
+        return list(&undo::list(&*db, &journal, args.table)?, args.json);
     }
     if let Some(id) = args.forget {
         let db = open(args.db, false, false)?;
         if args.dry_run {
-            let found = journal.operation(db.sqlite()?.path(), OperationId(id))?;
+            let found = journal.operation(db.address(), OperationId(id))?;
             match found.and_then(|(op, _)| op.run) {
                 Some(run) => crate::say!(
                     "Would clear operation {id}, the whole run of {} UTC by {} ({}); no row would be touched.",
@@ -42,7 +42,7 @@ pub fn run(args: &Args<'_>) -> CommandResult {
             }
             return Ok(());
         }
-        let op = undo::forget(db.sqlite()?, &journal, OperationId(id))?;
+        let op = undo::forget(&*db, &journal, OperationId(id))?;
         match &op.run {
             Some(run) => crate::say!(
                 "Cleared operation {id}, the whole run of {} UTC by {} ({}); no row was touched.",
@@ -62,7 +62,7 @@ pub fn run(args: &Args<'_>) -> CommandResult {
     }
     if args.dry_run {
         let db = open(args.db, false, false)?;
-        let preview = undo::preview(db.sqlite()?, &journal, target)?;
+        let preview = undo::preview(&*db, &journal, target)?;
         if args.json {
             return print_json(&preview);
         }
@@ -80,7 +80,7 @@ pub fn run(args: &Args<'_>) -> CommandResult {
         return Ok(());
     }
     let mut db = open(args.db, true, false)?;
-    let outcome = undo::undo(db.sqlite_mut()?, &journal, target)?;
+    let outcome = undo::undo(&mut *db, &journal, target)?;
     if args.json {
         return print_json(&outcome);
     }

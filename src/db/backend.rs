@@ -12,9 +12,11 @@ use std::sync::Arc;
 use rand::RngCore;
 
 use super::catalog::{ObjectSummary, TableInfo};
+use super::journal::RowKey;
 use super::profile::{ProfileOptions, TableProfile};
 use super::sample::Sample;
 use super::table_state::TableState;
+use super::undo::Removal;
 use super::value::Value;
 use super::write::{BatchOutcome, WriteOptions};
 use super::{DbError, Sqlite};
@@ -138,6 +140,38 @@ pub trait Backend: Send {
         rows: &[Vec<Option<Value>>],
         options: &WriteOptions<'_>,
     ) -> Result<BatchOutcome, DbError>;
+
+    /// The current fingerprint over `columns` of each keyed row (see the journal); `None`
+    /// for a row that is gone. Inside a write transaction the rows stay as read until it
+    /// ends.
+    fn read_fingerprints(
+        &self,
+        table: &TableInfo,
+        columns: &[String],
+        keys: &[RowKey],
+    ) -> Result<Vec<(RowKey, Option<u64>)>, DbError>;
+
+    /// Runs `work` in one write transaction, committed when it succeeds and rolled back
+    /// when it fails, with this engine's guarantee that what `work` reads does not
+    /// change under it.
+    fn in_write_transaction(
+        &mut self,
+        work: &mut dyn FnMut(&mut dyn Backend) -> Result<(), DbError>,
+    ) -> Result<(), DbError>;
+
+    /// Inside a write transaction: removes exactly the rows `removals` name (given in
+    /// the order they were written) children first, refusing when rows outside them
+    /// still reference them. Returns how many rows of each removal are gone now.
+    fn remove_rows(&mut self, removals: &[Removal<'_>]) -> Result<Vec<u64>, DbError>;
+
+    /// Whether an INSERT trigger fires on `table` (what it wrote elsewhere is not undone).
+    fn insert_triggers(&self, table: &str) -> bool;
+
+    /// Fails with the engine's sentence when rows cannot be added to `table` here (no
+    /// privilege, no primary key to undo them by), before any row is made.
+    fn check_can_insert(&self, _table: &TableInfo) -> Result<(), DbError> {
+        Ok(())
+    }
 
     /// The SQLite engine behind this handle, for the operations not yet behind this
     /// trait; other engines refuse them with [`DbError::NotOnThisEngine`].

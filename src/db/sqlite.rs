@@ -13,9 +13,11 @@ use rand::RngCore;
 
 use super::backend::Interrupter;
 use super::catalog::{ObjectSummary, TableInfo};
+use super::journal::RowKey;
 use super::profile::{ProfileOptions, TableProfile};
 use super::sample::Sample;
 use super::table_state::TableState;
+use super::undo::Removal;
 use super::value::Value;
 use super::write::{BatchOutcome, BatchWriter, WriteOptions};
 use super::{
@@ -315,6 +317,48 @@ impl Backend for Sqlite {
         options: &WriteOptions<'_>,
     ) -> Result<BatchOutcome, DbError> {
         BatchWriter::new(table, columns)?.write_with(self, rows, options)
+    }
+
+    fn read_fingerprints(
+        &self,
+        table: &TableInfo,
+        columns: &[String],
+        keys: &[RowKey],
+    ) -> Result<Vec<(RowKey, Option<u64>)>, DbError> {
+        super::write::read_fingerprints(self.conn(), table, columns, keys.iter())
+            .map_err(|e| self.err(e))
+    }
+
+    fn in_write_transaction(
+        &mut self,
+        work: &mut dyn FnMut(&mut dyn Backend) -> Result<(), DbError>,
+    ) -> Result<(), DbError> {
+        let path = self.display_path();
+        let err = |e| DbError::from_sqlite(e, &path);
+        // IMMEDIATE: the write lock is held from the first read, so nothing changes
+        // between what `work` checks and what it deletes.
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
+        match work(self) {
+            Ok(()) => match self.conn.execute_batch("COMMIT") {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                    Err(err(e))
+                }
+            },
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    fn remove_rows(&mut self, removals: &[Removal<'_>]) -> Result<Vec<u64>, DbError> {
+        super::undo::remove::remove_rows(self, removals)
+    }
+
+    fn insert_triggers(&self, table: &str) -> bool {
+        super::undo::remove::insert_triggers(self, table)
     }
 
     fn as_sqlite(&self) -> Option<&Sqlite> {

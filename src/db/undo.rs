@@ -22,12 +22,13 @@
 //! anything to the user's database.
 
 mod plan;
-mod remove;
+pub(crate) mod remove;
 
 use serde::Serialize;
 
-use super::journal::{Journal, Operation, OperationId, RunId};
-use super::{DbError, Sqlite};
+use super::catalog::TableInfo;
+use super::journal::{Journal, Operation, OperationId, RowKey, RunId};
+use super::{Backend, DbError};
 use plan::Checked;
 
 /// What an undo would remove (shown before asking for confirmation). For a run, `rows`
@@ -210,6 +211,13 @@ pub fn quoted_names(names: &[String]) -> String {
 }
 
 /// Which operation an undo acts on.
+/// Rows of one table an undo removes: the rows of one operation, checked.
+#[derive(Debug, Clone, Copy)]
+pub struct Removal<'a> {
+    pub table: &'a TableInfo,
+    pub keys: &'a [RowKey],
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target<'a> {
     /// The latest operation on the database, or on one table of it (its whole run, when
@@ -224,7 +232,7 @@ pub enum Target<'a> {
 
 /// Says what `undo` would remove, without changing anything (the journal included).
 pub fn preview_undo(
-    db: &Sqlite,
+    db: &dyn Backend,
     journal: &Journal,
     table: Option<&str>,
 ) -> Result<UndoPreview, DbError> {
@@ -232,7 +240,11 @@ pub fn preview_undo(
 }
 
 /// Says what undoing `target` would remove, without changing anything.
-pub fn preview(db: &Sqlite, journal: &Journal, target: Target<'_>) -> Result<UndoPreview, DbError> {
+pub fn preview(
+    db: &dyn Backend,
+    journal: &Journal,
+    target: Target<'_>,
+) -> Result<UndoPreview, DbError> {
     let checked = plan::check(db, journal, target)?;
     let run = checked.run.as_ref().map(|run| {
         let mut tables: Vec<TablePreview> = Vec::new();
@@ -268,7 +280,7 @@ pub fn preview(db: &Sqlite, journal: &Journal, target: Target<'_>) -> Result<Und
 /// Removes the rows of the most recent operation on the database (or on
 /// `table`), in one transaction.
 pub fn undo_last(
-    db: &mut Sqlite,
+    db: &mut dyn Backend,
     journal: &Journal,
     table: Option<&str>,
 ) -> Result<UndoOutcome, DbError> {
@@ -278,26 +290,34 @@ pub fn undo_last(
 /// Removes the rows of `target` (every table of a run), in one transaction, and marks it
 /// undone.
 pub fn undo(
-    db: &mut Sqlite,
+    db: &mut dyn Backend,
     journal: &Journal,
     target: Target<'_>,
 ) -> Result<UndoOutcome, DbError> {
-    db.require_writable()?;
-    let path = db.display_path();
-    let err = |e: rusqlite::Error| DbError::from_sqlite(e, &path);
-    // Holding the write lock while checking means nothing can change the rows
+    if !db.is_writable() {
+        return Err(DbError::ReadOnly {
+            path: db.display_name(),
+        });
+    }
+    // Checking and deleting in one write transaction means nothing can change the rows
     // between the check and the delete.
-    let tx = super::write_transaction(db.conn()).map_err(err)?;
-    let result = plan::check(db, journal, target).and_then(|checked| {
-        let stages = remove::stage_keys(db.conn(), &checked).map_err(err)?;
-        remove::check_references(db, &checked, &stages)?;
-        let removed = remove::delete_rows(db.conn(), &checked, &stages).map_err(err)?;
-        let tables = tables_undone(db, &checked, &removed)?;
-        Ok((checked, tables))
-    });
-    // Dropping the transaction on an error rolls it back.
-    let (checked, tables) = result?;
-    tx.commit().map_err(err)?;
+    let mut done = None;
+    db.in_write_transaction(&mut |db| {
+        let checked = plan::check(&*db, journal, target)?;
+        let removals: Vec<Removal<'_>> = checked
+            .plans
+            .iter()
+            .map(|p| Removal {
+                table: &p.table,
+                keys: &p.ours,
+            })
+            .collect();
+        let removed = db.remove_rows(&removals)?;
+        let tables = tables_undone(&*db, &checked, &removed)?;
+        done = Some((checked, tables));
+        Ok(())
+    })?;
+    let (checked, tables) = done.ok_or(DbError::Cancelled)?;
     match &checked.run {
         Some(run) => journal.mark_run_undone(run.id)?,
         None => {
@@ -308,7 +328,7 @@ pub fn undo(
     }
     let with_triggers: Vec<String> = tables
         .iter()
-        .filter(|t| remove::insert_triggers(db, &t.table))
+        .filter(|t| db.insert_triggers(&t.table))
         .map(|t| t.table.clone())
         .collect();
     let note = match with_triggers.as_slice() {
@@ -343,7 +363,7 @@ pub fn undo(
 /// What was removed from each table, in the order the rows were deleted, with the
 /// table's rows now.
 fn tables_undone(
-    db: &Sqlite,
+    db: &dyn Backend,
     checked: &Checked,
     removed: &[u64],
 ) -> Result<Vec<TableOutcome>, DbError> {
@@ -355,16 +375,11 @@ fn tables_undone(
             t.already_gone += plan.gone;
             continue;
         }
-        let count_sql = format!("SELECT count(*) FROM main.{}", plan.table.quoted());
-        let new_row_count: i64 = db
-            .conn()
-            .query_row(&count_sql, [], |r| r.get(0))
-            .map_err(|e| db.err(e))?;
         tables.push(TableOutcome {
             table: plan.table.name.clone(),
             removed,
             already_gone: plan.gone,
-            new_row_count: new_row_count.max(0) as u64,
+            new_row_count: db.count(&plan.table)?,
         });
     }
     Ok(tables)
@@ -373,9 +388,9 @@ fn tables_undone(
 /// Forgets an operation so that undo no longer considers it; no row is touched. For a
 /// record undo cannot act on (its table renamed or dropped, its rows edited or gone). An
 /// operation of a run forgets the whole run, and comes back as the run's history entry.
-pub fn forget(db: &Sqlite, journal: &Journal, id: OperationId) -> Result<Operation, DbError> {
+pub fn forget(db: &dyn Backend, journal: &Journal, id: OperationId) -> Result<Operation, DbError> {
     let (operation, _) = journal
-        .operation(db.path(), id)?
+        .operation(db.address(), id)?
         .ok_or_else(|| plan::unknown_operation(db, id))?;
     match &operation.run {
         Some(run) => journal.mark_run_undone(run.id)?,
@@ -388,13 +403,13 @@ pub fn forget(db: &Sqlite, journal: &Journal, id: OperationId) -> Result<Operati
 /// entry was undone. A run is one entry (see [`history_entry`]), placed where its newest
 /// operation is.
 pub fn list(
-    db: &Sqlite,
+    db: &dyn Backend,
     journal: &Journal,
     table: Option<&str>,
 ) -> Result<Vec<(Operation, Option<String>)>, DbError> {
     let mut seen = std::collections::HashSet::new();
     Ok(journal
-        .list(db.path(), table)?
+        .list(db.address(), table)?
         .into_iter()
         .filter(|(op, _)| op.run.as_ref().is_none_or(|run| seen.insert(run.id)))
         .map(|(op, undone)| (history_entry(op), undone))

@@ -274,7 +274,7 @@ impl Worker {
     }
 
     fn list_operations(&mut self, table: String, note: Option<String>) {
-        let list = self.with_journal(|db, j| list(db.sqlite()?, j, None));
+        let list = self.with_journal(|db, j| list(&**db, j, None));
         self.send(Msg::Operations { table, note, list });
     }
 
@@ -351,8 +351,7 @@ impl Worker {
                 self.send(Msg::Cell(value));
             }
             Request::UndoPreview(target) => {
-                let preview =
-                    self.with_journal(|db, j| preview(db.sqlite()?, j, db_target(&target)));
+                let preview = self.with_journal(|db, j| preview(&**db, j, db_target(&target)));
                 match preview {
                     // The latest cannot be undone: show the history, so the user can pick
                     // an older operation or clear this record (undo never skips by itself).
@@ -368,13 +367,12 @@ impl Worker {
                 }
             }
             Request::Undo(target) => {
-                let result =
-                    self.with_journal(|db, j| undo(db.sqlite_mut()?, j, db_target(&target)));
+                let result = self.with_journal(|db, j| undo(&mut **db, j, db_target(&target)));
                 self.send(Msg::Undone(result));
             }
             Request::Operations { table, note } => self.list_operations(table, note),
             Request::Forget(id) => {
-                let result = self.with_journal(|db, j| forget(db.sqlite()?, j, OperationId(id)));
+                let result = self.with_journal(|db, j| forget(&**db, j, OperationId(id)));
                 self.send(Msg::Forgotten(result));
             }
             Request::DropPreview(table) => {

@@ -337,6 +337,32 @@ pub fn table_info(db: &Postgres, name: &str) -> Result<TableInfo, DbError> {
     })
 }
 
+/// The foreign keys that point at `table`, with the tables they belong to.
+pub(super) fn referencing_keys(
+    db: &Postgres,
+    table: &TableInfo,
+) -> Result<Vec<(TableInfo, ForeignKey)>, DbError> {
+    let children: Vec<String> = db
+        .rows(
+            "SELECT DISTINCT n.nspname::text, c.relname::text \
+             FROM pg_constraint con \
+             JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE con.contype = 'f' AND con.confrelid = $1::text::regclass",
+            &[&qualified(table)],
+        )?
+        .iter()
+        .map(|r| display_name(&r.get::<_, String>(0), &r.get::<_, String>(1)))
+        .collect();
+    let mut out = Vec::new();
+    for child in children {
+        let info = table_info(db, &child)?;
+        for fk in info.foreign_keys.iter().filter(|fk| fk.table == table.name) {
+            out.push((info.clone(), fk.clone()));
+        }
+    }
+    Ok(out)
+}
+
 /// The parent relation of a foreign key, by display name, and its key columns.
 fn parent_of(db: &Postgres, oid: u32, keys: &[i16]) -> Result<(String, Vec<String>), DbError> {
     let rows = db.rows(

@@ -13,6 +13,7 @@ mod error;
 mod profile;
 mod sample;
 mod tls;
+mod undo;
 mod values;
 mod write;
 
@@ -30,8 +31,10 @@ use self::address::{Address, ProcessEnvironment};
 use super::backend::Interrupter;
 use super::catalog::{ObjectSummary, TableInfo};
 use super::ident::quote;
+use super::journal::RowKey;
 use super::profile::{ProfileOptions, TableProfile};
 use super::sample::Sample;
+use super::undo::Removal;
 use super::value::Value;
 use super::write::{BatchOutcome, WriteOptions};
 use super::{Backend, DbError, OpenOptions};
@@ -80,6 +83,8 @@ pub struct Postgres {
     writable: bool,
     /// Tables described by name, for lookups that name a table (see `known_table`).
     known: Mutex<HashMap<String, TableInfo>>,
+    /// Inside a write transaction: rows read to be checked are locked until it ends.
+    writing: bool,
 }
 
 impl std::fmt::Debug for Postgres {
@@ -126,6 +131,7 @@ impl Postgres {
             address,
             writable: options.write,
             known: Mutex::new(HashMap::new()),
+            writing: false,
         };
         db.set_up_session(options.busy_timeout)?;
         Ok(db)
@@ -200,6 +206,10 @@ impl Postgres {
             known.insert(name.to_string(), info.clone());
         }
         Ok(info)
+    }
+
+    fn in_write(&self) -> bool {
+        self.writing
     }
 
     pub fn shown(&self) -> &str {
@@ -398,5 +408,70 @@ impl Backend for Postgres {
         options: &WriteOptions<'_>,
     ) -> Result<BatchOutcome, DbError> {
         write::write_rows(self, table, columns, rows, options)
+    }
+
+    fn check_can_insert(&self, table: &TableInfo) -> Result<(), DbError> {
+        if table.primary_key().is_empty() {
+            return Err(DbError::NoPrimaryKey {
+                table: table.name.clone(),
+            });
+        }
+        let allowed: bool = self.rows(
+            "SELECT has_table_privilege($1::text::regclass, 'INSERT')",
+            &[&catalog::qualified(table)],
+        )?[0]
+            .get(0);
+        if allowed {
+            Ok(())
+        } else {
+            Err(DbError::PermissionDenied {
+                path: self.shown().to_string(),
+                detail: format!(
+                    "user '{}' may not insert into table {}",
+                    self.address.user, table.name
+                ),
+            })
+        }
+    }
+
+    fn read_fingerprints(
+        &self,
+        table: &TableInfo,
+        columns: &[String],
+        keys: &[RowKey],
+    ) -> Result<Vec<(RowKey, Option<u64>)>, DbError> {
+        undo::read_fingerprints(self, table, columns, keys)
+    }
+
+    fn in_write_transaction(
+        &mut self,
+        work: &mut dyn FnMut(&mut dyn Backend) -> Result<(), DbError>,
+    ) -> Result<(), DbError> {
+        if !self.writable {
+            return Err(DbError::ReadOnly {
+                path: self.shown().to_string(),
+            });
+        }
+        self.execute_batch("BEGIN")?;
+        self.writing = true;
+        let result = work(self);
+        self.writing = false;
+        match result {
+            Ok(()) => self.execute_batch("COMMIT"),
+            Err(e) => {
+                let _ = self.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    fn remove_rows(&mut self, removals: &[Removal<'_>]) -> Result<Vec<u64>, DbError> {
+        undo::remove_rows(self, removals)
+    }
+
+    fn insert_triggers(&self, table: &str) -> bool {
+        self.known_table(table)
+            .map(|info| undo::insert_triggers(self, &info))
+            .unwrap_or(false)
     }
 }

@@ -2,10 +2,9 @@
 //! are now. Nothing here writes, the journal included.
 
 use super::{Target, UndoBlock, UndoRefusal};
-use crate::db::catalog::{TableInfo, table_info};
+use crate::db::catalog::TableInfo;
 use crate::db::journal::{Journal, Operation, OperationId, RowKey, Run};
-use crate::db::write::read_fingerprints;
-use crate::db::{DbError, Sqlite};
+use crate::db::{Backend, DbError};
 
 /// The rows of one operation, checked against the table as it is now.
 pub(super) struct Plan {
@@ -50,7 +49,7 @@ enum Subject {
 /// the tables as they are now. It never moves on to an older operation: refusals say why
 /// and how to go on.
 pub(super) fn check(
-    db: &Sqlite,
+    db: &dyn Backend,
     journal: &Journal,
     target: Target<'_>,
 ) -> Result<Checked, DbError> {
@@ -90,7 +89,7 @@ pub(super) fn check(
 /// The operation a target names (the one asked for or found as the latest), and what the
 /// undo takes back with it: that operation, or its whole run.
 fn resolve(
-    db: &Sqlite,
+    db: &dyn Backend,
     journal: &Journal,
     target: Target<'_>,
 ) -> Result<(Option<String>, Subject), DbError> {
@@ -98,13 +97,13 @@ fn resolve(
         Target::Run(id) => {
             let unknown = || UndoRefusal::UnknownRun {
                 run: id.0,
-                path: db.display_path(),
+                path: db.display_name(),
             };
             let run = journal.run(id)?.ok_or_else(unknown)?;
             if run.tables.is_empty() {
                 return Err(UndoRefusal::RunAddedNothing { run: id.0 }.into());
             }
-            let operations = journal.run_operations(db.path(), id)?;
+            let operations = journal.run_operations(db.address(), id)?;
             if operations.is_empty() {
                 return Err(unknown().into());
             }
@@ -112,7 +111,7 @@ fn resolve(
         }
         Target::Operation(id) => {
             let (op, undone) = journal
-                .operation(db.path(), id)?
+                .operation(db.address(), id)?
                 .ok_or_else(|| unknown_operation(db, id))?;
             if undone.is_some() {
                 return Err(UndoRefusal::AlreadyUndone { operation: id.0 }.into());
@@ -121,14 +120,14 @@ fn resolve(
         }
         Target::Latest(table) => {
             let table_name = match table {
-                Some(name) => Some(table_info(db, name)?.name),
+                Some(name) => Some(db.table_info(name)?.name),
                 None => None,
             };
             latest_committed(db, journal, table_name.as_deref())?.ok_or_else(|| {
                 DbError::from(match table_name {
                     Some(table) => UndoRefusal::NothingForTable { table },
                     None => UndoRefusal::NothingInDatabase {
-                        path: db.display_path(),
+                        path: db.display_name(),
                     },
                 })
             })?
@@ -137,7 +136,7 @@ fn resolve(
     match operation.run.clone() {
         None => Ok((None, Subject::One(operation))),
         Some(run) => {
-            let operations = journal.run_operations(db.path(), run.id)?;
+            let operations = journal.run_operations(db.address(), run.id)?;
             run_subject(Some(operation.table), run, operations)
         }
     }
@@ -167,7 +166,7 @@ fn run_subject(
 /// Every operation of a run checked first, so that a refusal about any of them leaves all
 /// of them as they are.
 fn check_run(
-    db: &Sqlite,
+    db: &dyn Backend,
     journal: &Journal,
     entry: Option<String>,
     run: Run,
@@ -233,20 +232,20 @@ fn check_run(
     })
 }
 
-pub(super) fn unknown_operation(db: &Sqlite, id: OperationId) -> DbError {
+pub(super) fn unknown_operation(db: &dyn Backend, id: OperationId) -> DbError {
     UndoRefusal::UnknownOperation {
         operation: id.0,
-        path: db.display_path(),
+        path: db.display_name(),
     }
     .into()
 }
 
 /// A refusal the caller can follow with the history, or with `--forget listed` (the
 /// operation's id, or the id its run is listed under).
-fn blocked(db: &Sqlite, listed: OperationId, why: UndoBlock) -> DbError {
+fn blocked(db: &dyn Backend, listed: OperationId, why: UndoBlock) -> DbError {
     DbError::UndoBlocked {
         why,
-        path: db.display_path(),
+        path: db.display_name(),
         operation: listed.0,
     }
 }
@@ -254,12 +253,12 @@ fn blocked(db: &Sqlite, listed: OperationId, why: UndoBlock) -> DbError {
 /// The rows of one operation against its table as it is now: refused when the table or a
 /// fingerprinted column is gone, or when any row was edited.
 fn check_operation(
-    db: &Sqlite,
+    db: &dyn Backend,
     journal: &Journal,
     operation: &Operation,
     listed: OperationId,
 ) -> Result<Plan, DbError> {
-    let info = match table_info(db, &operation.table) {
+    let info = match db.table_info(&operation.table) {
         Ok(info) => info,
         Err(DbError::UnknownTable { .. }) => {
             return Err(blocked(
@@ -286,13 +285,8 @@ fn check_operation(
     }
     let (mut ours, mut gone, mut changed) = (Vec::new(), 0u64, 0u64);
     for (confirmed, recorded) in journal.batches(operation.id)? {
-        let current = read_fingerprints(
-            db.conn(),
-            &info,
-            &operation.columns,
-            recorded.iter().map(|r| &r.key),
-        )
-        .map_err(|e| db.err(e))?;
+        let keys: Vec<RowKey> = recorded.iter().map(|r| r.key.clone()).collect();
+        let current = db.read_fingerprints(&info, &operation.columns, &keys)?;
         let mut batch = (Vec::new(), 0u64, 0u64);
         for (row, (key, now)) in recorded.iter().zip(current) {
             match now {
@@ -336,11 +330,11 @@ fn check_operation(
 /// table: that operation never happened, so it is passed over (not skipped: there is
 /// nothing of it).
 fn latest_committed(
-    db: &Sqlite,
+    db: &dyn Backend,
     journal: &Journal,
     table: Option<&str>,
 ) -> Result<Option<Operation>, DbError> {
-    for (operation, undone) in journal.list(db.path(), table)? {
+    for (operation, undone) in journal.list(db.address(), table)? {
         if undone.is_none() && !never_committed(db, journal, &operation)? {
             return Ok(Some(operation));
         }
@@ -350,12 +344,12 @@ fn latest_committed(
 
 /// Whether no batch of `op` was ever committed: none confirmed, its writer gone, and none
 /// of its recorded rows in the table as written.
-fn never_committed(db: &Sqlite, journal: &Journal, op: &Operation) -> Result<bool, DbError> {
+fn never_committed(db: &dyn Backend, journal: &Journal, op: &Operation) -> Result<bool, DbError> {
     let batches = journal.batches(op.id)?;
     if batches.iter().any(|(confirmed, _)| *confirmed) || journal.writer_of(op.id)?.is_some() {
         return Ok(false);
     }
-    let info = match table_info(db, &op.table) {
+    let info = match db.table_info(&op.table) {
         Ok(info) => info,
         // An import into a new table that was never created.
         Err(DbError::UnknownTable { .. }) => return Ok(true),
@@ -365,13 +359,8 @@ fn never_committed(db: &Sqlite, journal: &Journal, op: &Operation) -> Result<boo
         return Ok(false);
     }
     for (_, recorded) in &batches {
-        let current = read_fingerprints(
-            db.conn(),
-            &info,
-            &op.columns,
-            recorded.iter().map(|r| &r.key),
-        )
-        .map_err(|e| db.err(e))?;
+        let keys: Vec<RowKey> = recorded.iter().map(|r| r.key.clone()).collect();
+        let current = db.read_fingerprints(&info, &op.columns, &keys)?;
         let written = recorded
             .iter()
             .zip(current)

@@ -1,11 +1,10 @@
-//! Deleting the checked rows, inside the caller's write transaction: their keys staged
-//! in temporary tables, references from rows the undo does not delete refused, then the
-//! rows deleted children first.
+//! SQLite: deleting the checked rows, inside the caller's write transaction: their keys
+//! staged in temporary tables, references from rows the undo does not delete refused,
+//! then the rows deleted children first.
 
 use rusqlite::{Connection, params_from_iter};
 
-use super::UndoRefusal;
-use super::plan::{Checked, Plan};
+use super::{Removal, UndoRefusal};
 use crate::db::catalog::{TableInfo, referencing_keys, table_info};
 use crate::db::ident::quote;
 use crate::db::journal::RowKey;
@@ -13,22 +12,27 @@ use crate::db::sample::rowid_name;
 use crate::db::{DbError, Sqlite};
 
 /// The temporary table holding the keys of plan `index`, and its key columns.
-pub(super) struct Stage {
+struct Stage {
     name: String,
     key_cols: Vec<String>,
 }
 
-/// Fills one temporary table per plan with the keys to delete.
-pub(super) fn stage_keys(conn: &Connection, checked: &Checked) -> rusqlite::Result<Vec<Stage>> {
-    checked
-        .plans
+/// Removes every row `removals` name (given in the order they were written), children
+/// before parents; refused when other rows still reference them. Returns how many rows
+/// of each removal are gone now.
+pub(crate) fn remove_rows(db: &Sqlite, removals: &[Removal<'_>]) -> Result<Vec<u64>, DbError> {
+    let err = |e| db.err(e);
+    let stages: Vec<Stage> = removals
         .iter()
         .enumerate()
-        .map(|(index, plan)| stage_plan(conn, plan, index))
-        .collect()
+        .map(|(index, plan)| stage_plan(db.conn(), plan, index))
+        .collect::<rusqlite::Result<_>>()
+        .map_err(err)?;
+    check_references(db, removals, &stages)?;
+    delete_rows(db.conn(), removals, &stages).map_err(err)
 }
 
-fn stage_plan(conn: &Connection, plan: &Plan, index: usize) -> rusqlite::Result<Stage> {
+fn stage_plan(conn: &Connection, plan: &Removal<'_>, index: usize) -> rusqlite::Result<Stage> {
     let key_cols: Vec<String> = if plan.table.has_rowid() {
         vec!["k".into()]
     } else {
@@ -45,7 +49,7 @@ fn stage_plan(conn: &Connection, plan: &Plan, index: usize) -> rusqlite::Result<
         "INSERT INTO temp.{name} VALUES ({})",
         vec!["?"; key_cols.len()].join(", ")
     ))?;
-    for key in &plan.ours {
+    for key in plan.keys {
         match key {
             RowKey::Rowid(id) => insert.execute([id])?,
             RowKey::Primary(values) => insert.execute(params_from_iter(values.iter()))?,
@@ -75,12 +79,12 @@ fn key_in_stage(table: &TableInfo, alias: &str, stage: &Stage) -> String {
 
 /// Refuses when a row the undo does not delete references one it does: deleting would
 /// break it or cascade into it. Rows deleted together may reference each other.
-pub(super) fn check_references(
+fn check_references(
     db: &Sqlite,
-    checked: &Checked,
+    removals: &[Removal<'_>],
     stages: &[Stage],
 ) -> Result<(), DbError> {
-    for (plan, stage) in checked.plans.iter().zip(stages) {
+    for (plan, stage) in removals.iter().zip(stages) {
         for (child, fk) in referencing_keys(db, &plan.table.name)? {
             let child_info = table_info(db, &child)?;
             let from: Vec<String> = fk.from.iter().map(|c| format!("c.{}", quote(c))).collect();
@@ -91,13 +95,13 @@ pub(super) fn check_references(
                 from.join(", "),
                 to.join(", "),
                 plan.table.quoted(),
-                key_in_stage(&plan.table, "p", stage)
+                key_in_stage(plan.table, "p", stage)
             );
-            for (other, other_stage) in checked.plans.iter().zip(stages) {
+            for (other, other_stage) in removals.iter().zip(stages) {
                 if other.table.name.eq_ignore_ascii_case(&child_info.name) {
                     sql.push_str(&format!(
                         " AND NOT {}",
-                        key_in_stage(&other.table, "c", other_stage)
+                        key_in_stage(other.table, "c", other_stage)
                     ));
                 }
             }
@@ -122,41 +126,41 @@ pub(super) fn check_references(
 /// plan are gone now (a row deleted by a cascade from another row of the undo counts:
 /// it was ours and it is gone). Foreign keys are checked at COMMIT, so rows of the undo
 /// that reference each other in a cycle go out together.
-pub(super) fn delete_rows(
+fn delete_rows(
     conn: &Connection,
-    checked: &Checked,
+    removals: &[Removal<'_>],
     stages: &[Stage],
 ) -> rusqlite::Result<Vec<u64>> {
     conn.execute_batch("PRAGMA defer_foreign_keys = ON")?;
-    for (index, plan) in checked.deletion_order() {
+    for (index, plan) in removals.iter().enumerate().rev() {
         conn.execute(
             &format!(
                 "DELETE FROM main.{} AS p WHERE {}",
                 plan.table.quoted(),
-                key_in_stage(&plan.table, "p", &stages[index])
+                key_in_stage(plan.table, "p", &stages[index])
             ),
             [],
         )?;
     }
     let mut removed = Vec::with_capacity(stages.len());
-    for (plan, stage) in checked.plans.iter().zip(stages) {
+    for (plan, stage) in removals.iter().zip(stages) {
         let left: i64 = conn.query_row(
             &format!(
                 "SELECT count(*) FROM main.{} AS p WHERE {}",
                 plan.table.quoted(),
-                key_in_stage(&plan.table, "p", stage)
+                key_in_stage(plan.table, "p", stage)
             ),
             [],
             |r| r.get(0),
         )?;
-        removed.push((plan.ours.len() as u64).saturating_sub(left.max(0) as u64));
+        removed.push((plan.keys.len() as u64).saturating_sub(left.max(0) as u64));
         conn.execute_batch(&format!("DROP TABLE IF EXISTS temp.{}", stage.name))?;
     }
     Ok(removed)
 }
 
 /// Whether an INSERT trigger fires on `table` (its effects elsewhere are not undone).
-pub(super) fn insert_triggers(db: &Sqlite, table: &str) -> bool {
+pub(crate) fn insert_triggers(db: &Sqlite, table: &str) -> bool {
     static ON_INSERT: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
     let Some(on_insert) =
         ON_INSERT.get_or_init(|| regex::Regex::new(r"(?is)\b(BEFORE|AFTER)\s+INSERT\s+ON\b").ok())

@@ -225,6 +225,11 @@ pub(super) fn prepare(
     let db = Database::open(&request.db_path, &options)?;
     let table = db.table_info(&request.table)?;
     table.require_generatable()?;
+    // Before any rows are made (a model's cost included): rows this user may not add
+    // are refused now, not after the first batch.
+    if !request.dry_run {
+        db.check_can_insert(&table)?;
+    }
     let plan = Plan::new(&table);
     let mut rng = match request.seed {
         Some(seed) => StdRng::seed_from_u64(seed),

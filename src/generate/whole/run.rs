@@ -469,10 +469,7 @@ async fn roll_back(db: PathBuf, journal: Option<PathBuf>, busy: Duration, run: R
         let journal = open_journal(journal.as_deref())?;
         journal.finish_run(run)?;
         let mut db = open(&db, busy)?;
-        match db
-            .sqlite_mut()
-            .and_then(|db| undo::undo(db, &journal, Target::Run(run)))
-        {
+        match undo::undo(&mut *db, &journal, Target::Run(run)) {
             Ok(done) => Ok(Rollback::Removed { rows: done.removed }),
             // A run that failed before its first row: nothing to take back.
             Err(DbError::UndoBlocked {
