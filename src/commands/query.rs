@@ -277,6 +277,7 @@ mod tests {
     #[test]
     fn syntax_errors_in_typed_text_suggest_a_question() {
         let e = QueryError::Unparsable {
+            engine: "SQLite",
             detail: "near \"by\": syntax error".into(),
         };
         let typed = Input::Sql("Analyze sales by region".into());

@@ -14,6 +14,7 @@ use rand::RngCore;
 use super::catalog::{ObjectSummary, TableInfo};
 use super::journal::RowKey;
 use super::profile::{ProfileOptions, TableProfile};
+use super::query::GatedQueries;
 use super::sample::Sample;
 use super::table_state::TableState;
 use super::undo::Removal;
@@ -172,6 +173,9 @@ pub trait Backend: Send {
     fn check_can_insert(&self, _table: &TableInfo) -> Result<(), DbError> {
         Ok(())
     }
+
+    /// This connection, read-only, behind the engine's gate for user and model SQL.
+    fn into_gated_queries(self: Box<Self>) -> Result<Box<dyn GatedQueries>, DbError>;
 
     /// The SQLite engine behind this handle, for the operations not yet behind this
     /// trait; other engines refuse them with [`DbError::NotOnThisEngine`].

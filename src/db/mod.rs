@@ -154,6 +154,11 @@ impl Database {
         }
     }
 
+    /// This connection (opened read-only) behind its engine's gate for user SQL.
+    pub fn into_gated_queries(self) -> Result<Box<dyn query::GatedQueries>, DbError> {
+        self.engine.into_gated_queries()
+    }
+
     /// The SQLite engine, for the operations not yet behind [`Backend`].
     pub fn sqlite(&self) -> Result<&Sqlite, DbError> {
         self.engine.as_sqlite().ok_or(DbError::NotOnThisEngine)

@@ -15,6 +15,7 @@ use super::backend::Interrupter;
 use super::catalog::{ObjectSummary, TableInfo};
 use super::journal::RowKey;
 use super::profile::{ProfileOptions, TableProfile};
+use super::query::GatedQueries;
 use super::sample::Sample;
 use super::table_state::TableState;
 use super::undo::Removal;
@@ -359,6 +360,10 @@ impl Backend for Sqlite {
 
     fn insert_triggers(&self, table: &str) -> bool {
         super::undo::remove::insert_triggers(self, table)
+    }
+
+    fn into_gated_queries(self: Box<Self>) -> Result<Box<dyn GatedQueries>, DbError> {
+        Ok(Box::new(super::query::sqlite::SqliteQueries::new(*self)?))
     }
 
     fn as_sqlite(&self) -> Option<&Sqlite> {

@@ -27,6 +27,7 @@ mod odd_data;
 mod offline;
 mod offline_text;
 mod pg_catalog;
+mod pg_query_gate;
 mod pg_write;
 mod privacy;
 mod profile;

@@ -11,6 +11,7 @@ mod bind;
 mod catalog;
 mod error;
 mod profile;
+pub mod query;
 mod sample;
 mod tls;
 mod undo;
@@ -33,6 +34,7 @@ use super::catalog::{ObjectSummary, TableInfo};
 use super::ident::quote;
 use super::journal::RowKey;
 use super::profile::{ProfileOptions, TableProfile};
+use super::query::GatedQueries;
 use super::sample::Sample;
 use super::undo::Removal;
 use super::value::Value;
@@ -408,6 +410,10 @@ impl Backend for Postgres {
         options: &WriteOptions<'_>,
     ) -> Result<BatchOutcome, DbError> {
         write::write_rows(self, table, columns, rows, options)
+    }
+
+    fn into_gated_queries(self: Box<Self>) -> Result<Box<dyn GatedQueries>, DbError> {
+        Ok(Box::new(query::PgQueries::new(*self)))
     }
 
     fn check_can_insert(&self, table: &TableInfo) -> Result<(), DbError> {

@@ -110,6 +110,8 @@ pub enum RefusalKind {
     Function,
     /// More than one statement in the text.
     Several,
+    /// It would change a session setting or the role it runs as (Postgres `SET`).
+    Setting,
 }
 
 /// A refused statement: what family, and what exactly (`INSERT`,
@@ -130,6 +132,7 @@ impl std::fmt::Display for Refusal {
             RefusalKind::Transaction => "this statement would begin or end a transaction",
             RefusalKind::Pragma => "this PRAGMA would change a setting or act on the database",
             RefusalKind::Function => "this statement calls a function that is not allowed here",
+            RefusalKind::Setting => "this statement would change a setting or the role it runs as",
             RefusalKind::Several => {
                 return write!(
                     f,

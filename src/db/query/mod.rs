@@ -21,33 +21,26 @@
 //! long query.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rusqlite::hooks::{AuthContext, Authorization};
-use rusqlite::limits::Limit;
 use rusqlite::types::{Value, ValueRef};
-use rusqlite::{ErrorCode, Statement};
 use serde::Serialize;
 
 use super::value::{owned, to_json};
-use super::{CancelFlag, DbError, OpenOptions, Sqlite};
+use super::{Backend, CancelFlag, Database, DbError, OpenOptions};
 
 mod gate;
+pub mod sqlite;
 mod statements;
 
-use gate::{DENIED_FUNCTIONS, judge, lexical_refusal, refine};
 pub use gate::{Refusal, RefusalKind, lead_phrase, single_statement};
 pub use statements::{SQL_KEYWORDS, first_keyword, split_statements};
 
 /// Rows returned by one run unless the caller asks for another limit.
 pub const DEFAULT_ROW_LIMIT: usize = 1000;
-
-/// SQLite virtual-machine steps between two progress callbacks: often enough
-/// to stop within a millisecond, rarely enough to cost nothing measurable.
-const PROGRESS_STEPS: i32 = 1000;
 
 /// Everything that can stop a query, each one plain sentence.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -58,13 +51,19 @@ pub enum QueryError {
     #[error("{0}")]
     Refused(Refusal),
 
-    #[error("SQLite could not run the query: {detail}.")]
-    Invalid { detail: String },
+    #[error("{engine} could not run the query: {detail}.")]
+    Invalid {
+        engine: &'static str,
+        detail: String,
+    },
 
-    /// SQLite could not parse the text at all (a syntax error, or it ended early): typed
-    /// text may have been a question that begins with a SQL word.
-    #[error("SQLite could not run the query: {detail}.")]
-    Unparsable { detail: String },
+    /// The engine could not parse the text at all (a syntax error, or it ended early):
+    /// typed text may have been a question that begins with a SQL word.
+    #[error("{engine} could not run the query: {detail}.")]
+    Unparsable {
+        engine: &'static str,
+        detail: String,
+    },
 
     #[error("The query was stopped before it finished; the database was not changed.")]
     Cancelled,
@@ -143,6 +142,16 @@ impl QueryControl {
 
     pub fn cancel_flag(&self) -> &CancelFlag {
         &self.cancel
+    }
+
+    /// One more unit of work done (a progress callback, a page fetched).
+    pub(crate) fn tick(&self) {
+        self.counters.ticks.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One more row produced.
+    pub(crate) fn count_row(&self) {
+        self.counters.rows.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn progress(&self) -> QueryProgress {
@@ -234,14 +243,44 @@ pub struct Checked {
     pub columns: Vec<String>,
 }
 
-/// A read-only connection for user and model SQL. Open one per database and
+/// A read-only session for user and model SQL on any engine. Open one per database and
 /// keep it on the thread that runs queries (it is `Send`, not `Sync`).
 pub struct QuerySession {
-    db: Sqlite,
-    refusal: Arc<Mutex<Option<Refusal>>>,
+    engine: Box<dyn GatedQueries>,
     row_limit: usize,
     /// `query.max_cell_bytes`: bytes of one value a held result copies.
     max_cell_bytes: usize,
+}
+
+/// Where rows of a query go: called with the column names and one row, it returns
+/// `false` to stop.
+pub type RowSink<'a> = dyn FnMut(&[String], &[Value]) -> Result<bool, QueryError> + 'a;
+
+/// What an engine gives the gate: a connection that can only read, a check of one
+/// statement, and its rows.
+pub trait GatedQueries: Send {
+    /// The database, for reading the schema and sampling example values.
+    fn database(&self) -> &dyn Backend;
+
+    /// Passes one statement through the engine's gate without running it; returns its
+    /// column names.
+    fn check(&self, single: &str) -> Result<Vec<String>, QueryError>;
+
+    /// Runs one statement through the gate, handing each row to `each` (which returns
+    /// `false` to stop), texts and blobs cut to `max_cell` bytes when given. Returns the
+    /// column names, also when there were no rows.
+    fn stream(
+        &self,
+        single: &str,
+        control: &QueryControl,
+        max_cell: Option<usize>,
+        each: &mut RowSink<'_>,
+    ) -> Result<Vec<String>, QueryError>;
+
+    /// Whether `path` is the database's own file (an export must never replace it).
+    fn is_database_file(&self, _path: &Path) -> bool {
+        false
+    }
 }
 
 /// The default of `query.max_cell_bytes`: the most bytes of one text or blob value a
@@ -252,8 +291,7 @@ pub const MAX_HELD_CELL_BYTES: usize = 1024 * 1024;
 
 /// A value for a result held in memory: a text cut to `max` bytes with its full size
 /// said, a blob over `max` as the placeholder the views show for blobs.
-fn held(value: rusqlite::types::ValueRef<'_>, max: usize) -> Value {
-    use rusqlite::types::ValueRef;
+pub(crate) fn held_ref(value: ValueRef<'_>, max: usize) -> Value {
     match value {
         ValueRef::Text(bytes) if bytes.len() > max => Value::Text(format!(
             "{}… ({} bytes in all)",
@@ -268,53 +306,42 @@ fn held(value: rusqlite::types::ValueRef<'_>, max: usize) -> Value {
     }
 }
 
+/// [`held_ref`] for an owned value.
+pub(crate) fn held_value(value: Value, max: usize) -> Value {
+    match &value {
+        Value::Text(t) if t.len() > max => held_ref(ValueRef::from(&value), max),
+        Value::Blob(b) if b.len() > max => held_ref(ValueRef::from(&value), max),
+        _ => value,
+    }
+}
+
 impl std::fmt::Debug for QuerySession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("QuerySession")
-            .field("db", &self.db)
+            .field("db", &self.engine.database().display_name())
             .field("row_limit", &self.row_limit)
             .finish()
     }
 }
 
 impl QuerySession {
-    /// Opens `path` read-only, turns on `query_only`, allows no attached
-    /// databases and installs the authorizer.
+    /// Opens the database `path` names read-only, behind its engine's gate.
     pub fn open(path: &Path, busy_timeout: Duration) -> Result<Self, DbError> {
-        let db = Sqlite::open(path, &OpenOptions::read_only().busy_timeout(busy_timeout))?;
-        let conn = db.conn();
-        conn.pragma_update(None, "query_only", true)
-            .map_err(|e| db.err(e))?;
-        conn.set_limit(Limit::SQLITE_LIMIT_ATTACHED, 0)
-            .map_err(|e| db.err(e))?;
-        let refusal: Arc<Mutex<Option<Refusal>>> = Arc::default();
-        let seen = refusal.clone();
-        conn.authorizer(Some(move |ctx: AuthContext<'_>| match judge(&ctx.action) {
-            None => Authorization::Allow,
-            Some(r) => {
-                if let Ok(mut slot) = seen.lock()
-                    && slot.is_none()
-                {
-                    *slot = Some(r);
-                }
-                Authorization::Deny
-            }
-        }));
+        let db = Database::open(path, &OpenOptions::read_only().busy_timeout(busy_timeout))?;
         Ok(Self {
-            db,
-            refusal,
+            engine: db.into_gated_queries()?,
             row_limit: DEFAULT_ROW_LIMIT,
             max_cell_bytes: MAX_HELD_CELL_BYTES,
         })
     }
 
-    /// Sets how many rows [`run`](Self::run) returns (at least 1).
     /// Sets how many bytes of one value a held result copies (`query.max_cell_bytes`).
     pub fn with_max_cell_bytes(mut self, bytes: usize) -> Self {
         self.max_cell_bytes = bytes.max(64);
         self
     }
 
+    /// Sets how many rows [`run`](Self::run) returns (at least 1).
     pub fn with_row_limit(mut self, limit: usize) -> Self {
         self.set_row_limit(limit);
         self
@@ -329,18 +356,17 @@ impl QuerySession {
     }
 
     /// The read-only database, for reading the schema and sampling example
-    /// values (those reads pass the same authorizer).
-    pub fn database(&self) -> &Sqlite {
-        &self.db
+    /// values (those reads pass the same gate).
+    pub fn database(&self) -> &dyn Backend {
+        self.engine.database()
     }
 
     /// Passes `sql` through the gate without running it.
     pub fn check(&self, sql: &str) -> Result<Checked, QueryError> {
         let single = single_statement(sql)?;
-        let stmt = self.prepare(single)?;
         Ok(Checked {
             sql: single.to_string(),
-            columns: column_names(&stmt),
+            columns: self.engine.check(single)?,
         })
     }
 
@@ -455,7 +481,7 @@ impl QuerySession {
         replace: bool,
     ) -> Result<u64, QueryError> {
         let shown = path.display().to_string();
-        if self.is_database_file(path) {
+        if self.engine.is_database_file(path) {
             return Err(QueryError::Export {
                 path: shown,
                 detail: "that is the database itself; choose another file name".into(),
@@ -500,65 +526,6 @@ impl QuerySession {
         })
     }
 
-    fn is_database_file(&self, path: &Path) -> bool {
-        let Ok(db) = std::fs::canonicalize(self.db.path()) else {
-            return false;
-        };
-        let target = match (path.parent(), path.file_name()) {
-            (Some(parent), Some(name)) => {
-                let parent = if parent.as_os_str().is_empty() {
-                    Path::new(".")
-                } else {
-                    parent
-                };
-                match std::fs::canonicalize(parent) {
-                    Ok(dir) => dir.join(name),
-                    Err(_) => return false,
-                }
-            }
-            _ => return false,
-        };
-        let target = std::fs::canonicalize(&target).unwrap_or(target);
-        let mut guarded = vec![db.clone()];
-        for suffix in ["-wal", "-shm", "-journal"] {
-            let mut name = db.as_os_str().to_owned();
-            name.push(suffix);
-            guarded.push(PathBuf::from(name));
-        }
-        guarded.contains(&target)
-    }
-
-    /// Prepares one statement under the authorizer and requires it to be
-    /// read-only.
-    fn prepare(&self, single: &str) -> Result<Statement<'_>, QueryError> {
-        self.clear_refusal();
-        let stmt = match self.db.conn().prepare(single) {
-            Ok(stmt) => stmt,
-            Err(e) => return Err(self.classify(e, single)),
-        };
-        if let Some(r) = self.take_refusal() {
-            return Err(QueryError::Refused(refine(r, single)));
-        }
-        if !stmt.readonly() {
-            // `PRAGMA journal_mode` reads, yet SQLite marks it as a possible
-            // write; the gate takes SQLite's word for it.
-            let kind = match first_keyword(single).as_deref() {
-                Some("PRAGMA") => RefusalKind::Pragma,
-                _ => RefusalKind::Write,
-            };
-            let r = lexical_refusal(single).unwrap_or_else(|| Refusal {
-                kind,
-                what: lead_phrase(single).unwrap_or_else(|| "this statement".into()),
-            });
-            return Err(QueryError::Refused(r));
-        }
-        Ok(stmt)
-    }
-
-    /// Runs one gated statement, feeding rows to `each` until it returns
-    /// false, with progress and cancellation wired to `control`.
-    /// Runs `sql`, handing each row to `each`. `max_cell` bounds the bytes copied out of
-    /// one text or blob value for results that are kept in memory; streams pass `None`.
     fn stream(
         &self,
         sql: &str,
@@ -570,120 +537,9 @@ impl QuerySession {
         if control.is_cancelled() {
             return Err(QueryError::Cancelled);
         }
-        let mut stmt = self.prepare(single)?;
-        let columns = column_names(&stmt);
-        let width = columns.len();
-        let conn = self.db.conn();
-        let watch = control.clone();
-        conn.progress_handler(
-            PROGRESS_STEPS,
-            Some(move || {
-                watch.counters.ticks.fetch_add(1, Ordering::Relaxed);
-                watch.is_cancelled()
-            }),
-        );
-        let outcome = (|| -> Result<(), QueryError> {
-            let mut rows = stmt.query([]).map_err(|e| self.classify(e, single))?;
-            let mut buf: Vec<Value> = Vec::with_capacity(width);
-            loop {
-                let row = match rows.next() {
-                    Ok(Some(row)) => row,
-                    Ok(None) => return Ok(()),
-                    Err(e) => return Err(self.classify(e, single)),
-                };
-                control.counters.rows.fetch_add(1, Ordering::Relaxed);
-                buf.clear();
-                for i in 0..width {
-                    let v = row.get_ref(i).map_err(|e| self.classify(e, single))?;
-                    buf.push(match max_cell {
-                        Some(max) => held(v, max),
-                        None => owned(v),
-                    });
-                }
-                if !each(&columns, &buf)? {
-                    return Ok(());
-                }
-                if control.is_cancelled() {
-                    return Err(QueryError::Cancelled);
-                }
-            }
-        })();
-        conn.progress_handler(0, None::<fn() -> bool>);
-        outcome?;
+        let columns = self.engine.stream(single, control, max_cell, &mut each)?;
         Ok((single.to_string(), columns))
     }
-
-    fn clear_refusal(&self) {
-        if let Ok(mut slot) = self.refusal.lock() {
-            *slot = None;
-        }
-    }
-
-    fn take_refusal(&self) -> Option<Refusal> {
-        self.refusal.lock().ok().and_then(|mut slot| slot.take())
-    }
-
-    /// Turns a SQLite error into the matching query error.
-    fn classify(&self, e: rusqlite::Error, single: &str) -> QueryError {
-        if let Some(r) = self.take_refusal() {
-            return QueryError::Refused(refine(r, single));
-        }
-        let (code, detail) = match &e {
-            rusqlite::Error::SqliteFailure(failure, msg) => (
-                Some(failure.code),
-                msg.clone().unwrap_or_else(|| failure.to_string()),
-            ),
-            rusqlite::Error::SqlInputError { error, msg, .. } => (Some(error.code), msg.clone()),
-            other => (None, other.to_string()),
-        };
-        match code {
-            Some(ErrorCode::OperationInterrupted) => return QueryError::Cancelled,
-            Some(ErrorCode::AuthorizationForStatementDenied | ErrorCode::ReadOnly) => {
-                return QueryError::Refused(lexical_refusal(single).unwrap_or(Refusal {
-                    kind: RefusalKind::Write,
-                    what: lead_phrase(single).unwrap_or_else(|| "this statement".into()),
-                }));
-            }
-            Some(
-                ErrorCode::DatabaseBusy
-                | ErrorCode::DatabaseLocked
-                | ErrorCode::DatabaseCorrupt
-                | ErrorCode::NotADatabase
-                | ErrorCode::CannotOpen
-                | ErrorCode::PermissionDenied,
-            ) => return QueryError::Db(self.db.err(e)),
-            _ => {}
-        }
-        // A statement that starts like a write is refused even when SQLite
-        // stopped before judging it (`DROP TABLE missing` fails on the name
-        // first). Text SQLite cannot parse at all is reported as such: it may
-        // be a question that happens to begin with a SQL word.
-        let unparsable = detail.contains("syntax error") || detail.contains("incomplete input");
-        if !unparsable && let Some(r) = lexical_refusal(single) {
-            return QueryError::Refused(r);
-        }
-        if let Some(name) = detail.strip_prefix("no such function: ")
-            && DENIED_FUNCTIONS.contains(&name.to_ascii_lowercase().as_str())
-        {
-            return QueryError::Refused(Refusal {
-                kind: RefusalKind::Function,
-                what: format!("{name}()"),
-            });
-        }
-        let detail = detail.trim_end_matches('.').to_string();
-        if unparsable {
-            QueryError::Unparsable { detail }
-        } else {
-            QueryError::Invalid { detail }
-        }
-    }
-}
-
-fn column_names(stmt: &Statement<'_>) -> Vec<String> {
-    stmt.column_names()
-        .into_iter()
-        .map(str::to_string)
-        .collect()
 }
 
 /// Whether `path` lies in rowsmith's data directory (the undo journal, the query history).
