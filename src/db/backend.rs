@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use rand::RngCore;
 
+use super::browse::{Anchor, Key, Lens, Page};
 use super::catalog::{ObjectSummary, TableInfo};
 use super::journal::RowKey;
 use super::profile::{ProfileOptions, TableProfile};
@@ -173,6 +174,24 @@ pub trait Backend: Send {
     fn check_can_insert(&self, _table: &TableInfo) -> Result<(), DbError> {
         Ok(())
     }
+
+    /// Up to `limit` rows of `table` seen through `lens`, at `anchor`, for a grid.
+    fn read_page(
+        &self,
+        table: &TableInfo,
+        lens: &Lens,
+        anchor: &Anchor,
+        limit: usize,
+    ) -> Result<Page, DbError>;
+
+    /// One whole value a page cut short.
+    fn read_cell(
+        &self,
+        table: &TableInfo,
+        lens: &Lens,
+        key: &Key,
+        column: &str,
+    ) -> Result<Value, DbError>;
 
     /// This connection, read-only, behind the engine's gate for user and model SQL.
     fn into_gated_queries(self: Box<Self>) -> Result<Box<dyn GatedQueries>, DbError>;

@@ -12,6 +12,7 @@ use rusqlite::{Connection, OpenFlags};
 use rand::RngCore;
 
 use super::backend::Interrupter;
+use super::browse::{Anchor, Key, Lens, Page};
 use super::catalog::{ObjectSummary, TableInfo};
 use super::journal::RowKey;
 use super::profile::{ProfileOptions, TableProfile};
@@ -360,6 +361,26 @@ impl Backend for Sqlite {
 
     fn insert_triggers(&self, table: &str) -> bool {
         super::undo::remove::insert_triggers(self, table)
+    }
+
+    fn read_page(
+        &self,
+        table: &TableInfo,
+        lens: &Lens,
+        anchor: &Anchor,
+        limit: usize,
+    ) -> Result<Page, DbError> {
+        super::browse::read_page(self, table, lens, anchor, limit)
+    }
+
+    fn read_cell(
+        &self,
+        table: &TableInfo,
+        lens: &Lens,
+        key: &Key,
+        column: &str,
+    ) -> Result<Value, DbError> {
+        super::browse::read_cell(self, table, lens, key, column)
     }
 
     fn into_gated_queries(self: Box<Self>) -> Result<Box<dyn GatedQueries>, DbError> {

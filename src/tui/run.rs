@@ -116,9 +116,10 @@ pub fn run(launch: Launch, config: &Config) -> TuiResult {
             .size()
             .map(|s| (s.width, s.height))
             .unwrap_or((80, 24));
+        // Reopened by its address (a URL may hold a password), shown by its name.
         let db_path = db.address().to_path_buf();
         let mut app = App::new(Options {
-            db_path: db_path.display().to_string(),
+            db_path: db.display_path(),
             read_only: launch.read_only,
             default_rows: config.generate.default_rows,
             max_rows: config.generate.max_rows,

@@ -16,7 +16,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::app::Msg;
 use super::grid::PageRequest;
 use super::modal::UndoTarget;
-use crate::db::browse::{Key, Lens, read_cell, read_page};
+use crate::db::browse::{Key, Lens};
 use crate::db::catalog::{ObjectKind, ObjectSummary, TableInfo};
 use crate::db::journal::{Journal, OperationId};
 use crate::db::transfer::{self, ExportOptions, ImportOptions, ImportStep, Progress};
@@ -318,15 +318,19 @@ impl Worker {
             }
             Request::Count(table) => self.count(table),
             Request::Page(request) => {
-                let page = self.info(&request.table).and_then(|info| {
-                    read_page(
-                        self.db.sqlite()?,
-                        &info,
-                        &request.lens,
-                        &request.anchor,
-                        request.limit,
-                    )
-                });
+                let read = |worker: &mut Self| {
+                    worker.info(&request.table).and_then(|info| {
+                        worker
+                            .db
+                            .read_page(&info, &request.lens, &request.anchor, request.limit)
+                    })
+                };
+                let page = match read(self) {
+                    // A server's cancel meant for a count may land on the read after it
+                    // (Postgres cancels whatever runs when the request arrives): once more.
+                    Err(DbError::Cancelled) => read(self),
+                    other => other,
+                };
                 if page.is_err() {
                     self.infos.remove(&request.table);
                 }
@@ -343,11 +347,9 @@ impl Worker {
                 key,
                 column,
             } => {
-                let value = self.info(&table).and_then(|info| {
-                    self.db
-                        .sqlite()
-                        .and_then(|db| read_cell(db, &info, &lens, &key, &column))
-                });
+                let value = self
+                    .info(&table)
+                    .and_then(|info| self.db.read_cell(&info, &lens, &key, &column));
                 self.send(Msg::Cell(value));
             }
             Request::UndoPreview(target) => {

@@ -251,3 +251,56 @@ fn a_wrong_address_says_what_is_wrong_without_the_password() {
     assert!(said.contains("not a valid Postgres URL"), "{said}");
     assert!(!said.contains("secret"), "{said}");
 }
+
+#[test]
+fn the_grid_pages_by_key_searches_and_sorts() {
+    use rowsmith::db::browse::{Anchor, Key, Lens, Sort};
+    use rusqlite::types::Value;
+    let pg = PgDb::new(SHOP);
+    let db = pg.open(false);
+    let c = db.table_info("customers").unwrap();
+    let plain = Lens::default();
+    let first = db.read_page(&c, &plain, &Anchor::Start, 25).unwrap();
+    assert_eq!(first.rows.len(), 25);
+    assert!(first.at_start && !first.at_end);
+    let ids = |page: &rowsmith::db::browse::Page| -> Vec<Value> {
+        page.rows.iter().map(|r| r.values[0].clone()).collect()
+    };
+    assert_eq!(
+        ids(&first)[..3],
+        [Value::Integer(1), Value::Integer(2), Value::Integer(3)]
+    );
+    let next = db
+        .read_page(&c, &plain, &Anchor::After(first.rows[24].key.clone()), 25)
+        .unwrap();
+    assert_eq!(ids(&next)[0], Value::Integer(26), "keyed, in number order");
+    let last = db.read_page(&c, &plain, &Anchor::End, 10).unwrap();
+    assert!(last.at_end);
+    assert_eq!(ids(&last)[9], Value::Integer(3000));
+    let before = db
+        .read_page(&c, &plain, &Anchor::Before(last.rows[0].key.clone()), 5)
+        .unwrap();
+    assert_eq!(ids(&before)[4], Value::Integer(2990));
+
+    let searched = Lens {
+        search: Some("name 42".into()),
+        sort: None,
+    };
+    let found = db.read_page(&c, &searched, &Anchor::Start, 50).unwrap();
+    // Name 42, Name 420..429, Name 4200.. (up to 3000: none): 11 rows.
+    assert_eq!(found.matches, Some(11));
+    assert_eq!(found.rows.len(), 11);
+
+    let sorted = Lens {
+        search: None,
+        sort: Some(Sort {
+            column: "score".into(),
+            descending: true,
+        }),
+    };
+    let top = db.read_page(&c, &sorted, &Anchor::Start, 5).unwrap();
+    assert_eq!(top.rows[0].values[6], Value::Real(99.25));
+    assert!(matches!(top.rows[0].key, Key::Offset(0)));
+    let cell = db.read_cell(&c, &sorted, &top.rows[0].key, "name").unwrap();
+    assert_eq!(cell, top.rows[0].values[1]);
+}

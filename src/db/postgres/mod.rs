@@ -8,6 +8,7 @@
 
 pub mod address;
 mod bind;
+mod browse;
 mod catalog;
 mod error;
 mod profile;
@@ -30,6 +31,7 @@ use tokio_postgres::{Client, Row};
 
 use self::address::{Address, ProcessEnvironment};
 use super::backend::Interrupter;
+use super::browse::{Anchor, Key, Lens, Page};
 use super::catalog::{ObjectSummary, TableInfo};
 use super::ident::quote;
 use super::journal::RowKey;
@@ -410,6 +412,26 @@ impl Backend for Postgres {
         options: &WriteOptions<'_>,
     ) -> Result<BatchOutcome, DbError> {
         write::write_rows(self, table, columns, rows, options)
+    }
+
+    fn read_page(
+        &self,
+        table: &TableInfo,
+        lens: &Lens,
+        anchor: &Anchor,
+        limit: usize,
+    ) -> Result<Page, DbError> {
+        browse::read_page(self, table, lens, anchor, limit)
+    }
+
+    fn read_cell(
+        &self,
+        table: &TableInfo,
+        lens: &Lens,
+        key: &Key,
+        column: &str,
+    ) -> Result<Value, DbError> {
+        browse::read_cell(self, table, lens, key, column)
     }
 
     fn into_gated_queries(self: Box<Self>) -> Result<Box<dyn GatedQueries>, DbError> {
