@@ -265,11 +265,16 @@ pub enum Command {
         #[arg(short = 'y', long)]
         yes: bool,
     },
-    /// Print the path of the demo database, building it if needed.
+    /// Print the path of the demo database, building it if needed; or load the demo into
+    /// a Postgres database with --postgres.
     Demo {
         /// Rebuild the demo database from scratch.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "postgres")]
         reset: bool,
+        /// Load the demo shop into this (empty) Postgres database instead, in Postgres
+        /// types: postgres://user@host:port/database (PG* variables and ~/.pgpass apply).
+        #[arg(long, value_name = "URL")]
+        postgres: Option<String>,
     },
 }
 

@@ -187,7 +187,10 @@ pub fn run(cli: Cli) -> CommandResult {
             neutralize_formulas,
         }) => transfer::export(&db, &table, output.as_deref(), force, neutralize_formulas),
         Some(Command::Drop { db, table, yes }) => transfer::drop(&db, &table, yes),
-        Some(Command::Demo { reset }) => demo(reset),
+        Some(Command::Demo { reset, postgres }) => match postgres {
+            Some(url) => demo_into_postgres(&url),
+            None => demo(reset),
+        },
     }
 }
 
@@ -239,6 +242,29 @@ fn demo(reset: bool) -> CommandResult {
         crate::db::demo::ensure_demo()?
     };
     println!("{}", path.display());
+    Ok(())
+}
+
+/// `rowsmith demo --postgres URL`: the demo shop loaded into a Postgres database.
+fn demo_into_postgres(url: &str) -> CommandResult {
+    if !crate::db::postgres::is_postgres_url(url) {
+        return Err(DbError::BadAddress {
+            detail: format!(
+                "'{}' is not a Postgres URL; give one like postgres://user@localhost:5432/rowsmith_demo",
+                crate::db::postgres::address::without_password(url)
+            ),
+        }
+        .into());
+    }
+    let path = Path::new(url);
+    let loaded = crate::db::postgres::demo::load_demo(path)?;
+    let shown = crate::db::journal::database_key(path);
+    let tables: Vec<String> = loaded
+        .iter()
+        .map(|(table, rows)| format!("{table} {}", crate::output::thousands(*rows)))
+        .collect();
+    crate::say!("Loaded the demo shop into {shown}: {}.", tables.join(", "));
+    crate::say!("Open it with: rowsmith {shown}");
     Ok(())
 }
 

@@ -162,6 +162,12 @@ pub enum DbError {
     )]
     NoPrimaryKey { table: String },
 
+    /// `rowsmith demo --postgres` into a database that has one of the demo's names.
+    #[error(
+        "The database {path} already has a '{table}', so the demo was not loaded there; nothing was changed. Load it into an empty database (createdb rowsmith_demo)."
+    )]
+    DemoTargetNotEmpty { path: String, table: String },
+
     /// An operation this engine does not offer yet.
     #[error("rowsmith cannot do this on a Postgres database yet; it works on SQLite files.")]
     NotOnThisEngine,

@@ -331,3 +331,59 @@ fn a_locked_table_and_a_lost_connection_lose_nothing() {
     assert!(err.contains("was lost"), "{err}");
     assert_eq!(count(&pg, "customers"), 300);
 }
+
+#[test]
+fn the_demo_loads_into_postgres_once_and_takes_generated_rows() {
+    let pg = PgDb::new("");
+    let fx = Fixture::new();
+    let (ok, out, err) = run(&fx, &["demo", "--postgres", &pg.url]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("customers 60, products 40, orders 200, order_items 409"),
+        "{out}"
+    );
+    let (_, rest) = pg.url.split_once("//").unwrap();
+    let password = rest.split_once('@').unwrap().0.split_once(':').unwrap().1;
+    assert!(!out.contains(password), "{out}");
+    let (ok, _, err) = run(&fx, &["demo", "--postgres", &pg.url]);
+    assert!(!ok);
+    assert!(err.contains("already has a 'customers'"), "{err}");
+    assert_eq!(count(&pg, "customers"), 60);
+
+    let types = pg
+        .admin()
+        .query_text(
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute \
+             WHERE attrelid = 'customers'::regclass AND attname IN ('loyalty_tier', 'birth_date') \
+             ORDER BY attname",
+        )
+        .unwrap();
+    assert_eq!(types[0][0].as_deref(), Some("date"));
+    assert_eq!(types[1][0].as_deref(), Some("loyalty_tier"));
+
+    for (table, before) in [("customers", 60), ("orders", 200), ("order_items", 409)] {
+        let (ok, out, err) = run(
+            &fx,
+            &["generate", &pg.url, table, "-n", "10", "--seed", "4"],
+        );
+        assert!(ok, "{table}: {err}");
+        assert!(
+            out.contains(&format!("New total: {} rows.", before + 10)),
+            "{table}: {out}"
+        );
+    }
+    let late = pg
+        .admin()
+        .query_text("SELECT count(*) FROM orders WHERE shipped_at < ordered_at")
+        .unwrap();
+    assert_eq!(late[0][0].as_deref(), Some("0"));
+    let new_ids = pg
+        .admin()
+        .query_text("SELECT min(id) FROM customers WHERE id > 60")
+        .unwrap();
+    assert_eq!(
+        new_ids[0][0].as_deref(),
+        Some("61"),
+        "identity goes on after the demo's"
+    );
+}

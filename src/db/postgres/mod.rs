@@ -10,6 +10,7 @@ pub mod address;
 mod bind;
 mod browse;
 mod catalog;
+pub mod demo;
 mod error;
 mod profile;
 pub mod query;

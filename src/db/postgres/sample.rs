@@ -6,14 +6,15 @@
 //! - a table keyed by one integer column gets random keys between its smallest and
 //!   largest, fetched through the key's index (`= ANY($1)`), kept when they exist:
 //!   exactly uniform, however many gaps, at the cost of index lookups;
-//! - anything else draws storage pages with `TABLESAMPLE SYSTEM` and keeps one random
-//!   row from each page (`DISTINCT ON` the page), so rows that share a page do not come
-//!   in clumps: close to uniform when pages hold similar numbers of rows.
+//! - anything else draws storage pages with `TABLESAMPLE SYSTEM`, reading only their row
+//!   addresses, keeps one random row from each page, and fetches those rows by address,
+//!   so rows that share a page do not come in clumps: close to uniform when pages hold
+//!   similar numbers of rows.
 //!
 //! None of them sorts or scans the table; `ORDER BY random() LIMIT k` does both, and the
 //! benchmark in `benches/postgres` measures the difference.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use rand::seq::SliceRandom;
 use rand::{Rng, RngCore};
@@ -67,11 +68,19 @@ pub fn sample_columns(
         return done(Vec::new(), SampleMethod::AllRows, rng);
     }
 
-    let seen: i64 = db.rows(
-        &format!("SELECT count(*) FROM (SELECT 1 FROM {from} LIMIT $1) s"),
-        &[&(SMALL + 1)],
-    )?[0]
-        .get(0);
+    // The statistics say at once when a table is big; when they are missing or say small,
+    // a count that stops after SMALL + 1 rows decides.
+    let size = table_size(db, table)?;
+    let clearly_big = size.rows > (SMALL * 4) as f64;
+    let seen: i64 = if clearly_big {
+        i64::MAX
+    } else {
+        db.rows(
+            &format!("SELECT count(*) FROM (SELECT 1 FROM {from} LIMIT $1) s"),
+            &[&(SMALL + 1)],
+        )?[0]
+            .get(0)
+    };
     if seen <= SMALL {
         let rows = db.rows(&format!("SELECT {select} FROM {from}"), &[])?;
         let method = if seen as usize <= k {
@@ -92,8 +101,8 @@ pub fn sample_columns(
         let rows = rows.iter().map(|r| convert(r, 1)).collect();
         return done(rows, SampleMethod::Uniform, rng);
     }
-    let rows = sample_pages(db, table, &from, &select, k, rng)?;
-    let rows = rows.iter().map(|r| convert(r, 0)).collect();
+    let rows = sample_pages(db, &from, &select, size.pages, k, rng)?;
+    let rows = rows.iter().map(|r| convert(r, 2)).collect();
     done(rows, SampleMethod::Pages, rng)
 }
 
@@ -127,9 +136,11 @@ fn probe_keys(
             .map(|_| rng.random_range(low..=high))
             .filter(|key| !have.contains(key))
             .collect();
+        // Every row found is kept: the server returns them in key order, so keeping
+        // only the first k would favour small keys. The caller shuffles and keeps k.
         for row in db.rows(&sql, &[&draws])? {
             let key: i64 = row.get(0);
-            if have.insert(key) && found.len() < k {
+            if have.insert(key) {
                 found.push(row);
             }
         }
@@ -140,47 +151,93 @@ fn probe_keys(
     Ok(None)
 }
 
-/// One random row from each of about `3k` pages drawn with `TABLESAMPLE SYSTEM`, drawing
-/// more pages when the statistics were stale and too few came back.
+/// One random row from each of `k` pages drawn with `TABLESAMPLE SYSTEM`: the sample
+/// reads only the row addresses of about `2k` pages, one address per page is chosen here,
+/// and the chosen rows are fetched by address (a TID scan). More pages are drawn when the
+/// statistics were stale and too few came back.
 fn sample_pages(
     db: &Postgres,
-    table: &TableInfo,
     from: &str,
     select: &str,
+    pages: f64,
     k: usize,
     rng: &mut dyn RngCore,
 ) -> Result<Vec<tokio_postgres::Row>, DbError> {
-    let pages = table_pages(db, table)?.max(1.0);
-    let mut percent = (100.0 * (3 * k) as f64 / pages).clamp(0.0001, 100.0);
+    let mut percent = (100.0 * (2 * k + 4) as f64 / pages.max(1.0)).clamp(0.0001, 100.0);
     loop {
         let seed: i32 = rng.random();
-        let sql = format!(
-            "SELECT DISTINCT ON (tableoid, (ctid::text::point)[0]) {select} \
-             FROM {from} TABLESAMPLE SYSTEM ($1::float4) REPEATABLE ($2::float8) \
-             ORDER BY tableoid, (ctid::text::point)[0], random()"
-        );
-        // random() above picks the row within each page; seeded so a seed repeats.
-        db.rows(
-            "SELECT setseed($1)",
-            &[&(f64::from(seed) / f64::from(i32::MAX))],
+        let addresses = db.rows(
+            &format!(
+                "SELECT tableoid::int8, ctid::text FROM {from} \
+                 TABLESAMPLE SYSTEM ($1::float4) REPEATABLE ($2::float8)"
+            ),
+            &[&(percent as f32), &f64::from(seed)],
         )?;
-        let rows = db.rows(&sql, &[&(percent as f32), &f64::from(seed)])?;
-        if rows.len() >= k || percent >= 100.0 {
-            return Ok(rows);
+        // Rows of one page, by (relation, page).
+        let mut by_page: HashMap<(i64, u64), Vec<String>> = HashMap::new();
+        for row in &addresses {
+            let relation: i64 = row.get(0);
+            let tid: String = row.get(1);
+            let page = tid
+                .trim_matches(['(', ')'])
+                .split(',')
+                .next()
+                .and_then(|p| p.parse::<u64>().ok())
+                .unwrap_or(0);
+            by_page.entry((relation, page)).or_default().push(tid);
+        }
+        if by_page.len() >= k || percent >= 100.0 {
+            let mut pages: Vec<_> = by_page.into_iter().collect();
+            pages.sort_unstable_by_key(|p| p.0);
+            pages.shuffle(rng);
+            pages.truncate(k);
+            let chosen: Vec<(i64, String)> = pages
+                .into_iter()
+                .filter_map(|((relation, _), tids)| {
+                    let pick = tids.get(rng.random_range(0..tids.len().max(1)))?.clone();
+                    Some((relation, pick))
+                })
+                .collect();
+            let tids: Vec<String> = chosen.iter().map(|(_, t)| t.clone()).collect();
+            let rows = db.rows(
+                &format!(
+                    "SELECT tableoid::int8, ctid::text, {select} FROM {from} \
+                     WHERE ctid = ANY($1::text[]::tid[])"
+                ),
+                &[&tids],
+            )?;
+            // A partitioned table repeats addresses across partitions: keep the pairs drawn.
+            return Ok(rows
+                .into_iter()
+                .filter(|r| {
+                    let pair = (r.get::<_, i64>(0), r.get::<_, String>(1));
+                    chosen.contains(&pair)
+                })
+                .collect());
         }
         percent = (percent * 4.0).min(100.0);
     }
 }
 
-/// The table's pages, partitions included, as the server knows them now.
-fn table_pages(db: &Postgres, table: &TableInfo) -> Result<f64, DbError> {
+/// How big a table is: its pages now, and its rows as of the last statistics (-1 when it
+/// was never analyzed); partitions included.
+struct Size {
+    pages: f64,
+    rows: f64,
+}
+
+fn table_size(db: &Postgres, table: &TableInfo) -> Result<Size, DbError> {
     let rows = db.rows(
         "SELECT coalesce(sum(pg_relation_size(c.oid)), 0)::float8 \
-                / current_setting('block_size')::float8 \
+                / current_setting('block_size')::float8, \
+                coalesce(sum(c.reltuples) FILTER (WHERE c.relkind <> 'p'), -1)::float8 \
          FROM pg_class c \
          WHERE c.oid = $1::text::regclass \
             OR c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = $1::text::regclass)",
         &[&qualified(table)],
     )?;
-    Ok(rows[0].get(0))
+    Ok(Size {
+        pages: rows[0].get(0),
+        rows: rows[0].get(1),
+    })
 }

@@ -1,0 +1,94 @@
+//! Sampling a 5,000,000-row Postgres table: rowsmith's sampler against the naive
+//! `ORDER BY random() LIMIT 10`, in the same run, on a real server (the one
+//! `ROWSMITH_PG_URL` names, or a throwaway one started like the tests'). See
+//! benches/README.md.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a bench that fails should fail loudly
+
+#[path = "../tests/common/pg.rs"]
+mod pg;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rowsmith::db::{Database, OpenOptions};
+
+fn median(times: &mut [Duration]) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn main() {
+    let rows: u64 = std::env::var("ROWSMITH_BENCH_ROWS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(5_000_000);
+    let runs: usize = 9;
+    let db = pg::PgDb::new("");
+    let admin = db.admin();
+    let built = Instant::now();
+    admin
+        .execute_batch(&format!(
+            "CREATE TABLE orders (id bigint PRIMARY KEY, name text, email text, price numeric(10,2), \
+                 quantity int, ordered_on date, category text, note text);
+             INSERT INTO orders SELECT g, 'Customer ' || g, 'c' || g || '@example.com', \
+                 (g % 997) / 10.0, g % 9 + 1, date '2020-01-01' + (g % 1500), \
+                 (ARRAY['books', 'garden', 'toys', 'food'])[1 + g % 4], \
+                 CASE WHEN g % 5 = 0 THEN NULL ELSE 'note ' || g END \
+             FROM generate_series(1, {rows}) g;
+             CREATE TABLE events (code text PRIMARY KEY, at timestamptz, kind text);
+             INSERT INTO events SELECT md5(g::text), timestamptz '2024-01-01' + (g || ' seconds')::interval, \
+                 'k' || g % 7 FROM generate_series(1, {rows}) g;"
+        ))
+        .unwrap();
+    for table in ["orders", "events"] {
+        admin
+            .execute_batch(&format!("VACUUM ANALYZE {table}"))
+            .unwrap();
+    }
+    println!(
+        "fixture: two tables of {rows} rows each, built in {:.1} s",
+        built.elapsed().as_secs_f64()
+    );
+    let read = Database::open(Path::new(&db.url), &OpenOptions::read_only()).unwrap();
+    let mut rng = StdRng::seed_from_u64(7);
+    println!(
+        "| table | method | rowsmith (median of {runs}) | ORDER BY random() LIMIT 10 | ratio |"
+    );
+    println!("|---|---|---|---|---|");
+    for table in ["orders", "events"] {
+        let info = read.table_info(table).unwrap();
+        // One warm-up each, then the two in turn.
+        let warm = read.sample_rows(&info, 10, &mut rng).unwrap();
+        admin
+            .query_text(&format!("SELECT * FROM {table} ORDER BY random() LIMIT 10"))
+            .unwrap();
+        let (mut ours, mut naive) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            let t = Instant::now();
+            let s = read.sample_rows(&info, 10, &mut rng).unwrap();
+            ours.push(t.elapsed());
+            assert_eq!(s.rows.len(), 10);
+            let t = Instant::now();
+            let n = admin
+                .query_text(&format!("SELECT * FROM {table} ORDER BY random() LIMIT 10"))
+                .unwrap();
+            naive.push(t.elapsed());
+            assert_eq!(n.len(), 10);
+        }
+        let (ours, naive) = (median(&mut ours), median(&mut naive));
+        println!(
+            "| {table} ({} key) | {:?} | {} | {} | {:.0}x |",
+            if table == "orders" { "integer" } else { "text" },
+            warm.method,
+            ms(ours),
+            ms(naive),
+            naive.as_secs_f64() / ours.as_secs_f64()
+        );
+    }
+}
