@@ -4,6 +4,8 @@
 //! benches/README.md.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a bench that fails should fail loudly
 
+// The tests' server: this bench uses only part of it.
+#[allow(dead_code)]
 #[path = "../tests/common/pg.rs"]
 mod pg;
 
