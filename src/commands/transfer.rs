@@ -54,7 +54,7 @@ pub fn export(
     if output == Some(Path::new("-")) {
         let stdout = std::io::stdout();
         export_table_to(
-            db.sqlite()?,
+            &*db,
             table,
             std::io::BufWriter::new(stdout.lock()),
             &options,
@@ -80,7 +80,7 @@ pub fn export(
         .into());
     }
     let mut meter = Meter::new("Exporting");
-    let outcome = export_table(db.sqlite()?, &name, &dest, &options, &mut |p| meter.show(p));
+    let outcome = export_table(&*db, &name, &dest, &options, &mut |p| meter.show(p));
     meter.clear();
     let outcome = outcome?;
     crate::say!(
@@ -96,7 +96,7 @@ pub fn export(
 
 pub fn drop(db: &Path, table: &str, yes: bool) -> CommandResult {
     let mut db = open(db, true, false)?;
-    let preview = preview_drop(db.sqlite()?, table)?;
+    let preview = preview_drop(&*db, table)?;
     let what = preview.kind.as_str();
     if !yes {
         if !std::io::stdin().is_terminal() {
@@ -127,7 +127,7 @@ pub fn drop(db: &Path, table: &str, yes: bool) -> CommandResult {
             return Ok(());
         }
     }
-    let outcome = drop_table(db.sqlite_mut()?, &preview.name)?;
+    let outcome = drop_table(&mut *db, &preview.name)?;
     crate::say!("{}", Transferred::Deleted(outcome));
     Ok(())
 }

@@ -18,6 +18,7 @@ use super::profile::{ProfileOptions, TableProfile};
 use super::query::GatedQueries;
 use super::sample::Sample;
 use super::table_state::TableState;
+use super::transfer::{DropOutcome, DropPreview, ExportOptions, ExportOutcome, Progress};
 use super::undo::Removal;
 use super::value::Value;
 use super::write::{BatchOutcome, WriteOptions};
@@ -192,6 +193,22 @@ pub trait Backend: Send {
         key: &Key,
         column: &str,
     ) -> Result<Value, DbError>;
+
+    /// Every row of a table or view as CSV (header first) to `out`, streamed.
+    fn export_csv(
+        &self,
+        object: &ObjectSummary,
+        out: &mut dyn std::io::Write,
+        options: &ExportOptions,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<ExportOutcome, DbError>;
+
+    /// What deleting `name` would remove, without changing anything.
+    fn preview_drop(&self, name: &str) -> Result<DropPreview, DbError>;
+
+    /// Deletes a table or view in one transaction; refused while other tables'
+    /// foreign keys point at it.
+    fn drop_table(&mut self, name: &str) -> Result<DropOutcome, DbError>;
 
     /// This connection, read-only, behind the engine's gate for user and model SQL.
     fn into_gated_queries(self: Box<Self>) -> Result<Box<dyn GatedQueries>, DbError>;

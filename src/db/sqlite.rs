@@ -19,6 +19,7 @@ use super::profile::{ProfileOptions, TableProfile};
 use super::query::GatedQueries;
 use super::sample::Sample;
 use super::table_state::TableState;
+use super::transfer::{DropOutcome, DropPreview, ExportOptions, ExportOutcome, Progress};
 use super::undo::Removal;
 use super::value::Value;
 use super::write::{BatchOutcome, BatchWriter, WriteOptions};
@@ -381,6 +382,24 @@ impl Backend for Sqlite {
         column: &str,
     ) -> Result<Value, DbError> {
         super::browse::read_cell(self, table, lens, key, column)
+    }
+
+    fn export_csv(
+        &self,
+        object: &ObjectSummary,
+        out: &mut dyn std::io::Write,
+        options: &ExportOptions,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<ExportOutcome, DbError> {
+        super::transfer::export_object(self, object, out, options, progress)
+    }
+
+    fn preview_drop(&self, name: &str) -> Result<DropPreview, DbError> {
+        super::transfer::preview_sqlite(self, name)
+    }
+
+    fn drop_table(&mut self, name: &str) -> Result<DropOutcome, DbError> {
+        super::transfer::drop_sqlite(self, name)
     }
 
     fn into_gated_queries(self: Box<Self>) -> Result<Box<dyn GatedQueries>, DbError> {

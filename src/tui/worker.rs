@@ -378,17 +378,11 @@ impl Worker {
                 self.send(Msg::Forgotten(result));
             }
             Request::DropPreview(table) => {
-                let preview = self
-                    .db
-                    .sqlite()
-                    .and_then(|db| transfer::preview_drop(db, &table));
+                let preview = transfer::preview_drop(&*self.db, &table);
                 self.send(Msg::DropPreview { table, preview });
             }
             Request::Drop(table) => {
-                let result = self
-                    .db
-                    .sqlite_mut()
-                    .and_then(|db| transfer::drop_table(db, &table))
+                let result = transfer::drop_table(&mut *self.db, &table)
                     .map(Transferred::Deleted)
                     .map_err(TransferFailed::Db);
                 self.infos.remove(&table);
@@ -413,9 +407,8 @@ impl Worker {
                     replace,
                     neutralize_formulas: false,
                 };
-                let result = self.db.sqlite().and_then(|db| {
-                    transfer::export_table(db, &table, &path, &options, &mut progress)
-                });
+                let result =
+                    transfer::export_table(&*self.db, &table, &path, &options, &mut progress);
                 if let Err(DbError::FileExists { path }) = result {
                     self.send(Msg::ExportExists(path));
                     return;

@@ -28,6 +28,7 @@ mod offline;
 mod offline_text;
 mod pg_catalog;
 mod pg_query_gate;
+mod pg_transfer;
 mod pg_write;
 mod privacy;
 mod profile;

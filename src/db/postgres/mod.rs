@@ -16,6 +16,7 @@ mod profile;
 pub mod query;
 mod sample;
 mod tls;
+mod transfer;
 mod undo;
 mod values;
 mod write;
@@ -39,6 +40,7 @@ use super::journal::RowKey;
 use super::profile::{ProfileOptions, TableProfile};
 use super::query::GatedQueries;
 use super::sample::Sample;
+use super::transfer::{DropOutcome, DropPreview, ExportOptions, ExportOutcome, Progress};
 use super::undo::Removal;
 use super::value::Value;
 use super::write::{BatchOutcome, WriteOptions};
@@ -211,6 +213,13 @@ impl Postgres {
             known.insert(name.to_string(), info.clone());
         }
         Ok(info)
+    }
+
+    /// Forgets the tables described so far (after one was dropped or created).
+    fn forget_tables(&self) {
+        if let Ok(mut known) = self.known.lock() {
+            known.clear();
+        }
     }
 
     fn in_write(&self) -> bool {
@@ -433,6 +442,24 @@ impl Backend for Postgres {
         column: &str,
     ) -> Result<Value, DbError> {
         browse::read_cell(self, table, lens, key, column)
+    }
+
+    fn export_csv(
+        &self,
+        object: &ObjectSummary,
+        out: &mut dyn std::io::Write,
+        options: &ExportOptions,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<ExportOutcome, DbError> {
+        transfer::export_csv(self, object, out, options, progress)
+    }
+
+    fn preview_drop(&self, name: &str) -> Result<DropPreview, DbError> {
+        transfer::preview_drop(self, name)
+    }
+
+    fn drop_table(&mut self, name: &str) -> Result<DropOutcome, DbError> {
+        transfer::drop_table(self, name)
     }
 
     fn into_gated_queries(self: Box<Self>) -> Result<Box<dyn GatedQueries>, DbError> {

@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::refusal::DropRefusal;
 use crate::db::catalog::{ObjectKind, find_object, referencing_keys, row_count};
 use crate::db::ident::quote;
-use crate::db::{DbError, Sqlite};
+use crate::db::{Backend, DbError, Sqlite};
 
 /// What deleting a table would remove, for the confirmation dialog.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -29,7 +29,18 @@ pub struct DropOutcome {
 }
 
 /// Says what deleting `name` would remove, without changing anything.
-pub fn preview_drop(db: &Sqlite, name: &str) -> Result<DropPreview, DbError> {
+pub fn preview_drop(db: &dyn Backend, name: &str) -> Result<DropPreview, DbError> {
+    db.preview_drop(name)
+}
+
+/// Deletes a table (with its rows, indexes and triggers) or a view. Refuses
+/// when other tables have foreign keys pointing at it.
+pub fn drop_table(db: &mut dyn Backend, name: &str) -> Result<DropOutcome, DbError> {
+    db.drop_table(name)
+}
+
+/// SQLite: what deleting `name` would remove.
+pub(crate) fn preview_sqlite(db: &Sqlite, name: &str) -> Result<DropPreview, DbError> {
     let object = find_object(db, name)?;
     let rows = row_count(db, &object)?;
     let referenced_by = if object.kind == ObjectKind::View {
@@ -56,13 +67,12 @@ fn referencing_tables(db: &Sqlite, table: &str) -> Result<Vec<String>, DbError> 
     Ok(names)
 }
 
-/// Deletes a table (with its rows, indexes and triggers) or a view. Refuses
-/// when other tables have foreign keys pointing at it.
-pub fn drop_table(db: &mut Sqlite, name: &str) -> Result<DropOutcome, DbError> {
+/// SQLite: deletes `name` in one write transaction.
+pub(crate) fn drop_sqlite(db: &mut Sqlite, name: &str) -> Result<DropOutcome, DbError> {
     db.require_writable()?;
     let db: &Sqlite = db;
     let tx = crate::db::write_transaction(db.conn()).map_err(|e| db.err(e))?;
-    let preview = preview_drop(db, name)?;
+    let preview = preview_sqlite(db, name)?;
     if !preview.referenced_by.is_empty() {
         return Err(DropRefusal::Referenced {
             table: preview.name,

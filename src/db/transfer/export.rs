@@ -12,9 +12,9 @@ use super::names::export_file_name;
 use super::refusal::ExportRefusal;
 use super::temp_file::TempFile;
 use super::{PROGRESS_EVERY, Progress, Reporter, Stage};
-use crate::db::catalog::{ObjectKind, find_object};
+use crate::db::catalog::{ObjectKind, ObjectSummary};
 use crate::db::ident::{quote, validate};
-use crate::db::{CancelFlag, DbError, Sqlite};
+use crate::db::{Backend, CancelFlag, DbError, Sqlite};
 
 /// How an export runs.
 #[derive(Debug, Clone)]
@@ -60,32 +60,52 @@ pub fn default_export_path(table: &str) -> PathBuf {
 /// complete: rows go to a temporary file beside it, renamed at the end, so
 /// a cancelled or failed export leaves no file behind.
 pub fn export_table(
-    db: &Sqlite,
+    db: &dyn Backend,
     table: &str,
     dest: &Path,
     options: &ExportOptions,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ExportOutcome, DbError> {
-    let object = find_object(db, table)?;
+    let object = db.find_object(table)?;
     let dest = if dest.is_dir() {
         dest.join(export_file_name(&object.name))
     } else {
         dest.to_path_buf()
     };
-    refuse_database_as_target(db, &dest)?;
-    let (mut stmt, total) = table_statement(db, &object.name, object.kind)?;
-    export_statement(db, &mut stmt, &dest, total, options, progress)
+    refuse_database_as_target(db.address(), &dest)?;
+    if !options.replace && dest.exists() {
+        return Err(DbError::FileExists { path: dest });
+    }
+    let mut file = TempFile::create(&dest)?;
+    let mut outcome = {
+        let mut out = io::BufWriter::with_capacity(1 << 16, file.file());
+        db.export_csv(&object, &mut out, options, progress)?
+    };
+    file.persist(options.replace)?;
+    outcome.path = Some(dest);
+    Ok(outcome)
 }
 
 /// Writes every row of a table or view as CSV to `out` (stdout, a buffer).
 pub fn export_table_to<W: Write>(
-    db: &Sqlite,
+    db: &dyn Backend,
     table: &str,
-    out: W,
+    mut out: W,
     options: &ExportOptions,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ExportOutcome, DbError> {
-    let object = find_object(db, table)?;
+    let object = db.find_object(table)?;
+    db.export_csv(&object, &mut out, options, progress)
+}
+
+/// SQLite: every row of `object` as CSV to `out`.
+pub(crate) fn export_object(
+    db: &Sqlite,
+    object: &ObjectSummary,
+    out: &mut dyn Write,
+    options: &ExportOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ExportOutcome, DbError> {
     let (mut stmt, total) = table_statement(db, &object.name, object.kind)?;
     write_csv(db, &mut stmt, out, total, options, progress)
 }
@@ -108,7 +128,7 @@ pub fn export_query(
     } else {
         dest.to_path_buf()
     };
-    refuse_database_as_target(db, &dest)?;
+    refuse_database_as_target(db.path(), &dest)?;
     export_statement(db, &mut stmt, &dest, None, options, progress)
 }
 
@@ -215,11 +235,11 @@ fn table_statement<'db>(
     Ok((stmt, total))
 }
 
-fn refuse_database_as_target(db: &Sqlite, dest: &Path) -> Result<(), DbError> {
-    if let (Ok(a), Ok(b)) = (
-        std::fs::canonicalize(dest),
-        std::fs::canonicalize(db.path()),
-    ) && a == b
+/// The export must not replace the database file itself (a server's database has none)
+/// or one of rowsmith's own files.
+fn refuse_database_as_target(database: &Path, dest: &Path) -> Result<(), DbError> {
+    if let (Ok(a), Ok(b)) = (std::fs::canonicalize(dest), std::fs::canonicalize(database))
+        && a == b
     {
         return Err(ExportRefusal::TargetIsDatabase {
             path: dest.to_path_buf(),

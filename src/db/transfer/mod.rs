@@ -83,6 +83,8 @@ pub(crate) use temp_file::TempFile;
 pub use apply::apply_import;
 pub use csv::CsvWriter;
 pub use drop::{DropOutcome, DropPreview, drop_table, preview_drop};
+pub(crate) use drop::{drop_sqlite, preview_sqlite};
+pub(crate) use export::export_object;
 pub use export::{
     ExportOptions, ExportOutcome, default_export_path, export_query, export_statement,
     export_table, export_table_to, write_csv,
@@ -147,7 +149,7 @@ impl Progress {
 }
 
 /// Calls the progress callback every `every` rows.
-struct Reporter<'p> {
+pub(crate) struct Reporter<'p> {
     callback: &'p mut dyn FnMut(Progress),
     every: u64,
     total_bytes: Option<u64>,
@@ -155,7 +157,11 @@ struct Reporter<'p> {
 
 impl<'p> Reporter<'p> {
     /// `every` of 0 is taken as 1.
-    fn new(callback: &'p mut dyn FnMut(Progress), every: u64, total_bytes: Option<u64>) -> Self {
+    pub(crate) fn new(
+        callback: &'p mut dyn FnMut(Progress),
+        every: u64,
+        total_bytes: Option<u64>,
+    ) -> Self {
         Self {
             callback,
             every: every.max(1),
@@ -163,11 +169,11 @@ impl<'p> Reporter<'p> {
         }
     }
 
-    fn due(&self, rows: u64) -> bool {
+    pub(crate) fn due(&self, rows: u64) -> bool {
         rows.is_multiple_of(self.every)
     }
 
-    fn report(&mut self, stage: Stage, rows: u64, total_rows: Option<u64>, bytes: u64) {
+    pub(crate) fn report(&mut self, stage: Stage, rows: u64, total_rows: Option<u64>, bytes: u64) {
         (self.callback)(Progress {
             stage,
             rows,
