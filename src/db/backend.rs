@@ -11,11 +11,14 @@ use std::sync::Arc;
 
 use rand::RngCore;
 
+use super::CancelFlag;
 use super::browse::{Anchor, Key, Lens, Page};
 use super::catalog::{ObjectSummary, TableInfo};
 use super::journal::RowKey;
+use super::lineage::{Link, Rows};
 use super::profile::{ProfileOptions, TableProfile};
 use super::query::GatedQueries;
+use super::revise::{ChildSum, SetValues};
 use super::sample::Sample;
 use super::table_state::TableState;
 use super::transfer::{DropOutcome, DropPreview, ExportOptions, ExportOutcome, Progress};
@@ -209,6 +212,60 @@ pub trait Backend: Send {
     /// Deletes a table or view in one transaction; refused while other tables'
     /// foreign keys point at it.
     fn drop_table(&mut self, name: &str) -> Result<DropOutcome, DbError>;
+
+    /// How many parents have how many children through `link`: `(children, parents)`
+    /// pairs, parents without children included, fewest children first.
+    fn fan_out(&self, link: Link<'_>) -> Result<Vec<(u64, u64)>, DbError>;
+
+    /// The share of the child's rows whose key is NULL.
+    fn null_share(&self, link: Link<'_>) -> Result<f64, DbError>;
+
+    /// Parent rows (all, or `cap` at random), each with how many children point at it.
+    fn parents_with_counts(
+        &self,
+        link: Link<'_>,
+        cap: usize,
+        rng: &mut dyn RngCore,
+    ) -> Result<(Rows, Vec<u64>), DbError>;
+
+    /// The rows with these keys (every visible column), in the keys' order; a key no
+    /// longer there is left out.
+    fn rows_by_key(&self, table: &TableInfo, keys: &[RowKey]) -> Result<Rows, DbError>;
+
+    /// Up to `k` random child rows, each with its parent row (`None` when the key is
+    /// NULL or points at nothing).
+    fn children_with_parents(
+        &self,
+        link: Link<'_>,
+        k: usize,
+        rng: &mut dyn RngCore,
+    ) -> Result<(Rows, Rows, Vec<Option<usize>>), DbError>;
+
+    /// Up to `k` parents that have children, each with its children's rows.
+    fn families(&self, link: Link<'_>, k: usize) -> Result<(Rows, Rows, Vec<Vec<usize>>), DbError>;
+
+    /// Inside a write transaction: sets `columns` of the keyed rows to new values.
+    fn set_values(
+        &mut self,
+        table: &TableInfo,
+        columns: &[String],
+        changes: &[SetValues],
+        cancel: &CancelFlag,
+    ) -> Result<(), DbError>;
+
+    /// Inside a write transaction: sets each keyed parent's column to the sum over its
+    /// children (rounded as the data is).
+    fn sum_children(
+        &mut self,
+        link: Link<'_>,
+        sum: &ChildSum,
+        parents: &[RowKey],
+        cancel: &CancelFlag,
+    ) -> Result<(), DbError>;
+
+    /// A complete copy of the database in the file `into`, for a dry run to work on; an
+    /// engine that cannot make one says how to.
+    fn copy_into(&self, into: &Path) -> Result<(), DbError>;
 
     /// This connection, read-only, behind the engine's gate for user and model SQL.
     fn into_gated_queries(self: Box<Self>) -> Result<Box<dyn GatedQueries>, DbError>;

@@ -168,6 +168,12 @@ pub enum DbError {
     )]
     DemoTargetNotEmpty { path: String, table: String },
 
+    /// A whole-database dry run on a server database: it needs a copy to run on.
+    #[error(
+        "A dry run of a whole database works on a copy, and rowsmith does not copy a Postgres database itself. Make one (createdb -T {database} {database}_try) and run --all there; {path} was not changed."
+    )]
+    NoCopyForDryRun { path: String, database: String },
+
     /// An operation this engine does not offer yet.
     #[error("rowsmith cannot do this on a Postgres database yet; it works on SQLite files.")]
     NotOnThisEngine,

@@ -11,7 +11,7 @@ use crate::db::ident::quote;
 use crate::db::journal::RowKey;
 use crate::db::lineage::Link;
 use crate::db::sample::rowid_name;
-use crate::db::{CancelFlag, DbError, Sqlite};
+use crate::db::{CancelFlag, DbError};
 
 /// One change: set `columns` of the row with `key` to `values`.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,12 +27,6 @@ pub struct ChildSum {
     pub terms: Vec<String>,
     /// Decimal places the parent's values keep.
     pub decimals: u32,
-}
-
-/// The work of one pass, applied in one transaction.
-pub struct Pass<'a> {
-    pub db: &'a mut Sqlite,
-    pub cancel: &'a CancelFlag,
 }
 
 fn key_clause(table: &TableInfo) -> (String, usize) {
@@ -145,20 +139,5 @@ fn fail(table: &TableInfo, e: rusqlite::Error) -> DbError {
     DbError::Revise {
         table: table.name.clone(),
         detail: e.to_string(),
-    }
-}
-
-impl Pass<'_> {
-    /// Runs `work` in one write transaction: all of it is kept, or none.
-    pub fn run<T>(
-        self,
-        work: impl FnOnce(&Connection, &CancelFlag) -> Result<T, DbError>,
-    ) -> Result<T, DbError> {
-        self.db.require_writable()?;
-        let conn = self.db.conn();
-        let tx = crate::db::write_transaction(conn).map_err(|e| self.db.err(e))?;
-        let out = work(conn, self.cancel)?;
-        tx.commit().map_err(|e| self.db.err(e))?;
-        Ok(out)
     }
 }

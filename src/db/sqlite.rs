@@ -11,12 +11,15 @@ use rusqlite::{Connection, OpenFlags};
 
 use rand::RngCore;
 
+use super::CancelFlag;
 use super::backend::Interrupter;
 use super::browse::{Anchor, Key, Lens, Page};
 use super::catalog::{ObjectSummary, TableInfo};
 use super::journal::RowKey;
+use super::lineage::{Link, Rows};
 use super::profile::{ProfileOptions, TableProfile};
 use super::query::GatedQueries;
+use super::revise::{ChildSum, SetValues};
 use super::sample::Sample;
 use super::table_state::TableState;
 use super::transfer::{DropOutcome, DropPreview, ExportOptions, ExportOutcome, Progress};
@@ -24,7 +27,7 @@ use super::undo::Removal;
 use super::value::Value;
 use super::write::{BatchOutcome, BatchWriter, WriteOptions};
 use super::{
-    Backend, DbError, OpenOptions, catalog, formats, lookup, profile, sample, table_state,
+    Backend, DbError, OpenOptions, catalog, formats, lineage, lookup, profile, sample, table_state,
 };
 
 /// An open SQLite database file.
@@ -400,6 +403,67 @@ impl Backend for Sqlite {
 
     fn drop_table(&mut self, name: &str) -> Result<DropOutcome, DbError> {
         super::transfer::drop_sqlite(self, name)
+    }
+
+    fn fan_out(&self, link: Link<'_>) -> Result<Vec<(u64, u64)>, DbError> {
+        lineage::fan_out(self, link)
+    }
+
+    fn null_share(&self, link: Link<'_>) -> Result<f64, DbError> {
+        lineage::null_share(self, link)
+    }
+
+    fn parents_with_counts(
+        &self,
+        link: Link<'_>,
+        cap: usize,
+        rng: &mut dyn RngCore,
+    ) -> Result<(Rows, Vec<u64>), DbError> {
+        lineage::parents_with_counts(self, link, cap, rng)
+    }
+
+    fn rows_by_key(&self, table: &TableInfo, keys: &[RowKey]) -> Result<Rows, DbError> {
+        lineage::rows_by_key(self, table, keys)
+    }
+
+    fn children_with_parents(
+        &self,
+        link: Link<'_>,
+        k: usize,
+        rng: &mut dyn RngCore,
+    ) -> Result<(Rows, Rows, Vec<Option<usize>>), DbError> {
+        lineage::children_with_parents(self, link, k, rng)
+    }
+
+    fn families(&self, link: Link<'_>, k: usize) -> Result<(Rows, Rows, Vec<Vec<usize>>), DbError> {
+        lineage::families(self, link, k)
+    }
+
+    fn set_values(
+        &mut self,
+        table: &TableInfo,
+        columns: &[String],
+        changes: &[SetValues],
+        cancel: &CancelFlag,
+    ) -> Result<(), DbError> {
+        super::revise::set_values(&self.conn, table, columns, changes, cancel)
+    }
+
+    fn sum_children(
+        &mut self,
+        link: Link<'_>,
+        sum: &ChildSum,
+        parents: &[RowKey],
+        cancel: &CancelFlag,
+    ) -> Result<(), DbError> {
+        super::revise::sum_children(&self.conn, link, sum, parents, cancel)
+    }
+
+    fn copy_into(&self, into: &Path) -> Result<(), DbError> {
+        self.conn
+            .execute("VACUUM INTO ?1", [into.display().to_string()])
+            .map(|_| ())
+            .map_err(|e| self.err(e))
     }
 
     fn into_gated_queries(self: Box<Self>) -> Result<Box<dyn GatedQueries>, DbError> {

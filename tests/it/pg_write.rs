@@ -387,3 +387,54 @@ fn the_demo_loads_into_postgres_once_and_takes_generated_rows() {
         "identity goes on after the demo's"
     );
 }
+
+#[test]
+fn a_whole_database_run_fills_every_table_consistently_and_one_undo_takes_it_back() {
+    let pg = PgDb::new("");
+    let fx = Fixture::new();
+    assert!(run(&fx, &["demo", "--postgres", &pg.url]).0);
+    let (ok, out, err) = run(
+        &fx,
+        &["generate", &pg.url, "--all", "--scale", "2", "--seed", "5"],
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("One undo removes them all."), "{out}");
+    let check =
+        |sql: &str| -> String { pg.admin().query_text(sql).unwrap()[0][0].clone().unwrap() };
+    assert_eq!(check("SELECT count(*) FROM customers"), "120");
+    assert_eq!(check("SELECT count(*) FROM products"), "80");
+    // The new orders' totals are the sums of their lines, each line at its product's
+    // price, no order before its customer signed up.
+    assert_eq!(
+        check(
+            "SELECT count(*) FROM orders o WHERE o.id > 200 AND o.total <> \
+             (SELECT coalesce(sum(line_total), 0) FROM order_items i WHERE i.order_id = o.id) \
+             AND EXISTS (SELECT 1 FROM order_items i WHERE i.order_id = o.id)"
+        ),
+        "0"
+    );
+    assert_eq!(
+        check(
+            "SELECT count(*) FROM order_items i JOIN products p ON p.id = i.product_id \
+             WHERE i.unit_price <> p.price"
+        ),
+        "0"
+    );
+    assert_eq!(
+        check(
+            "SELECT count(*) FROM orders o JOIN customers c ON c.id = o.customer_id \
+             WHERE o.ordered_at < c.created_at"
+        ),
+        "0"
+    );
+    let (ok, out, err) = run(&fx, &["undo", &pg.url]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("Undid the run of"), "{out}");
+    assert_eq!(check("SELECT count(*) FROM order_items"), "409");
+    assert_eq!(check("SELECT count(*) FROM customers"), "60");
+
+    let (ok, _, err) = run(&fx, &["generate", &pg.url, "--all", "--dry-run"]);
+    assert!(!ok);
+    assert!(err.contains("createdb -T"), "{err}");
+    assert_eq!(check("SELECT count(*) FROM customers"), "60");
+}

@@ -12,6 +12,7 @@ mod browse;
 mod catalog;
 pub mod demo;
 mod error;
+mod lineage;
 mod profile;
 pub mod query;
 mod sample;
@@ -32,13 +33,16 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Row};
 
 use self::address::{Address, ProcessEnvironment};
+use super::CancelFlag;
 use super::backend::Interrupter;
 use super::browse::{Anchor, Key, Lens, Page};
 use super::catalog::{ObjectSummary, TableInfo};
 use super::ident::quote;
 use super::journal::RowKey;
+use super::lineage::{Link, Rows};
 use super::profile::{ProfileOptions, TableProfile};
 use super::query::GatedQueries;
+use super::revise::{ChildSum, SetValues};
 use super::sample::Sample;
 use super::transfer::{DropOutcome, DropPreview, ExportOptions, ExportOutcome, Progress};
 use super::undo::Removal;
@@ -460,6 +464,67 @@ impl Backend for Postgres {
 
     fn drop_table(&mut self, name: &str) -> Result<DropOutcome, DbError> {
         transfer::drop_table(self, name)
+    }
+
+    fn fan_out(&self, link: Link<'_>) -> Result<Vec<(u64, u64)>, DbError> {
+        lineage::fan_out(self, link)
+    }
+
+    fn null_share(&self, link: Link<'_>) -> Result<f64, DbError> {
+        lineage::null_share(self, link)
+    }
+
+    fn parents_with_counts(
+        &self,
+        link: Link<'_>,
+        cap: usize,
+        rng: &mut dyn RngCore,
+    ) -> Result<(Rows, Vec<u64>), DbError> {
+        lineage::parents_with_counts(self, link, cap, rng)
+    }
+
+    fn rows_by_key(&self, table: &TableInfo, keys: &[RowKey]) -> Result<Rows, DbError> {
+        lineage::rows_by_key(self, table, keys)
+    }
+
+    fn children_with_parents(
+        &self,
+        link: Link<'_>,
+        k: usize,
+        rng: &mut dyn RngCore,
+    ) -> Result<(Rows, Rows, Vec<Option<usize>>), DbError> {
+        lineage::children_with_parents(self, link, k, rng)
+    }
+
+    fn families(&self, link: Link<'_>, k: usize) -> Result<(Rows, Rows, Vec<Vec<usize>>), DbError> {
+        lineage::families(self, link, k)
+    }
+
+    fn set_values(
+        &mut self,
+        table: &TableInfo,
+        columns: &[String],
+        changes: &[SetValues],
+        cancel: &CancelFlag,
+    ) -> Result<(), DbError> {
+        lineage::set_values(self, table, columns, changes, cancel)
+    }
+
+    fn sum_children(
+        &mut self,
+        link: Link<'_>,
+        sum: &ChildSum,
+        parents: &[RowKey],
+        cancel: &CancelFlag,
+    ) -> Result<(), DbError> {
+        lineage::sum_children(self, link, sum, parents, cancel)
+    }
+
+    fn copy_into(&self, _into: &Path) -> Result<(), DbError> {
+        Err(DbError::NoCopyForDryRun {
+            path: self.shown().to_string(),
+            database: self.address.database.clone(),
+        })
     }
 
     fn into_gated_queries(self: Box<Self>) -> Result<Box<dyn GatedQueries>, DbError> {

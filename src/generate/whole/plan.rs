@@ -10,7 +10,7 @@ use super::depends::{SumRule, learn_rules, learn_sums};
 use super::graph::{KeyFill, Order, Skip, order};
 use super::levels::Levels;
 use crate::db::catalog::TableInfo;
-use crate::db::lineage::{Link, children_with_parents, families, fan_out, null_share};
+use crate::db::lineage::Link;
 use crate::db::{Database, DbError};
 use crate::generate::lineage::Rule;
 use crate::generate::plan::Plan;
@@ -252,7 +252,7 @@ pub enum PlanError {
 }
 
 /// Reads the database and makes the plan.
-pub fn learn<R: Rng + ?Sized>(
+pub fn learn<R: Rng>(
     db: &Database,
     size: Size,
     chosen: Option<&[String]>,
@@ -313,8 +313,8 @@ pub fn learn<R: Rng + ?Sized>(
                         to: &fk.parent_columns,
                     };
                     let fan = FanOut {
-                        counts: fan_out(db.sqlite()?, link)?,
-                        null_share: null_share(db.sqlite()?, link)?,
+                        counts: db.fan_out(link)?,
+                        null_share: db.null_share(link)?,
                     };
                     let parent_plan = Plan::new(parent);
                     let mut skip_parent: Vec<String> = fk.parent_columns.clone();
@@ -330,12 +330,11 @@ pub fn learn<R: Rng + ?Sized>(
                         Vec::new()
                     } else {
                         let (children, parents, of_child) =
-                            children_with_parents(db.sqlite()?, link, RULE_SAMPLE, rng)?;
+                            db.children_with_parents(link, RULE_SAMPLE, rng)?;
                         learn_rules(&children, &parents, &of_child, &skip_child, &skip_parent)
                     };
                     let sums = if fill == KeyFill::New {
-                        let (parents, children, of_parent) =
-                            families(db.sqlite()?, link, SUM_SAMPLE)?;
+                        let (parents, children, of_parent) = db.families(link, SUM_SAMPLE)?;
                         learn_sums(&parents, &children, &of_parent, &skip_child, &skip_parent)
                     } else {
                         Vec::new()
@@ -344,7 +343,7 @@ pub fn learn<R: Rng + ?Sized>(
                     // may point at which (staff at managers, managers at the top).
                     let levels = if fill == KeyFill::Later && parent.name == step.table.name {
                         let (rows, parents, of_row) =
-                            children_with_parents(db.sqlite()?, link, RULE_SAMPLE, rng)?;
+                            db.children_with_parents(link, RULE_SAMPLE, rng)?;
                         Levels::learn(&rows, &parents, &of_row, &skip_child)
                     } else {
                         None

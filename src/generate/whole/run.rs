@@ -22,7 +22,7 @@ use super::plan::{Size, WholePlan, learn};
 use super::second_pass::{NewRows, second_pass};
 use super::slots::lineage_for;
 use crate::db::journal::{Journal, RowKey, RunId};
-use crate::db::lineage::{Rows, rows_by_key};
+use crate::db::lineage::Rows;
 use crate::db::undo::{self, Target};
 use crate::db::value::to_json;
 use crate::db::{CancelFlag, Database, DbError, OpenOptions};
@@ -294,7 +294,7 @@ async fn run(
             };
             blocking(move || {
                 let db = open(&db, busy)?;
-                let rows = rows_by_key(db.sqlite()?, &info, &keys[..wanted])?;
+                let rows = db.rows_by_key(&info, &keys[..wanted])?;
                 Ok((rows, keys))
             })
             .await
@@ -423,11 +423,7 @@ async fn prepare_target(request: &WholeRequest) -> Result<Destination, WholeErro
         })?;
         let copy = dir.path().join("dry-run.sqlite");
         let db = Database::open(&path, &OpenOptions::read_only().busy_timeout(busy))?;
-        let sqlite = db.sqlite()?;
-        sqlite
-            .conn()
-            .execute("VACUUM INTO ?1", [copy.display().to_string()])
-            .map_err(|e| sqlite.err(e))?;
+        db.copy_into(&copy)?;
         Ok(Destination {
             journal: Some(dir.path().join("journal.sqlite")),
             db: copy,

@@ -13,10 +13,10 @@ use super::graph::KeyFill;
 use super::outcome::WholeError;
 use super::plan::WholePlan;
 use super::slots::positions;
-use crate::db::journal::{Journal, RowKey};
+use crate::db::journal::{Journal, RecordedRow, RowKey};
 use crate::db::lineage::{Link, Rows};
-use crate::db::revise::{self, ChildSum, Pass, SetValues};
-use crate::db::write::{BatchWriter, fingerprints_now};
+use crate::db::revise::{ChildSum, SetValues};
+use crate::db::write::fingerprint_columns;
 use crate::db::{CancelFlag, Database};
 use crate::generate::lineage::Lineage;
 
@@ -47,11 +47,7 @@ pub(super) fn second_pass<R: Rng + ?Sized>(
         .iter()
         .map(|t| (t.table.to_ascii_lowercase(), t.info.clone()))
         .collect();
-    Pass {
-        db: db.sqlite_mut()?,
-        cancel,
-    }
-    .run(|conn, cancel| {
+    db.in_write_transaction(&mut |db| {
         for table in &plan.tables {
             let name = table.table.to_ascii_lowercase();
             let Some(mine) = written.get(&name) else {
@@ -146,7 +142,7 @@ pub(super) fn second_pass<R: Rng + ?Sized>(
                         values,
                     });
                 }
-                revise::set_values(conn, &table.info, &key.columns, &changes, cancel)?;
+                db.set_values(&table.info, &key.columns, &changes, cancel)?;
                 linked += changes.len() as u64;
                 changed
                     .entry(name.clone())
@@ -168,8 +164,7 @@ pub(super) fn second_pass<R: Rng + ?Sized>(
                 parent: parent_info,
                 to: &key.parent_columns,
             };
-            revise::sum_children(
-                conn,
+            db.sum_children(
                 link,
                 &ChildSum {
                     parent_column: sum.parent_column.clone(),
@@ -196,9 +191,11 @@ pub(super) fn second_pass<R: Rng + ?Sized>(
         };
         keys.sort_by_key(|k| format!("{k:?}"));
         keys.dedup();
-        let plan = crate::generate::plan::Plan::new(info);
-        let writer = BatchWriter::new(info, &plan.column_names())?;
-        let rows = fingerprints_now(db.sqlite()?, info, writer.fingerprint_columns(), &keys)?;
+        let rows: Vec<RecordedRow> = db
+            .read_fingerprints(info, &fingerprint_columns(info), &keys)?
+            .into_iter()
+            .filter_map(|(key, fp)| fp.map(|fingerprint| RecordedRow { key, fingerprint }))
+            .collect();
         journal.update_fingerprints(op, &rows)?;
     }
     Ok((linked, totals))

@@ -10,7 +10,7 @@ use rand::Rng;
 use super::graph::KeyFill;
 use super::plan::{TablePlan, unattached_rows};
 use crate::db::journal::RunId;
-use crate::db::lineage::{Link, Rows, parents_with_counts};
+use crate::db::lineage::{Link, Rows};
 use crate::db::{Database, DbError};
 use crate::generate::lineage::{KeySource, Lineage, Pool, Slot};
 
@@ -18,7 +18,7 @@ use crate::generate::lineage::{KeySource, Lineage, Pool, Slot};
 const EXISTING_PARENTS: usize = 50_000;
 
 /// The parents and the slots of one table: which parent row each new row points at.
-pub(super) fn lineage_for<R: Rng + ?Sized>(
+pub(super) fn lineage_for<R: Rng>(
     db: &Database,
     table: &TablePlan,
     written: &HashMap<String, Arc<Rows>>,
@@ -48,8 +48,7 @@ pub(super) fn lineage_for<R: Rng + ?Sized>(
                     parent: &parent,
                     to: &key.parent_columns,
                 };
-                let (rows, counts) =
-                    parents_with_counts(db.sqlite()?, link, EXISTING_PARENTS, rng)?;
+                let (rows, counts) = db.parents_with_counts(link, EXISTING_PARENTS, rng)?;
                 Some(Pool {
                     key_positions: positions(&rows, &key.parent_columns),
                     weights: counts.iter().map(|c| *c as f64).collect(),
