@@ -31,7 +31,7 @@ pub fn import(
         ..ImportOptions::default()
     };
     let mut meter = Meter::new("Importing");
-    let outcome = import_file(db.sqlite_mut()?, file, &options, &mut |p| meter.show(p));
+    let outcome = import_file(&mut *db, file, &options, &mut |p| meter.show(p));
     meter.clear();
     let outcome = outcome?;
     crate::say!("{}", Transferred::Imported(outcome));

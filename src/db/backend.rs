@@ -21,7 +21,10 @@ use super::query::GatedQueries;
 use super::revise::{ChildSum, SetValues};
 use super::sample::Sample;
 use super::table_state::TableState;
-use super::transfer::{DropOutcome, DropPreview, ExportOptions, ExportOutcome, Progress};
+use super::transfer::{
+    DropOutcome, DropPreview, ExportOptions, ExportOutcome, ImportOptions, ImportOutcome,
+    ImportPlan, Progress,
+};
 use super::undo::Removal;
 use super::value::Value;
 use super::write::{BatchOutcome, WriteOptions};
@@ -267,11 +270,23 @@ pub trait Backend: Send {
     /// engine that cannot make one says how to.
     fn copy_into(&self, into: &Path) -> Result<(), DbError>;
 
+    /// Carries out an import plan in one transaction (creating the table when the plan
+    /// says so), recording the rows for undo; on any error nothing is imported.
+    fn apply_import(
+        &mut self,
+        plan: &ImportPlan,
+        options: &ImportOptions<'_>,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<ImportOutcome, DbError>;
+
+    /// `base_2`, `base_3`, …: the first name no relation of the database uses.
+    fn free_table_name(&self, base: &str) -> Result<String, DbError>;
+
     /// This connection, read-only, behind the engine's gate for user and model SQL.
     fn into_gated_queries(self: Box<Self>) -> Result<Box<dyn GatedQueries>, DbError>;
 
-    /// The SQLite engine behind this handle, for the operations not yet behind this
-    /// trait; other engines refuse them with [`DbError::NotOnThisEngine`].
+    /// The SQLite engine behind this handle, for code about SQLite files themselves
+    /// (their tests, SQLite-only tools); other engines answer `None`.
     fn as_sqlite(&self) -> Option<&Sqlite> {
         None
     }

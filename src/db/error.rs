@@ -174,9 +174,9 @@ pub enum DbError {
     )]
     NoCopyForDryRun { path: String, database: String },
 
-    /// An operation this engine does not offer yet.
-    #[error("rowsmith cannot do this on a Postgres database yet; it works on SQLite files.")]
-    NotOnThisEngine,
+    /// Something only a SQLite file has, asked of another engine.
+    #[error("This works on SQLite files only, not on {path}.")]
+    NotOnThisEngine { path: String },
 
     /// The app's worker has no undo journal to work with.
     #[error("The undo journal could not be opened.")]

@@ -159,13 +159,20 @@ impl Database {
         self.engine.into_gated_queries()
     }
 
-    /// The SQLite engine, for the operations not yet behind [`Backend`].
+    /// The SQLite engine, for code about SQLite files themselves; another engine is
+    /// refused with [`DbError::NotOnThisEngine`].
     pub fn sqlite(&self) -> Result<&Sqlite, DbError> {
-        self.engine.as_sqlite().ok_or(DbError::NotOnThisEngine)
+        let path = self.display_path();
+        self.engine
+            .as_sqlite()
+            .ok_or(DbError::NotOnThisEngine { path })
     }
 
     pub fn sqlite_mut(&mut self) -> Result<&mut Sqlite, DbError> {
-        self.engine.as_sqlite_mut().ok_or(DbError::NotOnThisEngine)
+        let path = self.display_path();
+        self.engine
+            .as_sqlite_mut()
+            .ok_or(DbError::NotOnThisEngine { path })
     }
 }
 

@@ -22,7 +22,10 @@ use super::query::GatedQueries;
 use super::revise::{ChildSum, SetValues};
 use super::sample::Sample;
 use super::table_state::TableState;
-use super::transfer::{DropOutcome, DropPreview, ExportOptions, ExportOutcome, Progress};
+use super::transfer::{
+    DropOutcome, DropPreview, ExportOptions, ExportOutcome, ImportOptions, ImportOutcome,
+    ImportPlan, Progress,
+};
 use super::undo::Removal;
 use super::value::Value;
 use super::write::{BatchOutcome, BatchWriter, WriteOptions};
@@ -464,6 +467,19 @@ impl Backend for Sqlite {
             .execute("VACUUM INTO ?1", [into.display().to_string()])
             .map(|_| ())
             .map_err(|e| self.err(e))
+    }
+
+    fn apply_import(
+        &mut self,
+        plan: &ImportPlan,
+        options: &ImportOptions<'_>,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<ImportOutcome, DbError> {
+        super::transfer::apply_sqlite(self, plan, options, progress)
+    }
+
+    fn free_table_name(&self, base: &str) -> Result<String, DbError> {
+        super::transfer::free_sqlite_name(self, base)
     }
 
     fn into_gated_queries(self: Box<Self>) -> Result<Box<dyn GatedQueries>, DbError> {

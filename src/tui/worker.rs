@@ -444,15 +444,10 @@ impl Worker {
                         ..ImportOptions::default()
                     };
                     if append {
-                        transfer::import_file(db.sqlite_mut()?, &path, &options, &mut progress)
+                        transfer::import_file(&mut **db, &path, &options, &mut progress)
                             .map(ImportStep::Imported)
                     } else {
-                        transfer::import_unless_appending(
-                            db.sqlite_mut()?,
-                            &path,
-                            &options,
-                            &mut progress,
-                        )
+                        transfer::import_unless_appending(&mut **db, &path, &options, &mut progress)
                     }
                 });
                 let (result, changed, relist) = match result {

@@ -90,3 +90,86 @@ fn drop_refuses_a_referenced_table_and_deletes_the_rest() {
         .unwrap();
     assert_eq!(left[0][0].as_deref(), Some("0"));
 }
+
+#[test]
+fn import_makes_a_typed_keyed_table_that_takes_generated_rows_and_undoes() {
+    let pg = PgDb::new(SHOP);
+    let fx = Fixture::new();
+    let file = fx.path("people.csv");
+    std::fs::write(
+        &file,
+        "name,age,score,member\nAda,36,9.5,true\nGrace,45,,false\n\"Lin, Ma\",29,7.25,true\n",
+    )
+    .unwrap();
+    let (ok, out, err) = run(&fx, &["import", &pg.url, file.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("Imported 3 rows into new table 'people' (4 columns: name text, age bigint, score double precision, member boolean)"),
+        "{out}"
+    );
+    let key = pg
+        .admin()
+        .query_text(
+            "SELECT a.attname::text, a.attidentity::text FROM pg_index i \
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) \
+             WHERE i.indrelid = 'people'::regclass AND i.indisprimary",
+        )
+        .unwrap();
+    assert_eq!(
+        key[0][0].as_deref(),
+        Some("id"),
+        "an identity key Postgres numbers"
+    );
+    let (ok, out, err) = run(
+        &fx,
+        &["generate", &pg.url, "people", "-n", "4", "--seed", "1"],
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("New total: 7 rows."), "{out}");
+    assert!(run(&fx, &["undo", &pg.url]).0);
+    let (ok, out, err) = run(&fx, &["undo", &pg.url]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("by import people.csv). New total: 0 rows."),
+        "{out}"
+    );
+
+    // A file with its own unique id keeps it as the key; appending a row whose id is
+    // taken refuses the whole file, naming the line.
+    let ids = fx.path("ids.csv");
+    std::fs::write(&ids, "id,name\n1,x\n2,y\n").unwrap();
+    assert!(run(&fx, &["import", &pg.url, ids.to_str().unwrap()]).0);
+    let more = fx.path("more.csv");
+    std::fs::write(&more, "id,name\n3,z\n2,again\n").unwrap();
+    let (ok, _, err) = run(
+        &fx,
+        &["import", &pg.url, more.to_str().unwrap(), "--table", "ids"],
+    );
+    assert!(!ok);
+    assert!(
+        err.contains("more.csv line 3: duplicate key value"),
+        "{err}"
+    );
+    assert!(err.contains("Nothing was imported."), "{err}");
+    let n = pg.admin().query_text("SELECT count(*) FROM ids").unwrap();
+    assert_eq!(n[0][0].as_deref(), Some("2"));
+
+    // Appending to a table without a key is refused: its rows could not be undone.
+    let notes = fx.path("notes.csv");
+    std::fs::write(&notes, "body\nhello\n").unwrap();
+    pg.admin()
+        .execute_batch("CREATE TABLE notes (body text)")
+        .unwrap();
+    let (ok, _, err) = run(
+        &fx,
+        &[
+            "import",
+            &pg.url,
+            notes.to_str().unwrap(),
+            "--table",
+            "notes",
+        ],
+    );
+    assert!(!ok);
+    assert!(err.contains("has no primary key"), "{err}");
+}

@@ -12,6 +12,7 @@ mod browse;
 mod catalog;
 pub mod demo;
 mod error;
+mod import;
 mod lineage;
 mod profile;
 pub mod query;
@@ -44,7 +45,10 @@ use super::profile::{ProfileOptions, TableProfile};
 use super::query::GatedQueries;
 use super::revise::{ChildSum, SetValues};
 use super::sample::Sample;
-use super::transfer::{DropOutcome, DropPreview, ExportOptions, ExportOutcome, Progress};
+use super::transfer::{
+    DropOutcome, DropPreview, ExportOptions, ExportOutcome, ImportOptions, ImportOutcome,
+    ImportPlan, Progress,
+};
 use super::undo::Removal;
 use super::value::Value;
 use super::write::{BatchOutcome, WriteOptions};
@@ -525,6 +529,36 @@ impl Backend for Postgres {
             path: self.shown().to_string(),
             database: self.address.database.clone(),
         })
+    }
+
+    fn apply_import(
+        &mut self,
+        plan: &ImportPlan,
+        options: &ImportOptions<'_>,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<ImportOutcome, DbError> {
+        import::apply_import(self, plan, options, progress)
+    }
+
+    fn free_table_name(&self, base: &str) -> Result<String, DbError> {
+        let taken: Vec<String> = self
+            .rows(
+                "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname = 'public'",
+                &[],
+            )?
+            .iter()
+            .map(|r| r.get::<_, String>(0).to_lowercase())
+            .collect();
+        (2..=u32::MAX)
+            .map(|n| format!("{base}_{n}"))
+            .find(|name| !taken.contains(&name.to_lowercase()))
+            .ok_or_else(|| {
+                crate::db::transfer::ImportRefusal::NamesTaken {
+                    base: base.to_string(),
+                }
+                .into()
+            })
     }
 
     fn into_gated_queries(self: Box<Self>) -> Result<Box<dyn GatedQueries>, DbError> {

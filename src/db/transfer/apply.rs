@@ -17,10 +17,21 @@ use crate::db::catalog::{ColumnKind, TableInfo, table_info};
 use crate::db::ident::{quote, quote_list, validate};
 use crate::db::journal::RowKey;
 use crate::db::sample::rowid_name;
-use crate::db::{DbError, Sqlite};
+use crate::db::{Backend, DbError, Sqlite};
 
-/// Carries out a plan from [`plan_import`](super::plan_import), reading the file a second time.
+/// Carries out a plan from [`plan_import`](super::plan_import), reading the file a second
+/// time, in the engine's own way.
 pub fn apply_import(
+    db: &mut dyn Backend,
+    plan: &ImportPlan,
+    options: &ImportOptions<'_>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ImportOutcome, DbError> {
+    db.apply_import(plan, options, progress)
+}
+
+/// SQLite: the plan carried out in one IMMEDIATE transaction.
+pub(crate) fn apply_sqlite(
     db: &mut Sqlite,
     plan: &ImportPlan,
     options: &ImportOptions<'_>,

@@ -12,10 +12,10 @@ use super::names::{column_names, is_reserved, table_name_for};
 use super::reader::{FileFormat, RowReader, detect_format, next_row, open_reader, shown_name};
 use super::refusal::ImportRefusal;
 use super::{PROGRESS_EVERY, Progress, Reporter, Stage, apply_import};
-use crate::db::catalog::{Affinity, ColumnKind, ObjectKind, TableInfo, find_object, table_info};
+use crate::db::catalog::{Affinity, ColumnKind, ObjectKind, TableInfo};
 use crate::db::ident::validate;
 use crate::db::journal::Journal;
-use crate::db::{CancelFlag, DbError, Sqlite};
+use crate::db::{Backend, CancelFlag, DbError, Sqlite};
 
 /// How an import runs.
 #[derive(Clone)]
@@ -95,17 +95,27 @@ pub struct ImportOutcome {
 /// table whose columns match. One transaction: on any error, a cancellation
 /// or a row SQLite refuses, nothing is imported and no table is created.
 pub fn import_file(
-    db: &mut Sqlite,
+    db: &mut dyn Backend,
     file: &Path,
     options: &ImportOptions<'_>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ImportOutcome, DbError> {
-    db.require_writable()?;
+    require_writable(db)?;
     // A pipe can be read only once; the import reads twice, so it reads a copy.
     let spooled = super::spool::spool_if_stream(file, options.max_record_bytes)?;
     let file = spooled.as_ref().map_or(file, |s| s.file.as_path());
-    let plan = plan_import(db, file, options, progress)?;
+    let plan = plan_import(&*db, file, options, progress)?;
     apply_import(db, &plan, options, progress)
+}
+
+fn require_writable(db: &dyn Backend) -> Result<(), DbError> {
+    if db.is_writable() {
+        Ok(())
+    } else {
+        Err(DbError::ReadOnly {
+            path: db.display_name(),
+        })
+    }
 }
 
 /// What [`import_unless_appending`] did.
@@ -125,25 +135,30 @@ pub enum ImportStep {
 /// free name for a new table, so an app can ask first instead of appending
 /// silently. (A pipe is read once: asking about one leaves nothing to import.)
 pub fn import_unless_appending(
-    db: &mut Sqlite,
+    db: &mut dyn Backend,
     file: &Path,
     options: &ImportOptions<'_>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ImportStep, DbError> {
-    db.require_writable()?;
+    require_writable(db)?;
     let spooled = super::spool::spool_if_stream(file, options.max_record_bytes)?;
     let read = spooled.as_ref().map_or(file, |s| s.file.as_path());
-    let plan = plan_import(db, read, options, progress)?;
+    let plan = plan_import(&*db, read, options, progress)?;
     if !plan.create {
-        let free_name = free_table_name(db, &plan.table)?;
+        let free_name = free_table_name(&*db, &plan.table)?;
         return Ok(ImportStep::WouldAppend { plan, free_name });
     }
     apply_import(db, &plan, options, progress).map(ImportStep::Imported)
 }
 
-/// `base_2`, `base_3`, ...: the first name no table, view, index or trigger
-/// of the main schema uses (SQLite compares names without ASCII case).
-pub fn free_table_name(db: &Sqlite, base: &str) -> Result<String, DbError> {
+/// `base_2`, `base_3`, ...: the first name no relation of the database uses.
+pub fn free_table_name(db: &dyn Backend, base: &str) -> Result<String, DbError> {
+    db.free_table_name(base)
+}
+
+/// SQLite: the first name no table, view, index or trigger of the main schema uses
+/// (SQLite compares names without ASCII case).
+pub(crate) fn free_sqlite_name(db: &Sqlite, base: &str) -> Result<String, DbError> {
     let mut stmt = db
         .conn()
         .prepare("SELECT 1 FROM main.sqlite_schema WHERE name = ?1 COLLATE NOCASE")
@@ -164,7 +179,7 @@ pub fn free_table_name(db: &Sqlite, base: &str) -> Result<String, DbError> {
 /// table, new or appended to, and each column's name and type. Nothing in
 /// the database changes.
 pub fn plan_import(
-    db: &Sqlite,
+    db: &dyn Backend,
     file: &Path,
     options: &ImportOptions<'_>,
     progress: &mut dyn FnMut(Progress),
@@ -178,14 +193,14 @@ pub fn plan_import(
         None => table_name_for(file),
     };
     validate(&table)?;
-    let existing = match find_object(db, &table) {
+    let existing = match db.find_object(&table) {
         Ok(object) if object.kind != ObjectKind::Table => {
             return Err(DbError::NotATable {
                 name: object.name,
                 kind: object.kind.as_str(),
             });
         }
-        Ok(object) => Some(table_info(db, &object.name)?),
+        Ok(object) => Some(db.table_info(&object.name)?),
         Err(DbError::UnknownTable { .. }) => None,
         Err(e) => return Err(e),
     };

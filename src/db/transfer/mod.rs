@@ -72,6 +72,7 @@ mod import;
 mod infer;
 mod json;
 mod names;
+mod plan_rows;
 mod reader;
 mod record;
 mod refusal;
@@ -81,6 +82,7 @@ mod temp_file;
 pub(crate) use temp_file::TempFile;
 
 pub use apply::apply_import;
+pub(crate) use apply::apply_sqlite;
 pub use csv::CsvWriter;
 pub use drop::{DropOutcome, DropPreview, drop_table, preview_drop};
 pub(crate) use drop::{drop_sqlite, preview_sqlite};
@@ -89,12 +91,14 @@ pub use export::{
     ExportOptions, ExportOutcome, default_export_path, export_query, export_statement,
     export_table, export_table_to, write_csv,
 };
+pub(crate) use import::free_sqlite_name;
 pub use import::{
     ImportOptions, ImportOutcome, ImportPlan, ImportStep, PlannedColumn, free_table_name,
     import_file, import_unless_appending, plan_import,
 };
 pub use infer::InferredType;
 pub use names::{export_file_name, table_name_for};
+pub(crate) use plan_rows::PlanRows;
 pub use reader::{FileFormat, detect_format};
 pub use refusal::{DropRefusal, ExportRefusal, ImportRefusal, JsonFound, LineProblem};
 pub use source::MAX_RECORD_BYTES;

@@ -10,7 +10,6 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::identity::Identity;
 use crate::db::catalog::TableInfo;
-use crate::db::lookup::scan_columns;
 use crate::db::{Database, DbError};
 use crate::generate::parse::Candidate;
 use crate::generate::plan::Plan;
@@ -204,7 +203,7 @@ pub fn column_values(
             .iter()
             .map(|(i, _)| plan.columns[*i].name.clone())
             .collect();
-        scan_columns(db.sqlite()?, table, &columns, |row| {
+        db.scan_columns(table, &columns, &mut |row| {
             for ((_, kind), (set, value)) in read.iter().zip(sets.iter_mut().zip(row)) {
                 if let Some(h) = value_key(*kind, value) {
                     set.insert(h);
