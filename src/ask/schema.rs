@@ -25,6 +25,8 @@ const MAX_SCHEMA_CHARS: usize = 60_000;
 /// The schema text for the prompt, and how many objects it describes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchemaContext {
+    /// The dialect the model is asked to write.
+    pub dialect: crate::db::Dialect,
     pub text: String,
     /// Tables, views and virtual tables described.
     pub objects: usize,
@@ -83,7 +85,12 @@ pub fn describe_schema<R: Rng>(
     if catalog.is_empty() {
         text.push_str("The database has no tables.\n");
     }
-    Ok(SchemaContext { text, objects, cut })
+    Ok(SchemaContext {
+        dialect: db.dialect(),
+        text,
+        objects,
+        cut,
+    })
 }
 
 /// Up to a few distinct, non-NULL example values for each column, as JSON

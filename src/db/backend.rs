@@ -39,6 +39,9 @@ pub trait Backend: Send {
     /// (for a server, a URL that may hold a password: never shown).
     fn address(&self) -> &Path;
 
+    /// The SQL dialect its statements are written in: what a model is asked to write.
+    fn dialect(&self) -> Dialect;
+
     /// Whether it was opened for writing.
     fn is_writable(&self) -> bool;
 
@@ -300,4 +303,21 @@ pub trait Backend: Send {
 /// harmless when nothing runs.
 pub trait Interrupter: Send + Sync {
     fn interrupt(&self);
+}
+
+/// The SQL an engine speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// The dialect as a person names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "SQLite",
+            Dialect::Postgres => "PostgreSQL",
+        }
+    }
 }

@@ -32,7 +32,7 @@ pub mod value;
 use std::path::Path;
 use std::time::Duration;
 
-pub use backend::{Backend, Interrupter};
+pub use backend::{Backend, Dialect, Interrupter};
 pub use error::DbError;
 pub use sqlite::Sqlite;
 pub(crate) use sqlite::write_transaction;

@@ -243,6 +243,10 @@ impl Backend for Sqlite {
         &self.path
     }
 
+    fn dialect(&self) -> super::Dialect {
+        super::Dialect::Sqlite
+    }
+
     fn is_writable(&self) -> bool {
         self.writable
     }

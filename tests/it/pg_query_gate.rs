@@ -277,3 +277,62 @@ fn errors_are_postgres_sentences_and_a_long_query_can_be_stopped() {
     // And the session is usable after.
     assert!(session.run("SELECT 1", &QueryControl::new()).is_ok());
 }
+
+/// A question on a Postgres database: the model is asked for PostgreSQL with the schema
+/// in Postgres's types, its SQL runs through the gate, and the history keeps the database
+/// by its URL without the password.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_question_becomes_postgres_sql_that_runs() {
+    use crate::common::Fixture;
+    use crate::common::model::{FakeModel, Reply};
+    use std::sync::{Arc, Mutex};
+
+    // The database layer blocks: it is set up off the test's async threads.
+    let pg = tokio::task::spawn_blocking(|| PgDb::new(SHOP))
+        .await
+        .unwrap();
+    let fx = Fixture::new();
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = seen.clone();
+    let model = FakeModel::openai(move |ask| {
+        log.lock().unwrap().push(ask.prompt.clone());
+        Reply::Text(
+            serde_json::json!({
+                "sql": "SELECT state, count(*) AS people FROM people GROUP BY state ORDER BY state",
+                "explanation": "People per state."
+            })
+            .to_string(),
+        )
+    })
+    .await;
+    let mut cmd = fx.cmd();
+    cmd.args(["query", &pg.url, "how many people live in each state"]);
+    for (k, v) in model.env() {
+        cmd.env(k, v);
+    }
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stdout, "state  people\nNY          1\nTX          2\n");
+    let prompt = seen.lock().unwrap()[0].clone();
+    for part in ["Table \"people\"", "\"id\" integer PRIMARY KEY", "\"TX\""] {
+        assert!(prompt.contains(part), "missing {part:?} in:\n{prompt}");
+    }
+    let body = &model.bodies().await[0];
+    let system = body["messages"][0]["content"].as_str().unwrap_or_default();
+    assert!(
+        system.contains("read-only PostgreSQL statement"),
+        "{system}"
+    );
+
+    let history = std::fs::read(fx.data_dir().join("history.sqlite")).unwrap();
+    let (_, rest) = pg.url.split_once("//").unwrap();
+    let password = rest.split_once('@').unwrap().0.split_once(':').unwrap().1;
+    assert!(
+        !String::from_utf8_lossy(&history).contains(password),
+        "the history file holds no password"
+    );
+}

@@ -268,6 +268,10 @@ impl Backend for Postgres {
         &self.given
     }
 
+    fn dialect(&self) -> super::Dialect {
+        super::Dialect::Postgres
+    }
+
     fn is_writable(&self) -> bool {
         self.writable
     }

@@ -163,11 +163,8 @@ impl History {
     }
 }
 
-/// The database's canonical path, so `./shop.db` and `/home/me/shop.db`
-/// share one history.
+/// How the history names a database: as the undo journal does (a file by its canonical
+/// path, a server database by its URL without the password).
 pub fn database_key(database: &Path) -> String {
-    std::fs::canonicalize(database)
-        .unwrap_or_else(|_| database.to_path_buf())
-        .display()
-        .to_string()
+    crate::db::journal::database_key(database)
 }
