@@ -123,6 +123,13 @@ pub enum DbError {
     )]
     ServerUnreachable { server: String, detail: String },
 
+    /// TLS was required (`sslmode=require` or a `verify-*` mode) and could not be set up:
+    /// the server offers none, or its certificate is not trusted.
+    #[error(
+        "Could not set up TLS with the Postgres server at {server} ({detail}). Check the server's certificate, or choose another sslmode (prefer, require, verify-ca, verify-full)."
+    )]
+    TlsFailed { server: String, detail: String },
+
     /// The server would not let this user in (a wrong password, or no entry in
     /// pg_hba.conf).
     #[error(

@@ -27,6 +27,8 @@ const HOW_TO_RUN: &str = "The Postgres tests need a PostgreSQL server. Install t
 pub struct Server {
     /// A superuser URL of its `postgres` database.
     pub admin_url: String,
+    /// The server offers TLS (with a self-signed certificate): true for the throwaway one.
+    pub tls: bool,
     /// Keeps the stopping shell's pipe open while the process lives.
     _keeper: Option<Mutex<Child>>,
 }
@@ -36,6 +38,7 @@ pub fn server() -> &'static Server {
     SERVER.get_or_init(|| match std::env::var("ROWSMITH_PG_URL") {
         Ok(url) if !url.is_empty() => Server {
             admin_url: url,
+            tls: false,
             _keeper: None,
         },
         _ => start().unwrap_or_else(|why| panic!("{HOW_TO_RUN}\n({why})")),
@@ -134,12 +137,48 @@ fn start() -> Result<Server, String> {
             String::from_utf8_lossy(&init.stderr)
         ));
     }
+    // A self-signed certificate, so connections can be encrypted as on a real server.
+    let certified = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .arg("-keyout")
+        .arg(dir.join("server.key"))
+        .arg("-out")
+        .arg(dir.join("server.crt"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map_err(|e| format!("openssl (to make the test server's certificate): {e}"))?;
+    if !certified.success() {
+        return Err("openssl could not make the test server's certificate".into());
+    }
+    if is_root() {
+        let _ = Command::new("chown")
+            .args(["postgres"])
+            .arg(dir.join("server.key"))
+            .arg(dir.join("server.crt"))
+            .status();
+    }
+    let _ = std::fs::set_permissions(
+        dir.join("server.key"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    );
     let port = free_port()?;
     // The server stops (and its folder goes) when our end of the pipe closes.
     let script = format!(
         "'{postgres}' -D '{data}' -p {port} -k '{dir}' -c listen_addresses=127.0.0.1 \
            -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-           -c max_connections=200 >'{dir}/log' 2>&1 & pid=$!; \
+           -c max_connections=200 -c ssl=on -c ssl_cert_file='{dir}/server.crt' \
+           -c ssl_key_file='{dir}/server.key' >'{dir}/log' 2>&1 & pid=$!; \
          read _ignored; kill -INT $pid; wait $pid; rm -rf '{dir}'",
         postgres = bin.join("postgres").display(),
         data = data.display(),
@@ -166,6 +205,7 @@ fn start() -> Result<Server, String> {
     }
     Ok(Server {
         admin_url,
+        tls: true,
         _keeper: Some(Mutex::new(child)),
     })
 }

@@ -343,3 +343,66 @@ fn samples_of_big_tables_are_close_to_uniform() {
         assert!(chi < 27.9, "{table}: {bands:?} chi-square {chi:.1}");
     }
 }
+
+/// TLS as libpq means it: `prefer` and `require` encrypt, `disable` does not, and
+/// `verify-full` refuses a certificate no authority signed, in one sentence.
+#[test]
+fn sslmodes_mean_what_they_mean_to_libpq() {
+    let server = crate::common::pg::server();
+    if !server.tls {
+        eprintln!("ROWSMITH_PG_URL's server: its TLS is not known, so this test checks nothing");
+        return;
+    }
+    let pg = PgDb::new("");
+    let encrypted = |mode: &str| -> String {
+        let url = format!("{}?sslmode={mode}", pg.url);
+        let db = Database::open(Path::new(&url), &OpenOptions::read_only()).unwrap();
+        let session = rowsmith::db::query::QuerySession::open(
+            Path::new(&url),
+            std::time::Duration::from_millis(500),
+        )
+        .unwrap();
+        drop(db);
+        let r = session
+            .run(
+                "SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &rowsmith::db::query::QueryControl::new(),
+            )
+            .unwrap();
+        format!("{:?}", r.rows[0][0])
+    };
+    assert_eq!(encrypted("prefer"), "Text(\"true\")");
+    assert_eq!(encrypted("require"), "Text(\"true\")");
+    assert_eq!(encrypted("disable"), "Text(\"false\")");
+    let url = format!("{}?sslmode=verify-full", pg.url);
+    let said = Database::open(Path::new(&url), &OpenOptions::read_only())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        said.starts_with("Could not set up TLS with the Postgres server at 127.0.0.1:"),
+        "{said}"
+    );
+    assert!(said.to_lowercase().contains("certificate"), "{said}");
+}
+
+#[test]
+fn foreign_tables_are_listed_but_never_generated_into() {
+    let pg = PgDb::new(
+        "CREATE EXTENSION file_fdw;
+         CREATE SERVER files FOREIGN DATA WRAPPER file_fdw;
+         CREATE FOREIGN TABLE outside (a int) SERVER files OPTIONS (filename '/dev/null');",
+    );
+    let db = pg.open(false);
+    let listed = db.list_objects().unwrap();
+    assert_eq!(listed[0].name, "outside");
+    assert_eq!(listed[0].kind, ObjectKind::Foreign);
+    let info = db.table_info("outside").unwrap();
+    let err = db
+        .sample_rows(&info, 3, &mut seeded(1))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "'outside' is a foreign table, not a table, so rowsmith cannot add rows to it."
+    );
+}

@@ -438,3 +438,45 @@ fn a_whole_database_run_fills_every_table_consistently_and_one_undo_takes_it_bac
     assert!(err.contains("createdb -T"), "{err}");
     assert_eq!(check("SELECT count(*) FROM customers"), "60");
 }
+
+/// Two generations at once into one table: Postgres serialises what must be, each run
+/// adds exactly its rows, no UNIQUE value twice, and each undo takes back its own.
+#[test]
+fn concurrent_generations_each_add_their_own_rows() {
+    let pg = PgDb::new(SHOP);
+    let fx = Fixture::new();
+    let runs: Vec<_> = (0..2)
+        .map(|i| {
+            let mut cmd = fx.cmd();
+            cmd.args([
+                "generate",
+                &pg.url,
+                "customers",
+                "-n",
+                "40",
+                "--seed",
+                &i.to_string(),
+            ]);
+            std::thread::spawn(move || cmd.output().unwrap())
+        })
+        .collect();
+    for run in runs {
+        let out = run.join().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(count(&pg, "customers"), 380);
+    let dupes = pg
+        .admin()
+        .query_text("SELECT count(*) FROM (SELECT email FROM customers GROUP BY email HAVING count(*) > 1) d")
+        .unwrap();
+    assert_eq!(dupes[0][0].as_deref(), Some("0"));
+    for left in [340, 300] {
+        let (ok, out, err) = run(&fx, &["undo", &pg.url]);
+        assert!(ok, "{err}");
+        assert!(out.contains(&format!("New total: {left} rows.")), "{out}");
+    }
+}

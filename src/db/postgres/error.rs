@@ -3,7 +3,7 @@
 
 use tokio_postgres::error::SqlState;
 
-use super::address::Address;
+use super::address::{Address, TlsMode};
 use crate::db::DbError;
 
 /// A failure while connecting to `address`.
@@ -28,8 +28,33 @@ pub fn connect_error(e: &tokio_postgres::Error, address: &Address) -> DbError {
         return server_said(e, &address.shown);
     }
     let detail = innermost(e);
-    // A password the server asked for and we had none to give.
-    if detail.contains("password missing") {
+    let tls_required = !matches!(address.tls, TlsMode::Disable | TlsMode::Prefer);
+    match io_kind(e) {
+        // A certificate TLS turned away reaches us as invalid data on the socket.
+        Some(std::io::ErrorKind::InvalidData) if tls_required => {
+            return DbError::TlsFailed {
+                server: address.server(),
+                detail,
+            };
+        }
+        // No socket to the server at all: it is not there (or not on that port).
+        Some(_) => {
+            return DbError::ServerUnreachable {
+                server: address.server(),
+                detail,
+            };
+        }
+        None => {}
+    }
+    // The server answered, then the session could not be set up: TLS when it was
+    // asked for and not offered, else a password the server wanted and none was given.
+    if tls_required {
+        return DbError::TlsFailed {
+            server: address.server(),
+            detail,
+        };
+    }
+    if address.config.get_password().is_none() {
         return DbError::LoginRefused {
             server: address.server(),
             user: address.user.clone(),
@@ -103,14 +128,19 @@ fn server_said(e: &tokio_postgres::Error, shown: &str) -> DbError {
 }
 
 fn is_io(e: &tokio_postgres::Error) -> bool {
+    io_kind(e).is_some()
+}
+
+/// The kind of the I/O error under `e`, when there is one.
+fn io_kind(e: &tokio_postgres::Error) -> Option<std::io::ErrorKind> {
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
-        if s.is::<std::io::Error>() {
-            return true;
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
         }
         source = s.source();
     }
-    false
+    None
 }
 
 /// The deepest cause's words ("Connection refused (os error 111)"), which say more than
