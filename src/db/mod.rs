@@ -92,6 +92,32 @@ impl OpenOptions {
     }
 }
 
+/// Opens a database of one engine by its address.
+pub type OpenEngine = fn(&Path, &OpenOptions) -> Result<Box<dyn Backend>, DbError>;
+
+/// An engine reached by a URL rather than a file path. Adding one (MySQL) is its files
+/// behind [`Backend`] and an entry here: the only place that names them.
+pub struct ServerEngine {
+    /// Whether `address` is this engine's URL (`postgres://…`).
+    pub claims: fn(&str) -> bool,
+    pub open: OpenEngine,
+    /// How rowsmith's own files (the undo journal, the query history) name the database:
+    /// never with its password.
+    pub key: fn(&str) -> String,
+}
+
+const SERVER_ENGINES: &[ServerEngine] = &[ServerEngine {
+    claims: postgres::is_postgres_url,
+    open: postgres::open_backend,
+    key: postgres::address_key,
+}];
+
+/// The server engine `path` is an address of; `None` for a SQLite file.
+pub fn server_engine(path: &Path) -> Option<&'static ServerEngine> {
+    let text = path.to_string_lossy();
+    SERVER_ENGINES.iter().find(|e| (e.claims)(&text))
+}
+
 /// An open database of any engine: what the job, the app and the commands hold.
 ///
 /// It derefs to the engine's [`Backend`], so `db.table_info(name)` asks whichever engine
@@ -126,12 +152,10 @@ impl std::ops::DerefMut for Database {
 impl Database {
     /// Opens the database `path` names, with the engine its address calls for.
     pub fn open(path: &Path, options: &OpenOptions) -> Result<Self, DbError> {
-        if postgres::is_postgres_url(&path.to_string_lossy()) {
-            return Ok(Self::from_engine(Box::new(postgres::Postgres::open(
-                path, options,
-            )?)));
+        match server_engine(path) {
+            Some(engine) => Ok(Self::from_engine((engine.open)(path, options)?)),
+            None => Ok(Self::from_engine(Box::new(Sqlite::open(path, options)?))),
         }
-        Ok(Self::from_engine(Box::new(Sqlite::open(path, options)?)))
     }
 
     pub fn from_engine(engine: Box<dyn Backend>) -> Self {

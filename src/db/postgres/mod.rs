@@ -56,17 +56,18 @@ use super::{Backend, DbError, OpenOptions};
 
 pub use address::is_postgres_url;
 
-/// How the undo journal names the Postgres database `path` addresses: its URL completed
-/// from the environment, without the password; `None` when `path` is not a Postgres URL.
-pub fn journal_key(path: &Path) -> Option<String> {
-    let text = path.to_string_lossy();
-    if !is_postgres_url(&text) {
-        return None;
-    }
-    Some(match Address::parse(&text, &ProcessEnvironment) {
+/// How rowsmith's own files name the Postgres database `url` addresses: its URL
+/// completed from the environment, without the password.
+pub fn address_key(url: &str) -> String {
+    match Address::parse(url, &ProcessEnvironment) {
         Ok(address) => address.shown,
-        Err(_) => address::without_password(&text),
-    })
+        Err(_) => address::without_password(url),
+    }
+}
+
+/// Opens `url` as the engine behind a [`super::Database`].
+pub fn open_backend(url: &Path, options: &OpenOptions) -> Result<Box<dyn Backend>, DbError> {
+    Ok(Box::new(Postgres::open(url, options)?))
 }
 
 /// The runtime every Postgres connection of this process runs on.

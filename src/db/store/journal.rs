@@ -706,8 +706,8 @@ fn add_missing_columns(conn: &Connection) -> rusqlite::Result<()> {
 /// How a database is named in the journal: its canonical path, so
 /// `./shop.db` and `/home/me/shop.db` are the same database.
 pub fn database_key(path: &Path) -> String {
-    if let Some(key) = crate::db::postgres::journal_key(path) {
-        return key;
+    if let Some(engine) = crate::db::server_engine(path) {
+        return (engine.key)(&path.to_string_lossy());
     }
     std::fs::canonicalize(path)
         .unwrap_or_else(|_| path.to_path_buf())

@@ -265,7 +265,7 @@ pub(super) fn on_action(app: &mut App, action: Action) -> Vec<Effect> {
             // ones; from the demo (in rowsmith's own folder), where rowsmith was started.
             let folder = std::path::Path::new(&app.db_path)
                 .parent()
-                .filter(|_| !crate::db::postgres::is_postgres_url(&app.db_path))
+                .filter(|_| crate::db::server_engine(std::path::Path::new(&app.db_path)).is_none())
                 .filter(|p| !p.as_os_str().is_empty())
                 .filter(|p| app.places.data_dir.as_deref() != Some(*p))
                 .unwrap_or(&app.places.launch_dir);
