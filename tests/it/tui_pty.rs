@@ -425,3 +425,82 @@ fn x_interrupts_a_long_query_and_questions_need_a_model() {
     app.press("q");
     assert!(app.wait_exit(Duration::from_secs(10)).success());
 }
+
+/// The app on a Postgres database as a new user meets it: the demo loaded with one
+/// command, tables listed with their counts, `g` adds 10 rows, `u` takes them back, and
+/// `:` answers a question through the model, its SQL run read-only; the status line never
+/// shows the password.
+#[test]
+fn on_postgres_the_app_lists_generates_undoes_and_answers() {
+    let pg = common::pg::PgDb::new("");
+    let fx = Fixture::new();
+    let loaded = fx
+        .cmd()
+        .args(["demo", "--postgres", &pg.url])
+        .output()
+        .unwrap();
+    assert!(
+        loaded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&loaded.stderr)
+    );
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let model = runtime.block_on(FakeModel::openai(|ask| {
+        if ask.prompt.contains("Question:") {
+            return Reply::Text(
+                json!({
+                    "sql": "SELECT loyalty_tier, count(*) AS customers FROM customers GROUP BY 1 ORDER BY 1",
+                    "explanation": "Customers per loyalty tier."
+                })
+                .to_string(),
+            );
+        }
+        Reply::Text("{}".into())
+    }));
+    // Rows come from the offline generator here; a second session asks the model.
+    let offline = [("ROWSMITH_PROVIDER".to_string(), "offline".to_string())];
+    let url = std::ffi::OsString::from(&pg.url);
+    let mut app = Session::start(&fx, &[url.as_os_str()], &offline);
+    app.wait_for("order_items", Duration::from_secs(60));
+    app.wait_for("409", Duration::from_secs(20));
+    let (_, rest) = pg.url.split_once("//").unwrap();
+    let password = rest.split_once('@').unwrap().0.split_once(':').unwrap().1;
+    assert!(!app.contents().contains(password), "{}", app.contents());
+
+    // customers is selected first; g adds 10 rows, u (and y) takes them back.
+    app.press("g");
+    app.wait_for(
+        "Generated 10 rows for table 'customers'. New total: 70 rows.",
+        Duration::from_secs(90),
+    );
+    app.press("u");
+    app.wait_for("Remove 10 rows", Duration::from_secs(20));
+    app.press("y");
+    app.wait_for("New total: 60 rows.", Duration::from_secs(30));
+    app.press("q");
+    assert!(app.wait_exit(Duration::from_secs(10)).success());
+
+    let mut app = Session::start(&fx, &[url.as_os_str()], &model.env());
+    app.wait_for("order_items", Duration::from_secs(60));
+    app.press(":");
+    app.press("how many customers are in each loyalty tier?\r");
+    app.wait_for("platinum", Duration::from_secs(30));
+    app.wait_for_flat(
+        "SELECT loyalty_tier, count(*) AS customers FROM customers GROUP BY 1 ORDER BY 1",
+        Duration::from_secs(5),
+    );
+    // A write typed at the same line is refused, and nothing changes.
+    app.press(":");
+    app.press("\x15DELETE FROM customers\r");
+    app.wait_for_flat(
+        "Refused: this statement would change the database (DELETE). Only read-only queries run here.",
+        Duration::from_secs(20),
+    );
+    app.press("\x03");
+    assert!(app.wait_exit(Duration::from_secs(10)).success());
+    let customers = pg
+        .admin()
+        .query_text("SELECT count(*) FROM customers")
+        .unwrap();
+    assert_eq!(customers[0][0].as_deref(), Some("60"));
+}
