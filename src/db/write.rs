@@ -81,6 +81,27 @@ pub struct JournalTarget<'a> {
     pub operation: OperationId,
 }
 
+/// The table's own names of `columns`, refused when one is not there or is one the
+/// database fills itself (generated, identity): every engine's writer starts here.
+pub fn writable_columns(table: &TableInfo, columns: &[String]) -> Result<Vec<String>, DbError> {
+    let mut resolved = Vec::with_capacity(columns.len());
+    for name in columns {
+        super::ident::validate(name)?;
+        let column = table.column(name).ok_or_else(|| DbError::UnknownColumn {
+            table: table.name.clone(),
+            column: name.clone(),
+        })?;
+        if column.kind != ColumnKind::Normal {
+            return Err(DbError::ComputedColumn {
+                table: table.name.clone(),
+                column: column.name.clone(),
+            });
+        }
+        resolved.push(column.name.clone());
+    }
+    Ok(resolved)
+}
+
 /// The columns whose values the undo journal fingerprints: every visible one, in table
 /// order, whatever the engine.
 pub fn fingerprint_columns(table: &TableInfo) -> Vec<String> {
@@ -110,21 +131,7 @@ impl<'t> BatchWriter<'t> {
     /// (generated columns) cannot be written and are refused here.
     pub fn new(table: &'t TableInfo, columns: &[String]) -> Result<Self, DbError> {
         table.require_generatable()?;
-        let mut resolved = Vec::with_capacity(columns.len());
-        for name in columns {
-            super::ident::validate(name)?;
-            let column = table.column(name).ok_or_else(|| DbError::UnknownColumn {
-                table: table.name.clone(),
-                column: name.clone(),
-            })?;
-            if column.kind != ColumnKind::Normal {
-                return Err(DbError::ComputedColumn {
-                    table: table.name.clone(),
-                    column: column.name.clone(),
-                });
-            }
-            resolved.push(column.name.clone());
-        }
+        let resolved = writable_columns(table, columns)?;
         let key = if table.has_rowid() {
             KeyShape::Rowid(rowid_name(table).ok_or_else(|| DbError::RowidShadowed {
                 table: table.name.clone(),

@@ -13,7 +13,9 @@ use super::Postgres;
 use super::catalog::qualified;
 use super::values::{as_text, from_text};
 use crate::db::DbError;
-use crate::db::browse::{Anchor, BrowseRefusal, CELL_LIMIT, Key, Lens, Page, PageRow};
+use crate::db::browse::{
+    Anchor, BrowseRefusal, CELL_LIMIT, Key, Lens, Page, PageRow, like_pattern,
+};
 use crate::db::catalog::{Affinity, Column, TableInfo};
 use crate::db::ident::quote;
 use crate::db::value::{Value, display};
@@ -144,7 +146,7 @@ impl<'t> Scope<'t> {
                 format!(
                     "r.{}::text ILIKE {}",
                     quote(&c.name),
-                    params.text(like(term))
+                    params.text(like_pattern(term))
                 )
             })
             .collect();
@@ -219,19 +221,6 @@ impl<'t> Scope<'t> {
         );
         Ok(db.rows(&sql, &params.refs())?[0].get::<_, i64>(0).max(0) as u64)
     }
-}
-
-/// `%term%` for ILIKE, the term's own `%`, `_` and `\` taken literally.
-fn like(term: &str) -> String {
-    let mut out = String::from("%");
-    for ch in term.chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(ch);
-    }
-    out.push('%');
-    out
 }
 
 pub fn read_page(

@@ -553,12 +553,7 @@ fn value_of(ty: &Type, text: Option<&str>) -> Value {
             },
         },
         Type::BOOL => Value::Integer(i64::from(text == "t")),
-        Type::BYTEA => match text.strip_prefix("\\x").and_then(|h| {
-            (0..h.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(h.get(i..i + 2)?, 16).ok())
-                .collect::<Option<Vec<u8>>>()
-        }) {
+        Type::BYTEA => match super::values::bytea(text) {
             Some(bytes) => Value::Blob(bytes),
             None => Value::Text(text.into()),
         },

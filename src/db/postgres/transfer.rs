@@ -13,8 +13,8 @@ use super::catalog::{qualified, referencing_keys};
 use super::values::{as_text, from_text};
 use crate::db::catalog::{Affinity, ObjectKind, ObjectSummary};
 use crate::db::transfer::{
-    CsvWriter, DropOutcome, DropPreview, DropRefusal, ExportOptions, ExportOutcome, ExportRefusal,
-    Progress, Reporter, Stage,
+    CsvWriter, DropOutcome, DropPreview, DropRefusal, ExportOptions, ExportOutcome, Progress,
+    Reporter, Stage, csv_write_error,
 };
 use crate::db::value::Value;
 use crate::db::{Backend, DbError};
@@ -34,15 +34,7 @@ pub fn export_csv(
     } else {
         None
     };
-    let write_err = |e: std::io::Error| -> DbError {
-        match e.kind() {
-            std::io::ErrorKind::BrokenPipe => DbError::OutputClosed,
-            _ => ExportRefusal::CsvWrite {
-                detail: e.to_string(),
-            }
-            .into(),
-        }
-    };
+    let write_err = csv_write_error;
     let mut reporter = Reporter::new(progress, options.progress_every, None);
     reporter.report(Stage::Writing, 0, total, 0);
     let mut csv = CsvWriter::new(out).neutralize_formulas(options.neutralize_formulas);

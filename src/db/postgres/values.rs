@@ -9,6 +9,11 @@ use rusqlite::types::Value;
 use crate::db::catalog::{Affinity, Column};
 use crate::db::ident::quote;
 
+/// The bytes of bytea's text form (`\x00ff`).
+pub fn bytea(text: &str) -> Option<Vec<u8>> {
+    text.strip_prefix("\\x").and_then(crate::db::value::unhex)
+}
+
 /// The select-list item that reads `column` as text.
 pub fn as_text(column: &str) -> String {
     format!("{}::text", quote(column))
@@ -44,22 +49,12 @@ pub fn from_text(column: Option<&Column>, text: Option<String>) -> Value {
                 }
             }
         }
-        Affinity::Blob => match text.strip_prefix("\\x").and_then(unhex) {
+        Affinity::Blob => match bytea(&text) {
             Some(bytes) => Value::Blob(bytes),
             None => Value::Text(text),
         },
         Affinity::Text => Value::Text(text),
     }
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 #[cfg(test)]

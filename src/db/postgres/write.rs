@@ -15,29 +15,13 @@ use super::bind::BindAs;
 use super::catalog::qualified;
 use super::values::{as_text, from_text};
 use crate::db::DbError;
-use crate::db::catalog::{ColumnKind, TableInfo};
+use crate::db::catalog::TableInfo;
 use crate::db::ident::quote;
 use crate::db::journal::{RecordedRow, RowKey};
 use crate::db::value::{Value, fingerprint};
-use crate::db::write::{Accepted, BatchOutcome, Rejected, WriteOptions, fingerprint_columns};
-
-/// The columns a write names, checked against the table.
-pub(super) fn writable_columns(table: &TableInfo, columns: &[String]) -> Result<(), DbError> {
-    for name in columns {
-        crate::db::ident::validate(name)?;
-        let column = table.column(name).ok_or_else(|| DbError::UnknownColumn {
-            table: table.name.clone(),
-            column: name.clone(),
-        })?;
-        if column.kind != ColumnKind::Normal {
-            return Err(DbError::ComputedColumn {
-                table: table.name.clone(),
-                column: column.name.clone(),
-            });
-        }
-    }
-    Ok(())
-}
+use crate::db::write::{
+    Accepted, BatchOutcome, Rejected, WriteOptions, fingerprint_columns, writable_columns,
+};
 
 pub fn write_rows(
     db: &mut Postgres,
@@ -52,7 +36,7 @@ pub fn write_rows(
         });
     }
     table.require_generatable()?;
-    writable_columns(table, columns)?;
+    let columns = &writable_columns(table, columns)?;
     let key: Vec<String> = table.primary_key().iter().map(|c| c.name.clone()).collect();
     if key.is_empty() {
         return Err(DbError::NoPrimaryKey {

@@ -362,7 +362,7 @@ fn search_filter(columns: &[String], term: &str) -> (String, Vec<Value>) {
 }
 
 /// `%term%`, with the term's own `%`, `_` and `\` taken literally (`ESCAPE '\'`).
-fn like_pattern(term: &str) -> String {
+pub(crate) fn like_pattern(term: &str) -> String {
     let mut out = String::with_capacity(term.len() + 2);
     out.push('%');
     for ch in term.chars() {

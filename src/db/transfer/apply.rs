@@ -9,7 +9,7 @@ use rusqlite::{Connection, ErrorCode, Statement};
 
 use super::cache_boost::CacheBoost;
 use super::convert::{Bound, convert};
-use super::reader::{FileFormat, next_row, open_reader, shown_name};
+use super::reader::next_row;
 use super::record::{Keys, forget, record_rows};
 use super::refusal::ImportRefusal;
 use super::{ImportOptions, ImportOutcome, ImportPlan, Progress, Reporter, Stage};
@@ -41,26 +41,7 @@ pub(crate) fn apply_sqlite(
     let db: &Sqlite = db;
     let conn = db.conn();
     let err = |e: rusqlite::Error| db.err(e);
-    let shown = shown_name(&plan.file);
-    let json_keys: Vec<String> = match plan.format {
-        FileFormat::Csv { .. } => Vec::new(),
-        _ => plan.columns.iter().map(|c| c.source.clone()).collect(),
-    };
-    let (mut reader, header, size) = open_reader(
-        &plan.file,
-        plan.format,
-        json_keys,
-        false,
-        options.max_record_bytes,
-    )?;
-    if matches!(plan.format, FileFormat::Csv { .. }) && header.len() != plan.columns.len() {
-        return Err(ImportRefusal::HeaderChanged {
-            file: shown,
-            now: header.len(),
-            was: plan.columns.len(),
-        }
-        .into());
-    }
+    let (mut reader, shown, size) = super::plan_rows::open_plan(plan, options)?;
     let mut reporter = Reporter::new(progress, options.progress_every, Some(size));
     reporter.report(Stage::Writing, 0, Some(plan.rows), 0);
 

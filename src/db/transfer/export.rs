@@ -169,13 +169,7 @@ pub fn write_csv<W: Write>(
     options: &ExportOptions,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ExportOutcome, DbError> {
-    let write_err = |e: io::Error| match e.kind() {
-        io::ErrorKind::BrokenPipe => DbError::OutputClosed,
-        _ => ExportRefusal::CsvWrite {
-            detail: e.to_string(),
-        }
-        .into(),
-    };
+    let write_err = csv_write_error;
     let columns: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
     let mut reporter = Reporter::new(progress, options.progress_every, None);
     reporter.report(Stage::Writing, 0, total, 0);
@@ -209,6 +203,17 @@ pub fn write_csv<W: Write>(
         columns,
         path: None,
     })
+}
+
+/// An export's writer failed: the reader of a pipe went away, or the disk refused.
+pub(crate) fn csv_write_error(e: io::Error) -> DbError {
+    match e.kind() {
+        io::ErrorKind::BrokenPipe => DbError::OutputClosed,
+        _ => ExportRefusal::CsvWrite {
+            detail: e.to_string(),
+        }
+        .into(),
+    }
 }
 
 fn table_statement<'db>(

@@ -86,11 +86,11 @@ pub(crate) use apply::apply_sqlite;
 pub use csv::CsvWriter;
 pub use drop::{DropOutcome, DropPreview, drop_table, preview_drop};
 pub(crate) use drop::{drop_sqlite, preview_sqlite};
-pub(crate) use export::export_object;
 pub use export::{
     ExportOptions, ExportOutcome, default_export_path, export_query, export_statement,
     export_table, export_table_to, write_csv,
 };
+pub(crate) use export::{csv_write_error, export_object};
 pub(crate) use import::free_sqlite_name;
 pub use import::{
     ImportOptions, ImportOutcome, ImportPlan, ImportStep, PlannedColumn, free_table_name,

@@ -9,6 +9,35 @@ use super::{ImportOptions, ImportPlan};
 use crate::db::DbError;
 use crate::db::value::Value;
 
+/// The plan's file opened again for its second reading: the reader, the file as named in
+/// sentences, and its size. Refused when the CSV header changed since the plan was made.
+pub(super) fn open_plan(
+    plan: &ImportPlan,
+    options: &ImportOptions<'_>,
+) -> Result<(RowReader, String, u64), DbError> {
+    let shown = shown_name(&plan.file);
+    let json_keys: Vec<String> = match plan.format {
+        FileFormat::Csv { .. } => Vec::new(),
+        _ => plan.columns.iter().map(|c| c.source.clone()).collect(),
+    };
+    let (reader, header, size) = open_reader(
+        &plan.file,
+        plan.format,
+        json_keys,
+        false,
+        options.max_record_bytes,
+    )?;
+    if matches!(plan.format, FileFormat::Csv { .. }) && header.len() != plan.columns.len() {
+        return Err(ImportRefusal::HeaderChanged {
+            file: shown,
+            now: header.len(),
+            was: plan.columns.len(),
+        }
+        .into());
+    }
+    Ok((reader, shown, size))
+}
+
 pub(crate) struct PlanRows<'p> {
     plan: &'p ImportPlan,
     reader: RowReader,
@@ -21,26 +50,7 @@ pub(crate) struct PlanRows<'p> {
 impl<'p> PlanRows<'p> {
     /// Opens the plan's file again; refused when its header changed since the plan.
     pub(crate) fn open(plan: &'p ImportPlan, options: &ImportOptions<'_>) -> Result<Self, DbError> {
-        let shown = shown_name(&plan.file);
-        let json_keys: Vec<String> = match plan.format {
-            FileFormat::Csv { .. } => Vec::new(),
-            _ => plan.columns.iter().map(|c| c.source.clone()).collect(),
-        };
-        let (reader, header, size) = open_reader(
-            &plan.file,
-            plan.format,
-            json_keys,
-            false,
-            options.max_record_bytes,
-        )?;
-        if matches!(plan.format, FileFormat::Csv { .. }) && header.len() != plan.columns.len() {
-            return Err(ImportRefusal::HeaderChanged {
-                file: shown,
-                now: header.len(),
-                was: plan.columns.len(),
-            }
-            .into());
-        }
+        let (reader, shown, size) = open_plan(plan, options)?;
         Ok(Self {
             plan,
             reader,
