@@ -32,6 +32,8 @@ use super::{DbError, Sqlite};
 
 /// One open database of some engine.
 pub trait Backend: Send {
+    // Who it is.
+
     /// How the database is named in sentences: a path, or a URL without its password.
     fn display_name(&self) -> String;
 
@@ -47,6 +49,8 @@ pub trait Backend: Send {
 
     /// A handle that stops this connection's running statement from another thread.
     fn interrupter(&self) -> Arc<dyn Interrupter>;
+
+    // The schema.
 
     /// Tables, views and other relations by name, without reading any rows.
     fn list_objects(&self) -> Result<Vec<ObjectSummary>, DbError>;
@@ -82,6 +86,8 @@ pub trait Backend: Send {
 
     /// The exact number of rows of a table.
     fn count(&self, table: &TableInfo) -> Result<u64, DbError>;
+
+    // Reading rows: samples, profiles, lookups, pages.
 
     /// Up to `k` distinct rows of `table` at random, reading only `columns`, without
     /// scanning the table.
@@ -140,51 +146,6 @@ pub trait Backend: Send {
         Ok(None)
     }
 
-    /// Inserts `rows` (each aligned with `columns`; a `None` slot takes the column's
-    /// default) in one transaction, letting the database judge every row: a refused row
-    /// is rolled back alone with its reason, the rest go on. The accepted rows are
-    /// recorded in the journal before the commit; on cancellation or any error that is
-    /// not about one row nothing is written.
-    fn write_rows(
-        &mut self,
-        table: &TableInfo,
-        columns: &[String],
-        rows: &[Vec<Option<Value>>],
-        options: &WriteOptions<'_>,
-    ) -> Result<BatchOutcome, DbError>;
-
-    /// The current fingerprint over `columns` of each keyed row (see the journal); `None`
-    /// for a row that is gone. Inside a write transaction the rows stay as read until it
-    /// ends.
-    fn read_fingerprints(
-        &self,
-        table: &TableInfo,
-        columns: &[String],
-        keys: &[RowKey],
-    ) -> Result<Vec<(RowKey, Option<u64>)>, DbError>;
-
-    /// Runs `work` in one write transaction, committed when it succeeds and rolled back
-    /// when it fails, with this engine's guarantee that what `work` reads does not
-    /// change under it.
-    fn in_write_transaction(
-        &mut self,
-        work: &mut dyn FnMut(&mut dyn Backend) -> Result<(), DbError>,
-    ) -> Result<(), DbError>;
-
-    /// Inside a write transaction: removes exactly the rows `removals` name (given in
-    /// the order they were written) children first, refusing when rows outside them
-    /// still reference them. Returns how many rows of each removal are gone now.
-    fn remove_rows(&mut self, removals: &[Removal<'_>]) -> Result<Vec<u64>, DbError>;
-
-    /// Whether an INSERT trigger fires on `table` (what it wrote elsewhere is not undone).
-    fn insert_triggers(&self, table: &str) -> bool;
-
-    /// Fails with the engine's sentence when rows cannot be added to `table` here (no
-    /// privilege, no primary key to undo them by), before any row is made.
-    fn check_can_insert(&self, _table: &TableInfo) -> Result<(), DbError> {
-        Ok(())
-    }
-
     /// Up to `limit` rows of `table` seen through `lens`, at `anchor`, for a grid.
     fn read_page(
         &self,
@@ -203,21 +164,54 @@ pub trait Backend: Send {
         column: &str,
     ) -> Result<Value, DbError>;
 
-    /// Every row of a table or view as CSV (header first) to `out`, streamed.
-    fn export_csv(
+    // Writing rows, and taking them back.
+
+    /// Fails with the engine's sentence when rows cannot be added to `table` here (no
+    /// privilege, no primary key to undo them by), before any row is made.
+    fn check_can_insert(&self, _table: &TableInfo) -> Result<(), DbError> {
+        Ok(())
+    }
+
+    /// Inserts `rows` (each aligned with `columns`; a `None` slot takes the column's
+    /// default) in one transaction, letting the database judge every row: a refused row
+    /// is rolled back alone with its reason, the rest go on. The accepted rows are
+    /// recorded in the journal before the commit; on cancellation or any error that is
+    /// not about one row nothing is written.
+    fn write_rows(
+        &mut self,
+        table: &TableInfo,
+        columns: &[String],
+        rows: &[Vec<Option<Value>>],
+        options: &WriteOptions<'_>,
+    ) -> Result<BatchOutcome, DbError>;
+
+    /// Runs `work` in one write transaction, committed when it succeeds and rolled back
+    /// when it fails, with this engine's guarantee that what `work` reads does not
+    /// change under it.
+    fn in_write_transaction(
+        &mut self,
+        work: &mut dyn FnMut(&mut dyn Backend) -> Result<(), DbError>,
+    ) -> Result<(), DbError>;
+
+    /// The current fingerprint over `columns` of each keyed row (see the journal); `None`
+    /// for a row that is gone. Inside a write transaction the rows stay as read until it
+    /// ends.
+    fn read_fingerprints(
         &self,
-        object: &ObjectSummary,
-        out: &mut dyn std::io::Write,
-        options: &ExportOptions,
-        progress: &mut dyn FnMut(Progress),
-    ) -> Result<ExportOutcome, DbError>;
+        table: &TableInfo,
+        columns: &[String],
+        keys: &[RowKey],
+    ) -> Result<Vec<(RowKey, Option<u64>)>, DbError>;
 
-    /// What deleting `name` would remove, without changing anything.
-    fn preview_drop(&self, name: &str) -> Result<DropPreview, DbError>;
+    /// Inside a write transaction: removes exactly the rows `removals` name (given in
+    /// the order they were written) children first, refusing when rows outside them
+    /// still reference them. Returns how many rows of each removal are gone now.
+    fn remove_rows(&mut self, removals: &[Removal<'_>]) -> Result<Vec<u64>, DbError>;
 
-    /// Deletes a table or view in one transaction; refused while other tables'
-    /// foreign keys point at it.
-    fn drop_table(&mut self, name: &str) -> Result<DropOutcome, DbError>;
+    /// Whether an INSERT trigger fires on `table` (what it wrote elsewhere is not undone).
+    fn insert_triggers(&self, table: &str) -> bool;
+
+    // Whole-database runs: parents and children.
 
     /// How many parents have how many children through `link`: `(children, parents)`
     /// pairs, parents without children included, fewest children first.
@@ -273,6 +267,8 @@ pub trait Backend: Send {
     /// engine that cannot make one says how to.
     fn copy_into(&self, into: &Path) -> Result<(), DbError>;
 
+    // Import, export, delete.
+
     /// Carries out an import plan in one transaction (creating the table when the plan
     /// says so), recording the rows for undo; on any error nothing is imported.
     fn apply_import(
@@ -285,8 +281,28 @@ pub trait Backend: Send {
     /// `base_2`, `base_3`, …: the first name no relation of the database uses.
     fn free_table_name(&self, base: &str) -> Result<String, DbError>;
 
+    /// Every row of a table or view as CSV (header first) to `out`, streamed.
+    fn export_csv(
+        &self,
+        object: &ObjectSummary,
+        out: &mut dyn std::io::Write,
+        options: &ExportOptions,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<ExportOutcome, DbError>;
+
+    /// What deleting `name` would remove, without changing anything.
+    fn preview_drop(&self, name: &str) -> Result<DropPreview, DbError>;
+
+    /// Deletes a table or view in one transaction; refused while other tables'
+    /// foreign keys point at it.
+    fn drop_table(&mut self, name: &str) -> Result<DropOutcome, DbError>;
+
+    // SQL from a user or a model.
+
     /// This connection, read-only, behind the engine's gate for user and model SQL.
     fn into_gated_queries(self: Box<Self>) -> Result<Box<dyn GatedQueries>, DbError>;
+
+    // SQLite files themselves.
 
     /// The SQLite engine behind this handle, for code about SQLite files themselves
     /// (their tests, SQLite-only tools); other engines answer `None`.
