@@ -480,3 +480,25 @@ fn concurrent_generations_each_add_their_own_rows() {
         assert!(out.contains(&format!("New total: {left} rows.")), "{out}");
     }
 }
+
+#[test]
+fn a_partitioned_table_takes_rows_through_its_parent() {
+    let pg = PgDb::new(
+        "CREATE TABLE events (id bigint GENERATED ALWAYS AS IDENTITY, at timestamptz NOT NULL,
+                              kind text NOT NULL, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+         CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+         CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+         INSERT INTO events (at, kind) SELECT timestamptz '2024-01-01' + (g || ' hours')::interval,
+                (ARRAY['click', 'view', 'buy'])[1 + g % 3] FROM generate_series(1, 12000) g;",
+    );
+    let fx = Fixture::new();
+    let (ok, out, err) = run(
+        &fx,
+        &["generate", &pg.url, "events", "-n", "10", "--seed", "2"],
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("New total: 12,010 rows."), "{out}");
+    let (ok, out, err) = run(&fx, &["undo", &pg.url]);
+    assert!(ok, "{err}");
+    assert!(out.contains("New total: 12,000 rows."), "{out}");
+}
