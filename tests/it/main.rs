@@ -10,6 +10,7 @@ mod llm_support;
 mod catalog;
 mod cli;
 mod config_load;
+mod engines;
 mod gate;
 mod generate;
 mod generate_job;
