@@ -122,6 +122,25 @@ pub trait Backend: Send {
     /// the columns are keyed, as UNIQUE and key columns are).
     fn exists(&self, table: &str, columns: &[String], values: &[Value]) -> Result<bool, DbError>;
 
+    /// Whether each statement is a round trip to a server (so many lookups are better
+    /// asked at once) rather than a call into a library in this process.
+    fn remote(&self) -> bool {
+        false
+    }
+
+    /// [`exists`](Self::exists) for many rows of values at once, in their order: one
+    /// statement on a server, where each lookup would be a round trip.
+    fn exists_many(
+        &self,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<Value>],
+    ) -> Result<Vec<bool>, DbError> {
+        rows.iter()
+            .map(|values| self.exists(table, columns, values))
+            .collect()
+    }
+
     /// The largest number in `column`, or after a code prefix (`INV-000123`), read
     /// through its index; `None` when there is none or it cannot be read.
     fn sequence_max(&self, table: &TableInfo, column: &str, prefix: Option<&str>) -> Option<i64>;

@@ -2,7 +2,7 @@
 //! values that already exist or repeat within this generation, and foreign
 //! keys without a parent row. SQLite judges the rest when the writer inserts.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use rusqlite::types::Value;
 
@@ -14,6 +14,10 @@ use crate::db::{Database, DbError};
 /// Remembers the UNIQUE values this generation has produced so far.
 pub struct Guard {
     seen: Vec<HashSet<Vec<u8>>>,
+    /// For the batch being checked: per UNIQUE set and per foreign key, the values asked
+    /// about all at once and whether the table (the parent) has them.
+    known_unique: Vec<HashMap<Vec<u8>, bool>>,
+    known_parents: Vec<HashMap<Vec<u8>, bool>>,
     /// Recent values per UNIQUE set (generated or refused as duplicates),
     /// shown to the model as values to avoid.
     avoid: Vec<VecDeque<String>>,
@@ -26,6 +30,8 @@ impl Guard {
     pub fn new(plan: &Plan) -> Self {
         Self {
             seen: vec![HashSet::new(); plan.unique_sets.len()],
+            known_unique: vec![HashMap::new(); plan.unique_sets.len()],
+            known_parents: vec![HashMap::new(); plan.foreign_keys.len()],
             avoid: vec![VecDeque::new(); plan.unique_sets.len()],
         }
     }
@@ -53,6 +59,31 @@ impl Guard {
         &self.avoid
     }
 
+    /// Asks the database once, for a whole batch, which of its UNIQUE values are taken
+    /// and which of its parent keys exist, so [`check`](Self::check) asks nothing per row
+    /// (each question would be a round trip to a server).
+    pub fn prefetch(
+        &mut self,
+        db: &Database,
+        plan: &Plan,
+        rows: &[Candidate],
+    ) -> Result<(), DbError> {
+        for (set_index, set) in plan.unique_sets.iter().enumerate() {
+            let asked: Vec<Vec<Value>> = rows.iter().filter_map(|r| present(r, set)).collect();
+            let found = db.exists_many(&plan.table.name, &names(plan, set), &asked)?;
+            self.known_unique[set_index] = asked.iter().map(|v| encode_row(v)).zip(found).collect();
+        }
+        for (k, fk) in plan.foreign_keys.iter().enumerate() {
+            let asked: Vec<Vec<Value>> = rows
+                .iter()
+                .filter_map(|r| present(r, &fk.columns))
+                .collect();
+            let found = db.exists_many(&fk.parent, &fk.parent_columns, &asked)?;
+            self.known_parents[k] = asked.iter().map(|v| encode_row(v)).zip(found).collect();
+        }
+        Ok(())
+    }
+
     /// Accepts a candidate (and remembers its UNIQUE values) or says why not.
     pub fn check(
         &mut self,
@@ -74,7 +105,11 @@ impl Guard {
                     names(plan, set).join(", ")
                 )));
             }
-            if db.exists(&plan.table.name, &names(plan, set), &values)? {
+            let taken = match self.known_unique[set_index].get(&key) {
+                Some(&known) => known,
+                None => db.exists(&plan.table.name, &names(plan, set), &values)?,
+            };
+            if taken {
                 self.note(set_index, &values);
                 return Ok(Err(format!(
                     "{} is already in the table (UNIQUE)",
@@ -83,11 +118,15 @@ impl Guard {
             }
             keys.push(Some((key, values)));
         }
-        for fk in &plan.foreign_keys {
+        for (k, fk) in plan.foreign_keys.iter().enumerate() {
             let Some(values) = present(row, &fk.columns) else {
                 continue;
             };
-            if !db.exists(&fk.parent, &fk.parent_columns, &values)? {
+            let there = match self.known_parents[k].get(&encode_row(&values)) {
+                Some(&known) => known,
+                None => db.exists(&fk.parent, &fk.parent_columns, &values)?,
+            };
+            if !there {
                 return Ok(Err(format!(
                     "{} has no matching row in {}({}) (FOREIGN KEY)",
                     names(plan, &fk.columns).join(", "),

@@ -4,7 +4,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rowsmith::db::value::Value;
+use rowsmith::db::journal::RowKey as Key;
+use rowsmith::db::value::{Value, display};
 use rowsmith::db::write::WriteOptions;
 use rowsmith::db::{CancelFlag, Database, OpenOptions};
 
@@ -501,4 +502,61 @@ fn a_partitioned_table_takes_rows_through_its_parent() {
     let (ok, out, err) = run(&fx, &["undo", &pg.url]);
     assert!(ok, "{err}");
     assert!(out.contains("New total: 12,000 rows."), "{out}");
+}
+
+/// A big batch goes in as multi-row INSERTs; the few rows Postgres refuses are found by
+/// halving, and exactly they are turned away with their reasons.
+#[test]
+fn a_big_batch_with_a_few_bad_rows_keeps_every_good_one() {
+    let pg = PgDb::new(SHOP);
+    let mut db = pg.open(true);
+    let info = db.table_info("customers").unwrap();
+    let columns: Vec<String> = ["name", "email", "tier", "signed_up", "active", "uid"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let rows: Vec<Vec<Option<Value>>> = (0..1200)
+        .map(|i| {
+            // Rows 100, 700 and 1150 take emails that are already in the table.
+            let email = match i {
+                100 | 700 | 1150 => format!("user{}@example.com", i % 300 + 1),
+                _ => format!("new{i}@example.com"),
+            };
+            vec![
+                Some(Value::Text(format!("Person {i}"))),
+                Some(Value::Text(email)),
+                Some(Value::Text("pro".into())),
+                Some(Value::Text("2025-01-01 00:00:00+00".into())),
+                Some(Value::Integer(i % 2)),
+                Some(Value::Text(format!("00000000-0000-4000-8000-{i:012}"))),
+            ]
+        })
+        .collect();
+    let cancel = CancelFlag::new();
+    let outcome = db
+        .write_rows(&info, &columns, &rows, &options(&cancel))
+        .unwrap();
+    let refused: Vec<usize> = outcome.rejected.iter().map(|r| r.index).collect();
+    assert_eq!(refused, vec![100, 700, 1150]);
+    assert!(
+        outcome
+            .rejected
+            .iter()
+            .all(|r| r.reason.contains("already exists"))
+    );
+    assert_eq!(outcome.accepted.len(), 1197);
+    assert_eq!(count(&pg, "customers"), 300 + 1197);
+    // Each accepted row's key is the row it names.
+    let first = &outcome.accepted[0];
+    let Key::Primary(values) = &first.key else {
+        panic!("{first:?}")
+    };
+    let name = pg
+        .admin()
+        .query_text(&format!(
+            "SELECT name FROM customers WHERE id = {}",
+            display(&values[0])
+        ))
+        .unwrap();
+    assert_eq!(name[0][0].as_deref(), Some("Person 0"));
 }

@@ -353,6 +353,83 @@ impl Backend for Postgres {
         Ok(self.rows(&sql, &refs)?[0].get(0))
     }
 
+    fn remote(&self) -> bool {
+        true
+    }
+
+    fn exists_many(
+        &self,
+        table: &str,
+        columns: &[String],
+        rows: &[Vec<Value>],
+    ) -> Result<Vec<bool>, DbError> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let info = self.known_table(table)?;
+        // The rows as text arrays with their ordinal; each array read back as the
+        // column's type, so the comparison is the column's own.
+        let arrays: Vec<Vec<Option<String>>> = (0..columns.len())
+            .map(|i| {
+                rows.iter()
+                    .map(|r| match r.get(i) {
+                        Some(Value::Null) | None => None,
+                        Some(v) => Some(crate::db::value::display(v)),
+                    })
+                    .collect()
+            })
+            .collect();
+        let casts: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let ty = info
+                    .column(c)
+                    .map(|c| c.decl_type.clone())
+                    .unwrap_or_else(|| "text".into());
+                format!("u.k{i}::{ty}")
+            })
+            .collect();
+        let names: Vec<String> = (0..columns.len()).map(|i| format!("k{i}")).collect();
+        let placeholders: Vec<String> = (1..=columns.len())
+            .map(|i| format!("${i}::text[]"))
+            .collect();
+        let sql = format!(
+            "SELECT u.n FROM unnest({}) WITH ORDINALITY AS u({}, n) \
+             WHERE EXISTS (SELECT 1 FROM {} AS t WHERE ({}) = ({}))",
+            placeholders.join(", "),
+            names.join(", "),
+            catalog::qualified(&info),
+            columns
+                .iter()
+                .map(|c| format!("t.{}", quote(c)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            casts.join(", ")
+        );
+        let refs: Vec<&(dyn ToSql + Sync)> =
+            arrays.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+        let mut found = vec![false; rows.len()];
+        match self.rows(&sql, &refs) {
+            Ok(hits) => {
+                for hit in hits {
+                    let n: i64 = hit.get(0);
+                    if let Some(slot) = usize::try_from(n - 1).ok().and_then(|i| found.get_mut(i)) {
+                        *slot = true;
+                    }
+                }
+                Ok(found)
+            }
+            // A value a column cannot hold (text in a date column) matches no row: ask
+            // row by row, where such a value is simply not found.
+            Err(DbError::Server { .. }) => rows
+                .iter()
+                .map(|values| self.exists(table, columns, values))
+                .collect(),
+            Err(e) => Err(e),
+        }
+    }
+
     fn sequence_max(&self, table: &TableInfo, column: &str, prefix: Option<&str>) -> Option<i64> {
         let c = quote(column);
         let from = catalog::qualified(table);

@@ -88,10 +88,18 @@ pub(super) fn write_candidates(
 ) -> Result<BatchResult, DbError> {
     let poisoned = || DbError::GenerationUnusable;
     let mut db = shared.db.lock().map_err(|_| poisoned())?;
+    // On a server a refused row costs the batch's multi-row insert: UNIQUE values and
+    // parent keys are asked about first, once per batch.
+    let guarded = guarded || db.remote();
     let mut gated = Vec::new();
     let candidates = {
         let mut gate = shared.gate.lock().map_err(|_| poisoned())?;
         let mut guard = shared.guard.lock().map_err(|_| poisoned())?;
+        // A server is asked once per batch, not once per row; SQLite's lookups are calls
+        // in this process, asked only for the rows that get that far.
+        if guarded && db.remote() {
+            guard.prefetch(&db, &shared.plan, &candidates)?;
+        }
         let mut kept = Vec::with_capacity(candidates.len().min(limit));
         let mut kept_slots: Vec<usize> = Vec::new();
         let mut reasons = Vec::new();
