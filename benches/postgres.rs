@@ -164,7 +164,9 @@ fn write_benchmark(db: &pg::PgDb) {
     }
     let (ours, naive) = (median(&mut ours), median(&mut naive));
     println!();
-    println!("| write {ROWS} rows | rowsmith (1,000-row batches) | naive (a statement and commit per row) | ratio |");
+    println!(
+        "| write {ROWS} rows | rowsmith (1,000-row batches) | naive (a statement and commit per row) | ratio |"
+    );
     println!("|---|---|---|---|");
     println!(
         "| median of 4 | {} ({:.0} rows/s) | {} ({:.0} rows/s) | {:.1}x faster |",
