@@ -47,6 +47,16 @@ impl Fixture {
             .expect("journal")
     }
 
+    /// Runs the binary with `args`: whether it succeeded, its stdout and its stderr.
+    pub fn run(&self, args: &[&str]) -> (bool, String, String) {
+        let out = self.cmd().args(args).output().expect("run rowsmith");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
     /// The rowsmith binary with this fixture's data directory.
     pub fn cmd(&self) -> assert_cmd::Command {
         let mut cmd = assert_cmd::Command::cargo_bin("rowsmith").expect("binary");

@@ -88,24 +88,15 @@ impl Engine {
     }
 }
 
-fn run(fx: &Fixture, args: &[&str]) -> (bool, String, String) {
-    let out = fx.cmd().args(args).output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn generated_rows_keep_every_constraint_and_undo_restores_the_tables() {
     let fx = Fixture::new();
     for db in Engine::both(&fx) {
         let (at, on) = (db.address(), db.name());
-        let (ok, out, err) = run(&fx, &["generate", &at, "people", "-n", "25", "--seed", "3"]);
+        let (ok, out, err) = fx.run(&["generate", &at, "people", "-n", "25", "--seed", "3"]);
         assert!(ok, "{on}: {err}");
         assert!(out.contains("New total: 33 rows."), "{on}: {out}");
-        let (ok, out, err) = run(&fx, &["generate", &at, "orders", "-n", "30", "--seed", "4"]);
+        let (ok, out, err) = fx.run(&["generate", &at, "orders", "-n", "30", "--seed", "4"]);
         assert!(ok, "{on}: {err}");
         assert!(out.contains("New total: 40 rows."), "{on}: {out}");
         for (what, sql, want) in [
@@ -140,8 +131,8 @@ fn generated_rows_keep_every_constraint_and_undo_restores_the_tables() {
         ] {
             assert_eq!(db.scalar(sql), want, "{on}: {what}");
         }
-        assert!(run(&fx, &["undo", &at]).0, "{on}");
-        let (ok, out, err) = run(&fx, &["undo", &at]);
+        assert!(fx.run(&["undo", &at]).0, "{on}");
+        let (ok, out, err) = fx.run(&["undo", &at]);
         assert!(ok, "{on}: {err}");
         assert!(out.contains("New total: 8 rows."), "{on}: {out}");
         assert_eq!(db.scalar("SELECT count(*) FROM orders"), "10", "{on}");
@@ -153,14 +144,14 @@ fn samples_profiles_and_the_gate_say_the_same_things() {
     let fx = Fixture::new();
     for db in Engine::both(&fx) {
         let (at, on) = (db.address(), db.name());
-        let (ok, out, err) = run(&fx, &["sample", &at, "people", "-n", "5", "--json"]);
+        let (ok, out, err) = fx.run(&["sample", &at, "people", "-n", "5", "--json"]);
         assert!(ok, "{on}: {err}");
         let sample: Json = serde_json::from_str(&out).unwrap();
         let rows = sample["rows"].as_array().unwrap();
         let ids: HashSet<String> = rows.iter().map(|r| r[0].to_string()).collect();
         assert_eq!((rows.len(), ids.len()), (5, 5), "{on}: five distinct rows");
 
-        let (ok, out, err) = run(&fx, &["profile", &at, "people", "--json"]);
+        let (ok, out, err) = fx.run(&["profile", &at, "people", "--json"]);
         assert!(ok, "{on}: {err}");
         let profile: Json = serde_json::from_str(&out).unwrap();
         let column = |name: &str| {
@@ -182,20 +173,17 @@ fn samples_profiles_and_the_gate_say_the_same_things() {
             "DROP TABLE orders",
             "SELECT 1; DELETE FROM people",
         ] {
-            let (ok, _, err) = run(&fx, &["query", &at, sql]);
+            let (ok, _, err) = fx.run(&["query", &at, sql]);
             assert!(!ok, "{on}: {sql} ran");
             assert!(err.starts_with("error: Refused: "), "{on}: {sql}: {err}");
         }
-        let (ok, out, err) = run(
-            &fx,
-            &[
-                "query",
-                &at,
-                "SELECT state, count(*) AS n FROM people GROUP BY state ORDER BY state",
-                "--format",
-                "csv",
-            ],
-        );
+        let (ok, out, err) = fx.run(&[
+            "query",
+            &at,
+            "SELECT state, count(*) AS n FROM people GROUP BY state ORDER BY state",
+            "--format",
+            "csv",
+        ]);
         assert!(ok, "{on}: {err}");
         assert_eq!(out, "state,n\nCA,2\nNY,3\nTX,3\n", "{on}");
         assert_eq!(db.scalar("SELECT count(*) FROM people"), "8", "{on}");
@@ -208,21 +196,15 @@ fn export_then_import_round_trips_a_table() {
     for db in Engine::both(&fx) {
         let (at, on) = (db.address(), db.name());
         let file = fx.path(&format!("people-{on}.csv"));
-        let (ok, _, err) = run(
-            &fx,
-            &["export", &at, "people", "-o", file.to_str().unwrap()],
-        );
+        let (ok, _, err) = fx.run(&["export", &at, "people", "-o", file.to_str().unwrap()]);
         assert!(ok, "{on}: {err}");
-        let (ok, out, err) = run(
-            &fx,
-            &[
-                "import",
-                &at,
-                file.to_str().unwrap(),
-                "--table",
-                "people_copy",
-            ],
-        );
+        let (ok, out, err) = fx.run(&[
+            "import",
+            &at,
+            file.to_str().unwrap(),
+            "--table",
+            "people_copy",
+        ]);
         assert!(ok, "{on}: {err}");
         assert!(
             out.contains("Imported 8 rows into new table 'people_copy'"),
@@ -236,13 +218,13 @@ fn export_then_import_round_trips_a_table() {
             "8",
             "{on}: every row came back as it was"
         );
-        let (ok, out, err) = run(&fx, &["undo", &at]);
+        let (ok, out, err) = fx.run(&["undo", &at]);
         assert!(ok, "{on}: {err}");
         assert!(
             out.contains("Removed 8 rows from table 'people_copy'"),
             "{on}: {out}"
         );
-        let (ok, _, err) = run(&fx, &["drop", &at, "people_copy", "--yes"]);
+        let (ok, _, err) = fx.run(&["drop", &at, "people_copy", "--yes"]);
         assert!(ok, "{on}: {err}");
     }
 }
@@ -252,10 +234,7 @@ fn a_whole_run_doubles_every_table_and_one_undo_takes_it_back() {
     let fx = Fixture::new();
     for db in Engine::both(&fx) {
         let (at, on) = (db.address(), db.name());
-        let (ok, out, err) = run(
-            &fx,
-            &["generate", &at, "--all", "--scale", "2", "--seed", "9"],
-        );
+        let (ok, out, err) = fx.run(&["generate", &at, "--all", "--scale", "2", "--seed", "9"]);
         assert!(ok, "{on}: {err}");
         assert!(out.contains("One undo removes them all."), "{on}: {out}");
         assert_eq!(db.scalar("SELECT count(*) FROM people"), "16", "{on}");
@@ -273,7 +252,7 @@ fn a_whole_run_doubles_every_table_and_one_undo_takes_it_back() {
             "10",
             "{on}: new orders belong to new people"
         );
-        let (ok, out, err) = run(&fx, &["undo", &at]);
+        let (ok, out, err) = fx.run(&["undo", &at]);
         assert!(ok, "{on}: {err}");
         assert!(out.starts_with("Undid the run of"), "{on}: {out}");
         assert_eq!(db.scalar("SELECT count(*) FROM people"), "8", "{on}");

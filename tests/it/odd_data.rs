@@ -5,15 +5,6 @@ use crate::common;
 
 use common::Fixture;
 
-fn run(fx: &Fixture, args: &[&str]) -> (bool, String, String) {
-    let out = fx.cmd().args(args).output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
-}
-
 fn no_panic(stderr: &str) {
     assert!(
         !stderr.contains("internal error") && !stderr.contains("panicked"),
@@ -28,7 +19,7 @@ fn non_ascii_table_names_are_listed() {
         "u.db",
         "CREATE TABLE 日本語 (a); CREATE TABLE clientèle (b); INSERT INTO 日本語 VALUES (1);",
     );
-    let (ok, out, err) = run(&fx, &["tables", path.to_str().unwrap()]);
+    let (ok, out, err) = fx.run(&["tables", path.to_str().unwrap()]);
     assert!(ok, "{err}");
     assert!(out.contains("日本語") && out.contains("clientèle"), "{out}");
 }
@@ -73,7 +64,7 @@ fn extreme_keys_and_values_do_not_break_sampling_or_generation() {
                 "1",
             ],
         ] {
-            let (ok, _, err) = run(&fx, &args);
+            let (ok, _, err) = fx.run(&args);
             no_panic(&err);
             assert!(ok, "{args:?} failed: {err}");
         }
@@ -100,7 +91,7 @@ fn export_never_replaces_a_file_unless_asked() {
     let dest = fx.path("users.csv");
     std::fs::write(&dest, "precious\n").unwrap();
     let (p, d) = (path.to_str().unwrap(), dest.to_str().unwrap());
-    let (ok, _, err) = run(&fx, &["export", p, "users", "-o", d]);
+    let (ok, _, err) = fx.run(&["export", p, "users", "-o", d]);
     assert!(!ok);
     assert_eq!(
         err,
@@ -109,7 +100,7 @@ fn export_never_replaces_a_file_unless_asked() {
         )
     );
     assert_eq!(std::fs::read_to_string(&dest).unwrap(), "precious\n");
-    let (ok, _, err) = run(&fx, &["export", p, "users", "-o", d, "--force"]);
+    let (ok, _, err) = fx.run(&["export", p, "users", "-o", d, "--force"]);
     assert!(ok, "{err}");
     assert_eq!(std::fs::read_to_string(&dest).unwrap(), "name\na\n");
 }

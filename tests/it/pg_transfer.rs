@@ -15,20 +15,11 @@ INSERT INTO customers (name, note, born, active, photo) VALUES
 INSERT INTO orders (customer_id, total) VALUES (1, 10.5), (1, 20), (2, 7.25);
 ";
 
-fn run(fx: &Fixture, args: &[&str]) -> (bool, String, String) {
-    let out = fx.cmd().args(args).output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn export_writes_csv_with_nulls_empties_quotes_and_bytes_as_for_sqlite() {
     let pg = PgDb::new(SHOP);
     let fx = Fixture::new();
-    let (ok, out, err) = run(&fx, &["export", &pg.url, "customers", "-o", "-"]);
+    let (ok, out, err) = fx.run(&["export", &pg.url, "customers", "-o", "-"]);
     assert!(ok, "{err}");
     assert_eq!(
         out,
@@ -37,16 +28,13 @@ fn export_writes_csv_with_nulls_empties_quotes_and_bytes_as_for_sqlite() {
          2,Grace,\"\",,0,\n"
     );
     let file = fx.path("orders.csv");
-    let (ok, out, err) = run(
-        &fx,
-        &[
-            "export",
-            &pg.url,
-            "big_orders",
-            "-o",
-            file.to_str().unwrap(),
-        ],
-    );
+    let (ok, out, err) = fx.run(&[
+        "export",
+        &pg.url,
+        "big_orders",
+        "-o",
+        file.to_str().unwrap(),
+    ]);
     assert!(ok, "{err}");
     assert!(out.contains("Exported 2 rows of 'big_orders'"), "{out}");
     let written = std::fs::read_to_string(&file).unwrap();
@@ -55,10 +43,7 @@ fn export_writes_csv_with_nulls_empties_quotes_and_bytes_as_for_sqlite() {
         "numerics exactly"
     );
     // An existing file is not replaced without --force.
-    let (ok, _, err) = run(
-        &fx,
-        &["export", &pg.url, "orders", "-o", file.to_str().unwrap()],
-    );
+    let (ok, _, err) = fx.run(&["export", &pg.url, "orders", "-o", file.to_str().unwrap()]);
     assert!(!ok);
     assert!(err.contains("exists"), "{err}");
 }
@@ -67,7 +52,7 @@ fn export_writes_csv_with_nulls_empties_quotes_and_bytes_as_for_sqlite() {
 fn drop_refuses_a_referenced_table_and_deletes_the_rest() {
     let pg = PgDb::new(SHOP);
     let fx = Fixture::new();
-    let (ok, _, err) = run(&fx, &["drop", &pg.url, "customers", "--yes"]);
+    let (ok, _, err) = fx.run(&["drop", &pg.url, "customers", "--yes"]);
     assert!(!ok);
     assert!(
         err.contains(
@@ -75,12 +60,12 @@ fn drop_refuses_a_referenced_table_and_deletes_the_rest() {
         ),
         "{err}"
     );
-    let (ok, out, err) = run(&fx, &["drop", &pg.url, "big_orders", "--yes"]);
+    let (ok, out, err) = fx.run(&["drop", &pg.url, "big_orders", "--yes"]);
     assert!(ok, "{err}");
     assert!(out.contains("Deleted view 'big_orders'"), "{out}");
-    let (ok, _, err) = run(&fx, &["drop", &pg.url, "orders", "--yes"]);
+    let (ok, _, err) = fx.run(&["drop", &pg.url, "orders", "--yes"]);
     assert!(ok, "{err}");
-    let (ok, _, err) = run(&fx, &["drop", &pg.url, "customers", "--yes"]);
+    let (ok, _, err) = fx.run(&["drop", &pg.url, "customers", "--yes"]);
     assert!(ok, "{err}");
     let left = pg
         .admin()
@@ -101,7 +86,7 @@ fn import_makes_a_typed_keyed_table_that_takes_generated_rows_and_undoes() {
         "name,age,score,member\nAda,36,9.5,true\nGrace,45,,false\n\"Lin, Ma\",29,7.25,true\n",
     )
     .unwrap();
-    let (ok, out, err) = run(&fx, &["import", &pg.url, file.to_str().unwrap()]);
+    let (ok, out, err) = fx.run(&["import", &pg.url, file.to_str().unwrap()]);
     assert!(ok, "{err}");
     assert!(
         out.contains("Imported 3 rows into new table 'people' (4 columns: name text, age bigint, score double precision, member boolean)"),
@@ -120,14 +105,11 @@ fn import_makes_a_typed_keyed_table_that_takes_generated_rows_and_undoes() {
         Some("id"),
         "an identity key Postgres numbers"
     );
-    let (ok, out, err) = run(
-        &fx,
-        &["generate", &pg.url, "people", "-n", "4", "--seed", "1"],
-    );
+    let (ok, out, err) = fx.run(&["generate", &pg.url, "people", "-n", "4", "--seed", "1"]);
     assert!(ok, "{err}");
     assert!(out.contains("New total: 7 rows."), "{out}");
-    assert!(run(&fx, &["undo", &pg.url]).0);
-    let (ok, out, err) = run(&fx, &["undo", &pg.url]);
+    assert!(fx.run(&["undo", &pg.url]).0);
+    let (ok, out, err) = fx.run(&["undo", &pg.url]);
     assert!(ok, "{err}");
     assert!(
         out.contains("by import people.csv). New total: 0 rows."),
@@ -138,13 +120,10 @@ fn import_makes_a_typed_keyed_table_that_takes_generated_rows_and_undoes() {
     // taken refuses the whole file, naming the line.
     let ids = fx.path("ids.csv");
     std::fs::write(&ids, "id,name\n1,x\n2,y\n").unwrap();
-    assert!(run(&fx, &["import", &pg.url, ids.to_str().unwrap()]).0);
+    assert!(fx.run(&["import", &pg.url, ids.to_str().unwrap()]).0);
     let more = fx.path("more.csv");
     std::fs::write(&more, "id,name\n3,z\n2,again\n").unwrap();
-    let (ok, _, err) = run(
-        &fx,
-        &["import", &pg.url, more.to_str().unwrap(), "--table", "ids"],
-    );
+    let (ok, _, err) = fx.run(&["import", &pg.url, more.to_str().unwrap(), "--table", "ids"]);
     assert!(!ok);
     assert!(
         err.contains("more.csv line 3: duplicate key value"),
@@ -160,16 +139,13 @@ fn import_makes_a_typed_keyed_table_that_takes_generated_rows_and_undoes() {
     pg.admin()
         .execute_batch("CREATE TABLE notes (body text)")
         .unwrap();
-    let (ok, _, err) = run(
-        &fx,
-        &[
-            "import",
-            &pg.url,
-            notes.to_str().unwrap(),
-            "--table",
-            "notes",
-        ],
-    );
+    let (ok, _, err) = fx.run(&[
+        "import",
+        &pg.url,
+        notes.to_str().unwrap(),
+        "--table",
+        "notes",
+    ]);
     assert!(!ok);
     assert!(err.contains("has no primary key"), "{err}");
 }

@@ -53,23 +53,11 @@ fn count(pg: &PgDb, table: &str) -> i64 {
         .unwrap()
 }
 
-fn run(fx: &Fixture, args: &[&str]) -> (bool, String, String) {
-    let out = fx.cmd().args(args).output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn generate_adds_rows_postgres_accepts_and_undo_takes_exactly_them_back() {
     let pg = PgDb::new(SHOP);
     let fx = Fixture::new();
-    let (ok, out, err) = run(
-        &fx,
-        &["generate", &pg.url, "customers", "-n", "10", "--seed", "1"],
-    );
+    let (ok, out, err) = fx.run(&["generate", &pg.url, "customers", "-n", "10", "--seed", "1"]);
     assert!(ok, "{err}");
     assert!(
         out.contains("Generated 10 rows for table 'customers'. New total: 310 rows."),
@@ -90,10 +78,7 @@ fn generate_adds_rows_postgres_accepts_and_undo_takes_exactly_them_back() {
             .all(|r| ["free", "pro", "team"].contains(&r[1].as_deref().unwrap()))
     );
 
-    let (ok, out, err) = run(
-        &fx,
-        &["generate", &pg.url, "orders", "-n", "10", "--seed", "2"],
-    );
+    let (ok, out, err) = fx.run(&["generate", &pg.url, "orders", "-n", "10", "--seed", "2"]);
     assert!(ok, "{err}");
     assert!(out.contains("New total: 910 rows."), "{out}");
     let orphans = pg
@@ -105,13 +90,13 @@ fn generate_adds_rows_postgres_accepts_and_undo_takes_exactly_them_back() {
         .unwrap();
     assert_eq!(orphans[0][0].as_deref(), Some("0"));
 
-    let (ok, out, err) = run(&fx, &["undo", &pg.url]);
+    let (ok, out, err) = fx.run(&["undo", &pg.url]);
     assert!(ok, "{err}");
     assert!(
         out.starts_with("Removed 10 rows from table 'orders'"),
         "{out}"
     );
-    let (ok, out, _) = run(&fx, &["undo", &pg.url]);
+    let (ok, out, _) = fx.run(&["undo", &pg.url]);
     assert!(ok);
     assert!(out.contains("New total: 300 rows."), "{out}");
     assert_eq!((count(&pg, "customers"), count(&pg, "orders")), (300, 900));
@@ -126,18 +111,15 @@ fn undo_refuses_rows_edited_since_and_rows_others_now_reference() {
     let pg = PgDb::new(SHOP);
     let fx = Fixture::new();
     assert!(
-        run(
-            &fx,
-            &["generate", &pg.url, "customers", "-n", "5", "--seed", "3"]
-        )
-        .0
+        fx.run(&["generate", &pg.url, "customers", "-n", "5", "--seed", "3"])
+            .0
     );
 
     // Someone edits one of our rows: undo must not remove it, nor any other.
     pg.admin()
         .execute_batch("UPDATE customers SET name = 'Edited' WHERE id = 303")
         .unwrap();
-    let (ok, _, err) = run(&fx, &["undo", &pg.url]);
+    let (ok, _, err) = fx.run(&["undo", &pg.url]);
     assert!(!ok);
     assert!(err.contains("edited"), "{err}");
     assert_eq!(count(&pg, "customers"), 305);
@@ -151,7 +133,7 @@ fn undo_refuses_rows_edited_since_and_rows_others_now_reference() {
             "INSERT INTO orders (customer_id, total, placed) VALUES (304, 9.99, '2024-05-01')",
         )
         .unwrap();
-    let (ok, _, err) = run(&fx, &["undo", &pg.url]);
+    let (ok, _, err) = fx.run(&["undo", &pg.url]);
     assert!(!ok);
     assert!(
         err.contains("1 row in 'orders' now references rows rowsmith added to 'customers'"),
@@ -161,7 +143,7 @@ fn undo_refuses_rows_edited_since_and_rows_others_now_reference() {
     pg.admin()
         .execute_batch("DELETE FROM orders WHERE customer_id = 304")
         .unwrap();
-    let (ok, out, err) = run(&fx, &["undo", &pg.url]);
+    let (ok, out, err) = fx.run(&["undo", &pg.url]);
     assert!(ok, "{err}");
     assert!(
         out.starts_with("Removed 4 rows from table 'customers'"),
@@ -252,14 +234,14 @@ fn refusals_are_one_sentence_and_leave_the_table_as_it_was() {
     ));
     let fx = Fixture::new();
 
-    let (ok, _, err) = run(&fx, &["generate", &pg.url, "notes", "-n", "5"]);
+    let (ok, _, err) = fx.run(&["generate", &pg.url, "notes", "-n", "5"]);
     assert!(!ok);
     assert!(err.contains("Table 'notes' has no primary key"), "{err}");
     assert_eq!(count(&pg, "notes"), 50);
 
     let (_, rest) = pg.url.split_once('@').unwrap();
     let reader = format!("postgres://reader:readerpw@{rest}");
-    let (ok, _, err) = run(&fx, &["generate", &reader, "customers", "-n", "5"]);
+    let (ok, _, err) = fx.run(&["generate", &reader, "customers", "-n", "5"]);
     assert!(!ok);
     assert!(
         err.contains("Postgres refused this (user 'reader' may not insert into table customers)"),
@@ -337,7 +319,7 @@ fn a_locked_table_and_a_lost_connection_lose_nothing() {
 fn the_demo_loads_into_postgres_once_and_takes_generated_rows() {
     let pg = PgDb::new("");
     let fx = Fixture::new();
-    let (ok, out, err) = run(&fx, &["demo", "--postgres", &pg.url]);
+    let (ok, out, err) = fx.run(&["demo", "--postgres", &pg.url]);
     assert!(ok, "{err}");
     assert!(
         out.contains("customers 60, products 40, orders 200, order_items 409"),
@@ -346,7 +328,7 @@ fn the_demo_loads_into_postgres_once_and_takes_generated_rows() {
     let (_, rest) = pg.url.split_once("//").unwrap();
     let password = rest.split_once('@').unwrap().0.split_once(':').unwrap().1;
     assert!(!out.contains(password), "{out}");
-    let (ok, _, err) = run(&fx, &["demo", "--postgres", &pg.url]);
+    let (ok, _, err) = fx.run(&["demo", "--postgres", &pg.url]);
     assert!(!ok);
     assert!(err.contains("already has a 'customers'"), "{err}");
     assert_eq!(count(&pg, "customers"), 60);
@@ -363,10 +345,7 @@ fn the_demo_loads_into_postgres_once_and_takes_generated_rows() {
     assert_eq!(types[1][0].as_deref(), Some("loyalty_tier"));
 
     for (table, before) in [("customers", 60), ("orders", 200), ("order_items", 409)] {
-        let (ok, out, err) = run(
-            &fx,
-            &["generate", &pg.url, table, "-n", "10", "--seed", "4"],
-        );
+        let (ok, out, err) = fx.run(&["generate", &pg.url, table, "-n", "10", "--seed", "4"]);
         assert!(ok, "{table}: {err}");
         assert!(
             out.contains(&format!("New total: {} rows.", before + 10)),
@@ -393,11 +372,8 @@ fn the_demo_loads_into_postgres_once_and_takes_generated_rows() {
 fn a_whole_database_run_fills_every_table_consistently_and_one_undo_takes_it_back() {
     let pg = PgDb::new("");
     let fx = Fixture::new();
-    assert!(run(&fx, &["demo", "--postgres", &pg.url]).0);
-    let (ok, out, err) = run(
-        &fx,
-        &["generate", &pg.url, "--all", "--scale", "2", "--seed", "5"],
-    );
+    assert!(fx.run(&["demo", "--postgres", &pg.url]).0);
+    let (ok, out, err) = fx.run(&["generate", &pg.url, "--all", "--scale", "2", "--seed", "5"]);
     assert!(ok, "{err}");
     assert!(out.contains("One undo removes them all."), "{out}");
     let check =
@@ -428,13 +404,13 @@ fn a_whole_database_run_fills_every_table_consistently_and_one_undo_takes_it_bac
         ),
         "0"
     );
-    let (ok, out, err) = run(&fx, &["undo", &pg.url]);
+    let (ok, out, err) = fx.run(&["undo", &pg.url]);
     assert!(ok, "{err}");
     assert!(out.starts_with("Undid the run of"), "{out}");
     assert_eq!(check("SELECT count(*) FROM order_items"), "409");
     assert_eq!(check("SELECT count(*) FROM customers"), "60");
 
-    let (ok, _, err) = run(&fx, &["generate", &pg.url, "--all", "--dry-run"]);
+    let (ok, _, err) = fx.run(&["generate", &pg.url, "--all", "--dry-run"]);
     assert!(!ok);
     assert!(err.contains("createdb -T"), "{err}");
     assert_eq!(check("SELECT count(*) FROM customers"), "60");
@@ -476,7 +452,7 @@ fn concurrent_generations_each_add_their_own_rows() {
         .unwrap();
     assert_eq!(dupes[0][0].as_deref(), Some("0"));
     for left in [340, 300] {
-        let (ok, out, err) = run(&fx, &["undo", &pg.url]);
+        let (ok, out, err) = fx.run(&["undo", &pg.url]);
         assert!(ok, "{err}");
         assert!(out.contains(&format!("New total: {left} rows.")), "{out}");
     }
@@ -493,13 +469,10 @@ fn a_partitioned_table_takes_rows_through_its_parent() {
                 (ARRAY['click', 'view', 'buy'])[1 + g % 3] FROM generate_series(1, 12000) g;",
     );
     let fx = Fixture::new();
-    let (ok, out, err) = run(
-        &fx,
-        &["generate", &pg.url, "events", "-n", "10", "--seed", "2"],
-    );
+    let (ok, out, err) = fx.run(&["generate", &pg.url, "events", "-n", "10", "--seed", "2"]);
     assert!(ok, "{err}");
     assert!(out.contains("New total: 12,010 rows."), "{out}");
-    let (ok, out, err) = run(&fx, &["undo", &pg.url]);
+    let (ok, out, err) = fx.run(&["undo", &pg.url]);
     assert!(ok, "{err}");
     assert!(out.contains("New total: 12,000 rows."), "{out}");
 }

@@ -316,16 +316,7 @@ fn shadow_tables(conn: &Connection, objects: &[ObjectSummary]) -> Vec<String> {
 /// Finds an object by name: exact match first, then case-insensitive as
 /// SQLite itself resolves names.
 pub fn find_object(db: &Sqlite, name: &str) -> Result<ObjectSummary, DbError> {
-    let objects = list_objects(db)?;
-    objects
-        .iter()
-        .find(|o| o.name == name)
-        .or_else(|| objects.iter().find(|o| o.name.eq_ignore_ascii_case(name)))
-        .cloned()
-        .ok_or_else(|| DbError::UnknownTable {
-            name: name.to_string(),
-            path: db.display_path(),
-        })
+    crate::db::Backend::find_object(db, name)
 }
 
 /// Reads the full description of one table, view or virtual table.
