@@ -86,11 +86,27 @@ fn describe_table(t: &TableInfo) -> String {
                 ]
             })
             .collect();
-    out.push_str(&grid(
-        &["  COLUMN", "TYPE", "AFFINITY", "NULL", "DEFAULT", "KEY"],
-        &[Align::Left; 6],
-        &rows,
-    ));
+    // Affinity is SQLite's notion; a Postgres column's type says it all.
+    if t.schema.is_some() {
+        let rows: Vec<Vec<String>> = rows
+            .into_iter()
+            .map(|mut r| {
+                r.remove(2);
+                r
+            })
+            .collect();
+        out.push_str(&grid(
+            &["  COLUMN", "TYPE", "NULL", "DEFAULT", "KEY"],
+            &[Align::Left; 5],
+            &rows,
+        ));
+    } else {
+        out.push_str(&grid(
+            &["  COLUMN", "TYPE", "AFFINITY", "NULL", "DEFAULT", "KEY"],
+            &[Align::Left; 6],
+            &rows,
+        ));
+    }
     for u in t.unique.iter().filter(|u| u.columns.len() > 1) {
         let partial = if u.partial { " (partial)" } else { "" };
         out.push_str(&format!("  UNIQUE ({}){partial}\n", u.columns.join(", ")));
