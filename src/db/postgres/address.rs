@@ -77,6 +77,8 @@ pub struct Address {
     pub port: u16,
     pub user: String,
     pub database: String,
+    /// A password file libpq would have read but ignored, because others can read it.
+    pub ignored_password_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Address {
@@ -194,13 +196,22 @@ impl Address {
             })
             .unwrap_or_default();
         let port = config.get_ports().first().copied().unwrap_or(5432);
+        let mut ignored_password_file = None;
         if config.get_password().is_none() {
             if let Some(password) = env.var("PGPASSWORD") {
                 config.password(password);
-            } else if let Some(password) = password_file(env)
-                .and_then(|file| lookup_password(&file, &host, port, &database, &user))
-            {
-                config.password(password);
+            } else {
+                match password_file(env) {
+                    PasswordFile::Readable(file) => {
+                        if let Some(password) =
+                            lookup_password(&file, &host, port, &database, &user)
+                        {
+                            config.password(password);
+                        }
+                    }
+                    PasswordFile::Ignored(file) => ignored_password_file = Some(file),
+                    PasswordFile::None => {}
+                }
             }
         }
 
@@ -242,6 +253,7 @@ impl Address {
             port,
             user,
             database,
+            ignored_password_file,
         })
     }
 
@@ -326,12 +338,17 @@ fn percent_encode(text: &str) -> String {
 
 /// The password file libpq would read, when it may be read: libpq ignores a file that
 /// its group or others can read, and so does rowsmith.
-fn password_file(env: &dyn Environment) -> Option<PathBuf> {
+fn password_file(env: &dyn Environment) -> PasswordFile {
     let path = match env.var("PGPASSFILE") {
         Some(p) => PathBuf::from(p),
-        None => env.home()?.join(".pgpass"),
+        None => match env.home() {
+            Some(home) => home.join(".pgpass"),
+            None => return PasswordFile::None,
+        },
     };
-    let meta = std::fs::metadata(&path).ok()?;
+    let Ok(meta) = std::fs::metadata(&path) else {
+        return PasswordFile::None;
+    };
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -340,10 +357,22 @@ fn password_file(env: &dyn Environment) -> Option<PathBuf> {
                 "password file {} has group or world access; ignored, as libpq does (chmod 0600 it)",
                 path.display()
             );
-            return None;
+            return PasswordFile::Ignored(path);
         }
     }
-    meta.is_file().then_some(path)
+    if meta.is_file() {
+        PasswordFile::Readable(path)
+    } else {
+        PasswordFile::None
+    }
+}
+
+/// The password file, as libpq would treat it.
+enum PasswordFile {
+    None,
+    Readable(PathBuf),
+    /// There, but others can read it: ignored.
+    Ignored(PathBuf),
 }
 
 /// The password of the first line of `file` that matches, as libpq reads
@@ -462,6 +491,11 @@ mod tests {
             std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
             let c = Address::parse("postgres://bo@elsewhere/x", &e).unwrap();
             assert_eq!(c.config.get_password(), None, "a readable file is ignored");
+            assert_eq!(
+                c.ignored_password_file.as_deref(),
+                Some(file.as_path()),
+                "and the refusal can say why"
+            );
         }
     }
 

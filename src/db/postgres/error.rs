@@ -55,10 +55,17 @@ pub fn connect_error(e: &tokio_postgres::Error, address: &Address) -> DbError {
         };
     }
     if address.config.get_password().is_none() {
+        let detail = match &address.ignored_password_file {
+            Some(file) => format!(
+                "it asked for a password; the password file {} was not read because others can read it: chmod 600 it",
+                file.display()
+            ),
+            None => "it asked for a password and none was given".into(),
+        };
         return DbError::LoginRefused {
             server: address.server(),
             user: address.user.clone(),
-            detail: "it asked for a password and none was given".into(),
+            detail,
         };
     }
     DbError::ServerUnreachable {
