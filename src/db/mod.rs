@@ -1,10 +1,20 @@
-//! The only code that touches rusqlite.
+//! The only code that touches a database.
 //!
-//! `Database` owns one connection to the user's file and opens it with the
-//! checks that keep a mistyped path from becoming a new empty database. The
-//! submodules read the schema (`catalog`), choose rows at random (`sample`),
-//! describe columns (`profile`), insert candidate rows (`write`) and remember
-//! what was inserted so it can be taken back (`journal`, `undo`).
+//! [`Database`] is one open database of any engine: a box of [`Backend`], the interface
+//! the job, the app and the commands call (`backend.rs`). Engines sit behind it side by
+//! side:
+//!
+//! - SQLite files: `sqlite.rs` (opening a file safely, and the trait) over the capability
+//!   modules below (`read/*`, `write`, `undo/remove`, `revise`, `transfer/*`,
+//!   `query/sqlite`), which also define the types every engine shares (`TableInfo`,
+//!   `Sample`, `TableProfile`, `Page`, `Rows`, …);
+//! - Postgres: `postgres/`, reached by a `postgres://` URL.
+//!
+//! What is the same for every engine is written once against the trait: the undo planner
+//! (`undo`), a table's count and profile with the profile cache (`table_stats`), the
+//! import planner and export's files (`transfer`), the query session and its paging
+//! (`query`). rowsmith's own files (the undo journal, the query history, kept profiles)
+//! are SQLite files of its own (`store`), whatever engine the user's database is.
 
 // Reading the user's database.
 pub mod read;
