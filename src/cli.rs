@@ -8,14 +8,14 @@ use clap::{Args, Parser, Subcommand};
 #[command(
     name = "rowsmith",
     version,
-    about = "Forge realistic synthetic rows for SQLite tables.",
-    long_about = "Forge realistic synthetic rows for SQLite tables.\n\n\
+    about = "Forge realistic synthetic rows for SQLite and Postgres tables.",
+    long_about = "Forge realistic synthetic rows for SQLite and Postgres tables.\n\n\
                   Run `rowsmith [DB]` to open a database (the bundled demo when DB is omitted), \
                   or use a subcommand for scripts and CI.",
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
-    /// SQLite database to open; omit it to open the bundled demo database.
+    /// SQLite file or postgres:// URL to open; omit it to open the bundled demo database.
     pub db: Option<PathBuf>,
 
     #[command(flatten)]
@@ -84,7 +84,7 @@ pub struct ModelArgs {
 pub enum Command {
     /// List tables, views and virtual tables with their row counts.
     Tables {
-        /// The SQLite database file.
+        /// The SQLite database file, or a postgres:// URL.
         db: PathBuf,
         /// Print JSON: [{"name", "rows", "kind"}, ...].
         #[arg(long)]
@@ -92,7 +92,7 @@ pub enum Command {
     },
     /// Show the schema of one table, or of every table.
     Schema {
-        /// The SQLite database file.
+        /// The SQLite database file, or a postgres:// URL.
         db: PathBuf,
         /// One table (default: every table).
         table: Option<String>,
@@ -101,9 +101,10 @@ pub enum Command {
     },
     /// Print random rows of a table, drawn without scanning it.
     Sample {
-        /// The SQLite database file.
+        /// The SQLite database file, or a postgres:// URL.
         db: PathBuf,
-        /// The table (names are matched as SQLite does, case-insensitively).
+        /// The table (matched exactly, then ignoring case; schema.table outside Postgres's
+        /// public schema).
         table: String,
         /// How many rows to draw.
         #[arg(short = 'n', long, default_value_t = 10)]
@@ -116,9 +117,10 @@ pub enum Command {
     },
     /// Describe each column: nulls, distinct values, ranges, quantiles and formats.
     Profile {
-        /// The SQLite database file.
+        /// The SQLite database file, or a postgres:// URL.
         db: PathBuf,
-        /// The table (names are matched as SQLite does, case-insensitively).
+        /// The table (matched exactly, then ignoring case; schema.table outside Postgres's
+        /// public schema).
         table: String,
         /// Seed for the sample read on large tables.
         #[arg(long)]
@@ -128,9 +130,10 @@ pub enum Command {
     },
     /// Generate realistic rows for a table (or every table, with --all) and insert them.
     Generate {
-        /// The SQLite database file.
+        /// The SQLite database file, or a postgres:// URL.
         db: PathBuf,
-        /// The table (names are matched as SQLite does, case-insensitively).
+        /// The table (matched exactly, then ignoring case; schema.table outside Postgres's
+        /// public schema).
         #[arg(required_unless_present_any = ["all", "tables"], conflicts_with_all = ["all", "tables"])]
         table: Option<String>,
         /// How many rows to add (default: generate.default_rows, 10). With --all: rows for
@@ -171,8 +174,8 @@ pub enum Command {
         /// Go ahead with a large LLM run (more rows than generate.confirm_rows) without asking.
         #[arg(long)]
         yes: bool,
-        /// What judges the rows: the realism gate then SQLite (realism), or SQLite only
-        /// (constraints). Default: generate.gate, realism.
+        /// What judges the rows: the realism gate then the database (realism), or the
+        /// database only (constraints). Default: generate.gate, realism.
         #[arg(long, value_enum)]
         gate: Option<crate::generate::gate::GateMode>,
         /// What of the table's rows model requests carry: made-up stand-ins for names,
@@ -187,7 +190,7 @@ pub enum Command {
     },
     /// Remove the rows of rowsmith's most recent operation on a database.
     Undo {
-        /// The SQLite database file.
+        /// The SQLite database file, or a postgres:// URL.
         db: PathBuf,
         /// Only consider operations on this table.
         #[arg(long)]
@@ -211,7 +214,7 @@ pub enum Command {
     },
     /// Ask a question in plain language, or run one read-only SQL statement, and print the rows.
     Query {
-        /// The SQLite database file.
+        /// The SQLite database file, or a postgres:// URL.
         db: PathBuf,
         /// A question ("customers in Texas") or SQL starting with SELECT, WITH, VALUES, EXPLAIN,
         /// PRAGMA table_info...; start with '?' to force a question.
@@ -231,7 +234,7 @@ pub enum Command {
     },
     /// Import a CSV or JSON file as a new table, or append it to a table with matching columns.
     Import {
-        /// The SQLite database file.
+        /// The SQLite database file, or a postgres:// URL.
         db: PathBuf,
         /// A .csv/.tsv file with a header row, or JSON: an array of objects or one object per line.
         file: PathBuf,
@@ -241,9 +244,10 @@ pub enum Command {
     },
     /// Export a table or view to CSV (NULL is an empty field, empty text is "").
     Export {
-        /// The SQLite database file.
+        /// The SQLite database file, or a postgres:// URL.
         db: PathBuf,
-        /// The table (names are matched as SQLite does, case-insensitively).
+        /// The table (matched exactly, then ignoring case; schema.table outside Postgres's
+        /// public schema).
         table: String,
         /// The file to write (default: <table>.csv here); '-' writes to stdout.
         #[arg(short = 'o', long, value_name = "FILE", allow_hyphen_values = true)]
@@ -257,9 +261,10 @@ pub enum Command {
     },
     /// Delete a table (or view) and all its rows.
     Drop {
-        /// The SQLite database file.
+        /// The SQLite database file, or a postgres:// URL.
         db: PathBuf,
-        /// The table (names are matched as SQLite does, case-insensitively).
+        /// The table (matched exactly, then ignoring case; schema.table outside Postgres's
+        /// public schema).
         table: String,
         /// Delete without asking.
         #[arg(short = 'y', long)]

@@ -192,7 +192,7 @@ pub struct GenerateSection {
     #[serde(deserialize_with = "max_rows")]
     pub confirm_rows: u64,
     /// What judges generated rows: the realism gate learned from the table, then SQLite
-    /// (`realism`), or SQLite's constraints only (`constraints`).
+    /// (`realism`), or the database's constraints only (`constraints`).
     pub gate: GateMode,
     /// What of the table's rows a model request may carry; unset: `mask` for a remote
     /// service, `samples` for a server on this machine.
@@ -773,10 +773,10 @@ mod tests {
 #[serde(rename_all = "snake_case")]
 #[derive(clap::ValueEnum)]
 pub enum GateMode {
-    /// The realism gate, then SQLite's constraints.
+    /// The realism gate, then the database's constraints.
     #[default]
     Realism,
-    /// SQLite's constraints only.
+    /// The database's constraints only.
     Constraints,
 }
 
