@@ -50,6 +50,12 @@ pub trait Backend: Send {
     /// A handle that stops this connection's running statement from another thread.
     fn interrupter(&self) -> Arc<dyn Interrupter>;
 
+    /// A new connection to the same database when this one was lost (a server restarted,
+    /// a session terminated); `None` while it is fine, as a file's always is.
+    fn reconnect(&self) -> Option<Result<Box<dyn Backend>, DbError>> {
+        None
+    }
+
     // The schema.
 
     /// Tables, views and other relations by name, without reading any rows.

@@ -172,6 +172,19 @@ impl Database {
         Self { engine }
     }
 
+    /// Connects again when the connection to a server was lost; nothing for a file, or
+    /// while the connection is fine. When it cannot, the old handle stays and its next
+    /// statement says what happened.
+    pub fn revive(&mut self) -> bool {
+        match self.engine.reconnect() {
+            Some(Ok(engine)) => {
+                self.engine = engine;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// The database as named in sentences (never with a password).
     pub fn display_path(&self) -> String {
         self.engine.display_name()

@@ -72,7 +72,8 @@ impl Request {
 /// The UI's side of the worker.
 pub struct WorkerHandle {
     sender: Sender<Request>,
-    interrupt: Arc<dyn Interrupter>,
+    /// Stops the connection's running count; replaced when the worker connects again.
+    interrupt: Arc<Mutex<Arc<dyn Interrupter>>>,
     counting: Arc<Mutex<bool>>,
 }
 
@@ -85,7 +86,8 @@ impl WorkerHandle {
         max_record_bytes: usize,
     ) -> std::io::Result<Self> {
         let (sender, receiver) = channel();
-        let interrupt = db.interrupter();
+        let interrupt = Arc::new(Mutex::new(db.interrupter()));
+        let slot = interrupt.clone();
         let counting = Arc::new(Mutex::new(false));
         let flag = counting.clone();
         std::thread::Builder::new()
@@ -95,6 +97,7 @@ impl WorkerHandle {
                 let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
                     let mut worker = Worker::new(db, tx, flag);
                     worker.max_record_bytes = max_record_bytes;
+                    worker.interrupter = Some(slot);
                     worker.run(receiver)
                 }));
                 if ran.is_err() {
@@ -115,8 +118,9 @@ impl WorkerHandle {
             // A count must not hold up a page the user is waiting for.
             if let Ok(counting) = self.counting.lock()
                 && *counting
+                && let Ok(interrupt) = self.interrupt.lock()
             {
-                self.interrupt.interrupt();
+                interrupt.interrupt();
             }
         }
         let _ = self.sender.send(request);
@@ -167,6 +171,8 @@ struct Worker {
     counts: VecDeque<String>,
     /// `import.max_record_bytes`.
     max_record_bytes: usize,
+    /// Where the app's handle finds this connection's interrupter (a threaded worker).
+    interrupter: Option<Arc<Mutex<Arc<dyn Interrupter>>>>,
 }
 
 impl Worker {
@@ -181,6 +187,18 @@ impl Worker {
             urgent: VecDeque::new(),
             counts: VecDeque::new(),
             max_record_bytes: crate::db::transfer::MAX_RECORD_BYTES,
+            interrupter: None,
+        }
+    }
+
+    /// A server connection lost since the last request is opened again before the next
+    /// one, so the app goes on after a server restart instead of failing every read.
+    fn revive(&mut self) {
+        if self.db.revive() {
+            self.infos.clear();
+            if let Some(Ok(mut slot)) = self.interrupter.as_ref().map(|s| s.lock()) {
+                *slot = self.db.interrupter();
+            }
         }
     }
 
@@ -279,6 +297,7 @@ impl Worker {
     }
 
     fn count(&mut self, table: String) {
+        self.revive();
         let kind = self
             .objects
             .iter()
@@ -307,6 +326,7 @@ impl Worker {
     }
 
     fn handle(&mut self, request: Request) {
+        self.revive();
         match request {
             Request::List => {
                 self.infos.clear();

@@ -313,6 +313,15 @@ fn a_locked_table_and_a_lost_connection_lose_nothing() {
     );
     assert!(err.contains("was lost"), "{err}");
     assert_eq!(count(&pg, "customers"), 300);
+
+    // The app's worker connects again before its next request, and goes on.
+    assert!(db.revive(), "a lost connection is opened again");
+    assert!(!db.revive(), "a live one is left alone");
+    let outcome = db
+        .write_rows(&info, &columns, &rows, &options(&cancel))
+        .unwrap();
+    assert_eq!(outcome.accepted.len(), 1);
+    assert_eq!(count(&pg, "customers"), 301);
 }
 
 #[test]

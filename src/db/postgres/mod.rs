@@ -97,6 +97,8 @@ pub struct Postgres {
     given: PathBuf,
     address: Address,
     writable: bool,
+    /// How it was opened, to open it again the same way.
+    options: OpenOptions,
     /// Tables described by name, for lookups that name a table (see `known_table`).
     known: Mutex<HashMap<String, TableInfo>>,
     /// Inside a write transaction: rows read to be checked are locked until it ends.
@@ -146,6 +148,7 @@ impl Postgres {
             given: url.to_path_buf(),
             address,
             writable: options.write,
+            options: options.clone(),
             known: Mutex::new(HashMap::new()),
             writing: false,
         };
@@ -275,6 +278,12 @@ impl Backend for Postgres {
 
     fn is_writable(&self) -> bool {
         self.writable
+    }
+
+    fn reconnect(&self) -> Option<Result<Box<dyn Backend>, DbError>> {
+        self.client
+            .is_closed()
+            .then(|| open_backend(&self.given, &self.options))
     }
 
     fn interrupter(&self) -> Arc<dyn Interrupter> {
