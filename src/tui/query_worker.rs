@@ -120,9 +120,10 @@ impl Worker {
 
     /// The read-only session, opened on first use.
     fn session(&mut self) -> Result<&QuerySession, DbError> {
+        // A session whose server connection was lost is opened again.
         let session = match self.session.take() {
-            Some(s) => s,
-            None => QuerySession::open(&self.setup.db_path, self.setup.busy)?
+            Some(s) if !s.is_lost() => s,
+            _ => QuerySession::open(&self.setup.db_path, self.setup.busy)?
                 .with_row_limit(self.setup.row_limit)
                 .with_max_cell_bytes(self.setup.max_cell_bytes),
         };

@@ -569,6 +569,10 @@ impl GatedQueries for PgQueries {
         &self.db
     }
 
+    fn lost(&self) -> bool {
+        self.db.client.is_closed()
+    }
+
     fn check(&self, single: &str) -> Result<Vec<String>, QueryError> {
         let statement = self.gate(single)?;
         Ok(statement

@@ -281,6 +281,11 @@ pub trait GatedQueries: Send {
     fn is_database_file(&self, _path: &Path) -> bool {
         false
     }
+
+    /// Whether its connection to a server was lost (it must be opened again).
+    fn lost(&self) -> bool {
+        false
+    }
 }
 
 /// The default of `query.max_cell_bytes`: the most bytes of one text or blob value a
@@ -359,6 +364,11 @@ impl QuerySession {
     /// values (those reads pass the same gate).
     pub fn database(&self) -> &dyn Backend {
         self.engine.database()
+    }
+
+    /// Whether the connection to a server was lost: open a new session.
+    pub fn is_lost(&self) -> bool {
+        self.engine.lost()
     }
 
     /// Passes `sql` through the gate without running it.
