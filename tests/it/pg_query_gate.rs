@@ -336,3 +336,25 @@ async fn a_question_becomes_postgres_sql_that_runs() {
         "the history file holds no password"
     );
 }
+
+#[test]
+fn a_session_whose_connection_was_lost_says_so() {
+    let pg = PgDb::new(SHOP);
+    let session = QuerySession::open(&pg.path(), Duration::from_millis(500)).unwrap();
+    assert!(!session.is_lost());
+    pg.admin()
+        .execute_batch(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = '{}' AND application_name = 'rowsmith' AND pid <> pg_backend_pid()",
+            pg.name
+        ))
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !session.is_lost() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        session.is_lost(),
+        "the app's query worker opens a new session"
+    );
+}
