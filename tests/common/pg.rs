@@ -96,9 +96,16 @@ fn free_port() -> Result<u16, String> {
 
 fn start() -> Result<Server, String> {
     let bin = bin_dir().ok_or("no initdb found")?;
+    // As root the server runs as `postgres`, which must reach its folder: /tmp is open to
+    // every user where $TMPDIR (root's own, say) may not be.
+    let parent = if is_root() {
+        PathBuf::from("/tmp")
+    } else {
+        std::env::temp_dir()
+    };
     let dir = tempfile::Builder::new()
         .prefix("rowsmith-pg-")
-        .tempdir()
+        .tempdir_in(parent)
         .map_err(|e| e.to_string())?
         .keep();
     let password = format!("pw{}", std::process::id());
