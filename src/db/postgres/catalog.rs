@@ -102,13 +102,12 @@ fn find(db: &Postgres, name: &str) -> Result<Listed, DbError> {
                         && format!("public.{}", l.relation).eq_ignore_ascii_case(name))
             })
         });
-    match position {
-        Some(i) => Ok(all.into_iter().nth(i).expect("position is in range")),
-        None => Err(DbError::UnknownTable {
+    position
+        .and_then(|i| all.into_iter().nth(i))
+        .ok_or_else(|| DbError::UnknownTable {
             name: name.to_string(),
             path: db.shown().to_string(),
-        }),
-    }
+        })
 }
 
 pub fn row_count(db: &Postgres, object: &ObjectSummary) -> Result<Option<u64>, DbError> {
@@ -427,7 +426,7 @@ fn domain_checks(
             let expr = check_expression(&r.get::<_, String>(0));
             CheckConstraint {
                 column: Some(column.to_string()),
-                expr: replace_word(&expr, "VALUE", &quote(column)),
+                expr: value_as_column(&expr, &quote(column)),
             }
         })
         .collect())
@@ -441,9 +440,13 @@ fn literal_list(values: &[String]) -> String {
         .join(", ")
 }
 
-fn replace_word(text: &str, word: &str, with: &str) -> String {
-    let re = regex::Regex::new(&format!(r"\b{word}\b")).expect("a literal word is a valid regex");
-    re.replace_all(text, regex::NoExpand(with)).into_owned()
+/// A domain CHECK's `VALUE` written as the column it constrains.
+fn value_as_column(check: &str, column: &str) -> String {
+    static VALUE: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"\bVALUE\b").expect("valid regex"));
+    VALUE
+        .replace_all(check, regex::NoExpand(column))
+        .into_owned()
 }
 
 /// The expression of `CHECK (...)` as Postgres prints it, with the list form Postgres
