@@ -11,7 +11,7 @@ use tokio_postgres::types::ToSql;
 use super::Postgres;
 use super::bind::BindAs;
 use super::catalog::qualified;
-use super::values::{as_text, from_text};
+use super::values::{as_text, from_text, text_arrays, typed_rows, types_of};
 use crate::db::catalog::{Column, TableInfo};
 use crate::db::ident::quote;
 use crate::db::journal::RowKey;
@@ -193,35 +193,23 @@ pub fn rows_by_key(db: &Postgres, table: &TableInfo, keys: &[RowKey]) -> Result<
     let mut found: HashMap<Vec<u8>, Vec<Value>> = HashMap::new();
     for chunk in keys.chunks(5_000) {
         let mut params = Params::default();
-        let arrays: Vec<String> = (0..pk.len())
-            .map(|i| {
-                params.texts(
-                    chunk
-                        .iter()
-                        .map(|k| match k {
-                            RowKey::Primary(v) => v.get(i).map(display),
-                            RowKey::Rowid(_) => None,
-                        })
-                        .collect(),
-                )
+        let values: Vec<&[Value]> = chunk
+            .iter()
+            .map(|k| match k {
+                RowKey::Primary(v) => v.as_slice(),
+                RowKey::Rowid(_) => &[],
             })
             .collect();
-        let casts: Vec<String> = table
-            .primary_key()
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("u.k{i}::{}", c.decl_type))
-            .collect();
-        let names: Vec<String> = (0..pk.len()).map(|i| format!("k{i}")).collect();
+        for array in text_arrays(&values, pk.len()) {
+            params.texts(array);
+        }
         let sql = format!(
-            "SELECT {}, {} FROM {} AS r WHERE ({}) IN (SELECT {} FROM unnest({}) AS u({}))",
+            "SELECT {}, {} FROM {} AS r WHERE ({}) IN ({})",
             texts(&pk, "r"),
             texts(&columns, "r"),
             qualified(table),
             list(&pk, "r"),
-            casts.join(", "),
-            arrays.join(", "),
-            names.join(", ")
+            typed_rows(&types_of(table, &pk), 1)
         );
         for row in db.rows(&sql, &params.refs())? {
             let key = values_of(table, &pk, &row, 0);
@@ -352,37 +340,16 @@ pub fn families(
     // Every child of those keys, in one statement: the keys as text arrays read as the
     // child's own key types.
     let mut params = Params::default();
-    let arrays: Vec<String> = (0..link.from.len())
-        .map(|i| {
-            params.texts(
-                keys.iter()
-                    .map(|k| k.get(i).filter(|v| !matches!(v, Value::Null)).map(display))
-                    .collect(),
-            )
-        })
-        .collect();
-    let casts: Vec<String> = link
-        .from
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let ty = link
-                .child
-                .column(f)
-                .map(|c| c.decl_type.clone())
-                .unwrap_or_else(|| "text".into());
-            format!("u.k{i}::{ty}")
-        })
-        .collect();
-    let names: Vec<String> = (0..link.from.len()).map(|i| format!("k{i}")).collect();
+    let rows: Vec<&[Value]> = keys.iter().map(Vec::as_slice).collect();
+    for array in text_arrays(&rows, link.from.len()) {
+        params.texts(array);
+    }
     let sql = format!(
-        "SELECT {} FROM {} AS c WHERE ({}) IN (SELECT {} FROM unnest({}) AS u({}))",
+        "SELECT {} FROM {} AS c WHERE ({}) IN ({})",
         texts(&child_columns, "c"),
         qualified(link.child),
         list(link.from, "c"),
-        casts.join(", "),
-        arrays.join(", "),
-        names.join(", ")
+        typed_rows(&types_of(link.child, link.from), 1)
     );
     let key_positions: Vec<Option<usize>> =
         link.from.iter().map(|f| children.position(f)).collect();

@@ -378,26 +378,12 @@ impl Backend for Postgres {
         let info = self.known_table(table)?;
         // The rows as text arrays with their ordinal; each array read back as the
         // column's type, so the comparison is the column's own.
-        let arrays: Vec<Vec<Option<String>>> = (0..columns.len())
-            .map(|i| {
-                rows.iter()
-                    .map(|r| match r.get(i) {
-                        Some(Value::Null) | None => None,
-                        Some(v) => Some(crate::db::value::display(v)),
-                    })
-                    .collect()
-            })
-            .collect();
-        let casts: Vec<String> = columns
+        let as_slices: Vec<&[Value]> = rows.iter().map(Vec::as_slice).collect();
+        let arrays = values::text_arrays(&as_slices, columns.len());
+        let casts: Vec<String> = values::types_of(&info, columns)
             .iter()
             .enumerate()
-            .map(|(i, c)| {
-                let ty = info
-                    .column(c)
-                    .map(|c| c.decl_type.clone())
-                    .unwrap_or_else(|| "text".into());
-                format!("u.k{i}::{ty}")
-            })
+            .map(|(i, ty)| format!("u.k{i}::{ty}"))
             .collect();
         let names: Vec<String> = (0..columns.len()).map(|i| format!("k{i}")).collect();
         let placeholders: Vec<String> = (1..=columns.len())

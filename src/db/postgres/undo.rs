@@ -9,52 +9,26 @@ use tokio_postgres::types::ToSql;
 
 use super::Postgres;
 use super::catalog::{qualified, referencing_keys};
-use super::values::{as_text, from_text};
+use super::values::{as_text, from_text, text_arrays, typed_rows, types_of};
 use crate::db::DbError;
 use crate::db::catalog::TableInfo;
 use crate::db::ident::quote;
 use crate::db::journal::RowKey;
 use crate::db::lineage::key_bytes;
 use crate::db::undo::{Removal, UndoRefusal};
-use crate::db::value::{Value, display, fingerprint};
+use crate::db::value::{Value, fingerprint};
 
 /// Keys per statement when reading rows back.
 const CHUNK: usize = 5_000;
 
-/// The key columns' values as text arrays, one per key column, for `unnest`.
-fn key_arrays(table: &TableInfo, keys: &[&[Value]]) -> Vec<Vec<Option<String>>> {
-    let width = table.primary_key().len();
-    (0..width)
-        .map(|i| {
-            keys.iter()
-                .map(|k| match k.get(i) {
-                    Some(Value::Null) | None => None,
-                    Some(v) => Some(display(v)),
-                })
-                .collect()
-        })
-        .collect()
+/// The table's key columns' names.
+fn key_names(table: &TableInfo) -> Vec<String> {
+    table.primary_key().iter().map(|c| c.name.clone()).collect()
 }
 
-/// `SELECT k0::type, k1::type FROM unnest($1::text[], $2::text[])`: the keys as rows of
-/// the key's own types.
+/// `SELECT` of the keys bound as text arrays from parameter `first` on, as the key's types.
 fn keys_select(table: &TableInfo, first: usize) -> String {
-    let pk = table.primary_key();
-    let casts: Vec<String> = pk
-        .iter()
-        .enumerate()
-        .map(|(i, c)| format!("u.k{i}::{}", c.decl_type))
-        .collect();
-    let arrays: Vec<String> = (0..pk.len())
-        .map(|i| format!("${}::text[]", first + i))
-        .collect();
-    let names: Vec<String> = (0..pk.len()).map(|i| format!("k{i}")).collect();
-    format!(
-        "SELECT {} FROM unnest({}) AS u({})",
-        casts.join(", "),
-        arrays.join(", "),
-        names.join(", ")
-    )
+    typed_rows(&types_of(table, &key_names(table)), first)
 }
 
 fn key_list(table: &TableInfo, alias: &str) -> String {
@@ -101,7 +75,7 @@ pub fn read_fingerprints(
     let mut now: HashMap<Vec<u8>, u64> = HashMap::new();
     for chunk in keys.chunks(CHUNK) {
         let values: Vec<&[Value]> = chunk.iter().map(primary_values).collect();
-        let arrays = key_arrays(table, &values);
+        let arrays = text_arrays(&values, table.primary_key().len());
         let params: Vec<&(dyn ToSql + Sync)> =
             arrays.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
         for row in db.rows(&sql, &params)? {
@@ -149,7 +123,7 @@ pub fn remove_rows(db: &Postgres, removals: &[Removal<'_>]) -> Result<Vec<u64>, 
         ))?;
         for chunk in removal.keys.chunks(CHUNK) {
             let values: Vec<&[Value]> = chunk.iter().map(primary_values).collect();
-            let arrays = key_arrays(removal.table, &values);
+            let arrays = text_arrays(&values, removal.table.primary_key().len());
             let params: Vec<&(dyn ToSql + Sync)> =
                 arrays.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
             db.rows(

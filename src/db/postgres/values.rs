@@ -6,8 +6,56 @@
 
 use rusqlite::types::Value;
 
-use crate::db::catalog::{Affinity, Column};
+use crate::db::catalog::{Affinity, Column, TableInfo};
 use crate::db::ident::quote;
+
+/// Rows of values bound as one text array per column (NULL as a NULL element), for
+/// [`typed_rows`] to read back: one parameter per column however many rows.
+pub fn text_arrays(rows: &[&[Value]], width: usize) -> Vec<Vec<Option<String>>> {
+    (0..width)
+        .map(|i| {
+            rows.iter()
+                .map(|row| match row.get(i) {
+                    Some(Value::Null) | None => None,
+                    Some(v) => Some(crate::db::value::display(v)),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// `SELECT u.k0::t0, … FROM unnest($first::text[], …) AS u(k0, …)`: the rows bound by
+/// [`text_arrays`], read back as the given types, so they compare as the columns do.
+pub fn typed_rows(types: &[String], first: usize) -> String {
+    let casts: Vec<String> = types
+        .iter()
+        .enumerate()
+        .map(|(i, ty)| format!("u.k{i}::{ty}"))
+        .collect();
+    let arrays: Vec<String> = (0..types.len())
+        .map(|i| format!("${}::text[]", first + i))
+        .collect();
+    let names: Vec<String> = (0..types.len()).map(|i| format!("k{i}")).collect();
+    format!(
+        "SELECT {} FROM unnest({}) AS u({})",
+        casts.join(", "),
+        arrays.join(", "),
+        names.join(", ")
+    )
+}
+
+/// The declared types of `columns` of `table` (text for a column it lacks).
+pub fn types_of(table: &TableInfo, columns: &[String]) -> Vec<String> {
+    columns
+        .iter()
+        .map(|c| {
+            table
+                .column(c)
+                .map(|c| c.decl_type.clone())
+                .unwrap_or_else(|| "text".into())
+        })
+        .collect()
+}
 
 /// The bytes of bytea's text form (`\x00ff`).
 pub fn bytea(text: &str) -> Option<Vec<u8>> {
