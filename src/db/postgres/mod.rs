@@ -246,13 +246,14 @@ impl Postgres {
 /// Cancels the running statement through a second connection, as Postgres requires.
 struct Canceller {
     token: tokio_postgres::CancelToken,
-    tls: address::TlsMode,
+    /// Made once, here, not on the thread that interrupts (the app's UI loop).
+    connector: Option<tokio_postgres_rustls::MakeRustlsConnect>,
     runtime: &'static tokio::runtime::Runtime,
 }
 
 impl Interrupter for Canceller {
     fn interrupt(&self) {
-        let Ok(connector) = tls::connector(self.tls) else {
+        let Some(connector) = self.connector.clone() else {
             return;
         };
         let token = self.token.clone();
@@ -289,7 +290,7 @@ impl Backend for Postgres {
     fn interrupter(&self) -> Arc<dyn Interrupter> {
         Arc::new(Canceller {
             token: self.client.cancel_token(),
-            tls: self.address.tls,
+            connector: tls::connector(self.address.tls).ok(),
             runtime: self.runtime,
         })
     }
