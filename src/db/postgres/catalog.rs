@@ -68,7 +68,7 @@ fn listed(db: &Postgres) -> Result<Vec<Listed>, DbError> {
          WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition AND {SYSTEM_SCHEMAS} \
          ORDER BY n.nspname <> 'public', n.nspname, lower(c.relname), c.relname"
     );
-    Ok(db
+    let all: Vec<Listed> = db
         .rows(&sql, &[])?
         .iter()
         .map(|r| Listed {
@@ -76,7 +76,18 @@ fn listed(db: &Postgres) -> Result<Vec<Listed>, DbError> {
             relation: r.get(1),
             kind: kind_of(r.get(2)),
         })
-        .collect())
+        .collect();
+    // Remembered by shown name, so counting each listed table asks for its count alone.
+    if let Ok(mut names) = db.relations.lock() {
+        *names = all
+            .iter()
+            .map(|l| {
+                let name = display_name(&l.schema, &l.relation);
+                (name, (l.schema.clone(), l.relation.clone()))
+            })
+            .collect();
+    }
+    Ok(all)
 }
 
 pub fn list_objects(db: &Postgres) -> Result<Vec<ObjectSummary>, DbError> {
@@ -111,11 +122,22 @@ fn find(db: &Postgres, name: &str) -> Result<Listed, DbError> {
 }
 
 pub fn row_count(db: &Postgres, object: &ObjectSummary) -> Result<Option<u64>, DbError> {
-    let found = find(db, &object.name)?;
+    let known = db
+        .relations
+        .lock()
+        .ok()
+        .and_then(|names| names.get(&object.name).cloned());
+    let (schema, relation) = match known {
+        Some(pair) => pair,
+        None => {
+            let found = find(db, &object.name)?;
+            (found.schema, found.relation)
+        }
+    };
     let sql = format!(
         "SELECT count(*) FROM {}.{}",
-        quote(&found.schema),
-        quote(&found.relation)
+        quote(&schema),
+        quote(&relation)
     );
     match db.rows(&sql, &[]) {
         Ok(rows) => Ok(Some(rows[0].get::<_, i64>(0).max(0) as u64)),

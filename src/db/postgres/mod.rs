@@ -101,6 +101,8 @@ pub struct Postgres {
     options: OpenOptions,
     /// Tables described by name, for lookups that name a table (see `known_table`).
     known: Mutex<HashMap<String, TableInfo>>,
+    /// The relations last listed, by shown name: (schema, relation).
+    relations: Mutex<HashMap<String, (String, String)>>,
     /// Inside a write transaction: rows read to be checked are locked until it ends.
     writing: bool,
 }
@@ -150,6 +152,7 @@ impl Postgres {
             writable: options.write,
             options: options.clone(),
             known: Mutex::new(HashMap::new()),
+            relations: Mutex::new(HashMap::new()),
             writing: false,
         };
         db.set_up_session(options.busy_timeout)?;
@@ -231,6 +234,9 @@ impl Postgres {
     fn forget_tables(&self) {
         if let Ok(mut known) = self.known.lock() {
             known.clear();
+        }
+        if let Ok(mut relations) = self.relations.lock() {
+            relations.clear();
         }
     }
 
